@@ -1,0 +1,163 @@
+/*
+ * task-launch: apply one task's isolation (cgroups, namespaces,
+ * capabilities, rlimits, user) and exec it, staying behind as the
+ * supervisor that its pid namespace needs.  Modules:
+ *   main.c       options, usage, the order of the steps
+ *   parse.c      numbers, lists, users: every malformed input is a usage error
+ *   isolator.c   the isolator names, availability probes, --probe output
+ *   cgroup.c     cgroup v1/v2 discovery, task cgroup, limits, kill, accounting
+ *   ns.c         namespaces: probe, unshare, /proc, hostname, loopback
+ *   caps.c       capability bounding/ambient sets, no_new_privs
+ *   child.c      everything between fork and exec in the task's process
+ *   supervise.c  signals, the wait loop, the kill sequence
+ *   status.c     the JSON status file
+ * Nothing here is shared outside this folder.
+ */
+#ifndef TASK_LAUNCH_H
+#define TASK_LAUNCH_H
+
+#include <sys/types.h>
+#include <sys/resource.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Exit statuses, as in s6/execline and the man page's table. */
+#define EX_TL_USAGE	100
+#define EX_TL_SYS	111
+#define EX_TL_NOEXEC	126
+#define EX_TL_NOTFOUND	127
+
+#define TL_CGROUP_ROOT	"/sys/fs/cgroup"
+#define TL_CGROUP_PARENT "cluster-tasks"
+#define TL_PATH		"/usr/local/bin:/usr/bin:/bin"
+#define TL_GRACE_SEC	3
+#define TL_PIDS_DEFAULT	1024
+#define TL_CFS_PERIOD_US 100000
+#define TL_ID_MAX	64
+#define TL_MAX_RLIMITS	16
+#define TL_MAX_ENV	256
+#define TL_REASON_MAX	256
+
+/* The isolators, in the order --probe prints them. */
+enum iso {
+	ISO_CGROUP, ISO_MEMORY, ISO_CPU, ISO_PIDS,
+	ISO_PID, ISO_MOUNT, ISO_IPC, ISO_UTS, ISO_NET,
+	ISO_CAPS, ISO_NNP, ISO_RLIMITS,
+	ISO_COUNT
+};
+#define ISO_BIT(i)	(1u << (i))
+#define ISO_CG_LIMITS	(ISO_BIT(ISO_MEMORY) | ISO_BIT(ISO_CPU) | ISO_BIT(ISO_PIDS))
+#define ISO_ALL		(ISO_BIT(ISO_COUNT) - 1)
+
+struct rlim_opt {
+	int		resource;
+	struct rlimit	lim;
+};
+
+/* Everything the command line says; filled by main.c, read by the rest. */
+struct launch {
+	double		 cpus;		/* 0: no cpu limit */
+	uint64_t	 mem_bytes;	/* 0: no memory limit */
+	long long	 pids;
+	int		 grace;
+	const char	*cg_root;
+	const char	*cg_parent;
+	char		*sandbox;	/* absolute, owned */
+	const char	*id;
+	const char	*status_file;
+	const char	*user;
+	const char	*group;
+	uid_t		 uid;
+	gid_t		 gid;
+	bool		 set_uid, set_gid;
+	unsigned	 want;		/* isolators to apply */
+	unsigned	 require;	/* isolators that must be available */
+	unsigned	 applied;	/* what was really applied */
+	unsigned	 skipped;	/* wanted, missing, not required */
+	uint64_t	 keep_caps;	/* bit per capability to keep */
+	struct rlim_opt	 rlim[TL_MAX_RLIMITS];
+	int		 nrlim;
+	char		*env[TL_MAX_ENV];
+	int		 nenv;
+	int		 verbose;
+	char		**argv;		/* the command */
+};
+
+/* Availability of every isolator, with a one-line detail each. */
+struct probe {
+	bool	ok[ISO_COUNT];
+	char	detail[ISO_COUNT][160];
+};
+
+/* What the supervisor learned about the task when it ended. */
+struct result {
+	enum { ST_EXITED, ST_SIGNALED, ST_FAILED } state;
+	int		 code;		/* exit code, signal, or our exit status */
+	bool		 oom, killed;
+	long long	 cpu_ms, mem_peak_mb;
+	char		 reason[TL_REASON_MAX];
+};
+
+/* parse.c */
+int	 parse_cpus(const char *, double *);
+int	 parse_mem(const char *, uint64_t *);
+int	 parse_rlimit(const char *, struct rlim_opt *);
+int	 parse_isolators(const char *, unsigned *);
+int	 parse_caps(const char *, uint64_t *);
+int	 parse_id(const char *);
+int	 parse_user(struct launch *, char *, size_t);
+const char *iso_name(enum iso);
+
+/* isolator.c */
+void	 iso_probe(const struct launch *, unsigned, struct probe *);
+int	 iso_print_probe(const struct launch *);
+void	 iso_list(unsigned, char *, size_t);
+
+/* cgroup.c */
+struct cgroups;
+struct cgroups *cg_discover(const char *root, const char *parent,
+	    char *why, size_t);
+void	 cg_probe(struct cgroups *, struct probe *);
+int	 cg_create(struct cgroups *, const char *id, unsigned want,
+	    char *why, size_t);
+int	 cg_limit(struct cgroups *, const struct launch *, char *, size_t);
+int	 cg_join(struct cgroups *);
+void	 cg_close_procs(struct cgroups *);
+int	 cg_signal_all(struct cgroups *, int sig);
+void	 cg_account(struct cgroups *, struct result *);
+int	 cg_remove(struct cgroups *);
+void	 cg_destroy(struct cgroups *);
+
+/* ns.c */
+unsigned ns_probe(unsigned want, struct probe *);
+int	 ns_enter_pid(void);
+int	 ns_setup(const struct launch *, char *, size_t);
+
+/* caps.c */
+void	 caps_probe(struct probe *);
+int	 caps_prepare_keep(void);
+int	 caps_apply(const struct launch *, char *, size_t);
+int	 caps_no_new_privs(char *, size_t);
+
+/* child.c */
+struct child_fds {
+	int	 out, err;	/* sandbox/stdout, sandbox/stderr */
+	int	 report;	/* error pipe, write end, close-on-exec */
+};
+void	 child_run(struct launch *, struct cgroups *, struct child_fds *)
+	    __attribute__((noreturn));
+
+/* supervise.c */
+int	 sup_signals(void);
+void	 sup_block(sigset_t *old);
+void	 sup_unblock(const sigset_t *old);
+void	 sup_child_signals(void);
+void	 sup_run(struct launch *, struct cgroups *, pid_t, int report,
+	    struct result *);
+
+/* status.c */
+int	 status_write(const struct launch *, const struct result *);
+int	 result_exit(const struct result *);
+
+#endif

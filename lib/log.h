@@ -1,0 +1,22 @@
+/*
+ * log: the daemons' one logging module.  In the foreground (-d) messages go
+ * to stderr prefixed with the program name; otherwise to syslog(3).
+ * Tools use err(3)/warnx(3) instead.
+ */
+#ifndef CLUSTER_LOG_H
+#define CLUSTER_LOG_H
+
+#include <stdarg.h>
+
+/* Start logging as PROG; FOREGROUND selects stderr; VERBOSE counts -v. */
+void log_init(const char *prog, int foreground, int verbose);
+
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Log and exit with status 111 (system failure). */
+void log_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+void log_fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+#endif

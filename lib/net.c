@@ -1,0 +1,218 @@
+#include <errno.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <nanomsg/nn.h>
+#include <nanomsg/pair.h>
+#include <nanomsg/reqrep.h>
+#include <nanomsg/tcp.h>
+
+#include "net.h"
+#include "rec.h"
+
+struct net {
+	int		sock;
+	enum net_role	role;
+	int		rcvfd;
+	uint32_t	reqid;		/* NET_PEER: next request id */
+};
+
+struct net *
+net_open(enum net_role role, const char *endpoint, char *err)
+{
+	struct net *n;
+	int maxsz = REC_MAX_SIZE + 64, buf = 4 * 1024 * 1024, ivl = 100;
+	int ivlmax = 1000, one = 1, r;
+	size_t sz = sizeof(int);
+
+	if ((n = calloc(1, sizeof(*n))) == NULL) {
+		snprintf(err, 256, "out of memory");
+		return NULL;
+	}
+	n->role = role;
+	n->reqid = arc4random();
+	switch (role) {
+	case NET_HUB:
+		n->sock = nn_socket(AF_SP_RAW, NN_REP);
+		break;
+	case NET_PEER:
+		n->sock = nn_socket(AF_SP_RAW, NN_REQ);
+		break;
+	default:
+		n->sock = nn_socket(AF_SP, NN_PAIR);
+	}
+	if (n->sock < 0) {
+		snprintf(err, 256, "nn_socket: %s", nn_strerror(nn_errno()));
+		free(n);
+		return NULL;
+	}
+	/* an oversize message would silently drop the whole connection */
+	nn_setsockopt(n->sock, NN_SOL_SOCKET, NN_RCVMAXSIZE, &maxsz, sizeof(maxsz));
+	nn_setsockopt(n->sock, NN_SOL_SOCKET, NN_SNDBUF, &buf, sizeof(buf));
+	nn_setsockopt(n->sock, NN_SOL_SOCKET, NN_RCVBUF, &buf, sizeof(buf));
+	nn_setsockopt(n->sock, NN_SOL_SOCKET, NN_RECONNECT_IVL, &ivl, sizeof(ivl));
+	nn_setsockopt(n->sock, NN_SOL_SOCKET, NN_RECONNECT_IVL_MAX, &ivlmax,
+	    sizeof(ivlmax));
+	if (strncmp(endpoint, "tcp://", 6) == 0)
+		nn_setsockopt(n->sock, NN_TCP, NN_TCP_NODELAY, &one, sizeof(one));
+	if (role == NET_HUB || role == NET_PAIR_BIND)
+		r = nn_bind(n->sock, endpoint);
+	else
+		r = nn_connect(n->sock, endpoint);
+	if (r < 0) {
+		snprintf(err, 256, "%s %s: %s",
+		    role == NET_HUB || role == NET_PAIR_BIND ? "bind" : "connect",
+		    endpoint, nn_strerror(nn_errno()));
+		nn_close(n->sock);
+		free(n);
+		return NULL;
+	}
+	if (nn_getsockopt(n->sock, NN_SOL_SOCKET, NN_RCVFD, &n->rcvfd, &sz) < 0) {
+		snprintf(err, 256, "NN_RCVFD: %s", nn_strerror(nn_errno()));
+		nn_close(n->sock);
+		free(n);
+		return NULL;
+	}
+	return n;
+}
+
+void
+net_close(struct net *n)
+{
+	if (n == NULL)
+		return;
+	nn_close(n->sock);
+	free(n);
+}
+
+int
+net_fd(struct net *n)
+{
+	return n->rcvfd;
+}
+
+int
+net_wait(struct net *n, int ms)
+{
+	struct pollfd p = { .fd = n->rcvfd, .events = POLLIN };
+
+	return poll(&p, 1, ms);
+}
+
+int
+net_recv(struct net *n, json_t **rec, struct net_route *from, char *err)
+{
+	struct nn_msghdr mh;
+	struct nn_iovec iov;
+	void *body = NULL, *ctrl = NULL;
+	int len;
+
+	memset(&mh, 0, sizeof(mh));
+	iov.iov_base = &body;
+	iov.iov_len = NN_MSG;
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	if (n->role == NET_HUB) {
+		mh.msg_control = &ctrl;
+		mh.msg_controllen = NN_MSG;
+	}
+	if ((len = nn_recvmsg(n->sock, &mh, NN_DONTWAIT)) < 0) {
+		if (nn_errno() == EAGAIN)
+			return 0;
+		snprintf(err, 256, "receive: %s", nn_strerror(nn_errno()));
+		return -2;
+	}
+	if (from != NULL) {
+		from->len = 0;
+		if (ctrl != NULL) {
+			struct nn_cmsghdr *c = NN_CMSG_FIRSTHDR(&mh);
+
+			if (c != NULL && NN_CMSG_SPACE(c->cmsg_len - NN_CMSG_LEN(0)) <=
+			    NET_ROUTE_MAX) {
+				from->len = NN_CMSG_SPACE(c->cmsg_len - NN_CMSG_LEN(0));
+				memcpy(from->hdr, c, from->len);
+			}
+		}
+	}
+	if (ctrl != NULL)
+		nn_freemsg(ctrl);
+	*rec = rec_unpack(body, (size_t)len, err);
+	nn_freemsg(body);
+	return *rec != NULL ? 1 : -1;
+}
+
+int
+net_send_raw(struct net *n, const struct net_route *to, const void *buf,
+    size_t len)
+{
+	if (len > REC_MAX_SIZE) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	if (n->role == NET_HUB) {
+		struct nn_msghdr mh;
+		struct nn_iovec iov;
+		void *ctrl;
+
+		if (to == NULL || to->len == 0) {
+			errno = EHOSTUNREACH;
+			return -1;
+		}
+		if ((ctrl = nn_allocmsg(to->len, 0)) == NULL)
+			return -1;
+		memcpy(ctrl, to->hdr, to->len);
+		memset(&mh, 0, sizeof(mh));
+		iov.iov_base = (void *)buf;
+		iov.iov_len = len;
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		mh.msg_control = &ctrl;
+		mh.msg_controllen = NN_MSG;
+		if (nn_sendmsg(n->sock, &mh, NN_DONTWAIT) < 0) {
+			nn_freemsg(ctrl);
+			return -1;
+		}
+		return 0;
+	}
+	if (n->role == NET_PEER) {
+		/* a raw REQ message starts with a request id, top bit set */
+		unsigned char *m = nn_allocmsg(len + 4, 0);
+		uint32_t id = (n->reqid++) | 0x80000000u;
+
+		if (m == NULL)
+			return -1;
+		m[0] = id >> 24;
+		m[1] = id >> 16;
+		m[2] = id >> 8;
+		m[3] = id;
+		memcpy(m + 4, buf, len);
+		if (nn_send(n->sock, &m, NN_MSG, NN_DONTWAIT) < 0) {
+			nn_freemsg(m);
+			return -1;
+		}
+		return 0;
+	}
+	return nn_send(n->sock, buf, len, NN_DONTWAIT) < 0 ? -1 : 0;
+}
+
+int
+net_send(struct net *n, const struct net_route *to, const json_t *rec)
+{
+	size_t len;
+	void *buf = rec_pack(rec, &len);
+	int r;
+
+	if (buf == NULL)
+		return -1;
+	r = net_send_raw(n, to, buf, len);
+	free(buf);
+	return r;
+}
+
+int
+net_route_eq(const struct net_route *a, const struct net_route *b)
+{
+	return a->len == b->len && memcmp(a->hdr, b->hdr, a->len) == 0;
+}

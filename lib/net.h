@@ -1,0 +1,73 @@
+/*
+ * net: the transport.  Every nanomsg call of the project is in net.c, so
+ * that moving to nng touches one file.  One record is one message.
+ *
+ *   NET_HUB    offerd's socket: binds a raw REP socket that addresses any
+ *              number of peers; each received record comes with the route
+ *              back to its sender (struct net_route).
+ *   NET_PEER   a raw REQ socket connected to a hub: agentd, cluster-ctl,
+ *              schedulers.  It may send and receive any number of records
+ *              in any order.
+ *   NET_PAIR_BIND / NET_PAIR_CONNECT
+ *              a one-to-one link (offerd and its allocator).
+ *
+ * Delivery is best effort: a record sent to a gone or busy peer vanishes
+ * without an error, and a reconnect changes a peer's route.  Records that
+ * must arrive are retransmitted by the caller until acknowledged (see
+ * cluster-protocol(7)); the hub keeps each peer's latest route.
+ */
+#ifndef CLUSTER_NET_H
+#define CLUSTER_NET_H
+
+#include <stddef.h>
+#include <jansson.h>
+
+#define NET_ROUTE_MAX	64
+
+enum net_role { NET_HUB, NET_PEER, NET_PAIR_BIND, NET_PAIR_CONNECT };
+
+/* The way back to one peer of a hub; plain data, copy it freely. */
+struct net_route {
+	size_t		len;
+	unsigned char	hdr[NET_ROUTE_MAX];
+};
+
+struct net;
+
+/*
+ * Open a socket of ROLE on ENDPOINT (tcp://host:port, ipc:///path, ...).
+ * Returns it, or NULL with a reason in ERR (256 bytes).
+ */
+struct net *net_open(enum net_role role, const char *endpoint, char *err);
+void	net_close(struct net *);
+
+/* A file descriptor that polls readable when a record may be waiting. */
+int	net_fd(struct net *);
+
+/*
+ * Receive one record without blocking.  Returns 1 with *REC set (the
+ * caller owns it), 0 when nothing is waiting, -1 when the bytes were not
+ * a valid record (ERR says why; FROM is still the sender's route on a
+ * hub, so an ERROR can go back), -2 on a socket failure (ERR says why).
+ * FROM may be NULL.
+ */
+int	net_recv(struct net *, json_t **rec, struct net_route *from, char *err);
+
+/*
+ * Send REC; TO is the peer's route on a hub and ignored otherwise.
+ * Returns 0, or -1 when the record could not be queued (too big, no
+ * route, peer not connected).
+ */
+int	net_send(struct net *, const struct net_route *to, const json_t *rec);
+
+/* Send raw bytes (for tests of bad input).  Returns 0 or -1. */
+int	net_send_raw(struct net *, const struct net_route *to,
+	    const void *buf, size_t len);
+
+/* Wait up to MS milliseconds (-1: forever) for N's socket to be readable. */
+int	net_wait(struct net *, int ms);
+
+/* True when two routes are the same peer connection. */
+int	net_route_eq(const struct net_route *, const struct net_route *);
+
+#endif

@@ -1,0 +1,71 @@
+/*
+ * proto: the record types of protocol version 1, in one place.  Every
+ * record is a map with a string "type"; the fields of each type are in
+ * cluster-protocol(7) (master protocol) and drf-alloc(8) (allocator
+ * protocol).  Unknown fields are ignored; a missing or mistyped field is
+ * answered with an ERROR record.
+ */
+#ifndef CLUSTER_PROTO_H
+#define CLUSTER_PROTO_H
+
+#define PROTO_VERSION		1
+
+/* ---- master protocol: agents, frameworks and tools <-> offerd ---- */
+
+/* agentd -> offerd */
+#define R_REGISTER_AGENT	"REGISTER_AGENT"
+#define R_HEARTBEAT		"HEARTBEAT"	/* agents and frameworks */
+#define R_STATUS		"STATUS"	/* also offerd -> framework */
+/* offerd -> agentd */
+#define R_AGENT_REGISTERED	"AGENT_REGISTERED"
+#define R_LAUNCH		"LAUNCH"
+#define R_REREGISTER		"REREGISTER"
+/* framework -> offerd */
+#define R_SUBSCRIBE		"SUBSCRIBE"
+#define R_ACCEPT		"ACCEPT"
+#define R_DECLINE		"DECLINE"
+#define R_KILL			"KILL"		/* also offerd -> agentd */
+#define R_ACKNOWLEDGE		"ACKNOWLEDGE"	/* also offerd -> agentd */
+#define R_SUPPRESS		"SUPPRESS"	/* also offerd -> allocator */
+#define R_REVIVE		"REVIVE"	/* also offerd -> allocator */
+#define R_RECONCILE		"RECONCILE"
+#define R_TEARDOWN		"TEARDOWN"
+/* offerd -> framework */
+#define R_SUBSCRIBED		"SUBSCRIBED"
+#define R_OFFER			"OFFER"
+#define R_RESCIND		"RESCIND"
+#define R_AGENT_LOST		"AGENT_LOST"
+/* cluster-ctl -> offerd -> cluster-ctl */
+#define R_QUERY			"QUERY"
+#define R_STATE			"STATE"
+#define R_SET_WEIGHT		"SET_WEIGHT"
+/* anyone -> anyone */
+#define R_ERROR			"ERROR"
+
+/* ---- allocator protocol: offerd <-> drf-alloc (see drf-alloc(8)) ---- */
+#define A_AGENT_ADD		"AGENT_ADD"
+#define A_AGENT_REMOVE		"AGENT_REMOVE"
+#define A_FRAMEWORK_ADD		"FRAMEWORK_ADD"
+#define A_FRAMEWORK_REMOVE	"FRAMEWORK_REMOVE"
+#define A_RECOVER		"RECOVER"
+#define A_CLAIM			"CLAIM"
+#define A_WEIGHT		"WEIGHT"
+#define A_ALLOCATE		"ALLOCATE"
+#define A_SHARES_QUERY		"SHARES_QUERY"
+#define A_SHARES		"SHARES"
+#define A_ALLOCATION		"ALLOCATION"
+
+/* Task states, as Mesos names them. */
+#define TASK_STAGING		"TASK_STAGING"
+#define TASK_STARTING		"TASK_STARTING"
+#define TASK_RUNNING		"TASK_RUNNING"
+#define TASK_FINISHED		"TASK_FINISHED"
+#define TASK_FAILED		"TASK_FAILED"
+#define TASK_KILLED		"TASK_KILLED"
+#define TASK_LOST		"TASK_LOST"
+#define TASK_ERROR		"TASK_ERROR"
+
+/* True when STATE is one a task never leaves. */
+int	task_state_terminal(const char *state);
+
+#endif

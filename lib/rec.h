@@ -1,0 +1,75 @@
+/*
+ * rec: records, the unit of every conversation.  A record is one msgpack
+ * map with a string "type"; in memory it is a jansson object (json_t), so
+ * the same value prints and parses as one JSON line for people and
+ * scripts.  Record types and fields are listed in proto.h and in
+ * cluster-protocol(7).
+ *
+ * Decoding is defensive: the encoded bytes are walked and every declared
+ * length, the nesting depth and the number of items are checked against
+ * the limits below before msgpack-c allocates anything.
+ */
+#ifndef CLUSTER_REC_H
+#define CLUSTER_REC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#define REC_MAX_SIZE	(1024 * 1024)	/* one encoded record, bytes */
+#define REC_MAX_DEPTH	16		/* nested maps and arrays */
+#define REC_MAX_ITEMS	100000		/* elements of one array or map */
+#define REC_MAX_STR	65536		/* bytes of one string */
+#define REC_ERRLEN	256
+
+/*
+ * Decode BUF of LEN bytes into a new record.  Returns the record (the
+ * caller json_decref()s it), or NULL with a reason in ERR (REC_ERRLEN).
+ */
+json_t	*rec_unpack(const void *buf, size_t len, char *err);
+
+/*
+ * Encode REC as msgpack.  Returns a malloc'd buffer (the caller frees it)
+ * and its length in *LEN, or NULL when REC holds a value msgpack records
+ * cannot carry.
+ */
+void	*rec_pack(const json_t *rec, size_t *len);
+
+/* Parse one JSON line into a record; NULL with a reason in ERR. */
+json_t	*rec_from_json(const char *line, char *err);
+/* Print REC as one compact JSON line plus newline to FP.  Returns 0 or -1. */
+int	 rec_print(FILE *fp, const json_t *rec);
+
+/* A new record {"type": TYPE}. */
+json_t	*rec_new(const char *type);
+/* REC's type, or "" when it has none. */
+const char *rec_type(const json_t *rec);
+
+/* Field accessors: NULL/default when the field is missing or mistyped. */
+const char *rec_str(const json_t *rec, const char *key);
+int	 rec_int(const json_t *rec, const char *key, int64_t *out);
+int	 rec_num(const json_t *rec, const char *key, double *out);
+int64_t	 rec_int_or(const json_t *rec, const char *key, int64_t dflt);
+double	 rec_num_or(const json_t *rec, const char *key, double dflt);
+int	 rec_bool_or(const json_t *rec, const char *key, int dflt);
+
+/* Set fields; each returns REC for chaining and ignores NULL values. */
+json_t	*rec_set_str(json_t *rec, const char *key, const char *val);
+json_t	*rec_set_int(json_t *rec, const char *key, int64_t val);
+json_t	*rec_set_num(json_t *rec, const char *key, double val);
+json_t	*rec_set_bool(json_t *rec, const char *key, int val);
+
+/*
+ * Check that REC has every field of SPEC, a string of "name:kind" words
+ * separated by spaces, where kind is s (string), i (integer), n (number),
+ * b (boolean), a (array) or o (object); a name starting with '?' is
+ * optional but must have the kind when present.  Returns 0, or -1 with
+ * ERR naming the first bad field.
+ */
+int	 rec_require(const json_t *rec, const char *spec, char *err);
+
+/* A new ERROR record carrying MESSAGE and the type of the record at fault. */
+json_t	*rec_error(const json_t *about, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,98 @@
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "proto.h"
+#include "util.h"
+
+int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t
+wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+char *
+id_new(const char *prefix, char *buf, size_t len)
+{
+	uint64_t r = ((uint64_t)arc4random() << 32) | arc4random();
+
+	snprintf(buf, len, "%s-%012llx", prefix,
+	    (unsigned long long)(r & 0xffffffffffffULL));
+	return buf;
+}
+
+int
+id_valid(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		if (!isalnum((unsigned char)s[i]) && strchr("._-", s[i]) == NULL)
+			return 0;
+	return i > 0 && i < 64;
+}
+
+const char *
+master_endpoint(const char *arg)
+{
+	const char *e;
+
+	if (arg != NULL && *arg != '\0')
+		return arg;
+	if ((e = getenv("CLUSTER_MASTER")) != NULL && *e != '\0')
+		return e;
+	return CLUSTER_MASTER_DEFAULT;
+}
+
+int
+duration_parse(const char *s, int64_t *ms, const char **errstr)
+{
+	char *end;
+	double v;
+
+	if (s == NULL || *s == '\0' || isspace((unsigned char)*s)) {
+		*errstr = "empty";
+		return -1;
+	}
+	v = strtod(s, &end);
+	if (end == s || !(v >= 0) || v > 1e9) {
+		*errstr = "not a non-negative number";
+		return -1;
+	}
+	if (strcmp(end, "ms") == 0)
+		;
+	else if (*end == '\0' || strcmp(end, "s") == 0)
+		v *= 1000;
+	else if (strcmp(end, "m") == 0)
+		v *= 60000;
+	else if (strcmp(end, "h") == 0)
+		v *= 3600000;
+	else {
+		*errstr = "unknown unit (use ms, s, m or h)";
+		return -1;
+	}
+	*ms = (int64_t)v;
+	return 0;
+}
+
+int
+task_state_terminal(const char *s)
+{
+	return s != NULL && (strcmp(s, "TASK_FINISHED") == 0 ||
+	    strcmp(s, "TASK_FAILED") == 0 || strcmp(s, "TASK_KILLED") == 0 ||
+	    strcmp(s, "TASK_LOST") == 0 || strcmp(s, "TASK_ERROR") == 0);
+}

@@ -1,0 +1,36 @@
+/*
+ * util: clocks, identifiers and small helpers shared by every program.
+ */
+#ifndef CLUSTER_UTIL_H
+#define CLUSTER_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The endpoint every client uses when CLUSTER_MASTER is not set. */
+#define CLUSTER_MASTER_DEFAULT	"tcp://127.0.0.1:5050"
+
+/* Milliseconds on the monotonic clock (for timeouts). */
+int64_t	now_ms(void);
+/* Milliseconds since the epoch (for what is shown to people). */
+int64_t	wall_ms(void);
+
+/*
+ * Write a fresh identifier "PREFIX-XXXXXXXXXXXX" (random hex) into BUF of
+ * LEN bytes.  Returns BUF.
+ */
+char	*id_new(const char *prefix, char *buf, size_t len);
+
+/* True when S is a valid identifier: 1..63 of [A-Za-z0-9._-]. */
+int	id_valid(const char *s);
+
+/* The master endpoint: ARG if given, else $CLUSTER_MASTER, else default. */
+const char *master_endpoint(const char *arg);
+
+/*
+ * Parse a duration "250ms", "5s", "2m" or a bare number of seconds into
+ * milliseconds.  Returns 0, or -1 with *ERRSTR set.
+ */
+int	duration_parse(const char *s, int64_t *ms, const char **errstr);
+
+#endif
