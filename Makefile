@@ -49,6 +49,11 @@ build/bin/%: $$(wildcard bin/%/*.c) $$(wildcard bin/%/*.h) build/libcluster.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Ibin/$* -o $@ $(filter %.c,$^) build/libcluster.a $(LDLIBS)
 
+# C benchmarks: t/bench/NAME.c builds to build/bench/NAME.
+build/bench/%: t/bench/%.c build/libcluster.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< build/libcluster.a $(LDLIBS)
+
 # Install the Debian packages that are missing (no-op when all are there).
 deps:
 	@missing=$$(for p in $(DEBS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \

@@ -166,6 +166,20 @@ rec_from_obj(const msgpack_object *o, char *err)
 	}
 }
 
+long
+rec_frame_len(const void *buf, size_t len, char *err)
+{
+	size_t pos = 0;
+
+	if (len == 0)
+		return 0;
+	if (rec_walk(buf, len, &pos, 0, err) == 0)
+		return (long)pos;
+	if (strcmp(err, "truncated msgpack data") == 0)
+		return len >= REC_MAX_SIZE ? -1 : 0;
+	return -1;
+}
+
 json_t *
 rec_unpack(const void *buf, size_t len, char *err)
 {

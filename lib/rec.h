@@ -35,6 +35,13 @@ json_t	*rec_unpack(const void *buf, size_t len, char *err);
  */
 void	*rec_pack(const json_t *rec, size_t *len);
 
+/*
+ * For a stream of msgpack records: the length of the complete record at
+ * the start of BUF, 0 when more bytes are needed, or -1 (ERR set) when the
+ * bytes can never be a valid record.
+ */
+long	rec_frame_len(const void *buf, size_t len, char *err);
+
 /* Parse one JSON line into a record; NULL with a reason in ERR. */
 json_t	*rec_from_json(const char *line, char *err);
 /* Print REC as one compact JSON line plus newline to FP.  Returns 0 or -1. */
