@@ -10,7 +10,8 @@
 /*
  * Walk one encoded msgpack value at BUF[*POS..LEN) without allocating,
  * checking each declared length against what is left of the frame and
- * against the REC_MAX_* limits.  Advances *POS.  Returns 0, or -1 with ERR.
+ * against the REC_MAX_* limits.  Advances *POS.  Returns 0, -1 with ERR for
+ * bytes that can never be valid, or -2 with ERR when they end too early.
  */
 static int
 rec_walk(const uint8_t *b, size_t len, size_t *pos, int depth, char *err)
@@ -75,15 +76,18 @@ rec_walk(const uint8_t *b, size_t len, size_t *pos, int depth, char *err)
 		snprintf(err, REC_ERRLEN, "%s declares %zu items, more than %s",
 		    container == 1 ? "array" : "map", n,
 		    n > REC_MAX_ITEMS ? "the limit" : "the frame holds");
-		return -1;
+		return n > REC_MAX_ITEMS ? -1 : -2;
 	}
-	for (i = 0; i < n * container; i++)
-		if (rec_walk(b, len, pos, depth + 1, err) == -1)
-			return -1;
+	for (i = 0; i < n * container; i++) {
+		int r = rec_walk(b, len, pos, depth + 1, err);
+
+		if (r < 0)
+			return r;
+	}
 	return 0;
 truncated:
 	snprintf(err, REC_ERRLEN, "truncated msgpack data");
-	return -1;
+	return -2;
 #undef NEED
 #undef BE16
 #undef BE32
@@ -173,11 +177,14 @@ rec_frame_len(const void *buf, size_t len, char *err)
 
 	if (len == 0)
 		return 0;
-	if (rec_walk(buf, len, &pos, 0, err) == 0)
+	switch (rec_walk(buf, len, &pos, 0, err)) {
+	case 0:
 		return (long)pos;
-	if (strcmp(err, "truncated msgpack data") == 0)
+	case -2:
 		return len >= REC_MAX_SIZE ? -1 : 0;
-	return -1;
+	default:
+		return -1;
+	}
 }
 
 json_t *
@@ -197,7 +204,7 @@ rec_unpack(const void *buf, size_t len, char *err)
 		snprintf(err, REC_ERRLEN, "empty record");
 		return NULL;
 	}
-	if (rec_walk(buf, len, &pos, 0, err) == -1)
+	if (rec_walk(buf, len, &pos, 0, err) != 0)
 		return NULL;
 	if (pos != len) {
 		snprintf(err, REC_ERRLEN, "%zu bytes of garbage after the record",
