@@ -16,7 +16,7 @@ ifeq ($(CI),true)
 WARN	+= -Werror
 endif
 CFLAGS	?= -O2 -g
-CFLAGS	+= -std=gnu11 -fPIC $(WARN) -Ilib $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+CFLAGS	+= -std=gnu11 -D_GNU_SOURCE -fPIC $(WARN) -Ilib $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS	+= $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 
 # Debian packages the build, the tests and the demo need (see README).

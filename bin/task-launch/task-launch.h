@@ -110,16 +110,16 @@ int	 parse_user(struct launch *, char *, size_t);
 const char *iso_name(enum iso);
 
 /* isolator.c */
-void	 iso_probe(const struct launch *, unsigned, struct probe *);
-int	 iso_print_probe(const struct launch *);
+int	 iso_probe(struct launch *, struct probe *, struct cgroups **,
+	    char *, size_t);
+int	 iso_print_probe(struct launch *);
 void	 iso_list(unsigned, char *, size_t);
 
 /* cgroup.c */
 struct cgroups;
 struct cgroups *cg_discover(const char *root, const char *parent,
 	    char *why, size_t);
-void	 cg_probe(struct cgroups *, struct probe *);
-int	 cg_create(struct cgroups *, const char *id, unsigned want,
+int	 cg_create(struct cgroups *, const char *id, struct probe *,
 	    char *why, size_t);
 int	 cg_limit(struct cgroups *, const struct launch *, char *, size_t);
 int	 cg_join(struct cgroups *);
@@ -136,11 +136,15 @@ int	 ns_setup(const struct launch *, char *, size_t);
 
 /* caps.c */
 void	 caps_probe(struct probe *);
-int	 caps_prepare_keep(void);
+int	 caps_drop_bound(const struct launch *, char *, size_t);
 int	 caps_apply(const struct launch *, char *, size_t);
 int	 caps_no_new_privs(char *, size_t);
 
-/* child.c */
+/* child.c: a failing child sends one report up the pipe (atomic write). */
+struct report {
+	int	 code;
+	char	 msg[TL_REASON_MAX];
+};
 struct child_fds {
 	int	 out, err;	/* sandbox/stdout, sandbox/stderr */
 	int	 report;	/* error pipe, write end, close-on-exec */

@@ -1,0 +1,622 @@
+#define _GNU_SOURCE
+/*
+ * The task's cgroup: discovery of cgroup v2 or v1 below the cgroup root,
+ * one cgroup per task (per v1 hierarchy), its limits, its accounting, the
+ * kill of everything in it, and its removal.  A task cgroup that exists
+ * already is an error: it would mix two tasks' processes and accounting.
+ */
+#include <sys/stat.h>
+#include <sys/vfs.h>
+
+#include <ctype.h>
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "task-launch.h"
+
+#ifndef CGROUP_SUPER_MAGIC
+#define CGROUP_SUPER_MAGIC	0x27e0eb
+#endif
+#ifndef CGROUP2_SUPER_MAGIC
+#define CGROUP2_SUPER_MAGIC	0x63677270
+#endif
+
+#define RMDIR_TRIES	200		/* x 10 ms: busy while tasks exit */
+#define SHARES_MIN	2
+#define SHARES_MAX	262144
+#define QUOTA_MIN_US	1000
+
+enum ctl { C_MEMORY, C_CPU, C_CPUACCT, C_PIDS, C_COUNT };
+static const char *const ctl_names[C_COUNT] = {
+	"memory", "cpu", "cpuacct", "pids"
+};
+/* Which isolator each controller provides (cpuacct: accounting only). */
+static const int ctl_iso[C_COUNT] = { ISO_MEMORY, ISO_CPU, -1, ISO_PIDS };
+
+struct hier {
+	char		 mnt[PATH_MAX];		/* where the hierarchy is mounted */
+	char		 own[PATH_MAX];		/* our cgroup, relative to mnt */
+	char		 parent[PATH_MAX];	/* parent of task cgroups */
+	char		 task[PATH_MAX];	/* the task cgroup, "" if none */
+	unsigned	 ctls;			/* controllers (v1: mounted here) */
+	int		 procs_fd;
+	int		 hid;			/* v1 hierarchy id */
+};
+
+struct cgroups {
+	int		 version;		/* 1 or 2 */
+	struct hier	 h[C_COUNT];
+	int		 nh;
+	unsigned	 ctls;			/* controllers in task cgroups */
+};
+
+/* Write a formatted value to a cgroup file; returns -1 with errno set. */
+static int __attribute__((format(printf, 3, 4)))
+cg_write(const char *dir, const char *file, const char *fmt, ...)
+{
+	char	 path[PATH_MAX], buf[128];
+	va_list	 ap;
+	int	 fd, n, saved;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) == -1)
+		return -1;
+	if (write(fd, buf, n) != n) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return close(fd);
+}
+
+/* Read a small cgroup file into buf (NUL-terminated); -1 if unreadable. */
+static int
+cg_read(const char *dir, const char *file, char *buf, size_t len)
+{
+	char	 path[PATH_MAX];
+	ssize_t	 n;
+	int	 fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = '\0';
+	return 0;
+}
+
+/* Return the number in a cgroup file, or the value after "key " in it. */
+static long long
+cg_read_num(const char *dir, const char *file, const char *key)
+{
+	char		 buf[4096], *line, *p;
+	size_t		 klen;
+
+	if (cg_read(dir, file, buf, sizeof(buf)) == -1)
+		return -1;
+	if (key == NULL)
+		return isdigit((unsigned char)buf[0]) ? strtoll(buf, NULL, 10) : -1;
+	klen = strlen(key);
+	p = buf;
+	while ((line = strsep(&p, "\n")) != NULL)
+		if (strncmp(line, key, klen) == 0 && line[klen] == ' ')
+			return strtoll(line + klen + 1, NULL, 10);
+	return -1;
+}
+
+/* Return true when path is on a filesystem with the given magic number. */
+static bool
+is_fs(const char *path, long magic)
+{
+	struct statfs sfs;
+
+	return statfs(path, &sfs) == 0 && (long)sfs.f_type == magic;
+}
+
+/* Create dir and its missing parents (mkdir -p); EEXIST is fine. */
+static int
+mkdir_p(const char *dir)
+{
+	char	 buf[PATH_MAX], *p;
+
+	if (strlcpy(buf, dir, sizeof(buf)) >= sizeof(buf)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	for (p = buf + 1; ; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char c = *p;
+		*p = '\0';
+		if (mkdir(buf, 0755) == -1 && errno != EEXIST)
+			return -1;
+		if ((*p = c) == '\0')
+			break;
+	}
+	return 0;
+}
+
+/*
+ * Find our own cgroup for controller ctl (NULL: the v2 "0::" line) in
+ * /proc/self/cgroup; fill own and the v1 hierarchy id, -1 if absent.
+ */
+static int
+own_cgroup(const char *ctl, char *own, size_t len, int *hid)
+{
+	FILE	*f;
+	char	 line[PATH_MAX + 128], *ctls, *path, *c, *p;
+	int	 found = -1;
+
+	if ((f = fopen("/proc/self/cgroup", "re")) == NULL)
+		return -1;
+	while (found == -1 && fgets(line, sizeof(line), f) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		if ((ctls = strchr(line, ':')) == NULL ||
+		    (path = strchr(ctls + 1, ':')) == NULL)
+			continue;
+		*ctls++ = '\0';
+		*path++ = '\0';
+		if (ctl == NULL) {
+			if (strcmp(line, "0") == 0 && *ctls == '\0')
+				found = 0;
+		} else {
+			p = ctls;
+			while ((c = strsep(&p, ",")) != NULL)
+				if (strcmp(c, ctl) == 0)
+					found = 0;
+		}
+		if (found == 0) {
+			strlcpy(own, path, len);
+			*hid = atoi(line);
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+/* Set h->parent from the --cgroup-parent rule: absolute, or below own. */
+static void
+set_parent(struct hier *h, const char *parent)
+{
+	char *p;
+
+	if (parent[0] == '/')
+		snprintf(h->parent, sizeof(h->parent), "%s/%s", h->mnt, parent);
+	else
+		snprintf(h->parent, sizeof(h->parent), "%s/%s/%s", h->mnt,
+		    h->own, parent);
+	while ((p = strstr(h->parent, "//")) != NULL)
+		memmove(p, p + 1, strlen(p));
+	if ((p = h->parent + strlen(h->parent)) > h->parent + 1 && p[-1] == '/')
+		p[-1] = '\0';
+}
+
+/*
+ * Find the cgroup hierarchies below root (v2 when root/cgroup.controllers
+ * exists, else the v1 memory, cpu, cpuacct and pids hierarchies) and our
+ * place in them.  Returns NULL with why filled when there is none; the
+ * caller frees the result with cg_destroy.
+ */
+struct cgroups *
+cg_discover(const char *root, const char *parent, char *why, size_t len)
+{
+	struct cgroups	*cg;
+	struct hier	*h;
+	char		 path[PATH_MAX], own[PATH_MAX];
+	int		 c, i, hid;
+
+	if ((cg = calloc(1, sizeof(*cg))) == NULL)
+		err(EX_TL_SYS, "calloc");
+	snprintf(path, sizeof(path), "%s/cgroup.controllers", root);
+	if (access(path, F_OK) == 0 && is_fs(root, CGROUP2_SUPER_MAGIC)) {
+		cg->version = 2;
+		h = &cg->h[cg->nh++];
+		strlcpy(h->mnt, root, sizeof(h->mnt));
+		if (own_cgroup(NULL, h->own, sizeof(h->own), &hid) == -1)
+			strlcpy(h->own, "/", sizeof(h->own));
+		set_parent(h, parent);
+		h->procs_fd = -1;
+		return cg;
+	}
+	cg->version = 1;
+	for (c = 0; c < C_COUNT; c++) {
+		snprintf(path, sizeof(path), "%s/%s", root, ctl_names[c]);
+		if (!is_fs(path, CGROUP_SUPER_MAGIC) ||
+		    own_cgroup(ctl_names[c], own, sizeof(own), &hid) == -1)
+			continue;
+		for (i = 0; i < cg->nh; i++)	/* co-mounted, e.g. cpu,cpuacct */
+			if (cg->h[i].hid == hid)
+				break;
+		h = &cg->h[i];
+		if (i == cg->nh) {
+			cg->nh++;
+			strlcpy(h->mnt, path, sizeof(h->mnt));
+			strlcpy(h->own, own, sizeof(h->own));
+			h->hid = hid;
+			h->procs_fd = -1;
+			set_parent(h, parent);
+		}
+		h->ctls |= 1u << c;
+	}
+	if (cg->nh == 0) {
+		snprintf(why, len, "no cgroup filesystem at %s", root);
+		free(cg);
+		return NULL;
+	}
+	return cg;
+}
+
+/* Remove every task cgroup created so far (rollback of cg_create). */
+static void
+cg_rollback(struct cgroups *cg)
+{
+	int i;
+
+	for (i = 0; i < cg->nh; i++) {
+		if (cg->h[i].procs_fd != -1)
+			close(cg->h[i].procs_fd);
+		cg->h[i].procs_fd = -1;
+		if (cg->h[i].task[0] != '\0')
+			rmdir(cg->h[i].task);
+		cg->h[i].task[0] = '\0';
+	}
+	cg->ctls = 0;
+}
+
+/*
+ * On v2, enable our controllers in the subtree_control of every cgroup
+ * from our own down to the parent, so the task cgroup gets them; a cgroup
+ * that holds processes refuses (EBUSY), which the caller sees as missing.
+ */
+static void
+v2_delegate(struct hier *h)
+{
+	char	 dir[PATH_MAX], avail[512], *p, *c;
+	size_t	 base;
+
+	snprintf(dir, sizeof(dir), "%s%s", h->mnt,
+	    strcmp(h->own, "/") == 0 ? "" : h->own);
+	base = strlen(dir);
+	if (strncmp(dir, h->parent, base) != 0 || (h->parent[base] != '/' &&
+	    h->parent[base] != '\0'))
+		strlcpy(dir, h->mnt, sizeof(dir));	/* absolute parent */
+	base = strlen(dir);
+	for (;;) {
+		if (cg_read(dir, "cgroup.controllers", avail, sizeof(avail)) == 0) {
+			avail[strcspn(avail, "\n")] = '\0';
+			p = avail;
+			while ((c = strsep(&p, " ")) != NULL)
+				if (strcmp(c, "memory") == 0 ||
+				    strcmp(c, "cpu") == 0 ||
+				    strcmp(c, "pids") == 0)
+					cg_write(dir, "cgroup.subtree_control",
+					    "+%s", c);
+		}
+		if (strlen(dir) >= strlen(h->parent))
+			break;
+		p = strchr(h->parent + base + 1, '/');
+		base = p == NULL ? strlen(h->parent) : (size_t)(p - h->parent);
+		memcpy(dir, h->parent, base);
+		dir[base] = '\0';
+	}
+}
+
+/*
+ * Create the task cgroup "id" below the parent in every hierarchy (the
+ * parents as needed) and note in pr which controllers it really has (none
+ * at all when no cgroup could be made).  Returns -1 with why filled, and
+ * nothing left created, only when a task cgroup exists already.
+ */
+int
+cg_create(struct cgroups *cg, const char *id, struct probe *pr,
+    char *why, size_t len)
+{
+	struct hier	*h;
+	char		 path[PATH_MAX], avail[512], *p, *c;
+	int		 i, k, e, made = 0;
+
+	for (i = 0; i < cg->nh; i++) {
+		h = &cg->h[i];
+		if (mkdir_p(h->parent) == 0 && cg->version == 2)
+			v2_delegate(h);
+		snprintf(path, sizeof(path), "%s/%s", h->parent, id);
+		if (mkdir(path, 0755) == -1) {
+			e = errno;
+			if (e == EEXIST) {
+				cg_rollback(cg);
+				snprintf(why, len, "cgroup %s exists", path);
+				return -1;
+			}
+			for (k = 0; k < C_COUNT; k++)
+				if ((h->ctls & (1u << k)) && ctl_iso[k] >= 0)
+					snprintf(pr->detail[ctl_iso[k]],
+					    sizeof(pr->detail[0]), "%s: %s",
+					    path, strerror(e));
+			snprintf(pr->detail[ISO_CGROUP], sizeof(pr->detail[0]),
+			    "%s: %s", path, strerror(e));
+			continue;
+		}
+		strlcpy(h->task, path, sizeof(h->task));
+		snprintf(path, sizeof(path), "%s/cgroup.procs", h->task);
+		if ((h->procs_fd = open(path, O_WRONLY | O_CLOEXEC)) == -1) {
+			snprintf(why, len, "%s: %s", path, strerror(errno));
+			cg_rollback(cg);
+			return -1;
+		}
+		made++;
+		if (cg->version == 2 && cg_read(h->parent,
+		    "cgroup.subtree_control", avail, sizeof(avail)) == 0) {
+			avail[strcspn(avail, "\n")] = '\0';
+			p = avail;
+			while ((c = strsep(&p, " ")) != NULL)
+				for (k = 0; k < C_COUNT; k++)
+					if (strcmp(c, ctl_names[k]) == 0)
+						h->ctls |= 1u << k;
+			if (h->ctls & (1u << C_CPU))
+				h->ctls |= 1u << C_CPUACCT;
+		}
+		cg->ctls |= h->ctls;
+	}
+	if (made == 0) {
+		for (k = 0; k < C_COUNT; k++)
+			if (ctl_iso[k] >= 0 && pr->detail[ctl_iso[k]][0] == '\0')
+				strlcpy(pr->detail[ctl_iso[k]],
+				    pr->detail[ISO_CGROUP], sizeof(pr->detail[0]));
+		return 0;
+	}
+	pr->ok[ISO_CGROUP] = true;
+	snprintf(pr->detail[ISO_CGROUP], sizeof(pr->detail[0]), "v%d",
+	    cg->version);
+	for (k = 0; k < C_COUNT; k++) {
+		if (ctl_iso[k] < 0)
+			continue;
+		if (cg->ctls & (1u << k)) {
+			pr->ok[ctl_iso[k]] = true;
+			for (i = 0; i < cg->nh; i++)
+				if (cg->h[i].ctls & (1u << k))
+					strlcpy(pr->detail[ctl_iso[k]],
+					    cg->h[i].parent,
+					    sizeof(pr->detail[0]));
+		} else if (pr->detail[ctl_iso[k]][0] == '\0')
+			snprintf(pr->detail[ctl_iso[k]], sizeof(pr->detail[0]),
+			    "controller %s not %s", ctl_names[k],
+			    cg->version == 2 ? "delegated to the parent "
+			    "(give a --cgroup-parent without processes)" :
+			    "mounted");
+	}
+	return 0;
+}
+
+/* Return the task cgroup of the hierarchy that has controller c, or NULL. */
+static const char *
+task_dir(const struct cgroups *cg, enum ctl c)
+{
+	int i;
+
+	for (i = 0; i < cg->nh; i++)
+		if ((cg->h[i].ctls & (1u << c)) && cg->h[i].task[0] != '\0')
+			return cg->h[i].task;
+	return NULL;
+}
+
+/*
+ * Write the limits of the applied cgroup isolators: memory (and no swap),
+ * cpu shares/weight and CFS quota, pids.max.  Returns -1 with why filled.
+ */
+int
+cg_limit(struct cgroups *cg, const struct launch *l, char *why, size_t len)
+{
+	const char	*d;
+	long long	 shares, quota, weight;
+	int		 rc = 0;
+
+	if ((l->applied & ISO_BIT(ISO_MEMORY)) && l->mem_bytes > 0 &&
+	    (d = task_dir(cg, C_MEMORY)) != NULL) {
+		if (cg->version == 1) {
+			rc = cg_write(d, "memory.limit_in_bytes", "%llu",
+			    (unsigned long long)l->mem_bytes);
+			if (rc == 0 && cg_write(d, "memory.memsw.limit_in_bytes",
+			    "%llu", (unsigned long long)l->mem_bytes) == -1 &&
+			    errno != ENOENT)
+				rc = -1;
+			cg_write(d, "memory.swappiness", "0");
+		} else {
+			rc = cg_write(d, "memory.max", "%llu",
+			    (unsigned long long)l->mem_bytes);
+			if (rc == 0 && cg_write(d, "memory.swap.max", "0") == -1 &&
+			    errno != ENOENT)
+				rc = -1;
+		}
+		if (rc == -1) {
+			snprintf(why, len, "memory limit in %s: %s", d,
+			    strerror(errno));
+			return -1;
+		}
+	}
+	if ((l->applied & ISO_BIT(ISO_CPU)) && l->cpus > 0 &&
+	    (d = task_dir(cg, C_CPU)) != NULL) {
+		shares = llround(l->cpus * 1024);
+		shares = shares < SHARES_MIN ? SHARES_MIN :
+		    shares > SHARES_MAX ? SHARES_MAX : shares;
+		quota = llround(l->cpus * TL_CFS_PERIOD_US);
+		if (quota < QUOTA_MIN_US)
+			quota = QUOTA_MIN_US;
+		if (cg->version == 1) {
+			if (cg_write(d, "cpu.shares", "%lld", shares) == -1 ||
+			    cg_write(d, "cpu.cfs_period_us", "%d",
+			    TL_CFS_PERIOD_US) == -1 ||
+			    cg_write(d, "cpu.cfs_quota_us", "%lld", quota) == -1)
+				rc = -1;
+		} else {
+			/* The shares-to-weight mapping runc and systemd use. */
+			weight = 1 + ((shares - 2) * 9999) / 262142;
+			if (cg_write(d, "cpu.weight", "%lld", weight) == -1 ||
+			    cg_write(d, "cpu.max", "%lld %d", quota,
+			    TL_CFS_PERIOD_US) == -1)
+				rc = -1;
+		}
+		if (rc == -1) {
+			snprintf(why, len, "cpu limit in %s: %s", d,
+			    strerror(errno));
+			return -1;
+		}
+	}
+	if ((l->applied & ISO_BIT(ISO_PIDS)) &&
+	    (d = task_dir(cg, C_PIDS)) != NULL &&
+	    cg_write(d, "pids.max", "%lld", l->pids) == -1) {
+		snprintf(why, len, "pids limit in %s: %s", d, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Move the calling process into every task cgroup ("0" is the writer);
+ * called in the task's process before it execs.  Returns -1 on failure.
+ */
+int
+cg_join(struct cgroups *cg)
+{
+	int i;
+
+	for (i = 0; i < cg->nh; i++)
+		if (cg->h[i].procs_fd != -1 &&
+		    write(cg->h[i].procs_fd, "0", 1) != 1)
+			return -1;
+	return 0;
+}
+
+/* Close the cgroup.procs descriptors the task's process needed. */
+void
+cg_close_procs(struct cgroups *cg)
+{
+	int i;
+
+	for (i = 0; i < cg->nh; i++)
+		if (cg->h[i].procs_fd != -1) {
+			close(cg->h[i].procs_fd);
+			cg->h[i].procs_fd = -1;
+		}
+}
+
+/*
+ * Send sig to every process in the task cgroups (cgroup.kill on v2 for
+ * SIGKILL).  Returns the number of processes seen, 0 when they are empty.
+ */
+int
+cg_signal_all(struct cgroups *cg, int sig)
+{
+	char	 path[PATH_MAX], line[32];
+	FILE	*f;
+	pid_t	 pid;
+	int	 i, n = 0;
+
+	for (i = 0; i < cg->nh; i++) {
+		if (cg->h[i].task[0] == '\0')
+			continue;
+		if (cg->version == 2 && sig == SIGKILL)
+			cg_write(cg->h[i].task, "cgroup.kill", "1");
+		snprintf(path, sizeof(path), "%s/cgroup.procs", cg->h[i].task);
+		if ((f = fopen(path, "re")) == NULL)
+			continue;
+		while (fgets(line, sizeof(line), f) != NULL) {
+			if ((pid = (pid_t)atoi(line)) <= 0)
+				continue;
+			n++;
+			kill(pid, sig);
+		}
+		fclose(f);
+	}
+	return n;
+}
+
+/*
+ * Fill the result's cpu_ms, mem_peak_mb and oom from the task cgroups;
+ * a value the cgroups do not have is left as -1 (oom untouched).
+ */
+void
+cg_account(struct cgroups *cg, struct result *r)
+{
+	const char	*d;
+	long long	 v;
+
+	if ((d = task_dir(cg, cg->version == 1 ? C_CPUACCT : C_CPU)) == NULL &&
+	    cg->version == 2 && cg->nh > 0 && cg->h[0].task[0] != '\0')
+		d = cg->h[0].task;	/* v2 cpu.stat exists without cpu */
+	if (d != NULL) {
+		if (cg->version == 1 &&
+		    (v = cg_read_num(d, "cpuacct.usage", NULL)) >= 0)
+			r->cpu_ms = v / 1000000;
+		else if (cg->version == 2 &&
+		    (v = cg_read_num(d, "cpu.stat", "usage_usec")) >= 0)
+			r->cpu_ms = v / 1000;
+	}
+	if ((d = task_dir(cg, C_MEMORY)) == NULL)
+		return;
+	if ((v = cg_read_num(d, cg->version == 1 ? "memory.max_usage_in_bytes" :
+	    "memory.peak", NULL)) >= 0)
+		r->mem_peak_mb = (v + (1 << 20) - 1) >> 20;
+	v = cg_read_num(d, cg->version == 1 ? "memory.oom_control" :
+	    "memory.events", "oom_kill");
+	if (v > 0)
+		r->oom = true;
+	else if (v < 0 && cg->version == 1 && r->state == ST_SIGNALED &&
+	    r->code == SIGKILL && cg_read_num(d, "memory.failcnt", NULL) > 0)
+		r->oom = true;		/* kernels before oom_kill counters */
+}
+
+/*
+ * Remove the task cgroups, retrying while the last processes finish
+ * exiting.  Returns -1 (after a warning) when one stays busy.
+ */
+int
+cg_remove(struct cgroups *cg)
+{
+	struct timespec	 ts = { 0, 10 * 1000 * 1000 };
+	int		 i, t, rc = 0;
+
+	cg_close_procs(cg);
+	for (i = 0; i < cg->nh; i++) {
+		if (cg->h[i].task[0] == '\0')
+			continue;
+		for (t = 0; rmdir(cg->h[i].task) == -1; t++) {
+			if (errno != EBUSY || t == RMDIR_TRIES) {
+				warn("rmdir %s", cg->h[i].task);
+				rc = -1;
+				break;
+			}
+			if (t % 10 == 9)
+				cg_signal_all(cg, SIGKILL);
+			nanosleep(&ts, NULL);
+		}
+		cg->h[i].task[0] = '\0';
+	}
+	return rc;
+}
+
+/* Free what cg_discover returned (the cgroups themselves stay). */
+void
+cg_destroy(struct cgroups *cg)
+{
+	if (cg == NULL)
+		return;
+	cg_close_procs(cg);
+	free(cg);
+}

@@ -1,0 +1,135 @@
+#define _GNU_SOURCE
+/*
+ * The task's own process, between fork and exec: join the cgroups, leave
+ * the namespaces, enter the sandbox, switch user, drop capabilities, exec.
+ * The order matters: every step that needs privilege comes before the
+ * user switch and the capability drop.  A failure is reported to the
+ * supervisor on the close-on-exec report pipe, never printed here.
+ */
+#include <sys/prctl.h>
+#include <sys/resource.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "task-launch.h"
+
+/* Report a failure with exit status code to the supervisor and exit. */
+static void __attribute__((noreturn, format(printf, 3, 4)))
+fail(int fd, int code, const char *fmt, ...)
+{
+	struct report	 r;
+	va_list		 ap;
+
+	memset(&r, 0, sizeof(r));
+	r.code = code;
+	va_start(ap, fmt);
+	vsnprintf(r.msg, sizeof(r.msg), fmt, ap);
+	va_end(ap);
+	(void)!write(fd, &r, sizeof(r));
+	_exit(code);
+}
+
+/* Build the task's environment from scratch: the base, then each --env. */
+static int
+set_environment(const struct launch *l)
+{
+	int i;
+
+	if (clearenv() != 0 ||
+	    setenv("PATH", TL_PATH, 1) == -1 ||
+	    setenv("HOME", l->sandbox, 1) == -1 ||
+	    setenv("SANDBOX", l->sandbox, 1) == -1 ||
+	    setenv("TASK_ID", l->id, 1) == -1)
+		return -1;
+	for (i = 0; i < l->nenv; i++)
+		if (putenv(l->env[i]) != 0)
+			return -1;
+	return 0;
+}
+
+/* Switch to --group and --user, with the user's supplementary groups. */
+static int
+switch_user(const struct launch *l)
+{
+	struct passwd *pw;
+
+	if (l->set_uid && (pw = getpwuid(l->uid)) != NULL &&
+	    l->user != NULL && strcmp(pw->pw_name, l->user) == 0) {
+		if (initgroups(pw->pw_name, l->gid) == -1)
+			return -1;
+	} else if (l->set_gid && setgroups(0, NULL) == -1)
+		return -1;
+	if (l->set_gid && setgid(l->gid) == -1)
+		return -1;
+	if (l->set_uid && setuid(l->uid) == -1)
+		return -1;
+	return 0;
+}
+
+/*
+ * Run the isolation steps in the task's process and exec the command;
+ * never returns.  Exit statuses: 111 setup, 126 not executable, 127 not
+ * found (all reported on fds->report first).
+ */
+void
+child_run(struct launch *l, struct cgroups *cg, struct child_fds *fds)
+{
+	char	 why[TL_REASON_MAX];
+	int	 i, nul, rep = fds->report;
+
+	sup_child_signals();
+	if (cg != NULL && cg_join(cg) == -1)
+		fail(rep, EX_TL_SYS, "join cgroup: %s", strerror(errno));
+	if (setsid() == -1)
+		fail(rep, EX_TL_SYS, "setsid: %s", strerror(errno));
+	if (ns_setup(l, why, sizeof(why)) == -1)
+		fail(rep, EX_TL_SYS, "%s", why);
+	if (chdir(l->sandbox) == -1)
+		fail(rep, EX_TL_SYS, "chdir %s: %s", l->sandbox, strerror(errno));
+	if ((nul = open("/dev/null", O_RDONLY)) == -1 ||
+	    dup2(nul, STDIN_FILENO) == -1 ||
+	    dup2(fds->out, STDOUT_FILENO) == -1 ||
+	    dup2(fds->err, STDERR_FILENO) == -1)
+		fail(rep, EX_TL_SYS, "redirect stdio: %s", strerror(errno));
+	if (nul > STDERR_FILENO)
+		close(nul);
+	close(fds->out);
+	close(fds->err);
+	if (l->applied & ISO_BIT(ISO_RLIMITS))
+		for (i = 0; i < l->nrlim; i++)
+			if (setrlimit(l->rlim[i].resource, &l->rlim[i].lim) == -1)
+				fail(rep, EX_TL_SYS, "setrlimit: %s",
+				    strerror(errno));
+	if (set_environment(l) == -1)
+		fail(rep, EX_TL_SYS, "environment: %s", strerror(errno));
+	if ((l->applied & ISO_BIT(ISO_CAPS)) &&
+	    caps_drop_bound(l, why, sizeof(why)) == -1)
+		fail(rep, EX_TL_SYS, "%s", why);
+	if (l->set_uid && l->keep_caps != 0 &&
+	    prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) == -1)
+		fail(rep, EX_TL_SYS, "keepcaps: %s", strerror(errno));
+	if (switch_user(l) == -1)
+		fail(rep, EX_TL_SYS, "switch to user %s: %s",
+		    l->user != NULL ? l->user : l->group, strerror(errno));
+	if ((l->applied & ISO_BIT(ISO_CAPS)) &&
+	    caps_apply(l, why, sizeof(why)) == -1)
+		fail(rep, EX_TL_SYS, "%s", why);
+	/* Set after the user switch, which clears it: the task dies with us. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) == -1)
+		fail(rep, EX_TL_SYS, "pdeathsig: %s", strerror(errno));
+	if ((l->applied & ISO_BIT(ISO_NNP)) &&
+	    caps_no_new_privs(why, sizeof(why)) == -1)
+		fail(rep, EX_TL_SYS, "%s", why);
+	execvp(l->argv[0], l->argv);
+	fail(rep, errno == ENOENT ? EX_TL_NOTFOUND : EX_TL_NOEXEC, "%s: %s",
+	    l->argv[0], strerror(errno));
+}

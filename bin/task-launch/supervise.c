@@ -1,0 +1,219 @@
+#define _GNU_SOURCE
+/*
+ * The supervisor: the task-launch process agentd spawned stays as the
+ * parent of the task's pid namespace (whose init needs a parent to
+ * collect its status).  Signal handlers only set a flag and write a byte
+ * to a self-pipe; the loop here acts on them: SIGTERM/SIGINT start the
+ * kill sequence (SIGTERM to every process of the task, --grace seconds,
+ * SIGKILL), SIGCHLD collects the task.
+ */
+#include <sys/resource.h>
+#include <sys/wait.h>
+
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "task-launch.h"
+
+static int			 selfpipe[2] = { -1, -1 };
+static volatile sig_atomic_t	 got_stop;
+
+static const int handled[] = { SIGTERM, SIGINT, SIGCHLD };
+
+/* Note the signal and wake the loop; nothing else is safe here. */
+static void
+on_signal(int sig)
+{
+	int saved = errno;
+
+	if (sig == SIGTERM || sig == SIGINT)
+		got_stop = 1;
+	(void)!write(selfpipe[1], "", 1);
+	errno = saved;
+}
+
+/* Create the self-pipe and install the handlers; -1 on failure. */
+int
+sup_signals(void)
+{
+	struct sigaction	 sa;
+	size_t			 i;
+
+	if (pipe2(selfpipe, O_CLOEXEC | O_NONBLOCK) == -1)
+		return -1;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < sizeof(handled) / sizeof(handled[0]); i++)
+		if (sigaction(handled[i], &sa, NULL) == -1)
+			return -1;
+	return 0;
+}
+
+/* Block every signal (around fork), saving the old mask in old. */
+void
+sup_block(sigset_t *old)
+{
+	sigset_t all;
+
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, old);
+}
+
+/* Restore the mask sup_block saved. */
+void
+sup_unblock(const sigset_t *old)
+{
+	sigprocmask(SIG_SETMASK, old, NULL);
+}
+
+/*
+ * In the task's process: every signal back to its default disposition
+ * (also those agentd may have ignored) and none blocked, as a fresh
+ * process would have them.
+ */
+void
+sup_child_signals(void)
+{
+	sigset_t	 none;
+	int		 sig;
+
+	for (sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			signal(sig, SIG_DFL);
+	close(selfpipe[0]);
+	close(selfpipe[1]);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/* Milliseconds on the monotonic clock. */
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Send sig to every process of the task: its cgroups, its main process
+ * (the pid namespace's init: SIGKILL to it ends the whole namespace) and
+ * its session's process group.
+ */
+static void
+signal_task(struct cgroups *cg, pid_t pid, int sig)
+{
+	if (cg != NULL)
+		cg_signal_all(cg, sig);
+	kill(pid, sig);
+	kill(-pid, sig);
+}
+
+/*
+ * Supervise the task's process pid until it ends: act on stop signals,
+ * read a launch failure from the report pipe, then kill whatever is left
+ * of the task and fill r (state, code, killed, rusage-based accounting).
+ */
+void
+sup_run(struct launch *l, struct cgroups *cg, pid_t pid, int report,
+    struct result *r)
+{
+	struct pollfd	 pfd[2];
+	struct report	 rep;
+	struct rusage	 ru;
+	char		 buf[64];
+	long long	 deadline = -1, left;
+	int		 status, nfds, got = 0;
+	ssize_t		 n;
+	pid_t		 w;
+
+	memset(r, 0, sizeof(*r));
+	r->cpu_ms = r->mem_peak_mb = -1;
+	for (;;) {
+		if (got_stop && !r->killed) {
+			r->killed = true;
+			if (l->verbose)
+				warnx("stopping task %s (grace %d s)", l->id,
+				    l->grace);
+			signal_task(cg, pid, SIGTERM);
+			deadline = now_ms() + l->grace * 1000LL;
+		}
+		if (deadline >= 0 && now_ms() >= deadline) {
+			signal_task(cg, pid, SIGKILL);
+			deadline = now_ms() + 1000;	/* again, if it forks */
+		}
+		w = wait4(pid, &status, WNOHANG, &ru);
+		if (w == pid)
+			break;
+		if (w == -1 && errno != EINTR)
+			err(EX_TL_SYS, "wait4");
+		pfd[0].fd = selfpipe[0];
+		pfd[0].events = POLLIN;
+		nfds = 1;
+		if (report != -1) {
+			pfd[1].fd = report;
+			pfd[1].events = POLLIN;
+			nfds = 2;
+		}
+		left = deadline < 0 ? -1 : deadline - now_ms();
+		if (poll(pfd, nfds, left < 0 ? (deadline < 0 ? -1 : 0) :
+		    (int)left) == -1 && errno != EINTR)
+			err(EX_TL_SYS, "poll");
+		while (read(selfpipe[0], buf, sizeof(buf)) > 0)
+			;
+		if (report != -1 && (pfd[1].revents & (POLLIN | POLLHUP))) {
+			n = read(report, &rep, sizeof(rep));
+			if (n == sizeof(rep) && !got) {
+				got = 1;
+				r->code = rep.code;
+				strlcpy(r->reason, rep.msg, sizeof(r->reason));
+			}
+			if (n <= 0) {
+				close(report);
+				report = -1;
+			}
+		}
+	}
+	/* A report may still sit in the pipe when the child exited first. */
+	if (report != -1) {
+		if (!got && read(report, &rep, sizeof(rep)) == sizeof(rep)) {
+			got = 1;
+			r->code = rep.code;
+			strlcpy(r->reason, rep.msg, sizeof(r->reason));
+		}
+		close(report);
+	}
+	/*
+	 * With a pid namespace nothing outlives its init; without one, the
+	 * rest of the cgroup and of the session may (pid itself is reaped,
+	 * so it is not signalled again: it may already be reused).
+	 */
+	if (cg != NULL)
+		cg_signal_all(cg, SIGKILL);
+	if (!(l->applied & ISO_BIT(ISO_PID)))
+		kill(-pid, SIGKILL);
+	if (got)
+		r->state = ST_FAILED;
+	else if (WIFSIGNALED(status)) {
+		r->state = ST_SIGNALED;
+		r->code = WTERMSIG(status);
+	} else {
+		r->state = ST_EXITED;
+		r->code = WEXITSTATUS(status);
+	}
+	r->cpu_ms = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000LL +
+	    (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
+	r->mem_peak_mb = (ru.ru_maxrss + 1023) / 1024;
+	if (cg != NULL)
+		cg_account(cg, r);
+}
