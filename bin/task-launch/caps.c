@@ -1,4 +1,3 @@
-#define _GNU_SOURCE
 /*
  * Capabilities with libcap: everything is dropped from the bounding,
  * permitted, effective, inheritable and ambient sets except --caps, which

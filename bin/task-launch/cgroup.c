@@ -1,4 +1,3 @@
-#define _GNU_SOURCE
 /*
  * The task's cgroup: discovery of cgroup v2 or v1 below the cgroup root,
  * one cgroup per task (per v1 hierarchy), its limits, its accounting, the
@@ -59,6 +58,19 @@ struct cgroups {
 	int		 nh;
 	unsigned	 ctls;			/* controllers in task cgroups */
 };
+
+/* snprintf that may truncate (paths in details); returns what it wrote. */
+static int __attribute__((format(printf, 3, 4)))
+strfmt(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list	 ap;
+	int	 n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+	return n;
+}
 
 /* Write a formatted value to a cgroup file; returns -1 with errno set. */
 static int __attribute__((format(printf, 3, 4)))
@@ -198,9 +210,9 @@ set_parent(struct hier *h, const char *parent)
 	char *p;
 
 	if (parent[0] == '/')
-		snprintf(h->parent, sizeof(h->parent), "%s/%s", h->mnt, parent);
+		strfmt(h->parent, sizeof(h->parent), "%s/%s", h->mnt, parent);
 	else
-		snprintf(h->parent, sizeof(h->parent), "%s/%s/%s", h->mnt,
+		strfmt(h->parent, sizeof(h->parent), "%s/%s/%s", h->mnt,
 		    h->own, parent);
 	while ((p = strstr(h->parent, "//")) != NULL)
 		memmove(p, p + 1, strlen(p));
@@ -318,6 +330,34 @@ v2_delegate(struct hier *h)
 	}
 }
 
+/* Say why controller c is missing from the task cgroups. */
+static void
+missing_detail(const struct cgroups *cg, int c, char *buf, size_t len)
+{
+	char	 avail[512], *p, *w;
+	bool	 at_root = false;
+
+	if (cg->version == 1) {
+		snprintf(buf, len, "no cgroup v1 %s hierarchy", ctl_names[c]);
+		return;
+	}
+	if (cg_read(cg->h[0].mnt, "cgroup.controllers", avail,
+	    sizeof(avail)) == 0) {
+		avail[strcspn(avail, "\n")] = '\0';
+		p = avail;
+		while ((w = strsep(&p, " ")) != NULL)
+			if (strcmp(w, ctl_names[c]) == 0)
+				at_root = true;
+	}
+	if (at_root)
+		strfmt(buf, len, "controller %s not delegated to %s "
+		    "(give a --cgroup-parent below a cgroup without processes)",
+		    ctl_names[c], cg->h[0].parent);
+	else
+		strfmt(buf, len, "controller %s not in %s/cgroup.controllers "
+		    "(bound to a v1 hierarchy?)", ctl_names[c], cg->h[0].mnt);
+}
+
 /*
  * Create the task cgroup "id" below the parent in every hierarchy (the
  * parents as needed) and note in pr which controllers it really has (none
@@ -346,10 +386,10 @@ cg_create(struct cgroups *cg, const char *id, struct probe *pr,
 			}
 			for (k = 0; k < C_COUNT; k++)
 				if ((h->ctls & (1u << k)) && ctl_iso[k] >= 0)
-					snprintf(pr->detail[ctl_iso[k]],
+					strfmt(pr->detail[ctl_iso[k]],
 					    sizeof(pr->detail[0]), "%s: %s",
 					    path, strerror(e));
-			snprintf(pr->detail[ISO_CGROUP], sizeof(pr->detail[0]),
+			strfmt(pr->detail[ISO_CGROUP], sizeof(pr->detail[0]),
 			    "%s: %s", path, strerror(e));
 			continue;
 		}
@@ -395,11 +435,8 @@ cg_create(struct cgroups *cg, const char *id, struct probe *pr,
 					    cg->h[i].parent,
 					    sizeof(pr->detail[0]));
 		} else if (pr->detail[ctl_iso[k]][0] == '\0')
-			snprintf(pr->detail[ctl_iso[k]], sizeof(pr->detail[0]),
-			    "controller %s not %s", ctl_names[k],
-			    cg->version == 2 ? "delegated to the parent "
-			    "(give a --cgroup-parent without processes)" :
-			    "mounted");
+			missing_detail(cg, k, pr->detail[ctl_iso[k]],
+			    sizeof(pr->detail[0]));
 	}
 	return 0;
 }

@@ -1,4 +1,3 @@
-#define _GNU_SOURCE
 /*
  * The task's own process, between fork and exec: join the cgroups, leave
  * the namespaces, enter the sandbox, switch user, drop capabilities, exec.

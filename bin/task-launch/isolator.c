@@ -1,4 +1,3 @@
-#define _GNU_SOURCE
 /*
  * Which isolators this machine really has: each is tried (the task
  * cgroup created, namespaces unshared in a child, a capability dropped),

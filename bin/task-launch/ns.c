@@ -1,4 +1,3 @@
-#define _GNU_SOURCE
 /*
  * Namespaces: a probe that really unshares them in a throw-away child,
  * the pid namespace the supervisor enters for its one child, and the

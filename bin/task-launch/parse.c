@@ -1,4 +1,3 @@
-#define _GNU_SOURCE
 /*
  * Parsing of every value on the command line.  Each parser returns 0 and
  * fills its result, or -1 for a malformed value (a usage error): numbers

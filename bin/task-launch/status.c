@@ -1,4 +1,3 @@
-#define _GNU_SOURCE
 /*
  * The status file: one JSON object (jansson) written atomically, tmp file
  * then rename(2), when the task has ended or its launch has failed.

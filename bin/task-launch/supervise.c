@@ -1,4 +1,3 @@
-#define _GNU_SOURCE
 /*
  * The supervisor: the task-launch process agentd spawned stays as the
  * parent of the task's pid namespace (whose init needs a parent to

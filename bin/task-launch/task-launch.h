@@ -99,6 +99,8 @@ struct result {
 	char		 reason[TL_REASON_MAX];
 };
 
+struct cgroups;
+
 /* parse.c */
 int	 parse_cpus(const char *, double *);
 int	 parse_mem(const char *, uint64_t *);
@@ -116,7 +118,6 @@ int	 iso_print_probe(struct launch *);
 void	 iso_list(unsigned, char *, size_t);
 
 /* cgroup.c */
-struct cgroups;
 struct cgroups *cg_discover(const char *root, const char *parent,
 	    char *why, size_t);
 int	 cg_create(struct cgroups *, const char *id, struct probe *,

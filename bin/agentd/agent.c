@@ -1,0 +1,513 @@
+/*
+ * The agent's tasks: launching, killing, reaping and status updates.
+ */
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agentd.h"
+#include "log.h"
+#include "proto.h"
+#include "rec.h"
+#include "res.h"
+#include "util.h"
+
+#define UPDATE_RETRY_MS		1000	/* first status update retransmission */
+#define UPDATE_RETRY_MAX_MS	10000
+#define KILL_ESCALATE_MS	5000	/* after the grace: SIGKILL the launcher */
+
+extern char **environ;
+
+static void
+send_rec(struct agent *ag, json_t *rec)
+{
+	if (net_send(ag->net, NULL, rec) == -1)
+		log_debug("send %s: master not reachable", rec_type(rec));
+}
+
+/* Send the oldest unacknowledged update of T and schedule a retry. */
+static void
+update_send(struct agent *ag, struct atask *t)
+{
+	json_t *head = json_array_get(t->updates, 0);
+	int64_t delay;
+
+	if (head == NULL || !ag->registered)
+		return;
+	rec_set_str(head, "agent_id", ag->id);
+	send_rec(ag, head);
+	delay = UPDATE_RETRY_MS << (t->tries < 4 ? t->tries : 4);
+	t->next_send = now_ms() + (delay < UPDATE_RETRY_MAX_MS ? delay :
+	    UPDATE_RETRY_MAX_MS);
+	t->tries++;
+}
+
+/*
+ * Queue a status update STATE for T with the optional fields of EXTRA
+ * (consumed), and send it if it is the oldest one pending.
+ */
+static void
+update_push(struct agent *ag, struct atask *t, const char *state, json_t *extra)
+{
+	char uuid[ID_LEN], sandbox[PATH_MAX + 16];
+	json_t *st = rec_new(R_STATUS);
+
+	rec_set_str(st, "agent_id", ag->id);
+	rec_set_str(st, "framework_id", t->framework_id);
+	rec_set_str(st, "task_id", t->id);
+	rec_set_str(st, "state", state);
+	rec_set_str(st, "uuid", id_new("u", uuid, sizeof(uuid)));
+	rec_set_int(st, "timestamp_ms", wall_ms());
+	snprintf(sandbox, sizeof(sandbox), "%s/sandbox", t->dir);
+	rec_set_str(st, "sandbox", sandbox);
+	if (extra != NULL) {
+		json_object_update(st, extra);
+		json_decref(extra);
+	}
+	log_info("task %s of %s: %s", t->id, t->framework_id, state);
+	json_array_append_new(t->updates, st);
+	if (json_array_size(t->updates) == 1) {
+		t->tries = 0;
+		update_send(ag, t);
+	}
+}
+
+/* Make every directory of PATH, like mkdir -p.  Returns 0 or -1. */
+static int
+mkdirs(const char *path, mode_t mode)
+{
+	char buf[PATH_MAX], *p;
+
+	if (strlcpy(buf, path, sizeof(buf)) >= sizeof(buf)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	for (p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, mode) == -1 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	return mkdir(buf, mode) == -1 && errno != EEXIST ? -1 : 0;
+}
+
+/*
+ * Build the launcher's argument vector for T into ARGV (at most MAX-1
+ * entries plus NULL), using the string space STORE.  Returns 0 or -1 with
+ * a reason in WHY.
+ */
+static int
+launcher_argv(struct agent *ag, struct atask *t, char **argv, int max,
+    char *store, size_t storelen, char *why, size_t whylen)
+{
+	struct res r;
+	char err[RES_ERRLEN];
+	json_t *env = json_object_get(t->info, "env");
+	json_t *args = json_object_get(t->info, "argv");
+	const char *cmd = rec_str(t->info, "command"), *k, *user;
+	json_t *v;
+	size_t off = 0, i;
+	int argc = 0;
+
+#define ADD(s) do { if (argc >= max - 1) goto toolong; argv[argc++] = (s); } while (0)
+#define FMT(...) ({ char *_p = store + off; int _n = snprintf(_p, storelen - off, __VA_ARGS__); \
+	if (_n < 0 || (size_t)_n >= storelen - off) goto toolong; off += _n + 1; _p; })
+
+	if (res_parse(rec_str(t->info, "resources"), &r, err) == -1) {
+		snprintf(why, whylen, "resources: %s", err);
+		return -1;
+	}
+	ADD(ag->launcher);
+	ADD("--sandbox");
+	ADD(FMT("%s/sandbox", t->dir));
+	ADD("--id");
+	ADD(FMT("%s.%s", ag->id, t->id));
+	if (res_get(&r, "cpus") > 0) {
+		ADD("--cpus");
+		ADD(FMT("%g", res_get(&r, "cpus") / 1000.0));
+	}
+	if (res_get(&r, "mem") > 0) {
+		ADD("--mem");
+		ADD(FMT("%lld", (long long)((res_get(&r, "mem") + 999) / 1000)));
+	}
+	res_free(&r);
+	ADD("--status-file");
+	ADD(FMT("%s/status.json", t->dir));
+	ADD("--grace");
+	ADD(FMT("%g", ag->grace_ms / 1000.0));
+	if ((user = rec_str(t->info, "user")) != NULL) {
+		ADD("--user");
+		ADD((char *)user);
+	}
+	ADD("--env");
+	ADD(FMT("FRAMEWORK_ID=%s", t->framework_id));
+	ADD("--env");
+	ADD(FMT("AGENT_ID=%s", ag->id));
+	json_object_foreach(env, k, v) {
+		if (!json_is_string(v) || strchr(k, '=') != NULL || *k == '\0') {
+			snprintf(why, whylen, "env: '%.100s' is not NAME with a "
+			    "string value", k);
+			return -1;
+		}
+		ADD("--env");
+		ADD(FMT("%s=%s", k, json_string_value(v)));
+	}
+	ADD("--");
+	if (json_is_array(args)) {
+		json_array_foreach(args, i, v)
+			ADD((char *)json_string_value(v));
+	} else {
+		ADD("/bin/sh");
+		ADD("-c");
+		ADD((char *)cmd);
+	}
+	argv[argc] = NULL;
+	return 0;
+toolong:
+	snprintf(why, whylen, "task description too long");
+	return -1;
+#undef ADD
+#undef FMT
+}
+
+/* Start task T through the launcher; on failure T ends TASK_FAILED. */
+static void
+task_start(struct agent *ag, struct atask *t)
+{
+	char *argv[512], store[65536], why[512], path[PATH_MAX + 32];
+	posix_spawn_file_actions_t fa;
+	json_t *extra;
+	int e;
+
+	snprintf(path, sizeof(path), "%s/sandbox", t->dir);
+	if (mkdirs(path, 0750) == -1) {
+		snprintf(why, sizeof(why), "sandbox %.300s: %s", path,
+		    strerror(errno));
+		goto fail;
+	}
+	snprintf(path, sizeof(path), "%s/task.json", t->dir);
+	json_dump_file(t->info, path, JSON_COMPACT);
+	if (launcher_argv(ag, t, argv, 512, store, sizeof(store), why,
+	    sizeof(why)) == -1)
+		goto fail;
+	snprintf(path, sizeof(path), "%s/launcher.log", t->dir);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, path,
+	    O_WRONLY | O_CREAT | O_APPEND, 0640);
+	posix_spawn_file_actions_adddup2(&fa, 1, 2);
+	e = posix_spawn(&t->pid, ag->launcher, &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (e != 0) {
+		t->pid = 0;
+		snprintf(why, sizeof(why), "cannot run launcher %.300s: %s",
+		    ag->launcher, strerror(e));
+		goto fail;
+	}
+	update_push(ag, t, TASK_RUNNING, NULL);
+	return;
+fail:
+	log_warnx("task %s: %s", t->id, why);
+	t->ended = 1;
+	extra = json_pack("{s:s}", "reason", why);
+	update_push(ag, t, TASK_FAILED, extra);
+}
+
+static void
+handle_launch(struct agent *ag, json_t *rec)
+{
+	char err[REC_ERRLEN];
+	json_t *info = json_object_get(rec, "task");
+	const char *fw = rec_str(rec, "framework_id"), *tid;
+	struct atask *t;
+	char key[2 * ID_LEN];
+
+	if (rec_require(rec, "framework_id:s task:o", err) == -1 ||
+	    rec_require(info, "task_id:s resources:s ?command:s ?argv:a ?env:o",
+	    err) == -1) {
+		log_warnx("bad LAUNCH: %s", err);
+		return;
+	}
+	tid = rec_str(info, "task_id");
+	if (!id_valid(fw) || !id_valid(tid)) {
+		log_warnx("bad LAUNCH: invalid framework or task id");
+		return;
+	}
+	snprintf(key, sizeof(key), "%s/%s", fw, tid);
+	if ((t = map_get(ag->tasks, key)) != NULL) {
+		/* a retransmission: the master has not seen our update yet */
+		t->tries = 0;
+		update_send(ag, t);
+		return;
+	}
+	if ((t = calloc(1, sizeof(*t))) == NULL) {
+		log_warnx("out of memory");
+		return;
+	}
+	strlcpy(t->key, key, sizeof(t->key));
+	strlcpy(t->id, tid, sizeof(t->id));
+	strlcpy(t->framework_id, fw, sizeof(t->framework_id));
+	if ((size_t)snprintf(t->dir, sizeof(t->dir), "%s/tasks/%s/%s",
+	    ag->work_dir, fw, tid) >= sizeof(t->dir)) {
+		log_warnx("task %s: work dir path too long", tid);
+		free(t);
+		return;
+	}
+	t->info = json_incref(info);
+	t->updates = json_array();
+	map_put(ag->tasks, t->key, t);
+	update_push(ag, t, TASK_STARTING, NULL);
+	task_start(ag, t);
+}
+
+/* Ask T's launcher to stop the task (it applies the grace period). */
+static void
+task_kill(struct atask *t)
+{
+	t->kill_wanted = 1;
+	if (t->pid > 0 && t->kill_sent == 0) {
+		kill(t->pid, SIGTERM);
+		t->kill_sent = now_ms();
+	}
+}
+
+static void
+handle_kill(struct agent *ag, json_t *rec)
+{
+	const char *fw = rec_str(rec, "framework_id"), *tid = rec_str(rec, "task_id");
+	char key[2 * ID_LEN];
+	struct atask *t;
+
+	if (fw == NULL || tid == NULL) {
+		log_warnx("bad KILL: framework_id and task_id are needed");
+		return;
+	}
+	snprintf(key, sizeof(key), "%s/%s", fw, tid);
+	if ((t = map_get(ag->tasks, key)) == NULL) {
+		/* never heard of it: say so, so the master stops asking */
+		json_t *st = rec_new(R_STATUS);
+
+		rec_set_str(st, "agent_id", ag->id);
+		rec_set_str(st, "framework_id", fw);
+		rec_set_str(st, "task_id", tid);
+		rec_set_str(st, "state", TASK_LOST);
+		rec_set_str(st, "reason", "unknown task on this agent");
+		send_rec(ag, st);
+		json_decref(st);
+		return;
+	}
+	if (t->ended) {
+		t->tries = 0;
+		update_send(ag, t);
+		return;
+	}
+	log_info("killing task %s of %s", t->id, t->framework_id);
+	task_kill(t);
+}
+
+static void
+task_free(struct agent *ag, struct atask *t)
+{
+	map_del(ag->tasks, t->key);
+	json_decref(t->info);
+	json_decref(t->updates);
+	free(t);
+}
+
+static void
+handle_ack(struct agent *ag, json_t *rec)
+{
+	const char *fw = rec_str(rec, "framework_id"), *tid = rec_str(rec, "task_id");
+	const char *uuid = rec_str(rec, "uuid");
+	char key[2 * ID_LEN];
+	struct atask *t;
+	json_t *head;
+
+	if (fw == NULL || tid == NULL || uuid == NULL)
+		return;
+	snprintf(key, sizeof(key), "%s/%s", fw, tid);
+	if ((t = map_get(ag->tasks, key)) == NULL)
+		return;
+	head = json_array_get(t->updates, 0);
+	if (head == NULL || rec_str(head, "uuid") == NULL ||
+	    strcmp(rec_str(head, "uuid"), uuid) != 0)
+		return;		/* an old duplicate acknowledgement */
+	json_array_remove(t->updates, 0);
+	t->tries = 0;
+	if (json_array_size(t->updates) > 0)
+		update_send(ag, t);
+	else if (t->ended)
+		task_free(ag, t);
+}
+
+void
+agent_handle(struct agent *ag, json_t *rec)
+{
+	const char *type = rec_type(rec);
+	struct atask *t;
+	size_t pos = 0;
+
+	log_debug("<- %s", type);
+	if (strcmp(type, R_AGENT_REGISTERED) == 0) {
+		const char *id = rec_str(rec, "agent_id");
+
+		if (id == NULL || !id_valid(id))
+			return;
+		if (!ag->registered)
+			log_info("registered as %s", id);
+		strlcpy(ag->id, id, sizeof(ag->id));
+		ag->registered = 1;
+		/* anything the master missed while we were away */
+		while ((t = map_next(ag->tasks, &pos, NULL)) != NULL) {
+			t->tries = 0;
+			update_send(ag, t);
+		}
+	} else if (strcmp(type, R_REREGISTER) == 0) {
+		if (ag->registered)
+			log_info("master asks us to register again");
+		ag->registered = 0;
+		ag->next_register = 0;
+	} else if (strcmp(type, R_LAUNCH) == 0)
+		handle_launch(ag, rec);
+	else if (strcmp(type, R_KILL) == 0)
+		handle_kill(ag, rec);
+	else if (strcmp(type, R_ACKNOWLEDGE) == 0)
+		handle_ack(ag, rec);
+	else if (strcmp(type, R_ERROR) == 0)
+		log_warnx("master says: %s", rec_str(rec, "message") ?
+		    rec_str(rec, "message") : "(no message)");
+	else
+		log_info("ignoring a %s record", type);
+}
+
+/*
+ * Turn the launcher's result into the task's terminal update: read the
+ * status file when the launcher wrote one, else the wait status.
+ */
+void
+agent_reaped(struct agent *ag, pid_t pid, int status)
+{
+	char path[PATH_MAX + 16];
+	struct atask *t;
+	size_t pos = 0;
+	json_t *res, *extra;
+	const char *state, *st;
+
+	while ((t = map_next(ag->tasks, &pos, NULL)) != NULL)
+		if (t->pid == pid)
+			break;
+	if (t == NULL)
+		return;
+	t->pid = 0;
+	t->ended = 1;
+	snprintf(path, sizeof(path), "%s/status.json", t->dir);
+	res = json_load_file(path, 0, NULL);
+	extra = json_object();
+	st = rec_str(res, "state");
+	if (st != NULL && strcmp(st, "failed") == 0) {
+		state = TASK_FAILED;
+		rec_set_str(extra, "reason", rec_str(res, "reason") ?
+		    rec_str(res, "reason") : "launch failed");
+	} else if (st != NULL && strcmp(st, "signaled") == 0) {
+		rec_set_int(extra, "signal", rec_int_or(res, "signal", 0));
+		if (rec_bool_or(res, "oom", 0)) {
+			state = TASK_FAILED;
+			rec_set_str(extra, "reason", "memory limit exceeded");
+		} else if (t->kill_wanted || rec_bool_or(res, "killed", 0)) {
+			state = TASK_KILLED;
+			rec_set_str(extra, "reason", "killed on request");
+		} else {
+			state = TASK_FAILED;
+			rec_set_str(extra, "reason", "killed by a signal");
+		}
+	} else if (st != NULL) {
+		int64_t code = rec_int_or(res, "exit_code", -1);
+
+		rec_set_int(extra, "exit_code", code);
+		if (t->kill_wanted) {
+			state = TASK_KILLED;
+			rec_set_str(extra, "reason", "killed on request");
+		} else
+			state = code == 0 ? TASK_FINISHED : TASK_FAILED;
+	} else if (WIFEXITED(status)) {
+		/* a launcher that writes no status file: its exit status */
+		rec_set_int(extra, "exit_code", WEXITSTATUS(status));
+		state = t->kill_wanted ? TASK_KILLED :
+		    WEXITSTATUS(status) == 0 ? TASK_FINISHED : TASK_FAILED;
+	} else {
+		rec_set_int(extra, "signal", WTERMSIG(status));
+		state = t->kill_wanted ? TASK_KILLED : TASK_FAILED;
+	}
+	if (res != NULL) {
+		static const char *copy[] = { "oom", "cpu_ms", "mem_peak_mb" };
+		size_t i;
+
+		for (i = 0; i < sizeof(copy) / sizeof(*copy); i++)
+			if (json_object_get(res, copy[i]) != NULL)
+				json_object_set(extra, copy[i],
+				    json_object_get(res, copy[i]));
+	}
+	json_decref(res);
+	update_push(ag, t, state, extra);
+}
+
+void
+agent_kill_all(struct agent *ag)
+{
+	struct atask *t;
+	size_t pos = 0;
+
+	while ((t = map_next(ag->tasks, &pos, NULL)) != NULL)
+		if (!t->ended)
+			task_kill(t);
+}
+
+void
+agent_tick(struct agent *ag)
+{
+	int64_t now = now_ms();
+	struct atask *t;
+	size_t pos = 0;
+
+	if (!ag->registered && now >= ag->next_register) {
+		json_t *r = rec_new(R_REGISTER_AGENT);
+
+		rec_set_str(r, "hostname", ag->hostname);
+		rec_set_str(r, "resources", ag->resources);
+		rec_set_str(r, "attributes", ag->attributes);
+		if (ag->id[0] != '\0')
+			rec_set_str(r, "agent_id", ag->id);
+		if (ag->isolators != NULL)
+			json_object_set(r, "isolators", ag->isolators);
+		send_rec(ag, r);
+		json_decref(r);
+		ag->next_register = now + 1000;
+	}
+	if (ag->registered && now >= ag->next_heartbeat) {
+		json_t *r = rec_new(R_HEARTBEAT);
+
+		rec_set_str(r, "agent_id", ag->id);
+		send_rec(ag, r);
+		json_decref(r);
+		ag->next_heartbeat = now + ag->heartbeat_ms;
+	}
+	while ((t = map_next(ag->tasks, &pos, NULL)) != NULL) {
+		if (json_array_size(t->updates) > 0 && now >= t->next_send)
+			update_send(ag, t);
+		/* a launcher that ignores SIGTERM past the grace is killed */
+		if (t->pid > 0 && t->kill_sent &&
+		    now - t->kill_sent > ag->grace_ms + KILL_ESCALATE_MS)
+			kill(t->pid, SIGKILL);
+	}
+}

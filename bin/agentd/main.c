@@ -1,0 +1,384 @@
+/*
+ * agentd: the worker of one machine.  See agentd(8).
+ */
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bsd/libutil.h>
+
+#include "agentd.h"
+#include "log.h"
+#include "rec.h"
+#include "res.h"
+#include "util.h"
+
+#define TICK_MS		100
+
+static int sigpipe[2];
+static volatile sig_atomic_t got_term, got_chld;
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp, "usage: agentd [-dkv] [-a attributes] [-g grace] "
+	    "[-h hostname] [-H interval]\n"
+	    "              [-L launcher] [-m master] [-p pidfile] "
+	    "[-r resources] [-w work-dir]\n");
+}
+
+static void
+on_signal(int sig)
+{
+	int e = errno;
+
+	if (sig == SIGCHLD)
+		got_chld = 1;
+	else
+		got_term = sig;
+	(void)write(sigpipe[1], "", 1);
+	errno = e;
+}
+
+static int64_t
+opt_duration(const char *name, const char *arg)
+{
+	const char *errstr;
+	int64_t ms;
+
+	if (duration_parse(arg, &ms, &errstr) == -1)
+		errx(100, "%s '%s': %s", name, arg, errstr);
+	return ms;
+}
+
+/*
+ * What this machine offers when -r is not given: every cpu, the memory
+ * less what the system needs (1 GB or half, whichever is less) and the
+ * work dir's free disk less a like reserve.
+ */
+static void
+detect_resources(const char *work_dir, char *buf, size_t len)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	long long mem = (long long)sysconf(_SC_PHYS_PAGES) *
+	    sysconf(_SC_PAGESIZE) / (1024 * 1024);
+	long long disk = 0;
+	struct statvfs sv;
+
+	if (statvfs(work_dir, &sv) == 0)
+		disk = (long long)sv.f_bavail * sv.f_frsize / (1024 * 1024);
+	mem -= mem / 2 < 1024 ? mem / 2 : 1024;
+	disk -= disk / 2 < 5120 ? disk / 2 : 5120;
+	snprintf(buf, len, "cpus:%ld;mem:%lld;disk:%lld", cpus > 0 ? cpus : 1,
+	    mem, disk);
+}
+
+/* The task-launch beside this program, else the one on PATH. */
+static void
+default_launcher(char *buf, size_t len)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	if (n > 0) {
+		self[n] = '\0';
+		snprintf(buf, len, "%s/task-launch", dirname(self));
+		if (access(buf, X_OK) == 0)
+			return;
+	}
+	strlcpy(buf, "/usr/local/bin/task-launch", len);
+}
+
+/*
+ * Ask the launcher which isolators this machine has ("LAUNCHER --probe",
+ * lines "name<TAB>available|missing<TAB>detail"); NULL when it can't say.
+ */
+static json_t *
+probe_isolators(const char *launcher)
+{
+	char cmd[PATH_MAX + 32], line[512];
+	json_t *list;
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "'%s' --probe 2>/dev/null", launcher);
+	if (strchr(launcher, '\'') != NULL || (p = popen(cmd, "r")) == NULL)
+		return NULL;
+	list = json_array();
+	while (fgets(line, sizeof(line), p) != NULL) {
+		char *name = strtok(line, "\t\n"), *st = strtok(NULL, "\t\n");
+
+		if (name != NULL && st != NULL && strcmp(st, "available") == 0)
+			json_array_append_new(list, json_string(name));
+	}
+	if (pclose(p) != 0 || json_array_size(list) == 0) {
+		json_decref(list);
+		return NULL;
+	}
+	return list;
+}
+
+/*
+ * Take the work dir: lock it against a second agent and recall the agent
+ * id an earlier run of this agent had.
+ */
+static void
+work_dir_open(struct agent *ag)
+{
+	char path[PATH_MAX + 16];
+	FILE *fp;
+	int fd;
+
+	if (mkdir(ag->work_dir, 0750) == -1 && errno != EEXIST)
+		err(111, "work dir %s", ag->work_dir);
+	snprintf(path, sizeof(path), "%s/lock", ag->work_dir);
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640)) == -1)
+		err(111, "%s", path);
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1)
+		errx(111, "work dir %s is in use by another agentd", ag->work_dir);
+	snprintf(path, sizeof(path), "%s/agent_id", ag->work_dir);
+	if ((fp = fopen(path, "r")) != NULL) {
+		char id[ID_LEN];
+
+		if (fgets(id, sizeof(id), fp) != NULL) {
+			id[strcspn(id, "\n")] = '\0';
+			if (id_valid(id))
+				strlcpy(ag->id, id, sizeof(ag->id));
+		}
+		fclose(fp);
+	}
+}
+
+/* Remember the agent id in the work dir (write, then rename). */
+static void
+work_dir_save_id(struct agent *ag)
+{
+	char path[PATH_MAX + 16], tmp[PATH_MAX + 16];
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/agent_id", ag->work_dir);
+	snprintf(tmp, sizeof(tmp), "%s/agent_id.tmp", ag->work_dir);
+	if ((fp = fopen(tmp, "w")) == NULL) {
+		log_warn("%s", tmp);
+		return;
+	}
+	fprintf(fp, "%s\n", ag->id);
+	if (fclose(fp) == EOF || rename(tmp, path) == -1)
+		log_warn("%s", path);
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "attributes", required_argument, NULL, 'a' },
+		{ "foreground", no_argument, NULL, 'd' },
+		{ "grace", required_argument, NULL, 'g' },
+		{ "hostname", required_argument, NULL, 'h' },
+		{ "heartbeat", required_argument, NULL, 'H' },
+		{ "help", no_argument, NULL, 'X' },
+		{ "kill-on-exit", no_argument, NULL, 'k' },
+		{ "launcher", required_argument, NULL, 'L' },
+		{ "master", required_argument, NULL, 'm' },
+		{ "pidfile", required_argument, NULL, 'p' },
+		{ "resources", required_argument, NULL, 'r' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "work-dir", required_argument, NULL, 'w' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct agent ag;
+	const char *master = NULL, *pidpath = NULL, *resources = NULL;
+	char err_[256], saved_id[ID_LEN] = "";
+	int ch, fg = 0, verbose = 0, kill_on_exit = 0;
+	struct pidfh *pfh = NULL;
+	struct sigaction sa;
+	struct res check;
+	int64_t next_tick;
+
+	memset(&ag, 0, sizeof(ag));
+	ag.grace_ms = 3000;
+	ag.heartbeat_ms = 1000;
+	gethostname(ag.hostname, sizeof(ag.hostname) - 1);
+	default_launcher(ag.launcher, sizeof(ag.launcher));
+	snprintf(ag.work_dir, sizeof(ag.work_dir), "%s",
+	    getuid() == 0 ? "/var/lib/agentd" : "/tmp/agentd");
+	while ((ch = getopt_long(argc, argv, "a:dg:h:H:kL:m:p:r:vw:", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'a':
+			if (attr_check(optarg, err_) == -1)
+				errx(100, "attributes '%s': %s", optarg, err_);
+			strlcpy(ag.attributes, optarg, sizeof(ag.attributes));
+			break;
+		case 'd':
+			fg = 1;
+			break;
+		case 'g':
+			ag.grace_ms = opt_duration("grace", optarg);
+			break;
+		case 'h':
+			strlcpy(ag.hostname, optarg, sizeof(ag.hostname));
+			break;
+		case 'H':
+			ag.heartbeat_ms = opt_duration("heartbeat", optarg);
+			if (ag.heartbeat_ms < 10)
+				errx(100, "heartbeat must be at least 10ms");
+			break;
+		case 'k':
+			kill_on_exit = 1;
+			break;
+		case 'L':
+			if (access(optarg, X_OK) == -1)
+				err(100, "launcher %s", optarg);
+			strlcpy(ag.launcher, optarg, sizeof(ag.launcher));
+			break;
+		case 'm':
+			master = optarg;
+			break;
+		case 'p':
+			pidpath = optarg;
+			break;
+		case 'r':
+			resources = optarg;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		case 'w':
+			strlcpy(ag.work_dir, optarg, sizeof(ag.work_dir));
+			break;
+		case 'X':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 100;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 100;
+	}
+	if (resources != NULL) {
+		if (res_parse(resources, &check, err_) == -1)
+			errx(100, "resources '%s': %s", resources, err_);
+		res_format(&check, ag.resources, sizeof(ag.resources));
+		res_free(&check);
+	}
+	log_init("agentd", fg, verbose);
+	work_dir_open(&ag);
+	strlcpy(saved_id, ag.id, sizeof(saved_id));
+	if (resources == NULL)
+		detect_resources(ag.work_dir, ag.resources, sizeof(ag.resources));
+	if (pidpath != NULL) {
+		pid_t other;
+
+		if ((pfh = pidfile_open(pidpath, 0644, &other)) == NULL) {
+			if (errno == EEXIST)
+				errx(111, "already running as pid %d", (int)other);
+			err(111, "pid file %s", pidpath);
+		}
+	}
+	ag.isolators = probe_isolators(ag.launcher);
+	master = master_endpoint(master);
+	if ((ag.net = net_open(NET_PEER, master, err_)) == NULL)
+		errx(111, "%s", err_);
+	if ((ag.tasks = map_create()) == NULL)
+		err(111, "map");
+	if (pfh != NULL)
+		pidfile_write(pfh);
+	if (pipe2(sigpipe, O_NONBLOCK | O_CLOEXEC) == -1)
+		err(111, "pipe");
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGCHLD, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	log_info("agent on %s offering %s to %s", ag.hostname, ag.resources, master);
+
+	next_tick = 0;
+	while (!got_term) {
+		struct pollfd pfd[2] = {
+			{ .fd = net_fd(ag.net), .events = POLLIN },
+			{ .fd = sigpipe[0], .events = POLLIN },
+		};
+		int64_t wait = next_tick - now_ms();
+		json_t *rec;
+		char buf[64];
+		int n, r;
+
+		if (poll(pfd, 2, wait > 0 ? (int)wait : 0) == -1 && errno != EINTR)
+			log_fatal("poll");
+		while (read(sigpipe[0], buf, sizeof(buf)) > 0)
+			;
+		if (got_chld) {
+			pid_t p;
+			int status;
+
+			got_chld = 0;
+			while ((p = waitpid(-1, &status, WNOHANG)) > 0)
+				agent_reaped(&ag, p, status);
+		}
+		for (n = 0; n < 4096; n++) {
+			r = net_recv(ag.net, &rec, NULL, err_);
+			if (r == 0)
+				break;
+			if (r < 0) {
+				log_warnx("from master: %s", err_);
+				if (r == -2)
+					break;
+				continue;
+			}
+			agent_handle(&ag, rec);
+			json_decref(rec);
+		}
+		if (ag.registered && strcmp(saved_id, ag.id) != 0) {
+			work_dir_save_id(&ag);
+			strlcpy(saved_id, ag.id, sizeof(saved_id));
+		}
+		if (now_ms() >= next_tick) {
+			agent_tick(&ag);
+			next_tick = now_ms() + TICK_MS;
+		}
+	}
+	log_info("stopping (signal %d)%s", (int)got_term,
+	    kill_on_exit ? ": killing tasks" : "");
+	if (kill_on_exit) {
+		int64_t until;
+
+		agent_kill_all(&ag);
+		/* give the launchers their grace, then report what ended */
+		until = now_ms() + ag.grace_ms + 2000;
+		while (now_ms() < until) {
+			pid_t p;
+			int status;
+
+			while ((p = waitpid(-1, &status, WNOHANG)) > 0)
+				agent_reaped(&ag, p, status);
+			if (p == -1 && errno == ECHILD)
+				break;
+			usleep(50000);
+		}
+	}
+	net_close(ag.net);
+	if (pfh != NULL)
+		pidfile_remove(pfh);
+	return 0;
+}

@@ -1,0 +1,1538 @@
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "drf.h"
+#include "log.h"
+#include "map.h"
+#include "proto.h"
+#include "rec.h"
+#include "util.h"
+
+#define IDLEN		64
+#define NOPOS		SIZE_MAX
+#define SWEEP_MS	60000	/* how often expired decline filters are dropped */
+
+/* ---- an indexed binary min-heap: O(log n) push, remove and re-key ---- */
+
+struct hnode {
+	size_t	pos;		/* index in the heap, NOPOS when outside */
+};
+
+struct heap {
+	struct hnode	**a;
+	size_t		  n, cap;
+	int		(*less)(const struct hnode *, const struct hnode *);
+};
+
+/* Swap slots I and J of H, keeping each node's position up to date. */
+static void
+heap_swap(struct heap *h, size_t i, size_t j)
+{
+	struct hnode *t = h->a[i];
+
+	h->a[i] = h->a[j];
+	h->a[j] = t;
+	h->a[i]->pos = i;
+	h->a[j]->pos = j;
+}
+
+/* Move the node at I up until its parent is not greater. */
+static void
+heap_up(struct heap *h, size_t i)
+{
+	while (i > 0 && h->less(h->a[i], h->a[(i - 1) / 2])) {
+		heap_swap(h, i, (i - 1) / 2);
+		i = (i - 1) / 2;
+	}
+}
+
+/* Move the node at I down until no child is smaller. */
+static void
+heap_down(struct heap *h, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+
+		if (l < h->n && h->less(h->a[l], h->a[m]))
+			m = l;
+		if (r < h->n && h->less(h->a[r], h->a[m]))
+			m = r;
+		if (m == i)
+			return;
+		heap_swap(h, i, m);
+		i = m;
+	}
+}
+
+/* Add X to H.  Returns 0 or -1 (out of memory). */
+static int
+heap_push(struct heap *h, struct hnode *x)
+{
+	if (h->n == h->cap) {
+		size_t cap = h->cap ? h->cap * 2 : 8;
+		struct hnode **a = reallocarray(h->a, cap, sizeof(*a));
+
+		if (a == NULL)
+			return -1;
+		h->a = a;
+		h->cap = cap;
+	}
+	h->a[h->n] = x;
+	x->pos = h->n++;
+	heap_up(h, x->pos);
+	return 0;
+}
+
+/* Take X out of H (no-op when it is not in). */
+static void
+heap_remove(struct heap *h, struct hnode *x)
+{
+	size_t i = x->pos;
+
+	if (i == NOPOS)
+		return;
+	x->pos = NOPOS;
+	if (i == --h->n)
+		return;
+	h->a[i] = h->a[h->n];
+	h->a[i]->pos = i;
+	heap_up(h, i);
+	heap_down(h, h->a[i]->pos);
+}
+
+/* Restore the order after X's key changed (no-op when X is outside H). */
+static void
+heap_fix(struct heap *h, struct hnode *x)
+{
+	if (x->pos == NOPOS)
+		return;
+	heap_up(h, x->pos);
+	heap_down(h, x->pos);
+}
+
+/* Re-establish the heap order of every node in O(n) after all keys moved. */
+static void
+heap_build(struct heap *h)
+{
+	size_t i;
+
+	for (i = h->n / 2; i-- > 0;)
+		heap_down(h, i);
+}
+
+/*
+ * Scratch space for visiting a heap's nodes in ascending order without
+ * changing the heap: a second heap of indices, seeded with the root; each
+ * visited node's children join it.  Visiting k nodes costs O(k log k).
+ */
+struct visit {
+	size_t	*a;
+	size_t	 n, cap;
+};
+
+/* Is index I of heap H smaller than index J? */
+static int
+visit_less(const struct heap *h, size_t i, size_t j)
+{
+	return h->less(h->a[i], h->a[j]);
+}
+
+/* Add index I to the visit queue V of heap H.  Returns 0 or -1. */
+static int
+visit_push(struct visit *v, const struct heap *h, size_t i)
+{
+	size_t k;
+
+	if (v->n == v->cap) {
+		size_t cap = v->cap ? v->cap * 2 : 64;
+		size_t *a = reallocarray(v->a, cap, sizeof(*a));
+
+		if (a == NULL)
+			return -1;
+		v->a = a;
+		v->cap = cap;
+	}
+	k = v->n++;
+	v->a[k] = i;
+	while (k > 0 && visit_less(h, v->a[k], v->a[(k - 1) / 2])) {
+		size_t t = v->a[k];
+
+		v->a[k] = v->a[(k - 1) / 2];
+		v->a[(k - 1) / 2] = t;
+		k = (k - 1) / 2;
+	}
+	return 0;
+}
+
+/* Remove and return the smallest index of the visit queue V of heap H. */
+static size_t
+visit_pop(struct visit *v, const struct heap *h)
+{
+	size_t top = v->a[0], k = 0;
+
+	v->a[0] = v->a[--v->n];
+	for (;;) {
+		size_t l = 2 * k + 1, r = l + 1, m = k, t;
+
+		if (l < v->n && visit_less(h, v->a[l], v->a[m]))
+			m = l;
+		if (r < v->n && visit_less(h, v->a[r], v->a[m]))
+			m = r;
+		if (m == k)
+			break;
+		t = v->a[k];
+		v->a[k] = v->a[m];
+		v->a[m] = t;
+		k = m;
+	}
+	return top;
+}
+
+/*
+ * The smallest node of H for which OK(node, ARG) holds, visiting nodes in
+ * ascending order and stopping at the first hit; NULL when none does.
+ * The root is tried before any scratch space is touched: the common case.
+ */
+static struct hnode *
+heap_first(const struct heap *h, struct visit *v,
+    int (*ok)(struct hnode *, void *), void *arg)
+{
+	if (h->n == 0)
+		return NULL;
+	if (ok(h->a[0], arg))
+		return h->a[0];
+	v->n = 0;
+	if (h->n > 1 && visit_push(v, h, 1) == -1)
+		return NULL;
+	if (h->n > 2 && visit_push(v, h, 2) == -1)
+		return NULL;
+	while (v->n > 0) {
+		size_t i = visit_pop(v, h);
+
+		if (ok(h->a[i], arg))
+			return h->a[i];
+		if (2 * i + 1 < h->n && visit_push(v, h, 2 * i + 1) == -1)
+			return NULL;
+		if (2 * i + 2 < h->n && visit_push(v, h, 2 * i + 2) == -1)
+			return NULL;
+	}
+	return NULL;
+}
+
+/* ---- state ---- */
+
+struct hold;
+
+struct role {
+	struct hnode	 hn;		/* in drf.roles while it has active fws */
+	char		 name[IDLEN];
+	double		 weight;
+	int64_t		 alloc[DRF_MAX_NAMES];
+	double		 dominant;	/* max over names of alloc / total */
+	double		 share;		/* dominant / weight: the role order */
+	uint64_t	 nalloc;	/* allocations made to its frameworks */
+	struct heap	 fws;		/* its frameworks that are not suppressed */
+	size_t		 nfw;		/* all its frameworks */
+};
+
+struct fw {
+	struct hnode	 hn;		/* in role->fws unless suppressed */
+	char		 id[IDLEN];
+	struct role	*role;
+	char		*attr_filter;	/* NULL: any agent */
+	struct res	 min;		/* free resources an agent must have */
+	int		 suppressed;
+	struct map	*refuse;	/* agent id -> int64_t * expiry (ms) */
+	int64_t		 alloc[DRF_MAX_NAMES];
+	double		 dominant;
+	uint64_t	 nalloc;	/* allocations made to it: a tie-break */
+	struct hold	*holds;
+	size_t		 nholds;
+};
+
+struct agent {
+	char		 id[IDLEN];
+	char		*attrs;
+	struct res	 total, free;
+	struct agent	*prev, *next;	/* in order of arrival */
+	struct hold	*holds;
+};
+
+/* What one framework holds on one agent: on two lists, the fw's and the agent's. */
+struct hold {
+	struct fw	*fw;
+	struct agent	*ag;
+	struct res	 res;
+	struct hold	*fprev, *fnext, *aprev, *anext;
+};
+
+struct drf {
+	struct drf_ops	 ops;
+	int		 manual;
+	int64_t		 interval;
+	int64_t		 vnow;		/* the manual clock */
+	int64_t		 next_timed;	/* when the next timed cycle is due */
+	int64_t		 next_sweep;
+	int		 pending;	/* an event asked for a cycle */
+	int		 dirty;		/* totals moved: shares need a rebuild */
+
+	struct res	 minoffer[DRF_MAX_MIN_OFFER];
+	int		 nminoffer;
+
+	char		 names[DRF_MAX_NAMES][RES_NAMELEN];
+	int		 nnames;
+	int64_t		 total[DRF_MAX_NAMES];
+
+	struct map	*agents, *fws, *roles_by_name;
+	struct agent	*first, *last;
+	struct heap	 roles;		/* roles with active frameworks */
+	struct visit	 vroles, vfws;	/* scratch for heap_first */
+};
+
+static int64_t
+drf_now(const struct drf *d)
+{
+	return d->manual ? d->vnow : now_ms();
+}
+
+/* ---- scalar vectors indexed by interned resource name ---- */
+
+/* The index of scalar NAME, or -1 when the cluster has never seen it. */
+static int
+name_index(const struct drf *d, const char *name)
+{
+	int i;
+
+	for (i = 0; i < d->nnames; i++)
+		if (strcmp(d->names[i], name) == 0)
+			return i;
+	return -1;
+}
+
+/* How many scalar names of R the cluster has not seen yet. */
+static int
+names_new(const struct drf *d, const struct res *r)
+{
+	int i, k = 0;
+
+	for (i = 0; i < r->n; i++)
+		if (r->it[i].kind == RES_SCALAR && name_index(d, r->it[i].name) < 0)
+			k++;
+	return k;
+}
+
+/* Intern every scalar name of R (room was checked with names_new). */
+static void
+names_add(struct drf *d, const struct res *r)
+{
+	int i;
+
+	for (i = 0; i < r->n; i++)
+		if (r->it[i].kind == RES_SCALAR &&
+		    name_index(d, r->it[i].name) < 0 && d->nnames < DRF_MAX_NAMES)
+			strlcpy(d->names[d->nnames++], r->it[i].name, RES_NAMELEN);
+}
+
+/* V += SIGN x the scalars of R (names not interned are zero and skipped). */
+static void
+vec_add(const struct drf *d, int64_t *v, const struct res *r, int sign)
+{
+	int i, k;
+
+	for (i = 0; i < r->n; i++) {
+		if (r->it[i].kind != RES_SCALAR || r->it[i].milli == 0)
+			continue;
+		if ((k = name_index(d, r->it[i].name)) >= 0)
+			v[k] += sign * r->it[i].milli;
+	}
+}
+
+/* The dominant share of V: the largest fraction of any cluster total. */
+static double
+dominant(const struct drf *d, const int64_t *v)
+{
+	double m = 0;
+	int i;
+
+	for (i = 0; i < d->nnames; i++)
+		if (v[i] > 0 && d->total[i] > 0) {
+			double s = (double)v[i] / (double)d->total[i];
+
+			if (s > m)
+				m = s;
+		}
+	return m;
+}
+
+/* Format the non-zero scalars of V in resource syntax into BUF. */
+static char *
+vec_format(const struct drf *d, const int64_t *v, char *buf, size_t len)
+{
+	struct res r;
+	int i;
+
+	res_init(&r);
+	for (i = 0; i < d->nnames; i++)
+		if (v[i] != 0)
+			res_set(&r, d->names[i], v[i]);
+	res_format(&r, buf, len);
+	return buf;
+}
+
+/* ---- ordering ---- */
+
+static int
+fw_less(const struct hnode *a, const struct hnode *b)
+{
+	const struct fw *x = (const struct fw *)a, *y = (const struct fw *)b;
+
+	if (x->dominant != y->dominant)
+		return x->dominant < y->dominant;
+	if (x->nalloc != y->nalloc)
+		return x->nalloc < y->nalloc;
+	return strcmp(x->id, y->id) < 0;
+}
+
+static int
+role_less(const struct hnode *a, const struct hnode *b)
+{
+	const struct role *x = (const struct role *)a, *y = (const struct role *)b;
+
+	if (x->share != y->share)
+		return x->share < y->share;
+	if (x->nalloc != y->nalloc)
+		return x->nalloc < y->nalloc;
+	return strcmp(x->name, y->name) < 0;
+}
+
+/* Recompute ROLE's shares and its place among the roles. */
+static void
+role_reshare(struct drf *d, struct role *r)
+{
+	r->dominant = dominant(d, r->alloc);
+	r->share = r->dominant / r->weight;
+	if (!d->dirty)
+		heap_fix(&d->roles, &r->hn);
+}
+
+/* Recompute F's share and its place, then its role's. */
+static void
+fw_reshare(struct drf *d, struct fw *f)
+{
+	f->dominant = dominant(d, f->alloc);
+	if (!d->dirty)
+		heap_fix(&f->role->fws, &f->hn);
+	role_reshare(d, f->role);
+}
+
+/* Put F into the order (when not suppressed); 0 or -1 (out of memory). */
+static int
+fw_activate(struct drf *d, struct fw *f)
+{
+	struct role *r = f->role;
+
+	if (f->suppressed || f->hn.pos != NOPOS)
+		return 0;
+	if (heap_push(&r->fws, &f->hn) == -1)
+		return -1;
+	if (r->fws.n == 1 && heap_push(&d->roles, &r->hn) == -1) {
+		heap_remove(&r->fws, &f->hn);
+		return -1;
+	}
+	return 0;
+}
+
+/* Take F out of the order. */
+static void
+fw_deactivate(struct drf *d, struct fw *f)
+{
+	struct role *r = f->role;
+
+	heap_remove(&r->fws, &f->hn);
+	if (r->fws.n == 0)
+		heap_remove(&d->roles, &r->hn);
+}
+
+/* After cluster totals changed: recompute every share and rebuild the heaps. */
+static void
+refresh(struct drf *d)
+{
+	struct role *r;
+	struct fw *f;
+	size_t pos = 0;
+
+	if (!d->dirty)
+		return;
+	while ((f = map_next(d->fws, &pos, NULL)) != NULL)
+		f->dominant = dominant(d, f->alloc);
+	pos = 0;
+	while ((r = map_next(d->roles_by_name, &pos, NULL)) != NULL) {
+		r->dominant = dominant(d, r->alloc);
+		r->share = r->dominant / r->weight;
+		heap_build(&r->fws);
+	}
+	heap_build(&d->roles);
+	d->dirty = 0;
+}
+
+/* The role NAME, created with weight 1 when new; NULL when out of memory. */
+static struct role *
+role_get(struct drf *d, const char *name)
+{
+	struct role *r = map_get(d->roles_by_name, name);
+
+	if (r != NULL)
+		return r;
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return NULL;
+	strlcpy(r->name, name, sizeof(r->name));
+	r->weight = 1;
+	r->hn.pos = NOPOS;
+	r->fws.less = fw_less;
+	if (map_put(d->roles_by_name, name, r) == -1) {
+		free(r);
+		return NULL;
+	}
+	return r;
+}
+
+/* ---- holds ---- */
+
+/* F's hold on agent A, or NULL. */
+static struct hold *
+hold_find(const struct fw *f, const struct agent *a)
+{
+	struct hold *h;
+
+	for (h = a->holds; h != NULL; h = h->anext)
+		if (h->fw == f)
+			return h;
+	return NULL;
+}
+
+/* A new empty hold of F on A, linked on both lists; NULL when out of memory. */
+static struct hold *
+hold_new(struct fw *f, struct agent *a)
+{
+	struct hold *h = calloc(1, sizeof(*h));
+
+	if (h == NULL)
+		return NULL;
+	h->fw = f;
+	h->ag = a;
+	if ((h->fnext = f->holds) != NULL)
+		h->fnext->fprev = h;
+	f->holds = h;
+	if ((h->anext = a->holds) != NULL)
+		h->anext->aprev = h;
+	a->holds = h;
+	f->nholds++;
+	return h;
+}
+
+/* Unlink H from both lists and free it (its resources are accounted elsewhere). */
+static void
+hold_free(struct hold *h)
+{
+	if (h->fprev)
+		h->fprev->fnext = h->fnext;
+	else
+		h->fw->holds = h->fnext;
+	if (h->fnext)
+		h->fnext->fprev = h->fprev;
+	if (h->aprev)
+		h->aprev->anext = h->anext;
+	else
+		h->ag->holds = h->anext;
+	if (h->anext)
+		h->anext->aprev = h->aprev;
+	h->fw->nholds--;
+	res_free(&h->res);
+	free(h);
+}
+
+/* ---- replies ---- */
+
+/* Reply with an ERROR about REC, naming its framework and agent if any. */
+static int
+fail(struct drf *d, const json_t *rec, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+fail(struct drf *d, const json_t *rec, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	json_t *e;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	e = rec_error(rec, "%s", msg);
+	if (rec != NULL) {
+		rec_set_str(e, "framework_id", rec_str(rec, "framework_id"));
+		rec_set_str(e, "agent_id", rec_str(rec, "agent_id"));
+	}
+	d->ops.reply(d->ops.arg, e);
+	return -1;
+}
+
+/* ---- lifecycle ---- */
+
+struct drf *
+drf_create(const struct drf_opts *opts, const struct drf_ops *ops, char *err)
+{
+	const char *mo = opts->min_offer ? opts->min_offer : DRF_MIN_OFFER_DEFAULT;
+	char *copy, *p, *w, rerr[RES_ERRLEN];
+	struct drf *d;
+
+	if ((d = calloc(1, sizeof(*d))) == NULL) {
+		snprintf(err, DRF_ERRLEN, "out of memory");
+		return NULL;
+	}
+	d->ops = *ops;
+	d->manual = opts->manual_clock;
+	d->interval = opts->interval_ms > 0 ? opts->interval_ms : 1000;
+	d->roles.less = role_less;
+	d->agents = map_create();
+	d->fws = map_create();
+	d->roles_by_name = map_create();
+	if ((copy = strdup(mo)) == NULL || d->agents == NULL || d->fws == NULL ||
+	    d->roles_by_name == NULL) {
+		free(copy);
+		snprintf(err, DRF_ERRLEN, "out of memory");
+		drf_destroy(d);
+		return NULL;
+	}
+	for (p = copy; (w = strsep(&p, "|")) != NULL;) {
+		if (d->nminoffer == DRF_MAX_MIN_OFFER) {
+			snprintf(err, DRF_ERRLEN, "min-offer: more than %d "
+			    "alternatives", DRF_MAX_MIN_OFFER);
+			goto bad;
+		}
+		if (res_parse(w, &d->minoffer[d->nminoffer], rerr) == -1) {
+			snprintf(err, DRF_ERRLEN, "min-offer: %s", rerr);
+			goto bad;
+		}
+		d->nminoffer++;
+	}
+	free(copy);
+	d->next_timed = drf_now(d) + d->interval;
+	d->next_sweep = drf_now(d) + SWEEP_MS;
+	return d;
+bad:
+	free(copy);
+	drf_destroy(d);
+	return NULL;
+}
+
+/* Free F's decline filters. */
+static void
+refuse_clear(struct fw *f)
+{
+	size_t pos = 0;
+	void *v;
+
+	if (f->refuse == NULL)
+		return;
+	while ((v = map_next(f->refuse, &pos, NULL)) != NULL)
+		free(v);
+	map_destroy(f->refuse);
+	f->refuse = NULL;
+}
+
+/* Free framework F (its holds must be gone). */
+static void
+fw_free(struct fw *f)
+{
+	refuse_clear(f);
+	free(f->attr_filter);
+	res_free(&f->min);
+	free(f);
+}
+
+void
+drf_destroy(struct drf *d)
+{
+	struct agent *a, *an;
+	struct role *r;
+	struct fw *f;
+	size_t pos = 0;
+	int i;
+
+	if (d == NULL)
+		return;
+	for (a = d->first; a != NULL; a = an) {
+		an = a->next;
+		while (a->holds != NULL)
+			hold_free(a->holds);
+		res_free(&a->total);
+		res_free(&a->free);
+		free(a->attrs);
+		free(a);
+	}
+	if (d->fws != NULL)
+		while ((f = map_next(d->fws, &pos, NULL)) != NULL)
+			fw_free(f);
+	pos = 0;
+	if (d->roles_by_name != NULL)
+		while ((r = map_next(d->roles_by_name, &pos, NULL)) != NULL) {
+			free(r->fws.a);
+			free(r);
+		}
+	map_destroy(d->agents);
+	map_destroy(d->fws);
+	map_destroy(d->roles_by_name);
+	for (i = 0; i < d->nminoffer; i++)
+		res_free(&d->minoffer[i]);
+	free(d->roles.a);
+	free(d->vroles.a);
+	free(d->vfws.a);
+	free(d);
+}
+
+/* Is NAME a valid role: "*" or an identifier? */
+static int
+role_valid(const char *name)
+{
+	return strcmp(name, "*") == 0 || id_valid(name);
+}
+
+int
+drf_set_weight(struct drf *d, const char *role, double weight, char *err)
+{
+	struct role *r;
+
+	if (!role_valid(role)) {
+		snprintf(err, DRF_ERRLEN, "'%s' is not a role name (\"*\" or "
+		    "1..63 of A-Z a-z 0-9 . _ -)", role);
+		return -1;
+	}
+	if (!isfinite(weight) || weight <= 0 || weight > DRF_WEIGHT_MAX) {
+		snprintf(err, DRF_ERRLEN, "weight %g of role %s is not in "
+		    "(0, %g]", weight, role, DRF_WEIGHT_MAX);
+		return -1;
+	}
+	if ((r = role_get(d, role)) == NULL) {
+		snprintf(err, DRF_ERRLEN, "out of memory");
+		return -1;
+	}
+	r->weight = weight;
+	role_reshare(d, r);
+	return 0;
+}
+
+/* ---- events ---- */
+
+/* Parse field KEY of REC as resources into OUT; ERROR reply on failure. */
+static int
+parse_res(struct drf *d, const json_t *rec, const char *key, struct res *out)
+{
+	char err[RES_ERRLEN];
+
+	if (res_parse(rec_str(rec, key), out, err) == -1)
+		return fail(d, rec, "%s: %s: %s", rec_type(rec), key, err);
+	return 0;
+}
+
+/* Check REC against SPEC (see rec_require); ERROR reply on failure. */
+static int
+require(struct drf *d, const json_t *rec, const char *spec)
+{
+	char err[REC_ERRLEN];
+
+	if (rec_require(rec, spec, err) == -1)
+		return fail(d, rec, "%s", err);
+	return 0;
+}
+
+/* The agent named by REC's agent_id; ERROR reply when unknown. */
+static struct agent *
+find_agent(struct drf *d, const json_t *rec)
+{
+	struct agent *a = map_get(d->agents, rec_str(rec, "agent_id"));
+
+	if (a == NULL)
+		fail(d, rec, "%s: unknown agent '%s'", rec_type(rec),
+		    rec_str(rec, "agent_id"));
+	return a;
+}
+
+/* The framework named by REC's framework_id; ERROR reply when unknown. */
+static struct fw *
+find_fw(struct drf *d, const json_t *rec)
+{
+	struct fw *f = map_get(d->fws, rec_str(rec, "framework_id"));
+
+	if (f == NULL)
+		fail(d, rec, "%s: unknown framework '%s'", rec_type(rec),
+		    rec_str(rec, "framework_id"));
+	return f;
+}
+
+/* Add or subtract (SIGN) R's scalars to the cluster totals; -1 on overflow. */
+static int
+totals_check(const struct drf *d, const struct res *r)
+{
+	int i, k;
+
+	for (i = 0; i < r->n; i++) {
+		int64_t sum;
+
+		if (r->it[i].kind != RES_SCALAR)
+			continue;
+		k = name_index(d, r->it[i].name);
+		if (k >= 0 && __builtin_add_overflow(d->total[k], r->it[i].milli,
+		    &sum))
+			return -1;
+	}
+	return 0;
+}
+
+/* AGENT_ADD: a new agent, or a new total and attributes for a known one. */
+static int
+ev_agent_add(struct drf *d, const json_t *rec)
+{
+	const char *id, *attrs;
+	char err[RES_ERRLEN], buf[512];
+	struct res total, used, nfree;
+	struct agent *a;
+	char *attrcopy = NULL;
+
+	if (require(d, rec, "agent_id:s resources:s ?attributes:s") == -1)
+		return -1;
+	id = rec_str(rec, "agent_id");
+	attrs = rec_str(rec, "attributes");
+	if (!id_valid(id))
+		return fail(d, rec, "AGENT_ADD: '%s' is not a valid agent id", id);
+	if (attrs != NULL && attr_check(attrs, err) == -1)
+		return fail(d, rec, "AGENT_ADD: attributes: %s", err);
+	if (parse_res(d, rec, "resources", &total) == -1)
+		return -1;
+	if (d->nnames + names_new(d, &total) > DRF_MAX_NAMES) {
+		res_free(&total);
+		return fail(d, rec, "AGENT_ADD: the cluster would have more than "
+		    "%d scalar resource names", DRF_MAX_NAMES);
+	}
+	if (totals_check(d, &total) == -1) {
+		res_free(&total);
+		return fail(d, rec, "AGENT_ADD: the cluster total would overflow");
+	}
+	if (attrs != NULL && *attrs != '\0' && (attrcopy = strdup(attrs)) == NULL)
+		goto nomem;
+	if ((a = map_get(d->agents, id)) != NULL) {
+		/* the new total must still cover what is allocated on it */
+		res_init(&used);
+		res_init(&nfree);
+		if (res_copy(&used, &a->total) == -1 ||
+		    res_sub(&used, &a->free) == -1 ||
+		    res_copy(&nfree, &total) == -1) {
+			res_free(&used);
+			goto nomem;
+		}
+		if (res_sub(&nfree, &used) == -1) {
+			fail(d, rec, "AGENT_ADD: agent %s has %s allocated, more "
+			    "than its new total", id, res_format(&used, buf,
+			    sizeof(buf)));
+			res_free(&used);
+			res_free(&nfree);
+			res_free(&total);
+			free(attrcopy);
+			return -1;
+		}
+		res_free(&used);
+		vec_add(d, d->total, &a->total, -1);
+		res_free(&a->total);
+		res_free(&a->free);
+		a->total = total;
+		a->free = nfree;
+		free(a->attrs);
+		a->attrs = attrcopy;
+	} else {
+		if ((a = calloc(1, sizeof(*a))) == NULL)
+			goto nomem;
+		strlcpy(a->id, id, sizeof(a->id));
+		if (res_copy(&a->free, &total) == -1 ||
+		    map_put(d->agents, id, a) == -1) {
+			res_free(&a->free);
+			free(a);
+			goto nomem;
+		}
+		a->total = total;
+		a->attrs = attrcopy;
+		if ((a->prev = d->last) != NULL)
+			d->last->next = a;
+		else
+			d->first = a;
+		d->last = a;
+	}
+	names_add(d, &a->total);
+	vec_add(d, d->total, &a->total, 1);
+	d->dirty = 1;
+	d->pending = 1;
+	return 0;
+nomem:
+	res_free(&total);
+	free(attrcopy);
+	return fail(d, rec, "AGENT_ADD: out of memory");
+}
+
+/* Take hold H's scalars off its framework's and role's allocation. */
+static void
+hold_unaccount(struct drf *d, struct hold *h)
+{
+	vec_add(d, h->fw->alloc, &h->res, -1);
+	vec_add(d, h->fw->role->alloc, &h->res, -1);
+}
+
+/* AGENT_REMOVE: the agent and everything allocated on it vanish. */
+static int
+ev_agent_remove(struct drf *d, const json_t *rec)
+{
+	struct agent *a;
+
+	if (require(d, rec, "agent_id:s") == -1 || (a = find_agent(d, rec)) == NULL)
+		return -1;
+	while (a->holds != NULL) {
+		struct fw *f = a->holds->fw;
+
+		hold_unaccount(d, a->holds);
+		hold_free(a->holds);
+		fw_reshare(d, f);
+	}
+	vec_add(d, d->total, &a->total, -1);
+	map_del(d->agents, a->id);
+	if (a->prev)
+		a->prev->next = a->next;
+	else
+		d->first = a->next;
+	if (a->next)
+		a->next->prev = a->prev;
+	else
+		d->last = a->prev;
+	res_free(&a->total);
+	res_free(&a->free);
+	free(a->attrs);
+	free(a);
+	d->dirty = 1;
+	return 0;
+}
+
+/* Move F (not in any order) from its role to role R. */
+static void
+fw_set_role(struct drf *d, struct fw *f, struct role *r)
+{
+	struct role *old = f->role;
+
+	if (old == r)
+		return;
+	if (old != NULL) {
+		fw_deactivate(d, f);
+		for (int i = 0; i < d->nnames; i++)
+			old->alloc[i] -= f->alloc[i];
+		old->nfw--;
+		role_reshare(d, old);
+	}
+	for (int i = 0; i < d->nnames; i++)
+		r->alloc[i] += f->alloc[i];
+	r->nfw++;
+	f->role = r;
+}
+
+/* FRAMEWORK_ADD: a new framework, or a new role and filters for a known one. */
+static int
+ev_fw_add(struct drf *d, const json_t *rec)
+{
+	const char *id, *rname, *attrs = NULL, *min = NULL;
+	char err[RES_ERRLEN];
+	json_t *filters;
+	struct res minr;
+	struct role *r;
+	struct fw *f;
+	char *acopy = NULL;
+
+	if (require(d, rec, "framework_id:s ?role:s ?filters:o") == -1)
+		return -1;
+	id = rec_str(rec, "framework_id");
+	rname = rec_str(rec, "role") ? rec_str(rec, "role") : "*";
+	if (!id_valid(id))
+		return fail(d, rec, "FRAMEWORK_ADD: '%s' is not a valid "
+		    "framework id", id);
+	if (!role_valid(rname))
+		return fail(d, rec, "FRAMEWORK_ADD: '%s' is not a role name "
+		    "(\"*\" or 1..63 of A-Z a-z 0-9 . _ -)", rname);
+	res_init(&minr);
+	if ((filters = json_object_get(rec, "filters")) != NULL) {
+		if (rec_require(filters, "?attributes:s ?min:s", err) == -1)
+			return fail(d, rec, "FRAMEWORK_ADD: filters%s", err);
+		attrs = rec_str(filters, "attributes");
+		min = rec_str(filters, "min");
+		if (attrs != NULL && attr_check(attrs, err) == -1)
+			return fail(d, rec, "FRAMEWORK_ADD: filters: attributes: "
+			    "%s", err);
+		if (min != NULL && res_parse(min, &minr, err) == -1)
+			return fail(d, rec, "FRAMEWORK_ADD: filters: min: %s", err);
+	}
+	if ((attrs != NULL && *attrs != '\0' && (acopy = strdup(attrs)) == NULL) ||
+	    (r = role_get(d, rname)) == NULL)
+		goto nomem;
+	if ((f = map_get(d->fws, id)) == NULL) {
+		if ((f = calloc(1, sizeof(*f))) == NULL)
+			goto nomem;
+		strlcpy(f->id, id, sizeof(f->id));
+		f->hn.pos = NOPOS;
+		if (map_put(d->fws, id, f) == -1) {
+			free(f);
+			goto nomem;
+		}
+	}
+	fw_set_role(d, f, r);
+	free(f->attr_filter);
+	f->attr_filter = acopy;
+	res_free(&f->min);
+	f->min = minr;
+	if (fw_activate(d, f) == -1) {
+		/* out of memory: leave it suppressed rather than half in */
+		f->suppressed = 1;
+		return fail(d, rec, "FRAMEWORK_ADD: out of memory");
+	}
+	fw_reshare(d, f);
+	d->pending = 1;
+	return 0;
+nomem:
+	free(acopy);
+	res_free(&minr);
+	return fail(d, rec, "FRAMEWORK_ADD: out of memory");
+}
+
+/* Give hold H's resources back to its agent's free pool; -1 on failure. */
+static int
+hold_return(struct hold *h)
+{
+	return res_add(&h->ag->free, &h->res);
+}
+
+/* FRAMEWORK_REMOVE: the framework goes; what it held is free again. */
+static int
+ev_fw_remove(struct drf *d, const json_t *rec)
+{
+	struct role *r;
+	struct fw *f;
+
+	if (require(d, rec, "framework_id:s") == -1 ||
+	    (f = find_fw(d, rec)) == NULL)
+		return -1;
+	r = f->role;
+	while (f->holds != NULL) {
+		if (hold_return(f->holds) == -1)
+			log_warnx("FRAMEWORK_REMOVE %s: cannot return resources "
+			    "to agent %s (out of memory)", f->id,
+			    f->holds->ag->id);
+		hold_unaccount(d, f->holds);
+		hold_free(f->holds);
+	}
+	fw_deactivate(d, f);
+	r->nfw--;
+	role_reshare(d, r);
+	map_del(d->fws, f->id);
+	fw_free(f);
+	d->pending = 1;
+	return 0;
+}
+
+/* Refuse agent A to framework F until UNTIL (ms on the allocator clock). */
+static int
+refuse_set(struct fw *f, const struct agent *a, int64_t until)
+{
+	int64_t *v;
+
+	if (f->refuse == NULL && (f->refuse = map_create()) == NULL)
+		return -1;
+	if ((v = map_get(f->refuse, a->id)) != NULL) {
+		if (*v < until)
+			*v = until;
+		return 0;
+	}
+	if ((v = malloc(sizeof(*v))) == NULL)
+		return -1;
+	*v = until;
+	if (map_put(f->refuse, a->id, v) == -1) {
+		free(v);
+		return -1;
+	}
+	return 0;
+}
+
+/* RECOVER: resources go back from a framework's hold to the agent's pool. */
+static int
+ev_recover(struct drf *d, const json_t *rec)
+{
+	char b1[512], b2[512];
+	struct res r;
+	struct agent *a;
+	struct hold *h;
+	struct fw *f;
+	double refuse = 0;
+
+	if (require(d, rec, "framework_id:s agent_id:s resources:s "
+	    "?refuse_seconds:n") == -1 || (f = find_fw(d, rec)) == NULL ||
+	    (a = find_agent(d, rec)) == NULL)
+		return -1;
+	rec_num(rec, "refuse_seconds", &refuse);
+	if (!(refuse >= 0))
+		return fail(d, rec, "RECOVER: refuse_seconds must not be negative");
+	if (refuse > DRF_REFUSE_MAX_S)
+		refuse = DRF_REFUSE_MAX_S;
+	if (parse_res(d, rec, "resources", &r) == -1)
+		return -1;
+	h = hold_find(f, a);
+	if (!res_empty(&r) && (h == NULL || !res_contains(&h->res, &r))) {
+		fail(d, rec, "RECOVER: framework %s holds %s on agent %s, not %s",
+		    f->id, h ? res_format(&h->res, b1, sizeof(b1)) : "nothing",
+		    a->id, res_format(&r, b2, sizeof(b2)));
+		res_free(&r);
+		return -1;
+	}
+	if (refuse > 0 && refuse_set(f, a, drf_now(d) +
+	    (int64_t)llround(refuse * 1000)) == -1) {
+		res_free(&r);
+		return fail(d, rec, "RECOVER: out of memory");
+	}
+	if (h != NULL && !res_empty(&r)) {
+		if (res_add(&a->free, &r) == -1) {
+			res_free(&r);
+			return fail(d, rec, "RECOVER: out of memory");
+		}
+		if (res_sub(&h->res, &r) == -1) {
+			/* cannot happen after res_contains, short of memory */
+			res_sub(&a->free, &r);
+			res_free(&r);
+			return fail(d, rec, "RECOVER: out of memory");
+		}
+		vec_add(d, f->alloc, &r, -1);
+		vec_add(d, f->role->alloc, &r, -1);
+		if (res_empty(&h->res))
+			hold_free(h);
+		fw_reshare(d, f);
+	}
+	res_free(&r);
+	d->pending = 1;
+	return 0;
+}
+
+/* CLAIM: free resources of an agent become a framework's without an offer. */
+static int
+ev_claim(struct drf *d, const json_t *rec)
+{
+	char b1[512], b2[512];
+	struct agent *a;
+	struct hold *h;
+	struct fw *f;
+	struct res r;
+	int fresh = 0;
+
+	if (require(d, rec, "framework_id:s agent_id:s resources:s") == -1 ||
+	    (f = find_fw(d, rec)) == NULL || (a = find_agent(d, rec)) == NULL ||
+	    parse_res(d, rec, "resources", &r) == -1)
+		return -1;
+	if (!res_contains(&a->free, &r)) {
+		fail(d, rec, "CLAIM: agent %s has %s free, not %s", a->id,
+		    res_format(&a->free, b1, sizeof(b1)),
+		    res_format(&r, b2, sizeof(b2)));
+		res_free(&r);
+		return -1;
+	}
+	if ((h = hold_find(f, a)) == NULL) {
+		if ((h = hold_new(f, a)) == NULL)
+			goto nomem;
+		fresh = 1;
+	}
+	if (res_add(&h->res, &r) == -1) {
+		if (fresh)
+			hold_free(h);
+		goto nomem;
+	}
+	if (res_sub(&a->free, &r) == -1) {
+		res_sub(&h->res, &r);
+		if (fresh)
+			hold_free(h);
+		goto nomem;
+	}
+	vec_add(d, f->alloc, &r, 1);
+	vec_add(d, f->role->alloc, &r, 1);
+	res_free(&r);
+	fw_reshare(d, f);
+	return 0;
+nomem:
+	res_free(&r);
+	return fail(d, rec, "CLAIM: out of memory");
+}
+
+/* SUPPRESS and REVIVE. */
+static int
+ev_suppress(struct drf *d, const json_t *rec, int suppress)
+{
+	struct fw *f;
+
+	if (require(d, rec, "framework_id:s") == -1 ||
+	    (f = find_fw(d, rec)) == NULL)
+		return -1;
+	if (suppress) {
+		fw_deactivate(d, f);
+		f->suppressed = 1;
+		return 0;
+	}
+	refuse_clear(f);
+	f->suppressed = 0;
+	if (fw_activate(d, f) == -1) {
+		f->suppressed = 1;
+		return fail(d, rec, "REVIVE: out of memory");
+	}
+	fw_reshare(d, f);
+	d->pending = 1;
+	return 0;
+}
+
+/* WEIGHT: a role's weight. */
+static int
+ev_weight(struct drf *d, const json_t *rec)
+{
+	char err[DRF_ERRLEN];
+	double w = 0;
+
+	if (require(d, rec, "role:s weight:n") == -1)
+		return -1;
+	rec_num(rec, "weight", &w);
+	if (drf_set_weight(d, rec_str(rec, "role"), w, err) == -1)
+		return fail(d, rec, "WEIGHT: %s", err);
+	return 0;
+}
+
+/* TICK: advance the manual clock; run a cycle when an interval is crossed. */
+static int
+ev_tick(struct drf *d, const json_t *rec)
+{
+	double s = 0;
+
+	if (!d->manual)
+		return fail(d, rec, "TICK: the clock is real (start with "
+		    "--clock manual to drive it with TICK)");
+	if (require(d, rec, "seconds:n") == -1)
+		return -1;
+	rec_num(rec, "seconds", &s);
+	if (!(s >= 0) || s > DRF_TICK_MAX_S)
+		return fail(d, rec, "TICK: seconds must be in [0, %g]",
+		    DRF_TICK_MAX_S);
+	d->vnow += (int64_t)llround(s * 1000);
+	if (d->vnow >= d->next_timed) {
+		d->next_timed = d->vnow + d->interval;
+		drf_allocate(d);
+	}
+	return 0;
+}
+
+int
+drf_handle(struct drf *d, const json_t *rec)
+{
+	const char *t = rec_type(rec);
+
+	if (strcmp(t, A_AGENT_ADD) == 0)
+		return ev_agent_add(d, rec);
+	if (strcmp(t, A_AGENT_REMOVE) == 0)
+		return ev_agent_remove(d, rec);
+	if (strcmp(t, A_FRAMEWORK_ADD) == 0)
+		return ev_fw_add(d, rec);
+	if (strcmp(t, A_FRAMEWORK_REMOVE) == 0)
+		return ev_fw_remove(d, rec);
+	if (strcmp(t, A_RECOVER) == 0)
+		return ev_recover(d, rec);
+	if (strcmp(t, A_CLAIM) == 0)
+		return ev_claim(d, rec);
+	if (strcmp(t, R_SUPPRESS) == 0)
+		return ev_suppress(d, rec, 1);
+	if (strcmp(t, R_REVIVE) == 0)
+		return ev_suppress(d, rec, 0);
+	if (strcmp(t, A_WEIGHT) == 0)
+		return ev_weight(d, rec);
+	if (strcmp(t, A_ALLOCATE) == 0) {
+		drf_allocate(d);
+		return 0;
+	}
+	if (strcmp(t, A_SHARES_QUERY) == 0) {
+		d->ops.reply(d->ops.arg, drf_shares(d));
+		return 0;
+	}
+	if (strcmp(t, DRF_TICK) == 0)
+		return ev_tick(d, rec);
+	if (strcmp(t, R_ERROR) == 0) {
+		/* never answer an error with an error: that could ping-pong */
+		log_warnx("peer reports an error about %s: %s",
+		    rec_str(rec, "about") ? rec_str(rec, "about") : "?",
+		    rec_str(rec, "message") ? rec_str(rec, "message") : "?");
+		return 0;
+	}
+	return fail(d, rec, "unknown record type '%s'", t);
+}
+
+/* ---- the cycle ---- */
+
+/* Does R meet the min-offer rule (at least one alternative, and not empty)? */
+static int
+allocatable(const struct drf *d, const struct res *r)
+{
+	int i;
+
+	if (res_empty(r))
+		return 0;
+	if (d->nminoffer == 0)
+		return 1;
+	for (i = 0; i < d->nminoffer; i++)
+		if (res_contains(r, &d->minoffer[i]))
+			return 1;
+	return 0;
+}
+
+/* What a search for a framework for one agent needs. */
+struct pick {
+	struct drf	*d;
+	struct agent	*ag;
+	int64_t		 now;
+	struct fw	*found;
+};
+
+/* Is agent P->ag refused to F by a live decline filter?  Drops an expired one. */
+static int
+refused(struct fw *f, const struct pick *p)
+{
+	int64_t *until;
+
+	if (f->refuse == NULL || map_count(f->refuse) == 0 ||
+	    (until = map_get(f->refuse, p->ag->id)) == NULL)
+		return 0;
+	if (*until > p->now)
+		return 1;
+	free(map_del(f->refuse, p->ag->id));
+	return 0;
+}
+
+/* heap_first predicate: may framework N be offered agent P->ag? */
+static int
+fw_eligible(struct hnode *n, void *arg)
+{
+	struct fw *f = (struct fw *)n;
+	struct pick *p = arg;
+
+	if (f->attr_filter != NULL && !attr_match(p->ag->attrs, f->attr_filter))
+		return 0;
+	if (f->min.n > 0 && !res_contains(&p->ag->free, &f->min))
+		return 0;
+	return !refused(f, p);
+}
+
+/* heap_first predicate: does role N have an eligible framework?  Sets P->found. */
+static int
+role_eligible(struct hnode *n, void *arg)
+{
+	struct role *r = (struct role *)n;
+	struct pick *p = arg;
+
+	p->found = (struct fw *)heap_first(&r->fws, &p->d->vfws, fw_eligible, p);
+	return p->found != NULL;
+}
+
+/* Drop every expired decline filter, so that filters do not pile up. */
+static void
+sweep(struct drf *d, int64_t now)
+{
+	struct fw *f;
+	size_t pos = 0, fp;
+	int64_t *until;
+	const char *key;
+
+	while ((f = map_next(d->fws, &pos, NULL)) != NULL) {
+		if (f->refuse == NULL)
+			continue;
+		fp = 0;
+		while ((until = map_next(f->refuse, &fp, &key)) != NULL)
+			if (*until <= now)
+				free(map_del(f->refuse, key));
+	}
+}
+
+/*
+ * Offer all of agent A's free resources to framework F: report it, then
+ * move them into F's hold.  Returns 0, or -1 when it was not delivered.
+ */
+static int
+give(struct drf *d, struct fw *f, struct agent *a)
+{
+	struct hold *h = hold_find(f, a);
+	int fresh = 0;
+
+	if (d->ops.allocated(d->ops.arg, f->id, a->id, &a->free) == -1)
+		return -1;
+	vec_add(d, f->alloc, &a->free, 1);
+	vec_add(d, f->role->alloc, &a->free, 1);
+	if (h == NULL) {
+		if ((h = hold_new(f, a)) == NULL)
+			log_fatalx("allocation: out of memory");
+		fresh = 1;
+	}
+	if (fresh || res_empty(&h->res)) {
+		/* move: the free vector's range arrays change owner */
+		res_free(&h->res);
+		h->res = a->free;
+		res_init(&a->free);
+	} else {
+		if (res_add(&h->res, &a->free) == -1)
+			log_fatalx("allocation: out of memory");
+		res_free(&a->free);
+	}
+	f->nalloc++;
+	f->role->nalloc++;
+	fw_reshare(d, f);
+	return 0;
+}
+
+int
+drf_allocate(struct drf *d)
+{
+	struct pick p = { .d = d };
+	struct agent *a;
+	int n = 0;
+
+	refresh(d);
+	d->pending = 0;
+	p.now = drf_now(d);
+	if (p.now >= d->next_sweep) {
+		sweep(d, p.now);
+		d->next_sweep = p.now + SWEEP_MS;
+	}
+	for (a = d->first; a != NULL; a = a->next) {
+		if (d->roles.n == 0)
+			break;
+		if (!allocatable(d, &a->free))
+			continue;
+		p.ag = a;
+		p.found = NULL;
+		if (heap_first(&d->roles, &d->vroles, role_eligible, &p) == NULL)
+			continue;
+		if (give(d, p.found, a) == -1)
+			return -1;
+		n++;
+	}
+	return n;
+}
+
+int64_t
+drf_poll(struct drf *d)
+{
+	int64_t now;
+
+	if (d->manual)
+		return -1;
+	now = drf_now(d);
+	if (d->pending || now >= d->next_timed) {
+		d->next_timed = now + d->interval;
+		if (drf_allocate(d) == -1) {
+			d->pending = 1;
+			d->next_timed = now + DRF_RETRY_MS;
+		}
+	}
+	return d->next_timed > now ? d->next_timed - now : 0;
+}
+
+/* ---- records out ---- */
+
+json_t *
+drf_allocation_rec(const char *framework_id, const char *agent_id,
+    const struct res *r)
+{
+	char buf[8192];
+	json_t *rec = rec_new(A_ALLOCATION);
+
+	rec_set_str(rec, "framework_id", framework_id);
+	rec_set_str(rec, "agent_id", agent_id);
+	rec_set_str(rec, "resources", res_format(r, buf, sizeof(buf)));
+	return rec;
+}
+
+/* Sort helper: compare two JSON objects by their string field "_k". */
+static int
+by_key(const void *a, const void *b)
+{
+	const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+
+	return strcmp(rec_str(x, "_k"), rec_str(y, "_k"));
+}
+
+/* Move the objects of array ARR into a new array sorted by "_k", dropping it. */
+static json_t *
+sorted(json_t *arr)
+{
+	size_t n = json_array_size(arr), i;
+	json_t **v, *out = json_array();
+
+	if ((v = reallocarray(NULL, n ? n : 1, sizeof(*v))) == NULL)
+		return arr;
+	for (i = 0; i < n; i++)
+		v[i] = json_array_get(arr, i);
+	qsort(v, n, sizeof(*v), by_key);
+	for (i = 0; i < n; i++) {
+		json_object_del(v[i], "_k");
+		json_array_append(out, v[i]);
+	}
+	free(v);
+	json_decref(arr);
+	return out;
+}
+
+json_t *
+drf_shares(struct drf *d)
+{
+	json_t *rec = rec_new(A_SHARES), *roles = json_array(),
+	    *fws = json_array();
+	char buf[1024];
+	struct role *r;
+	struct fw *f;
+	size_t pos = 0;
+
+	refresh(d);
+	rec_set_str(rec, "total", vec_format(d, d->total, buf, sizeof(buf)));
+	while ((r = map_next(d->roles_by_name, &pos, NULL)) != NULL) {
+		json_t *o = json_object();
+
+		rec_set_str(o, "_k", r->name);
+		rec_set_str(o, "role", r->name);
+		rec_set_num(o, "weight", r->weight);
+		rec_set_num(o, "share", r->share);
+		rec_set_num(o, "dominant", r->dominant);
+		rec_set_str(o, "allocated", vec_format(d, r->alloc, buf,
+		    sizeof(buf)));
+		rec_set_int(o, "frameworks", (int64_t)r->nfw);
+		json_array_append_new(roles, o);
+	}
+	pos = 0;
+	while ((f = map_next(d->fws, &pos, NULL)) != NULL) {
+		json_t *o = json_object();
+
+		rec_set_str(o, "_k", f->id);
+		rec_set_str(o, "framework_id", f->id);
+		rec_set_str(o, "role", f->role->name);
+		rec_set_num(o, "share", f->dominant / f->role->weight);
+		rec_set_num(o, "dominant", f->dominant);
+		rec_set_str(o, "allocated", vec_format(d, f->alloc, buf,
+		    sizeof(buf)));
+		rec_set_int(o, "agents", (int64_t)f->nholds);
+		rec_set_int(o, "allocations", (int64_t)f->nalloc);
+		rec_set_bool(o, "suppressed", f->suppressed);
+		json_array_append_new(fws, o);
+	}
+	json_object_set_new(rec, "roles", sorted(roles));
+	json_object_set_new(rec, "frameworks", sorted(fws));
+	return rec;
+}
