@@ -55,6 +55,15 @@ net_open(enum net_role role, const char *endpoint, char *err)
 	nn_setsockopt(n->sock, NN_SOL_SOCKET, NN_RECONNECT_IVL, &ivl, sizeof(ivl));
 	nn_setsockopt(n->sock, NN_SOL_SOCKET, NN_RECONNECT_IVL_MAX, &ivlmax,
 	    sizeof(ivlmax));
+	/*
+	 * The allocator link must not lose records: sends wait (bounded)
+	 * for the other side instead of failing while it connects.
+	 */
+	if (role == NET_PAIR_BIND || role == NET_PAIR_CONNECT) {
+		int to = NET_PAIR_SEND_MS;
+
+		nn_setsockopt(n->sock, NN_SOL_SOCKET, NN_SNDTIMEO, &to, sizeof(to));
+	}
 	if (strncmp(endpoint, "tcp://", 6) == 0)
 		nn_setsockopt(n->sock, NN_TCP, NN_TCP_NODELAY, &one, sizeof(one));
 	if (role == NET_HUB || role == NET_PAIR_BIND)
@@ -194,7 +203,7 @@ net_send_raw(struct net *n, const struct net_route *to, const void *buf,
 		}
 		return 0;
 	}
-	return nn_send(n->sock, buf, len, NN_DONTWAIT) < 0 ? -1 : 0;
+	return nn_send(n->sock, buf, len, 0) < 0 ? -1 : 0;
 }
 
 int

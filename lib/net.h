@@ -11,7 +11,8 @@
  *   NET_PAIR_BIND / NET_PAIR_CONNECT
  *              a one-to-one link (offerd and its allocator).
  *
- * Delivery is best effort: a record sent to a gone or busy peer vanishes
+ * On a pair, a send waits up to NET_PAIR_SEND_MS for the other side.
+ * Between hub and peers, delivery is best effort: a record sent to a gone or busy peer vanishes
  * without an error, and a reconnect changes a peer's route.  Records that
  * must arrive are retransmitted by the caller until acknowledged (see
  * cluster-protocol(7)); the hub keeps each peer's latest route.
@@ -23,6 +24,7 @@
 #include <jansson.h>
 
 #define NET_ROUTE_MAX	64
+#define NET_PAIR_SEND_MS 5000	/* longest wait to hand a record to a pair */
 
 enum net_role { NET_HUB, NET_PEER, NET_PAIR_BIND, NET_PAIR_CONNECT };
 

@@ -49,3 +49,22 @@ dump_logs() {
 cleanup_tmp() {
 	[ -n "${TMP:-}" ] && rm -rf "$TMP"
 }
+
+# start_cluster [N]: offerd (with its drf-alloc) and N agents (default 2),
+# each agent offering cpus:2;mem:1024, all on ipc endpoints under $TMP.
+# Waits until every agent is registered.  Extra offerd flags: $OFFERD_FLAGS.
+start_cluster() {
+	local n=${1:-2} i
+	start_daemon offerd offerd -d -v -w "$TMP/master" $OFFERD_FLAGS
+	for i in $(seq "$n"); do
+		start_daemon "agent$i" agentd -d -v -k -w "$TMP/agent$i" \
+		    -h "host$i" -r "${AGENT_RESOURCES:-cpus:2;mem:1024}" \
+		    -a "rack:r$i" -g 1s
+	done
+	wait_for 15 agents_registered "$n"
+}
+
+# agents_registered N: true when the master lists N active agents.
+agents_registered() {
+	[ "$(cluster-ctl -h -o active agents 2>/dev/null | grep -c yes)" -eq "$1" ]
+}

@@ -1,0 +1,76 @@
+#!/usr/bin/env bats
+# A one-machine cluster: offerd, drf-alloc and two agentd run real commands.
+
+load helper
+
+setup() { setup_tmp; start_cluster 2; }
+teardown() { dump_logs; teardown_daemons; cleanup_tmp; }
+
+@test "both agents register and are listed with their resources" {
+	run cluster-ctl agents
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 3 ]
+	[[ "${lines[0]}" == AGENT_ID* ]]
+	[[ "$output" == *host1* ]]
+	[[ "$output" == *host2* ]]
+	[[ "$output" == *"cpus:2;mem:1024"* ]]
+	run cluster-ctl -o json agents
+	[ "${#lines[@]}" -eq 2 ]
+	[[ "${lines[0]}" == *'"hostname":"host'* ]]
+	run cluster-ctl -h -o hostname,attributes agents
+	[[ "$output" == *"host1  rack:r1"* || "$output" == *"host2  rack:r2"* ]]
+	[[ "${lines[0]}" != HOSTNAME* ]]
+}
+
+@test "run prints the final state, exits with the task's status, output is in the sandbox" {
+	run cluster-ctl run -- sh -c 'echo hi; exit 3'
+	echo "$output"
+	[ "$status" -eq 3 ]
+	[[ "$output" == *"TASK_FAILED exit_code=3"* ]]
+	sandbox=$(echo "$output" | sed -n 's/.*sandbox=\([^ ]*\).*/\1/p' | tail -1)
+	[ -d "$sandbox" ]
+	[ "$(cat "$sandbox/stdout")" = hi ]
+	run cluster-ctl run -- true
+	[ "$status" -eq 0 ]
+	[[ "$output" == *TASK_FINISHED* ]]
+}
+
+@test "the task list shows finished tasks with their exit codes" {
+	cluster-ctl run -n listed -- sh -c 'exit 7' || true
+	run cluster-ctl -o json tasks
+	[[ "$output" == *'"state":"TASK_FAILED"'* ]]
+	[[ "$output" == *'"exit_code":7'* ]]
+	[[ "$output" == *'"name":"listed"'* ]]
+}
+
+@test "two runs at once, each wanting more than half of one agent, both finish" {
+	cluster-ctl run --cpus 1.5 --mem 600 -n a -- sh -c 'sleep 1; echo A' >"$TMP/a.out" &
+	pa=$!
+	cluster-ctl run --cpus 1.5 --mem 600 -n b -- sh -c 'sleep 1; echo B' >"$TMP/b.out" &
+	pb=$!
+	wait "$pa"
+	wait "$pb"
+	grep -q TASK_FINISHED "$TMP/a.out"
+	grep -q TASK_FINISHED "$TMP/b.out"
+	# one agent cannot hold both: they ran on different agents
+	ha=$(sed -n 's/.*agent=\([^ ]*\).*/\1/p' "$TMP/a.out")
+	hb=$(sed -n 's/.*agent=\([^ ]*\).*/\1/p' "$TMP/b.out")
+	[ -n "$ha" ] && [ -n "$hb" ] && [ "$ha" != "$hb" ]
+}
+
+@test "a task is never launched on more than an agent holds: it waits, then times out" {
+	run cluster-ctl -t 3s run --cpus 3 -- true
+	[ "$status" -eq 124 ]
+	[[ "$output" == *"timed out"* ]]
+}
+
+@test "a run killed by a signal kills its task and exits 128+signal" {
+	cluster-ctl run -n victim -- sh -c 'echo started; sleep 60' >"$TMP/v.out" 2>&1 &
+	pid=$!
+	wait_for 10 grep -q running "$TMP/v.out"
+	kill -TERM "$pid"
+	st=0
+	wait "$pid" || st=$?
+	[ "$st" -eq 143 ]
+	wait_for 10 sh -c "cluster-ctl -o json tasks | grep victim | grep -q TASK_KILLED"
+}

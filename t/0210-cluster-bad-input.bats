@@ -1,0 +1,94 @@
+#!/usr/bin/env bats
+# Bad input gets a clear error and the daemons stay up.
+
+load helper
+
+setup() { setup_tmp; }
+teardown() { dump_logs; teardown_daemons; cleanup_tmp; }
+
+@test "malformed resource strings on command lines: message and status 100" {
+	run agentd -d -w "$TMP/a" -r 'cpus:x;mem:10'
+	[ "$status" -eq 100 ]
+	[[ "$output" == *"cpus: 'x' is not a non-negative number"* ]]
+	run agentd -d -w "$TMP/a" -r 'cpus:-1'
+	[ "$status" -eq 100 ]
+	run agentd -d -w "$TMP/a" -r 'ports:[5-2]'
+	[ "$status" -eq 100 ]
+	[[ "$output" == *"bad range list"* ]]
+	run agentd -d -w "$TMP/a" -r 'cpus:1;cpus:2'
+	[ "$status" -eq 100 ]
+	[[ "$output" == *"given twice"* ]]
+	run agentd -d -w "$TMP/a" -a 'rack'
+	[ "$status" -eq 100 ]
+	run cluster-ctl run --cpus nan -- true
+	[ "$status" -eq 100 ]
+	[[ "$output" == *"not a non-negative number"* ]]
+	run cluster-ctl run --mem 1e400 -- true
+	[ "$status" -eq 100 ]
+	run cluster-ctl run -R 'mem:99999999999999999' -- true
+	[ "$status" -eq 100 ]
+	[[ "$output" == *"too large"* ]]
+	run offerd -n -W 'web=-1'
+	[ "$status" -eq 100 ]
+	run offerd -n -o 5parsecs
+	[ "$status" -eq 100 ]
+	[[ "$output" == *"unknown unit"* ]]
+	run cluster-ctl run
+	[ "$status" -eq 100 ]
+	[[ "$output" == *"no command given"* ]]
+	run cluster-ctl frobnicate
+	[ "$status" -eq 100 ]
+}
+
+@test "garbage and malformed records sent to offerd get an ERROR back; offerd keeps serving" {
+	start_cluster 1
+	run sh -c 'head -c 300 /dev/urandom | cluster-ctl send -r -w 500ms'
+	[[ "$output" == *'"type":"ERROR"'* ]]
+	[[ "$output" == *"bad record"* ]]
+	# a declared array of 2^32 elements in 5 bytes: refused before any allocation
+	run sh -c "printf '\335\377\377\377\377' | cluster-ctl send -r -w 500ms"
+	[[ "$output" == *"declares"* ]]
+	# a msgpack map without a type
+	run sh -c "printf '\201\241a\001' | cluster-ctl send -r -w 500ms"
+	[[ "$output" == *"no string field 'type'"* ]]
+	run sh -c 'echo "{\"type\":\"NO_SUCH_THING\"}" | cluster-ctl send -w 500ms'
+	[[ "$output" == *"unknown record type 'NO_SUCH_THING'"* ]]
+	run sh -c 'echo "{\"type\":\"REGISTER_AGENT\",\"hostname\":7}" | cluster-ctl send -w 500ms'
+	[[ "$output" == *"field 'hostname' must be a string"* ]]
+	run sh -c 'echo "{\"type\":\"REGISTER_AGENT\",\"hostname\":\"h\",\"resources\":\"cpus:NaN\"}" | cluster-ctl send -w 500ms'
+	[[ "$output" == *"resources: cpus"* ]]
+	run sh -c 'echo "{\"type\":\"ACCEPT\",\"framework_id\":\"fw-nope\",\"offer_id\":\"o\",\"tasks\":[]}" | cluster-ctl send -w 500ms'
+	[[ "$output" == *"unknown framework 'fw-nope'"* ]]
+	# still serving
+	run cluster-ctl run -- sh -c 'echo alive'
+	[ "$status" -eq 0 ]
+	kill -0 "$PID_offerd"
+}
+
+# bridge_until FILE PATTERN: wait for PATTERN in the bridge's output FILE.
+bridge_until() { wait_for 10 grep -q "$2" "$1"; }
+
+@test "an ACCEPT that over-commits its offer, or names another agent, launches nothing" {
+	start_cluster 1
+	mkfifo "$TMP/in"
+	cluster-ctl subscribe -n greedy <"$TMP/in" >"$TMP/ev" 2>&1 &
+	exec 7>"$TMP/in"
+	bridge_until "$TMP/ev" '"type":"OFFER"'
+	offer=$(grep '"type":"OFFER"' "$TMP/ev" | head -1 | sed 's/.*"offer_id":"\([^"]*\)".*/\1/')
+	echo "{\"type\":\"ACCEPT\",\"offer_id\":\"$offer\",\"tasks\":[{\"task_id\":\"big\",\"resources\":\"cpus:64;mem:10\",\"command\":\"true\"}]}" >&7
+	bridge_until "$TMP/ev" 'nothing launched'
+	grep -q 'tasks need cpus:64;mem:10 but offer' "$TMP/ev"
+	# the offer's resources come back and are offered again
+	wait_for 10 sh -c "[ \$(grep -c '\"type\":\"OFFER\"' '$TMP/ev') -ge 2 ]"
+	offer=$(grep '"type":"OFFER"' "$TMP/ev" | tail -1 | sed 's/.*"offer_id":"\([^"]*\)".*/\1/')
+	echo "{\"type\":\"ACCEPT\",\"offer_id\":\"$offer\",\"tasks\":[{\"task_id\":\"elsewhere\",\"agent_id\":\"agent-unknown\",\"resources\":\"cpus:1\",\"command\":\"true\"}]}" >&7
+	bridge_until "$TMP/ev" "names agent 'agent-unknown'"
+	# a stale offer id is refused too
+	echo "{\"type\":\"ACCEPT\",\"offer_id\":\"$offer\",\"tasks\":[]}" >&7
+	bridge_until "$TMP/ev" 'is not outstanding'
+	exec 7>&-
+	run cluster-ctl -o json tasks
+	[[ "$output" != *big* ]]
+	[[ "$output" != *elsewhere* ]]
+	kill -0 "$PID_offerd"
+}
