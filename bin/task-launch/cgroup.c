@@ -555,7 +555,8 @@ cg_close_procs(struct cgroups *cg)
 
 /*
  * Send sig to every process in the task cgroups (cgroup.kill on v2 for
- * SIGKILL).  Returns the number of processes seen, 0 when they are empty.
+ * SIGKILL; 0 only counts).  Returns the number of processes in the
+ * fullest hierarchy, 0 when the task cgroups are empty.
  */
 int
 cg_signal_all(struct cgroups *cg, int sig)
@@ -563,7 +564,7 @@ cg_signal_all(struct cgroups *cg, int sig)
 	char	 path[PATH_MAX], line[32];
 	FILE	*f;
 	pid_t	 pid;
-	int	 i, n = 0;
+	int	 i, k, n = 0;
 
 	for (i = 0; i < cg->nh; i++) {
 		if (cg->h[i].task[0] == '\0')
@@ -573,13 +574,15 @@ cg_signal_all(struct cgroups *cg, int sig)
 		snprintf(path, sizeof(path), "%s/cgroup.procs", cg->h[i].task);
 		if ((f = fopen(path, "re")) == NULL)
 			continue;
-		while (fgets(line, sizeof(line), f) != NULL) {
+		for (k = 0; fgets(line, sizeof(line), f) != NULL; ) {
 			if ((pid = (pid_t)atoi(line)) <= 0)
 				continue;
-			n++;
+			k++;
 			kill(pid, sig);
 		}
 		fclose(f);
+		if (k > n)	/* v1: each hierarchy lists the same processes */
+			n = k;
 	}
 	return n;
 }

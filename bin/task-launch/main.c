@@ -54,11 +54,11 @@ usage(int code)
 	FILE *f = code == 0 ? stdout : stderr;
 
 	fprintf(f,
-	    "usage: task-launch [-nv] [-C cgroup-parent] [-c cpus] "
-	    "[-d sandbox] [-e NAME=VALUE]\n"
+	    "usage: task-launch [-nv] [-c cpus] [-C cgroup-parent] "
+	    "[-d sandbox] [-e NAME=VALUE]...\n"
 	    "                   [-g group] [-i id] [-k caps] "
-	    "[-l rlimit=value] [-m mem_mb]\n"
-	    "                   [-p pids] [-R cgroup-root] [-r isolators] "
+	    "[-l rlimit=value]... [-m mem_mb]\n"
+	    "                   [-p pids] [-r isolators] [-R cgroup-root] "
 	    "[-s status-file]\n"
 	    "                   [-t grace-seconds] [-u user] "
 	    "[-x isolators] -- cmd [arg ...]\n"
@@ -205,7 +205,7 @@ parse_args(struct launch *l, int argc, char *argv[], const char **sandbox)
 			net = true;
 			break;
 		case 'p':
-			l->pids = strtonum(optarg, 1, 4194304, &errstr);
+			l->pids = strtonum(optarg, 1, TL_PIDS_MAX, &errstr);
 			if (errstr != NULL)
 				bad("pids", optarg);
 			break;
@@ -225,7 +225,7 @@ parse_args(struct launch *l, int argc, char *argv[], const char **sandbox)
 			l->status_file = optarg;
 			break;
 		case 't':
-			l->grace = strtonum(optarg, 0, 3600, &errstr);
+			l->grace = strtonum(optarg, 0, TL_GRACE_MAX, &errstr);
 			if (errstr != NULL)
 				bad("grace", optarg);
 			break;
@@ -285,6 +285,7 @@ decide(struct launch *l, struct cgroups *cg, const struct probe *pr)
 	}
 }
 
+/* Parse, isolate, fork the task, supervise it; exit with its status. */
 int
 main(int argc, char *argv[])
 {

@@ -21,6 +21,8 @@
 
 #include "task-launch.h"
 
+#define INIT_POLL_MS	50	/* how often a stopping task is looked at */
+
 static int			 selfpipe[2] = { -1, -1 };
 static volatile sig_atomic_t	 got_stop;
 
@@ -119,6 +121,30 @@ signal_task(struct cgroups *cg, pid_t pid, int sig)
 }
 
 /*
+ * Return true when process pid neither catches nor ignores SIGTERM.  The
+ * kernel drops SIGTERM sent to a pid namespace's init in that case, where
+ * any other process would have died of it.
+ */
+static bool
+term_is_default(pid_t pid)
+{
+	char			 path[64], line[256];
+	unsigned long long	 mask, bit = 1ULL << (SIGTERM - 1);
+	bool			 dfl = true;
+	FILE			*f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
+	if ((f = fopen(path, "re")) == NULL)
+		return false;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if ((sscanf(line, "SigIgn: %llx", &mask) == 1 ||
+		    sscanf(line, "SigCgt: %llx", &mask) == 1) && (mask & bit))
+			dfl = false;
+	fclose(f);
+	return dfl;
+}
+
+/*
  * Supervise the task's process pid until it ends: act on stop signals,
  * read a launch failure from the report pipe, then kill whatever is left
  * of the task and fill r (state, code, killed, rusage-based accounting).
@@ -133,6 +159,7 @@ sup_run(struct launch *l, struct cgroups *cg, pid_t pid, int report,
 	char		 buf[64];
 	long long	 deadline = -1, left;
 	int		 status, nfds, got = 0;
+	bool		 init_killed = false;
 	ssize_t		 n;
 	pid_t		 w;
 
@@ -150,6 +177,16 @@ sup_run(struct launch *l, struct cgroups *cg, pid_t pid, int report,
 		if (deadline >= 0 && now_ms() >= deadline) {
 			signal_task(cg, pid, SIGKILL);
 			deadline = now_ms() + 1000;	/* again, if it forks */
+		} else if (r->killed && !init_killed && cg != NULL &&
+		    (l->applied & ISO_BIT(ISO_PID)) &&
+		    cg_signal_all(cg, 0) <= 1 && term_is_default(pid)) {
+			/*
+			 * An init that would have died of SIGTERM, alone now
+			 * that the rest had their grace: end it as SIGTERM
+			 * would have, rather than wait out the grace.
+			 */
+			kill(pid, SIGKILL);
+			init_killed = true;
 		}
 		w = wait4(pid, &status, WNOHANG, &ru);
 		if (w == pid)
@@ -165,6 +202,8 @@ sup_run(struct launch *l, struct cgroups *cg, pid_t pid, int report,
 			nfds = 2;
 		}
 		left = deadline < 0 ? -1 : deadline - now_ms();
+		if (r->killed && !init_killed && left > INIT_POLL_MS)
+			left = INIT_POLL_MS;
 		if (poll(pfd, nfds, left < 0 ? (deadline < 0 ? -1 : 0) :
 		    (int)left) == -1 && errno != EINTR)
 			err(EX_TL_SYS, "poll");

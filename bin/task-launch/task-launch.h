@@ -32,7 +32,9 @@
 #define TL_CGROUP_PARENT "cluster-tasks"
 #define TL_PATH		"/usr/local/bin:/usr/bin:/bin"
 #define TL_GRACE_SEC	3
+#define TL_GRACE_MAX	3600
 #define TL_PIDS_DEFAULT	1024
+#define TL_PIDS_MAX	4194304		/* the kernel's PID_MAX_LIMIT */
 #define TL_CFS_PERIOD_US 100000
 #define TL_ID_MAX	64
 #define TL_MAX_RLIMITS	16

@@ -1,0 +1,360 @@
+#!/usr/bin/env bats
+# task-launch: isolation the kernel enforces, checked with real processes,
+# real cgroups and real namespaces.  Needs root.
+
+load helper
+bats_require_minimum_version 1.5.0
+
+setup() {
+	setup_tmp
+	[ "$(id -u)" = 0 ] || skip "task-launch needs root (cgroups, namespaces, capabilities)"
+	[ -x "$TOP/build/bin/task-launch" ] || skip "build/bin/task-launch missing: run make"
+	ID="tl$$-$BATS_TEST_NUMBER"
+	SB="$TMP/sandbox"
+	ST="$TMP/status.json"
+}
+
+teardown() {
+	remove_task_cgroups
+	cleanup_tmp
+}
+
+# Directory of the default cgroup parent for a v1 controller: cluster-tasks
+# below our own cgroup, as task-launch computes it.
+parent_of() {
+	local own
+	own=$(awk -F: -v c="$1" '{ n = split($2, a, ","); for (i = 1; i <= n; i++) if (a[i] == c) print $3 }' /proc/self/cgroup)
+	echo "/sys/fs/cgroup/$1${own%/}/cluster-tasks" | sed 's://*:/:g'
+}
+
+# Print every task cgroup this test's id left behind (should be none).
+task_cgroups() {
+	local c d
+	for c in memory cpu cpuacct pids; do
+		d="$(parent_of "$c")/$ID"
+		[ -d "$d" ] && echo "$d"
+	done
+	[ -d "/sys/fs/cgroup/unified/cluster-tasks/$ID" ] && echo "/sys/fs/cgroup/unified/cluster-tasks/$ID"
+	return 0
+}
+
+# Succeed when no process has pattern in its command line.
+gone() {
+	! pgrep -f "$1" >/dev/null
+}
+
+remove_task_cgroups() {
+	[ -n "${ID:-}" ] || return 0
+	local d
+	for d in $(task_cgroups); do
+		for p in $(cat "$d/cgroup.procs" 2>/dev/null); do kill -KILL "$p" 2>/dev/null || true; done
+		rmdir "$d" 2>/dev/null || true
+	done
+}
+
+@test "basic exec: output in the sandbox, exit code propagates, cgroup removed" {
+	run task-launch -d "$SB" -i "$ID" -s "$ST" -- sh -c 'echo out; echo err >&2; exit 3'
+	[ "$status" -eq 3 ]
+	[ "$(cat "$SB/stdout")" = out ]
+	[ "$(cat "$SB/stderr")" = err ]
+	grep -q '"state":"exited"' "$ST"
+	grep -q '"exit_code":3' "$ST"
+	grep -q "\"id\":\"$ID\"" "$ST"
+	[ -z "$(task_cgroups)" ]
+	# a second run appends
+	run task-launch -d "$SB" -i "$ID" -- sh -c 'echo again'
+	[ "$status" -eq 0 ]
+	[ "$(cat "$SB/stdout")" = "$(printf 'out\nagain')" ]
+}
+
+@test "environment is cleared to the base plus --env, cwd is the sandbox, stdin /dev/null" {
+	export LEAK=yes
+	run task-launch -d "$SB/new/dir" -i "$ID" -e FOO=bar -e X=1=2 -- sh -c 'env | sort; pwd; cat; echo end'
+	[ "$status" -eq 0 ]
+	run cat "$SB/new/dir/stdout"
+	[ "${lines[0]}" = "FOO=bar" ]
+	[ "${lines[1]}" = "HOME=$SB/new/dir" ]
+	[ "${lines[2]}" = "PATH=/usr/local/bin:/usr/bin:/bin" ]
+	[ "${lines[4]}" = "SANDBOX=$SB/new/dir" ]
+	[ "${lines[5]}" = "TASK_ID=$ID" ]
+	[ "${lines[6]}" = "X=1=2" ]
+	[ "${lines[7]}" = "$SB/new/dir" ]
+	[ "${lines[8]}" = "end" ]
+	! grep -q LEAK "$SB/new/dir/stdout"
+	[ "$(stat -c %a "$SB/new/dir")" = 750 ]
+}
+
+@test "limits are written to the task's cgroups while it runs" {
+	task-launch -d "$SB" -i "$ID" -c 1.5 -m 96 -p 50 -- sleep 30 3>&- &
+	local pid=$!
+	wait_for 5 test -e "$(parent_of pids)/$ID/pids.max"
+	wait_for 5 grep -q . "$(parent_of pids)/$ID/cgroup.procs"
+	[ "$(cat "$(parent_of cpu)/$ID/cpu.shares")" = 1536 ]
+	[ "$(cat "$(parent_of cpu)/$ID/cpu.cfs_quota_us")" = 150000 ]
+	[ "$(cat "$(parent_of memory)/$ID/memory.limit_in_bytes")" = $((96 << 20)) ]
+	[ "$(cat "$(parent_of pids)/$ID/pids.max")" = 50 ]
+	kill -TERM "$pid"
+	wait "$pid" || true
+	[ -z "$(task_cgroups)" ]
+}
+
+@test "a task allocating past --mem is killed and the status says oom" {
+	run timeout 30 task-launch -d "$SB" -i "$ID" -s "$ST" -m 32 -- \
+	    perl -e '$x = "x" x (256 * 1024 * 1024); print "survived\n"'
+	[ "$status" -eq 137 ]
+	grep -q '"oom":true' "$ST"
+	grep -q '"state":"signaled"' "$ST"
+	grep -q '"signal":9' "$ST"
+	! grep -q survived "$SB/stdout"
+	# and the same allocation fits without the limit
+	run timeout 30 task-launch -d "$SB" -i "$ID" -s "$ST" -m 1024 -- \
+	    perl -e '$x = "x" x (256 * 1024 * 1024); print "survived\n"'
+	[ "$status" -eq 0 ]
+	grep -q '"oom":false' "$ST"
+	grep -q survived "$SB/stdout"
+}
+
+@test "a fork bomb stops at --pids" {
+	# Fork up to 100 sleepers and count the forks that fail.
+	run timeout 30 task-launch -d "$SB" -i "$ID" -p 20 -- perl -e '
+	    my ($ok, $fail) = (0, 0);
+	    for (1 .. 100) {
+		my $p = fork;
+		if (!defined $p) { $fail++ } elsif ($p == 0) { sleep 60; exit 0 } else { $ok++ }
+	    }
+	    print "ok=$ok fail=$fail\n";'
+	[ "$status" -eq 0 ]
+	local ok fail
+	ok=$(sed -n 's/^ok=\([0-9]*\) .*/\1/p' "$SB/stdout")
+	fail=$(sed -n 's/.* fail=\([0-9]*\)$/\1/p' "$SB/stdout")
+	[ "$ok" -lt 20 ]
+	[ "$fail" -ge 80 ]
+	[ -z "$(task_cgroups)" ]
+}
+
+@test "capabilities: none by default, --caps keeps one (root and --user)" {
+	run task-launch -d "$SB" -i "$ID" -- grep CapEff /proc/self/status
+	[ "$status" -eq 0 ]
+	[ "$(cat "$SB/stdout")" = "$(printf 'CapEff:\t0000000000000000')" ]
+	rm "$SB/stdout"
+	run task-launch -d "$SB" -i "$ID" -k cap_net_bind_service -- grep -E 'CapEff|CapBnd' /proc/self/status
+	[ "$status" -eq 0 ]
+	grep -q "$(printf 'CapEff:\t0000000000000400')" "$SB/stdout"
+	grep -q "$(printf 'CapBnd:\t0000000000000400')" "$SB/stdout"
+	rm "$SB/stdout"
+	run task-launch -d "$SB" -i "$ID" -u nobody -k cap_net_bind_service -- sh -c 'id -u; grep CapEff /proc/self/status; grep NoNewPrivs /proc/self/status'
+	[ "$status" -eq 0 ]
+	[ "$(sed -n 1p "$SB/stdout")" = "$(id -u nobody)" ]
+	grep -q "$(printf 'CapEff:\t0000000000000400')" "$SB/stdout"
+	grep -q "$(printf 'NoNewPrivs:\t1')" "$SB/stdout"
+	[ "$(stat -c %U "$SB")" = nobody ]
+}
+
+@test "the task is pid 1 of its own pid namespace, with its own /proc and hostname" {
+	run task-launch -d "$SB" -i "$ID" -- sh -c 'echo $$; hostname; ls /proc | grep -c "^[0-9]"'
+	[ "$status" -eq 0 ]
+	run cat "$SB/stdout"
+	[ "${lines[0]}" = 1 ]
+	[ "${lines[1]}" = "$ID" ]
+	[ "${lines[2]}" -le 4 ]
+	[ "$(hostname)" != "$ID" ]
+}
+
+@test "--net gives a network namespace with loopback only" {
+	run task-launch -d "$SB" -i "$ID" -n -- sh -c 'tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d " "'
+	[ "$status" -eq 0 ]
+	[ "$(cat "$SB/stdout")" = lo ]
+}
+
+@test "SIGTERM kills every process of the task after the grace period" {
+	local marker="tl-marker-$ID" t0 t1
+	task-launch -d "$SB" -i "$ID" -s "$ST" -t 1 -- sh -c "
+	    trap '' TERM
+	    sh -c 'sleep 1000; : $marker' &
+	    sh -c 'sleep 1000; : $marker' &
+	    echo started; wait" 3>&- &
+	local pid=$!
+	wait_for 5 grep -q started "$SB/stdout"
+	[ "$(pgrep -f "$marker" | wc -l)" -ge 3 ]
+	t0=$(date +%s%N)
+	kill -TERM "$pid"
+	local rc=0
+	wait "$pid" || rc=$?
+	t1=$(date +%s%N)
+	[ "$rc" -eq 137 ]
+	[ $(( (t1 - t0) / 1000000 )) -ge 900 ]
+	run pgrep -f "$marker"
+	[ "$status" -eq 1 ]
+	grep -q '"killed":true' "$ST"
+	[ -z "$(task_cgroups)" ]
+}
+
+@test "a task that handles SIGTERM exits by itself within the grace" {
+	task-launch -d "$SB" -i "$ID" -s "$ST" -t 10 -- sh -c 'trap "echo bye; exit 7" TERM; echo started; while :; do sleep 0.1; done' 3>&- &
+	local pid=$!
+	wait_for 5 grep -q started "$SB/stdout"
+	kill -TERM "$pid"
+	local rc=0
+	wait "$pid" || rc=$?
+	[ "$rc" -eq 7 ]
+	grep -q bye "$SB/stdout"
+	grep -q '"killed":true' "$ST"
+	grep -q '"exit_code":7' "$ST"
+}
+
+@test "a pid 1 that does not catch SIGTERM stops at once, not after the grace" {
+	task-launch -d "$SB" -i "$ID" -s "$ST" -t 10 -- sh -c 'echo started; exec sleep 100' 3>&- &
+	local pid=$! rc=0 t0 t1
+	wait_for 5 grep -q started "$SB/stdout"
+	wait_for 5 pgrep -P "$pid" -x sleep
+	t0=$(date +%s%N)
+	kill -TERM "$pid"
+	wait "$pid" || rc=$?
+	t1=$(date +%s%N)
+	[ "$rc" -eq 137 ]
+	[ $(( (t1 - t0) / 1000000 )) -lt 2000 ]
+	grep -q '"killed":true' "$ST"
+	[ -z "$(task_cgroups)" ]
+}
+
+@test "--require of a missing isolator fails and never runs the task" {
+	# A directory that is not a cgroup filesystem: no cgroup isolator.
+	mkdir "$TMP/notcgroup"
+	run task-launch -d "$SB" -i "$ID" -s "$ST" -R "$TMP/notcgroup" -r memory -- touch "$TMP/ran"
+	[ "$status" -eq 111 ]
+	[[ "$output" == *"task-launch: required isolator 'memory' missing"* ]]
+	[ ! -e "$TMP/ran" ]
+	grep -q '"state":"failed"' "$ST"
+	grep -q "required isolator 'memory' missing" "$ST"
+}
+
+@test "--require of a controller the cgroup2 hierarchy lacks fails (hybrid host)" {
+	[ -e /sys/fs/cgroup/unified/cgroup.controllers ] || skip "no hybrid cgroup2 mount here"
+	grep -qw memory /sys/fs/cgroup/unified/cgroup.controllers && skip "memory is enabled in cgroup2 here"
+	run task-launch -d "$SB" -i "$ID" -s "$ST" -R /sys/fs/cgroup/unified -r pid,memory -- touch "$TMP/ran"
+	[ "$status" -eq 111 ]
+	[[ "$output" == *"required isolator 'memory' missing"* ]]
+	[ ! -e "$TMP/ran" ]
+	[ -z "$(task_cgroups)" ]
+}
+
+@test "a missing isolator that is not required is skipped and recorded" {
+	mkdir "$TMP/notcgroup"
+	run task-launch -v -d "$SB" -i "$ID" -s "$ST" -R "$TMP/notcgroup" -- sh -c 'echo $$'
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"skipping isolator 'memory'"* ]]
+	[ "$(cat "$SB/stdout")" = 1 ]
+	grep -q '"skipped":"cgroup,memory,cpu,pids"' "$ST"
+	grep -q '"isolators":"pid,mount,ipc,uts,caps,no_new_privs,rlimits"' "$ST"
+}
+
+@test "cgroup v2 code path: the task runs in its own cgroup2 cgroup, removed after" {
+	[ -e /sys/fs/cgroup/unified/cgroup.controllers ] || skip "no cgroup2 mount at /sys/fs/cgroup/unified"
+	run task-launch -d "$SB" -i "$ID" -s "$ST" -R /sys/fs/cgroup/unified -- cat /proc/self/cgroup
+	[ "$status" -eq 0 ]
+	grep -qx "0::/cluster-tasks/$ID" "$SB/stdout"
+	grep -q '"isolators":"cgroup,' "$ST"
+	[ ! -d "/sys/fs/cgroup/unified/cluster-tasks/$ID" ]
+}
+
+@test "--probe prints one line per isolator" {
+	run task-launch --probe
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 12 ]
+	local names="" l
+	for l in "${lines[@]}"; do
+		[[ "$l" =~ ^[a-z_]+$'\t'(available|missing)$'\t'.+$ ]]
+		names="$names${l%%$'\t'*} "
+	done
+	[ "$names" = "cgroup memory cpu pids pid mount ipc uts net caps no_new_privs rlimits " ]
+	[[ "${lines[0]}" =~ ^cgroup$'\t'available$'\t'v[12]$ ]]
+	[[ "${lines[4]}" == pid$'\t'available* ]]
+	run task-launch -R "$TMP" --probe
+	[ "$status" -eq 0 ]
+	[[ "${lines[1]}" == memory$'\t'missing$'\t'* ]]
+}
+
+@test "unknown user: exit 111, a clear message and a failed status" {
+	run task-launch -d "$SB" -i "$ID" -s "$ST" -u nobodyx -- touch "$TMP/ran"
+	[ "$status" -eq 111 ]
+	[ "$output" = "task-launch: unknown user 'nobodyx'" ]
+	grep -q "\"reason\":\"unknown user 'nobodyx'\"" "$ST"
+	[ ! -e "$TMP/ran" ]
+	[ -z "$(task_cgroups)" ]
+}
+
+@test "malformed numbers are usage errors (100)" {
+	local v
+	for v in 12x -5 nan 0 1e3 99999999999999999999 ""; do
+		run task-launch -d "$SB" -m "$v" -- true
+		[ "$status" -eq 100 ]
+		[[ "${lines[0]}" == "task-launch: invalid memory size: '$v'" ]]
+	done
+	for v in nan -1 inf 1.2.3 0 0x10; do
+		run task-launch -d "$SB" -c "$v" -- true
+		[ "$status" -eq 100 ]
+		[[ "${lines[0]}" == "task-launch: invalid cpus: '$v'" ]]
+	done
+	run task-launch -d "$SB" -p 0 -- true
+	[ "$status" -eq 100 ]
+	run task-launch -d "$SB" -l nofile=abc -- true
+	[ "$status" -eq 100 ]
+	run task-launch -d "$SB" -x memory,bogus -- true
+	[ "$status" -eq 100 ]
+	run task-launch -d "$SB" -k cap_bogus -- true
+	[ "$status" -eq 100 ]
+	run task-launch -d "$SB" -i ../escape -- true
+	[ "$status" -eq 100 ]
+	run task-launch --bogus -- true
+	[ "$status" -eq 100 ]
+	[ ! -e "$SB" ]
+}
+
+@test "missing command is a usage error (100)" {
+	run task-launch -d "$SB" -i "$ID"
+	[ "$status" -eq 100 ]
+	[ "${lines[0]}" = "task-launch: missing command" ]
+	[[ "${lines[1]}" == usage:* ]]
+}
+
+@test "an existing task cgroup is an error (111) and is left alone" {
+	local d
+	d="$(parent_of pids)/$ID"
+	mkdir -p "$d"
+	run task-launch -d "$SB" -i "$ID" -s "$ST" -- touch "$TMP/ran"
+	[ "$status" -eq 111 ]
+	[ "$output" = "task-launch: cgroup $d exists" ]
+	[ -d "$d" ]
+	[ ! -e "$TMP/ran" ]
+	[ ! -d "$(parent_of memory)/$ID" ]
+	grep -q '"state":"failed"' "$ST"
+}
+
+@test "command not found is 127, not executable is 126" {
+	run -127 task-launch -d "$SB" -i "$ID" -s "$ST" -- /nonexistent/cmd
+	[ "$status" -eq 127 ]
+	[[ "$output" == *"task-launch: /nonexistent/cmd: No such file or directory"* ]]
+	grep -q '"exit_status":127' "$ST"
+	echo 'echo no' >"$TMP/noexec"
+	chmod 644 "$TMP/noexec"
+	run -126 task-launch -d "$SB" -i "$ID" -- "$TMP/noexec"
+	[ "$status" -eq 126 ]
+	[[ "$output" == *"task-launch: $TMP/noexec: Permission denied"* ]]
+	[ -z "$(task_cgroups)" ]
+}
+
+@test "rlimits are applied" {
+	run task-launch -d "$SB" -i "$ID" -l nofile=77 -l core=0 -- sh -c 'ulimit -n; ulimit -c'
+	[ "$status" -eq 0 ]
+	[ "$(cat "$SB/stdout")" = "$(printf '77\n0')" ]
+}
+
+@test "the task dies with its supervisor even when it is SIGKILLed" {
+	local marker="tl-orphan-$ID"
+	task-launch -d "$SB" -i "$ID" -- sh -c "sh -c 'sleep 1000; : $marker' & echo started; sleep 1000" 3>&- &
+	local pid=$!
+	wait_for 5 grep -q started "$SB/stdout"
+	[ "$(pgrep -f "$marker" | wc -l)" -ge 2 ]
+	kill -KILL "$pid"
+	wait_for 5 gone "$marker"
+}
