@@ -1,0 +1,70 @@
+#!/usr/bin/env bats
+# Tasks run through task-launch under agentd: why each ended comes back.
+
+load helper
+
+setup() {
+	[ "$(id -u)" -eq 0 ] || skip "needs root for cgroups and namespaces"
+	setup_tmp
+	start_cluster 1
+}
+teardown() { dump_logs; teardown_daemons; cleanup_tmp; }
+
+@test "agentd advertises the isolators this machine supports" {
+	run cluster-ctl -o json agents
+	[[ "$output" == *'"isolators":['* ]]
+	[[ "$output" == *'"memory"'* ]]
+	[[ "$output" == *'"pid"'* ]]
+}
+
+@test "a task past its memory limit is reported as memory limit exceeded" {
+	run cluster-ctl run --mem 32 -n hog -- perl -e '$x = "a" x (200 * 1024 * 1024); sleep 1'
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *TASK_FAILED* ]]
+	[[ "$output" == *'reason="memory limit exceeded"'* ]]
+	run cluster-ctl -o json tasks
+	[[ "$output" == *'"oom":true'* ]]
+}
+
+@test "a finished task reports what it used" {
+	run cluster-ctl run -- sh -c 'i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done'
+	[ "$status" -eq 0 ]
+	run cluster-ctl -o json tasks
+	[[ "$output" == *'"cpu_ms":'* ]]
+	[[ "$output" == *'"mem_peak_mb":'* ]]
+}
+
+@test "killing a task leaves nothing of it, even children that ignore SIGTERM" {
+	cluster-ctl run -n stubborn -- sh -c 'trap "" TERM; sh -c "sleep 300" marker-x1y2 & sleep 300' >"$TMP/out" 2>&1 &
+	pid=$!
+	wait_for 10 grep -q running "$TMP/out"
+	wait_for 5 pgrep -f marker-x1y2
+	kill -TERM "$pid"
+	st=0
+	wait "$pid" || st=$?
+	[ "$st" -eq 143 ]
+	wait_for 10 sh -c "cluster-ctl -o json tasks | grep stubborn | grep -q TASK_KILLED"
+	! pgrep -f marker-x1y2
+}
+
+@test "the task is pid 1 of its own pid namespace and holds no capabilities" {
+	run cluster-ctl run -- sh -c 'echo pid=$$; grep CapEff /proc/self/status'
+	[ "$status" -eq 0 ]
+	sandbox=$(echo "$output" | sed -n 's/.*sandbox=\([^ ]*\).*/\1/p' | tail -1)
+	grep -q '^pid=1$' "$sandbox/stdout"
+	grep -q 'CapEff:.*0000000000000000' "$sandbox/stdout"
+}
+
+@test "agentd --launcher swaps the isolation step" {
+	teardown_daemons
+	start_daemon offerd offerd -d -w "$TMP/m2"
+	start_daemon agentx agentd -d -k -w "$TMP/ax" -r 'cpus:1;mem:256' \
+	    -L "$TOP/examples/launcher-nice/launcher"
+	wait_for 15 agents_registered 1
+	run cluster-ctl run -- sh -c 'echo nice=$(nice)'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	sandbox=$(echo "$output" | sed -n 's/.*sandbox=\([^ ]*\).*/\1/p' | tail -1)
+	grep -q '^nice=1[0-9]$' "$sandbox/stdout"
+}
