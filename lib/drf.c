@@ -307,8 +307,9 @@ name_index(const struct drf *d, const char *name)
 {
 	int i;
 
+	/* the first byte settles most comparisons without a call */
 	for (i = 0; i < d->nnames; i++)
-		if (strcmp(d->names[i], name) == 0)
+		if (d->names[i][0] == name[0] && strcmp(d->names[i], name) == 0)
 			return i;
 	return -1;
 }
@@ -615,7 +616,7 @@ drf_create(const struct drf_opts *opts, const struct drf_ops *ops, char *err)
 			goto bad;
 		}
 		if (res_parse(w, &d->minoffer[d->nminoffer], rerr) == -1) {
-			snprintf(err, DRF_ERRLEN, "min-offer: %s", rerr);
+			snprintf(err, DRF_ERRLEN, "min-offer: %.240s", rerr);
 			goto bad;
 		}
 		d->nminoffer++;
@@ -774,7 +775,7 @@ find_fw(struct drf *d, const json_t *rec)
 	return f;
 }
 
-/* Add or subtract (SIGN) R's scalars to the cluster totals; -1 on overflow. */
+/* Would adding R's scalars to the cluster totals overflow?  0 or -1. */
 static int
 totals_check(const struct drf *d, const struct res *r)
 {
@@ -1139,8 +1140,13 @@ ev_claim(struct drf *d, const json_t *rec)
 	    (f = find_fw(d, rec)) == NULL || (a = find_agent(d, rec)) == NULL ||
 	    parse_res(d, rec, "resources", &r) == -1)
 		return -1;
+	if (res_empty(&r)) {
+		res_free(&r);
+		return 0;
+	}
 	if (!res_contains(&a->free, &r)) {
 		fail(d, rec, "CLAIM: agent %s has %s free, not %s", a->id,
+		    res_empty(&a->free) ? "nothing" :
 		    res_format(&a->free, b1, sizeof(b1)),
 		    res_format(&r, b2, sizeof(b2)));
 		res_free(&r);
@@ -1452,12 +1458,22 @@ json_t *
 drf_allocation_rec(const char *framework_id, const char *agent_id,
     const struct res *r)
 {
-	char buf[8192];
 	json_t *rec = rec_new(A_ALLOCATION);
+	size_t len = 64;
+	char *buf;
+	int i;
 
+	/* room for the longest text R can have, so that nothing is cut */
+	for (i = 0; i < r->n; i++)
+		len += RES_NAMELEN + 24 + (size_t)r->it[i].nr * 24;
 	rec_set_str(rec, "framework_id", framework_id);
 	rec_set_str(rec, "agent_id", agent_id);
-	rec_set_str(rec, "resources", res_format(r, buf, sizeof(buf)));
+	if ((buf = malloc(len)) == NULL) {
+		json_decref(rec);
+		return NULL;
+	}
+	rec_set_str(rec, "resources", res_format(r, buf, len));
+	free(buf);
 	return rec;
 }
 
@@ -1496,7 +1512,7 @@ drf_shares(struct drf *d)
 {
 	json_t *rec = rec_new(A_SHARES), *roles = json_array(),
 	    *fws = json_array();
-	char buf[1024];
+	char buf[DRF_MAX_NAMES * (RES_NAMELEN + 24)];
 	struct role *r;
 	struct fw *f;
 	size_t pos = 0;

@@ -96,7 +96,7 @@ int	drf_allocate(struct drf *d);
  */
 int64_t	drf_poll(struct drf *d);
 
-/* A new ALLOCATION record for a decision (the caller owns it). */
+/* A new ALLOCATION record for a decision (the caller owns it); NULL: no memory. */
 json_t	*drf_allocation_rec(const char *framework_id, const char *agent_id,
 	    const struct res *r);
 

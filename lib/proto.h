@@ -54,6 +54,7 @@
 #define A_SHARES_QUERY		"SHARES_QUERY"
 #define A_SHARES		"SHARES"
 #define A_ALLOCATION		"ALLOCATION"
+#define A_TICK			"TICK"		/* drf-alloc -c manual only */
 
 /* Task states, as Mesos names them. */
 #define TASK_STAGING		"TASK_STAGING"
@@ -63,6 +64,7 @@
 #define TASK_FAILED		"TASK_FAILED"
 #define TASK_KILLED		"TASK_KILLED"
 #define TASK_LOST		"TASK_LOST"
+#define TASK_UNREACHABLE	"TASK_UNREACHABLE"	/* not terminal */
 #define TASK_ERROR		"TASK_ERROR"
 
 /* True when STATE is one a task never leaves. */

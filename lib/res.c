@@ -281,9 +281,19 @@ res_format(const struct res *r, char *buf, size_t len)
 			if (it->milli % 1000 == 0)
 				off += snprintf(buf + off, len - off, "%s%s:%" PRId64,
 				    off ? ";" : "", it->name, it->milli / 1000);
-			else
-				off += snprintf(buf + off, len - off, "%s%s:%g",
-				    off ? ";" : "", it->name, it->milli / 1000.0);
+			else {
+				/* exact thousandths: %g would round them away */
+				char frac[4];
+				int k;
+
+				snprintf(frac, sizeof(frac), "%03" PRId64,
+				    it->milli % 1000);
+				for (k = 2; k > 0 && frac[k] == '0'; k--)
+					frac[k] = '\0';
+				off += snprintf(buf + off, len - off, "%s%s:%" PRId64
+				    ".%s", off ? ";" : "", it->name,
+				    it->milli / 1000, frac);
+			}
 			continue;
 		}
 		if (it->nr == 0)
