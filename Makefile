@@ -17,21 +17,23 @@ WARN	+= -Werror
 endif
 CFLAGS	?= -O2 -g
 CFLAGS	+= -std=gnu11 -D_GNU_SOURCE -fPIC $(WARN) -Ilib $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS	+= $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
+LDLIBS	+= $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lzookeeper_mt -lm
 
 # Debian packages the build, the tests and the demo need (see README).
 DEBS	 = build-essential pkg-config libbsd-dev libmsgpack-dev libnanomsg-dev \
-	   libjansson-dev libcap-dev bats iproute2 procps
+	   libjansson-dev libcap-dev bats iproute2 procps gnuplot-nox \
+	   libzookeeper-mt-dev zookeeper
 
 PROGS	 = $(notdir $(wildcard bin/*))
 LIBSRC	 = $(wildcard lib/*.c)
 LIBOBJ	 = $(LIBSRC:lib/%.c=build/lib/%.o)
 LIBHDR	 = $(wildcard lib/*.h)
 BINS	 = $(PROGS:%=build/bin/%)
+EXAMPLES = $(patsubst %.c,build/%,$(wildcard examples/*/*.c))
 
 .PHONY: all deps check demo bench install uninstall clean
 
-all: $(BINS)
+all: $(BINS) $(EXAMPLES)
 
 build/lib/%.o: lib/%.c $(LIBHDR)
 	@mkdir -p $(@D)
@@ -51,6 +53,11 @@ build/bin/%: $$(wildcard bin/%/*.c) $$(wildcard bin/%/*.h) build/libcluster.a
 
 # C benchmarks: t/bench/NAME.c builds to build/bench/NAME.
 build/bench/%: t/bench/%.c build/libcluster.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< build/libcluster.a $(LDLIBS)
+
+# Example frameworks: examples/DIR/NAME.c builds to build/examples/DIR/NAME.
+build/examples/%: examples/%.c build/libcluster.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $< build/libcluster.a $(LDLIBS)
 
@@ -85,9 +92,14 @@ install: all build/libcluster.so
 	install -m 644 $(LIBHDR) $(DESTDIR)$(INCDIR)/cluster
 	for m in man/*.[1-8]; do s=$${m##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s; \
 		install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s; done
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
+	    -e 's|@INCDIR@|$(INCDIR)|g' share/cluster.pc.in \
+	    >$(DESTDIR)$(LIBDIR)/pkgconfig/cluster.pc
 
 uninstall:
 	rm -f $(PROGS:%=$(DESTDIR)$(BINDIR)/%) $(DESTDIR)$(LIBDIR)/libcluster.*
+	rm -f $(DESTDIR)$(LIBDIR)/pkgconfig/cluster.pc
 	rm -rf $(DESTDIR)$(INCDIR)/cluster
 	for m in man/*.[1-8]; do rm -f $(DESTDIR)$(MANDIR)/man$${m##*.}/$${m##*/}; done
 

@@ -283,13 +283,13 @@ res_format(const struct res *r, char *buf, size_t len)
 				    off ? ";" : "", it->name, it->milli / 1000);
 			else {
 				/* exact thousandths: %g would round them away */
-				char frac[4];
-				int k;
+				char frac[8];
+				int z;
 
-				snprintf(frac, sizeof(frac), "%03" PRId64,
-				    it->milli % 1000);
-				for (k = 2; k > 0 && frac[k] == '0'; k--)
-					frac[k] = '\0';
+				snprintf(frac, sizeof(frac), "%03d",
+				    (int)(it->milli % 1000));
+				for (z = 2; z > 0 && frac[z] == '0'; z--)
+					frac[z] = '\0';
 				off += snprintf(buf + off, len - off, "%s%s:%" PRId64
 				    ".%s", off ? ";" : "", it->name,
 				    it->milli / 1000, frac);

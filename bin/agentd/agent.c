@@ -5,10 +5,12 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +34,61 @@ send_rec(struct agent *ag, json_t *rec)
 {
 	if (net_send(ag->net, NULL, rec) == -1)
 		log_debug("send %s: master not reachable", rec_type(rec));
+}
+
+static void
+unlink_quiet(const char *dir, const char *name)
+{
+	char path[PATH_MAX + 32];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	unlink(path);
+}
+
+/* Write JSON to DIR/NAME atomically (a temporary file, then rename). */
+static void
+save_json(const char *dir, const char *name, json_t *j)
+{
+	char path[PATH_MAX + 32], tmp[PATH_MAX + 40];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if (json_dump_file(j, tmp, JSON_COMPACT) == -1 || rename(tmp, path) == -1)
+		log_warn("checkpoint %s", path);
+}
+
+/* Checkpoint T's unacknowledged updates so that a restart loses none. */
+static void
+task_save_updates(struct atask *t)
+{
+	save_json(t->dir, "updates.json", t->updates);
+}
+
+/* The start time of process PID (field 22 of /proc/PID/stat), or 0. */
+static unsigned long long
+proc_start(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long start = 0;
+	ssize_t n;
+	int fd, field;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	/* the command name may hold spaces: count fields after its ')' */
+	if ((p = strrchr(buf, ')')) == NULL || p[1] != ' ' || p[2] == 'Z')
+		return 0;		/* a zombie has ended already */
+	for (field = 2; *p && field < 22; p++)
+		if (*p == ' ')
+			field++;
+	sscanf(p, "%llu", &start);
+	return start;
 }
 
 /* Send the oldest unacknowledged update of T and schedule a retry. */
@@ -59,7 +116,17 @@ static void
 update_push(struct agent *ag, struct atask *t, const char *state, json_t *extra)
 {
 	char uuid[ID_LEN], sandbox[PATH_MAX + 16];
-	json_t *st = rec_new(R_STATUS);
+	json_t *st;
+
+	strlcpy(t->state, state, sizeof(t->state));
+	if (t->disowned) {
+		/* the master reported it lost already: no second ending */
+		json_decref(extra);
+		if (task_state_terminal(state))
+			t->ended = 1;
+		return;
+	}
+	st = rec_new(R_STATUS);
 
 	rec_set_str(st, "agent_id", ag->id);
 	rec_set_str(st, "framework_id", t->framework_id);
@@ -75,6 +142,7 @@ update_push(struct agent *ag, struct atask *t, const char *state, json_t *extra)
 	}
 	log_info("task %s of %s: %s", t->id, t->framework_id, state);
 	json_array_append_new(t->updates, st);
+	task_save_updates(t);
 	if (json_array_size(t->updates) == 1) {
 		t->tries = 0;
 		update_send(ag, t);
@@ -215,6 +283,15 @@ task_start(struct agent *ag, struct atask *t)
 		    ag->launcher, strerror(e));
 		goto fail;
 	}
+	t->pid_start = proc_start(t->pid);
+	snprintf(path, sizeof(path), "%s/launcher.pid", t->dir);
+	{
+		FILE *fp = fopen(path, "w");
+
+		if (fp == NULL || fprintf(fp, "%d %llu\n", (int)t->pid,
+		    t->pid_start) < 0 || fclose(fp) == EOF)
+			log_warn("checkpoint %s", path);
+	}
 	update_push(ag, t, TASK_RUNNING, NULL);
 	return;
 fail:
@@ -316,6 +393,21 @@ handle_kill(struct agent *ag, json_t *rec)
 	task_kill(t);
 }
 
+/* Every update of ended task T was acknowledged: recovery skips it. */
+static void
+task_mark_acked(struct atask *t)
+{
+	char path[PATH_MAX + 16];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/acked", t->dir);
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0640)) == -1)
+		log_warn("%s", path);
+	else
+		close(fd);
+	unlink_quiet(t->dir, "updates.json");
+}
+
 static void
 task_free(struct agent *ag, struct atask *t)
 {
@@ -345,10 +437,14 @@ handle_ack(struct agent *ag, json_t *rec)
 		return;		/* an old duplicate acknowledgement */
 	json_array_remove(t->updates, 0);
 	t->tries = 0;
-	if (json_array_size(t->updates) > 0)
+	if (json_array_size(t->updates) > 0) {
+		task_save_updates(t);
 		update_send(ag, t);
-	else if (t->ended)
+	} else if (t->ended) {
+		task_mark_acked(t);
 		task_free(ag, t);
+	} else
+		task_save_updates(t);
 }
 
 void
@@ -368,6 +464,21 @@ agent_handle(struct agent *ag, json_t *rec)
 			log_info("registered as %s", id);
 		strlcpy(ag->id, id, sizeof(ag->id));
 		ag->registered = 1;
+		if (rec_bool_or(rec, "kill_tasks", 0)) {
+			/* the master removed our old self: its tasks are lost */
+			log_warnx("the master removed this agent earlier; "
+			    "killing the tasks it had");
+			while ((t = map_next(ag->tasks, &pos, NULL)) != NULL) {
+				t->disowned = 1;
+				json_array_clear(t->updates);
+				if (t->ended || t->pid == 0) {
+					task_mark_acked(t);
+					task_free(ag, t);
+				} else
+					task_kill(t);
+			}
+			pos = 0;
+		}
 		/* anything the master missed while we were away */
 		while ((t = map_next(ag->tasks, &pos, NULL)) != NULL) {
 			t->tries = 0;
@@ -391,6 +502,10 @@ agent_handle(struct agent *ag, json_t *rec)
 		log_info("ignoring a %s record", type);
 }
 
+static void task_finished(struct agent *, struct atask *, int);
+static void task_mark_acked(struct atask *);
+static void task_free(struct agent *, struct atask *);
+
 /*
  * Turn the launcher's result into the task's terminal update: read the
  * status file when the launcher wrote one, else the wait status.
@@ -398,17 +513,27 @@ agent_handle(struct agent *ag, json_t *rec)
 void
 agent_reaped(struct agent *ag, pid_t pid, int status)
 {
-	char path[PATH_MAX + 16];
 	struct atask *t;
 	size_t pos = 0;
+
+	while ((t = map_next(ag->tasks, &pos, NULL)) != NULL)
+		if (t->pid == pid && !t->adopted)
+			break;
+	if (t != NULL)
+		task_finished(ag, t, status);
+}
+
+/*
+ * T's launcher has ended, with wait status STATUS (-1: unknown, as for a
+ * launcher adopted from an earlier run).  Queue the terminal update.
+ */
+static void
+task_finished(struct agent *ag, struct atask *t, int status)
+{
+	char path[PATH_MAX + 16];
 	json_t *res, *extra;
 	const char *state, *st;
 
-	while ((t = map_next(ag->tasks, &pos, NULL)) != NULL)
-		if (t->pid == pid)
-			break;
-	if (t == NULL)
-		return;
 	t->pid = 0;
 	t->ended = 1;
 	snprintf(path, sizeof(path), "%s/status.json", t->dir);
@@ -440,6 +565,10 @@ agent_reaped(struct agent *ag, pid_t pid, int status)
 			rec_set_str(extra, "reason", "killed on request");
 		} else
 			state = code == 0 ? TASK_FINISHED : TASK_FAILED;
+	} else if (status == -1) {
+		state = t->kill_wanted ? TASK_KILLED : TASK_FAILED;
+		rec_set_str(extra, "reason", "the launcher ended while agentd "
+		    "was down and left no status file");
 	} else if (WIFEXITED(status)) {
 		/* a launcher that writes no status file: its exit status */
 		rec_set_int(extra, "exit_code", WEXITSTATUS(status));
@@ -460,6 +589,10 @@ agent_reaped(struct agent *ag, pid_t pid, int status)
 	}
 	json_decref(res);
 	update_push(ag, t, state, extra);
+	if (t->disowned) {
+		task_mark_acked(t);
+		task_free(ag, t);
+	}
 }
 
 void
@@ -471,6 +604,27 @@ agent_kill_all(struct agent *ag)
 	while ((t = map_next(ag->tasks, &pos, NULL)) != NULL)
 		if (!t->ended)
 			task_kill(t);
+}
+
+/* What the master must know of our tasks when we (re-)register. */
+static json_t *
+tasks_report(struct agent *ag)
+{
+	json_t *list = json_array();
+	struct atask *t;
+	size_t pos = 0;
+
+	while ((t = map_next(ag->tasks, &pos, NULL)) != NULL) {
+		json_t *e;
+
+		if (t->disowned)
+			continue;
+		e = json_pack("{s:s,s:s,s:s,s:O}", "framework_id", t->framework_id,
+		    "task_id", t->id, "state", t->state[0] ? t->state :
+		    TASK_STARTING, "task", t->info);
+		json_array_append_new(list, e);
+	}
+	return list;
 }
 
 void
@@ -490,6 +644,7 @@ agent_tick(struct agent *ag)
 			rec_set_str(r, "agent_id", ag->id);
 		if (ag->isolators != NULL)
 			json_object_set(r, "isolators", ag->isolators);
+		json_object_set_new(r, "tasks", tasks_report(ag));
 		send_rec(ag, r);
 		json_decref(r);
 		ag->next_register = now + 1000;
@@ -505,9 +660,124 @@ agent_tick(struct agent *ag)
 	while ((t = map_next(ag->tasks, &pos, NULL)) != NULL) {
 		if (json_array_size(t->updates) > 0 && now >= t->next_send)
 			update_send(ag, t);
+		/* an adopted launcher is not our child: watch it go */
+		if (t->adopted && t->pid > 0 && proc_start(t->pid) != t->pid_start) {
+			task_finished(ag, t, -1);
+			continue;
+		}
 		/* a launcher that ignores SIGTERM past the grace is killed */
 		if (t->pid > 0 && t->kill_sent &&
 		    now - t->kill_sent > ag->grace_ms + KILL_ESCALATE_MS)
 			kill(t->pid, SIGKILL);
 	}
+}
+
+/* snprintf that reports truncation: returns 0, or -1 when BUF is too small. */
+static int
+pathf(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+/* Load one task directory DIR (FW/TASK) left by an earlier run. */
+static void
+recover_task(struct agent *ag, const char *fw, const char *tid, const char *dir)
+{
+	char path[PATH_MAX + 32];
+	struct atask *t;
+	json_t *info, *last;
+	FILE *fp;
+	size_t i;
+	int pid = 0;
+	unsigned long long start = 0;
+
+	pathf(path, sizeof(path), "%s/acked", dir);
+	if (access(path, F_OK) == 0)
+		return;
+	pathf(path, sizeof(path), "%s/task.json", dir);
+	if (strlen(dir) >= sizeof(t->dir) || strlen(fw) >= ID_LEN ||
+	    strlen(tid) >= ID_LEN || (info = json_load_file(path, 0, NULL)) == NULL)
+		return;
+	if ((t = calloc(1, sizeof(*t))) == NULL) {
+		json_decref(info);
+		return;
+	}
+	pathf(t->key, sizeof(t->key), "%s/%s", fw, tid);
+	strlcpy(t->id, tid, sizeof(t->id));
+	strlcpy(t->framework_id, fw, sizeof(t->framework_id));
+	strlcpy(t->dir, dir, sizeof(t->dir));
+	t->info = info;
+	pathf(path, sizeof(path), "%s/updates.json", dir);
+	t->updates = json_load_file(path, 0, NULL);
+	if (!json_is_array(t->updates)) {
+		json_decref(t->updates);
+		t->updates = json_array();
+	}
+	strlcpy(t->state, TASK_RUNNING, sizeof(t->state));
+	json_array_foreach(t->updates, i, last) {
+		const char *st = rec_str(last, "state");
+
+		if (st != NULL)
+			strlcpy(t->state, st, sizeof(t->state));
+		if (task_state_terminal(st))
+			t->ended = 1;
+	}
+	map_put(ag->tasks, t->key, t);
+	if (t->ended) {
+		log_info("recovered task %s of %s: %s, updates pending", tid, fw,
+		    t->state);
+		return;
+	}
+	pathf(path, sizeof(path), "%s/launcher.pid", dir);
+	if ((fp = fopen(path, "r")) != NULL) {
+		if (fscanf(fp, "%d %llu", &pid, &start) != 2)
+			pid = 0;
+		fclose(fp);
+	}
+	if (pid > 0 && start != 0 && proc_start(pid) == start) {
+		t->pid = pid;
+		t->pid_start = start;
+		t->adopted = 1;
+		log_info("recovered task %s of %s: still running (launcher %d)",
+		    tid, fw, pid);
+	} else {
+		log_info("recovered task %s of %s: ended while we were down",
+		    tid, fw);
+		task_finished(ag, t, -1);
+	}
+}
+
+void
+agent_recover(struct agent *ag)
+{
+	char base[PATH_MAX], fdir[PATH_MAX + 256], tdir[PATH_MAX + 512];
+	struct dirent *f, *k;
+	DIR *d1, *d2;
+
+	pathf(base, sizeof(base), "%s/tasks", ag->work_dir);
+	if ((d1 = opendir(base)) == NULL)
+		return;
+	while ((f = readdir(d1)) != NULL) {
+		if (!id_valid(f->d_name) || f->d_name[0] == '.')
+			continue;
+		if (pathf(fdir, sizeof(fdir), "%s/%s", base, f->d_name) == -1)
+			continue;
+		if ((d2 = opendir(fdir)) == NULL)
+			continue;
+		while ((k = readdir(d2)) != NULL) {
+			if (!id_valid(k->d_name) || k->d_name[0] == '.')
+				continue;
+			if (pathf(tdir, sizeof(tdir), "%s/%s", fdir, k->d_name) == -1)
+				continue;
+			recover_task(ag, f->d_name, k->d_name, tdir);
+		}
+		closedir(d2);
+	}
+	closedir(d1);
 }

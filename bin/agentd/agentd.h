@@ -2,6 +2,13 @@
  * agentd: the worker of one machine.  It registers with the master,
  * heartbeats, launches each task through the launcher (task-launch) in its
  * own sandbox and reports every state change with at-least-once delivery.
+ *
+ * Checkpoint, per task, in WORK/tasks/FRAMEWORK/TASK/:
+ *   task.json      the task as launched
+ *   launcher.pid   "PID STARTTIME" of its launcher
+ *   updates.json   status updates not yet acknowledged, oldest first
+ *   status.json    written by the launcher when the task ends
+ *   acked          present once every update was acknowledged
  */
 #ifndef AGENTD_H
 #define AGENTD_H
@@ -22,6 +29,10 @@ struct atask {
 	char	 dir[PATH_MAX];		/* work_dir/tasks/FW/TASK */
 	json_t	*info;
 	pid_t	 pid;			/* the launcher, 0 once reaped */
+	unsigned long long pid_start;	/* its start time, against pid reuse */
+	int	 adopted;		/* launched by an earlier agentd run */
+	int	 disowned;		/* the master gave up on it: no updates */
+	char	 state[24];		/* the latest state reported */
 	int	 kill_wanted;
 	int64_t	 kill_sent;
 	int	 ended;
@@ -48,9 +59,15 @@ struct agent {
 
 void	agent_handle(struct agent *, json_t *rec);
 void	agent_tick(struct agent *);
-/* The launcher process PID ended with wait status STATUS. */
+/* The launcher process PID (our child) ended with wait status STATUS. */
 void	agent_reaped(struct agent *, pid_t pid, int status);
 /* Kill every task (on shutdown with -k). */
 void	agent_kill_all(struct agent *);
+/*
+ * Recover the tasks an earlier run of this agent left in the work dir:
+ * launchers still running are adopted, ended ones are reaped from their
+ * status files, and unacknowledged updates are queued again.
+ */
+void	agent_recover(struct agent *);
 
 #endif

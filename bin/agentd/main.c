@@ -22,6 +22,7 @@
 #include <bsd/libutil.h>
 
 #include "agentd.h"
+#include "emulate.h"
 #include "log.h"
 #include "rec.h"
 #include "res.h"
@@ -35,7 +36,7 @@ static volatile sig_atomic_t got_term, got_chld;
 static void
 usage(FILE *fp)
 {
-	fprintf(fp, "usage: agentd [-dkv] [-a attributes] [-g grace] "
+	fprintf(fp, "usage: agentd [-dkv] [-a attributes] [-E count] [-g grace] "
 	    "[-h hostname] [-H interval]\n"
 	    "              [-L launcher] [-m master] [-p pidfile] "
 	    "[-r resources] [-w work-dir]\n");
@@ -186,6 +187,7 @@ main(int argc, char *argv[])
 	static const struct option longopts[] = {
 		{ "attributes", required_argument, NULL, 'a' },
 		{ "foreground", no_argument, NULL, 'd' },
+		{ "emulate", required_argument, NULL, 'E' },
 		{ "grace", required_argument, NULL, 'g' },
 		{ "hostname", required_argument, NULL, 'h' },
 		{ "heartbeat", required_argument, NULL, 'H' },
@@ -202,7 +204,7 @@ main(int argc, char *argv[])
 	struct agent ag;
 	const char *master = NULL, *pidpath = NULL, *resources = NULL;
 	char err_[256], saved_id[ID_LEN] = "";
-	int ch, fg = 0, verbose = 0, kill_on_exit = 0;
+	int ch, fg = 0, verbose = 0, kill_on_exit = 0, emulate = 0;
 	struct pidfh *pfh = NULL;
 	struct sigaction sa;
 	struct res check;
@@ -215,7 +217,7 @@ main(int argc, char *argv[])
 	default_launcher(ag.launcher, sizeof(ag.launcher));
 	snprintf(ag.work_dir, sizeof(ag.work_dir), "%s",
 	    getuid() == 0 ? "/var/lib/agentd" : "/tmp/agentd");
-	while ((ch = getopt_long(argc, argv, "a:dg:h:H:kL:m:p:r:vw:", longopts,
+	while ((ch = getopt_long(argc, argv, "a:dE:g:h:H:kL:m:p:r:vw:", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'a':
@@ -226,6 +228,14 @@ main(int argc, char *argv[])
 		case 'd':
 			fg = 1;
 			break;
+		case 'E': {
+			const char *errstr;
+
+			emulate = (int)strtonum(optarg, 1, EMULATE_MAX, &errstr);
+			if (errstr != NULL)
+				errx(100, "emulate '%s': %s", optarg, errstr);
+			break;
+		}
 		case 'g':
 			ag.grace_ms = opt_duration("grace", optarg);
 			break;
@@ -279,6 +289,9 @@ main(int argc, char *argv[])
 		res_free(&check);
 	}
 	log_init("agentd", fg, verbose);
+	if (emulate > 0)
+		return emulate_run(&ag, emulate, master_endpoint(master),
+		    pidpath);
 	work_dir_open(&ag);
 	strlcpy(saved_id, ag.id, sizeof(saved_id));
 	if (resources == NULL)
@@ -298,6 +311,7 @@ main(int argc, char *argv[])
 		errx(111, "%s", err_);
 	if ((ag.tasks = map_create()) == NULL)
 		err(111, "map");
+	agent_recover(&ag);
 	if (pfh != NULL)
 		pidfile_write(pfh);
 	if (pipe2(sigpipe, O_NONBLOCK | O_CLOEXEC) == -1)

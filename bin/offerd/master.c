@@ -219,6 +219,153 @@ offer_remove(struct master *m, struct offer *o, int rescind, int64_t refuse_ms)
 	free(o);
 }
 
+/* Tell the allocator about agent A and every live task it runs. */
+static void
+alloc_agent_add(struct master *m, struct agent *a)
+{
+	char buf[1024];
+	struct task *t;
+	size_t pos = 0;
+	json_t *r;
+
+	r = rec_new(A_AGENT_ADD);
+	rec_set_str(r, "agent_id", a->id);
+	rec_set_str(r, "resources", res_format(&a->total, buf, sizeof(buf)));
+	rec_set_str(r, "attributes", a->attributes);
+	master_alloc_send(m, r);
+	while ((t = map_next(a->tasks, &pos, NULL)) != NULL) {
+		if (t->ended || map_get(m->frameworks, t->framework_id) == NULL)
+			continue;
+		r = json_pack("{s:s,s:s,s:s,s:s}", "type", A_CLAIM,
+		    "framework_id", t->framework_id, "agent_id", a->id,
+		    "resources", res_format(&t->res, buf, sizeof(buf)));
+		master_alloc_send(m, r);
+	}
+}
+
+/*
+ * A framework known only because an agent runs its tasks (after a master
+ * restart): it has recovery_ms to subscribe again before they are killed.
+ */
+static struct framework *
+framework_placeholder(struct master *m, const char *id, const char *role)
+{
+	struct framework *fw = calloc(1, sizeof(*fw));
+	json_t *r;
+
+	if (fw == NULL)
+		return NULL;
+	strlcpy(fw->id, id, sizeof(fw->id));
+	strlcpy(fw->name, "(recovering)", sizeof(fw->name));
+	strlcpy(fw->role, role != NULL && (id_valid(role) ||
+	    strcmp(role, "*") == 0) ? role : "*", sizeof(fw->role));
+	fw->placeholder = 1;
+	fw->inactive_since = now_ms();
+	fw->failover_ms = m->recovery_ms;
+	map_put(m->frameworks, fw->id, fw);
+	state_mark(m, m->seen_fw, fw->id);
+	r = json_pack("{s:s,s:s,s:s}", "type", A_FRAMEWORK_ADD,
+	    "framework_id", fw->id, "role", fw->role);
+	master_alloc_send(m, r);
+	r = json_pack("{s:s,s:s}", "type", R_SUPPRESS, "framework_id", fw->id);
+	master_alloc_send(m, r);
+	log_info("framework %s: tasks reported by an agent; waiting %lld ms "
+	    "for it to subscribe again", fw->id, (long long)m->recovery_ms);
+	return fw;
+}
+
+/* Ask agent A to kill task TID of framework FID. */
+static void
+agent_kill_task(struct master *m, struct agent *a, const char *fid,
+    const char *tid)
+{
+	json_t *r = json_pack("{s:s,s:s,s:s,s:s}", "type", R_KILL, "agent_id",
+	    a->id, "framework_id", fid, "task_id", tid);
+
+	reply(m, &a->route, r);
+}
+
+/* Forward a state STATE of T, not to be acknowledged, to its framework. */
+static void
+task_notify(struct master *m, struct task *t, const char *reason)
+{
+	json_t *st = rec_new(R_STATUS);
+
+	rec_set_str(st, "framework_id", t->framework_id);
+	rec_set_str(st, "task_id", t->id);
+	rec_set_str(st, "agent_id", t->agent_id);
+	rec_set_str(st, "state", t->state);
+	rec_set_str(st, "reason", reason);
+	json_decref(t->status);
+	t->status = json_incref(st);
+	to_framework(m, map_get(m->frameworks, t->framework_id), st);
+}
+
+/*
+ * Take one entry of a (re-)registering agent's task report: the master
+ * learns the tasks it lost in a restart, and tells the framework of tasks
+ * it had reported unreachable that they run again.
+ */
+static void
+reconcile_reported(struct master *m, struct agent *a, json_t *e)
+{
+	const char *fid = rec_str(e, "framework_id"), *tid = rec_str(e, "task_id");
+	const char *state = rec_str(e, "state");
+	json_t *info = json_object_get(e, "task");
+	char key[2 * ID_LEN], err[RES_ERRLEN];
+	struct framework *fw;
+	struct task *t;
+
+	if (fid == NULL || tid == NULL || state == NULL || !id_valid(fid) ||
+	    !id_valid(tid) || !json_is_object(info))
+		return;
+	if (map_get(m->removed_fw, fid) != NULL) {
+		if (!task_state_terminal(state))
+			agent_kill_task(m, a, fid, tid);
+		return;
+	}
+	snprintf(key, sizeof(key), "%s/%s", fid, tid);
+	if ((t = map_get(m->tasks, key)) != NULL) {
+		if (t->ended || strcmp(t->agent_id, a->id) != 0)
+			return;
+		map_put(a->tasks, t->key, t);
+		if (strcmp(t->state, TASK_UNREACHABLE) == 0 &&
+		    !task_state_terminal(state)) {
+			strlcpy(t->state, state, sizeof(t->state));
+			task_notify(m, t, "agent reachable again");
+		}
+		return;
+	}
+	if ((fw = map_get(m->frameworks, fid)) == NULL &&
+	    (fw = framework_placeholder(m, fid, rec_str(info, "role"))) == NULL)
+		return;
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		return;
+	if (res_parse(rec_str(info, "resources"), &t->res, err) == -1) {
+		log_warnx("agent %s reports task %s with bad resources: %s",
+		    a->id, tid, err);
+		free(t);
+		return;
+	}
+	strlcpy(t->id, tid, sizeof(t->id));
+	strlcpy(t->framework_id, fid, sizeof(t->framework_id));
+	strlcpy(t->agent_id, a->id, sizeof(t->agent_id));
+	strlcpy(t->key, key, sizeof(t->key));
+	strlcpy(t->state, state, sizeof(t->state));
+	t->info = json_deep_copy(info);
+	map_put(m->tasks, t->key, t);
+	map_put(a->tasks, t->key, t);
+	if (task_state_terminal(state)) {
+		/* its last update is still on its way from the agent */
+		t->ended = now_ms();
+		return;
+	}
+	res_add(&a->used, &t->res);
+	a->ntasks++;
+	fw->ntasks++;
+	log_info("task %s of %s on %s recovered: %s", tid, fid, a->id, state);
+}
+
 /* Register or re-register an agent. */
 static void
 handle_register_agent(struct master *m, json_t *rec, const struct net_route *from)
@@ -228,10 +375,13 @@ handle_register_agent(struct master *m, json_t *rec, const struct net_route *fro
 	const char *attrs = rec_str(rec, "attributes");
 	struct res total;
 	struct agent *a;
-	json_t *ok, *add;
+	struct task *t;
+	json_t *ok, *reported, *e;
+	int removed = 0, was_active;
+	size_t i, pos;
 
-	if (rec_require(rec, "hostname:s resources:s ?attributes:s ?agent_id:s",
-	    err) == -1) {
+	if (rec_require(rec, "hostname:s resources:s ?attributes:s ?agent_id:s "
+	    "?tasks:a", err) == -1) {
 		reply(m, from, rec_error(rec, "%s", err));
 		return;
 	}
@@ -249,13 +399,21 @@ handle_register_agent(struct master *m, json_t *rec, const struct net_route *fro
 		reply(m, from, rec_error(rec, "agent_id: not a valid id"));
 		return;
 	}
+	if (want_id != NULL && map_get(m->removed_agents, want_id) != NULL) {
+		/* its tasks were reported lost: it starts anew */
+		log_warnx("agent %s was removed; it registers under a new id",
+		    want_id);
+		want_id = NULL;
+		removed = 1;
+	}
 	if (want_id != NULL && (a = map_get(m->agents, want_id)) != NULL) {
 		/* the same agent again: keep its tasks, take the new totals */
 		res_free(&a->total);
 		a->total = total;
 	} else {
 		a = calloc(1, sizeof(*a));
-		if (a == NULL) {
+		if (a == NULL || (a->tasks = map_create()) == NULL) {
+			free(a);
 			res_free(&total);
 			log_warnx("out of memory");
 			return;
@@ -267,6 +425,7 @@ handle_register_agent(struct master *m, json_t *rec, const struct net_route *fro
 		res_init(&a->offered);
 		map_put(m->agents, a->id, a);
 	}
+	state_mark(m, m->seen_agents, a->id);
 	strlcpy(a->hostname, rec_str(rec, "hostname"), sizeof(a->hostname));
 	free(a->attributes);
 	a->attributes = strdup(attrs ? attrs : "");
@@ -278,15 +437,39 @@ handle_register_agent(struct master *m, json_t *rec, const struct net_route *fro
 	    res_format(&a->total, buf, sizeof(buf)));
 	ok = rec_new(R_AGENT_REGISTERED);
 	rec_set_str(ok, "agent_id", a->id);
+	if (removed)
+		rec_set_bool(ok, "kill_tasks", 1);
 	reply(m, from, ok);
-	if (!a->active) {
-		a->active = 1;
-		add = rec_new(A_AGENT_ADD);
-		rec_set_str(add, "agent_id", a->id);
-		rec_set_str(add, "resources", res_format(&a->total, buf, sizeof(buf)));
-		rec_set_str(add, "attributes", a->attributes);
-		master_alloc_send(m, add);
+	was_active = a->active;
+	a->active = 1;
+	a->unreachable_since = 0;
+	if (!removed) {
+		struct map *seen = map_create();
+
+		reported = json_object_get(rec, "tasks");
+		json_array_foreach(reported, i, e) {
+			char key[2 * ID_LEN];
+
+			reconcile_reported(m, a, e);
+			if (rec_str(e, "framework_id") && rec_str(e, "task_id")) {
+				snprintf(key, sizeof(key), "%s/%s",
+				    rec_str(e, "framework_id"), rec_str(e, "task_id"));
+				map_put(seen, key, (void *)1);
+			}
+		}
+		/* tasks we launched there that the agent does not know */
+		for (pos = 0; (t = map_next(a->tasks, &pos, NULL)) != NULL;) {
+			if (t->ended || map_get(seen, t->key) != NULL ||
+			    strcmp(t->state, TASK_STAGING) == 0)
+				continue;
+			strlcpy(t->state, TASK_LOST, sizeof(t->state));
+			task_notify(m, t, "the agent does not know the task");
+			task_end(m, t);
+		}
+		map_destroy(seen);
 	}
+	if (!was_active)
+		alloc_agent_add(m, a);
 }
 
 /* Subscribe a framework, new or returning. */

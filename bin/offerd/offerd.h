@@ -26,6 +26,8 @@ struct agent {
 	int		 active;	/* registered and not timed out */
 	json_t		*isolators;
 	size_t		 ntasks;
+	struct map	*tasks;		/* its tasks, by framework_id/task_id */
+	int64_t		 unreachable_since;
 };
 
 struct framework {
@@ -39,6 +41,8 @@ struct framework {
 	int64_t		 inactive_since;
 	json_t		*filters;
 	size_t		 ntasks;
+	int		 suppressed;	/* by its own SUPPRESS */
+	int		 placeholder;	/* known only from agents' reports */
 };
 
 struct offer {
@@ -73,6 +77,12 @@ struct master {
 	int64_t		 agent_timeout_ms;
 	int64_t		 refuse_ms;	/* default decline filter */
 	int64_t		 keep_done_ms;	/* how long ended tasks stay listed */
+	int64_t		 removal_ms;	/* unreachable this long: removed */
+	int64_t		 recovery_ms;	/* for frameworks to come back */
+	/* durable: see state.c */
+	char		 state_path[4096 + 16];
+	int		 state_dirty;
+	struct map	*seen_agents, *removed_agents, *seen_fw, *removed_fw;
 };
 
 /* Handle one record REC from the peer at FROM. */
@@ -85,5 +95,12 @@ void	master_tick(struct master *);
 void	master_alloc_replay(struct master *);
 /* Send REC to the allocator (consumes REC). */
 void	master_alloc_send(struct master *, json_t *rec);
+
+/* Load WORK_DIR/state.json (a missing file is a first start); 0 or -1. */
+int	state_load(struct master *, const char *work_dir);
+/* Write the durable state if it changed. */
+void	state_save(struct master *);
+/* Add ID to SET, one of the durable sets, marking the state dirty. */
+void	state_mark(struct master *, struct map *set, const char *id);
 
 #endif
