@@ -68,3 +68,76 @@ start_cluster() {
 agents_registered() {
 	[ "$(cluster-ctl -h -o active agents 2>/dev/null | grep -c yes)" -eq "$1" ]
 }
+
+# A framework driven through the scheduler bridge (cluster-ctl subscribe):
+# bridge_start NAME [subscribe options]: events go to $TMP/NAME.ev, calls
+# are written with bridge_send NAME JSON.  Stopped by teardown_daemons.
+bridge_start() {
+	local name=$1; shift
+	mkfifo "$TMP/$name.in"
+	cluster-ctl subscribe -n "$name" "$@" <"$TMP/$name.in" >"$TMP/$name.ev" 2>"$TMP/$name.log" &
+	PIDS="$PIDS $!"
+	eval "PID_bridge_$name=$!"
+	# keep the FIFO open for writing in this shell
+	eval "exec {BRIDGE_FD_$name}>\"\$TMP/\$name.in\""
+	wait_for 10 grep -q '"type":"SUBSCRIBED"' "$TMP/$name.ev"
+}
+
+bridge_send() {
+	local fd
+	eval "fd=\$BRIDGE_FD_$1"
+	echo "$2" >&"$fd"
+}
+
+# bridge_wait NAME PATTERN [SECONDS]: wait until the events hold PATTERN.
+bridge_wait() {
+	wait_for "${3:-15}" grep -q -- "$2" "$TMP/$1.ev"
+}
+
+# bridge_count NAME PATTERN: how many event lines hold PATTERN.
+bridge_count() {
+	grep -c -- "$2" "$TMP/$1.ev" || true
+}
+
+# bridge_launch NAME TASK_ID COMMAND [RESOURCES]: accept an outstanding
+# offer (or the next one) with one task running COMMAND under sh -c.
+bridge_launch() {
+	local name=$1 task=$2 cmd=$3 res=${4:-cpus:0.5;mem:64} offer
+	bridge_send "$name" '{"type":"REVIVE"}'
+	wait_for 15 bridge_free_offer "$name"
+	offer=$(bridge_free_offer "$name")
+	echo "$offer" >>"$TMP/$name.used"
+	bridge_send "$name" "{\"type\":\"ACCEPT\",\"offer_id\":\"$offer\",\"refuse_seconds\":0,\"tasks\":[{\"task_id\":\"$task\",\"resources\":\"$res\",\"command\":\"$cmd\"}]}"
+}
+
+# bridge_free_offer NAME: print the newest offer neither used nor rescinded.
+bridge_free_offer() {
+	local o
+	for o in $(grep -E '"type":"OFFER"' "$TMP/$1.ev" |
+	    sed 's/.*"offer_id":"\([^"]*\)".*/\1/' | tac); do
+		grep -q "\"offer_id\":\"$o\".*RESCIND\|RESCIND.*\"offer_id\":\"$o\"" \
+		    "$TMP/$1.ev" && continue
+		[ -f "$TMP/$1.used" ] && grep -qx "$o" "$TMP/$1.used" && continue
+		echo "$o"
+		return 0
+	done
+	return 1
+}
+
+# bridge_fw NAME: the framework id the bridge subscribed with.
+bridge_fw() {
+	grep '"type":"SUBSCRIBED"' "$TMP/$1.ev" | head -1 |
+	    sed 's/.*"framework_id":"\([^"]*\)".*/\1/'
+}
+
+# task_states NAME TASK: the states the framework saw for TASK, in order.
+task_states() {
+	grep '"type":"STATUS"' "$TMP/$1.ev" | grep "\"task_id\":\"$2\"" |
+	    sed 's/.*"state":"\([A-Z_]*\)".*/\1/' | tr '\n' ' '
+}
+
+# no_process PATTERN: true when no process's command line holds PATTERN
+# (a function, so that no shell of ours holds it in its own arguments).
+no_process() {
+	! pgrep -f "$1" >/dev/null
+}

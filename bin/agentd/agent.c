@@ -344,6 +344,8 @@ handle_launch(struct agent *ag, json_t *rec)
 	t->info = json_incref(info);
 	t->updates = json_array();
 	map_put(ag->tasks, t->key, t);
+	if (mkdirs(t->dir, 0750) == -1)
+		log_warn("task dir %s", t->dir);
 	update_push(ag, t, TASK_STARTING, NULL);
 	task_start(ag, t);
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "elect.h"
 #include "net.h"
 #include "proto.h"
 #include "rec.h"
@@ -37,6 +38,7 @@ usage(FILE *fp)
 	fprintf(fp,
 	    "usage: cluster-ctl [-h] [-m master] [-o format] [-t timeout] command [args]\n"
 	    "       cluster-ctl agents | frameworks | tasks | offers\n"
+	    "       cluster-ctl leader\n"
 	    "       cluster-ctl run [-c cpus] [-e name=value] [-M mem] [-n name] "
 	    "[-R resources]\n"
 	    "                       [-r role] -- command [arg ...]\n"
@@ -47,15 +49,102 @@ usage(FILE *fp)
 	    "       cluster-ctl weight role weight\n");
 }
 
+static struct elect_follow *follow;	/* the master is an election */
+static int follow_tried;
+static char cur_ep[ELECT_ENDPOINT_MAX];	/* the endpoint we talk to */
+
+/*
+ * Connect to the master: to its current leader when it is named by its
+ * election (zk://, lock://; see cluster-elect(8)).  Exits 100 on a bad
+ * master string, 111 when no leader can be found or the socket fails.
+ */
 static struct net *
 connect_master(void)
 {
-	char e[256];
-	struct net *n = net_open(NET_PEER, master_endpoint(opt_master), e);
+	const char *m = master_endpoint(opt_master);
+	char e[ELECT_ERRLEN];
+	struct elect_url u;
+	struct net *n;
 
-	if (n == NULL)
+	if (elect_url_parse(m, &u, e) == -1)
+		errx(EX_USAGE_, "master: %s", e);
+	if (elect_resolve(m, cur_ep, sizeof(cur_ep), e) < 0)
+		errx(EX_SYSTEM, "master %s: %s", m, e);
+	if ((n = net_open(NET_PEER, cur_ep, e)) == NULL)
 		errx(EX_SYSTEM, "%s", e);
 	return n;
+}
+
+/*
+ * When the master is an election whose leader changed, move *N to the
+ * new leader.  Returns 1 when it moved (the caller subscribes again),
+ * 0 otherwise.
+ */
+static int
+follow_master(struct net **n)
+{
+	const char *m = master_endpoint(opt_master);
+	char ep[ELECT_ENDPOINT_MAX], e[ELECT_ERRLEN];
+	struct net *nn;
+
+	if (!follow_tried) {
+		follow_tried = 1;
+		if (strcmp(m, cur_ep) != 0 &&
+		    (follow = elect_follow_create(m, e)) == NULL)
+			warnx("cannot follow the leader of %s: %s", m, e);
+	}
+	if (follow == NULL || elect_follow_poll(follow, ep, sizeof(ep)) != 1 ||
+	    strcmp(ep, cur_ep) == 0)
+		return 0;
+	if ((nn = net_open(NET_PEER, ep, e)) == NULL) {
+		warnx("new leader %s: %s", ep, e);
+		return 0;
+	}
+	warnx("the master moved to %s", ep);
+	net_close(*n);
+	*n = nn;
+	strlcpy(cur_ep, ep, sizeof(cur_ep));
+	return 1;
+}
+
+/*
+ * leader: print the endpoint of the master's current leader (with -o
+ * json, what else the election tells).  Exits 1 when there is none right
+ * now, 111 when it cannot be asked.
+ */
+static int
+cmd_leader(int argc)
+{
+	const char *m = master_endpoint(opt_master);
+	struct elect_leader l;
+	struct elect_url u;
+	char e[ELECT_ERRLEN];
+	int r;
+
+	if (argc != 1) {
+		usage(stderr);
+		return EX_USAGE_;
+	}
+	if (elect_url_parse(m, &u, e) == -1)
+		errx(EX_USAGE_, "master: %s", e);
+	if ((r = elect_lookup(m, &l, e)) < 0)
+		errx(r == -1 ? 1 : EX_SYSTEM, "%s", e);
+	if (strcmp(opt_format, "json") == 0) {
+		json_t *j = json_pack("{s:s,s:s,s:s}", "master", m, "backend",
+		    u.kind == ELECT_ZK ? "zk" : u.kind == ELECT_LOCK ? "lock" :
+		    "endpoint", "endpoint", l.endpoint);
+
+		if (l.id[0] != '\0')
+			rec_set_str(j, "id", l.id);
+		if (u.kind == ELECT_ZK)
+			rec_set_int(j, "candidates", l.candidates);
+		if (l.session_ms > 0)
+			rec_set_int(j, "session_timeout_ms", l.session_ms);
+		rec_print(stdout, j);
+		json_decref(j);
+	} else
+		printf("%s\n", l.endpoint);
+	return 0;
 }
 
 /*
@@ -320,6 +409,7 @@ cmd_subscribe(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *name = "bridge", *role = "*", *want_id = NULL;
+	char again_id[64];
 	const char *fattrs = NULL, *fmin = NULL, *errstr;
 	char fw_id[64] = "", e[REC_ERRLEN], *line = NULL;
 	int ch, manual_ack = 0, in_open = 1, code = 0;
@@ -381,6 +471,17 @@ cmd_subscribe(int argc, char **argv)
 			{ .fd = in_open ? 0 : -1, .events = POLLIN },
 		};
 
+		if (follow_master(&n) && fw_id[0] != '\0') {
+			/* a new leader: subscribe again with the same id */
+			static char moved_id[64];
+
+			strlcpy(moved_id, fw_id, sizeof(moved_id));
+			want_id = moved_id;
+			fw_id[0] = '\0';
+			next_sub = 0;
+			pfd[0].fd = net_fd(n);
+		}
+
 		if (fw_id[0] == '\0' && now >= next_sub) {
 			rec = json_pack("{s:s,s:s,s:s,s:f}", "type", R_SUBSCRIBE,
 			    "name", name, "role", role, "failover_timeout",
@@ -423,6 +524,13 @@ cmd_subscribe(int argc, char **argv)
 					net_send(n, NULL, c);
 				}
 				json_array_clear(pending);
+			}
+			if (strcmp(type, R_REREGISTER) == 0 && fw_id[0] != '\0') {
+				/* a restarted master: subscribe again, same id */
+				strlcpy(again_id, fw_id, sizeof(again_id));
+				want_id = again_id;
+				fw_id[0] = '\0';
+				next_sub = 0;
 			}
 			if (strcmp(type, R_STATUS) == 0 && !manual_ack &&
 			    rec_str(rec, "uuid") != NULL) {
@@ -520,6 +628,7 @@ cmd_run(int argc, char **argv)
 	int ch, i, launched = 0, done = 0, code = EX_NOLAUNCH;
 	int64_t start = now_ms(), next_sub = 0, next_hb = 0, warned = 0;
 	int64_t kill_sent = 0, deadline;
+	int resub = 0;		/* subscribing again with a new leader */
 	struct sigaction sa;
 
 	optind = 1;
@@ -602,6 +711,17 @@ cmd_run(int argc, char **argv)
 			if (!launched)
 				break;
 		}
+		if (follow_master(&n) && fw_id[0] != '\0') {
+			resub = 1;
+			next_sub = 0;
+		}
+		if (resub && now >= next_sub) {
+			rec = json_pack("{s:s,s:s,s:s,s:s}", "type", R_SUBSCRIBE,
+			    "name", name, "role", role, "framework_id", fw_id);
+			net_send(n, NULL, rec);
+			json_decref(rec);
+			next_sub = now + RESEND_MS;
+		}
 		if (fw_id[0] == '\0' && now >= next_sub) {
 			rec = json_pack("{s:s,s:s,s:s}", "type", R_SUBSCRIBE,
 			    "name", name, "role", role);
@@ -630,9 +750,19 @@ cmd_run(int argc, char **argv)
 		while (!done && net_recv(n, &rec, NULL, e) == 1) {
 			const char *type = rec_type(rec);
 
+			if (strcmp(type, R_SUBSCRIBED) == 0)
+				resub = 0;
 			if (strcmp(type, R_SUBSCRIBED) == 0 && fw_id[0] == '\0') {
 				strlcpy(fw_id, rec_str(rec, "framework_id") ?
 				    rec_str(rec, "framework_id") : "", sizeof(fw_id));
+			} else if (strcmp(type, R_REREGISTER) == 0 && fw_id[0] != '\0') {
+				/* a restarted master: subscribe again, same id */
+				json_t *sub = json_pack("{s:s,s:s,s:s,s:s}", "type",
+				    R_SUBSCRIBE, "name", name, "role", role,
+				    "framework_id", fw_id);
+
+				net_send(n, NULL, sub);
+				json_decref(sub);
 			} else if (strcmp(type, R_OFFER) == 0 && fw_id[0] != '\0') {
 				struct res have;
 				json_t *ans;
@@ -783,6 +913,8 @@ main(int argc, char *argv[])
 			opt_timeout_ms = 0;	/* a task may run for long */
 		return cmd_run(argc, argv);
 	}
+	if (strcmp(argv[0], "leader") == 0)
+		return cmd_leader(argc);
 	if (strcmp(argv[0], "weight") == 0)
 		return cmd_weight(argc, argv);
 	if (strcmp(argv[0], "send") == 0)

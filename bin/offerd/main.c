@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include <bsd/libutil.h>
 
+#include "elect.h"
 #include "log.h"
 #include "offerd.h"
 #include "proto.h"
@@ -37,9 +38,10 @@ static void
 usage(FILE *fp)
 {
 	fprintf(fp, "usage: offerd [-dnv] [-a endpoint] [-A program] "
-	    "[-l endpoint] [-o timeout]\n"
-	    "              [-p pidfile] [-r seconds] [-t timeout] "
-	    "[-w work-dir] [-W role=weight]\n");
+	    "[-F timeout] [-l endpoint]\n"
+	    "              [-o timeout] [-p pidfile] [-r seconds] "
+	    "[-R timeout] [-t timeout]\n"
+	    "              [-T timeout] [-w work-dir] [-W role=weight]\n");
 }
 
 static void
@@ -119,12 +121,15 @@ main(int argc, char *argv[])
 		{ "allocator", required_argument, NULL, 'a' },
 		{ "allocator-program", required_argument, NULL, 'A' },
 		{ "foreground", no_argument, NULL, 'd' },
+		{ "framework-timeout", required_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'H' },
 		{ "listen", required_argument, NULL, 'l' },
 		{ "check", no_argument, NULL, 'n' },
 		{ "offer-timeout", required_argument, NULL, 'o' },
 		{ "pidfile", required_argument, NULL, 'p' },
 		{ "refuse", required_argument, NULL, 'r' },
+		{ "recovery-timeout", required_argument, NULL, 'R' },
+		{ "removal-timeout", required_argument, NULL, 'T' },
 		{ "agent-timeout", required_argument, NULL, 't' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "work-dir", required_argument, NULL, 'w' },
@@ -144,12 +149,15 @@ main(int argc, char *argv[])
 	memset(&m, 0, sizeof(m));
 	m.offer_timeout_ms = 10000;
 	m.agent_timeout_ms = 15000;
+	m.framework_timeout_ms = 15000;
 	m.refuse_ms = 5000;
 	m.keep_done_ms = 3600 * 1000;
+	m.removal_ms = 600 * 1000;
+	m.recovery_ms = 60 * 1000;
 	default_allocator(alloc_prog, sizeof(alloc_prog));
 	snprintf(workdir, sizeof(workdir), "%s",
 	    getuid() == 0 ? "/var/lib/offerd" : "/tmp/offerd");
-	while ((ch = getopt_long(argc, argv, "a:A:dl:no:p:r:t:vw:W:", longopts,
+	while ((ch = getopt_long(argc, argv, "a:A:dF:l:no:p:r:R:t:T:vw:W:", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'a':
@@ -160,6 +168,13 @@ main(int argc, char *argv[])
 			break;
 		case 'd':
 			fg = 1;
+			break;
+		case 'F':
+			m.framework_timeout_ms = opt_duration("framework timeout",
+			    optarg);
+			if (m.framework_timeout_ms < 2000)
+				errx(100, "framework timeout must be at least 2s "
+				    "(schedulers heartbeat every second)");
 			break;
 		case 'H':
 			usage(stdout);
@@ -178,6 +193,12 @@ main(int argc, char *argv[])
 			break;
 		case 'r':
 			m.refuse_ms = opt_duration("refuse time", optarg);
+			break;
+		case 'R':
+			m.recovery_ms = opt_duration("recovery timeout", optarg);
+			break;
+		case 'T':
+			m.removal_ms = opt_duration("removal timeout", optarg);
 			break;
 		case 't':
 			m.agent_timeout_ms = opt_duration("agent timeout", optarg);
@@ -231,6 +252,8 @@ main(int argc, char *argv[])
 			err(111, "pid file %s", pidpath);
 		}
 	}
+	if (state_load(&m, workdir) == -1)
+		errx(111, "cannot read the durable state in %s", workdir);
 	if ((m.hub = net_open(NET_HUB, listen_ep, errbuf)) == NULL)
 		errx(111, "%s", errbuf);
 	if (alloc_ep == NULL) {
@@ -305,6 +328,9 @@ main(int argc, char *argv[])
 			else
 				master_alloc_replay(&m);
 		}
+		/* under cluster-elect(8): act only while the lease holds */
+		if (elect_lease_expired())
+			log_fatalx("lease expired: no longer leader");
 		/* bounded batches so that neither side starves the other */
 		for (n = 0; n < 4096; n++) {
 			r = net_recv(m.hub, &rec, &from, errbuf);
@@ -346,6 +372,7 @@ main(int argc, char *argv[])
 		kill(alloc_pid, SIGTERM);
 		waitpid(alloc_pid, NULL, 0);
 	}
+	state_save(&m);
 	net_close(m.hub);
 	net_close(m.alloc);
 	if (pfh != NULL)

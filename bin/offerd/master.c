@@ -472,6 +472,42 @@ handle_register_agent(struct master *m, json_t *rec, const struct net_route *fro
 		alloc_agent_add(m, a);
 }
 
+/* FW is heard from: if it was inactive, offers to it resume. */
+static void
+framework_activate(struct master *m, struct framework *fw)
+{
+	json_t *r;
+
+	if (fw->active)
+		return;
+	if (fw->inactive_since != 0 || fw->placeholder)
+		log_info("framework %s (%s) is back", fw->id, fw->name);
+	fw->active = 1;
+	fw->placeholder = 0;
+	fw->inactive_since = 0;
+	if (!fw->suppressed) {
+		r = json_pack("{s:s,s:s}", "type", R_REVIVE, "framework_id", fw->id);
+		master_alloc_send(m, r);
+	}
+}
+
+/* FW fell silent: no offers to it until it is heard from again. */
+static void
+framework_deactivate(struct master *m, struct framework *fw)
+{
+	struct offer *o;
+	size_t pos = 0;
+	json_t *r;
+
+	fw->active = 0;
+	fw->inactive_since = now_ms();
+	while ((o = map_next(m->offers, &pos, NULL)) != NULL)
+		if (strcmp(o->framework_id, fw->id) == 0)
+			offer_remove(m, o, 1, 0);
+	r = json_pack("{s:s,s:s}", "type", R_SUPPRESS, "framework_id", fw->id);
+	master_alloc_send(m, r);
+}
+
 /* Subscribe a framework, new or returning. */
 static void
 handle_subscribe(struct master *m, json_t *rec, const struct net_route *from)
@@ -512,6 +548,11 @@ handle_subscribe(struct master *m, json_t *rec, const struct net_route *from)
 			res_free(&tmp);
 		}
 	}
+	if (want_id != NULL && map_get(m->removed_fw, want_id) != NULL) {
+		reply(m, from, rec_error(rec, "framework '%s' was removed; "
+		    "subscribe without an id to start anew", want_id));
+		return;
+	}
 	if (want_id == NULL || (fw = map_get(m->frameworks, want_id)) == NULL) {
 		if ((fw = calloc(1, sizeof(*fw))) == NULL) {
 			log_warnx("out of memory");
@@ -528,13 +569,13 @@ handle_subscribe(struct master *m, json_t *rec, const struct net_route *from)
 	fw->filters = json_incref(filters);
 	fw->route = *from;
 	fw->last_seen = now_ms();
-	fw->active = 1;
-	fw->inactive_since = 0;
-	log_info("framework %s (%s) subscribed in role %s", fw->id, fw->name,
-	    fw->role);
+	state_mark(m, m->seen_fw, fw->id);
+	log_info("framework %s (%s) %s in role %s", fw->id, fw->name,
+	    fw->active || fw->placeholder || want_id == NULL ? "subscribed" :
+	    "subscribed again", fw->role);
 	ok = rec_new(R_SUBSCRIBED);
 	rec_set_str(ok, "framework_id", fw->id);
-	rec_set_num(ok, "heartbeat_interval", m->agent_timeout_ms / 4000.0);
+	rec_set_num(ok, "heartbeat_interval", 1.0);
 	reply(m, from, ok);
 	add = rec_new(A_FRAMEWORK_ADD);
 	rec_set_str(add, "framework_id", fw->id);
@@ -542,6 +583,7 @@ handle_subscribe(struct master *m, json_t *rec, const struct net_route *from)
 	if (filters != NULL)
 		json_object_set(add, "filters", filters);
 	master_alloc_send(m, add);
+	framework_activate(m, fw);
 }
 
 /*
@@ -564,13 +606,14 @@ framework_of(struct master *m, json_t *rec, const struct net_route *from)
 		    "(SUBSCRIBE first)", id));
 		return NULL;
 	}
+	if (fw->placeholder) {
+		reply(m, from, rec_error(rec, "framework '%s' must SUBSCRIBE "
+		    "again (with its id) after the master restarted", id));
+		return NULL;
+	}
 	fw->route = *from;
 	fw->last_seen = now_ms();
-	if (!fw->active) {
-		fw->active = 1;
-		fw->inactive_since = 0;
-		log_info("framework %s is back", fw->id);
-	}
+	framework_activate(m, fw);
 	return fw;
 }
 
@@ -751,10 +794,12 @@ handle_accept(struct master *m, json_t *rec, const struct net_route *from)
 		res_init(&each[i]);
 		tk->info = json_deep_copy(t);
 		rec_set_str(tk->info, "agent_id", a->id);
+		rec_set_str(tk->info, "role", fw->role);
 		res_add(&a->used, &tk->res);
 		a->ntasks++;
 		fw->ntasks++;
 		map_put(m->tasks, tk->key, tk);
+		map_put(a->tasks, tk->key, tk);
 		log_info("launching task %s of %s on %s", tk->id, fw->id, a->id);
 		task_pending(m, tk);
 		task_send(m, tk);
@@ -870,10 +915,10 @@ handle_status(struct master *m, json_t *rec, const struct net_route *from)
 		reply(m, from, rec_error(rec, "%s", err));
 		return;
 	}
-	if ((a = map_get(m->agents, rec_str(rec, "agent_id"))) == NULL) {
-		json_t *rr = rec_new(R_REREGISTER);
-
-		reply(m, from, rr);
+	if ((a = map_get(m->agents, rec_str(rec, "agent_id"))) == NULL ||
+	    !a->active) {
+		/* register first, with the tasks; the update comes again */
+		reply(m, from, rec_new(R_REREGISTER));
 		return;
 	}
 	a->route = *from;
@@ -949,6 +994,7 @@ framework_remove(struct master *m, struct framework *fw)
 	r = rec_new(A_FRAMEWORK_REMOVE);
 	rec_set_str(r, "framework_id", fw->id);
 	master_alloc_send(m, r);
+	state_mark(m, m->removed_fw, fw->id);
 	fw->active = 0;
 	fw->route.len = 0;
 	/* kept until its tasks are gone so their last updates find no one */
@@ -1023,9 +1069,21 @@ handle_heartbeat(struct master *m, json_t *rec, const struct net_route *from)
 		a->last_seen = now_ms();
 		return;
 	}
-	if (rec_str(rec, "framework_id") != NULL)
+	if (rec_str(rec, "framework_id") != NULL) {
+		const char *fid = rec_str(rec, "framework_id");
+		struct framework *fw = map_get(m->frameworks, fid);
+
+		if ((fw == NULL || fw->placeholder) &&
+		    map_get(m->removed_fw, fid) == NULL) {
+			/* a master restart forgot it: it subscribes again */
+			json_t *r = rec_new(R_REREGISTER);
+
+			rec_set_str(r, "framework_id", fid);
+			reply(m, from, r);
+			return;
+		}
 		framework_of(m, rec, from);
-	else
+	} else
 		reply(m, from, rec_error(rec, "HEARTBEAT names neither "
 		    "agent_id nor framework_id"));
 }
@@ -1039,6 +1097,7 @@ handle_relay(struct master *m, json_t *rec, const struct net_route *from)
 
 	if ((fw = framework_of(m, rec, from)) == NULL)
 		return;
+	fw->suppressed = strcmp(rec_type(rec), R_SUPPRESS) == 0;
 	r = rec_new(rec_type(rec));
 	rec_set_str(r, "framework_id", fw->id);
 	master_alloc_send(m, r);
@@ -1189,9 +1248,14 @@ task_end(struct master *m, struct task *t)
 		fw->ntasks--;
 }
 
-/* Agent A stopped answering: its offers go, its tasks are lost. */
+/*
+ * Agent A stopped answering: its offers are rescinded and its tasks are
+ * reported TASK_UNREACHABLE, which is not terminal: if A comes back, they
+ * are reported again as they are; if A stays away for removal_ms, they are
+ * lost for good.
+ */
 static void
-agent_lost(struct master *m, struct agent *a)
+agent_unreachable(struct master *m, struct agent *a)
 {
 	struct offer *o;
 	struct task *t;
@@ -1199,40 +1263,54 @@ agent_lost(struct master *m, struct agent *a)
 	size_t pos = 0;
 	json_t *r;
 
-	log_warnx("agent %s (%s) lost: no word for %lld ms", a->id, a->hostname,
-	    (long long)(now_ms() - a->last_seen));
+	log_warnx("agent %s (%s) unreachable: no word for %lld ms", a->id,
+	    a->hostname, (long long)(now_ms() - a->last_seen));
 	while ((o = map_next(m->offers, &pos, NULL)) != NULL)
 		if (strcmp(o->agent_id, a->id) == 0)
 			offer_remove(m, o, 1, 0);
 	a->active = 0;
+	a->unreachable_since = now_ms();
 	r = rec_new(A_AGENT_REMOVE);
 	rec_set_str(r, "agent_id", a->id);
 	master_alloc_send(m, r);
-	for (pos = 0; (t = map_next(m->tasks, &pos, NULL)) != NULL;) {
-		json_t *st;
-
-		if (strcmp(t->agent_id, a->id) != 0 || t->ended)
+	for (pos = 0; (t = map_next(a->tasks, &pos, NULL)) != NULL;) {
+		if (t->ended)
 			continue;
-		strlcpy(t->state, TASK_LOST, sizeof(t->state));
-		st = rec_new(R_STATUS);
-		rec_set_str(st, "framework_id", t->framework_id);
-		rec_set_str(st, "task_id", t->id);
-		rec_set_str(st, "agent_id", a->id);
-		rec_set_str(st, "state", TASK_LOST);
-		rec_set_str(st, "reason", "agent lost");
-		json_decref(t->status);
-		t->status = json_incref(st);
-		task_end(m, t);
-		to_framework(m, map_get(m->frameworks, t->framework_id), st);
+		strlcpy(t->state, TASK_UNREACHABLE, sizeof(t->state));
+		task_notify(m, t, "agent unreachable");
 	}
-	res_free(&a->used);
-	res_free(&a->offered);
-	a->ntasks = 0;
 	for (pos = 0; (fw = map_next(m->frameworks, &pos, NULL)) != NULL;) {
 		r = rec_new(R_AGENT_LOST);
 		rec_set_str(r, "agent_id", a->id);
 		to_framework(m, fw, r);
 	}
+}
+
+/* Agent A was unreachable for removal_ms: its tasks are lost for good. */
+static void
+agent_remove(struct master *m, struct agent *a)
+{
+	struct task *t;
+	size_t pos = 0;
+
+	log_warnx("agent %s (%s) removed: unreachable for %lld ms", a->id,
+	    a->hostname, (long long)(now_ms() - a->unreachable_since));
+	for (pos = 0; (t = map_next(a->tasks, &pos, NULL)) != NULL;) {
+		if (t->ended)
+			continue;
+		strlcpy(t->state, TASK_LOST, sizeof(t->state));
+		task_notify(m, t, "agent removed");
+		task_end(m, t);
+	}
+	state_mark(m, m->removed_agents, a->id);
+	map_del(m->agents, a->id);
+	map_destroy(a->tasks);
+	res_free(&a->total);
+	res_free(&a->used);
+	res_free(&a->offered);
+	free(a->attributes);
+	json_decref(a->isolators);
+	free(a);
 }
 
 void
@@ -1251,19 +1329,19 @@ master_tick(struct master *m)
 			    o->id, o->framework_id);
 			offer_remove(m, o, 1, 0);
 		}
-	for (pos = 0; (a = map_next(m->agents, &pos, NULL)) != NULL;)
+	for (pos = 0; (a = map_next(m->agents, &pos, NULL)) != NULL;) {
 		if (a->active && now - a->last_seen > m->agent_timeout_ms)
-			agent_lost(m, a);
+			agent_unreachable(m, a);
+		else if (!a->active && a->unreachable_since &&
+		    now - a->unreachable_since > m->removal_ms)
+			agent_remove(m, a);
+	}
 	for (pos = 0; (fw = map_next(m->frameworks, &pos, NULL)) != NULL;) {
-		if (fw->active && now - fw->last_seen > m->agent_timeout_ms) {
+		if (fw->active && now - fw->last_seen > m->framework_timeout_ms) {
 			log_warnx("framework %s (%s) silent for %lld ms: "
 			    "inactive", fw->id, fw->name,
 			    (long long)(now - fw->last_seen));
-			fw->active = 0;
-			fw->inactive_since = now;
-			for (size_t p2 = 0; (o = map_next(m->offers, &p2, NULL)) != NULL;)
-				if (strcmp(o->framework_id, fw->id) == 0)
-					offer_remove(m, o, 1, 0);
+			framework_deactivate(m, fw);
 		}
 		if (!fw->active && now - fw->inactive_since >= fw->failover_ms)
 			framework_remove(m, fw);
@@ -1273,12 +1351,15 @@ master_tick(struct master *m)
 			task_send(m, t);
 	for (pos = 0; (t = map_next(m->tasks, &pos, NULL)) != NULL;)
 		if (t->ended && now - t->ended > m->keep_done_ms) {
+			if ((a = map_get(m->agents, t->agent_id)) != NULL)
+				map_del(a->tasks, t->key);
 			map_del(m->tasks, t->key);
 			json_decref(t->info);
 			json_decref(t->status);
 			res_free(&t->res);
 			free(t);
 		}
+	state_save(m);
 }
 
 void

@@ -75,6 +75,7 @@ struct master {
 	struct map	*pending;	/* tasks with a launch or kill in flight */
 	int64_t		 offer_timeout_ms;
 	int64_t		 agent_timeout_ms;
+	int64_t		 framework_timeout_ms;	/* silent this long: inactive */
 	int64_t		 refuse_ms;	/* default decline filter */
 	int64_t		 keep_done_ms;	/* how long ended tasks stay listed */
 	int64_t		 removal_ms;	/* unreachable this long: removed */

@@ -1,0 +1,89 @@
+#!/usr/bin/env bats
+# Fault tolerance: lost, restarted and removed agents.
+
+load helper
+
+setup() {
+	setup_tmp
+	OFFERD_FLAGS="-t 2s -T 60s"
+	start_cluster 1
+	bridge_start fw
+}
+teardown() { dump_logs; teardown_daemons; pkill -f "marker-$$" || true; cleanup_tmp; }
+
+@test "a killed agent's tasks become unreachable, then run again when it returns, and end once" {
+	bridge_launch fw t1 "sleep 6 # marker-$$"
+	bridge_wait fw '"state":"TASK_RUNNING"'
+	kill -9 "$PID_agent1"
+	# within the agent timeout (2 s) plus a tick
+	bridge_wait fw '"state":"TASK_UNREACHABLE"' 6
+	bridge_wait fw '"type":"AGENT_LOST"' 2
+	# the task goes on without its agent
+	pgrep -f "marker-$$"
+	start_daemon agent1b agentd -d -v -k -w "$TMP/agent1" -h host1 -r 'cpus:2;mem:1024' -g 1s
+	bridge_wait fw '"reason":"agent reachable again"'
+	bridge_wait fw '"state":"TASK_FINISHED"' 15
+	sleep 1
+	[ "$(task_states fw t1)" = "TASK_STARTING TASK_RUNNING TASK_UNREACHABLE TASK_RUNNING TASK_FINISHED " ]
+}
+
+@test "an agent restarted while tasks run recovers them; none is lost, their updates arrive" {
+	bridge_launch fw t2 "sleep 3; echo done # marker-$$"
+	bridge_wait fw '"state":"TASK_RUNNING"'
+	kill -9 "$PID_agent1"
+	start_daemon agent1b agentd -d -v -k -w "$TMP/agent1" -h host1 -r 'cpus:2;mem:1024' -g 1s
+	bridge_wait fw '"state":"TASK_FINISHED"' 15
+	grep -q 'recovered task t2' "$TMP/agent1b.log"
+	# the same agent id, and the task's output in its sandbox
+	[ "$(cluster-ctl -h -o agent_id agents | wc -l)" -eq 1 ]
+	sandbox=$(grep '"state":"TASK_FINISHED"' "$TMP/fw.ev" | sed 's/.*"sandbox":"\([^"]*\)".*/\1/')
+	[ "$(cat "$sandbox/stdout")" = done ]
+	[ "$(bridge_count fw '"state":"TASK_FINISHED"')" -eq 1 ]
+}
+
+@test "a task that ends while its agent is down is reported when the agent returns" {
+	bridge_launch fw t3 "sleep 1; exit 4 # marker-$$"
+	bridge_wait fw '"state":"TASK_RUNNING"'
+	kill -9 "$PID_agent1"
+	sleep 2
+	start_daemon agent1b agentd -d -v -k -w "$TMP/agent1" -h host1 -r 'cpus:2;mem:1024' -g 1s
+	bridge_wait fw '"state":"TASK_FAILED"' 15
+	grep '"state":"TASK_FAILED"' "$TMP/fw.ev" | grep -q '"exit_code":4'
+}
+
+@test "status updates are retransmitted until acknowledged, in order" {
+	teardown_daemons
+	start_daemon offerd offerd -d -v -w "$TMP/m2"
+	start_daemon agentm agentd -d -v -k -w "$TMP/am" -r 'cpus:2;mem:1024'
+	wait_for 15 agents_registered 1
+	bridge_start manual -A
+	bridge_launch manual t4 "true"
+	bridge_wait manual '"state":"TASK_STARTING"'
+	# unacknowledged: STARTING comes again, and nothing after it yet
+	wait_for 10 sh -c "[ \$(grep -c TASK_STARTING '$TMP/manual.ev') -ge 2 ]"
+	[ "$(bridge_count manual TASK_FINISHED)" -eq 0 ]
+	uuid=$(grep TASK_STARTING "$TMP/manual.ev" | head -1 | sed 's/.*"uuid":"\([^"]*\)".*/\1/')
+	bridge_send manual "{\"type\":\"ACKNOWLEDGE\",\"task_id\":\"t4\",\"uuid\":\"$uuid\"}"
+	bridge_wait manual TASK_RUNNING
+}
+
+@test "an agent away past the removal timeout: its tasks are lost; back, it is told to kill them" {
+	teardown_daemons
+	start_daemon offerd offerd -d -v -w "$TMP/m3" -t 1s -T 2s
+	start_daemon agentr agentd -d -v -k -w "$TMP/ar" -r 'cpus:2;mem:1024' -g 1s
+	wait_for 15 agents_registered 1
+	bridge_start fr
+	bridge_launch fr t5 "sleep 60 # marker-$$"
+	bridge_wait fr '"state":"TASK_RUNNING"'
+	kill -9 "$PID_agentr"
+	bridge_wait fr '"state":"TASK_LOST"' 10
+	grep '"state":"TASK_LOST"' "$TMP/fr.ev" | grep -q '"reason":"agent removed"'
+	start_daemon agentr2 agentd -d -v -k -w "$TMP/ar" -r 'cpus:2;mem:1024' -g 1s
+	wait_for 15 agents_registered 1
+	# the old task is killed and reported no more
+	wait_for 10 no_process "marker-$$"
+	sleep 1
+	[ "$(bridge_count fr '"state":"TASK_LOST"')" -eq 1 ]
+	[ "$(bridge_count fr '"state":"TASK_KILLED"')" -eq 0 ]
+	grep -q removed "$TMP/m3/state.json"
+}
