@@ -25,6 +25,7 @@
 #define EX_TIMEOUT	124
 #define EX_NOLAUNCH	125
 #define RESEND_MS	500
+#define RECONNECT_MS	50	/* resend soon: a new socket was not connected yet */
 
 static const char *opt_master;
 static const char *opt_format = "table";
@@ -494,9 +495,9 @@ cmd_subscribe(int argc, char **argv)
 				rec_set_str(f, "min", fmin);
 				json_object_set_new(rec, "filters", f);
 			}
-			net_send(n, NULL, rec);
+			next_sub = now + (net_send(n, NULL, rec) == -1 ?
+			    RECONNECT_MS : RESEND_MS);
 			json_decref(rec);
-			next_sub = now + RESEND_MS;
 		}
 		if (fw_id[0] != '\0' && now >= next_hb) {
 			rec = json_pack("{s:s,s:s}", "type", R_HEARTBEAT,
@@ -524,6 +525,14 @@ cmd_subscribe(int argc, char **argv)
 					net_send(n, NULL, c);
 				}
 				json_array_clear(pending);
+			}
+			if (strcmp(type, R_ERROR) == 0 && fw_id[0] == '\0' &&
+			    rec_str(rec, "about") != NULL &&
+			    strcmp(rec_str(rec, "about"), R_SUBSCRIBE) == 0) {
+				/* refused: no point in asking again */
+				rec_print(stdout, rec);
+				errx(1, "subscribe refused: %s",
+				    rec_str(rec, "message"));
 			}
 			if (strcmp(type, R_REREGISTER) == 0 && fw_id[0] != '\0') {
 				/* a restarted master: subscribe again, same id */
@@ -718,9 +727,9 @@ cmd_run(int argc, char **argv)
 		if (resub && now >= next_sub) {
 			rec = json_pack("{s:s,s:s,s:s,s:s}", "type", R_SUBSCRIBE,
 			    "name", name, "role", role, "framework_id", fw_id);
-			net_send(n, NULL, rec);
+			next_sub = now + (net_send(n, NULL, rec) == -1 ?
+			    RECONNECT_MS : RESEND_MS);
 			json_decref(rec);
-			next_sub = now + RESEND_MS;
 		}
 		if (fw_id[0] == '\0' && now >= next_sub) {
 			rec = json_pack("{s:s,s:s,s:s}", "type", R_SUBSCRIBE,

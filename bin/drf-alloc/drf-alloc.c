@@ -8,6 +8,8 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
+#include <sys/prctl.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -408,6 +410,25 @@ weight_opt(struct drf *d, const char *arg)
 	}
 }
 
+/*
+ * Started by offerd (which sets CLUSTER_ALLOC_PARENT to its pid), end
+ * with it: an allocator left behind would hold the socket of the next.
+ */
+static void
+watch_parent(void)
+{
+	const char *p = getenv("CLUSTER_ALLOC_PARENT");
+	long ppid;
+
+	if (p == NULL)
+		return;
+	ppid = strtol(p, NULL, 10);
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (ppid > 0 && getppid() != (pid_t)ppid)
+		exit(0);	/* it died before we could watch it */
+	unsetenv("CLUSTER_ALLOC_PARENT");
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -522,6 +543,7 @@ main(int argc, char *argv[])
 	for (i = 0; i < nweights; i++)
 		weight_opt(d, weights[i]);
 	sig_setup();
+	watch_parent();
 	if (listen == NULL) {
 		status = run_stdin(d, &out, out.format);
 	} else if (program != NULL) {

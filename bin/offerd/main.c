@@ -90,8 +90,8 @@ static pid_t
 spawn_allocator(const char *prog, const char *endpoint, int fg, int verbose,
     char **weights, int nweights)
 {
-	char *argv[64];
-	int argc = 0, i;
+	char *argv[64], parent[32];
+	int argc = 0, i, e;
 	pid_t pid;
 
 	argv[argc++] = (char *)prog;
@@ -106,7 +106,12 @@ spawn_allocator(const char *prog, const char *endpoint, int fg, int verbose,
 		argv[argc++] = weights[i];
 	}
 	argv[argc] = NULL;
-	if ((errno = posix_spawnp(&pid, prog, NULL, NULL, argv, environ)) != 0) {
+	/* the allocator ends with us (see drf-alloc(8)) */
+	snprintf(parent, sizeof(parent), "%d", (int)getpid());
+	setenv("CLUSTER_ALLOC_PARENT", parent, 1);
+	e = posix_spawnp(&pid, prog, NULL, NULL, argv, environ);
+	unsetenv("CLUSTER_ALLOC_PARENT");
+	if ((errno = e) != 0) {
 		log_warn("cannot start allocator %s", prog);
 		return -1;
 	}

@@ -1,0 +1,73 @@
+#!/usr/bin/env bats
+# Fault tolerance: a restarted master and failed-over schedulers.
+
+load helper
+
+setup() {
+	setup_tmp
+	OFFERD_FLAGS="-F 2s"
+	start_cluster 2
+}
+teardown() { dump_logs; teardown_daemons; pkill -f "marker-$$" || true; cleanup_tmp; }
+
+# The running tasks as the master sees them: id, state, agent; sorted.
+running_tasks() {
+	cluster-ctl -h -o task_id,state,agent_id tasks | grep TASK_RUNNING | sort
+}
+
+@test "kill -9 and restart of offerd while tasks run: all state comes back, nothing lost" {
+	cluster-ctl run -n keep -- sh -c "sleep 5; echo survived # marker-$$" >"$TMP/run.out" 2>&1 &
+	runpid=$!
+	bridge_start fw
+	bridge_launch fw long1 "sleep 30 # marker-$$"
+	bridge_launch fw long2 "sleep 30 # marker-$$"
+	wait_for 15 sh -c "[ \$(cluster-ctl -h -o state tasks | grep -c TASK_RUNNING) -eq 3 ]"
+	before=$(running_tasks)
+	fwid=$(bridge_fw fw)
+	kill -9 "$PID_offerd"
+	start_daemon offerd2 offerd -d -v -w "$TMP/master" -F 2s
+	# agents re-register with their tasks, frameworks subscribe again
+	wait_for 15 agents_registered 2
+	wait_for 15 sh -c "[ \$(cluster-ctl -h -o state tasks | grep -c TASK_RUNNING) -eq 3 ]"
+	after=$(running_tasks)
+	echo "before: $before"; echo "after: $after"
+	[ "$before" = "$after" ]
+	wait_for 10 sh -c "cluster-ctl -h -o framework_id,name,active frameworks | grep '$fwid' | grep -q 'fw .*yes'"
+	# the one-shot run finishes as if nothing happened
+	st=0
+	wait "$runpid" || st=$?
+	[ "$st" -eq 0 ]
+	grep -q TASK_FINISHED "$TMP/run.out"
+	sandbox=$(sed -n 's/.*sandbox=\([^ ]*\).*/\1/p' "$TMP/run.out" | tail -1)
+	[ "$(cat "$sandbox/stdout")" = survived ]
+	# and the master remembers what it had seen
+	grep -q "$fwid" "$TMP/master/state.json"
+}
+
+@test "a scheduler that comes back within its failover timeout keeps its tasks" {
+	bridge_start f1 -F 4s
+	fwid=$(bridge_fw f1)
+	bridge_launch f1 kept "sleep 30 # marker-$$"
+	bridge_wait f1 TASK_RUNNING
+	kill -9 "$PID_bridge_f1"
+	sleep 1
+	bridge_start f1b -F 4s -i "$fwid"
+	[ "$(bridge_fw f1b)" = "$fwid" ]
+	# past the silence timeout (2 s) plus the failover timeout (4 s)
+	sleep 7
+	cluster-ctl -h -o task_id,state tasks | grep kept | grep -q TASK_RUNNING
+	bridge_send f1b '{"type":"RECONCILE","task_ids":["kept"]}'
+	bridge_wait f1b '"task_id":"kept".*"state":"TASK_RUNNING"'
+}
+
+@test "a scheduler gone past its failover timeout: its tasks are killed, its id is refused" {
+	bridge_start f2 -F 2s
+	fwid=$(bridge_fw f2)
+	bridge_launch f2 doomed "sleep 30 # marker-$$"
+	bridge_wait f2 TASK_RUNNING
+	kill -9 "$PID_bridge_f2"
+	wait_for 15 sh -c "cluster-ctl -h -o task_id,state tasks | grep doomed | grep -q TASK_KILLED"
+	wait_for 10 no_process "marker-$$"
+	run sh -c "echo | cluster-ctl -t 2s subscribe -i $fwid"
+	[[ "$output" == *"was removed"* ]]
+}
