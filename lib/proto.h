@@ -39,6 +39,7 @@
 #define R_QUERY			"QUERY"
 #define R_STATE			"STATE"
 #define R_SET_WEIGHT		"SET_WEIGHT"
+#define R_WEIGHT_SET		"WEIGHT_SET"
 /* anyone -> anyone */
 #define R_ERROR			"ERROR"
 

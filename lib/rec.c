@@ -61,7 +61,9 @@ rec_walk(const uint8_t *b, size_t len, size_t *pos, int depth, char *err)
 		return -1;
 	}
 	if (!container) {
-		if (skip > REC_MAX_STR + 5) {
+		/* skip counts the length bytes of str8/16/32 too */
+		if (skip - (c == 0xd9 ? 1 : c == 0xda ? 2 : c == 0xdb ? 4 : 0) >
+		    REC_MAX_STR) {
 			snprintf(err, REC_ERRLEN, "string longer than %d bytes",
 			    REC_MAX_STR);
 			return -1;

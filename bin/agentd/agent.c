@@ -212,8 +212,9 @@ launcher_argv(struct agent *ag, struct atask *t, char **argv, int max,
 	res_free(&r);
 	ADD("--status-file");
 	ADD(FMT("%s/status.json", t->dir));
+	/* the launcher takes whole seconds: round up, never to nothing */
 	ADD("--grace");
-	ADD(FMT("%g", ag->grace_ms / 1000.0));
+	ADD(FMT("%lld", (long long)((ag->grace_ms + 999) / 1000)));
 	if ((user = rec_str(t->info, "user")) != NULL) {
 		ADD("--user");
 		ADD((char *)user);
@@ -301,6 +302,24 @@ fail:
 	update_push(ag, t, TASK_FAILED, extra);
 }
 
+/* True when task INFO says what to run: a command string or argv strings. */
+static int
+launch_command_ok(json_t *info)
+{
+	json_t *argv = json_object_get(info, "argv"), *v;
+	size_t i;
+
+	if (json_is_array(argv)) {
+		if (json_array_size(argv) == 0)
+			return 0;
+		json_array_foreach(argv, i, v)
+			if (!json_is_string(v))
+				return 0;
+		return 1;
+	}
+	return rec_str(info, "command") != NULL;
+}
+
 static void
 handle_launch(struct agent *ag, json_t *rec)
 {
@@ -319,6 +338,11 @@ handle_launch(struct agent *ag, json_t *rec)
 	tid = rec_str(info, "task_id");
 	if (!id_valid(fw) || !id_valid(tid)) {
 		log_warnx("bad LAUNCH: invalid framework or task id");
+		return;
+	}
+	if (!launch_command_ok(info)) {
+		log_warnx("bad LAUNCH of %s: it needs 'command' (a string) or "
+		    "'argv' (strings)", tid);
 		return;
 	}
 	snprintf(key, sizeof(key), "%s/%s", fw, tid);
@@ -346,6 +370,11 @@ handle_launch(struct agent *ag, json_t *rec)
 	map_put(ag->tasks, t->key, t);
 	if (mkdirs(t->dir, 0750) == -1)
 		log_warn("task dir %s", t->dir);
+	/* a task id used again: what the earlier run left must not count */
+	unlink_quiet(t->dir, "acked");
+	unlink_quiet(t->dir, "status.json");
+	unlink_quiet(t->dir, "updates.json");
+	unlink_quiet(t->dir, "launcher.pid");
 	update_push(ag, t, TASK_STARTING, NULL);
 	task_start(ag, t);
 }

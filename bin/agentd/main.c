@@ -88,7 +88,7 @@ detect_resources(const char *work_dir, char *buf, size_t len)
 	    mem, disk);
 }
 
-/* The task-launch beside this program, else the one on PATH. */
+/* The task-launch beside this program, else the installed one. */
 static void
 default_launcher(char *buf, size_t len)
 {

@@ -296,13 +296,15 @@ cmd_weight(int argc, char **argv)
 		usage(stderr);
 		return EX_USAGE_;
 	}
+	if (!id_valid(argv[1]) && strcmp(argv[1], "*") != 0)
+		errx(EX_USAGE_, "'%s' is not a role name", argv[1]);
 	w = strtod(argv[2], &end);
 	if (*end != '\0' || end == argv[2] || !(w > 0) || w > 1e6)
 		errx(EX_USAGE_, "weight '%s': want a number > 0", argv[2]);
 	n = connect_master();
 	q = json_pack("{s:s,s:s,s:f}", "type", R_SET_WEIGHT, "role", argv[1],
 	    "weight", w);
-	ans = request(n, q, "WEIGHT_SET");
+	ans = request(n, q, R_WEIGHT_SET);
 	printf("role %s weight %g\n", argv[1], w);
 	json_decref(q);
 	json_decref(ans);

@@ -32,14 +32,14 @@
 extern char **environ;
 
 static int sigpipe[2];
-static volatile sig_atomic_t got_term, got_chld;
+static volatile sig_atomic_t got_term, got_chld, got_hup;
 
 static void
 usage(FILE *fp)
 {
 	fprintf(fp, "usage: offerd [-dnv] [-a endpoint] [-A program] "
 	    "[-F timeout] [-l endpoint]\n"
-	    "              [-o timeout] [-p pidfile] [-r seconds] "
+	    "              [-o timeout] [-p pidfile] [-r duration] "
 	    "[-R timeout] [-t timeout]\n"
 	    "              [-T timeout] [-w work-dir] [-W role=weight]\n");
 }
@@ -51,6 +51,8 @@ on_signal(int sig)
 
 	if (sig == SIGCHLD)
 		got_chld = 1;
+	else if (sig == SIGHUP)
+		got_hup = 1;
 	else
 		got_term = 1;
 	(void)write(sigpipe[1], "", 1);
@@ -221,8 +223,12 @@ main(int argc, char *argv[])
 			char *end;
 			double w;
 
-			if (eq == NULL || eq == optarg)
+			if (eq == NULL || eq == optarg || eq - optarg > 63)
 				errx(100, "weight '%s': want role=weight", optarg);
+			*eq = '\0';
+			if (!id_valid(optarg) && strcmp(optarg, "*") != 0)
+				errx(100, "weight: '%s' is not a role name", optarg);
+			*eq = '=';
 			w = strtod(eq + 1, &end);
 			if (*end != '\0' || end == eq + 1 || !(w > 0) || w > 1e6)
 				errx(100, "weight '%s': want a number > 0", optarg);
@@ -241,6 +247,10 @@ main(int argc, char *argv[])
 		return 100;
 	}
 	listen_ep = master_endpoint(listen_ep);
+	if (strncmp(listen_ep, "zk://", 5) == 0 ||
+	    strncmp(listen_ep, "lock://", 7) == 0)
+		errx(100, "%s is an election address, not one to listen on: "
+		    "give -l", listen_ep);
 	if (check) {
 		printf("offerd: configuration ok (listen %s)\n", listen_ep);
 		return 0;
@@ -273,6 +283,18 @@ main(int argc, char *argv[])
 		errx(111, "allocator: %s", errbuf);
 	if (pfh != NULL)
 		pidfile_write(pfh);
+	/* also for an allocator we did not start (-a) */
+	for (ch = 0; ch < nweights; ch++) {
+		char role[64];
+		const char *eq = strchr(weights[ch], '=');
+		json_t *w;
+
+		snprintf(role, sizeof(role), "%.*s", (int)(eq - weights[ch]),
+		    weights[ch]);
+		w = json_pack("{s:s,s:s,s:f}", "type", A_WEIGHT, "role", role,
+		    "weight", strtod(eq + 1, NULL));
+		master_alloc_send(&m, w);
+	}
 	m.agents = map_create();
 	m.frameworks = map_create();
 	m.offers = map_create();
@@ -310,6 +332,13 @@ main(int argc, char *argv[])
 			log_fatal("poll");
 		while (read(sigpipe[0], buf, sizeof(buf)) > 0)
 			;
+		if (got_hup) {
+			/* everything else is set on the command line */
+			got_hup = 0;
+			log_info("SIGHUP: writing the durable state");
+			m.state_dirty = 1;
+			state_save(&m);
+		}
 		if (got_chld) {
 			pid_t p;
 			int status;

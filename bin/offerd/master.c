@@ -126,7 +126,7 @@ task_json(struct master *m, const struct task *t)
 	    "state", t->state, "resources", res_format(&t->res, r, sizeof(r)));
 	if (t->status != NULL) {
 		static const char *copy[] = { "exit_code", "signal", "reason",
-		    "message", "sandbox", "oom", "cpu_ms", "mem_peak_mb" };
+		    "sandbox", "oom", "cpu_ms", "mem_peak_mb" };
 		size_t i;
 
 		for (i = 0; i < sizeof(copy) / sizeof(*copy); i++)
@@ -740,10 +740,17 @@ handle_accept(struct master *m, json_t *rec, const struct net_route *from)
 		    "for this framework", rec_str(rec, "offer_id")));
 		return;
 	}
-	refuse_ms = (int64_t)(rec_num_or(rec, "refuse_seconds",
-	    m->refuse_ms / 1000.0) * 1000);
-	if (refuse_ms < 0)
-		refuse_ms = 0;
+	{
+		double refuse = rec_num_or(rec, "refuse_seconds",
+		    m->refuse_ms / 1000.0);
+
+		if (!(refuse >= 0) || refuse > 31536000) {
+			reply(m, from, rec_error(rec, "refuse_seconds out of "
+			    "range (0 to a year)"));
+			return;
+		}
+		refuse_ms = (int64_t)(refuse * 1000);
+	}
 	a = map_get(m->agents, o->agent_id);
 	tasks = json_object_get(rec, "tasks");
 	n = json_array_size(tasks);
@@ -1114,6 +1121,10 @@ handle_set_weight(struct master *m, json_t *rec, const struct net_route *from)
 		reply(m, from, rec_error(rec, "%s", err));
 		return;
 	}
+	if (!id_valid(rec_str(rec, "role")) && strcmp(rec_str(rec, "role"), "*")) {
+		reply(m, from, rec_error(rec, "role: not a valid role name"));
+		return;
+	}
 	w = rec_num_or(rec, "weight", 0);
 	if (!(w > 0) || w > 1e6) {
 		reply(m, from, rec_error(rec, "weight must be > 0 and <= 1e6"));
@@ -1123,7 +1134,7 @@ handle_set_weight(struct master *m, json_t *rec, const struct net_route *from)
 	rec_set_str(r, "role", rec_str(rec, "role"));
 	rec_set_num(r, "weight", w);
 	master_alloc_send(m, r);
-	reply(m, from, json_pack("{s:s,s:s,s:f}", "type", "WEIGHT_SET",
+	reply(m, from, json_pack("{s:s,s:s,s:f}", "type", R_WEIGHT_SET,
 	    "role", rec_str(rec, "role"), "weight", w));
 }
 

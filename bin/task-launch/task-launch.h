@@ -36,7 +36,7 @@
 #define TL_PIDS_DEFAULT	1024
 #define TL_PIDS_MAX	4194304		/* the kernel's PID_MAX_LIMIT */
 #define TL_CFS_PERIOD_US 100000
-#define TL_ID_MAX	64
+#define TL_ID_MAX	160	/* agent id . task id; cgroup names take 255 */
 #define TL_MAX_RLIMITS	16
 #define TL_MAX_ENV	256
 #define TL_REASON_MAX	256
