@@ -1,0 +1,456 @@
+/*
+ * gang: an MPI-style framework.  A gang of N tasks starts together or not
+ * at all: offers are held until together they have room for all N, then
+ * every task is launched at once; offers that cannot complete a gang
+ * within the hold time are declined, so that others may use them.  If a
+ * task of a gang fails to start, the rest are killed and the gang is
+ * tried again.  Gangs run one after another.  See README.md.
+ */
+#include <err.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scheduler.h"
+#include "util.h"
+
+#define MAX_SIZE	1000		/* tasks in one gang */
+#define MAX_HELD	256		/* offers held at once */
+#define MAX_ATTEMPTS	3		/* starts of one gang */
+#define TICK_MS		100
+#define BACKOFF_S	1		/* refuse released offers this long */
+#define SMALL_REFUSE_S	0.25		/* an offer too small for one task */
+#define ID_LEN		64
+
+enum gang_state { WAITING, STARTING, RUNNING, ABORTING, DONE };
+
+struct member {
+	char		 task_id[ID_LEN];
+	char		 state[24];
+	int		 ended;
+};
+
+struct held {
+	char		 offer_id[ID_LEN];
+	char		 agent_id[ID_LEN];
+	int		 slots;		/* tasks of the gang it can hold */
+};
+
+struct gang {
+	const char	*name, *command;
+	char		 resources[128];
+	int64_t		 cpus, mem, hold_ms, deadline;
+	int		 size, gangs;
+	/* the current gang */
+	int		 g, attempt, failed_start;
+	enum gang_state	 state;
+	struct member	*m;
+	struct held	 held[MAX_HELD];
+	int		 nheld;
+	int64_t		 hold_since;
+	int		 suppressed;
+	/* totals */
+	int		 ok, failed, released;
+	int		 exit_code;
+};
+
+static volatile sig_atomic_t got_signal;
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: gang [-A only] [-c cpus] [-g gangs] [-m master] "
+	    "[-M mem] [-n name]\n"
+	    "            [-N size] [-t timeout] [-w hold] -- command\n");
+	exit(100);
+}
+
+static void
+on_signal(int sig)
+{
+	got_signal = sig;
+}
+
+/* How many gang tasks fit in R. */
+static int
+slots_in(const struct gang *gg, const struct res *r)
+{
+	int64_t c = res_get(r, "cpus") / gg->cpus, m = res_get(r, "mem") / gg->mem;
+
+	return (int)(c < m ? c : m);
+}
+
+/* Decline every held offer (refused for REFUSE seconds) and forget them. */
+static void
+release_all(struct sched *s, struct gang *gg, double refuse)
+{
+	int i;
+
+	for (i = 0; i < gg->nheld; i++)
+		sched_decline(s, gg->held[i].offer_id, refuse);
+	gg->nheld = 0;
+	gg->hold_since = 0;
+}
+
+/* Slots in the offers held. */
+static int
+held_slots(const struct gang *gg)
+{
+	int i, n = 0;
+
+	for (i = 0; i < gg->nheld; i++)
+		n += gg->held[i].slots;
+	return n;
+}
+
+/* Receive offers again if we had stopped them. */
+static void
+want_offers(struct sched *s, struct gang *gg)
+{
+	if (gg->suppressed) {
+		sched_revive(s);
+		gg->suppressed = 0;
+	}
+}
+
+/* Launch the whole gang on the held offers (which hold enough slots). */
+static void
+launch_gang(struct sched *s, struct gang *gg)
+{
+	char rank[16], size[16], gname[16], att[16];
+	int i, r = 0, agents = 0;
+	json_t *t;
+
+	gg->attempt++;
+	snprintf(size, sizeof(size), "%d", gg->size);
+	snprintf(gname, sizeof(gname), "%d", gg->g);
+	snprintf(att, sizeof(att), "%d", gg->attempt);
+	for (i = 0; i < gg->nheld; i++) {
+		json_t *tasks = json_array();
+		int k;
+
+		for (k = 0; k < gg->held[i].slots && r < gg->size; k++, r++) {
+			struct member *mb = &gg->m[r];
+
+			snprintf(mb->task_id, sizeof(mb->task_id), "%s-g%d-a%d-r%d",
+			    gg->name, gg->g, gg->attempt, r);
+			strlcpy(mb->state, TASK_STAGING, sizeof(mb->state));
+			mb->ended = 0;
+			snprintf(rank, sizeof(rank), "%d", r);
+			t = sched_task(mb->task_id, gg->resources, gg->command);
+			json_object_set_new(t, "env", json_pack("{s:s,s:s,s:s,s:s}",
+			    "GANG", gname, "GANG_ATTEMPT", att, "GANG_RANK", rank,
+			    "GANG_SIZE", size));
+			json_array_append_new(tasks, t);
+		}
+		if (json_array_size(tasks) > 0) {
+			sched_accept(s, gg->held[i].offer_id, tasks, 0);
+			agents++;
+		} else
+			sched_decline(s, gg->held[i].offer_id, 0);
+		json_decref(tasks);
+	}
+	gg->nheld = 0;
+	gg->hold_since = 0;
+	gg->state = STARTING;
+	gg->failed_start = 0;
+	printf("gang %d attempt %d launch tasks=%d agents=%d\n", gg->g,
+	    gg->attempt, gg->size, agents);
+	/* no more offers until this gang is over */
+	sched_suppress(s);
+	gg->suppressed = 1;
+}
+
+/* Hold OFFER if it helps the waiting gang; launch once enough is held. */
+static void
+on_offer(struct sched *s, void *ctx, const struct sched_offer *o)
+{
+	struct gang *gg = ctx;
+	int slots = slots_in(gg, o->res);
+	struct held *h;
+
+	if (gg->state != WAITING || slots == 0 || gg->nheld == MAX_HELD) {
+		/* a decline refuses the whole agent: short while we wait */
+		sched_decline(s, o->offer_id, gg->state == WAITING ?
+		    SMALL_REFUSE_S : 5);
+		return;
+	}
+	h = &gg->held[gg->nheld++];
+	strlcpy(h->offer_id, o->offer_id, sizeof(h->offer_id));
+	strlcpy(h->agent_id, o->agent_id, sizeof(h->agent_id));
+	h->slots = slots;
+	if (gg->hold_since == 0)
+		gg->hold_since = now_ms();
+	if (held_slots(gg) >= gg->size)
+		launch_gang(s, gg);
+}
+
+static void
+on_rescind(struct sched *s, void *ctx, const char *offer_id)
+{
+	struct gang *gg = ctx;
+	int i;
+
+	(void)s;
+	for (i = 0; i < gg->nheld; i++)
+		if (strcmp(gg->held[i].offer_id, offer_id) == 0) {
+			gg->held[i] = gg->held[--gg->nheld];
+			break;
+		}
+}
+
+/* Start the next gang, or stop when all are done. */
+static void
+next_gang(struct sched *s, struct gang *gg)
+{
+	if (gg->g + 1 >= gg->gangs) {
+		gg->state = DONE;
+		printf("gang done gangs=%d ok=%d failed=%d released=%d\n",
+		    gg->gangs, gg->ok, gg->failed, gg->released);
+		gg->exit_code = gg->failed > 0;
+		sched_teardown(s);
+		return;
+	}
+	gg->g++;
+	gg->attempt = 0;
+	gg->state = WAITING;
+	want_offers(s, gg);
+}
+
+/* Kill every member that has not ended. */
+static void
+kill_rest(struct sched *s, struct gang *gg)
+{
+	int i;
+
+	for (i = 0; i < gg->size; i++)
+		if (!gg->m[i].ended)
+			sched_kill(s, gg->m[i].task_id);
+}
+
+/* All members ended: the gang is over, or is to be tried again. */
+static void
+gang_over(struct sched *s, struct gang *gg)
+{
+	int i, fin = 0;
+
+	for (i = 0; i < gg->size; i++)
+		fin += strcmp(gg->m[i].state, TASK_FINISHED) == 0;
+	if (gg->failed_start && gg->attempt < MAX_ATTEMPTS) {
+		printf("gang %d attempt %d did not start whole: again\n",
+		    gg->g, gg->attempt);
+		gg->state = WAITING;
+		want_offers(s, gg);
+		return;
+	}
+	if (fin == gg->size)
+		gg->ok++;
+	else
+		gg->failed++;
+	printf("gang %d %s finished=%d/%d\n", gg->g, fin == gg->size ?
+	    "ok" : "failed", fin, gg->size);
+	next_gang(s, gg);
+}
+
+static void
+on_status(struct sched *s, void *ctx, const struct sched_status *st)
+{
+	struct gang *gg = ctx;
+	struct member *mb = NULL;
+	int i, running = 0, ended = 0;
+
+	for (i = 0; i < gg->size; i++)
+		if (strcmp(gg->m[i].task_id, st->task_id) == 0)
+			mb = &gg->m[i];
+	if (mb == NULL || mb->ended) {
+		if (mb == NULL && !st->terminal)
+			sched_kill(s, st->task_id);	/* an earlier attempt's */
+		return;
+	}
+	strlcpy(mb->state, st->state, sizeof(mb->state));
+	mb->ended = st->terminal;
+	for (i = 0; i < gg->size; i++) {
+		running += strcmp(gg->m[i].state, TASK_RUNNING) == 0;
+		ended += gg->m[i].ended;
+	}
+	if (gg->state == STARTING && running == gg->size) {
+		gg->state = RUNNING;
+		printf("gang %d running tasks=%d\n", gg->g, gg->size);
+	}
+	if (st->terminal && strcmp(st->state, TASK_FINISHED) != 0 &&
+	    (gg->state == STARTING || gg->state == RUNNING)) {
+		/* one member failed: the others are no use without it */
+		printf("gang %d task %s %s: killing the rest\n", gg->g,
+		    st->task_id, st->state);
+		gg->failed_start = gg->state == STARTING;
+		gg->state = ABORTING;
+		kill_rest(s, gg);
+	}
+	if (ended == gg->size)
+		gang_over(s, gg);
+}
+
+static void
+on_error(struct sched *s, void *ctx, const char *msg, const char *about)
+{
+	struct gang *gg = ctx;
+
+	warnx("master: %s", msg);
+	/* a refused ACCEPT launched part of the gang at most: undo it */
+	if (about != NULL && strcmp(about, R_ACCEPT) == 0 &&
+	    gg->state == STARTING) {
+		/* the master answers a kill of a task it never had TASK_LOST */
+		gg->failed_start = 1;
+		gg->state = ABORTING;
+		kill_rest(s, gg);
+	}
+}
+
+/* Release offers held too long; give up at the deadline; obey signals. */
+static void
+on_tick(struct sched *s, void *ctx)
+{
+	struct gang *gg = ctx;
+	int64_t now = now_ms();
+
+	if (got_signal || (gg->deadline && now >= gg->deadline)) {
+		if (!got_signal)
+			printf("gang timeout: gang %d never had room for %d tasks "
+			    "(held %d slots)\n", gg->g, gg->size, held_slots(gg));
+		release_all(s, gg, 0);
+		gg->exit_code = got_signal ? 128 + got_signal : 1;
+		sched_teardown(s);
+		return;
+	}
+	if (gg->state == WAITING && gg->hold_since != 0 &&
+	    now - gg->hold_since >= gg->hold_ms) {
+		printf("gang %d waiting: %d of %d slots in %d offers; released\n",
+		    gg->g, held_slots(gg), gg->size, gg->nheld);
+		gg->released++;
+		release_all(s, gg, BACKOFF_S);
+	}
+}
+
+/* Parse a scalar option into thousandths or exit with status 100. */
+static int64_t
+scalar_arg(const char *name, const char *arg)
+{
+	char spec[128], e[RES_ERRLEN];
+	struct res r;
+	int64_t v;
+
+	snprintf(spec, sizeof(spec), "%s:%s", name, arg);
+	if (res_parse(spec, &r, e) == -1)
+		errx(100, "%s", e);
+	v = res_get(&r, name);
+	res_free(&r);
+	if (v <= 0)
+		errx(100, "%s must be more than 0", name);
+	return v;
+}
+
+/* Parse a duration option into milliseconds or exit with status 100. */
+static int64_t
+duration_arg(const char *name, const char *arg)
+{
+	const char *errstr;
+	int64_t ms;
+
+	if (duration_parse(arg, &ms, &errstr) == -1)
+		errx(100, "%s '%s': %s", name, arg, errstr);
+	return ms;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "only", required_argument, NULL, 'A' },
+		{ "cpus", required_argument, NULL, 'c' },
+		{ "gangs", required_argument, NULL, 'g' },
+		{ "master", required_argument, NULL, 'm' },
+		{ "mem", required_argument, NULL, 'M' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "size", required_argument, NULL, 'N' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "hold", required_argument, NULL, 'w' },
+		{ NULL, 0, NULL, 0 }
+	};
+	static struct gang gg = { .name = "gang", .size = 2, .gangs = 1 };
+	struct sched_callbacks cb = { .offer = on_offer, .rescind = on_rescind,
+	    .status = on_status, .error = on_error };
+	struct sched_opts opts = { 0 };
+	const char *errstr;
+	char why[SCHED_ERRLEN];
+	struct sigaction sa;
+	struct sched *s;
+	int ch, rc;
+	int64_t timeout_ms = 0;
+
+	gg.cpus = 500;
+	gg.mem = 64000;
+	gg.hold_ms = 3000;
+	while ((ch = getopt_long(argc, argv, "A:c:g:m:M:n:N:t:w:", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'A':
+			opts.filter_attributes = optarg;
+			break;
+		case 'c':
+			gg.cpus = scalar_arg("cpus", optarg);
+			break;
+		case 'g':
+			gg.gangs = strtonum(optarg, 1, 1000000, &errstr);
+			if (errstr != NULL)
+				errx(100, "gangs '%s': %s", optarg, errstr);
+			break;
+		case 'm':
+			opts.master = optarg;
+			break;
+		case 'M':
+			gg.mem = scalar_arg("mem", optarg);
+			break;
+		case 'n':
+			if (!id_valid(optarg) || strlen(optarg) > 32)
+				errx(100, "name '%s': use 1-32 of [A-Za-z0-9._-]",
+				    optarg);
+			gg.name = optarg;
+			break;
+		case 'N':
+			gg.size = strtonum(optarg, 1, MAX_SIZE, &errstr);
+			if (errstr != NULL)
+				errx(100, "size '%s': %s", optarg, errstr);
+			break;
+		case 't':
+			timeout_ms = duration_arg("timeout", optarg);
+			break;
+		case 'w':
+			gg.hold_ms = duration_arg("hold", optarg);
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc - 1)
+		usage();
+	gg.command = argv[optind];
+	snprintf(gg.resources, sizeof(gg.resources), "cpus:%g;mem:%g",
+	    gg.cpus / 1000.0, gg.mem / 1000.0);
+	if ((gg.m = calloc(gg.size, sizeof(*gg.m))) == NULL)
+		err(111, "calloc");
+	opts.name = gg.name;
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	if ((s = sched_create(&opts, &cb, &gg, why)) == NULL)
+		errx(111, "%s", why);
+	gg.deadline = timeout_ms > 0 ? now_ms() + timeout_ms : 0;
+	rc = sched_run(s, TICK_MS, on_tick);
+	sched_destroy(s);
+	free(gg.m);
+	return rc == 0 ? gg.exit_code : 111;
+}

@@ -1,0 +1,340 @@
+/*
+ * service: a Marathon-style framework.  It keeps N instances of a command
+ * running: an instance whose task ends (whatever the state), becomes
+ * unreachable or whose agent is lost is launched again, under a new task
+ * id, on whatever agent offers room; a replaced task that shows up again
+ * is killed.  See README.md.
+ */
+#include <err.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scheduler.h"
+#include "util.h"
+
+#define MAX_INSTANCES	1000
+#define TICK_MS		200	/* how often signals and timers are checked */
+#define RECONCILE_MS	5000	/* how often the master is asked about our tasks */
+#define REFUSE_FULL_S	2	/* decline an offer we have no use for now */
+#define REFUSE_SMALL_S	0.25	/* too small, but instances are missing */
+#define ID_LEN		64
+
+enum slot_state { EMPTY, STAGED, RUNNING };
+
+struct slot {
+	enum slot_state	 state;
+	char		 task_id[ID_LEN];
+	char		 agent_id[ID_LEN];
+	int		 heard;		/* any status came for this task */
+};
+
+struct service {
+	const char	*name, *command;
+	char		 resources[128];
+	int64_t		 cpus, mem;	/* per instance, thousandths */
+	int		 n, per_agent;
+	struct slot	*slots;
+	int		 generation, restarts, last_running, suppressed;
+	int64_t		 next_reconcile;
+};
+
+static volatile sig_atomic_t got_signal;
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: service [-c cpus] [-m master] [-M mem] "
+	    "[-n name] [-N instances]\n"
+	    "               [-p max-per-agent] -- command\n");
+	exit(100);
+}
+
+static void
+on_signal(int sig)
+{
+	got_signal = sig;
+}
+
+/* Print the number of running instances when it changed. */
+static void
+report(struct service *sv)
+{
+	int i, running = 0;
+
+	for (i = 0; i < sv->n; i++)
+		running += sv->slots[i].state == RUNNING;
+	if (running == sv->last_running)
+		return;
+	sv->last_running = running;
+	printf("service running=%d/%d restarts=%d\n", running, sv->n,
+	    sv->restarts);
+}
+
+/* The slot whose current task is TASK_ID, or NULL. */
+static struct slot *
+slot_of(struct service *sv, const char *task_id)
+{
+	int i;
+
+	for (i = 0; i < sv->n; i++)
+		if (sv->slots[i].state != EMPTY &&
+		    strcmp(sv->slots[i].task_id, task_id) == 0)
+			return &sv->slots[i];
+	return NULL;
+}
+
+/* Mark slot SL empty (its instance is to be launched again); offers on. */
+static void
+slot_lost(struct sched *s, struct service *sv, struct slot *sl,
+    const char *why)
+{
+	printf("service instance=%d task=%s ended: %s\n", (int)(sl - sv->slots),
+	    sl->task_id, why);
+	sl->state = EMPTY;
+	sv->restarts++;
+	if (sv->suppressed) {
+		sched_revive(s);
+		sv->suppressed = 0;
+	}
+	report(sv);
+}
+
+/* Launch as many missing instances as OFFER holds room for. */
+static void
+on_offer(struct sched *s, void *ctx, const struct sched_offer *o)
+{
+	struct service *sv = ctx;
+	int64_t cpus = res_get(o->res, "cpus"), mem = res_get(o->res, "mem");
+	json_t *tasks = json_array(), *t;
+	char id[ID_LEN], inst[16];
+	int i, here = 0, missing = 0;
+
+	for (i = 0; i < sv->n; i++)
+		if (sv->slots[i].state != EMPTY &&
+		    strcmp(sv->slots[i].agent_id, o->agent_id) == 0)
+			here++;
+	for (i = 0; i < sv->n; i++) {
+		struct slot *sl = &sv->slots[i];
+
+		if (sl->state != EMPTY)
+			continue;
+		if (cpus < sv->cpus || mem < sv->mem ||
+		    (sv->per_agent > 0 && here >= sv->per_agent)) {
+			missing++;
+			continue;
+		}
+		snprintf(id, sizeof(id), "%s-%d-%d", sv->name, i, ++sv->generation);
+		snprintf(inst, sizeof(inst), "%d", i);
+		t = sched_task(id, sv->resources, sv->command);
+		json_object_set_new(t, "env", json_pack("{s:s}", "INSTANCE", inst));
+		json_array_append_new(tasks, t);
+		sl->state = STAGED;
+		sl->heard = 0;
+		strlcpy(sl->task_id, id, sizeof(sl->task_id));
+		strlcpy(sl->agent_id, o->agent_id, sizeof(sl->agent_id));
+		printf("service instance=%d task=%s launch agent=%s host=%s\n",
+		    i, id, o->agent_id, o->hostname);
+		cpus -= sv->cpus;
+		mem -= sv->mem;
+		here++;
+	}
+	if (json_array_size(tasks) > 0)
+		sched_accept(s, o->offer_id, tasks, missing ? 0 : REFUSE_FULL_S);
+	else	/* a decline refuses the whole agent: short if we need room */
+		sched_decline(s, o->offer_id, missing ? REFUSE_SMALL_S :
+		    REFUSE_FULL_S);
+	json_decref(tasks);
+	if (missing == 0 && !sv->suppressed) {
+		sched_suppress(s);
+		sv->suppressed = 1;
+	}
+}
+
+/* Follow our instances' tasks; kill tasks that are no instance's. */
+static void
+on_status(struct sched *s, void *ctx, const struct sched_status *st)
+{
+	struct service *sv = ctx;
+	struct slot *sl = slot_of(sv, st->task_id);
+	char why[256];
+
+	if (sl == NULL) {
+		/* a replaced instance that came back (its agent returned) */
+		if (!st->terminal)
+			sched_kill(s, st->task_id);
+		return;
+	}
+	sl->heard = 1;
+	/* unreachable may come back, but the service must run meanwhile */
+	if (st->terminal || strcmp(st->state, "TASK_UNREACHABLE") == 0) {
+		snprintf(why, sizeof(why), "%s%s%s", st->state,
+		    st->reason ? " " : "", st->reason ? st->reason : "");
+		slot_lost(s, sv, sl, why);
+		return;
+	}
+	if (strcmp(st->state, TASK_RUNNING) == 0)
+		sl->state = RUNNING;
+	report(sv);
+}
+
+/* AGENT_LOST: its instances go elsewhere even if their TASK_LOST is lost. */
+static void
+on_agent_lost(struct sched *s, void *ctx, const char *agent_id)
+{
+	struct service *sv = ctx;
+	int i;
+
+	printf("service agent %s lost\n", agent_id);
+	for (i = 0; i < sv->n; i++)
+		if (sv->slots[i].state != EMPTY &&
+		    strcmp(sv->slots[i].agent_id, agent_id) == 0)
+			slot_lost(s, sv, &sv->slots[i], "agent lost");
+}
+
+/* A refused ACCEPT launched nothing: its instances are still missing. */
+static void
+on_error(struct sched *s, void *ctx, const char *msg, const char *about)
+{
+	struct service *sv = ctx;
+	int i;
+
+	warnx("master: %s", msg);
+	if (about == NULL || strcmp(about, R_ACCEPT) != 0)
+		return;
+	for (i = 0; i < sv->n; i++)
+		if (sv->slots[i].state == STAGED && !sv->slots[i].heard)
+			slot_lost(s, sv, &sv->slots[i], "launch refused");
+}
+
+/* Every tick: leave on a signal; now and then, reconcile our tasks. */
+static void
+on_tick(struct sched *s, void *ctx)
+{
+	struct service *sv = ctx;
+	const char *ids[MAX_INSTANCES];
+	size_t n = 0;
+	int i;
+
+	if (got_signal) {
+		printf("service signal %d: tearing down\n", (int)got_signal);
+		sched_teardown(s);
+		return;
+	}
+	if (now_ms() < sv->next_reconcile || !sched_subscribed(s))
+		return;
+	sv->next_reconcile = now_ms() + RECONCILE_MS;
+	for (i = 0; i < sv->n; i++)
+		if (sv->slots[i].state != EMPTY)
+			ids[n++] = sv->slots[i].task_id;
+	/* tasks the master no longer knows come back TASK_LOST */
+	if (n > 0)
+		sched_reconcile(s, ids, n);
+}
+
+static void
+on_subscribed(struct sched *s, void *ctx, const char *fw_id, int again)
+{
+	(void)s;
+	(void)ctx;
+	printf("service subscribed framework=%s%s\n", fw_id,
+	    again ? " (again)" : "");
+}
+
+/* Parse a scalar option into thousandths or exit with status 100. */
+static int64_t
+scalar_arg(const char *name, const char *arg)
+{
+	char spec[128], e[RES_ERRLEN];
+	struct res r;
+	int64_t v;
+
+	snprintf(spec, sizeof(spec), "%s:%s", name, arg);
+	if (res_parse(spec, &r, e) == -1)
+		errx(100, "%s", e);
+	v = res_get(&r, name);
+	res_free(&r);
+	if (v <= 0)
+		errx(100, "%s must be more than 0", name);
+	return v;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "cpus", required_argument, NULL, 'c' },
+		{ "master", required_argument, NULL, 'm' },
+		{ "mem", required_argument, NULL, 'M' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "instances", required_argument, NULL, 'N' },
+		{ "max-per-agent", required_argument, NULL, 'p' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct service sv = { .name = "service", .n = 1, .last_running = -1 };
+	struct sched_callbacks cb = { .subscribed = on_subscribed,
+	    .offer = on_offer, .status = on_status,
+	    .agent_lost = on_agent_lost, .error = on_error };
+	struct sched_opts opts = { 0 };
+	const char *errstr;
+	char why[SCHED_ERRLEN];
+	struct sigaction sa;
+	struct sched *s;
+	int ch, rc;
+
+	sv.cpus = 500;
+	sv.mem = 64000;
+	while ((ch = getopt_long(argc, argv, "c:m:M:n:N:p:", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			sv.cpus = scalar_arg("cpus", optarg);
+			break;
+		case 'm':
+			opts.master = optarg;
+			break;
+		case 'M':
+			sv.mem = scalar_arg("mem", optarg);
+			break;
+		case 'n':
+			if (!id_valid(optarg) || strlen(optarg) > 40)
+				errx(100, "name '%s': use 1-40 of [A-Za-z0-9._-]",
+				    optarg);
+			sv.name = optarg;
+			break;
+		case 'N':
+			sv.n = strtonum(optarg, 1, MAX_INSTANCES, &errstr);
+			if (errstr != NULL)
+				errx(100, "instances '%s': %s", optarg, errstr);
+			break;
+		case 'p':
+			sv.per_agent = strtonum(optarg, 1, MAX_INSTANCES, &errstr);
+			if (errstr != NULL)
+				errx(100, "max-per-agent '%s': %s", optarg, errstr);
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc - 1)
+		usage();
+	sv.command = argv[optind];
+	snprintf(sv.resources, sizeof(sv.resources), "cpus:%g;mem:%g",
+	    sv.cpus / 1000.0, sv.mem / 1000.0);
+	if ((sv.slots = calloc(sv.n, sizeof(*sv.slots))) == NULL)
+		err(111, "calloc");
+	opts.name = sv.name;
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	if ((s = sched_create(&opts, &cb, &sv, why)) == NULL)
+		errx(111, "%s", why);
+	rc = sched_run(s, TICK_MS, on_tick);
+	sched_destroy(s);
+	free(sv.slots);
+	return rc == 0 ? 0 : 111;
+}

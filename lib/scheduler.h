@@ -1,0 +1,186 @@
+/*
+ * scheduler (functions prefixed sched_): the scheduler library, for
+ * frameworks written in C.  (The header is not called sched.h so that it
+ * never hides the system's <sched.h>, which <spawn.h> and <pthread.h>
+ * include.)  It speaks the framework side of cluster-protocol(7) with
+ * offerd: it subscribes (and retransmits SUBSCRIBE until SUBSCRIBED comes
+ * back), sends a HEARTBEAT every second, acknowledges status updates
+ * (unless told not to), hands each status update over once even when the
+ * agent resends it, resends kills until the task ends, and turns each
+ * record from the master into a call of one of the scheduler's
+ * callbacks.  See sched(3).
+ *
+ * Integration: poll sched_fd() for reading and call sched_dispatch()
+ * when it is readable or sched_timeout() milliseconds have passed; or
+ * let sched_run() do that loop.
+ *
+ * Who frees what:
+ *   - sched_create() copies every string of its options; the caller
+ *     keeps (and may free) the options and callbacks.  sched_destroy()
+ *     frees everything the handle holds.
+ *   - Everything a callback is given (struct sched_offer, struct
+ *     sched_status, strings, the json_t records) is borrowed: valid until
+ *     the callback returns.  json_incref() a record, or copy what you
+ *     need, to keep it.
+ *   - A json_t passed to a sched_* call (the tasks of sched_accept())
+ *     stays the caller's: the library takes its own reference.
+ *   - sched_task() returns a new json_t the caller owns.
+ *
+ * Callbacks may call any sched_* function except sched_destroy().
+ */
+#ifndef CLUSTER_SCHEDULER_H
+#define CLUSTER_SCHEDULER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#include "proto.h"
+#include "res.h"
+
+#define SCHED_ERRLEN		256
+#define SCHED_HEARTBEAT_MS	1000	/* longest gap between heartbeats */
+#define SCHED_RESEND_MS		500	/* SUBSCRIBE retransmission */
+#define SCHED_KILL_RESEND_MS	1000	/* KILL retransmission */
+#define SCHED_KILL_TRIES	30	/* kills sent before giving up */
+
+struct sched;
+
+/* How to subscribe; every field may be 0/NULL for its default. */
+struct sched_opts {
+	const char	*master;	/* endpoint; NULL: $CLUSTER_MASTER */
+	const char	*name;		/* framework name; NULL: "sched" */
+	const char	*role;		/* NULL: "*" */
+	const char	*framework_id;	/* subscribe again as this framework */
+	double		 failover_timeout; /* seconds the master keeps the
+					   framework's tasks after it goes
+					   silent; 0: torn down at once */
+	const char	*filter_attributes; /* only agents matching, e.g.
+					   "owner:web" or "rack:r1|r2" */
+	const char	*filter_min;	/* only agents with at least this
+					   free, e.g. "cpus:2;mem:512" */
+	int		 manual_ack;	/* 1: the scheduler acknowledges
+					   status updates itself */
+};
+
+/* One OFFER: every pointer is borrowed for the callback's duration. */
+struct sched_offer {
+	const char	*offer_id;
+	const char	*agent_id;
+	const char	*hostname;
+	const char	*attributes;	/* "" when the agent has none */
+	const char	*resources;	/* Mesos syntax */
+	const struct res *res;		/* the same, parsed */
+	const json_t	*rec;		/* the whole OFFER record */
+};
+
+/* One STATUS update: every pointer is borrowed, NULL when absent. */
+struct sched_status {
+	const char	*task_id;
+	const char	*agent_id;
+	const char	*state;		/* TASK_RUNNING, TASK_FINISHED, ... */
+	const char	*reason;
+	const char	*message;
+	const char	*sandbox;
+	const char	*uuid;		/* NULL: nothing to acknowledge */
+	int		 terminal;	/* the task will never run again */
+	int		 reconcile;	/* an answer to sched_reconcile() */
+	int		 has_exit_code;
+	int		 exit_code;
+	int		 signal;	/* 0 when not killed by a signal */
+	const json_t	*rec;		/* the whole STATUS record */
+};
+
+/* The scheduler's side: any pointer may be NULL to ignore that event. */
+struct sched_callbacks {
+	/* SUBSCRIBED: FRAMEWORK_ID is ours; AGAIN is 1 on a resubscription. */
+	void	(*subscribed)(struct sched *, void *ctx,
+		    const char *framework_id, int again);
+	/* An OFFER: answer it with sched_accept() or sched_decline(). */
+	void	(*offer)(struct sched *, void *ctx, const struct sched_offer *);
+	/* The master took OFFER_ID back; do not use it any more. */
+	void	(*rescind)(struct sched *, void *ctx, const char *offer_id);
+	/* A STATUS update (acknowledged after this returns, unless manual). */
+	void	(*status)(struct sched *, void *ctx, const struct sched_status *);
+	/* AGENT_LOST: its tasks come as TASK_LOST status updates too. */
+	void	(*agent_lost)(struct sched *, void *ctx, const char *agent_id);
+	/* An ERROR from the master; ABOUT is the record type at fault. */
+	void	(*error)(struct sched *, void *ctx, const char *message,
+		    const char *about);
+};
+
+/*
+ * A new scheduler that starts subscribing at once.  Returns it, or NULL
+ * with a reason in ERR (SCHED_ERRLEN bytes) when an option is invalid or
+ * the socket cannot be opened.
+ */
+struct sched *sched_create(const struct sched_opts *opts,
+	    const struct sched_callbacks *cb, void *ctx, char *err);
+/* Close S and free all it holds (NULL allowed); does not tear down. */
+void	sched_destroy(struct sched *s);
+
+/* The file descriptor to poll for reading. */
+int	sched_fd(const struct sched *s);
+/* Milliseconds until sched_dispatch() has timed work to do (>= 0). */
+int	sched_timeout(const struct sched *s);
+/*
+ * Handle every record waiting and every timer due, calling callbacks.
+ * Returns 0, or -1 once the scheduler is stopped (torn down or
+ * sched_stop() called) or its socket failed.
+ */
+int	sched_dispatch(struct sched *s);
+/*
+ * The loop: dispatch until sched_stop() or sched_teardown(), calling
+ * TIMER (when not NULL) every TIMER_MS milliseconds.  Returns 0 after a
+ * stop, -1 on a socket failure.
+ */
+int	sched_run(struct sched *s, int64_t timer_ms,
+	    void (*timer)(struct sched *, void *ctx));
+/* Make sched_run() return; async-signal-safe. */
+void	sched_stop(struct sched *s);
+
+/* Our framework id, or NULL until subscribed (a new framework makes its
+ * own id, "fw-" and 12 random hex digits, unless opts named one). */
+const char *sched_framework_id(const struct sched *s);
+/* True once SUBSCRIBED came back. */
+int	sched_subscribed(const struct sched *s);
+
+/*
+ * A new task description {task_id, name, resources, command} (command
+ * runs under /bin/sh -c); add "argv", "env" or "user" to it as
+ * cluster-protocol(7) says.  The caller owns the result.
+ */
+json_t	*sched_task(const char *task_id, const char *resources,
+	    const char *command);
+
+/*
+ * The calls.  Each returns 0 when the record was handed to the transport
+ * (or queued until SUBSCRIBED), -1 when it could not be (bad argument,
+ * stopped scheduler).  Delivery is best effort, as in Mesos: an answer
+ * that is lost shows as a rescinded offer, a lost kill is resent.
+ */
+
+/* Launch TASKS (an array of task descriptions) on OFFER_ID; what the
+ * tasks leave unused is refused for REFUSE_SECONDS (< 0: the default). */
+int	sched_accept(struct sched *s, const char *offer_id, json_t *tasks,
+	    double refuse_seconds);
+/* Decline OFFER_ID: its agent is not offered again for REFUSE_SECONDS
+ * (< 0: the master's default). */
+int	sched_decline(struct sched *s, const char *offer_id,
+	    double refuse_seconds);
+/* Stop receiving offers until sched_revive(). */
+int	sched_suppress(struct sched *s);
+/* Receive offers again and drop every decline filter. */
+int	sched_revive(struct sched *s);
+/* Kill TASK_ID; resent until a terminal status arrives. */
+int	sched_kill(struct sched *s, const char *task_id);
+/* Acknowledge the status update UUID of TASK_ID (manual_ack mode). */
+int	sched_acknowledge(struct sched *s, const char *task_id,
+	    const char *agent_id, const char *uuid);
+/* Ask for the state of the N tasks TASK_IDS (N == 0: all our tasks);
+ * the answers come as status updates with reconcile set. */
+int	sched_reconcile(struct sched *s, const char *const *task_ids, size_t n);
+/* End the framework: the master kills its tasks; sched_run() returns. */
+int	sched_teardown(struct sched *s);
+
+#endif
