@@ -1,0 +1,183 @@
+#!/usr/bin/env bats
+# cluster-elect with the lock file backend: three offerd candidates on one
+# machine, failover on kill -9, no split brain after SIGSTOP, the lease.
+
+bats_require_minimum_version 1.5.0
+
+load helper
+load 0800-elect-helper
+
+setup() {
+	setup_tmp
+	ELECT_ARGS="-l $TMP/lock"
+	ELECT_MASTER="lock://$TMP/lock"
+	export CLUSTER_MASTER=$ELECT_MASTER
+}
+teardown() { dump_logs; kill_leftovers; teardown_daemons; kill_leftovers; cleanup_tmp; }
+
+@test "bad input: usage errors exit 100, a missing directory 111, a missing command 127" {
+	run cluster-elect -l "$TMP/lock"
+	[ "$status" -eq 100 ]
+	[[ "$output" == *"no command given"* ]]
+	[[ "$output" == *"usage: cluster-elect"* ]]
+	run cluster-elect -- offerd -l ipc://x
+	[ "$status" -eq 100 ]
+	[[ "$output" == *"give -z zk-url or -l lockfile"* ]]
+	run cluster-elect -z "zk://127.0.0.1:2181" -- offerd -l ipc://x
+	[ "$status" -eq 100 ]
+	[[ "$output" == *"no path"* ]]
+	run cluster-elect -z "zk://127.0.0.1:notaport/x" -- offerd -l ipc://x
+	[ "$status" -eq 100 ]
+	[[ "$output" == *"port is invalid"* ]]
+	run cluster-elect -z "http://h:1/x" -- offerd -l ipc://x
+	[ "$status" -eq 100 ]
+	run cluster-elect -l "$TMP/lock" -z "zk://h:1/x" -- offerd -l ipc://x
+	[ "$status" -eq 100 ]
+	run cluster-elect -s 5ms -l "$TMP/lock" -- offerd -l ipc://x
+	[ "$status" -eq 100 ]
+	[[ "$output" == *"session timeout"* ]]
+	run cluster-elect -l "$TMP/lock" -- sleep 1
+	[ "$status" -eq 100 ]
+	[[ "$output" == *"no endpoint to publish"* ]]
+	run cluster-elect -d -l "$TMP/no/such/dir/lock" -- offerd -l ipc://x
+	[ "$status" -eq 111 ]
+	[[ "$output" == *"directory does not exist"* ]]
+	run -127 cluster-elect -d -l "$TMP/lock" -e ipc://x -- no-such-command-here
+	[[ "$output" == *"command not found"* ]]
+	run cluster-ctl -m "lock://relative/path" leader
+	[ "$status" -eq 100 ]
+	run cluster-ctl leader
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"no leader"* ]]
+	run cluster-elect --help
+	[ "$status" -eq 0 ]
+	[[ "$output" == "usage: cluster-elect"* ]]
+}
+
+@test "one of three leads and serves; cluster-ctl leader names it; the others wait" {
+	elect_three
+	wait_for 10 serving
+	[ "$(offerds_running)" -eq 1 ]
+	l=$(leader_index)
+	command_pid "$l"
+	run cluster-ctl leader
+	[ "$output" = "ipc://$TMP/m$l.ipc" ]
+	run cluster-ctl -o json leader
+	[[ "$output" == *'"backend":"lock"'* ]]
+	[[ "$output" == *"\"endpoint\":\"ipc://$TMP/m$l.ipc\""* ]]
+	[[ "$output" == *'"session_timeout_ms":1000'* ]]
+	# a direct endpoint is its own leader
+	[ "$(cluster-ctl -m ipc://elsewhere leader)" = ipc://elsewhere ]
+	sleep 1.5
+	[ "$(offerds_running)" -eq 1 ]
+	[ "$(leader_index)" = "$l" ]
+}
+
+@test "kill -9 of the leader and its command: a standby leads within 2 seconds" {
+	elect_three
+	wait_for 10 serving
+	old=$(leader_index)
+	kill_candidate "$old"
+	t0=$(date +%s%N)
+	wait_for 5 led_by_other "$old"
+	t1=$(date +%s%N)
+	echo "new leader after $(( (t1 - t0) / 1000000 )) ms"
+	[ $(( (t1 - t0) / 1000000 )) -lt 2000 ]
+	[ "$(offerds_running)" -eq 1 ]
+	# and once more: the last candidate takes over from the second
+	second=$(leader_index)
+	kill_candidate "$second"
+	wait_for 5 led_by_other "$second"
+	l=$(leader_index)
+	[ "$l" != "$old" ] && [ "$l" != "$second" ]
+}
+
+@test "SIGSTOP past the lease: another leads, and at SIGCONT the old leader exits before handling a record" {
+	elect_three
+	wait_for 10 serving
+	old=$(leader_index)
+	eval "oldpid=\$PID_elect$old"
+	cmd=$(command_pid "$old")
+	kill -STOP "$oldpid"
+	kill -STOP -- "-$cmd"
+	# its lock is broken once its lease is over by half a session
+	wait_for 6 led_by_other "$old"
+	handled=$(grep -c -- '<- ' "$TMP/elect$old.log" || true)
+	# records wait for the stopped master
+	cluster-ctl -m "ipc://$TMP/m$old.ipc" -t 3s agents >"$TMP/late.out" 2>&1 &
+	late=$!
+	sleep 0.5
+	kill -CONT -- "-$cmd"
+	kill -CONT "$oldpid"
+	st=0
+	wait "$oldpid" || st=$?
+	[ "$st" -eq 111 ]
+	grep -q "lease expired: no longer leader" "$TMP/elect$old.log"
+	grep -q "no longer sure to lead" "$TMP/elect$old.log"
+	# nothing was handled after the stop
+	[ "$(grep -c -- '<- ' "$TMP/elect$old.log" || true)" -eq "$handled" ]
+	st=0
+	wait "$late" || st=$?
+	[ "$st" -ne 0 ]
+	! kill -0 "$cmd" 2>/dev/null
+	# the new leader was never disturbed
+	led_by_other "$old"
+	[ "$(offerds_running)" -eq 1 ]
+}
+
+@test "kill -9 of cluster-elect alone: its command stops at the end of its lease, and a standby waits for it" {
+	elect_three
+	wait_for 10 serving
+	old=$(leader_index)
+	eval "oldpid=\$PID_elect$old"
+	cmd=$(command_pid "$old")
+	kill -KILL "$oldpid"
+	wait_for 5 led_by_other "$old"
+	! kill -0 "$cmd" 2>/dev/null
+	grep -q "lease expired: no longer leader" "$TMP/elect$old.log"
+	new=$(leader_index)
+	grep -q "waiting .* ms for the lease of $oldpid@" "$TMP/elect$new.log"
+	# the old command handled nothing once the new one had started (it
+	# notices the end of its lease at its next wake-up, before any record)
+	started=$(grep "leading lock:" "$TMP/elect$new.log" | tail -1 | cut -c1-12)
+	last=$(grep -- "offerd: <- " "$TMP/elect$old.log" | tail -1 | cut -c1-12)
+	[[ -z "$last" || "$last" < "$started" ]]
+}
+
+@test "SIGTERM: the leader stops its command, resigns and exits 0; a standby leads at once" {
+	elect_three
+	wait_for 10 serving
+	old=$(leader_index)
+	eval "oldpid=\$PID_elect$old"
+	cmd=$(command_pid "$old")
+	kill -TERM "$oldpid"
+	st=0
+	wait "$oldpid" || st=$?
+	[ "$st" -eq 0 ]
+	! kill -0 "$cmd" 2>/dev/null
+	wait_for 3 led_by_other "$old"
+}
+
+@test "a command that exits gives up leadership; cluster-elect exits with its status" {
+	run cluster-elect -d -l "$TMP/lock" -e ipc://nowhere -- sh -c 'exit 7'
+	[ "$status" -eq 7 ]
+	[[ "$output" == *"giving up leadership"* ]]
+	run cluster-elect -d -l "$TMP/lock" -e ipc://nowhere -- sh -c 'kill -TERM $$'
+	[ "$status" -eq 143 ]
+	# and the next candidate is not kept waiting
+	run cluster-elect -d -l "$TMP/lock" -e ipc://nowhere -- true
+	[ "$status" -eq 0 ]
+	[[ "$output" != *"waiting"* ]]
+}
+
+@test "the lease is readable by any command: a deadline in CLOCK_BOOTTIME ms, revoked on loss" {
+	run cluster-elect -l "$TMP/lock" -e ipc://nowhere -- sh -c \
+	    'd=$(od -An -t d8 -N8 "/dev/fd/$CLUSTER_LEASE_FD"); u=$(cut -d" " -f1 /proc/uptime); echo "deadline=$d uptime=$u"'
+	[ "$status" -eq 0 ]
+	d=$(echo "$output" | sed -n 's/.*deadline= *\([0-9]*\).*/\1/p')
+	u=$(echo "$output" | sed -n 's/.*uptime=\([0-9]*\)\.\([0-9]*\).*/\1\20/p')
+	echo "deadline $d ms, now $u ms"
+	# valid for at most a session from now
+	[ "$d" -gt "$u" ]
+	[ "$d" -le $((u + 1100 + 2000)) ]
+}

@@ -1,0 +1,135 @@
+#!/usr/bin/env bats
+# cluster-elect with ZooKeeper: a real server (Debian's zookeeper package)
+# on loopback with a 200 ms tick, three offerd candidates, failover on
+# kill -9, no split brain after SIGSTOP, a lost server.
+
+bats_require_minimum_version 1.5.0
+
+load helper
+load 0800-elect-helper
+
+setup_file() {
+	ZK_SKIP=
+	if ! zk_available; then
+		export ZK_SKIP="needs java and Debian's zookeeper package (apt-get install zookeeper)"
+		return 0
+	fi
+	ZK_DIR=$(mktemp -d /tmp/cluster-zk.XXXXXX)
+	export ZK_DIR
+	zk_start "$ZK_DIR"
+}
+
+teardown_file() {
+	[ -z "${ZK_DIR:-}" ] || zk_stop "$ZK_DIR"
+	[ -z "${ZK_DIR:-}" ] || rm -rf "$ZK_DIR"
+}
+
+setup() {
+	[ -z "$ZK_SKIP" ] || skip "$ZK_SKIP"
+	setup_tmp
+	ELECT_MASTER="zk://127.0.0.1:$ZK_PORT/cluster/t$BATS_TEST_NUMBER-$$"
+	ELECT_ARGS="-z $ELECT_MASTER"
+	export CLUSTER_MASTER=$ELECT_MASTER
+}
+teardown() {
+	[ -z "$ZK_SKIP" ] || return 0
+	dump_logs; kill_leftovers; teardown_daemons; kill_leftovers; cleanup_tmp
+}
+
+@test "zk: bad URLs exit 100, an unreachable server 111" {
+	run cluster-elect -z "zk://127.0.0.1:$ZK_PORT" -- offerd -l ipc://x
+	[ "$status" -eq 100 ]
+	run cluster-elect -z "zk://127.0.0.1:$ZK_PORT/a//b" -- offerd -l ipc://x
+	[ "$status" -eq 100 ]
+	[[ "$output" == *"empty, '.' or '..' component"* ]]
+	run cluster-elect -z "zk:///x" -- offerd -l ipc://x
+	[ "$status" -eq 100 ]
+	[[ "$output" == *"no ZooKeeper host"* ]]
+	run cluster-ctl -m "zk://127.0.0.1:1/x" leader
+	[ "$status" -eq 111 ]
+	[[ "$output" == *"no ZooKeeper session"* ]]
+	run cluster-elect -d -z "zk://127.0.0.1:1/x" -- offerd -l ipc://x
+	[ "$status" -eq 111 ]
+	[[ "$output" == *"no ZooKeeper session"* ]]
+	# an election nobody joined yet
+	run cluster-ctl leader
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"no leader"* ]]
+}
+
+@test "zk: one of three leads and serves; cluster-ctl leader names it" {
+	elect_three
+	wait_for 15 serving
+	[ "$(offerds_running)" -eq 1 ]
+	l=$(leader_index)
+	[ "$(cluster-ctl leader)" = "ipc://$TMP/m$l.ipc" ]
+	run cluster-ctl -o json leader
+	[[ "$output" == *'"backend":"zk"'* ]]
+	[[ "$output" == *'"candidates":3'* ]]
+	[[ "$output" == *'"id":"n_'* ]]
+	grep -q "session timeout 1000 ms" "$TMP/elect1.log"
+	sleep 1.5
+	[ "$(offerds_running)" -eq 1 ]
+	[ "$(leader_index)" = "$l" ]
+}
+
+@test "zk: kill -9 of the leader and its command: a standby leads within 3 seconds" {
+	elect_three
+	wait_for 15 serving
+	old=$(leader_index)
+	kill_candidate "$old"
+	t0=$(date +%s%N)
+	wait_for 6 led_by_other "$old"
+	t1=$(date +%s%N)
+	echo "new leader after $(( (t1 - t0) / 1000000 )) ms"
+	[ $(( (t1 - t0) / 1000000 )) -lt 3000 ]
+	[ "$(offerds_running)" -eq 1 ]
+	[ "$(cluster-ctl -o json leader | grep -o '"candidates":[0-9]*')" = '"candidates":2' ]
+}
+
+@test "zk: SIGSTOP past the session: another leads, and at SIGCONT the old leader exits before handling a record" {
+	elect_three
+	wait_for 15 serving
+	old=$(leader_index)
+	eval "oldpid=\$PID_elect$old"
+	cmd=$(command_pid "$old")
+	kill -STOP "$oldpid"
+	kill -STOP -- "-$cmd"
+	wait_for 8 led_by_other "$old"
+	handled=$(grep -c -- '<- ' "$TMP/elect$old.log" || true)
+	cluster-ctl -m "ipc://$TMP/m$old.ipc" -t 3s agents >"$TMP/late.out" 2>&1 &
+	late=$!
+	sleep 0.5
+	kill -CONT -- "-$cmd"
+	kill -CONT "$oldpid"
+	st=0
+	wait "$oldpid" || st=$?
+	[ "$st" -eq 111 ]
+	grep -q "lease expired: no longer leader" "$TMP/elect$old.log"
+	grep -q "no longer sure to lead" "$TMP/elect$old.log"
+	[ "$(grep -c -- '<- ' "$TMP/elect$old.log" || true)" -eq "$handled" ]
+	st=0
+	wait "$late" || st=$?
+	[ "$st" -ne 0 ]
+	! kill -0 "$cmd" 2>/dev/null
+	led_by_other "$old"
+	[ "$(offerds_running)" -eq 1 ]
+}
+
+@test "zk: when ZooKeeper goes away the leader stops its command within about a session" {
+	elect_start 1
+	wait_for 15 serving
+	cmd=$(command_pid 1)
+	zk_stop "$ZK_DIR"
+	t0=$(date +%s%N)
+	st=0
+	wait "$PID_elect1" || st=$?
+	t1=$(date +%s%N)
+	echo "stopped after $(( (t1 - t0) / 1000000 )) ms"
+	[ "$st" -eq 111 ]
+	[ $(( (t1 - t0) / 1000000 )) -lt 2500 ]
+	grep -q "no longer sure to lead" "$TMP/elect1.log"
+	! kill -0 "$cmd" 2>/dev/null
+	# back for whatever runs after us
+	zk_start "$ZK_DIR" "$ZK_PORT"
+}
