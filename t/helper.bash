@@ -16,7 +16,7 @@ setup_tmp() {
 # $TMP/NAME.log, and remember it for teardown.
 start_daemon() {
 	local name=$1; shift
-	"$@" >"$TMP/$name.log" 2>&1 &
+	"$@" >"$TMP/$name.log" 2>&1 3>&- &
 	PIDS="$PIDS $!"
 	eval "PID_$(echo "$name" | tr -c 'a-zA-Z0-9_\n' _)=$!"
 }
@@ -75,7 +75,7 @@ agents_registered() {
 bridge_start() {
 	local name=$1; shift
 	mkfifo "$TMP/$name.in"
-	cluster-ctl subscribe -n "$name" "$@" <"$TMP/$name.in" >"$TMP/$name.ev" 2>"$TMP/$name.log" &
+	cluster-ctl subscribe -n "$name" "$@" <"$TMP/$name.in" >"$TMP/$name.ev" 2>"$TMP/$name.log" 3>&- &
 	PIDS="$PIDS $!"
 	eval "PID_bridge_$name=$!"
 	# keep the FIFO open for writing in this shell

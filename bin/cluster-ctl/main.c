@@ -392,6 +392,31 @@ cmd_send(int argc, char **argv)
 }
 
 /*
+ * Send one call LINE (JSON) of the bridge's input as framework FW_ID, or
+ * keep it in PENDING until the framework has an id; a bad line sets *CODE.
+ */
+static void
+send_call(struct net *n, const char *line, const char *fw_id, json_t *pending,
+    int *code)
+{
+	char e[REC_ERRLEN];
+	json_t *rec;
+
+	if ((rec = rec_from_json(line, e)) == NULL) {
+		warnx("stdin: %s", e);
+		*code = 1;
+		return;
+	}
+	if (fw_id[0] == '\0') {
+		json_array_append_new(pending, rec);
+		return;
+	}
+	rec_set_str(rec, "framework_id", fw_id);
+	net_send(n, NULL, rec);
+	json_decref(rec);
+}
+
+/*
  * subscribe: the scheduler bridge.  Registers a framework, prints every
  * event from the master as a JSON line on stdout, and sends every JSON
  * line read on stdin as a call, with framework_id filled in.  Heartbeats
@@ -414,10 +439,10 @@ cmd_subscribe(int argc, char **argv)
 	const char *name = "bridge", *role = "*", *want_id = NULL;
 	char again_id[64];
 	const char *fattrs = NULL, *fmin = NULL, *errstr;
-	char fw_id[64] = "", e[REC_ERRLEN], *line = NULL;
+	char fw_id[64] = "", e[REC_ERRLEN], *ib, gen_id[64];
 	int ch, manual_ack = 0, in_open = 1, code = 0;
 	int64_t failover_ms = 0, next_sub = 0, next_hb = 0;
-	size_t cap = 0;
+	size_t ilen = 0;
 	struct net *n;
 	json_t *rec, *pending = json_array();
 	struct res tmp;
@@ -465,6 +490,14 @@ cmd_subscribe(int argc, char **argv)
 		usage(stderr);
 		return EX_USAGE_;
 	}
+	/*
+	 * Our own id, sent with every SUBSCRIBE: a resent one cannot make
+	 * a second framework.
+	 */
+	if (want_id == NULL)
+		want_id = id_new("fw", gen_id, sizeof(gen_id));
+	if ((ib = malloc(REC_MAX_SIZE + 2)) == NULL)
+		err(EX_SYSTEM, "malloc");
 	n = connect_master();
 	signal(SIGPIPE, SIG_IGN);
 	while (!got_signal) {
@@ -558,26 +591,31 @@ cmd_subscribe(int argc, char **argv)
 			json_decref(rec);
 		}
 		if (in_open && (pfd[1].revents & (POLLIN | POLLHUP))) {
-			ssize_t len = getline(&line, &cap, stdin);
+			/* read(2), not stdio: every complete line is handled now */
+			ssize_t got = read(0, ib + ilen, REC_MAX_SIZE + 1 - ilen);
+			char *start = ib, *nl;
 
-			if (len == -1) {
+			if (got == -1 && errno == EINTR)
+				continue;
+			if (got <= 0) {
 				in_open = 0;
-				continue;
+				if (ilen > 0)		/* a last line without newline */
+					ib[ilen++] = '\n';
+			} else
+				ilen += got;
+			while ((nl = memchr(start, '\n', ilen - (start - ib))) != NULL) {
+				*nl = '\0';
+				if (*start != '\0')
+					send_call(n, start, fw_id, pending, &code);
+				start = nl + 1;
 			}
-			if (len <= 1)
-				continue;
-			if ((rec = rec_from_json(line, e)) == NULL) {
-				warnx("stdin: %s", e);
+			ilen -= start - ib;
+			memmove(ib, start, ilen);
+			if (ilen > REC_MAX_SIZE) {
+				warnx("stdin: a line longer than %d bytes", REC_MAX_SIZE);
 				code = 1;
-				continue;
+				ilen = 0;
 			}
-			if (fw_id[0] == '\0') {
-				json_array_append_new(pending, rec);
-				continue;
-			}
-			rec_set_str(rec, "framework_id", fw_id);
-			net_send(n, NULL, rec);
-			json_decref(rec);
 		}
 	}
 	if (fw_id[0] != '\0' && failover_ms == 0) {
@@ -587,7 +625,7 @@ cmd_subscribe(int argc, char **argv)
 		json_decref(rec);
 		usleep(50000);
 	}
-	free(line);
+	free(ib);
 	json_decref(pending);
 	net_close(n);
 	return code;
@@ -632,7 +670,7 @@ cmd_run(int argc, char **argv)
 	};
 	const char *cpus = "1", *mem = "128", *name = "run", *role = "*";
 	const char *resources = NULL;
-	char want[1024], e[REC_ERRLEN], task_id[64], fw_id[64] = "";
+	char want[1024], e[REC_ERRLEN], task_id[64], fw_id[64] = "", my_id[64];
 	struct res need;
 	json_t *env = json_object(), *argvj, *rec, *last = NULL;
 	struct net *n;
@@ -693,6 +731,7 @@ cmd_run(int argc, char **argv)
 	if (strlen(name) > 40)
 		errx(EX_USAGE_, "name '%s' is too long", name);
 	id_new(name, task_id, sizeof(task_id));
+	id_new("fw", my_id, sizeof(my_id));
 	argvj = json_array();
 	for (i = optind; i < argc; i++)
 		json_array_append_new(argvj, json_string(argv[i]));
@@ -734,8 +773,9 @@ cmd_run(int argc, char **argv)
 			json_decref(rec);
 		}
 		if (fw_id[0] == '\0' && now >= next_sub) {
-			rec = json_pack("{s:s,s:s,s:s}", "type", R_SUBSCRIBE,
-			    "name", name, "role", role);
+			/* our own id: a resent SUBSCRIBE makes no second one */
+			rec = json_pack("{s:s,s:s,s:s,s:s}", "type", R_SUBSCRIBE,
+			    "name", name, "role", role, "framework_id", my_id);
 			net_send(n, NULL, rec);
 			json_decref(rec);
 			next_sub = now + RESEND_MS;
