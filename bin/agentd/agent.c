@@ -676,9 +676,10 @@ agent_tick(struct agent *ag)
 		if (ag->isolators != NULL)
 			json_object_set(r, "isolators", ag->isolators);
 		json_object_set_new(r, "tasks", tasks_report(ag));
-		send_rec(ag, r);
+		/* a new socket may not be connected yet: try again soon */
+		ag->next_register = now + (net_send(ag->net, NULL, r) == -1 ?
+		    50 : 1000);
 		json_decref(r);
-		ag->next_register = now + 1000;
 	}
 	if (ag->registered && now >= ag->next_heartbeat) {
 		json_t *r = rec_new(R_HEARTBEAT);

@@ -22,6 +22,7 @@
 #include <bsd/libutil.h>
 
 #include "agentd.h"
+#include "elect.h"
 #include "emulate.h"
 #include "log.h"
 #include "rec.h"
@@ -29,6 +30,7 @@
 #include "util.h"
 
 #define TICK_MS		100
+#define LOCK_TRIES	30	/* x 100 ms waiting for the work dir's lock */
 
 static int sigpipe[2];
 static volatile sig_atomic_t got_term, got_chld;
@@ -141,15 +143,20 @@ work_dir_open(struct agent *ag)
 {
 	char path[PATH_MAX + 16];
 	FILE *fp;
-	int fd;
+	int fd, tries;
 
 	if (mkdir(ag->work_dir, 0750) == -1 && errno != EEXIST)
 		err(111, "work dir %s", ag->work_dir);
 	snprintf(path, sizeof(path), "%s/lock", ag->work_dir);
 	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640)) == -1)
 		err(111, "%s", path);
-	if (flock(fd, LOCK_EX | LOCK_NB) == -1)
-		errx(111, "work dir %s is in use by another agentd", ag->work_dir);
+	/* a killed predecessor may take a moment to let go of it */
+	for (tries = 0; flock(fd, LOCK_EX | LOCK_NB) == -1; tries++) {
+		if (tries == LOCK_TRIES)
+			errx(111, "work dir %s is in use by another agentd",
+			    ag->work_dir);
+		usleep(100000);
+	}
 	snprintf(path, sizeof(path), "%s/agent_id", ag->work_dir);
 	if ((fp = fopen(path, "r")) != NULL) {
 		char id[ID_LEN];
@@ -203,7 +210,8 @@ main(int argc, char *argv[])
 	};
 	struct agent ag;
 	const char *master = NULL, *pidpath = NULL, *resources = NULL;
-	char err_[256], saved_id[ID_LEN] = "";
+	char err_[256], saved_id[ID_LEN] = "", ep[ELECT_ENDPOINT_MAX];
+	struct elect_follow *follow;
 	int ch, fg = 0, verbose = 0, kill_on_exit = 0, emulate = 0;
 	struct pidfh *pfh = NULL;
 	struct sigaction sa;
@@ -307,7 +315,12 @@ main(int argc, char *argv[])
 	}
 	ag.isolators = probe_isolators(ag.launcher);
 	master = master_endpoint(master);
-	if ((ag.net = net_open(NET_PEER, master, err_)) == NULL)
+	if ((follow = elect_follow_create(master, err_)) == NULL)
+		errx(100, "master %s: %s", master, err_);
+	/* a master named by its election: wait for its first leader */
+	while (elect_follow_poll(follow, ep, sizeof(ep)) != 1)
+		usleep(100000);
+	if ((ag.net = net_open(NET_PEER, ep, err_)) == NULL)
 		errx(111, "%s", err_);
 	if ((ag.tasks = map_create()) == NULL)
 		err(111, "map");
@@ -367,6 +380,20 @@ main(int argc, char *argv[])
 			work_dir_save_id(&ag);
 			strlcpy(saved_id, ag.id, sizeof(saved_id));
 		}
+		if (elect_follow_poll(follow, ep, sizeof(ep)) == 1) {
+			/* a new leader: register with it, tasks and all */
+			struct net *nn = net_open(NET_PEER, ep, err_);
+
+			if (nn == NULL)
+				log_warnx("new leader %s: %s", ep, err_);
+			else {
+				log_info("the master moved to %s", ep);
+				net_close(ag.net);
+				ag.net = nn;
+				ag.registered = 0;
+				ag.next_register = 0;
+			}
+		}
 		if (now_ms() >= next_tick) {
 			agent_tick(&ag);
 			next_tick = now_ms() + TICK_MS;
@@ -392,6 +419,7 @@ main(int argc, char *argv[])
 		}
 	}
 	net_close(ag.net);
+	elect_follow_destroy(follow);
 	if (pfh != NULL)
 		pidfile_remove(pfh);
 	return 0;

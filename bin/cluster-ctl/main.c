@@ -168,8 +168,8 @@ request(struct net *n, json_t *req, const char *want)
 			    "%lld ms", master_endpoint(opt_master),
 			    (long long)opt_timeout_ms);
 		if (now >= next) {
-			net_send(n, NULL, req);
-			next = now + RESEND_MS;
+			/* not connected yet: try again at once, else wait */
+			next = now + (net_send(n, NULL, req) == -1 ? 10 : RESEND_MS);
 		}
 		net_wait(n, (int)(next - now < deadline - now ? next - now :
 		    deadline - now));
