@@ -15,6 +15,7 @@
 #include "proto.h"
 #include "rec.h"
 #include "res.h"
+#include "elect.h"
 #include "scheduler.h"
 #include "util.h"
 
@@ -46,6 +47,7 @@ struct sched {
 	volatile sig_atomic_t stopped;
 	int		 failed;	/* the socket broke */
 	int		 torn_down;
+	struct elect_follow *follow;	/* the master's leader, if elected */
 };
 
 /* A malloc'd copy of S, or NULL for NULL (sets *BAD when out of memory). */
@@ -110,6 +112,7 @@ struct sched *
 sched_create(const struct sched_opts *opts, const struct sched_callbacks *cb,
     void *ctx, char *err)
 {
+	char ep[ELECT_ENDPOINT_MAX];
 	static const struct sched_opts none;
 	char e[RES_ERRLEN];
 	struct sched *s;
@@ -169,8 +172,15 @@ sched_create(const struct sched_opts *opts, const struct sched_callbacks *cb,
 		sched_destroy(s);
 		return NULL;
 	}
-	if ((s->net = net_open(NET_PEER, master_endpoint(opts->master),
+	if ((s->follow = elect_follow_create(master_endpoint(opts->master),
 	    err)) == NULL) {
+		sched_destroy(s);
+		return NULL;
+	}
+	/* a master named by its election: wait for its first leader */
+	while (elect_follow_poll(s->follow, ep, sizeof(ep)) != 1)
+		usleep(100000);
+	if ((s->net = net_open(NET_PEER, ep, err)) == NULL) {
 		sched_destroy(s);
 		return NULL;
 	}
@@ -202,6 +212,7 @@ sched_destroy(struct sched *s)
 			usleep(LINGER_US);
 		net_close(s->net);
 	}
+	elect_follow_destroy(s->follow);
 	json_decref(s->queue);
 	free(s->name);
 	free(s->role);
@@ -418,12 +429,26 @@ handle(struct sched *s, json_t *rec)
 static void
 timers(struct sched *s)
 {
+	char ep[ELECT_ENDPOINT_MAX];
 	int64_t now = now_ms();
 	const char *tid;
 	struct kill *k;
 	size_t pos = 0;
 	json_t *rec;
 
+	if (s->follow != NULL &&
+	    elect_follow_poll(s->follow, ep, sizeof(ep)) == 1) {
+		/* a new leader: subscribe with it again, same framework id */
+		char err[SCHED_ERRLEN];
+		struct net *nn = net_open(NET_PEER, ep, err);
+
+		if (nn != NULL) {
+			net_close(s->net);
+			s->net = nn;
+			s->subscribed = 0;
+			s->next_sub = now;
+		}
+	}
 	if (!s->subscribed && now >= s->next_sub) {
 		send_subscribe(s);
 		s->next_sub = now + SCHED_RESEND_MS;

@@ -119,7 +119,10 @@ struct sched *sched_create(const struct sched_opts *opts,
 /* Close S and free all it holds (NULL allowed); does not tear down. */
 void	sched_destroy(struct sched *s);
 
-/* The file descriptor to poll for reading. */
+/*
+ * The file descriptor to poll for reading.  It changes when the master
+ * is an election and its leader moves: ask again after each dispatch.
+ */
 int	sched_fd(const struct sched *s);
 /* Milliseconds until sched_dispatch() has timed work to do (>= 0). */
 int	sched_timeout(const struct sched *s);
