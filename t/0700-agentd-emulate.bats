@@ -1,0 +1,100 @@
+#!/usr/bin/env bats
+# agentd -E: fifty emulated agents in one process register with a real
+# offerd, run timed tasks through the normal protocol (status updates
+# retransmitted until acknowledged, in order) and obey KILL.
+
+load helper
+
+setup() {
+	setup_tmp
+	start_daemon offerd offerd -d -v -w "$TMP/master"
+	start_daemon emu agentd -d -v -E 50 -h emu -r 'cpus:2;mem:1024' \
+	    -a 'rack:r%{i%10};zone:z%{i/25}' -H 500ms
+	wait_for 15 agents_registered 50
+}
+teardown() { dump_logs; teardown_daemons; cleanup_tmp; }
+
+# accept NAME TASK [DURATION]: launch TASK on a free offer, running for
+# DURATION seconds (no duration: until killed).
+accept() {
+	local offer dur=
+	[ -n "${3:-}" ] && dur=",\"duration\":$3"
+	bridge_send "$1" '{"type":"REVIVE"}'
+	wait_for 15 bridge_free_offer "$1"
+	offer=$(bridge_free_offer "$1")
+	echo "$offer" >>"$TMP/$1.used"
+	bridge_send "$1" "{\"type\":\"ACCEPT\",\"offer_id\":\"$offer\",\"refuse_seconds\":0,\"tasks\":[{\"task_id\":\"$2\",\"resources\":\"cpus:1;mem:128\",\"argv\":[\"sleep\",\"${3:-0}\"]$dur}]}"
+}
+
+# status_field NAME TASK STATE FIELD: FIELD of the first STATE update of TASK.
+status_field() {
+	grep '"type":"STATUS"' "$TMP/$1.ev" | grep "\"task_id\":\"$2\"" |
+	    grep "\"state\":\"$3\"" | head -1 | jq -r ".$4"
+}
+
+@test "all fifty emulated agents register with their names and attributes" {
+	run cluster-ctl -h -o hostname,attributes,resources agents
+	[ "${#lines[@]}" -eq 50 ]
+	for i in 0 17 25 49; do
+		[[ "$output" == *"emu-$i "* ]]
+	done
+	[[ "$output" == *"emu-17  rack:r7;zone:z0  cpus:2;mem:1024"* ]]
+	[[ "$output" == *"emu-49  rack:r9;zone:z1  cpus:2;mem:1024"* ]]
+	[ "$(cluster-ctl -h -o agent_id agents | sort -u | wc -l)" -eq 50 ]
+	# heartbeats keep them active past the registration
+	sleep 1
+	agents_registered 50
+}
+
+@test "a task with a duration of 1 s finishes through the normal protocol" {
+	bridge_start fw
+	accept fw timed 1
+	bridge_wait fw '"state":"TASK_FINISHED"' 10
+	[ "$(task_states fw timed)" = "TASK_RUNNING TASK_FINISHED " ]
+	run_ms=$(status_field fw timed TASK_RUNNING timestamp_ms)
+	end_ms=$(status_field fw timed TASK_FINISHED timestamp_ms)
+	echo "ran $((end_ms - run_ms)) ms"
+	[ $((end_ms - run_ms)) -ge 1000 ] && [ $((end_ms - run_ms)) -lt 3000 ]
+	cluster-ctl -h -o task_id,state tasks | grep timed | grep -q TASK_FINISHED
+	# acknowledged: no retransmission follows
+	sleep 2
+	[ "$(task_states fw timed)" = "TASK_RUNNING TASK_FINISHED " ]
+}
+
+@test "KILL ends an emulated task without a duration" {
+	bridge_start fw
+	accept fw forever
+	bridge_wait fw '"state":"TASK_RUNNING"'
+	sleep 0.5
+	[ "$(task_states fw forever)" = "TASK_RUNNING " ]
+	bridge_send fw '{"type":"KILL","task_id":"forever"}'
+	bridge_wait fw '"state":"TASK_KILLED"'
+	[ "$(task_states fw forever)" = "TASK_RUNNING TASK_KILLED " ]
+	cluster-ctl -h -o task_id,state tasks | grep forever | grep -q TASK_KILLED
+}
+
+@test "updates are resent until acknowledged, and in order" {
+	bridge_start fw -A
+	accept fw quick 0.2
+	bridge_wait fw '"state":"TASK_RUNNING"'
+	# not acknowledged: TASK_RUNNING again after a second, nothing after it
+	wait_for 5 sh -c "[ \$(grep -c '\"state\":\"TASK_RUNNING\"' '$TMP/fw.ev') -ge 2 ]"
+	! grep -q '"state":"TASK_FINISHED"' "$TMP/fw.ev"
+	uuid=$(status_field fw quick TASK_RUNNING uuid)
+	bridge_send fw "{\"type\":\"ACKNOWLEDGE\",\"task_id\":\"quick\",\"uuid\":\"$uuid\"}"
+	bridge_wait fw '"state":"TASK_FINISHED"'
+	uuid=$(status_field fw quick TASK_FINISHED uuid)
+	bridge_send fw "{\"type\":\"ACKNOWLEDGE\",\"task_id\":\"quick\",\"uuid\":\"$uuid\"}"
+	cluster-ctl -h -o task_id,state tasks | grep quick | grep -q TASK_FINISHED
+}
+
+@test "a bad duration fails the task; a bad count or pattern is refused" {
+	bridge_start fw
+	accept fw negative -1
+	bridge_wait fw '"state":"TASK_FAILED"'
+	[[ "$(status_field fw negative TASK_FAILED reason)" == *duration* ]]
+	run agentd -d -E 0
+	[ "$status" -eq 100 ]
+	run agentd -d -E 2 -a 'rack:%{j}'
+	[ "$status" -eq 111 ]
+}
