@@ -22,7 +22,7 @@ LDLIBS	+= $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lzookeeper_mt -lm
 # Debian packages the build, the tests and the demo need (see README).
 DEBS	 = build-essential pkg-config libbsd-dev libmsgpack-dev libnanomsg-dev \
 	   libjansson-dev libcap-dev bats iproute2 procps gnuplot-nox \
-	   libzookeeper-mt-dev zookeeper mandoc
+	   libzookeeper-mt-dev zookeeper mandoc jq python3 perl
 
 PROGS	 = $(notdir $(wildcard bin/*))
 LIBSRC	 = $(wildcard lib/*.c)
