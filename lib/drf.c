@@ -258,6 +258,7 @@ struct agent {
 	char		 id[IDLEN];
 	char		*attrs;
 	struct res	 total, free;
+	int		 known, can;	/* can: free is allocatable, if known */
 	struct agent	*prev, *next;	/* in order of arrival */
 	struct hold	*holds;
 };
@@ -851,6 +852,7 @@ ev_agent_add(struct drf *d, const json_t *rec)
 		res_free(&a->free);
 		a->total = total;
 		a->free = nfree;
+		a->known = 0;
 		free(a->attrs);
 		a->attrs = attrcopy;
 	} else {
@@ -1014,6 +1016,7 @@ nomem:
 static int
 hold_return(struct hold *h)
 {
+	h->ag->known = 0;
 	return res_add(&h->ag->free, &h->res);
 }
 
@@ -1104,6 +1107,7 @@ ev_recover(struct drf *d, const json_t *rec)
 		return fail(d, rec, "RECOVER: out of memory");
 	}
 	if (h != NULL && !res_empty(&r)) {
+		a->known = 0;
 		if (res_add(&a->free, &r) == -1) {
 			res_free(&r);
 			return fail(d, rec, "RECOVER: out of memory");
@@ -1162,6 +1166,7 @@ ev_claim(struct drf *d, const json_t *rec)
 			hold_free(h);
 		goto nomem;
 	}
+	a->known = 0;
 	if (res_sub(&a->free, &r) == -1) {
 		res_sub(&h->res, &r);
 		if (fresh)
@@ -1398,6 +1403,7 @@ give(struct drf *d, struct fw *f, struct agent *a)
 			log_fatalx("allocation: out of memory");
 		res_free(&a->free);
 	}
+	a->known = 0;
 	f->nalloc++;
 	f->role->nalloc++;
 	fw_reshare(d, f);
@@ -1421,7 +1427,12 @@ drf_allocate(struct drf *d)
 	for (a = d->first; a != NULL; a = a->next) {
 		if (d->roles.n == 0)
 			break;
-		if (!allocatable(d, &a->free))
+		/* cached: most agents are fully held between cycles */
+		if (!a->known) {
+			a->can = allocatable(d, &a->free);
+			a->known = 1;
+		}
+		if (!a->can)
 			continue;
 		p.ag = a;
 		p.found = NULL;

@@ -159,6 +159,7 @@ main(int argc, char *argv[])
 	m.framework_timeout_ms = 15000;
 	m.refuse_ms = 5000;
 	m.keep_done_ms = 3600 * 1000;
+	m.keep_done_max = 10000;
 	m.removal_ms = 600 * 1000;
 	m.recovery_ms = 60 * 1000;
 	default_allocator(alloc_prog, sizeof(alloc_prog));

@@ -14,8 +14,23 @@
 
 #define RESEND_MS	1000	/* first launch/kill retransmission */
 #define RESEND_MAX_MS	10000
+#define SCAN_MS		250	/* agent and framework timeouts are checked */
 
 static void	task_end(struct master *, struct task *);
+
+/* T has ended: it stays listed a while, in the queue of ended tasks. */
+static void
+task_done(struct master *m, struct task *t)
+{
+	t->ended = now_ms();
+	t->dnext = NULL;
+	if (m->dtail != NULL)
+		m->dtail->dnext = t;
+	else
+		m->dhead = t;
+	m->dtail = t;
+	m->ndone++;
+}
 
 /* Send REC to the peer at TO and release it. */
 static void
@@ -198,6 +213,23 @@ to_framework(struct master *m, struct framework *fw, json_t *rec)
 	reply(m, &fw->route, rec);
 }
 
+/* Forget offer O: out of the index and the expiry queue, and freed. */
+static void
+offer_free(struct master *m, struct offer *o)
+{
+	if (o->qprev != NULL)
+		o->qprev->qnext = o->qnext;
+	else
+		m->ohead = o->qnext;
+	if (o->qnext != NULL)
+		o->qnext->qprev = o->qprev;
+	else
+		m->otail = o->qprev;
+	map_del(m->offers, o->id);
+	res_free(&o->res);
+	free(o);
+}
+
 /* Withdraw offer O: its resources go back, the framework is told when RESCIND. */
 static void
 offer_remove(struct master *m, struct offer *o, int rescind, int64_t refuse_ms)
@@ -214,9 +246,7 @@ offer_remove(struct master *m, struct offer *o, int rescind, int64_t refuse_ms)
 	}
 	if (a != NULL)
 		alloc_recover(m, o->framework_id, o->agent_id, &o->res, refuse_ms);
-	map_del(m->offers, o->id);
-	res_free(&o->res);
-	free(o);
+	offer_free(m, o);
 }
 
 /* Tell the allocator about agent A and every live task it runs. */
@@ -357,7 +387,7 @@ reconcile_reported(struct master *m, struct agent *a, json_t *e)
 	map_put(a->tasks, t->key, t);
 	if (task_state_terminal(state)) {
 		/* its last update is still on its way from the agent */
-		t->ended = now_ms();
+		task_done(m, t);
 		return;
 	}
 	res_add(&a->used, &t->res);
@@ -813,9 +843,7 @@ handle_accept(struct master *m, json_t *rec, const struct net_route *from)
 	}
 	/* what the tasks did not use goes back, refused for refuse_seconds */
 	alloc_recover(m, fw->id, a->id, &o->res, refuse_ms);
-	map_del(m->offers, o->id);
-	res_free(&o->res);
-	free(o);
+	offer_free(m, o);
 	res_free(&sum);
 	free(each);
 	return;
@@ -925,7 +953,10 @@ handle_status(struct master *m, json_t *rec, const struct net_route *from)
 	if ((a = map_get(m->agents, rec_str(rec, "agent_id"))) == NULL ||
 	    !a->active) {
 		/* register first, with the tasks; the update comes again */
-		reply(m, from, rec_new(R_REREGISTER));
+		json_t *rr = rec_new(R_REREGISTER);
+
+		rec_set_str(rr, "agent_id", rec_str(rec, "agent_id"));
+		reply(m, from, rr);
 		return;
 	}
 	a->route = *from;
@@ -1069,7 +1100,10 @@ handle_heartbeat(struct master *m, json_t *rec, const struct net_route *from)
 
 	if (aid != NULL) {
 		if ((a = map_get(m->agents, aid)) == NULL || !a->active) {
-			reply(m, from, rec_new(R_REREGISTER));
+			json_t *rr = rec_new(R_REREGISTER);
+
+			rec_set_str(rr, "agent_id", aid);
+			reply(m, from, rr);
 			return;
 		}
 		a->route = *from;
@@ -1226,6 +1260,12 @@ master_alloc_handle(struct master *m, json_t *rec)
 	o->expires = m->offer_timeout_ms > 0 ? o->created + m->offer_timeout_ms : 0;
 	res_add(&a->offered, &o->res);
 	map_put(m->offers, o->id, o);
+	o->qprev = m->otail;
+	if (m->otail != NULL)
+		m->otail->qnext = o;
+	else
+		m->ohead = o;
+	m->otail = o;
 	r = rec_new(R_OFFER);
 	rec_set_str(r, "offer_id", o->id);
 	rec_set_str(r, "framework_id", fw->id);
@@ -1245,7 +1285,7 @@ task_end(struct master *m, struct task *t)
 	struct agent *a = map_get(m->agents, t->agent_id);
 	struct framework *fw = map_get(m->frameworks, t->framework_id);
 
-	t->ended = now_ms();
+	task_done(m, t);
 	map_del(m->pending, t->key);
 	if (a != NULL) {
 		res_sub(&a->used, &t->res);
@@ -1328,18 +1368,41 @@ void
 master_tick(struct master *m)
 {
 	int64_t now = now_ms();
-	struct offer *o;
 	struct agent *a;
 	struct framework *fw;
 	struct task *t;
 	size_t pos = 0;
 
-	while ((o = map_next(m->offers, &pos, NULL)) != NULL)
-		if (o->expires != 0 && now >= o->expires) {
-			log_info("offer %s to %s not answered in time: rescinded",
-			    o->id, o->framework_id);
-			offer_remove(m, o, 1, 0);
-		}
+	/* one timeout for all: the oldest offers expire first */
+	while (m->ohead != NULL && m->ohead->expires != 0 &&
+	    now >= m->ohead->expires) {
+		log_info("offer %s to %s not answered in time: rescinded",
+		    m->ohead->id, m->ohead->framework_id);
+		offer_remove(m, m->ohead, 1, 0);
+	}
+	for (pos = 0; (t = map_next(m->pending, &pos, NULL)) != NULL;)
+		if (now >= t->next_send)
+			task_send(m, t);
+	/* ended tasks are listed for keep_done_ms, keep_done_max at most */
+	while ((t = m->dhead) != NULL && (now - t->ended > m->keep_done_ms ||
+	    m->ndone > m->keep_done_max)) {
+		m->dhead = t->dnext;
+		if (m->dhead == NULL)
+			m->dtail = NULL;
+		m->ndone--;
+		if ((a = map_get(m->agents, t->agent_id)) != NULL)
+			map_del(a->tasks, t->key);
+		map_del(m->tasks, t->key);
+		json_decref(t->info);
+		json_decref(t->status);
+		res_free(&t->res);
+		free(t);
+	}
+	state_save(m);
+	/* silence is measured in seconds: look for it a few times a second */
+	if (now < m->next_scan)
+		return;
+	m->next_scan = now + SCAN_MS;
 	for (pos = 0; (a = map_next(m->agents, &pos, NULL)) != NULL;) {
 		if (a->active && now - a->last_seen > m->agent_timeout_ms)
 			agent_unreachable(m, a);
@@ -1357,20 +1420,6 @@ master_tick(struct master *m)
 		if (!fw->active && now - fw->inactive_since >= fw->failover_ms)
 			framework_remove(m, fw);
 	}
-	for (pos = 0; (t = map_next(m->pending, &pos, NULL)) != NULL;)
-		if (now >= t->next_send)
-			task_send(m, t);
-	for (pos = 0; (t = map_next(m->tasks, &pos, NULL)) != NULL;)
-		if (t->ended && now - t->ended > m->keep_done_ms) {
-			if ((a = map_get(m->agents, t->agent_id)) != NULL)
-				map_del(a->tasks, t->key);
-			map_del(m->tasks, t->key);
-			json_decref(t->info);
-			json_decref(t->status);
-			res_free(&t->res);
-			free(t);
-		}
-	state_save(m);
 }
 
 void

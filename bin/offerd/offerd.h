@@ -51,6 +51,7 @@ struct offer {
 	char		 agent_id[ID_LEN];
 	struct res	 res;
 	int64_t		 created, expires;
+	struct offer	*qprev, *qnext;	/* in creation (= expiry) order */
 };
 
 struct task {
@@ -66,6 +67,7 @@ struct task {
 	int		 tries;
 	int		 kill_wanted;
 	int64_t		 ended;		/* when terminal, for expiry */
+	struct task	*dnext;		/* ended tasks, oldest first */
 };
 
 struct master {
@@ -78,6 +80,11 @@ struct master {
 	int64_t		 framework_timeout_ms;	/* silent this long: inactive */
 	int64_t		 refuse_ms;	/* default decline filter */
 	int64_t		 keep_done_ms;	/* how long ended tasks stay listed */
+	size_t		 keep_done_max;	/* and how many of them at most */
+	struct offer	*ohead, *otail;	/* offers, oldest first */
+	struct task	*dhead, *dtail;	/* ended tasks, oldest first */
+	size_t		 ndone;
+	int64_t		 next_scan;	/* agent and framework timeouts */
 	int64_t		 removal_ms;	/* unreachable this long: removed */
 	int64_t		 recovery_ms;	/* for frameworks to come back */
 	/* durable: see state.c */
