@@ -570,3 +570,21 @@ attr_match(const char *attrs, const char *want)
 	}
 	return 1;
 }
+
+int
+res_scalar_parse(const char *name, const char *text, int64_t *milli, char *err)
+{
+	char spec[RES_NAMELEN + 128];
+	struct res r;
+
+	snprintf(spec, sizeof(spec), "%s:%s", name, text);
+	if (res_parse(spec, &r, err) == -1)
+		return -1;
+	*milli = res_get(&r, name);
+	res_free(&r);
+	if (*milli <= 0) {
+		snprintf(err, RES_ERRLEN, "%s must be more than 0", name);
+		return -1;
+	}
+	return 0;
+}

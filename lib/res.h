@@ -65,6 +65,12 @@ int	res_contains(const struct res *a, const struct res *b);
 int	res_empty(const struct res *r);
 /* The scalar NAME in thousandths (0 when absent). */
 int64_t	res_get(const struct res *r, const char *name);
+/*
+ * Parse the value TEXT of the scalar resource NAME (as "cpus" "1.5") into
+ * thousandths.  Returns 0, or -1 with ERR when it is no positive number.
+ */
+int	res_scalar_parse(const char *name, const char *text, int64_t *milli,
+	    char *err);
 /* Set the scalar NAME to MILLI thousandths.  Returns 0 or -1. */
 int	res_set(struct res *r, const char *name, int64_t milli);
 

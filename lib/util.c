@@ -1,4 +1,8 @@
 #include <ctype.h>
+#include <err.h>
+#include <libgen.h>
+#include <limits.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,4 +99,31 @@ task_state_terminal(const char *s)
 	return s != NULL && (strcmp(s, "TASK_FINISHED") == 0 ||
 	    strcmp(s, "TASK_FAILED") == 0 || strcmp(s, "TASK_KILLED") == 0 ||
 	    strcmp(s, "TASK_LOST") == 0 || strcmp(s, "TASK_ERROR") == 0);
+}
+
+int64_t
+duration_arg(const char *name, const char *arg)
+{
+	const char *errstr;
+	int64_t ms;
+
+	if (duration_parse(arg, &ms, &errstr) == -1)
+		errx(100, "%s '%s': %s", name, arg, errstr);
+	return ms;
+}
+
+char *
+sibling_program(const char *name, const char *fallback, char *buf, size_t len)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	if (n > 0) {
+		self[n] = '\0';
+		snprintf(buf, len, "%s/%s", dirname(self), name);
+		if (access(buf, X_OK) == 0)
+			return buf;
+	}
+	strlcpy(buf, fallback, len);
+	return buf;
 }

@@ -33,4 +33,17 @@ const char *master_endpoint(const char *arg);
  */
 int	duration_parse(const char *s, int64_t *ms, const char **errstr);
 
+/*
+ * The value of a duration option NAME given as ARG, in milliseconds; a
+ * bad one ends the program with a message and status 100 (usage).
+ */
+int64_t	duration_arg(const char *name, const char *arg);
+
+/*
+ * Write into BUF (LEN bytes) the path of program NAME in the folder of the
+ * running program when it is there, else FALLBACK.  Returns BUF.
+ */
+char	*sibling_program(const char *name, const char *fallback, char *buf,
+	    size_t len);
+
 #endif

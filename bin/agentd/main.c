@@ -57,17 +57,6 @@ on_signal(int sig)
 	errno = e;
 }
 
-static int64_t
-opt_duration(const char *name, const char *arg)
-{
-	const char *errstr;
-	int64_t ms;
-
-	if (duration_parse(arg, &ms, &errstr) == -1)
-		errx(100, "%s '%s': %s", name, arg, errstr);
-	return ms;
-}
-
 /*
  * What this machine offers when -r is not given: every cpu, the memory
  * less what the system needs (1 GB or half, whichever is less) and the
@@ -88,22 +77,6 @@ detect_resources(const char *work_dir, char *buf, size_t len)
 	disk -= disk / 2 < 5120 ? disk / 2 : 5120;
 	snprintf(buf, len, "cpus:%ld;mem:%lld;disk:%lld", cpus > 0 ? cpus : 1,
 	    mem, disk);
-}
-
-/* The task-launch beside this program, else the installed one. */
-static void
-default_launcher(char *buf, size_t len)
-{
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-
-	if (n > 0) {
-		self[n] = '\0';
-		snprintf(buf, len, "%s/task-launch", dirname(self));
-		if (access(buf, X_OK) == 0)
-			return;
-	}
-	strlcpy(buf, "/usr/local/bin/task-launch", len);
 }
 
 /*
@@ -222,7 +195,9 @@ main(int argc, char *argv[])
 	ag.grace_ms = 3000;
 	ag.heartbeat_ms = 1000;
 	gethostname(ag.hostname, sizeof(ag.hostname) - 1);
-	default_launcher(ag.launcher, sizeof(ag.launcher));
+	/* the task-launch beside this program, else the installed one */
+	sibling_program("task-launch", "/usr/local/bin/task-launch", ag.launcher,
+	    sizeof(ag.launcher));
 	snprintf(ag.work_dir, sizeof(ag.work_dir), "%s",
 	    getuid() == 0 ? "/var/lib/agentd" : "/tmp/agentd");
 	while ((ch = getopt_long(argc, argv, "a:dE:g:h:H:kL:m:p:r:vw:", longopts,
@@ -245,13 +220,13 @@ main(int argc, char *argv[])
 			break;
 		}
 		case 'g':
-			ag.grace_ms = opt_duration("grace", optarg);
+			ag.grace_ms = duration_arg("grace", optarg);
 			break;
 		case 'h':
 			strlcpy(ag.hostname, optarg, sizeof(ag.hostname));
 			break;
 		case 'H':
-			ag.heartbeat_ms = opt_duration("heartbeat", optarg);
+			ag.heartbeat_ms = duration_arg("heartbeat", optarg);
 			if (ag.heartbeat_ms < 10)
 				errx(100, "heartbeat must be at least 10ms");
 			break;

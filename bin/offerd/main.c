@@ -60,33 +60,6 @@ on_signal(int sig)
 }
 
 /* Parse a duration option or exit with status 100. */
-static int64_t
-opt_duration(const char *name, const char *arg)
-{
-	const char *errstr;
-	int64_t ms;
-
-	if (duration_parse(arg, &ms, &errstr) == -1)
-		errx(100, "%s '%s': %s", name, arg, errstr);
-	return ms;
-}
-
-/* The drf-alloc beside this program, else the one on PATH. */
-static void
-default_allocator(char *buf, size_t len)
-{
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-
-	if (n > 0) {
-		self[n] = '\0';
-		snprintf(buf, len, "%s/drf-alloc", dirname(self));
-		if (access(buf, X_OK) == 0)
-			return;
-	}
-	strlcpy(buf, "drf-alloc", len);
-}
-
 /* Start the allocator PROG listening on ENDPOINT; returns its pid or -1. */
 static pid_t
 spawn_allocator(const char *prog, const char *endpoint, int fg, int verbose,
@@ -162,7 +135,8 @@ main(int argc, char *argv[])
 	m.keep_done_max = 10000;
 	m.removal_ms = 600 * 1000;
 	m.recovery_ms = 60 * 1000;
-	default_allocator(alloc_prog, sizeof(alloc_prog));
+	/* the drf-alloc beside this program, else the one on PATH */
+	sibling_program("drf-alloc", "drf-alloc", alloc_prog, sizeof(alloc_prog));
 	snprintf(workdir, sizeof(workdir), "%s",
 	    getuid() == 0 ? "/var/lib/offerd" : "/tmp/offerd");
 	while ((ch = getopt_long(argc, argv, "a:A:dF:l:no:p:r:R:t:T:vw:W:", longopts,
@@ -178,7 +152,7 @@ main(int argc, char *argv[])
 			fg = 1;
 			break;
 		case 'F':
-			m.framework_timeout_ms = opt_duration("framework timeout",
+			m.framework_timeout_ms = duration_arg("framework timeout",
 			    optarg);
 			if (m.framework_timeout_ms < 2000)
 				errx(100, "framework timeout must be at least 2s "
@@ -194,22 +168,22 @@ main(int argc, char *argv[])
 			check = 1;
 			break;
 		case 'o':
-			m.offer_timeout_ms = opt_duration("offer timeout", optarg);
+			m.offer_timeout_ms = duration_arg("offer timeout", optarg);
 			break;
 		case 'p':
 			pidpath = optarg;
 			break;
 		case 'r':
-			m.refuse_ms = opt_duration("refuse time", optarg);
+			m.refuse_ms = duration_arg("refuse time", optarg);
 			break;
 		case 'R':
-			m.recovery_ms = opt_duration("recovery timeout", optarg);
+			m.recovery_ms = duration_arg("recovery timeout", optarg);
 			break;
 		case 'T':
-			m.removal_ms = opt_duration("removal timeout", optarg);
+			m.removal_ms = duration_arg("removal timeout", optarg);
 			break;
 		case 't':
-			m.agent_timeout_ms = opt_duration("agent timeout", optarg);
+			m.agent_timeout_ms = duration_arg("agent timeout", optarg);
 			if (m.agent_timeout_ms < 100)
 				errx(100, "agent timeout must be at least 100ms");
 			break;

@@ -742,6 +742,42 @@ check_task(struct master *m, const struct framework *fw, const struct offer *o,
 }
 
 /*
+ * The offer an ACCEPT or DECLINE answers, checked: REC has the fields of
+ * SPEC, comes from the framework the offer was made to (*FW), and its
+ * refuse_seconds (default: offerd -r) is sane (*REFUSE_MS).  NULL after an
+ * ERROR to the sender otherwise.
+ */
+static struct offer *
+offer_answered(struct master *m, json_t *rec, const struct net_route *from,
+    const char *spec, struct framework **fw, int64_t *refuse_ms)
+{
+	char err[REC_ERRLEN];
+	struct offer *o;
+	double refuse;
+
+	if ((*fw = framework_of(m, rec, from)) == NULL)
+		return NULL;
+	if (rec_require(rec, spec, err) == -1) {
+		reply(m, from, rec_error(rec, "%s", err));
+		return NULL;
+	}
+	o = map_get(m->offers, rec_str(rec, "offer_id"));
+	if (o == NULL || strcmp(o->framework_id, (*fw)->id) != 0) {
+		reply(m, from, rec_error(rec, "offer '%s' is not outstanding "
+		    "for this framework", rec_str(rec, "offer_id")));
+		return NULL;
+	}
+	refuse = rec_num_or(rec, "refuse_seconds", m->refuse_ms / 1000.0);
+	if (!(refuse >= 0) || refuse > 31536000) {
+		reply(m, from, rec_error(rec, "refuse_seconds out of range "
+		    "(0 to a year)"));
+		return NULL;
+	}
+	*refuse_ms = (int64_t)(refuse * 1000);
+	return o;
+}
+
+/*
  * ACCEPT: launch the tasks on the offer's agent.  All of it is checked
  * first; on any fault nothing launches, the framework gets an ERROR and
  * the offer's resources go back to the pool.
@@ -758,29 +794,9 @@ handle_accept(struct master *m, json_t *rec, const struct net_route *from)
 	size_t i, n;
 	int64_t refuse_ms;
 
-	if ((fw = framework_of(m, rec, from)) == NULL)
+	if ((o = offer_answered(m, rec, from, "offer_id:s tasks:a "
+	    "?refuse_seconds:n", &fw, &refuse_ms)) == NULL)
 		return;
-	if (rec_require(rec, "offer_id:s tasks:a ?refuse_seconds:n", err) == -1) {
-		reply(m, from, rec_error(rec, "%s", err));
-		return;
-	}
-	o = map_get(m->offers, rec_str(rec, "offer_id"));
-	if (o == NULL || strcmp(o->framework_id, fw->id) != 0) {
-		reply(m, from, rec_error(rec, "offer '%s' is not outstanding "
-		    "for this framework", rec_str(rec, "offer_id")));
-		return;
-	}
-	{
-		double refuse = rec_num_or(rec, "refuse_seconds",
-		    m->refuse_ms / 1000.0);
-
-		if (!(refuse >= 0) || refuse > 31536000) {
-			reply(m, from, rec_error(rec, "refuse_seconds out of "
-			    "range (0 to a year)"));
-			return;
-		}
-		refuse_ms = (int64_t)(refuse * 1000);
-	}
 	a = map_get(m->agents, o->agent_id);
 	tasks = json_object_get(rec, "tasks");
 	n = json_array_size(tasks);
@@ -864,29 +880,14 @@ fail_mem:
 static void
 handle_decline(struct master *m, json_t *rec, const struct net_route *from)
 {
-	char err[REC_ERRLEN];
 	struct framework *fw;
 	struct offer *o;
-	double refuse;
+	int64_t refuse_ms;
 
-	if ((fw = framework_of(m, rec, from)) == NULL)
+	if ((o = offer_answered(m, rec, from, "offer_id:s ?refuse_seconds:n",
+	    &fw, &refuse_ms)) == NULL)
 		return;
-	if (rec_require(rec, "offer_id:s ?refuse_seconds:n", err) == -1) {
-		reply(m, from, rec_error(rec, "%s", err));
-		return;
-	}
-	o = map_get(m->offers, rec_str(rec, "offer_id"));
-	if (o == NULL || strcmp(o->framework_id, fw->id) != 0) {
-		reply(m, from, rec_error(rec, "offer '%s' is not outstanding "
-		    "for this framework", rec_str(rec, "offer_id")));
-		return;
-	}
-	refuse = rec_num_or(rec, "refuse_seconds", m->refuse_ms / 1000.0);
-	if (!(refuse >= 0) || refuse > 31536000) {
-		reply(m, from, rec_error(rec, "refuse_seconds out of range"));
-		return;
-	}
-	offer_remove(m, o, 0, (int64_t)(refuse * 1000));
+	offer_remove(m, o, 0, refuse_ms);
 }
 
 /* Find FW's task named by REC's task_id; NULL (and an ERROR) if none. */

@@ -337,30 +337,12 @@ on_tick(struct sched *s, void *ctx)
 static int64_t
 scalar_arg(const char *name, const char *arg)
 {
-	char spec[128], e[RES_ERRLEN];
-	struct res r;
+	char e[RES_ERRLEN];
 	int64_t v;
 
-	snprintf(spec, sizeof(spec), "%s:%s", name, arg);
-	if (res_parse(spec, &r, e) == -1)
+	if (res_scalar_parse(name, arg, &v, e) == -1)
 		errx(100, "%s", e);
-	v = res_get(&r, name);
-	res_free(&r);
-	if (v <= 0)
-		errx(100, "%s must be more than 0", name);
 	return v;
-}
-
-/* Parse a duration option into milliseconds or exit with status 100. */
-static int64_t
-duration_arg(const char *name, const char *arg)
-{
-	const char *errstr;
-	int64_t ms;
-
-	if (duration_parse(arg, &ms, &errstr) == -1)
-		errx(100, "%s '%s': %s", name, arg, errstr);
-	return ms;
 }
 
 int

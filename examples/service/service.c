@@ -247,17 +247,11 @@ on_subscribed(struct sched *s, void *ctx, const char *fw_id, int again)
 static int64_t
 scalar_arg(const char *name, const char *arg)
 {
-	char spec[128], e[RES_ERRLEN];
-	struct res r;
+	char e[RES_ERRLEN];
 	int64_t v;
 
-	snprintf(spec, sizeof(spec), "%s:%s", name, arg);
-	if (res_parse(spec, &r, e) == -1)
+	if (res_scalar_parse(name, arg, &v, e) == -1)
 		errx(100, "%s", e);
-	v = res_get(&r, name);
-	res_free(&r);
-	if (v <= 0)
-		errx(100, "%s must be more than 0", name);
 	return v;
 }
 
