@@ -1,0 +1,85 @@
+#!/usr/bin/env bats
+# The allocator in a running cluster: offer timeouts, decline filters,
+# weights, and a replacement allocator in place of drf-alloc.
+
+load helper
+
+setup() { setup_tmp; }
+teardown() { dump_logs; teardown_daemons; cleanup_tmp; }
+
+# offer_hosts NAME: the hostnames of the offers the bridge NAME received.
+offer_hosts() {
+	grep '"type":"OFFER"' "$TMP/$1.ev" | sed 's/.*"hostname":"\([^"]*\)".*/\1/' | sort -u | tr '\n' ' '
+}
+
+@test "the cluster runs with a replacement allocator: static partitions by owner" {
+	start_daemon alloc drf-alloc -d -l "ipc://$TMP/alloc.ipc" -x "$TOP/examples/alloc-static/alloc-static"
+	start_daemon offerd offerd -d -v -w "$TMP/master" -a "ipc://$TMP/alloc.ipc"
+	start_daemon agent1 agentd -d -k -w "$TMP/a1" -h host1 -r 'cpus:2;mem:512' -a owner:web
+	start_daemon agent2 agentd -d -k -w "$TMP/a2" -h host2 -r 'cpus:2;mem:512' -a owner:batch
+	wait_for 15 agents_registered 2
+	bridge_start web -i web
+	bridge_start batch -i batch
+	bridge_wait web '"type":"OFFER"'
+	bridge_wait batch '"type":"OFFER"'
+	sleep 2
+	[ "$(offer_hosts web)" = "host1 " ]
+	[ "$(offer_hosts batch)" = "host2 " ]
+	bridge_launch web w1 "echo static"
+	bridge_wait web '"task_id":"w1".*"state":"TASK_FINISHED"'
+}
+
+@test "an offer not answered within the offer timeout is rescinded and its resources offered again" {
+	OFFERD_FLAGS="-o 1s"
+	start_cluster 1
+	bridge_start slow
+	bridge_wait slow '"type":"OFFER"'
+	first=$(grep '"type":"OFFER"' "$TMP/slow.ev" | head -1 | sed 's/.*"offer_id":"\([^"]*\)".*/\1/')
+	bridge_wait slow "\"type\":\"RESCIND\",\"offer_id\":\"$first\"" 5
+	wait_for 10 sh -c "[ \$(grep -c '\"type\":\"OFFER\"' '$TMP/slow.ev') -ge 2 ]"
+	grep -q "offer $first to .* not answered in time: rescinded" "$TMP/offerd.log"
+}
+
+@test "a declined agent is not offered to that framework again for refuse_seconds" {
+	start_cluster 1
+	bridge_start picky
+	bridge_wait picky '"type":"OFFER"'
+	offer=$(grep '"type":"OFFER"' "$TMP/picky.ev" | head -1 | sed 's/.*"offer_id":"\([^"]*\)".*/\1/')
+	bridge_send picky "{\"type\":\"DECLINE\",\"offer_id\":\"$offer\",\"refuse_seconds\":3}"
+	sleep 2
+	[ "$(grep -c '"type":"OFFER"' "$TMP/picky.ev")" -eq 1 ]
+	# the filter expires: offered again
+	bridge_wait picky '"type":"OFFER".*' 6
+	wait_for 6 sh -c "[ \$(grep -c '\"type\":\"OFFER\"' '$TMP/picky.ev') -ge 2 ]"
+	# and a bad refuse_seconds is refused
+	offer=$(grep '"type":"OFFER"' "$TMP/picky.ev" | tail -1 | sed 's/.*"offer_id":"\([^"]*\)".*/\1/')
+	bridge_send picky "{\"type\":\"DECLINE\",\"offer_id\":\"$offer\",\"refuse_seconds\":-5}"
+	bridge_wait picky 'refuse_seconds out of range'
+}
+
+@test "suppress stops offers; revive brings them back" {
+	start_cluster 1
+	bridge_start quiet
+	bridge_wait quiet '"type":"OFFER"'
+	offer=$(grep '"type":"OFFER"' "$TMP/quiet.ev" | head -1 | sed 's/.*"offer_id":"\([^"]*\)".*/\1/')
+	bridge_send quiet '{"type":"SUPPRESS"}'
+	bridge_send quiet "{\"type\":\"DECLINE\",\"offer_id\":\"$offer\",\"refuse_seconds\":0}"
+	sleep 3
+	[ "$(grep -c '"type":"OFFER"' "$TMP/quiet.ev")" -eq 1 ]
+	bridge_send quiet '{"type":"REVIVE"}'
+	wait_for 5 sh -c "[ \$(grep -c '\"type\":\"OFFER\"' '$TMP/quiet.ev') -ge 2 ]"
+}
+
+@test "role weights are set by the operator; bad ones are refused" {
+	OFFERD_FLAGS="-W web=2"
+	start_cluster 1
+	run cluster-ctl weight batch 3
+	[ "$status" -eq 0 ]
+	[ "$output" = "role batch weight 3" ]
+	run cluster-ctl weight batch 0
+	[ "$status" -eq 100 ]
+	run cluster-ctl weight 'a b' 1
+	[ "$status" -eq 100 ]
+	run offerd -n -W 'a b=1'
+	[ "$status" -eq 100 ]
+}
