@@ -17,6 +17,7 @@
 #define SCAN_MS		250	/* agent and framework timeouts are checked */
 
 static void	task_end(struct master *, struct task *);
+static void	task_pending(struct master *, struct task *);
 
 /* T has ended: it stays listed a while, in the queue of ended tasks. */
 static void
@@ -358,6 +359,7 @@ reconcile_reported(struct master *m, struct agent *a, json_t *e)
 	if ((t = map_get(m->tasks, key)) != NULL) {
 		if (t->ended || strcmp(t->agent_id, a->id) != 0)
 			return;
+		t->reported = 1;
 		map_put(a->tasks, t->key, t);
 		if (strcmp(t->state, TASK_UNREACHABLE) == 0 &&
 		    !task_state_terminal(state)) {
@@ -383,6 +385,7 @@ reconcile_reported(struct master *m, struct agent *a, json_t *e)
 	strlcpy(t->key, key, sizeof(t->key));
 	strlcpy(t->state, state, sizeof(t->state));
 	t->info = json_deep_copy(info);
+	t->reported = 1;
 	map_put(m->tasks, t->key, t);
 	map_put(a->tasks, t->key, t);
 	if (task_state_terminal(state)) {
@@ -487,13 +490,30 @@ handle_register_agent(struct master *m, json_t *rec, const struct net_route *fro
 				map_put(seen, key, (void *)1);
 			}
 		}
-		/* tasks we launched there that the agent does not know */
+		/*
+		 * Tasks we launched there that the agent does not know: lost
+		 * if it had reported on them, else the LAUNCH never got
+		 * there, and it goes again.
+		 */
 		for (pos = 0; (t = map_next(a->tasks, &pos, NULL)) != NULL;) {
-			if (t->ended || map_get(seen, t->key) != NULL ||
-			    strcmp(t->state, TASK_STAGING) == 0)
+			if (t->ended || map_get(seen, t->key) != NULL)
 				continue;
-			strlcpy(t->state, TASK_LOST, sizeof(t->state));
-			task_notify(m, t, "the agent does not know the task");
+			if (!t->reported && !t->kill_wanted) {
+				if (strcmp(t->state, TASK_STAGING) != 0) {
+					strlcpy(t->state, TASK_STAGING,
+					    sizeof(t->state));
+					task_notify(m, t, "agent reachable again");
+				}
+				task_pending(m, t);
+				continue;
+			}
+			if (!t->reported) {	/* a kill before any launch */
+				strlcpy(t->state, TASK_KILLED, sizeof(t->state));
+				task_notify(m, t, "killed before it was launched");
+			} else {
+				strlcpy(t->state, TASK_LOST, sizeof(t->state));
+				task_notify(m, t, "the agent does not know the task");
+			}
 			task_end(m, t);
 		}
 		map_destroy(seen);
@@ -966,6 +986,7 @@ handle_status(struct master *m, json_t *rec, const struct net_route *from)
 	snprintf(key, sizeof(key), "%s/%s", rec_str(rec, "framework_id"),
 	    rec_str(rec, "task_id"));
 	if ((t = map_get(m->tasks, key)) != NULL) {
+		t->reported = 1;
 		if (!t->kill_wanted || task_state_terminal(state))
 			map_del(m->pending, t->key);
 		if (t->ended == 0) {

@@ -66,6 +66,7 @@ struct task {
 	int64_t		 next_send;	/* launch or kill retransmission */
 	int		 tries;
 	int		 kill_wanted;
+	int		 reported;	/* the agent has said it knows it */
 	int64_t		 ended;		/* when terminal, for expiry */
 	struct task	*dnext;		/* ended tasks, oldest first */
 };
