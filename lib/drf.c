@@ -246,7 +246,7 @@ struct fw {
 	char		*attr_filter;	/* NULL: any agent */
 	struct res	 min;		/* free resources an agent must have */
 	int		 suppressed;
-	struct map	*refuse;	/* agent id -> int64_t * expiry (ms) */
+	struct map	*refuse;	/* agent id -> struct refusal * */
 	int64_t		 alloc[DRF_MAX_NAMES];
 	double		 dominant;
 	uint64_t	 nalloc;	/* allocations made to it: a tie-break */
@@ -632,6 +632,26 @@ bad:
 	return NULL;
 }
 
+/*
+ * A decline filter, as Mesos has them: until UNTIL the agent is not offered
+ * to the framework while all it has free is within RES, what was declined
+ * (ALL: whatever it has).  When more is freed there, the offer comes.
+ */
+struct refusal {
+	int64_t		 until;		/* ms on the allocator clock */
+	int		 all;
+	struct res	 res;
+};
+
+static void
+refusal_free(struct refusal *r)
+{
+	if (r == NULL)
+		return;
+	res_free(&r->res);
+	free(r);
+}
+
 /* Free F's decline filters. */
 static void
 refuse_clear(struct fw *f)
@@ -642,7 +662,7 @@ refuse_clear(struct fw *f)
 	if (f->refuse == NULL)
 		return;
 	while ((v = map_next(f->refuse, &pos, NULL)) != NULL)
-		free(v);
+		refusal_free(v);
 	map_destroy(f->refuse);
 	f->refuse = NULL;
 }
@@ -1048,24 +1068,30 @@ ev_fw_remove(struct drf *d, const json_t *rec)
 	return 0;
 }
 
-/* Refuse agent A to framework F until UNTIL (ms on the allocator clock). */
+/*
+ * Filter agent A from framework F until UNTIL (ms on the allocator clock)
+ * while its free resources stay within DECLINED (empty: anything).  A new
+ * filter replaces an older one for the same agent.
+ */
 static int
-refuse_set(struct fw *f, const struct agent *a, int64_t until)
+refuse_set(struct fw *f, const struct agent *a, int64_t until,
+    const struct res *declined)
 {
-	int64_t *v;
+	struct refusal *v;
 
 	if (f->refuse == NULL && (f->refuse = map_create()) == NULL)
 		return -1;
-	if ((v = map_get(f->refuse, a->id)) != NULL) {
-		if (*v < until)
-			*v = until;
-		return 0;
-	}
-	if ((v = malloc(sizeof(*v))) == NULL)
+	if ((v = calloc(1, sizeof(*v))) == NULL)
 		return -1;
-	*v = until;
-	if (map_put(f->refuse, a->id, v) == -1) {
+	v->until = until;
+	v->all = res_empty(declined);
+	if (res_copy(&v->res, declined) == -1) {
 		free(v);
+		return -1;
+	}
+	refusal_free(map_del(f->refuse, a->id));
+	if (map_put(f->refuse, a->id, v) == -1) {
+		refusal_free(v);
 		return -1;
 	}
 	return 0;
@@ -1102,7 +1128,7 @@ ev_recover(struct drf *d, const json_t *rec)
 		return -1;
 	}
 	if (refuse > 0 && refuse_set(f, a, drf_now(d) +
-	    (int64_t)llround(refuse * 1000)) == -1) {
+	    (int64_t)llround(refuse * 1000), &r) == -1) {
 		res_free(&r);
 		return fail(d, rec, "RECOVER: out of memory");
 	}
@@ -1319,14 +1345,14 @@ struct pick {
 static int
 refused(struct fw *f, const struct pick *p)
 {
-	int64_t *until;
+	struct refusal *r;
 
 	if (f->refuse == NULL || map_count(f->refuse) == 0 ||
-	    (until = map_get(f->refuse, p->ag->id)) == NULL)
+	    (r = map_get(f->refuse, p->ag->id)) == NULL)
 		return 0;
-	if (*until > p->now)
-		return 1;
-	free(map_del(f->refuse, p->ag->id));
+	if (r->until > p->now)
+		return r->all || res_contains(&r->res, &p->ag->free);
+	refusal_free(map_del(f->refuse, p->ag->id));
 	return 0;
 }
 
@@ -1361,16 +1387,16 @@ sweep(struct drf *d, int64_t now)
 {
 	struct fw *f;
 	size_t pos = 0, fp;
-	int64_t *until;
+	struct refusal *r;
 	const char *key;
 
 	while ((f = map_next(d->fws, &pos, NULL)) != NULL) {
 		if (f->refuse == NULL)
 			continue;
 		fp = 0;
-		while ((until = map_next(f->refuse, &fp, &key)) != NULL)
-			if (*until <= now)
-				free(map_del(f->refuse, key));
+		while ((r = map_next(f->refuse, &fp, &key)) != NULL)
+			if (r->until <= now)
+				refusal_free(map_del(f->refuse, key));
 	}
 }
 

@@ -214,6 +214,25 @@ EOF
 	[ "${lines[2]}" = "${lines[0]}" ]
 }
 
+@test "a decline filter holds only while the agent has no more free than was declined" {
+	run drf-alloc -c manual <<'EOF'
+{"type":"FRAMEWORK_ADD","framework_id":"f1"}
+{"type":"AGENT_ADD","agent_id":"n1","resources":"cpus:4;mem:4096"}
+{"type":"ALLOCATE"}
+{"type":"RECOVER","framework_id":"f1","agent_id":"n1","resources":"cpus:2;mem:2048","refuse_seconds":10}
+{"type":"ALLOCATE"}
+{"type":"RECOVER","framework_id":"f1","agent_id":"n1","resources":"cpus:2;mem:2048"}
+{"type":"ALLOCATE"}
+EOF
+	echo "$output"
+	[ "$status" -eq 0 ]
+	# the leftover is refused; when the task's half comes back, more than
+	# the declined part is free and the filter no longer holds
+	[ "${#lines[@]}" -eq 2 ]
+	[ "${lines[0]}" = '{"type":"ALLOCATION","framework_id":"f1","agent_id":"n1","resources":"cpus:4;mem:4096"}' ]
+	[ "${lines[1]}" = "${lines[0]}" ]
+}
+
 @test "a declined agent goes to the next framework meanwhile" {
 	run drf-alloc -c manual <<'EOF'
 {"type":"FRAMEWORK_ADD","framework_id":"f1"}
