@@ -212,6 +212,10 @@ launcher_argv(struct agent *ag, struct atask *t, char **argv, int max,
 	res_free(&r);
 	ADD("--status-file");
 	ADD(FMT("%s/status.json", t->dir));
+	if (ag->require[0] != '\0') {
+		ADD("--require");
+		ADD(ag->require);
+	}
 	/* the launcher takes whole seconds: round up, never to nothing */
 	ADD("--grace");
 	ADD(FMT("%lld", (long long)((ag->grace_ms + 999) / 1000)));

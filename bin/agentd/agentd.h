@@ -55,6 +55,7 @@ struct agent {
 	int64_t		 next_register, next_heartbeat;
 	struct map	*tasks;
 	json_t		*isolators;
+	char		 require[256];	/* isolators every task requires */
 };
 
 void	agent_handle(struct agent *, json_t *rec);

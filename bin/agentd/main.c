@@ -289,6 +289,23 @@ main(int argc, char *argv[])
 		}
 	}
 	ag.isolators = probe_isolators(ag.launcher);
+	/*
+	 * What the machine has, every task gets and requires: never less
+	 * isolation than advertised, and the launcher need not probe again.
+	 * A network namespace is each task's own choice.
+	 */
+	if (ag.isolators != NULL) {
+		size_t i;
+		json_t *v;
+
+		json_array_foreach(ag.isolators, i, v) {
+			if (strcmp(json_string_value(v), "net") == 0)
+				continue;
+			if (ag.require[0] != '\0')
+				strlcat(ag.require, ",", sizeof(ag.require));
+			strlcat(ag.require, json_string_value(v), sizeof(ag.require));
+		}
+	}
 	master = master_endpoint(master);
 	if ((follow = elect_follow_create(master, err_)) == NULL)
 		errx(100, "master %s: %s", master, err_);
