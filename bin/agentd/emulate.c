@@ -36,6 +36,7 @@
 #include "log.h"
 #include "proto.h"
 #include "rec.h"
+#include "sig.h"
 #include "res.h"
 #include "util.h"
 
@@ -101,19 +102,6 @@ struct emu {
 	int64_t		  tokens_at, last_sweep, started, next_report;
 	unsigned long long sent, dropped, launched, finished, killed, errors;
 };
-
-static int sigpipe_[2];
-static volatile sig_atomic_t got_stop;
-
-static void
-on_signal(int sig)
-{
-	int e = errno;
-
-	got_stop = sig;
-	(void)write(sigpipe_[1], "", 1);
-	errno = e;
-}
 
 /* ---- timers: an indexed binary min-heap ---- */
 
@@ -720,10 +708,9 @@ emulate_run(const struct agent *tmpl, int n, const char *master,
 {
 	struct emu e;
 	struct pidfh *pfh = NULL;
-	struct sigaction sa;
 	struct res check;
 	char err[256], buf[1024];
-	int i;
+	int i, sigfd, stop = 0;
 
 	memset(&e, 0, sizeof(e));
 	e.tmpl = tmpl;
@@ -755,15 +742,8 @@ emulate_run(const struct agent *tmpl, int n, const char *master,
 		log_fatalx("%s", err);
 	if (pfh != NULL)
 		pidfile_write(pfh);
-	if (pipe2(sigpipe_, O_NONBLOCK | O_CLOEXEC) == -1)
-		log_fatal("pipe");
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = SA_RESTART;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	if ((sigfd = sig_init((int[]){ SIGTERM, SIGINT }, 2)) == -1)
+		log_fatal("signals");
 	signal(SIGHUP, SIG_IGN);
 
 	e.started = e.tokens_at = now_ms();
@@ -779,10 +759,10 @@ emulate_run(const struct agent *tmpl, int n, const char *master,
 	    n, tmpl->hostname, tmpl->hostname, n - 1, e.tag, e.resources,
 	    master);
 
-	while (!got_stop) {
+	while (!stop) {
 		struct pollfd pfd[2] = {
 			{ .fd = net_fd(e.net), .events = POLLIN },
-			{ .fd = sigpipe_[0], .events = POLLIN },
+			{ .fd = sigfd, .events = POLLIN },
 		};
 		int64_t now = now_ms(), wait = EMU_POLL_MAX_MS;
 		json_t *rec;
@@ -795,8 +775,8 @@ emulate_run(const struct agent *tmpl, int n, const char *master,
 		if (poll(pfd, 2, wait > 0 ? (int)wait : 0) == -1 &&
 		    errno != EINTR)
 			log_fatal("poll");
-		while (read(sigpipe_[0], buf, sizeof(buf)) > 0)
-			;
+		sig_drain();
+		stop = sig_take(SIGTERM) || sig_take(SIGINT);
 		now = now_ms();
 		for (k = 0; k < EMU_RECV_BATCH; k++) {
 			r = net_recv(e.net, &rec, NULL, err);
@@ -816,8 +796,7 @@ emulate_run(const struct agent *tmpl, int n, const char *master,
 		queue_flush(&e);
 		report(&e, now_ms());
 	}
-	log_info("stopping (signal %d): %zu emulated tasks dropped",
-	    (int)got_stop, map_count(e.tasks));
+	log_info("stopping: %zu emulated tasks dropped", map_count(e.tasks));
 	net_close(e.net);
 	if (pfh != NULL)
 		pidfile_remove(pfh);

@@ -27,13 +27,12 @@
 #include "log.h"
 #include "rec.h"
 #include "res.h"
+#include "sig.h"
 #include "util.h"
 
 #define TICK_MS		100
 #define LOCK_TRIES	30	/* x 100 ms waiting for the work dir's lock */
 
-static int sigpipe[2];
-static volatile sig_atomic_t got_term, got_chld;
 
 static void
 usage(FILE *fp)
@@ -42,19 +41,6 @@ usage(FILE *fp)
 	    "[-h hostname] [-H interval]\n"
 	    "              [-L launcher] [-m master] [-p pidfile] "
 	    "[-r resources] [-w work-dir]\n");
-}
-
-static void
-on_signal(int sig)
-{
-	int e = errno;
-
-	if (sig == SIGCHLD)
-		got_chld = 1;
-	else
-		got_term = sig;
-	(void)write(sigpipe[1], "", 1);
-	errno = e;
 }
 
 /*
@@ -185,9 +171,8 @@ main(int argc, char *argv[])
 	const char *master = NULL, *pidpath = NULL, *resources = NULL;
 	char err_[256], saved_id[ID_LEN] = "", ep[ELECT_ENDPOINT_MAX];
 	struct elect_follow *follow;
-	int ch, fg = 0, verbose = 0, kill_on_exit = 0, emulate = 0;
+	int ch, fg = 0, verbose = 0, kill_on_exit = 0, emulate = 0, sigfd, stop = 0;
 	struct pidfh *pfh = NULL;
-	struct sigaction sa;
 	struct res check;
 	int64_t next_tick;
 
@@ -319,39 +304,32 @@ main(int argc, char *argv[])
 	agent_recover(&ag);
 	if (pfh != NULL)
 		pidfile_write(pfh);
-	if (pipe2(sigpipe, O_NONBLOCK | O_CLOEXEC) == -1)
-		err(111, "pipe");
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = SA_RESTART;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGCHLD, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	if ((sigfd = sig_init((int[]){ SIGTERM, SIGINT, SIGCHLD }, 3)) == -1)
+		err(111, "signals");
 	signal(SIGHUP, SIG_IGN);
 	log_info("agent on %s offering %s to %s", ag.hostname, ag.resources, master);
 
 	next_tick = 0;
-	while (!got_term) {
+	while (!stop) {
 		struct pollfd pfd[2] = {
 			{ .fd = net_fd(ag.net), .events = POLLIN },
-			{ .fd = sigpipe[0], .events = POLLIN },
+			{ .fd = sigfd, .events = POLLIN },
 		};
 		int64_t wait = next_tick - now_ms();
 		json_t *rec;
-		char buf[64];
 		int n, r;
 
 		if (poll(pfd, 2, wait > 0 ? (int)wait : 0) == -1 && errno != EINTR)
 			log_fatal("poll");
-		while (read(sigpipe[0], buf, sizeof(buf)) > 0)
-			;
-		if (got_chld) {
+		sig_drain();
+		if (sig_take(SIGTERM))
+			stop = SIGTERM;
+		else if (sig_take(SIGINT))
+			stop = SIGINT;
+		if (sig_take(SIGCHLD)) {
 			pid_t p;
 			int status;
 
-			got_chld = 0;
 			while ((p = waitpid(-1, &status, WNOHANG)) > 0)
 				agent_reaped(&ag, p, status);
 		}
@@ -391,7 +369,7 @@ main(int argc, char *argv[])
 			next_tick = now_ms() + TICK_MS;
 		}
 	}
-	log_info("stopping (signal %d)%s", (int)got_term,
+	log_info("stopping (signal %d)%s", stop,
 	    kill_on_exit ? ": killing tasks" : "");
 	if (kill_on_exit) {
 		int64_t until;

@@ -21,6 +21,7 @@
 
 #include "elect.h"
 #include "log.h"
+#include "sig.h"
 #include "util.h"
 
 #define EX_USAGE_	100
@@ -35,9 +36,7 @@
 
 extern char **environ;
 
-static int sigpipe[2];
 static unsigned char inherited[1024];	/* descriptors open at start */
-static volatile sig_atomic_t got_term, got_chld, got_hup;
 
 static void
 usage(FILE *fp)
@@ -45,21 +44,6 @@ usage(FILE *fp)
 	fprintf(fp, "usage: cluster-elect [-dv] [-e endpoint] "
 	    "[-s session-timeout] (-z zk-url | -l lockfile)\n"
 	    "                     -- command [arg ...]\n");
-}
-
-static void
-on_signal(int sig)
-{
-	int e = errno;
-
-	if (sig == SIGCHLD)
-		got_chld = 1;
-	else if (sig == SIGHUP)
-		got_hup = 1;
-	else
-		got_term = sig;
-	(void)write(sigpipe[1], "", 1);
-	errno = e;
 }
 
 /*
@@ -255,7 +239,7 @@ join(const struct elect_url *url, int64_t session_ms, int first)
 		if (first)
 			errx(EX_SYSTEM, "%s", e);
 		log_warnx("%s; trying again", e);
-		if (got_term)
+		if (sig_take(SIGTERM) || sig_take(SIGINT))
 			exit(0);
 		usleep(REJOIN_MS * 1000);
 	}
@@ -276,12 +260,11 @@ main(int argc, char *argv[])
 	};
 	const char *endpoint = NULL, *where = NULL, *errstr;
 	char master[PATH_MAX + 16], e[ELECT_ERRLEN];
-	int ch, fg = 0, verbose = 0, lease_fd, st;
+	int ch, fg = 0, verbose = 0, lease_fd, st, sigfd;
 	int64_t session_ms, lease_until = 0;
 	volatile int64_t *lease;
 	struct elect_url url;
 	struct elect *el;
-	struct sigaction sa;
 	pid_t child = -1;
 	char **cmd;
 
@@ -357,16 +340,9 @@ main(int argc, char *argv[])
 	elect_set_verbose(verbose);
 	if ((lease_fd = elect_lease_create(&lease, e)) == -1)
 		errx(EX_SYSTEM, "%s", e);
-	if (pipe2(sigpipe, O_NONBLOCK | O_CLOEXEC) == -1)
-		err(EX_SYSTEM, "pipe");
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	sigaction(SIGCHLD, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	if ((sigfd = sig_init((int[]){ SIGTERM, SIGINT, SIGHUP, SIGCHLD },
+	    4)) == -1)
+		err(EX_SYSTEM, "signals");
 
 	el = join(&url, session_ms, 1);
 	log_info("candidate for %s (session timeout %lld ms), will run %s "
@@ -374,20 +350,18 @@ main(int argc, char *argv[])
 	    endpoint);
 	for (;;) {
 		struct pollfd pfd[2] = {
-			{ .fd = sigpipe[0], .events = POLLIN },
+			{ .fd = sigfd, .events = POLLIN },
 			{ .fd = elect_fd(el), .events = POLLIN },
 		};
 		enum elect_state state;
-		char buf[64];
+		int term;
 
 		if (poll(pfd, 2, elect_tick_ms(el)) == -1 && errno != EINTR)
 			log_fatal("poll");
-		while (read(sigpipe[0], buf, sizeof(buf)) > 0)
-			;
-		if (got_chld && child > 0) {
+		sig_drain();
+		if (child > 0 && sig_take(SIGCHLD)) {
 			pid_t p = waitpid(child, &st, WNOHANG);
 
-			got_chld = 0;
 			if (p == child) {
 				__atomic_store_n(lease, 0, __ATOMIC_RELEASE);
 				kill(-child, SIGKILL);	/* its leftovers */
@@ -404,16 +378,16 @@ main(int argc, char *argv[])
 				return status_code(st);
 			}
 		}
-		if (got_term) {
-			log_info("signal %d: stopping", (int)got_term);
+		term = sig_take(SIGTERM) ? SIGTERM : sig_take(SIGINT) ? SIGINT : 0;
+		if (term) {
+			log_info("signal %d: stopping", term);
 			__atomic_store_n(lease, 0, __ATOMIC_RELEASE);
 			if (child > 0)
 				stop_command(child);
 			elect_leave(el);
 			return 0;
 		}
-		if (got_hup) {
-			got_hup = 0;
+		if (sig_take(SIGHUP)) {
 			if (child > 0)
 				kill(-child, SIGHUP);
 		}

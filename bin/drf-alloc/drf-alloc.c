@@ -25,8 +25,8 @@
 #define READ_CHUNK	65536
 
 volatile sig_atomic_t	stop_flag;
-int			sig_fd = -1;
-static int		sig_wfd = -1;
+int			wake_fd = -1;
+static int		wake_wfd = -1;
 
 enum format { F_JSON, F_MSGPACK };
 
@@ -53,17 +53,17 @@ on_signal(int sig)
 
 	if (sig == SIGTERM || sig == SIGINT)
 		stop_flag = 1;
-	if (sig_wfd != -1)
-		(void)write(sig_wfd, &c, 1);
+	if (wake_wfd != -1)
+		(void)write(wake_wfd, &c, 1);
 	errno = e;
 }
 
 void
-sig_drain(void)
+wake_drain(void)
 {
 	char buf[64];
 
-	while (read(sig_fd, buf, sizeof(buf)) > 0)
+	while (read(wake_fd, buf, sizeof(buf)) > 0)
 		;
 }
 
@@ -76,8 +76,8 @@ sig_setup(void)
 
 	if (pipe2(p, O_NONBLOCK | O_CLOEXEC) == -1)
 		log_fatal("pipe");
-	sig_fd = p[0];
-	sig_wfd = p[1];
+	wake_fd = p[0];
+	wake_wfd = p[1];
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
@@ -304,7 +304,7 @@ run_stdin(struct drf *d, struct out *o, enum format format)
 	for (;;) {
 		struct pollfd p[2] = {
 			{ .fd = STDIN_FILENO, .events = POLLIN },
-			{ .fd = sig_fd, .events = POLLIN },
+			{ .fd = wake_fd, .events = POLLIN },
 		};
 		int64_t wait = drf_poll(d);
 
@@ -317,7 +317,7 @@ run_stdin(struct drf *d, struct out *o, enum format format)
 			log_fatal("poll");
 		}
 		if (p[1].revents)
-			sig_drain();
+			wake_drain();
 		if (stop_flag)
 			break;
 		if (p[0].revents == 0)
@@ -352,7 +352,7 @@ run_socket(struct drf *d, struct out *o)
 	while (!stop_flag) {
 		struct pollfd p[2] = {
 			{ .fd = net_fd(o->net), .events = POLLIN },
-			{ .fd = sig_fd, .events = POLLIN },
+			{ .fd = wake_fd, .events = POLLIN },
 		};
 		int64_t wait = drf_poll(d);
 		int i;
@@ -363,7 +363,7 @@ run_socket(struct drf *d, struct out *o)
 			log_fatal("poll");
 		}
 		if (p[1].revents)
-			sig_drain();
+			wake_drain();
 		for (i = 0; i < DRAIN_MAX && !stop_flag; i++) {
 			json_t *rec;
 			int r = net_recv(o->net, &rec, NULL, err);

@@ -18,10 +18,10 @@
 /* Set by the signal handler; the loops stop when it is non-zero. */
 extern volatile sig_atomic_t	stop_flag;
 /* The read end of the self-pipe the signal handler writes to. */
-extern int			sig_fd;
+extern int			wake_fd;
 
 /* Read and discard whatever the signal handler wrote to the self-pipe. */
-void	sig_drain(void);
+void	wake_drain(void);
 
 /*
  * Start PROGRAM with /bin/sh, bind a PAIR socket on ENDPOINT and relay:

@@ -291,7 +291,7 @@ relay_run(const char *endpoint, const char *program)
 	log_info("relaying offerd on %s to the allocator program", endpoint);
 	while (!stop_flag) {
 		struct pollfd p[4] = {
-			{ .fd = sig_fd, .events = POLLIN },
+			{ .fd = wake_fd, .events = POLLIN },
 			{ .fd = r.from_fd, .events = POLLIN },
 			{ .fd = r.olen > 0 ? r.to_fd : -1, .events = POLLOUT },
 			{ .fd = r.olen < OBUF_MAX ? net_fd(r.net) : -1,
@@ -304,7 +304,7 @@ relay_run(const char *endpoint, const char *program)
 			log_fatal("poll");
 		}
 		if (p[0].revents) {
-			sig_drain();
+			wake_drain();
 			if (!stop_flag && waitpid(r.pid, &st, WNOHANG) == r.pid) {
 				if (WIFEXITED(st))
 					log_fatalx("allocator program exited "

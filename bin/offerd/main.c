@@ -25,14 +25,13 @@
 #include "offerd.h"
 #include "proto.h"
 #include "rec.h"
+#include "sig.h"
 #include "util.h"
 
 #define TICK_MS		100
 
 extern char **environ;
 
-static int sigpipe[2];
-static volatile sig_atomic_t got_term, got_chld, got_hup;
 
 static void
 usage(FILE *fp)
@@ -42,21 +41,6 @@ usage(FILE *fp)
 	    "              [-o timeout] [-p pidfile] [-r duration] "
 	    "[-R timeout] [-t timeout]\n"
 	    "              [-T timeout] [-w work-dir] [-W role=weight]\n");
-}
-
-static void
-on_signal(int sig)
-{
-	int e = errno;
-
-	if (sig == SIGCHLD)
-		got_chld = 1;
-	else if (sig == SIGHUP)
-		got_hup = 1;
-	else
-		got_term = 1;
-	(void)write(sigpipe[1], "", 1);
-	errno = e;
 }
 
 /* Parse a duration option or exit with status 100. */
@@ -120,11 +104,10 @@ main(int argc, char *argv[])
 	const char *listen_ep = NULL, *alloc_ep = NULL, *pidpath = NULL;
 	char alloc_prog[PATH_MAX], alloc_own[PATH_MAX + 16], errbuf[256];
 	char workdir[PATH_MAX], *weights[32];
-	int ch, fg = 0, verbose = 0, check = 0, nweights = 0;
+	int ch, fg = 0, verbose = 0, check = 0, nweights = 0, sigfd, stop = 0;
 	pid_t alloc_pid = -1;
 	int64_t next_tick, alloc_restart_at = 0;
 	struct pidfh *pfh = NULL;
-	struct sigaction sa;
 
 	memset(&m, 0, sizeof(m));
 	m.offer_timeout_ms = 10000;
@@ -275,50 +258,40 @@ main(int argc, char *argv[])
 	m.offers = map_create();
 	m.tasks = map_create();
 	m.pending = map_create();
-	if (pipe2(sigpipe, O_NONBLOCK | O_CLOEXEC) == -1)
-		err(111, "pipe");
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = SA_RESTART;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGCHLD, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	if ((sigfd = sig_init((int[]){ SIGTERM, SIGINT, SIGCHLD, SIGHUP },
+	    4)) == -1)
+		err(111, "signals");
 	log_info("listening on %s", listen_ep);
 	if (!fg)
 		log_warnx("serving on %s", listen_ep);
 
 	next_tick = now_ms() + TICK_MS;
-	while (!got_term) {
+	while (!stop) {
 		struct pollfd pfd[3] = {
 			{ .fd = net_fd(m.hub), .events = POLLIN },
 			{ .fd = net_fd(m.alloc), .events = POLLIN },
-			{ .fd = sigpipe[0], .events = POLLIN },
+			{ .fd = sigfd, .events = POLLIN },
 		};
 		int64_t wait = next_tick - now_ms();
 		struct net_route from;
 		json_t *rec;
-		char buf[64];
 		int n, r;
 
 		if (poll(pfd, 3, wait > 0 ? (int)wait : 0) == -1 && errno != EINTR)
 			log_fatal("poll");
-		while (read(sigpipe[0], buf, sizeof(buf)) > 0)
-			;
-		if (got_hup) {
+		sig_drain();
+		if (sig_take(SIGTERM) || sig_take(SIGINT))
+			stop = 1;
+		if (sig_take(SIGHUP)) {
 			/* everything else is set on the command line */
-			got_hup = 0;
 			log_info("SIGHUP: writing the durable state");
 			m.state_dirty = 1;
 			state_save(&m);
 		}
-		if (got_chld) {
+		if (sig_take(SIGCHLD)) {
 			pid_t p;
 			int status;
 
-			got_chld = 0;
 			while ((p = waitpid(-1, &status, WNOHANG)) > 0)
 				if (p == alloc_pid) {
 					log_warnx("allocator exited (status %d); "
