@@ -1,8 +1,10 @@
 #include <ctype.h>
+#include <errno.h>
 #include <err.h>
 #include <libgen.h>
 #include <limits.h>
 #include <unistd.h>
+#include <bsd/libutil.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,4 +128,20 @@ sibling_program(const char *name, const char *fallback, char *buf, size_t len)
 	}
 	strlcpy(buf, fallback, len);
 	return buf;
+}
+
+struct pidfh *
+pidfile_take(const char *path)
+{
+	struct pidfh *pfh;
+	pid_t other;
+
+	if (path == NULL)
+		return NULL;
+	if ((pfh = pidfile_open(path, 0644, &other)) == NULL) {
+		if (errno == EEXIST)
+			errx(111, "already running as pid %d", (int)other);
+		err(111, "pid file %s", path);
+	}
+	return pfh;
 }

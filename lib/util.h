@@ -39,6 +39,14 @@ int	duration_parse(const char *s, int64_t *ms, const char **errstr);
  */
 int64_t	duration_arg(const char *name, const char *arg);
 
+struct pidfh;
+/*
+ * Take the pid file PATH (NULL: none, returns NULL) for a daemon, or end
+ * the program with status 111 when another holds it or it cannot be
+ * made.  Write the pid with pidfile_write(3) once running.
+ */
+struct pidfh *pidfile_take(const char *path);
+
 /*
  * Write into BUF (LEN bytes) the path of program NAME in the folder of the
  * running program when it is there, else FALLBACK.  Returns BUF.

@@ -92,3 +92,16 @@ bridge_until() { wait_for 10 grep -q "$2" "$1"; }
 	[[ "$output" != *elsewhere* ]]
 	kill -0 "$PID_offerd"
 }
+
+@test "a pid file in use: the second daemon says who holds it and exits 111; a clean stop removes it" {
+	start_daemon offerd offerd -d -w "$TMP/m" -p "$TMP/offerd.pid"
+	wait_for 5 test -s "$TMP/offerd.pid"
+	[ "$(cat "$TMP/offerd.pid")" -eq "$PID_offerd" ]
+	run offerd -d -l "ipc://$TMP/other.ipc" -w "$TMP/m2" -p "$TMP/offerd.pid"
+	[ "$status" -eq 111 ]
+	[[ "$output" == *"already running as pid $PID_offerd"* ]]
+	run agentd -d -w "$TMP/a" -r 'cpus:1;mem:64' -p "$TMP/offerd.pid"
+	[ "$status" -eq 111 ]
+	kill -TERM "$PID_offerd"
+	wait_for 10 sh -c "! test -e '$TMP/offerd.pid'"
+}

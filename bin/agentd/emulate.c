@@ -726,15 +726,7 @@ emulate_run(const struct agent *tmpl, int n, const char *master,
 		    "%%{i%%K}, %%{i/K}, %%%%)", tmpl->attributes);
 	id_new("emu", e.tag, sizeof(e.tag));
 	e.taglen = strlen(e.tag);
-	if (pidpath != NULL) {
-		pid_t other;
-
-		if ((pfh = pidfile_open(pidpath, 0644, &other)) == NULL) {
-			if (errno == EEXIST)
-				log_fatalx("already running as pid %d", (int)other);
-			log_fatal("pid file %s", pidpath);
-		}
-	}
+	pfh = pidfile_take(pidpath);
 	if ((e.agents = calloc((size_t)n, sizeof(*e.agents))) == NULL ||
 	    (e.tasks = map_create()) == NULL)
 		log_fatal("emulated agents");

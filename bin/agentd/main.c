@@ -264,15 +264,7 @@ main(int argc, char *argv[])
 	strlcpy(saved_id, ag.id, sizeof(saved_id));
 	if (resources == NULL)
 		detect_resources(ag.work_dir, ag.resources, sizeof(ag.resources));
-	if (pidpath != NULL) {
-		pid_t other;
-
-		if ((pfh = pidfile_open(pidpath, 0644, &other)) == NULL) {
-			if (errno == EEXIST)
-				errx(111, "already running as pid %d", (int)other);
-			err(111, "pid file %s", pidpath);
-		}
-	}
+	pfh = pidfile_take(pidpath);
 	ag.isolators = probe_isolators(ag.launcher);
 	/*
 	 * What the machine has, every task gets and requires: never less

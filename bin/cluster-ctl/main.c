@@ -327,7 +327,6 @@ cmd_send(int argc, char **argv)
 	};
 	int ch, raw = 0, bad = 0;
 	int64_t wait_ms = 1000, until;
-	const char *errstr;
 	char e[REC_ERRLEN], *line = NULL;
 	size_t cap = 0;
 	ssize_t len;
@@ -341,8 +340,7 @@ cmd_send(int argc, char **argv)
 			raw = 1;
 			break;
 		case 'w':
-			if (duration_parse(optarg, &wait_ms, &errstr) == -1)
-				errx(EX_USAGE_, "wait '%s': %s", optarg, errstr);
+			wait_ms = duration_arg("wait", optarg);
 			break;
 		default:
 			usage(stderr);
@@ -438,7 +436,7 @@ cmd_subscribe(int argc, char **argv)
 	};
 	const char *name = "bridge", *role = "*", *want_id = NULL;
 	char again_id[64];
-	const char *fattrs = NULL, *fmin = NULL, *errstr;
+	const char *fattrs = NULL, *fmin = NULL;
 	char fw_id[64] = "", e[REC_ERRLEN], *ib, gen_id[64];
 	int ch, manual_ack = 0, in_open = 1, code = 0;
 	int64_t failover_ms = 0, next_sub = 0, next_hb = 0;
@@ -460,8 +458,7 @@ cmd_subscribe(int argc, char **argv)
 			fattrs = optarg;
 			break;
 		case 'F':
-			if (duration_parse(optarg, &failover_ms, &errstr) == -1)
-				errx(EX_USAGE_, "failover '%s': %s", optarg, errstr);
+			failover_ms = duration_arg("failover", optarg);
 			break;
 		case 'i':
 			if (!id_valid(optarg))
@@ -918,7 +915,6 @@ main(int argc, char *argv[])
 		{ "timeout", required_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *errstr;
 	int ch, timeout_given = 0;
 
 	while ((ch = getopt_long(argc, argv, "+hm:o:t:", longopts, NULL)) != -1) {
@@ -936,8 +932,7 @@ main(int argc, char *argv[])
 			opt_format = optarg;
 			break;
 		case 't':
-			if (duration_parse(optarg, &opt_timeout_ms, &errstr) == -1)
-				errx(EX_USAGE_, "timeout '%s': %s", optarg, errstr);
+			opt_timeout_ms = duration_arg("timeout", optarg);
 			timeout_given = 1;
 			break;
 		default:

@@ -216,15 +216,7 @@ main(int argc, char *argv[])
 	log_init("offerd", fg, verbose);
 	if (mkdir(workdir, 0750) == -1 && errno != EEXIST)
 		err(111, "work dir %s", workdir);
-	if (pidpath != NULL) {
-		pid_t other;
-
-		if ((pfh = pidfile_open(pidpath, 0644, &other)) == NULL) {
-			if (errno == EEXIST)
-				errx(111, "already running as pid %d", (int)other);
-			err(111, "pid file %s", pidpath);
-		}
-	}
+	pfh = pidfile_take(pidpath);
 	if (state_load(&m, workdir) == -1)
 		errx(111, "cannot read the durable state in %s", workdir);
 	if ((m.hub = net_open(NET_HUB, listen_ep, errbuf)) == NULL)
