@@ -74,3 +74,18 @@ teardown() { dump_logs; teardown_daemons; cleanup_tmp; }
 	[ "$st" -eq 143 ]
 	wait_for 10 sh -c "cluster-ctl -o json tasks | grep victim | grep -q TASK_KILLED"
 }
+
+@test "agentd -k: a clean stop kills its tasks and reports them killed" {
+	cluster-ctl run -n stopped -- sh -c "sleep 60 # marker-k-$$" >"$TMP/k.out" 2>&1 &
+	PIDS="$PIDS $!"
+	wait_for 10 grep -q running "$TMP/k.out"
+	agent=$(sed -n 's/.* running on \([^ ]*\) .*/\1/p' "$TMP/k.out")
+	if grep -q "registered as $agent" "$TMP/agent1.log"; then
+		victim=$PID_agent1
+	else
+		victim=$PID_agent2
+	fi
+	kill -TERM "$victim"
+	wait_for 15 grep -q TASK_KILLED "$TMP/k.out"
+	wait_for 10 no_process "marker-k-$$"
+}

@@ -48,6 +48,11 @@ teardown() { dump_logs; teardown_daemons; cleanup_tmp; }
 	# a declared array of 2^32 elements in 5 bytes: refused before any allocation
 	run sh -c "printf '\335\377\377\377\377' | cluster-ctl send -r -w 500ms"
 	[[ "$output" == *"declares"* ]]
+	# nested deeper than the limit (16)
+	deep='{"type":"X","a":'; for i in $(seq 20); do deep="$deep{\"b\":"; done
+	deep="${deep}1"; for i in $(seq 21); do deep="$deep}"; done
+	run sh -c "echo '$deep' | cluster-ctl send -w 500ms"
+	[[ "$output" == *"nested deeper than 16"* ]]
 	# a msgpack map without a type
 	run sh -c "printf '\201\241a\001' | cluster-ctl send -r -w 500ms"
 	[[ "$output" == *"no string field 'type'"* ]]

@@ -71,3 +71,17 @@ running_tasks() {
 	run sh -c "echo | cluster-ctl -t 2s subscribe -i $fwid"
 	[[ "$output" == *"was removed"* ]]
 }
+
+@test "after a master restart, a framework that does not come back within -R has its tasks killed" {
+	bridge_start gone
+	bridge_launch gone orphan "sleep 60 # marker-$$"
+	bridge_wait gone TASK_RUNNING
+	kill -9 "$PID_bridge_gone"
+	kill -9 "$PID_offerd"
+	start_daemon offerd2 offerd -d -v -w "$TMP/master" -F 2s -R 2s
+	# the agents bring the task back; nobody claims its framework
+	wait_for 15 sh -c "cluster-ctl -h -o task_id,state tasks | grep orphan | grep -q TASK_RUNNING"
+	wait_for 15 sh -c "cluster-ctl -h -o task_id,state tasks | grep orphan | grep -q TASK_KILLED"
+	wait_for 10 no_process "marker-$$"
+	grep -q "waiting 2000 ms for it to subscribe again" "$TMP/offerd2.log"
+}

@@ -630,6 +630,18 @@ task_finished(struct agent *ag, struct atask *t, int status)
 	}
 }
 
+int
+agent_quiet(struct agent *ag)
+{
+	struct atask *t;
+	size_t pos = 0;
+
+	while ((t = map_next(ag->tasks, &pos, NULL)) != NULL)
+		if (!t->ended || json_array_size(t->updates) > 0)
+			return 0;
+	return 1;
+}
+
 void
 agent_kill_all(struct agent *ag)
 {

@@ -64,6 +64,8 @@ void	agent_tick(struct agent *);
 void	agent_reaped(struct agent *, pid_t pid, int status);
 /* Kill every task (on shutdown with -k). */
 void	agent_kill_all(struct agent *);
+/* True when no task runs and every status update was acknowledged. */
+int	agent_quiet(struct agent *);
 /*
  * Recover the tasks an earlier run of this agent left in the work dir:
  * launchers still running are adopted, ended ones are reaped from their

@@ -31,6 +31,7 @@
 #include "util.h"
 
 #define TICK_MS		100
+#define STOP_ACK_MS	3000	/* after the grace, to see the last updates through */
 #define LOCK_TRIES	30	/* x 100 ms waiting for the work dir's lock */
 
 
@@ -367,17 +368,24 @@ main(int argc, char *argv[])
 		int64_t until;
 
 		agent_kill_all(&ag);
-		/* give the launchers their grace, then report what ended */
-		until = now_ms() + ag.grace_ms + 2000;
-		while (now_ms() < until) {
+		/*
+		 * Give the launchers their grace, then stay until the master
+		 * has acknowledged how each task ended (bounded).
+		 */
+		until = now_ms() + ag.grace_ms + STOP_ACK_MS;
+		while (now_ms() < until && !agent_quiet(&ag)) {
+			json_t *rec;
 			pid_t p;
 			int status;
 
 			while ((p = waitpid(-1, &status, WNOHANG)) > 0)
 				agent_reaped(&ag, p, status);
-			if (p == -1 && errno == ECHILD)
-				break;
-			usleep(50000);
+			net_wait(ag.net, 50);
+			while (net_recv(ag.net, &rec, NULL, err_) == 1) {
+				agent_handle(&ag, rec);
+				json_decref(rec);
+			}
+			agent_tick(&ag);
 		}
 	}
 	net_close(ag.net);
