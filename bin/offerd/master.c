@@ -93,37 +93,43 @@ agent_json(const struct agent *a)
 	return j;
 }
 
-/* The dominant share of FW: its used plus offered resources over the total. */
-static double
-framework_share(struct master *m, const struct framework *fw)
+/* The resources of every active agent. */
+static void
+cluster_total(struct master *m, struct res *total)
 {
-	struct res total, held;
 	struct agent *a;
+	size_t pos = 0;
+
+	res_init(total);
+	while ((a = map_next(m->agents, &pos, NULL)) != NULL)
+		if (a->active)
+			res_add(total, &a->total);
+}
+
+/* The dominant share of FW: its used plus offered resources over TOTAL. */
+static double
+framework_share(const struct framework *fw, const struct res *total)
+{
+	struct res held;
 	struct offer *o;
 	struct task *t;
 	size_t pos = 0;
 	double share = 0;
 	int i;
 
-	res_init(&total);
 	res_init(&held);
-	while ((a = map_next(m->agents, &pos, NULL)) != NULL)
-		if (a->active)
-			res_add(&total, &a->total);
-	for (pos = 0; (o = map_next(m->offers, &pos, NULL)) != NULL;)
-		if (strcmp(o->framework_id, fw->id) == 0)
-			res_add(&held, &o->res);
-	for (pos = 0; (t = map_next(m->tasks, &pos, NULL)) != NULL;)
-		if (strcmp(t->framework_id, fw->id) == 0 && t->ended == 0)
+	while ((o = map_next(fw->offers, &pos, NULL)) != NULL)
+		res_add(&held, &o->res);
+	for (pos = 0; (t = map_next(fw->tasks, &pos, NULL)) != NULL;)
+		if (t->ended == 0)
 			res_add(&held, &t->res);
 	for (i = 0; i < held.n; i++) {
-		int64_t tot = res_get(&total, held.it[i].name);
+		int64_t tot = res_get(total, held.it[i].name);
 
 		if (held.it[i].kind == RES_SCALAR && tot > 0 &&
 		    (double)held.it[i].milli / tot > share)
 			share = (double)held.it[i].milli / tot;
 	}
-	res_free(&total);
 	res_free(&held);
 	return share;
 }
@@ -168,6 +174,9 @@ handle_query(struct master *m, json_t *rec, const struct net_route *from)
 		while ((v = map_next(m->agents, &pos, NULL)) != NULL)
 			json_array_append_new(items, agent_json(v));
 	} else if (strcmp(what, "frameworks") == 0) {
+		struct res total;
+
+		cluster_total(m, &total);
 		while ((v = map_next(m->frameworks, &pos, NULL)) != NULL) {
 			struct framework *f = v;
 
@@ -175,8 +184,9 @@ handle_query(struct master *m, json_t *rec, const struct net_route *from)
 			    "{s:s,s:s,s:s,s:b,s:I,s:f}", "framework_id", f->id,
 			    "name", f->name, "role", f->role, "active", f->active,
 			    "tasks", (json_int_t)f->ntasks,
-			    "share", framework_share(m, f)));
+			    "share", framework_share(f, &total)));
 		}
+		res_free(&total);
 	} else if (strcmp(what, "tasks") == 0) {
 		while ((v = map_next(m->tasks, &pos, NULL)) != NULL)
 			json_array_append_new(items, task_json(m, v));
@@ -218,6 +228,9 @@ to_framework(struct master *m, struct framework *fw, json_t *rec)
 static void
 offer_free(struct master *m, struct offer *o)
 {
+	struct agent *a;
+	struct framework *fw;
+
 	if (o->qprev != NULL)
 		o->qprev->qnext = o->qnext;
 	else
@@ -226,6 +239,10 @@ offer_free(struct master *m, struct offer *o)
 		o->qnext->qprev = o->qprev;
 	else
 		m->otail = o->qprev;
+	if ((a = map_get(m->agents, o->agent_id)) != NULL)
+		map_del(a->offers, o->id);
+	if ((fw = map_get(m->frameworks, o->framework_id)) != NULL)
+		map_del(fw->offers, o->id);
 	map_del(m->offers, o->id);
 	res_free(&o->res);
 	free(o);
@@ -278,22 +295,39 @@ alloc_agent_add(struct master *m, struct agent *a)
  * A framework known only because an agent runs its tasks (after a master
  * restart): it has recovery_ms to subscribe again before they are killed.
  */
+/* A new framework ID, indexed; NULL when out of memory. */
+static struct framework *
+framework_new(struct master *m, const char *id)
+{
+	struct framework *fw = calloc(1, sizeof(*fw));
+
+	if (fw == NULL || (fw->tasks = map_create()) == NULL ||
+	    (fw->offers = map_create()) == NULL) {
+		if (fw != NULL)
+			map_destroy(fw->tasks);
+		free(fw);
+		log_warnx("out of memory");
+		return NULL;
+	}
+	strlcpy(fw->id, id, sizeof(fw->id));
+	map_put(m->frameworks, fw->id, fw);
+	return fw;
+}
+
 static struct framework *
 framework_placeholder(struct master *m, const char *id, const char *role)
 {
-	struct framework *fw = calloc(1, sizeof(*fw));
+	struct framework *fw = framework_new(m, id);
 	json_t *r;
 
 	if (fw == NULL)
 		return NULL;
-	strlcpy(fw->id, id, sizeof(fw->id));
 	strlcpy(fw->name, "(recovering)", sizeof(fw->name));
 	strlcpy(fw->role, role != NULL && (id_valid(role) ||
 	    strcmp(role, "*") == 0) ? role : "*", sizeof(fw->role));
 	fw->placeholder = 1;
 	fw->inactive_since = now_ms();
 	fw->failover_ms = m->recovery_ms;
-	map_put(m->frameworks, fw->id, fw);
 	state_mark(m, m->seen_fw, fw->id);
 	r = json_pack("{s:s,s:s,s:s}", "type", A_FRAMEWORK_ADD,
 	    "framework_id", fw->id, "role", fw->role);
@@ -388,6 +422,7 @@ reconcile_reported(struct master *m, struct agent *a, json_t *e)
 	t->reported = 1;
 	map_put(m->tasks, t->key, t);
 	map_put(a->tasks, t->key, t);
+	map_put(fw->tasks, t->key, t);
 	if (task_state_terminal(state)) {
 		/* its last update is still on its way from the agent */
 		task_done(m, t);
@@ -445,7 +480,10 @@ handle_register_agent(struct master *m, json_t *rec, const struct net_route *fro
 		a->total = total;
 	} else {
 		a = calloc(1, sizeof(*a));
-		if (a == NULL || (a->tasks = map_create()) == NULL) {
+		if (a == NULL || (a->tasks = map_create()) == NULL ||
+		    (a->offers = map_create()) == NULL) {
+			if (a != NULL)
+				map_destroy(a->tasks);
 			free(a);
 			res_free(&total);
 			log_warnx("out of memory");
@@ -551,9 +589,8 @@ framework_deactivate(struct master *m, struct framework *fw)
 
 	fw->active = 0;
 	fw->inactive_since = now_ms();
-	while ((o = map_next(m->offers, &pos, NULL)) != NULL)
-		if (strcmp(o->framework_id, fw->id) == 0)
-			offer_remove(m, o, 1, 0);
+	while ((o = map_next(fw->offers, &pos, NULL)) != NULL)
+		offer_remove(m, o, 1, 0);
 	r = json_pack("{s:s,s:s}", "type", R_SUPPRESS, "framework_id", fw->id);
 	master_alloc_send(m, r);
 }
@@ -604,13 +641,9 @@ handle_subscribe(struct master *m, json_t *rec, const struct net_route *from)
 		return;
 	}
 	if (want_id == NULL || (fw = map_get(m->frameworks, want_id)) == NULL) {
-		if ((fw = calloc(1, sizeof(*fw))) == NULL) {
-			log_warnx("out of memory");
+		if ((fw = framework_new(m, want_id ? want_id :
+		    id_new("fw", id, sizeof(id)))) == NULL)
 			return;
-		}
-		strlcpy(fw->id, want_id ? want_id :
-		    id_new("fw", id, sizeof(id)), sizeof(fw->id));
-		map_put(m->frameworks, fw->id, fw);
 	}
 	strlcpy(fw->name, rec_str(rec, "name"), sizeof(fw->name));
 	strlcpy(fw->role, role ? role : "*", sizeof(fw->role));
@@ -873,6 +906,7 @@ handle_accept(struct master *m, json_t *rec, const struct net_route *from)
 		fw->ntasks++;
 		map_put(m->tasks, tk->key, tk);
 		map_put(a->tasks, tk->key, tk);
+		map_put(fw->tasks, tk->key, tk);
 		log_info("launching task %s of %s on %s", tk->id, fw->id, a->id);
 		task_pending(m, tk);
 		task_send(m, tk);
@@ -1041,11 +1075,10 @@ framework_remove(struct master *m, struct framework *fw)
 	json_t *r;
 
 	log_info("framework %s (%s) removed", fw->id, fw->name);
-	while ((o = map_next(m->offers, &pos, NULL)) != NULL)
-		if (strcmp(o->framework_id, fw->id) == 0)
-			offer_remove(m, o, 0, 0);
-	for (pos = 0; (t = map_next(m->tasks, &pos, NULL)) != NULL;) {
-		if (strcmp(t->framework_id, fw->id) != 0 || t->ended)
+	while ((o = map_next(fw->offers, &pos, NULL)) != NULL)
+		offer_remove(m, o, 0, 0);
+	for (pos = 0; (t = map_next(fw->tasks, &pos, NULL)) != NULL;) {
+		if (t->ended)
 			continue;
 		t->kill_wanted = 1;
 		task_pending(m, t);
@@ -1060,7 +1093,24 @@ framework_remove(struct master *m, struct framework *fw)
 	/* kept until its tasks are gone so their last updates find no one */
 	map_del(m->frameworks, fw->id);
 	json_decref(fw->filters);
+	map_destroy(fw->tasks);
+	map_destroy(fw->offers);
 	free(fw);
+}
+
+/* T's latest state, as RECONCILE answers it: nothing to acknowledge. */
+static json_t *
+reconcile_status(const struct task *t)
+{
+	json_t *st = t->status ? json_deep_copy(t->status) : rec_new(R_STATUS);
+
+	json_object_del(st, "uuid");
+	rec_set_str(st, "framework_id", t->framework_id);
+	rec_set_str(st, "task_id", t->id);
+	rec_set_str(st, "agent_id", t->agent_id);
+	rec_set_str(st, "state", t->state);
+	rec_set_bool(st, "reconcile", 1);
+	return st;
 }
 
 static void
@@ -1074,26 +1124,21 @@ handle_reconcile(struct master *m, json_t *rec, const struct net_route *from)
 	if ((fw = framework_of(m, rec, from)) == NULL)
 		return;
 	ids = json_object_get(rec, "task_ids");
-	while ((t = map_next(m->tasks, &pos, NULL)) != NULL) {
-		int want = !json_is_array(ids) || json_array_size(ids) == 0;
-		json_t *st;
+	if (json_is_array(ids) && json_array_size(ids) > 0) {
+		/* the named ones: looked up, not searched for */
+		json_array_foreach(ids, i, v) {
+			char key[2 * ID_LEN];
 
-		if (strcmp(t->framework_id, fw->id) != 0)
-			continue;
-		json_array_foreach(ids, i, v)
-			if (json_is_string(v) && strcmp(json_string_value(v), t->id) == 0)
-				want = 1;
-		if (!want)
-			continue;
-		st = t->status ? json_deep_copy(t->status) : rec_new(R_STATUS);
-		json_object_del(st, "uuid");	/* nothing to acknowledge */
-		rec_set_str(st, "framework_id", fw->id);
-		rec_set_str(st, "task_id", t->id);
-		rec_set_str(st, "agent_id", t->agent_id);
-		rec_set_str(st, "state", t->state);
-		rec_set_bool(st, "reconcile", 1);
-		reply(m, from, st);
-	}
+			if (!json_is_string(v))
+				continue;
+			snprintf(key, sizeof(key), "%s/%s", fw->id,
+			    json_string_value(v));
+			if ((t = map_get(m->tasks, key)) != NULL)
+				reply(m, from, reconcile_status(t));
+		}
+	} else
+		while ((t = map_next(fw->tasks, &pos, NULL)) != NULL)
+			reply(m, from, reconcile_status(t));
 	/* named tasks the master does not know are lost */
 	json_array_foreach(ids, i, v) {
 		char key[2 * ID_LEN];
@@ -1282,6 +1327,8 @@ master_alloc_handle(struct master *m, json_t *rec)
 	o->expires = m->offer_timeout_ms > 0 ? o->created + m->offer_timeout_ms : 0;
 	res_add(&a->offered, &o->res);
 	map_put(m->offers, o->id, o);
+	map_put(a->offers, o->id, o);
+	map_put(fw->offers, o->id, o);
 	o->qprev = m->otail;
 	if (m->otail != NULL)
 		m->otail->qnext = o;
@@ -1338,9 +1385,8 @@ agent_unreachable(struct master *m, struct agent *a)
 
 	log_warnx("agent %s (%s) unreachable: no word for %lld ms", a->id,
 	    a->hostname, (long long)(now_ms() - a->last_seen));
-	while ((o = map_next(m->offers, &pos, NULL)) != NULL)
-		if (strcmp(o->agent_id, a->id) == 0)
-			offer_remove(m, o, 1, 0);
+	while ((o = map_next(a->offers, &pos, NULL)) != NULL)
+		offer_remove(m, o, 1, 0);
 	a->active = 0;
 	a->unreachable_since = now_ms();
 	r = rec_new(A_AGENT_REMOVE);
@@ -1378,6 +1424,7 @@ agent_remove(struct master *m, struct agent *a)
 	state_mark(m, m->removed_agents, a->id);
 	map_del(m->agents, a->id);
 	map_destroy(a->tasks);
+	map_destroy(a->offers);
 	res_free(&a->total);
 	res_free(&a->used);
 	res_free(&a->offered);
@@ -1414,6 +1461,8 @@ master_tick(struct master *m)
 		m->ndone--;
 		if ((a = map_get(m->agents, t->agent_id)) != NULL)
 			map_del(a->tasks, t->key);
+		if ((fw = map_get(m->frameworks, t->framework_id)) != NULL)
+			map_del(fw->tasks, t->key);
 		map_del(m->tasks, t->key);
 		json_decref(t->info);
 		json_decref(t->status);

@@ -27,6 +27,7 @@ struct agent {
 	json_t		*isolators;
 	size_t		 ntasks;
 	struct map	*tasks;		/* its tasks, by framework_id/task_id */
+	struct map	*offers;	/* its outstanding offers, by id */
 	int64_t		 unreachable_since;
 };
 
@@ -41,6 +42,8 @@ struct framework {
 	int64_t		 inactive_since;
 	json_t		*filters;
 	size_t		 ntasks;
+	struct map	*tasks;		/* its tasks, by framework_id/task_id */
+	struct map	*offers;	/* its outstanding offers, by id */
 	int		 suppressed;	/* by its own SUPPRESS */
 	int		 placeholder;	/* known only from agents' reports */
 };
