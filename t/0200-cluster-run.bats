@@ -89,3 +89,18 @@ teardown() { dump_logs; teardown_daemons; cleanup_tmp; }
 	wait_for 15 grep -q TASK_KILLED "$TMP/k.out"
 	wait_for 10 no_process "marker-k-$$"
 }
+
+@test "ranges: a task takes ports from its agent, which offers the rest" {
+	teardown_daemons
+	start_daemon offerd offerd -d -w "$TMP/mp"
+	start_daemon agentp agentd -d -k -w "$TMP/ap" -r 'cpus:2;mem:512;ports:[31000-31009]'
+	wait_for 15 agents_registered 1
+	cluster-ctl run -R 'cpus:0.5;mem:32;ports:[31002-31003]' -- sleep 30 >"$TMP/p.out" 2>&1 &
+	PIDS="$PIDS $!"
+	wait_for 10 grep -q running "$TMP/p.out"
+	run cluster-ctl -h -o free agents
+	[[ "$output" == *"ports:[31000-31001,31004-31009]"* ]]
+	# ports it does not have: the run waits and gives up
+	run cluster-ctl -t 2s run -R 'cpus:0.1;mem:8;ports:[40000-40001]' -- true
+	[ "$status" -eq 124 ]
+}

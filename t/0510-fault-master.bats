@@ -85,3 +85,17 @@ running_tasks() {
 	wait_for 10 no_process "marker-$$"
 	grep -q "waiting 2000 ms for it to subscribe again" "$TMP/offerd2.log"
 }
+
+@test "SIGHUP writes the durable state and offerd goes on serving; the file dates each id" {
+	bridge_start hup
+	fwid=$(bridge_fw hup)
+	kill -HUP "$PID_offerd"
+	wait_for 5 grep -q "\"$fwid\":[0-9]" "$TMP/master/state.json"
+	grep -q "SIGHUP: writing the durable state" "$TMP/offerd.log"
+	kill -0 "$PID_offerd"
+	run cluster-ctl -h -o active agents
+	[ "$status" -eq 0 ]
+	# an id removed is written at once, and stays refused
+	kill -9 "$PID_bridge_hup"
+	wait_for 15 sh -c "grep -o '\"frameworks_removed\":{[^}]*}' '$TMP/master/state.json' | grep -q '$fwid'"
+}

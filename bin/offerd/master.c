@@ -1469,7 +1469,7 @@ master_tick(struct master *m)
 		res_free(&t->res);
 		free(t);
 	}
-	state_save(m);
+	state_tick(m);
 	/* silence is measured in seconds: look for it a few times a second */
 	if (now < m->next_scan)
 		return;

@@ -93,7 +93,8 @@ struct master {
 	int64_t		 recovery_ms;	/* for frameworks to come back */
 	/* durable: see state.c */
 	char		 state_path[4096 + 16];
-	int		 state_dirty;
+	int		 state_dirty;	/* 1: lazily, 2: at the next tick */
+	int64_t		 state_next;
 	struct map	*seen_agents, *removed_agents, *seen_fw, *removed_fw;
 };
 
@@ -110,8 +111,10 @@ void	master_alloc_send(struct master *, json_t *rec);
 
 /* Load WORK_DIR/state.json (a missing file is a first start); 0 or -1. */
 int	state_load(struct master *, const char *work_dir);
-/* Write the durable state if it changed. */
+/* Write the durable state now if it changed. */
 void	state_save(struct master *);
+/* Write it when due: removals at once, the rest at most every 5 s. */
+void	state_tick(struct master *);
 /* Add ID to SET, one of the durable sets, marking the state dirty. */
 void	state_mark(struct master *, struct map *set, const char *id);
 

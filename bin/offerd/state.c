@@ -4,31 +4,58 @@
  * soft state that agents and frameworks bring back when they return.
  *
  *   {"version":1,
- *    "agents_seen":[ids], "agents_removed":[ids],
- *    "frameworks_seen":[ids], "frameworks_removed":[ids]}
+ *    "agents_seen":{id:since,...}, "agents_removed":{...},
+ *    "frameworks_seen":{...}, "frameworks_removed":{...}}
  *
+ * where since is when the id entered the set (seconds since the epoch).
  * A removed agent that comes back is told to kill its tasks and gets a new
- * id; a removed framework cannot subscribe again under its old id.
+ * id; a removed framework cannot subscribe again under its old id for
+ * STATE_KEEP_FW_S (every `cluster-ctl run` leaves one: they cannot pile
+ * up for ever).  Removals are written at the next tick, as they change
+ * what the master answers; the other sets at most every STATE_LAZY_MS.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "offerd.h"
+#include "util.h"
+
+#define STATE_KEEP_FW_S	(7 * 24 * 3600)
+#define STATE_LAZY_MS	5000
 
 static const char *state_names[4] = { "agents_seen", "agents_removed",
     "frameworks_seen", "frameworks_removed" };
 
+/* An entry's value in a set: when it was added, never 0 (NULL). */
+#define SINCE(t)	((void *)(intptr_t)((t) > 0 ? (t) : 1))
+
 void
 state_mark(struct master *m, struct map *set, const char *id)
 {
-	if (map_get(set, id) == NULL) {
-		map_put(set, id, (void *)1);
+	if (map_get(set, id) != NULL)
+		return;
+	map_put(set, id, SINCE(time(NULL)));
+	if (set == m->removed_agents || set == m->removed_fw)
+		m->state_dirty = 2;
+	else if (m->state_dirty == 0)
 		m->state_dirty = 1;
+}
+
+void
+state_tick(struct master *m)
+{
+	int64_t now = now_ms();
+
+	if (m->state_dirty == 2 || (m->state_dirty == 1 && now >= m->state_next)) {
+		state_save(m);
+		m->state_next = now + STATE_LAZY_MS;
 	}
 }
 
@@ -38,6 +65,7 @@ state_load(struct master *m, const char *work_dir)
 	json_error_t je;
 	struct map *sets[4];
 	json_t *j, *ids, *v;
+	const char *key;
 	size_t i, k;
 
 	snprintf(m->state_path, sizeof(m->state_path), "%s/state.json", work_dir);
@@ -57,9 +85,14 @@ state_load(struct master *m, const char *work_dir)
 	}
 	for (k = 0; k < 4; k++) {
 		ids = json_object_get(j, state_names[k]);
+		/* arrays: the format before ids carried their time */
 		json_array_foreach(ids, i, v)
 			if (json_is_string(v))
-				map_put(sets[k], json_string_value(v), (void *)1);
+				map_put(sets[k], json_string_value(v),
+				    SINCE(time(NULL)));
+		json_object_foreach(ids, key, v)
+			if (json_is_integer(v))
+				map_put(sets[k], key, SINCE(json_integer_value(v)));
 	}
 	log_info("recovered %zu agent and %zu framework ids (%zu and %zu "
 	    "removed) from %s", map_count(m->seen_agents),
@@ -81,13 +114,23 @@ state_save(struct master *m)
 	FILE *fp;
 	int fd;
 
+	time_t now = time(NULL);
+	void *since;
+
 	if (!m->state_dirty)
 		return;
 	for (k = 0; k < 4; k++) {
-		json_t *ids = json_array();
+		json_t *ids = json_object();
 
-		for (pos = 0; map_next(sets[k], &pos, &key) != NULL;)
-			json_array_append_new(ids, json_string(key));
+		for (pos = 0; (since = map_next(sets[k], &pos, &key)) != NULL;) {
+			/* framework ids are forgotten after a while */
+			if (k >= 2 && now - (intptr_t)since > STATE_KEEP_FW_S) {
+				map_del(sets[k], key);
+				continue;
+			}
+			json_object_set_new(ids, key,
+			    json_integer((json_int_t)(intptr_t)since));
+		}
 		json_object_set_new(j, state_names[k], ids);
 	}
 	snprintf(tmp, sizeof(tmp), "%s.tmp", m->state_path);
