@@ -575,10 +575,6 @@ fail(struct drf *d, const json_t *rec, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	e = rec_error(rec, "%s", msg);
-	if (rec != NULL) {
-		rec_set_str(e, "framework_id", rec_str(rec, "framework_id"));
-		rec_set_str(e, "agent_id", rec_str(rec, "agent_id"));
-	}
 	d->ops.reply(d->ops.arg, e);
 	return -1;
 }

@@ -506,6 +506,8 @@ rec_error(const json_t *about, const char *fmt, ...)
 		rec_set_str(e, "offer_id", rec_str(about, "offer_id"));
 		if (json_object_get(about, "ref") != NULL)
 			json_object_set(e, "ref", json_object_get(about, "ref"));
+		rec_set_str(e, "framework_id", rec_str(about, "framework_id"));
+		rec_set_str(e, "agent_id", rec_str(about, "agent_id"));
 	}
 	return e;
 }

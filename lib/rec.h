@@ -75,7 +75,11 @@ json_t	*rec_set_bool(json_t *rec, const char *key, int val);
  */
 int	 rec_require(const json_t *rec, const char *spec, char *err);
 
-/* A new ERROR record carrying MESSAGE and the type of the record at fault. */
+/*
+ * A new ERROR record carrying MESSAGE, the type of the record ABOUT at fault
+ * ("about") and whichever of its task_id, offer_id, framework_id, agent_id
+ * and ref it has, so that the sender can tell which request failed.
+ */
 json_t	*rec_error(const json_t *about, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 

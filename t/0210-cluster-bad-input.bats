@@ -110,3 +110,12 @@ bridge_until() { wait_for 10 grep -q "$2" "$1"; }
 	kill -TERM "$PID_offerd"
 	wait_for 10 sh -c "! test -e '$TMP/offerd.pid'"
 }
+
+@test "an ERROR names what it is about: the record's type and ids" {
+	start_cluster 1
+	run sh -c 'echo "{\"type\":\"DECLINE\",\"framework_id\":\"fw-none\",\"offer_id\":\"o-1\",\"ref\":7}" | cluster-ctl send -w 500ms'
+	[[ "$output" == *'"about":"DECLINE"'* ]]
+	[[ "$output" == *'"framework_id":"fw-none"'* ]]
+	[[ "$output" == *'"offer_id":"o-1"'* ]]
+	[[ "$output" == *'"ref":7'* ]]
+}
