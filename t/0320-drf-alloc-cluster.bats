@@ -83,3 +83,15 @@ offer_hosts() {
 	run offerd -n -W 'a b=1'
 	[ "$status" -eq 100 ]
 }
+
+@test "node filters from SUBSCRIBE: only matching agents, only those with the minimum free" {
+	start_cluster 2
+	bridge_start picky2 -a 'rack:r2'
+	bridge_start big -M 'cpus:3'
+	bridge_wait picky2 '"type":"OFFER"'
+	sleep 2
+	[ "$(offer_hosts picky2)" = "host2 " ]
+	[ "$(grep -c '"type":"OFFER"' "$TMP/big.ev")" -eq 0 ]
+	run cluster-ctl subscribe -a 'rack' </dev/null
+	[ "$status" -eq 100 ]
+}
