@@ -51,6 +51,13 @@ build/bin/%: $$(wildcard bin/%/*.c) $$(wildcard bin/%/*.h) build/libcluster.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Ibin/$* -o $@ $(filter %.c,$^) build/libcluster.a $(LDLIBS)
 
+# task-launch runs once per task, so its start-up counts: its libraries
+# are linked in (glibc stays shared, for NSS user look-ups), which takes
+# ld.so's symbol look-ups off every launch (docs/benchmarks.md).
+build/bin/task-launch: LDLIBS = -Wl,-Bstatic \
+	$(shell pkg-config --static --libs libbsd jansson libcap 2>/dev/null) \
+	-Wl,-Bdynamic
+
 # C benchmarks: t/bench/NAME.c builds to build/bench/NAME.
 build/bench/%: t/bench/%.c build/libcluster.a
 	@mkdir -p $(@D)

@@ -12,7 +12,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -167,40 +166,43 @@ mkdir_p(const char *dir)
 
 /*
  * Find our own cgroup for controller ctl (NULL: the v2 "0::" line) in
- * /proc/self/cgroup; fill own and the v1 hierarchy id, -1 if absent.
+ * text, the contents of /proc/self/cgroup; fill own and the v1 hierarchy
+ * id, -1 if absent.
  */
 static int
-own_cgroup(const char *ctl, char *own, size_t len, int *hid)
+own_cgroup(const char *text, const char *ctl, char *own, size_t len,
+    int *hid)
 {
-	FILE	*f;
 	char	 line[PATH_MAX + 128], *ctls, *path, *c, *p;
-	int	 found = -1;
+	size_t	 n;
 
-	if ((f = fopen("/proc/self/cgroup", "re")) == NULL)
-		return -1;
-	while (found == -1 && fgets(line, sizeof(line), f) != NULL) {
-		line[strcspn(line, "\n")] = '\0';
+	for (; *text != '\0'; text += n + (text[n] == '\n')) {
+		n = strcspn(text, "\n");
+		if (n >= sizeof(line))
+			continue;
+		memcpy(line, text, n);
+		line[n] = '\0';
 		if ((ctls = strchr(line, ':')) == NULL ||
 		    (path = strchr(ctls + 1, ':')) == NULL)
 			continue;
 		*ctls++ = '\0';
 		*path++ = '\0';
 		if (ctl == NULL) {
-			if (strcmp(line, "0") == 0 && *ctls == '\0')
-				found = 0;
+			if (strcmp(line, "0") != 0 || *ctls != '\0')
+				continue;
 		} else {
 			p = ctls;
 			while ((c = strsep(&p, ",")) != NULL)
 				if (strcmp(c, ctl) == 0)
-					found = 0;
+					break;
+			if (c == NULL)
+				continue;
 		}
-		if (found == 0) {
-			strlcpy(own, path, len);
-			*hid = atoi(line);
-		}
+		strlcpy(own, path, len);
+		*hid = atoi(line);
+		return 0;
 	}
-	fclose(f);
-	return found;
+	return -1;
 }
 
 /* Set h->parent from the --cgroup-parent rule: absolute, or below own. */
@@ -231,17 +233,19 @@ cg_discover(const char *root, const char *parent, char *why, size_t len)
 {
 	struct cgroups	*cg;
 	struct hier	*h;
-	char		 path[PATH_MAX], own[PATH_MAX];
+	char		 path[PATH_MAX], own[PATH_MAX], self[8192];
 	int		 c, i, hid;
 
 	if ((cg = calloc(1, sizeof(*cg))) == NULL)
 		err(EX_TL_SYS, "calloc");
+	if (cg_read("/proc/self", "cgroup", self, sizeof(self)) == -1)
+		self[0] = '\0';
 	snprintf(path, sizeof(path), "%s/cgroup.controllers", root);
 	if (access(path, F_OK) == 0 && is_fs(root, CGROUP2_SUPER_MAGIC)) {
 		cg->version = 2;
 		h = &cg->h[cg->nh++];
 		strlcpy(h->mnt, root, sizeof(h->mnt));
-		if (own_cgroup(NULL, h->own, sizeof(h->own), &hid) == -1)
+		if (own_cgroup(self, NULL, h->own, sizeof(h->own), &hid) == -1)
 			strlcpy(h->own, "/", sizeof(h->own));
 		set_parent(h, parent);
 		h->procs_fd = -1;
@@ -251,7 +255,7 @@ cg_discover(const char *root, const char *parent, char *why, size_t len)
 	for (c = 0; c < C_COUNT; c++) {
 		snprintf(path, sizeof(path), "%s/%s", root, ctl_names[c]);
 		if (!is_fs(path, CGROUP_SUPER_MAGIC) ||
-		    own_cgroup(ctl_names[c], own, sizeof(own), &hid) == -1)
+		    own_cgroup(self, ctl_names[c], own, sizeof(own), &hid) == -1)
 			continue;
 		for (i = 0; i < cg->nh; i++)	/* co-mounted, e.g. cpu,cpuacct */
 			if (cg->h[i].hid == hid)
@@ -374,11 +378,14 @@ cg_create(struct cgroups *cg, const char *id, struct probe *pr,
 
 	for (i = 0; i < cg->nh; i++) {
 		h = &cg->h[i];
-		if (mkdir_p(h->parent) == 0 && cg->version == 2)
-			v2_delegate(h);
 		snprintf(path, sizeof(path), "%s/%s", h->parent, id);
-		if (mkdir(path, 0755) == -1) {
-			e = errno;
+		/* v2 delegates on every launch; v1 makes parents when missing */
+		if (cg->version == 2 && mkdir_p(h->parent) == 0)
+			v2_delegate(h);
+		if ((e = mkdir(path, 0755) == -1 ? errno : 0) == ENOENT &&
+		    cg->version == 1 && mkdir_p(h->parent) == 0)
+			e = mkdir(path, 0755) == -1 ? errno : 0;
+		if (e != 0) {
 			if (e == EEXIST) {
 				cg_rollback(cg);
 				snprintf(why, len, "cgroup %s exists", path);
@@ -489,10 +496,10 @@ cg_limit(struct cgroups *cg, const struct launch *l, char *why, size_t len)
 	}
 	if ((l->applied & ISO_BIT(ISO_CPU)) && l->cpus > 0 &&
 	    (d = task_dir(cg, C_CPU)) != NULL) {
-		shares = llround(l->cpus * 1024);
+		shares = (long long)(l->cpus * 1024 + 0.5);
 		shares = shares < SHARES_MIN ? SHARES_MIN :
 		    shares > SHARES_MAX ? SHARES_MAX : shares;
-		quota = llround(l->cpus * TL_CFS_PERIOD_US);
+		quota = (long long)(l->cpus * TL_CFS_PERIOD_US + 0.5);
 		if (quota < QUOTA_MIN_US)
 			quota = QUOTA_MIN_US;
 		if (cg->version == 1) {

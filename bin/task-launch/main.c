@@ -109,18 +109,23 @@ static int
 make_sandbox(struct launch *l, const char *dir)
 {
 	char	 buf[PATH_MAX], *p;
+	int	 rc;
 
 	if (strlcpy(buf, dir, sizeof(buf)) >= sizeof(buf)) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	for (p = buf + 1; (p = strchr(p, '/')) != NULL; p++) {
-		*p = '\0';
-		if (mkdir(buf, 0755) == -1 && errno != EEXIST)
+	/* the agent usually made the parents: walk them only when missing */
+	if ((rc = mkdir(buf, 0750)) == -1 && errno == ENOENT) {
+		for (p = buf + 1; (p = strchr(p, '/')) != NULL; p++) {
+			*p = '\0';
+			if (mkdir(buf, 0755) == -1 && errno != EEXIST)
+				return -1;
+			*p = '/';
+		}
+		if (mkdir(buf, 0750) == -1 && errno != EEXIST)
 			return -1;
-		*p = '/';
-	}
-	if (mkdir(buf, 0750) == -1 && errno != EEXIST)
+	} else if (rc == -1 && errno != EEXIST)
 		return -1;
 	if ((l->sandbox = realpath(buf, NULL)) == NULL)
 		return -1;
