@@ -57,11 +57,39 @@ save_json(const char *dir, const char *name, json_t *j)
 		log_warn("checkpoint %s", path);
 }
 
+/*
+ * T's unacknowledged updates changed.  The checkpoint (updates.json) is
+ * written once per turn of the event loop, by agent_flush, so that the
+ * STARTING and RUNNING of a launch, or a batch of acknowledgements, cost
+ * one write rather than one each.
+ */
+static void
+task_dirty(struct agent *ag, struct atask *t)
+{
+	if (!t->dirty) {
+		t->dirty = 1;
+		LIST_INSERT_HEAD(&ag->dirty, t, dirty_link);
+	}
+}
+
 /* Checkpoint T's unacknowledged updates so that a restart loses none. */
 static void
-task_save_updates(struct atask *t)
+task_checkpoint(struct atask *t)
 {
+	if (!t->dirty)
+		return;
 	save_json(t->dir, "updates.json", t->updates);
+	t->dirty = 0;
+	LIST_REMOVE(t, dirty_link);
+}
+
+/* A new oldest update of T: send it at the next flush, retries anew. */
+static void
+task_new_head(struct agent *ag, struct atask *t)
+{
+	t->tries = 0;
+	t->next_send = 0;
+	task_dirty(ag, t);
 }
 
 /* The start time of process PID (field 22 of /proc/PID/stat), or 0. */
@@ -100,6 +128,7 @@ update_send(struct agent *ag, struct atask *t)
 
 	if (head == NULL || !ag->registered)
 		return;
+	task_checkpoint(t);		/* never send what a restart would lose */
 	rec_set_str(head, "agent_id", ag->id);
 	send_rec(ag, head);
 	delay = UPDATE_RETRY_MS << (t->tries < 4 ? t->tries : 4);
@@ -142,14 +171,30 @@ update_push(struct agent *ag, struct atask *t, const char *state, json_t *extra)
 	}
 	log_info("task %s of %s: %s", t->id, t->framework_id, state);
 	json_array_append_new(t->updates, st);
-	task_save_updates(t);
-	if (json_array_size(t->updates) == 1) {
-		t->tries = 0;
-		update_send(ag, t);
+	if (json_array_size(t->updates) == 1)
+		task_new_head(ag, t);
+	else
+		task_dirty(ag, t);
+}
+
+/* Write the checkpoints of the tasks whose updates changed, then send. */
+void
+agent_flush(struct agent *ag)
+{
+	struct atask *t;
+
+	while ((t = LIST_FIRST(&ag->dirty)) != NULL) {
+		task_checkpoint(t);
+		if (t->next_send == 0)
+			update_send(ag, t);
 	}
 }
 
-/* Make every directory of PATH, like mkdir -p.  Returns 0 or -1. */
+/*
+ * Make every directory of PATH, like mkdir -p, the parents only when the
+ * last one cannot be made without them.  Returns 1 when PATH was made, 0
+ * when it was there, -1 on error.
+ */
 static int
 mkdirs(const char *path, mode_t mode)
 {
@@ -159,6 +204,10 @@ mkdirs(const char *path, mode_t mode)
 		errno = ENAMETOOLONG;
 		return -1;
 	}
+	if (mkdir(buf, mode) == 0)
+		return 1;
+	if (errno != ENOENT)
+		return errno == EEXIST ? 0 : -1;
 	for (p = buf + 1; *p; p++) {
 		if (*p != '/')
 			continue;
@@ -167,7 +216,9 @@ mkdirs(const char *path, mode_t mode)
 			return -1;
 		*p = '/';
 	}
-	return mkdir(buf, mode) == -1 && errno != EEXIST ? -1 : 0;
+	if (mkdir(buf, mode) == 0)
+		return 1;
+	return errno == EEXIST ? 0 : -1;
 }
 
 /*
@@ -332,6 +383,7 @@ handle_launch(struct agent *ag, json_t *rec)
 	const char *fw = rec_str(rec, "framework_id"), *tid;
 	struct atask *t;
 	char key[2 * ID_LEN];
+	int made;
 
 	if (rec_require(rec, "framework_id:s task:o", err) == -1 ||
 	    rec_require(info, "task_id:s resources:s ?command:s ?argv:a ?env:o",
@@ -372,13 +424,15 @@ handle_launch(struct agent *ag, json_t *rec)
 	t->info = json_incref(info);
 	t->updates = json_array();
 	map_put(ag->tasks, t->key, t);
-	if (mkdirs(t->dir, 0750) == -1)
+	if ((made = mkdirs(t->dir, 0750)) == -1)
 		log_warn("task dir %s", t->dir);
-	/* a task id used again: what the earlier run left must not count */
-	unlink_quiet(t->dir, "acked");
-	unlink_quiet(t->dir, "status.json");
-	unlink_quiet(t->dir, "updates.json");
-	unlink_quiet(t->dir, "launcher.pid");
+	if (made != 1) {
+		/* a task id used again: what its last run left must not count */
+		unlink_quiet(t->dir, "acked");
+		unlink_quiet(t->dir, "status.json");
+		unlink_quiet(t->dir, "updates.json");
+		unlink_quiet(t->dir, "launcher.pid");
+	}
 	update_push(ag, t, TASK_STARTING, NULL);
 	task_start(ag, t);
 }
@@ -446,6 +500,8 @@ task_mark_acked(struct atask *t)
 static void
 task_free(struct agent *ag, struct atask *t)
 {
+	if (t->dirty)
+		LIST_REMOVE(t, dirty_link);
 	map_del(ag->tasks, t->key);
 	json_decref(t->info);
 	json_decref(t->updates);
@@ -471,15 +527,13 @@ handle_ack(struct agent *ag, json_t *rec)
 	    strcmp(rec_str(head, "uuid"), uuid) != 0)
 		return;		/* an old duplicate acknowledgement */
 	json_array_remove(t->updates, 0);
-	t->tries = 0;
-	if (json_array_size(t->updates) > 0) {
-		task_save_updates(t);
-		update_send(ag, t);
-	} else if (t->ended) {
+	if (json_array_size(t->updates) > 0)
+		task_new_head(ag, t);
+	else if (t->ended) {
 		task_mark_acked(t);
 		task_free(ag, t);
 	} else
-		task_save_updates(t);
+		task_dirty(ag, t);
 }
 
 void

@@ -14,6 +14,7 @@
 #define AGENTD_H
 
 #include <limits.h>
+#include <sys/queue.h>
 #include <sys/types.h>
 #include <jansson.h>
 
@@ -37,8 +38,10 @@ struct atask {
 	int64_t	 kill_sent;
 	int	 ended;
 	json_t	*updates;		/* STATUS records not yet acknowledged */
-	int64_t	 next_send;
+	int64_t	 next_send;		/* 0: send the head at the next flush */
 	int	 tries;
+	int	 dirty;			/* updates changed since updates.json */
+	LIST_ENTRY(atask) dirty_link;
 };
 
 struct agent {
@@ -54,12 +57,14 @@ struct agent {
 	int		 registered;
 	int64_t		 next_register, next_heartbeat;
 	struct map	*tasks;
+	LIST_HEAD(, atask) dirty;	/* tasks to checkpoint, then send */
 	json_t		*isolators;
 	char		 require[256];	/* isolators every task requires */
 };
 
 void	agent_handle(struct agent *, json_t *rec);
 void	agent_tick(struct agent *);
+void	agent_flush(struct agent *);
 /* The launcher process PID (our child) ended with wait status STATUS. */
 void	agent_reaped(struct agent *, pid_t pid, int status);
 /* Kill every task (on shutdown with -k). */

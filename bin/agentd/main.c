@@ -294,6 +294,7 @@ main(int argc, char *argv[])
 		errx(111, "%s", err_);
 	if ((ag.tasks = map_create()) == NULL)
 		err(111, "map");
+	LIST_INIT(&ag.dirty);
 	agent_recover(&ag);
 	if (pfh != NULL)
 		pidfile_write(pfh);
@@ -361,6 +362,7 @@ main(int argc, char *argv[])
 			agent_tick(&ag);
 			next_tick = now_ms() + TICK_MS;
 		}
+		agent_flush(&ag);
 	}
 	log_info("stopping (signal %d)%s", stop,
 	    kill_on_exit ? ": killing tasks" : "");
@@ -386,6 +388,7 @@ main(int argc, char *argv[])
 				json_decref(rec);
 			}
 			agent_tick(&ag);
+			agent_flush(&ag);
 		}
 	}
 	net_close(ag.net);
