@@ -17,6 +17,11 @@
  * frameworks received per second, and CPU and RSS are the master's (-x
  * pid) over the window.  Details go to stderr.
  *
+ * The probes have a socket of their own, read before and between batches
+ * of the load's records, as each framework of the paper was a process of
+ * its own: a probe's sample is the master's latency, not the time its
+ * records waited behind the load's in this process.
+ *
  * Throughput mode (-n N) runs N tasks of `true` (argv, no duration) as
  * fast as offers allow, packing each offer full, and prints
  *   throughput tasks=N tasks_per_s=X
@@ -87,7 +92,15 @@ static struct opts o = {
 	.window_ms = 30000,
 };
 
-static struct net *net;
+/* A socket to the master and the records it refused, to send later. */
+struct link {
+	struct net	*net;
+	json_t		**q;
+	size_t		 qhead, qlen, qcap, qmax;
+};
+static struct link lload, lprobe;	/* the load's and the probes' */
+#define LINK(f)	((f)->probe ? &lprobe : &lload)
+
 static struct fw *fws;
 static int nfw, nsubscribed;
 static struct map *by_id;
@@ -95,8 +108,6 @@ static struct res need;
 static char tag[32];
 static unsigned long long seq;
 static volatile sig_atomic_t got_signal;
-static json_t **q;		/* ring of records the socket refused */
-static size_t qhead, qlen, qcap, qmax;
 
 /* counters */
 static unsigned long long n_offers, n_updates, n_launched, n_ended, n_finished;
@@ -131,42 +142,42 @@ on_signal(int sig)
 }
 
 /*
- * Send REC (consumed) now, or after the records the socket refused
+ * Send REC (consumed) on L now, or after the records the socket refused
  * earlier (it refuses while its buffer is full: a burst of ACCEPTs).
  */
 static void
-send_rec(json_t *rec)
+send_rec(struct link *l, json_t *rec)
 {
-	if (qlen == 0 && net_send(net, NULL, rec) == 0) {
+	if (l->qlen == 0 && net_send(l->net, NULL, rec) == 0) {
 		json_decref(rec);
 		return;
 	}
-	if (qlen == qcap) {
-		size_t cap = qcap ? 2 * qcap : 4096, i;
+	if (l->qlen == l->qcap) {
+		size_t cap = l->qcap ? 2 * l->qcap : 4096, i;
 		json_t **nq = calloc(cap, sizeof(*nq));
 
 		if (nq == NULL)
 			err(111, "send queue");
-		for (i = 0; i < qlen; i++)
-			nq[i] = q[(qhead + i) % qcap];
-		free(q);
-		q = nq;
-		qcap = cap;
-		qhead = 0;
+		for (i = 0; i < l->qlen; i++)
+			nq[i] = l->q[(l->qhead + i) % l->qcap];
+		free(l->q);
+		l->q = nq;
+		l->qcap = cap;
+		l->qhead = 0;
 	}
-	q[(qhead + qlen++) % qcap] = rec;
-	if (qlen > qmax)
-		qmax = qlen;
+	l->q[(l->qhead + l->qlen++) % l->qcap] = rec;
+	if (l->qlen > l->qmax)
+		l->qmax = l->qlen;
 }
 
-/* Send the queued records until the socket refuses one again. */
+/* Send L's queued records until the socket refuses one again. */
 static void
-queue_flush(void)
+queue_flush(struct link *l)
 {
-	while (qlen > 0 && net_send(net, NULL, q[qhead]) == 0) {
-		json_decref(q[qhead]);
-		qhead = (qhead + 1) % qcap;
-		qlen--;
+	while (l->qlen > 0 && net_send(l->net, NULL, l->q[l->qhead]) == 0) {
+		json_decref(l->q[l->qhead]);
+		l->qhead = (l->qhead + 1) % l->qcap;
+		l->qlen--;
 	}
 }
 
@@ -229,7 +240,7 @@ subscribe(struct fw *f, int64_t now)
 	rec_set_str(r, "name", f->probe ? "probe" : "load");
 	rec_set_str(r, "framework_id", f->id);
 	rec_set_num(r, "failover_timeout", 0);
-	send_rec(r);
+	send_rec(LINK(f), r);
 	f->next_sub = now + SUBSCRIBE_RETRY_MS;
 }
 
@@ -240,7 +251,7 @@ fw_call(struct fw *f, const char *type)
 	json_t *r = rec_new(type);
 
 	rec_set_str(r, "framework_id", f->id);
-	send_rec(r);
+	send_rec(LINK(f), r);
 }
 
 static void
@@ -251,7 +262,7 @@ decline(struct fw *f, const char *offer, double refuse)
 	rec_set_str(r, "framework_id", f->id);
 	rec_set_str(r, "offer_id", offer);
 	rec_set_num(r, "refuse_seconds", refuse);
-	send_rec(r);
+	send_rec(LINK(f), r);
 }
 
 /* A task of DURATION seconds (< 0: the command `true`) into TASKS. */
@@ -384,7 +395,7 @@ handle_offer(struct fw *f, json_t *rec, int64_t now)
 	json_object_set_new(acc, "tasks", tasks);
 	if (o.tasks > 0)
 		rec_set_num(acc, "refuse_seconds", 0);
-	send_rec(acc);
+	send_rec(LINK(f), acc);
 	if (f->probe)
 		fw_call(f, R_SUPPRESS);
 }
@@ -423,7 +434,7 @@ handle_status(struct fw *f, json_t *rec, int64_t now, int64_t w0, int64_t w1)
 		rec_set_str(ack, "task_id", tid);
 		rec_set_str(ack, "uuid", uuid);
 		rec_set_str(ack, "agent_id", rec_str(rec, "agent_id"));
-		send_rec(ack);
+		send_rec(LINK(f), ack);
 	}
 	if (state == NULL || tid == NULL || rec_bool_or(rec, "reconcile", 0) ||
 	    (l = map_get(live, tid)) == NULL)
@@ -484,6 +495,23 @@ handle(json_t *rec, int64_t now, int64_t w0, int64_t w1)
 		handle_offer(f, rec, now);
 	else if (strcmp(type, R_STATUS) == 0)
 		handle_status(f, rec, now, w0, w1);
+}
+
+/* Everything the probes' socket holds, and what it refused to send. */
+static void
+probes_drain(int64_t w0, int64_t w1)
+{
+	char e[REC_ERRLEN];
+	json_t *rec;
+
+	if (lprobe.net == NULL)
+		return;
+	queue_flush(&lprobe);
+	while (net_recv(lprobe.net, &rec, NULL, e) == 1) {
+		handle(rec, now_ms(), w0, w1);
+		json_decref(rec);
+	}
+	queue_flush(&lprobe);
 }
 
 /* Subscriptions, heartbeats and the probes' wishes. */
@@ -648,7 +676,10 @@ main(int argc, char *argv[])
 		fws[i].probe = i >= o.frameworks;
 		map_put(by_id, fws[i].id, &fws[i]);
 	}
-	if ((net = net_open(NET_PEER, master_endpoint(master), e)) == NULL)
+	if ((lload.net = net_open(NET_PEER, master_endpoint(master), e)) == NULL)
+		errx(111, "%s", e);
+	if (o.probes > 0 &&
+	    (lprobe.net = net_open(NET_PEER, master_endpoint(master), e)) == NULL)
 		errx(111, "%s", e);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
@@ -660,15 +691,27 @@ main(int argc, char *argv[])
 		json_t *rec;
 		int n;
 
-		net_wait(net, qlen > 0 ? 1 : next_tick > now ?
-		    (int)(next_tick - now) : 0);
+		struct pollfd pfd[2] = {
+			{ .fd = net_fd(lload.net), .events = POLLIN },
+			{ .fd = lprobe.net ? net_fd(lprobe.net) : -1, .events = POLLIN },
+		};
+
+		poll(pfd, 2, lload.qlen + lprobe.qlen > 0 ? 1 :
+		    next_tick > now ? (int)(next_tick - now) : 0);
+		probes_drain(w0, w1);
 		now = now_ms();
-		queue_flush();
-		for (n = 0; n < RECV_BATCH && net_recv(net, &rec, NULL, e) == 1; n++) {
+		queue_flush(&lload);
+		for (n = 0; n < RECV_BATCH &&
+		    net_recv(lload.net, &rec, NULL, e) == 1; n++) {
 			handle(rec, now, w0, w1);
 			json_decref(rec);
+			if (n % 64 == 63) {
+				probes_drain(w0, w1);
+				now = now_ms();
+			}
 		}
-		queue_flush();
+		queue_flush(&lload);
+		probes_drain(w0, w1);
 		if (now < next_tick)
 			continue;
 		next_tick = now + TICK_MS;
@@ -770,9 +813,11 @@ main(int argc, char *argv[])
 		    nsamples ? samples[0] : NAN,
 		    nsamples ? samples[nsamples - 1] : NAN, map_count(live),
 		    n_launched, n_finished, n_failed, n_errors, n_accept_failed,
-		    n_rescinds, qmax, acpu);
+		    n_rescinds, lload.qmax, acpu);
 		rc = nsamples == 0 || p_failed > 0;
 	}
-	net_close(net);
+	net_close(lload.net);
+	if (lprobe.net != NULL)
+		net_close(lprobe.net);
 	return rc;
 }
