@@ -110,7 +110,7 @@ main(int argc, char *argv[])
 	struct pidfh *pfh = NULL;
 
 	memset(&m, 0, sizeof(m));
-	m.offer_timeout_ms = 10000;
+	m.offer_timeout_ms = 60000;
 	m.agent_timeout_ms = 15000;
 	m.framework_timeout_ms = 15000;
 	m.refuse_ms = 5000;
