@@ -259,7 +259,9 @@ struct agent {
 	char		*attrs;
 	struct res	 total, free;
 	int		 known, can;	/* can: free is allocatable, if known */
+	int		 listed;	/* on the candidates list */
 	struct agent	*prev, *next;	/* in order of arrival */
+	struct agent	*cprev, *cnext;	/* on the candidates list */
 	struct hold	*holds;
 };
 
@@ -290,6 +292,13 @@ struct drf {
 
 	struct map	*agents, *fws, *roles_by_name;
 	struct agent	*first, *last;
+	/*
+	 * The agents a cycle looks at: those whose free resources changed
+	 * since, or were allocatable at, the last cycle.  An agent whose
+	 * resources are all held leaves the list, so a cycle costs what
+	 * changed, not the size of the cluster.
+	 */
+	struct agent	*cfirst, *clast;
 	struct heap	 roles;		/* roles with active frameworks */
 	struct visit	 vroles, vfws;	/* scratch for heap_first */
 };
@@ -298,6 +307,39 @@ static int64_t
 drf_now(const struct drf *d)
 {
 	return d->manual ? d->vnow : now_ms();
+}
+
+/* A's free resources changed: the next cycle looks at it again. */
+static void
+agent_touch(struct drf *d, struct agent *a)
+{
+	a->known = 0;
+	if (a->listed)
+		return;
+	a->listed = 1;
+	a->cnext = NULL;
+	if ((a->cprev = d->clast) != NULL)
+		d->clast->cnext = a;
+	else
+		d->cfirst = a;
+	d->clast = a;
+}
+
+/* Take A off the candidates list. */
+static void
+agent_unlist(struct drf *d, struct agent *a)
+{
+	if (!a->listed)
+		return;
+	a->listed = 0;
+	if (a->cprev)
+		a->cprev->cnext = a->cnext;
+	else
+		d->cfirst = a->cnext;
+	if (a->cnext)
+		a->cnext->cprev = a->cprev;
+	else
+		d->clast = a->cprev;
 }
 
 /* ---- scalar vectors indexed by interned resource name ---- */
@@ -868,7 +910,7 @@ ev_agent_add(struct drf *d, const json_t *rec)
 		res_free(&a->free);
 		a->total = total;
 		a->free = nfree;
-		a->known = 0;
+		agent_touch(d, a);
 		free(a->attrs);
 		a->attrs = attrcopy;
 	} else {
@@ -888,6 +930,7 @@ ev_agent_add(struct drf *d, const json_t *rec)
 		else
 			d->first = a;
 		d->last = a;
+		agent_touch(d, a);
 	}
 	names_add(d, &a->total);
 	vec_add(d, d->total, &a->total, 1);
@@ -925,6 +968,7 @@ ev_agent_remove(struct drf *d, const json_t *rec)
 	}
 	vec_add(d, d->total, &a->total, -1);
 	map_del(d->agents, a->id);
+	agent_unlist(d, a);
 	if (a->prev)
 		a->prev->next = a->next;
 	else
@@ -1030,9 +1074,9 @@ nomem:
 
 /* Give hold H's resources back to its agent's free pool; -1 on failure. */
 static int
-hold_return(struct hold *h)
+hold_return(struct drf *d, struct hold *h)
 {
-	h->ag->known = 0;
+	agent_touch(d, h->ag);
 	return res_add(&h->ag->free, &h->res);
 }
 
@@ -1048,7 +1092,7 @@ ev_fw_remove(struct drf *d, const json_t *rec)
 		return -1;
 	r = f->role;
 	while (f->holds != NULL) {
-		if (hold_return(f->holds) == -1)
+		if (hold_return(d, f->holds) == -1)
 			log_warnx("FRAMEWORK_REMOVE %s: cannot return resources "
 			    "to agent %s (out of memory)", f->id,
 			    f->holds->ag->id);
@@ -1129,7 +1173,7 @@ ev_recover(struct drf *d, const json_t *rec)
 		return fail(d, rec, "RECOVER: out of memory");
 	}
 	if (h != NULL && !res_empty(&r)) {
-		a->known = 0;
+		agent_touch(d, a);
 		if (res_add(&a->free, &r) == -1) {
 			res_free(&r);
 			return fail(d, rec, "RECOVER: out of memory");
@@ -1188,7 +1232,7 @@ ev_claim(struct drf *d, const json_t *rec)
 			hold_free(h);
 		goto nomem;
 	}
-	a->known = 0;
+	agent_touch(d, a);
 	if (res_sub(&a->free, &r) == -1) {
 		res_sub(&h->res, &r);
 		if (fresh)
@@ -1425,7 +1469,7 @@ give(struct drf *d, struct fw *f, struct agent *a)
 			log_fatalx("allocation: out of memory");
 		res_free(&a->free);
 	}
-	a->known = 0;
+	agent_touch(d, a);
 	f->nalloc++;
 	f->role->nalloc++;
 	fw_reshare(d, f);
@@ -1436,7 +1480,7 @@ int
 drf_allocate(struct drf *d)
 {
 	struct pick p = { .d = d };
-	struct agent *a;
+	struct agent *a, *an;
 	int n = 0;
 
 	refresh(d);
@@ -1446,16 +1490,18 @@ drf_allocate(struct drf *d)
 		sweep(d, p.now);
 		d->next_sweep = p.now + SWEEP_MS;
 	}
-	for (a = d->first; a != NULL; a = a->next) {
+	for (a = d->cfirst; a != NULL; a = an) {
+		an = a->cnext;
 		if (d->roles.n == 0)
 			break;
-		/* cached: most agents are fully held between cycles */
 		if (!a->known) {
 			a->can = allocatable(d, &a->free);
 			a->known = 1;
 		}
-		if (!a->can)
+		if (!a->can) {
+			agent_unlist(d, a);	/* until its resources change */
 			continue;
+		}
 		p.ag = a;
 		p.found = NULL;
 		if (heap_first(&d->roles, &d->vroles, role_eligible, &p) == NULL)
