@@ -54,7 +54,7 @@ teardown() { dump_logs; teardown_daemons; pkill -f "marker-$$" || true; cleanup_
 @test "status updates are retransmitted until acknowledged, in order" {
 	teardown_daemons
 	start_daemon offerd offerd -d -v -w "$TMP/m2"
-	start_daemon agentm agentd -d -v -k -w "$TMP/am" -r 'cpus:2;mem:1024'
+	start_daemon agentm agentd -d -v -k -w "$TMP/am" -r 'cpus:2;mem:1024' -u 1s
 	wait_for 15 agents_registered 1
 	bridge_start manual -A
 	bridge_launch manual t4 "true"

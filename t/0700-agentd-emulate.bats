@@ -9,7 +9,7 @@ setup() {
 	setup_tmp
 	start_daemon offerd offerd -d -v -w "$TMP/master"
 	start_daemon emu agentd -d -v -E 50 -h emu -r 'cpus:2;mem:1024' \
-	    -a 'rack:r%{i%10};zone:z%{i/25}' -H 500ms
+	    -a 'rack:r%{i%10};zone:z%{i/25}' -H 500ms -u 1s
 	wait_for 15 agents_registered 50
 }
 teardown() { dump_logs; teardown_daemons; cleanup_tmp; }
@@ -77,7 +77,7 @@ status_field() {
 	bridge_start fw -A
 	accept fw quick 0.2
 	bridge_wait fw '"state":"TASK_RUNNING"'
-	# not acknowledged: TASK_RUNNING again after a second, nothing after it
+	# not acknowledged: TASK_RUNNING again after a second (-u), nothing after it
 	wait_for 5 sh -c "[ \$(grep -c '\"state\":\"TASK_RUNNING\"' '$TMP/fw.ev') -ge 2 ]"
 	! grep -q '"state":"TASK_FINISHED"' "$TMP/fw.ev"
 	uuid=$(status_field fw quick TASK_RUNNING uuid)

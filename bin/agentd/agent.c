@@ -23,8 +23,7 @@
 #include "res.h"
 #include "util.h"
 
-#define UPDATE_RETRY_MS		1000	/* first status update retransmission */
-#define UPDATE_RETRY_MAX_MS	10000
+#define UPDATE_RETRY_DOUBLINGS	3	/* resends wait at most 8 x the first */
 #define KILL_ESCALATE_MS	5000	/* after the grace: SIGKILL the launcher */
 
 extern char **environ;
@@ -131,9 +130,9 @@ update_send(struct agent *ag, struct atask *t)
 	task_checkpoint(t);		/* never send what a restart would lose */
 	rec_set_str(head, "agent_id", ag->id);
 	send_rec(ag, head);
-	delay = UPDATE_RETRY_MS << (t->tries < 4 ? t->tries : 4);
-	t->next_send = now_ms() + (delay < UPDATE_RETRY_MAX_MS ? delay :
-	    UPDATE_RETRY_MAX_MS);
+	delay = ag->retry_ms << (t->tries < UPDATE_RETRY_DOUBLINGS ? t->tries :
+	    UPDATE_RETRY_DOUBLINGS);
+	t->next_send = now_ms() + delay;
 	t->tries++;
 }
 

@@ -54,6 +54,7 @@ struct agent {
 	char		 launcher[PATH_MAX];
 	int64_t		 grace_ms;
 	int64_t		 heartbeat_ms;
+	int64_t		 retry_ms;	/* first resend of an update */
 	int		 registered;
 	int64_t		 next_register, next_heartbeat;
 	struct map	*tasks;

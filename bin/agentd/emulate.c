@@ -45,8 +45,7 @@
 #define EMU_REGISTER_BURST	100	/* of them at once at most */
 #define EMU_REGISTER_RETRY_MS	3000	/* plus as much again at random */
 #define EMU_SWEEP_MIN_MS	10000	/* between two "everyone again" */
-#define EMU_UPDATE_RETRY_MS	1000	/* as the real agent */
-#define EMU_UPDATE_RETRY_MAX_MS	10000
+#define EMU_UPDATE_RETRY_DOUBLINGS 3	/* as the real agent */
 #define EMU_DURATION_MAX_S	1e7	/* longest task duration, seconds */
 #define EMU_QUEUE_MAX		500000	/* records waiting for the socket */
 #define EMU_QUEUE_RETRY_MS	2	/* retry of a full socket */
@@ -396,9 +395,9 @@ update_send(struct emu *e, struct etask *t, int64_t now)
 		return;
 	}
 	emu_send(e, json_incref(head));
-	delay = (int64_t)EMU_UPDATE_RETRY_MS << (t->tries < 4 ? t->tries : 4);
-	timer_set(e, &t->retry, now + (delay < EMU_UPDATE_RETRY_MAX_MS ?
-	    delay : EMU_UPDATE_RETRY_MAX_MS));
+	delay = e->tmpl->retry_ms << (t->tries < EMU_UPDATE_RETRY_DOUBLINGS ?
+	    t->tries : EMU_UPDATE_RETRY_DOUBLINGS);
+	timer_set(e, &t->retry, now + delay);
 	t->tries++;
 }
 

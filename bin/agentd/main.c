@@ -41,7 +41,8 @@ usage(FILE *fp)
 	fprintf(fp, "usage: agentd [-dkv] [-a attributes] [-E count] [-g grace] "
 	    "[-h hostname] [-H interval]\n"
 	    "              [-L launcher] [-m master] [-p pidfile] "
-	    "[-r resources] [-w work-dir]\n");
+	    "[-r resources] [-u retry]\n"
+	    "              [-w work-dir]\n");
 }
 
 /*
@@ -164,6 +165,7 @@ main(int argc, char *argv[])
 		{ "master", required_argument, NULL, 'm' },
 		{ "pidfile", required_argument, NULL, 'p' },
 		{ "resources", required_argument, NULL, 'r' },
+		{ "update-retry", required_argument, NULL, 'u' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "work-dir", required_argument, NULL, 'w' },
 		{ NULL, 0, NULL, 0 }
@@ -180,13 +182,14 @@ main(int argc, char *argv[])
 	memset(&ag, 0, sizeof(ag));
 	ag.grace_ms = 3000;
 	ag.heartbeat_ms = 1000;
+	ag.retry_ms = 10000;
 	gethostname(ag.hostname, sizeof(ag.hostname) - 1);
 	/* the task-launch beside this program, else the installed one */
 	sibling_program("task-launch", "/usr/local/bin/task-launch", ag.launcher,
 	    sizeof(ag.launcher));
 	snprintf(ag.work_dir, sizeof(ag.work_dir), "%s",
 	    getuid() == 0 ? "/var/lib/agentd" : "/tmp/agentd");
-	while ((ch = getopt_long(argc, argv, "a:dE:g:h:H:kL:m:p:r:vw:", longopts,
+	while ((ch = getopt_long(argc, argv, "a:dE:g:h:H:kL:m:p:r:u:vw:", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'a':
@@ -232,6 +235,11 @@ main(int argc, char *argv[])
 			break;
 		case 'r':
 			resources = optarg;
+			break;
+		case 'u':
+			ag.retry_ms = duration_arg("update retry", optarg);
+			if (ag.retry_ms < 10)
+				errx(100, "update retry must be at least 10ms");
 			break;
 		case 'v':
 			verbose++;
