@@ -51,6 +51,31 @@ teardown() { dump_logs; teardown_daemons; pkill -f "marker-$$" || true; cleanup_
 	grep '"state":"TASK_FAILED"' "$TMP/fw.ev" | grep -q '"exit_code":4'
 }
 
+@test "the updates log: after a restart only the unacknowledged update is sent again" {
+	teardown_daemons
+	start_daemon offerd offerd -d -v -w "$TMP/m4"
+	start_daemon agentl agentd -d -v -k -w "$TMP/al" -r 'cpus:2;mem:1024' -g 1s
+	wait_for 15 agents_registered 1
+	bridge_start manual -A
+	bridge_launch manual t6 "sleep 30 # marker-$$"
+	bridge_wait manual '"state":"TASK_STARTING"'
+	uuid=$(grep TASK_STARTING "$TMP/manual.ev" | head -1 | sed 's/.*"uuid":"\([^"]*\)".*/\1/')
+	bridge_send manual "{\"type\":\"ACKNOWLEDGE\",\"task_id\":\"t6\",\"uuid\":\"$uuid\"}"
+	# the next update goes out once the first is acknowledged
+	bridge_wait manual '"state":"TASK_RUNNING"'
+	log=$(echo "$TMP"/al/tasks/*/t6/updates.log)
+	wait_for 10 grep -q "\"ack\":\"$uuid\"" "$log"
+	# appended to, never rewritten: STARTING, RUNNING, then the ack
+	[ "$(wc -l <"$log")" -eq 3 ]
+	[ "$(sed -n 1p "$log" | jq -r .state)" = TASK_STARTING ]
+	[ "$(sed -n 2p "$log" | jq -r .state)" = TASK_RUNNING ]
+	kill -9 "$PID_agentl"
+	start_daemon agentl2 agentd -d -v -k -w "$TMP/al" -r 'cpus:2;mem:1024' -g 1s
+	wait_for 15 sh -c "[ \$(grep -c '\"state\":\"TASK_RUNNING\"' '$TMP/manual.ev') -ge 2 ]"
+	[ "$(bridge_count manual '"state":"TASK_STARTING"')" -eq 1 ]
+	grep -q 'recovered task t6' "$TMP/agentl2.log"
+}
+
 @test "status updates are retransmitted until acknowledged, in order" {
 	teardown_daemons
 	start_daemon offerd offerd -d -v -w "$TMP/m2"

@@ -399,7 +399,8 @@ verdict() {
 	verdict >"$TMP/verdict"
 	cat "$TMP/verdict"
 	line=$(tail -1 "$TMP/verdict")
-	unacked=$(find "$TMP"/agent*/tasks -name updates.json -size +2c 2>/dev/null | wc -l)
+	# task directories whose updates were not all acknowledged
+	unacked=$(for d in "$TMP"/agent*/tasks/*/*; do [ -e "$d/acked" ] || echo "$d"; done | grep -c . || true)
 	echo "# chaos $line relaunched=$RELAUNCHED kills=$KILLS master_kills=$MASTER_KILLS unacked=$unacked seed=$SEED" >&3
 	[[ $line == *"tasks=$N terminal_once=$N lost_updates=0 duplicates=0 out_of_order=0 "* ]]
 	# and the allocators of the killed masters ended with them

@@ -44,51 +44,81 @@ unlink_quiet(const char *dir, const char *name)
 	unlink(path);
 }
 
-/* Write JSON to DIR/NAME atomically (a temporary file, then rename). */
-static void
-save_json(const char *dir, const char *name, json_t *j)
-{
-	char path[PATH_MAX + 32], tmp[PATH_MAX + 40];
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	if (json_dump_file(j, tmp, JSON_COMPACT) == -1 || rename(tmp, path) == -1)
-		log_warn("checkpoint %s", path);
-}
-
 /*
- * T's unacknowledged updates changed.  The checkpoint (updates.json) is
- * written once per turn of the event loop, by agent_flush, so that the
- * STARTING and RUNNING of a launch, or a batch of acknowledgements, cost
- * one write rather than one each.
+ * The checkpoint of T's updates is updates.log in its directory, one JSON
+ * object a line, only ever appended to: every update as it was queued,
+ * {"ack":UUID} when the oldest was acknowledged, {"clear":true} when the
+ * master gave up on the task.  Replayed, it gives the updates still
+ * unacknowledged.  Appending frees no inode (a rewrite by rename frees
+ * one each time, and a file system slows down allocating inodes among
+ * many recently freed ones), and the lines of one turn of the event loop
+ * (the STARTING and RUNNING of a launch, a batch of acknowledgements)
+ * go in one write, by agent_flush.
  */
 static void
-task_dirty(struct agent *ag, struct atask *t)
+task_log(struct agent *ag, struct atask *t, json_t *line)
 {
+	char *text = json_dumps(line, JSON_COMPACT);
+	size_t n;
+
+	if (text == NULL)
+		log_fatalx("updates of %s: out of memory", t->id);
+	n = strlen(text);
+	if (t->loglen + n + 1 > t->logcap) {
+		size_t cap = t->logcap ? t->logcap : 1024;
+		char *p;
+
+		while (cap < t->loglen + n + 1)
+			cap *= 2;
+		if ((p = realloc(t->log, cap)) == NULL)
+			log_fatalx("updates of %s: out of memory", t->id);
+		t->log = p;
+		t->logcap = cap;
+	}
+	memcpy(t->log + t->loglen, text, n);
+	t->log[t->loglen + n] = '\n';
+	t->loglen += n + 1;
+	free(text);
 	if (!t->dirty) {
 		t->dirty = 1;
 		LIST_INSERT_HEAD(&ag->dirty, t, dirty_link);
 	}
 }
 
-/* Checkpoint T's unacknowledged updates so that a restart loses none. */
+/* Append T's new log lines to updates.log, so that a restart loses none. */
 static void
 task_checkpoint(struct atask *t)
 {
+	char path[PATH_MAX + 16];
+	ssize_t n;
+	size_t off = 0;
+	int fd;
+
 	if (!t->dirty)
 		return;
-	save_json(t->dir, "updates.json", t->updates);
+	snprintf(path, sizeof(path), "%s/updates.log", t->dir);
+	if ((fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+	    0640)) == -1)
+		log_warn("checkpoint %s", path);
+	else {
+		while (off < t->loglen && (n = write(fd, t->log + off,
+		    t->loglen - off)) > 0)
+			off += n;
+		if (off < t->loglen)
+			log_warn("checkpoint %s", path);
+		close(fd);
+	}
+	t->loglen = 0;
 	t->dirty = 0;
 	LIST_REMOVE(t, dirty_link);
 }
 
 /* A new oldest update of T: send it at the next flush, retries anew. */
 static void
-task_new_head(struct agent *ag, struct atask *t)
+task_new_head(struct atask *t)
 {
 	t->tries = 0;
 	t->next_send = 0;
-	task_dirty(ag, t);
 }
 
 /* The start time of process PID (field 22 of /proc/PID/stat), or 0. */
@@ -170,10 +200,9 @@ update_push(struct agent *ag, struct atask *t, const char *state, json_t *extra)
 	}
 	log_info("task %s of %s: %s", t->id, t->framework_id, state);
 	json_array_append_new(t->updates, st);
+	task_log(ag, t, st);
 	if (json_array_size(t->updates) == 1)
-		task_new_head(ag, t);
-	else
-		task_dirty(ag, t);
+		task_new_head(t);
 }
 
 /* Write the checkpoints of the tasks whose updates changed, then send. */
@@ -429,7 +458,7 @@ handle_launch(struct agent *ag, json_t *rec)
 		/* a task id used again: what its last run left must not count */
 		unlink_quiet(t->dir, "acked");
 		unlink_quiet(t->dir, "status.json");
-		unlink_quiet(t->dir, "updates.json");
+		unlink_quiet(t->dir, "updates.log");
 		unlink_quiet(t->dir, "launcher.pid");
 	}
 	update_push(ag, t, TASK_STARTING, NULL);
@@ -493,7 +522,6 @@ task_mark_acked(struct atask *t)
 		log_warn("%s", path);
 	else
 		close(fd);
-	unlink_quiet(t->dir, "updates.json");
 }
 
 static void
@@ -501,6 +529,7 @@ task_free(struct agent *ag, struct atask *t)
 {
 	if (t->dirty)
 		LIST_REMOVE(t, dirty_link);
+	free(t->log);
 	map_del(ag->tasks, t->key);
 	json_decref(t->info);
 	json_decref(t->updates);
@@ -514,7 +543,7 @@ handle_ack(struct agent *ag, json_t *rec)
 	const char *uuid = rec_str(rec, "uuid");
 	char key[2 * ID_LEN];
 	struct atask *t;
-	json_t *head;
+	json_t *head, *line;
 
 	if (fw == NULL || tid == NULL || uuid == NULL)
 		return;
@@ -526,13 +555,16 @@ handle_ack(struct agent *ag, json_t *rec)
 	    strcmp(rec_str(head, "uuid"), uuid) != 0)
 		return;		/* an old duplicate acknowledgement */
 	json_array_remove(t->updates, 0);
-	if (json_array_size(t->updates) > 0)
-		task_new_head(ag, t);
-	else if (t->ended) {
+	if (json_array_size(t->updates) == 0 && t->ended) {
 		task_mark_acked(t);
 		task_free(ag, t);
-	} else
-		task_dirty(ag, t);
+		return;
+	}
+	line = json_pack("{s:s}", "ack", uuid);
+	task_log(ag, t, line);
+	json_decref(line);
+	if (json_array_size(t->updates) > 0)
+		task_new_head(t);
 }
 
 void
@@ -562,8 +594,14 @@ agent_handle(struct agent *ag, json_t *rec)
 				if (t->ended || t->pid == 0) {
 					task_mark_acked(t);
 					task_free(ag, t);
-				} else
+				} else {
+					json_t *line = json_pack("{s:b}",
+					    "clear", 1);
+
+					task_log(ag, t, line);
+					json_decref(line);
 					task_kill(t);
+				}
 			}
 			pos = 0;
 		}
@@ -786,15 +824,55 @@ pathf(char *buf, size_t len, const char *fmt, ...)
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
+/*
+ * Replay T's updates.log (see task_log): the updates still unacknowledged
+ * into t->updates, the latest state into t->state, whether the task ended
+ * and whether the master gave up on it.  A torn last line, from a crash
+ * in the middle of a write, ends the replay.
+ */
+static void
+replay_updates(struct atask *t, const char *path)
+{
+	const char *st, *uuid;
+	char *line = NULL;
+	size_t cap = 0;
+	json_t *j, *head;
+	FILE *fp;
+
+	t->updates = json_array();
+	strlcpy(t->state, TASK_RUNNING, sizeof(t->state));
+	if ((fp = fopen(path, "re")) == NULL)
+		return;
+	while (getline(&line, &cap, fp) != -1 &&
+	    (j = json_loads(line, 0, NULL)) != NULL) {
+		if ((uuid = rec_str(j, "ack")) != NULL) {
+			head = json_array_get(t->updates, 0);
+			if (head != NULL && rec_str(head, "uuid") != NULL &&
+			    strcmp(rec_str(head, "uuid"), uuid) == 0)
+				json_array_remove(t->updates, 0);
+		} else if (rec_bool_or(j, "clear", 0)) {
+			json_array_clear(t->updates);
+			t->disowned = 1;
+		} else if ((st = rec_str(j, "state")) != NULL) {
+			strlcpy(t->state, st, sizeof(t->state));
+			if (task_state_terminal(st))
+				t->ended = 1;
+			json_array_append(t->updates, j);
+		}
+		json_decref(j);
+	}
+	free(line);
+	fclose(fp);
+}
+
 /* Load one task directory DIR (FW/TASK) left by an earlier run. */
 static void
 recover_task(struct agent *ag, const char *fw, const char *tid, const char *dir)
 {
 	char path[PATH_MAX + 32];
 	struct atask *t;
-	json_t *info, *last;
+	json_t *info;
 	FILE *fp;
-	size_t i;
 	int pid = 0;
 	unsigned long long start = 0;
 
@@ -814,20 +892,15 @@ recover_task(struct agent *ag, const char *fw, const char *tid, const char *dir)
 	strlcpy(t->framework_id, fw, sizeof(t->framework_id));
 	strlcpy(t->dir, dir, sizeof(t->dir));
 	t->info = info;
-	pathf(path, sizeof(path), "%s/updates.json", dir);
-	t->updates = json_load_file(path, 0, NULL);
-	if (!json_is_array(t->updates)) {
+	pathf(path, sizeof(path), "%s/updates.log", dir);
+	replay_updates(t, path);
+	if (t->ended && json_array_size(t->updates) == 0) {
+		/* all acknowledged; we stopped before we noted it */
+		task_mark_acked(t);
+		json_decref(t->info);
 		json_decref(t->updates);
-		t->updates = json_array();
-	}
-	strlcpy(t->state, TASK_RUNNING, sizeof(t->state));
-	json_array_foreach(t->updates, i, last) {
-		const char *st = rec_str(last, "state");
-
-		if (st != NULL)
-			strlcpy(t->state, st, sizeof(t->state));
-		if (task_state_terminal(st))
-			t->ended = 1;
+		free(t);
+		return;
 	}
 	map_put(ag->tasks, t->key, t);
 	if (t->ended) {
@@ -847,6 +920,8 @@ recover_task(struct agent *ag, const char *fw, const char *tid, const char *dir)
 		t->adopted = 1;
 		log_info("recovered task %s of %s: still running (launcher %d)",
 		    tid, fw, pid);
+		if (t->disowned)
+			task_kill(t);	/* the master gave up on it */
 	} else {
 		log_info("recovered task %s of %s: ended while we were down",
 		    tid, fw);

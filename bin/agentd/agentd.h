@@ -40,7 +40,9 @@ struct atask {
 	json_t	*updates;		/* STATUS records not yet acknowledged */
 	int64_t	 next_send;		/* 0: send the head at the next flush */
 	int	 tries;
-	int	 dirty;			/* updates changed since updates.json */
+	int	 dirty;			/* log lines not yet in updates.log */
+	char	*log;			/* those lines */
+	size_t	 loglen, logcap;
 	LIST_ENTRY(atask) dirty_link;
 };
 
