@@ -1,3 +1,5 @@
+#include <sys/queue.h>
+
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -260,8 +262,7 @@ struct agent {
 	struct res	 total, free;
 	int		 known, can;	/* can: free is allocatable, if known */
 	int		 listed;	/* on the candidates list */
-	struct agent	*prev, *next;	/* in order of arrival */
-	struct agent	*cprev, *cnext;	/* on the candidates list */
+	TAILQ_ENTRY(agent) cand;
 	struct hold	*holds;
 };
 
@@ -291,14 +292,13 @@ struct drf {
 	int64_t		 total[DRF_MAX_NAMES];
 
 	struct map	*agents, *fws, *roles_by_name;
-	struct agent	*first, *last;
 	/*
 	 * The agents a cycle looks at: those whose free resources changed
 	 * since, or were allocatable at, the last cycle.  An agent whose
 	 * resources are all held leaves the list, so a cycle costs what
 	 * changed, not the size of the cluster.
 	 */
-	struct agent	*cfirst, *clast;
+	TAILQ_HEAD(, agent) cands;
 	struct heap	 roles;		/* roles with active frameworks */
 	struct visit	 vroles, vfws;	/* scratch for heap_first */
 };
@@ -317,12 +317,7 @@ agent_touch(struct drf *d, struct agent *a)
 	if (a->listed)
 		return;
 	a->listed = 1;
-	a->cnext = NULL;
-	if ((a->cprev = d->clast) != NULL)
-		d->clast->cnext = a;
-	else
-		d->cfirst = a;
-	d->clast = a;
+	TAILQ_INSERT_TAIL(&d->cands, a, cand);
 }
 
 /* Take A off the candidates list. */
@@ -332,14 +327,7 @@ agent_unlist(struct drf *d, struct agent *a)
 	if (!a->listed)
 		return;
 	a->listed = 0;
-	if (a->cprev)
-		a->cprev->cnext = a->cnext;
-	else
-		d->cfirst = a->cnext;
-	if (a->cnext)
-		a->cnext->cprev = a->cprev;
-	else
-		d->clast = a->cprev;
+	TAILQ_REMOVE(&d->cands, a, cand);
 }
 
 /* ---- scalar vectors indexed by interned resource name ---- */
@@ -635,6 +623,7 @@ drf_create(const struct drf_opts *opts, const struct drf_ops *ops, char *err)
 		return NULL;
 	}
 	d->ops = *ops;
+	TAILQ_INIT(&d->cands);
 	d->manual = opts->manual_clock;
 	d->interval = opts->interval_ms > 0 ? opts->interval_ms : 1000;
 	d->roles.less = role_less;
@@ -718,7 +707,7 @@ fw_free(struct fw *f)
 void
 drf_destroy(struct drf *d)
 {
-	struct agent *a, *an;
+	struct agent *a;
 	struct role *r;
 	struct fw *f;
 	size_t pos = 0;
@@ -726,8 +715,7 @@ drf_destroy(struct drf *d)
 
 	if (d == NULL)
 		return;
-	for (a = d->first; a != NULL; a = an) {
-		an = a->next;
+	while (d->agents != NULL && (a = map_next(d->agents, &pos, NULL)) != NULL) {
 		while (a->holds != NULL)
 			hold_free(a->holds);
 		res_free(&a->total);
@@ -735,6 +723,7 @@ drf_destroy(struct drf *d)
 		free(a->attrs);
 		free(a);
 	}
+	pos = 0;
 	if (d->fws != NULL)
 		while ((f = map_next(d->fws, &pos, NULL)) != NULL)
 			fw_free(f);
@@ -925,11 +914,6 @@ ev_agent_add(struct drf *d, const json_t *rec)
 		}
 		a->total = total;
 		a->attrs = attrcopy;
-		if ((a->prev = d->last) != NULL)
-			d->last->next = a;
-		else
-			d->first = a;
-		d->last = a;
 		agent_touch(d, a);
 	}
 	names_add(d, &a->total);
@@ -969,14 +953,6 @@ ev_agent_remove(struct drf *d, const json_t *rec)
 	vec_add(d, d->total, &a->total, -1);
 	map_del(d->agents, a->id);
 	agent_unlist(d, a);
-	if (a->prev)
-		a->prev->next = a->next;
-	else
-		d->first = a->next;
-	if (a->next)
-		a->next->prev = a->prev;
-	else
-		d->last = a->prev;
 	res_free(&a->total);
 	res_free(&a->free);
 	free(a->attrs);
@@ -1490,8 +1466,7 @@ drf_allocate(struct drf *d)
 		sweep(d, p.now);
 		d->next_sweep = p.now + SWEEP_MS;
 	}
-	for (a = d->cfirst; a != NULL; a = an) {
-		an = a->cnext;
+	TAILQ_FOREACH_SAFE(a, &d->cands, cand, an) {
 		if (d->roles.n == 0)
 			break;
 		if (!a->known) {
