@@ -739,6 +739,18 @@ main(int argc, char *argv[])
 				if (now - subscribed_at >= o.warm_max_ms ||
 				    (steady && now - subscribed_at >= o.warm_min_ms)) {
 					w0 = now;
+					/*
+					 * The probes' first wishes spread over a
+					 * probe's cycle: all at once, they would
+					 * queue for the same freed slots and time
+					 * each other, not the master.
+					 */
+					for (i = 0; i < nfw; i++)
+						if (fws[i].probe)
+							fws[i].pnext = now +
+							    arc4random_uniform(
+							    o.probe_s * 1000 +
+							    PROBE_GAP_MS);
 					offers0 = n_offers;
 					updates0 = n_updates;
 					cpu0 = o.pid ? proc_cpu(o.pid) : -1;
