@@ -6,7 +6,7 @@
  * Checkpoint, per task, in WORK/tasks/FRAMEWORK/TASK/:
  *   task.json      the task as launched
  *   launcher.pid   "PID STARTTIME" of its launcher
- *   updates.json   status updates not yet acknowledged, oldest first
+ *   updates.log    every status update and acknowledgement, appended
  *   status.json    written by the launcher when the task ends
  *   acked          present once every update was acknowledged
  */
