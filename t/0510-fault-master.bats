@@ -42,8 +42,9 @@ running_tasks() {
 	grep -q TASK_FINISHED "$TMP/run.out"
 	sandbox=$(sed -n 's/.*sandbox=\([^ ]*\).*/\1/p' "$TMP/run.out" | tail -1)
 	[ "$(cat "$sandbox/stdout")" = survived ]
-	# and the master remembers what it had seen
-	grep -q "$fwid" "$TMP/master/state.json"
+	# and the master remembers what it had seen (new ids are written
+	# within 5 s of being seen)
+	wait_for 10 grep -q "$fwid" "$TMP/master/state.json"
 }
 
 @test "a scheduler that comes back within its failover timeout keeps its tasks" {
