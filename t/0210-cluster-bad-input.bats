@@ -20,6 +20,11 @@ teardown() { dump_logs; teardown_daemons; cleanup_tmp; }
 	[[ "$output" == *"given twice"* ]]
 	run agentd -d -w "$TMP/a" -a 'rack'
 	[ "$status" -eq 100 ]
+	run agentd -d -w "$TMP/a" -u 5ms
+	[ "$status" -eq 100 ]
+	[[ "$output" == *"update retry must be at least 10ms"* ]]
+	run agentd -d -w "$TMP/a" -u soon
+	[ "$status" -eq 100 ]
 	run cluster-ctl run --cpus nan -- true
 	[ "$status" -eq 100 ]
 	[[ "$output" == *"not a non-negative number"* ]]
