@@ -67,6 +67,15 @@ remove_task_cgroups() {
 	[ "$(cat "$SB/stdout")" = "$(printf 'out\nagain')" ]
 }
 
+@test "cpu_ms counts every process of the task, also one killed when the task's init exits" {
+	# a CPU burner in the background, killed when sh (pid 1) exits after 1 s
+	run task-launch -d "$SB" -i "$ID" -s "$ST" -c 1 -- sh -c 'while :; do :; done & sleep 1; exit 0'
+	[ "$status" -eq 0 ]
+	cpu=$(jq .cpu_ms "$ST")
+	echo "cpu_ms=$cpu"
+	[ "$cpu" -ge 500 ]
+}
+
 @test "environment is cleared to the base plus --env, cwd is the sandbox, stdin /dev/null" {
 	export LEAK=yes
 	run task-launch -d "$SB/new/dir" -i "$ID" -e FOO=bar -e X=1=2 -- sh -c 'env | sort; pwd; cat; echo end'
