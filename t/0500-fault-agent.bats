@@ -51,16 +51,25 @@ teardown() { dump_logs; teardown_daemons; pkill -f "marker-$$" || true; cleanup_
 	grep '"state":"TASK_FAILED"' "$TMP/fw.ev" | grep -q '"exit_code":4'
 }
 
-@test "the updates log: after a restart only the unacknowledged update is sent again" {
+# manual_cluster TAG [AGENTD OPTION ...]: a cluster of its own, offerd and
+# one agent "agentTAG" (work dir $TMP/aTAG), and a bridge "manual" that
+# acknowledges nothing by itself.
+manual_cluster() {
+	local tag=$1
+	shift
 	teardown_daemons
-	start_daemon offerd offerd -d -v -w "$TMP/m4"
-	start_daemon agentl agentd -d -v -k -w "$TMP/al" -r 'cpus:2;mem:1024' -g 1s
+	start_daemon offerd offerd -d -v -w "$TMP/m$tag"
+	start_daemon "agent$tag" agentd -d -v -k -w "$TMP/a$tag" -r 'cpus:2;mem:1024' "$@"
 	wait_for 15 agents_registered 1
 	bridge_start manual -A
+}
+
+@test "the updates log: after a restart only the unacknowledged update is sent again" {
+	manual_cluster l -g 1s
 	bridge_launch manual t6 "sleep 30 # marker-$$"
 	bridge_wait manual '"state":"TASK_STARTING"'
-	uuid=$(grep TASK_STARTING "$TMP/manual.ev" | head -1 | sed 's/.*"uuid":"\([^"]*\)".*/\1/')
-	bridge_send manual "{\"type\":\"ACKNOWLEDGE\",\"task_id\":\"t6\",\"uuid\":\"$uuid\"}"
+	uuid=$(status_field manual t6 TASK_STARTING uuid)
+	bridge_ack manual t6 "$uuid"
 	# the next update goes out once the first is acknowledged
 	bridge_wait manual '"state":"TASK_RUNNING"'
 	log=$(echo "$TMP"/al/tasks/*/t6/updates.log)
@@ -77,18 +86,13 @@ teardown() { dump_logs; teardown_daemons; pkill -f "marker-$$" || true; cleanup_
 }
 
 @test "status updates are retransmitted until acknowledged, in order" {
-	teardown_daemons
-	start_daemon offerd offerd -d -v -w "$TMP/m2"
-	start_daemon agentm agentd -d -v -k -w "$TMP/am" -r 'cpus:2;mem:1024' -u 1s
-	wait_for 15 agents_registered 1
-	bridge_start manual -A
+	manual_cluster m -u 1s
 	bridge_launch manual t4 "true"
 	bridge_wait manual '"state":"TASK_STARTING"'
 	# unacknowledged: STARTING comes again, and nothing after it yet
 	wait_for 10 sh -c "[ \$(grep -c TASK_STARTING '$TMP/manual.ev') -ge 2 ]"
 	[ "$(bridge_count manual TASK_FINISHED)" -eq 0 ]
-	uuid=$(grep TASK_STARTING "$TMP/manual.ev" | head -1 | sed 's/.*"uuid":"\([^"]*\)".*/\1/')
-	bridge_send manual "{\"type\":\"ACKNOWLEDGE\",\"task_id\":\"t4\",\"uuid\":\"$uuid\"}"
+	bridge_ack manual t4 "$(status_field manual t4 TASK_STARTING uuid)"
 	bridge_wait manual TASK_RUNNING
 }
 

@@ -27,11 +27,6 @@ accept() {
 }
 
 # status_field NAME TASK STATE FIELD: FIELD of the first STATE update of TASK.
-status_field() {
-	grep '"type":"STATUS"' "$TMP/$1.ev" | grep "\"task_id\":\"$2\"" |
-	    grep "\"state\":\"$3\"" | head -1 | jq -r ".$4"
-}
-
 @test "all fifty emulated agents register with their names and attributes" {
 	run cluster-ctl -h -o hostname,attributes,resources agents
 	[ "${#lines[@]}" -eq 50 ]
@@ -81,10 +76,10 @@ status_field() {
 	wait_for 5 sh -c "[ \$(grep -c '\"state\":\"TASK_RUNNING\"' '$TMP/fw.ev') -ge 2 ]"
 	! grep -q '"state":"TASK_FINISHED"' "$TMP/fw.ev"
 	uuid=$(status_field fw quick TASK_RUNNING uuid)
-	bridge_send fw "{\"type\":\"ACKNOWLEDGE\",\"task_id\":\"quick\",\"uuid\":\"$uuid\"}"
+	bridge_ack fw quick "$uuid"
 	bridge_wait fw '"state":"TASK_FINISHED"'
 	uuid=$(status_field fw quick TASK_FINISHED uuid)
-	bridge_send fw "{\"type\":\"ACKNOWLEDGE\",\"task_id\":\"quick\",\"uuid\":\"$uuid\"}"
+	bridge_ack fw quick "$uuid"
 	cluster-ctl -h -o task_id,state tasks | grep quick | grep -q TASK_FINISHED
 }
 

@@ -136,6 +136,18 @@ task_states() {
 	    sed 's/.*"state":"\([A-Z_]*\)".*/\1/' | tr '\n' ' '
 }
 
+# status_field NAME TASK STATE FIELD: FIELD of the first STATE update of
+# TASK that bridge NAME saw.
+status_field() {
+	grep '"type":"STATUS"' "$TMP/$1.ev" | grep "\"task_id\":\"$2\"" |
+	    grep "\"state\":\"$3\"" | head -1 | jq -r ".$4"
+}
+
+# bridge_ack NAME TASK UUID: acknowledge an update through bridge NAME.
+bridge_ack() {
+	bridge_send "$1" "{\"type\":\"ACKNOWLEDGE\",\"task_id\":\"$2\",\"uuid\":\"$3\"}"
+}
+
 # no_process PATTERN: true when no process's command line holds PATTERN
 # (a function, so that no shell of ours holds it in its own arguments).
 no_process() {
