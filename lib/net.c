@@ -225,3 +225,61 @@ net_route_eq(const struct net_route *a, const struct net_route *b)
 {
 	return a->len == b->len && memcmp(a->hdr, b->hdr, a->len) == 0;
 }
+
+int
+net_queue_send(struct net *n, struct net_queue *q, json_t *rec, size_t limit)
+{
+	if (q->len == 0 && net_send(n, NULL, rec) == 0) {
+		json_decref(rec);
+		return 1;
+	}
+	if (limit > 0 && q->len >= limit) {
+		json_decref(rec);
+		return -1;
+	}
+	if (q->len == q->cap) {
+		size_t cap = q->cap ? 2 * q->cap : 4096, i;
+		json_t **nq = calloc(cap, sizeof(*nq));
+
+		if (nq == NULL) {
+			json_decref(rec);
+			return -1;
+		}
+		for (i = 0; i < q->len; i++)
+			nq[i] = q->q[(q->head + i) % q->cap];
+		free(q->q);
+		q->q = nq;
+		q->cap = cap;
+		q->head = 0;
+	}
+	q->q[(q->head + q->len++) % q->cap] = rec;
+	if (q->len > q->max)
+		q->max = q->len;
+	return 0;
+}
+
+size_t
+net_queue_flush(struct net *n, struct net_queue *q)
+{
+	size_t sent = 0;
+
+	while (q->len > 0 && net_send(n, NULL, q->q[q->head]) == 0) {
+		json_decref(q->q[q->head]);
+		q->head = (q->head + 1) % q->cap;
+		q->len--;
+		sent++;
+	}
+	return sent;
+}
+
+void
+net_queue_clear(struct net_queue *q)
+{
+	while (q->len > 0) {
+		json_decref(q->q[q->head]);
+		q->head = (q->head + 1) % q->cap;
+		q->len--;
+	}
+	free(q->q);
+	memset(q, 0, sizeof(*q));
+}

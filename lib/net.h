@@ -69,6 +69,30 @@ int	net_send_raw(struct net *, const struct net_route *to,
 /* Wait up to MS milliseconds (-1: forever) for N's socket to be readable. */
 int	net_wait(struct net *, int ms);
 
+/*
+ * The records a peer's socket refused (its buffer full, its link not up
+ * yet), in order, to send before anything newer.  Zeroed is empty.
+ */
+struct net_queue {
+	json_t		**q;
+	size_t		 head, len, cap;
+	size_t		 max;		/* the longest it has been */
+};
+
+/*
+ * Send REC (consumed) on N now, or queue it behind the records waiting in
+ * Q; at most LIMIT wait (0: no limit).  Returns 1 when sent, 0 when
+ * queued, -1 when dropped (LIMIT reached, or out of memory).
+ */
+int	net_queue_send(struct net *, struct net_queue *, json_t *rec,
+	    size_t limit);
+
+/* Send Q's records until the socket refuses one again; returns how many. */
+size_t	net_queue_flush(struct net *, struct net_queue *);
+
+/* Drop every record Q holds and its memory. */
+void	net_queue_clear(struct net_queue *);
+
 /* True when two routes are the same peer connection. */
 int	net_route_eq(const struct net_route *, const struct net_route *);
 

@@ -95,8 +95,7 @@ struct emu {
 	struct map	 *tasks;
 	struct timer	**heap;
 	size_t		  hn, hcap;
-	json_t		**q;		/* ring of records for the socket */
-	size_t		  qhead, qlen, qcap;
+	struct net_queue  q;		/* records the socket refused */
 	double		  tokens;	/* registrations that may go now */
 	int64_t		  tokens_at, last_sweep, started, next_report;
 	unsigned long long sent, dropped, launched, finished, killed, errors;
@@ -193,49 +192,14 @@ timer_set(struct emu *e, struct timer *t, int64_t when)
 static void
 emu_send(struct emu *e, json_t *rec)
 {
-	if (e->qlen == 0 && net_send(e->net, NULL, rec) == 0) {
+	/* best effort past the limit, as the transport: what matters is resent */
+	switch (net_queue_send(e->net, &e->q, rec, EMU_QUEUE_MAX)) {
+	case 1:
 		e->sent++;
-		json_decref(rec);
-		return;
-	}
-	if (e->qlen >= EMU_QUEUE_MAX) {
-		/* best effort, as the transport: what matters is resent */
+		break;
+	case -1:
 		e->dropped++;
-		json_decref(rec);
-		return;
-	}
-	if (e->qlen == e->qcap) {
-		size_t cap = e->qcap ? 2 * e->qcap : 4096, i;
-		json_t **q = calloc(cap, sizeof(*q));
-
-		if (q == NULL) {
-			e->dropped++;
-			json_decref(rec);
-			return;
-		}
-		for (i = 0; i < e->qlen; i++)
-			q[i] = e->q[(e->qhead + i) % e->qcap];
-		free(e->q);
-		e->q = q;
-		e->qcap = cap;
-		e->qhead = 0;
-	}
-	e->q[(e->qhead + e->qlen++) % e->qcap] = rec;
-}
-
-/* Send the queued records until the socket refuses one again. */
-static void
-queue_flush(struct emu *e)
-{
-	while (e->qlen > 0) {
-		json_t *r = e->q[e->qhead];
-
-		if (net_send(e->net, NULL, r) == -1)
-			return;
-		json_decref(r);
-		e->sent++;
-		e->qhead = (e->qhead + 1) % e->qcap;
-		e->qlen--;
+		break;
 	}
 }
 
@@ -698,7 +662,7 @@ report(struct emu *e, int64_t now)
 	    "%llu finished, %llu killed, %llu records sent, %zu queued, "
 	    "%llu dropped, %llu errors", e->nregistered, e->n,
 	    map_count(e->tasks), e->launched, e->finished, e->killed, e->sent,
-	    e->qlen, e->dropped, e->errors);
+	    e->q.len, e->dropped, e->errors);
 }
 
 int
@@ -761,7 +725,7 @@ emulate_run(const struct agent *tmpl, int n, const char *master,
 
 		if (e.hn > 0 && e.heap[0]->when - now < wait)
 			wait = e.heap[0]->when - now;
-		if (e.qlen > 0 && wait > EMU_QUEUE_RETRY_MS)
+		if (e.q.len > 0 && wait > EMU_QUEUE_RETRY_MS)
 			wait = EMU_QUEUE_RETRY_MS;
 		if (poll(pfd, 2, wait > 0 ? (int)wait : 0) == -1 &&
 		    errno != EINTR)
@@ -782,12 +746,13 @@ emulate_run(const struct agent *tmpl, int n, const char *master,
 			emu_handle(&e, rec, now);
 			json_decref(rec);
 		}
-		queue_flush(&e);
+		e.sent += net_queue_flush(e.net, &e.q);
 		run_timers(&e, now_ms());
-		queue_flush(&e);
+		e.sent += net_queue_flush(e.net, &e.q);
 		report(&e, now_ms());
 	}
 	log_info("stopping: %zu emulated tasks dropped", map_count(e.tasks));
+	net_queue_clear(&e.q);
 	net_close(e.net);
 	if (pfh != NULL)
 		pidfile_remove(pfh);

@@ -95,8 +95,7 @@ static struct opts o = {
 /* A socket to the master and the records it refused, to send later. */
 struct link {
 	struct net	*net;
-	json_t		**q;
-	size_t		 qhead, qlen, qcap, qmax;
+	struct net_queue q;
 };
 static struct link lload, lprobe;	/* the load's and the probes' */
 #define LINK(f)	((f)->probe ? &lprobe : &lload)
@@ -141,44 +140,12 @@ on_signal(int sig)
 	got_signal = sig;
 }
 
-/*
- * Send REC (consumed) on L now, or after the records the socket refused
- * earlier (it refuses while its buffer is full: a burst of ACCEPTs).
- */
+/* Send REC (consumed) on L now, or after the records its socket refused. */
 static void
 send_rec(struct link *l, json_t *rec)
 {
-	if (l->qlen == 0 && net_send(l->net, NULL, rec) == 0) {
-		json_decref(rec);
-		return;
-	}
-	if (l->qlen == l->qcap) {
-		size_t cap = l->qcap ? 2 * l->qcap : 4096, i;
-		json_t **nq = calloc(cap, sizeof(*nq));
-
-		if (nq == NULL)
-			err(111, "send queue");
-		for (i = 0; i < l->qlen; i++)
-			nq[i] = l->q[(l->qhead + i) % l->qcap];
-		free(l->q);
-		l->q = nq;
-		l->qcap = cap;
-		l->qhead = 0;
-	}
-	l->q[(l->qhead + l->qlen++) % l->qcap] = rec;
-	if (l->qlen > l->qmax)
-		l->qmax = l->qlen;
-}
-
-/* Send L's queued records until the socket refuses one again. */
-static void
-queue_flush(struct link *l)
-{
-	while (l->qlen > 0 && net_send(l->net, NULL, l->q[l->qhead]) == 0) {
-		json_decref(l->q[l->qhead]);
-		l->qhead = (l->qhead + 1) % l->qcap;
-		l->qlen--;
-	}
+	if (net_queue_send(l->net, &l->q, rec, 0) == -1)
+		errx(111, "send queue: out of memory");
 }
 
 /* A sample of the normal distribution N(MEAN, SD), by Box-Muller. */
@@ -506,12 +473,12 @@ probes_drain(int64_t w0, int64_t w1)
 
 	if (lprobe.net == NULL)
 		return;
-	queue_flush(&lprobe);
+	net_queue_flush(lprobe.net, &lprobe.q);
 	while (net_recv(lprobe.net, &rec, NULL, e) == 1) {
 		handle(rec, now_ms(), w0, w1);
 		json_decref(rec);
 	}
-	queue_flush(&lprobe);
+	net_queue_flush(lprobe.net, &lprobe.q);
 }
 
 /* Subscriptions, heartbeats and the probes' wishes. */
@@ -696,11 +663,11 @@ main(int argc, char *argv[])
 			{ .fd = lprobe.net ? net_fd(lprobe.net) : -1, .events = POLLIN },
 		};
 
-		poll(pfd, 2, lload.qlen + lprobe.qlen > 0 ? 1 :
+		poll(pfd, 2, lload.q.len + lprobe.q.len > 0 ? 1 :
 		    next_tick > now ? (int)(next_tick - now) : 0);
 		probes_drain(w0, w1);
 		now = now_ms();
-		queue_flush(&lload);
+		net_queue_flush(lload.net, &lload.q);
 		for (n = 0; n < RECV_BATCH &&
 		    net_recv(lload.net, &rec, NULL, e) == 1; n++) {
 			handle(rec, now, w0, w1);
@@ -710,7 +677,7 @@ main(int argc, char *argv[])
 				now = now_ms();
 			}
 		}
-		queue_flush(&lload);
+		net_queue_flush(lload.net, &lload.q);
 		probes_drain(w0, w1);
 		if (now < next_tick)
 			continue;
@@ -825,7 +792,7 @@ main(int argc, char *argv[])
 		    nsamples ? samples[0] : NAN,
 		    nsamples ? samples[nsamples - 1] : NAN, map_count(live),
 		    n_launched, n_finished, n_failed, n_errors, n_accept_failed,
-		    n_rescinds, lload.qmax, acpu);
+		    n_rescinds, lload.q.max, acpu);
 		rc = nsamples == 0 || p_failed > 0;
 	}
 	net_close(lload.net);
