@@ -1,3 +1,5 @@
+#include <sys/stat.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <err.h>
@@ -112,6 +114,40 @@ duration_arg(const char *name, const char *arg)
 	if (duration_parse(arg, &ms, &errstr) == -1)
 		errx(100, "%s '%s': %s", name, arg, errstr);
 	return ms;
+}
+
+int64_t
+duration_arg_min(const char *name, const char *arg, int64_t min_ms)
+{
+	int64_t ms = duration_arg(name, arg);
+
+	if (ms < min_ms)
+		errx(100, "%s must be at least %lldms", name, (long long)min_ms);
+	return ms;
+}
+
+int
+mkdirs(const char *path, mode_t mode, mode_t pmode)
+{
+	char buf[PATH_MAX], *p;
+
+	if (mkdir(path, mode) == 0)
+		return 1;
+	if (errno != ENOENT)
+		return errno == EEXIST ? 0 : -1;
+	if (strlcpy(buf, path, sizeof(buf)) >= sizeof(buf)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	for (p = buf + 1; (p = strchr(p, '/')) != NULL; p++) {
+		*p = '\0';
+		if (mkdir(buf, pmode) == -1 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	if (mkdir(path, mode) == 0)
+		return 1;
+	return errno == EEXIST ? 0 : -1;
 }
 
 char *

@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* The endpoint every client uses when CLUSTER_MASTER is not set. */
 #define CLUSTER_MASTER_DEFAULT	"tcp://127.0.0.1:5050"
@@ -38,6 +39,16 @@ int	duration_parse(const char *s, int64_t *ms, const char **errstr);
  * bad one ends the program with a message and status 100 (usage).
  */
 int64_t	duration_arg(const char *name, const char *arg);
+/* duration_arg, and exit 100 when the duration is under MIN_MS. */
+int64_t	duration_arg_min(const char *name, const char *arg, int64_t min_ms);
+
+/*
+ * Make directory PATH with MODE, and its missing parents with PMODE only
+ * when PATH cannot be made without them (the common case costs one
+ * mkdir).  Returns 1 when PATH was made, 0 when it was there already, -1
+ * with errno set on error.
+ */
+int	mkdirs(const char *path, mode_t mode, mode_t pmode);
 
 struct pidfh;
 /*

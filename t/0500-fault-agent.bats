@@ -85,6 +85,34 @@ manual_cluster() {
 	grep -q 'recovered task t6' "$TMP/agentl2.log"
 }
 
+@test "the updates log: a task the master gave up on is killed at restart; one all acknowledged is closed" {
+	wd="$TMP/az"
+	mkdir -p "$wd/tasks/fwx/gone" "$wd/tasks/fwx/done"
+	# "gone": still running, its updates cleared when the master removed us
+	bash -c 'exec -a "$0" sleep 300' "marker-$$-gone" &
+	pid=$!
+	start=$(awk '{ sub(/.*\) /, ""); print $20 }' "/proc/$pid/stat")
+	echo "$pid $start" >"$wd/tasks/fwx/gone/launcher.pid"
+	echo '{"task_id":"gone","resources":"cpus:0.5;mem:64","command":"sleep 300"}' >"$wd/tasks/fwx/gone/task.json"
+	printf '%s\n' '{"type":"STATUS","task_id":"gone","state":"TASK_STARTING","uuid":"u1"}' \
+	    '{"type":"STATUS","task_id":"gone","state":"TASK_RUNNING","uuid":"u2"}' \
+	    '{"clear":true}' >"$wd/tasks/fwx/gone/updates.log"
+	# "done": ended, every update acknowledged, but no acked file yet
+	echo '{"task_id":"done","resources":"cpus:0.5;mem:64","command":"true"}' >"$wd/tasks/fwx/done/task.json"
+	printf '%s\n' '{"type":"STATUS","task_id":"done","state":"TASK_STARTING","uuid":"u3"}' \
+	    '{"ack":"u3"}' '{"type":"STATUS","task_id":"done","state":"TASK_FINISHED","uuid":"u4"}' \
+	    '{"ack":"u4"}' >"$wd/tasks/fwx/done/updates.log"
+	start_daemon agentz agentd -d -v -k -w "$wd" -h hostz -r 'cpus:2;mem:1024' -g 1s
+	wait_for 10 no_process "marker-$$-gone"
+	wait_for 10 test -e "$wd/tasks/fwx/gone/acked"
+	[ -e "$wd/tasks/fwx/done/acked" ]
+	grep -q 'recovered task gone of fwx: still running' "$TMP/agentz.log"
+	! grep -q 'recovered task done' "$TMP/agentz.log"
+	# neither task is reported to the master
+	sleep 0.5
+	! cluster-ctl -h -o task_id tasks | grep -qx 'gone\|done'
+}
+
 @test "status updates are retransmitted until acknowledged, in order" {
 	manual_cluster m -u 1s
 	bridge_launch manual t4 "true"

@@ -58,58 +58,41 @@ unlink_quiet(const char *dir, const char *name)
 static void
 task_log(struct agent *ag, struct atask *t, json_t *line)
 {
-	char *text = json_dumps(line, JSON_COMPACT);
-	size_t n;
-
-	if (text == NULL)
-		log_fatalx("updates of %s: out of memory", t->id);
-	n = strlen(text);
-	if (t->loglen + n + 1 > t->logcap) {
-		size_t cap = t->logcap ? t->logcap : 1024;
-		char *p;
-
-		while (cap < t->loglen + n + 1)
-			cap *= 2;
-		if ((p = realloc(t->log, cap)) == NULL)
-			log_fatalx("updates of %s: out of memory", t->id);
-		t->log = p;
-		t->logcap = cap;
-	}
-	memcpy(t->log + t->loglen, text, n);
-	t->log[t->loglen + n] = '\n';
-	t->loglen += n + 1;
-	free(text);
-	if (!t->dirty) {
-		t->dirty = 1;
+	if (t->unsaved == NULL) {
+		t->unsaved = json_array();
 		LIST_INSERT_HEAD(&ag->dirty, t, dirty_link);
 	}
+	json_array_append_new(t->unsaved, line);
 }
 
-/* Append T's new log lines to updates.log, so that a restart loses none. */
+/* Append T's unsaved lines to updates.log, so that a restart loses none. */
 static void
 task_checkpoint(struct atask *t)
 {
 	char path[PATH_MAX + 16];
-	ssize_t n;
-	size_t off = 0;
-	int fd;
+	json_t *line;
+	size_t i;
+	FILE *fp;
+	int bad = 0;
 
-	if (!t->dirty)
+	if (t->unsaved == NULL)
 		return;
 	snprintf(path, sizeof(path), "%s/updates.log", t->dir);
-	if ((fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-	    0640)) == -1)
-		log_warn("checkpoint %s", path);
+	if ((fp = fopen(path, "ae")) == NULL)
+		bad = 1;
 	else {
-		while (off < t->loglen && (n = write(fd, t->log + off,
-		    t->loglen - off)) > 0)
-			off += n;
-		if (off < t->loglen)
-			log_warn("checkpoint %s", path);
-		close(fd);
+		/* buffered: the lines of a turn go in one write */
+		json_array_foreach(t->unsaved, i, line)
+			if (json_dumpf(line, fp, JSON_COMPACT) == -1 ||
+			    fputc('\n', fp) == EOF)
+				bad = 1;
+		if (fclose(fp) == EOF)
+			bad = 1;
 	}
-	t->loglen = 0;
-	t->dirty = 0;
+	if (bad)
+		log_warn("checkpoint %s", path);
+	json_decref(t->unsaved);
+	t->unsaved = NULL;
 	LIST_REMOVE(t, dirty_link);
 }
 
@@ -200,7 +183,7 @@ update_push(struct agent *ag, struct atask *t, const char *state, json_t *extra)
 	}
 	log_info("task %s of %s: %s", t->id, t->framework_id, state);
 	json_array_append_new(t->updates, st);
-	task_log(ag, t, st);
+	task_log(ag, t, json_incref(st));
 	if (json_array_size(t->updates) == 1)
 		task_new_head(t);
 }
@@ -216,37 +199,6 @@ agent_flush(struct agent *ag)
 		if (t->next_send == 0)
 			update_send(ag, t);
 	}
-}
-
-/*
- * Make every directory of PATH, like mkdir -p, the parents only when the
- * last one cannot be made without them.  Returns 1 when PATH was made, 0
- * when it was there, -1 on error.
- */
-static int
-mkdirs(const char *path, mode_t mode)
-{
-	char buf[PATH_MAX], *p;
-
-	if (strlcpy(buf, path, sizeof(buf)) >= sizeof(buf)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	if (mkdir(buf, mode) == 0)
-		return 1;
-	if (errno != ENOENT)
-		return errno == EEXIST ? 0 : -1;
-	for (p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, mode) == -1 && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	if (mkdir(buf, mode) == 0)
-		return 1;
-	return errno == EEXIST ? 0 : -1;
 }
 
 /*
@@ -343,7 +295,7 @@ task_start(struct agent *ag, struct atask *t)
 	int e;
 
 	snprintf(path, sizeof(path), "%s/sandbox", t->dir);
-	if (mkdirs(path, 0750) == -1) {
+	if (mkdirs(path, 0750, 0750) == -1) {
 		snprintf(why, sizeof(why), "sandbox %.300s: %s", path,
 		    strerror(errno));
 		goto fail;
@@ -452,7 +404,7 @@ handle_launch(struct agent *ag, json_t *rec)
 	t->info = json_incref(info);
 	t->updates = json_array();
 	map_put(ag->tasks, t->key, t);
-	if ((made = mkdirs(t->dir, 0750)) == -1)
+	if ((made = mkdirs(t->dir, 0750, 0750)) == -1)
 		log_warn("task dir %s", t->dir);
 	if (made != 1) {
 		/* a task id used again: what its last run left must not count */
@@ -527,9 +479,10 @@ task_mark_acked(struct atask *t)
 static void
 task_free(struct agent *ag, struct atask *t)
 {
-	if (t->dirty)
+	if (t->unsaved != NULL) {
 		LIST_REMOVE(t, dirty_link);
-	free(t->log);
+		json_decref(t->unsaved);
+	}
 	map_del(ag->tasks, t->key);
 	json_decref(t->info);
 	json_decref(t->updates);
@@ -543,7 +496,7 @@ handle_ack(struct agent *ag, json_t *rec)
 	const char *uuid = rec_str(rec, "uuid");
 	char key[2 * ID_LEN];
 	struct atask *t;
-	json_t *head, *line;
+	json_t *head;
 
 	if (fw == NULL || tid == NULL || uuid == NULL)
 		return;
@@ -560,9 +513,7 @@ handle_ack(struct agent *ag, json_t *rec)
 		task_free(ag, t);
 		return;
 	}
-	line = json_pack("{s:s}", "ack", uuid);
-	task_log(ag, t, line);
-	json_decref(line);
+	task_log(ag, t, json_pack("{s:s}", "ack", uuid));
 	if (json_array_size(t->updates) > 0)
 		task_new_head(t);
 }
@@ -595,11 +546,8 @@ agent_handle(struct agent *ag, json_t *rec)
 					task_mark_acked(t);
 					task_free(ag, t);
 				} else {
-					json_t *line = json_pack("{s:b}",
-					    "clear", 1);
-
-					task_log(ag, t, line);
-					json_decref(line);
+					task_log(ag, t, json_pack("{s:b}",
+					    "clear", 1));
 					task_kill(t);
 				}
 			}

@@ -40,9 +40,7 @@ struct atask {
 	json_t	*updates;		/* STATUS records not yet acknowledged */
 	int64_t	 next_send;		/* 0: send the head at the next flush */
 	int	 tries;
-	int	 dirty;			/* log lines not yet in updates.log */
-	char	*log;			/* those lines */
-	size_t	 loglen, logcap;
+	json_t	*unsaved;		/* lines not yet in updates.log */
 	LIST_ENTRY(atask) dirty_link;
 };
 

@@ -215,9 +215,7 @@ main(int argc, char *argv[])
 			strlcpy(ag.hostname, optarg, sizeof(ag.hostname));
 			break;
 		case 'H':
-			ag.heartbeat_ms = duration_arg("heartbeat", optarg);
-			if (ag.heartbeat_ms < 10)
-				errx(100, "heartbeat must be at least 10ms");
+			ag.heartbeat_ms = duration_arg_min("heartbeat", optarg, 10);
 			break;
 		case 'k':
 			kill_on_exit = 1;
@@ -237,9 +235,7 @@ main(int argc, char *argv[])
 			resources = optarg;
 			break;
 		case 'u':
-			ag.retry_ms = duration_arg("update retry", optarg);
-			if (ag.retry_ms < 10)
-				errx(100, "update retry must be at least 10ms");
+			ag.retry_ms = duration_arg_min("update retry", optarg, 10);
 			break;
 		case 'v':
 			verbose++;

@@ -166,9 +166,8 @@ main(int argc, char *argv[])
 			m.removal_ms = duration_arg("removal timeout", optarg);
 			break;
 		case 't':
-			m.agent_timeout_ms = duration_arg("agent timeout", optarg);
-			if (m.agent_timeout_ms < 100)
-				errx(100, "agent timeout must be at least 100ms");
+			m.agent_timeout_ms = duration_arg_min("agent timeout", optarg,
+			    100);
 			break;
 		case 'v':
 			verbose++;

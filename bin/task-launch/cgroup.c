@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "task-launch.h"
+#include "util.h"
 
 #ifndef CGROUP_SUPER_MAGIC
 #define CGROUP_SUPER_MAGIC	0x27e0eb
@@ -139,29 +140,6 @@ is_fs(const char *path, long magic)
 	struct statfs sfs;
 
 	return statfs(path, &sfs) == 0 && (long)sfs.f_type == magic;
-}
-
-/* Create dir and its missing parents (mkdir -p); EEXIST is fine. */
-static int
-mkdir_p(const char *dir)
-{
-	char	 buf[PATH_MAX], *p;
-
-	if (strlcpy(buf, dir, sizeof(buf)) >= sizeof(buf)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	for (p = buf + 1; ; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		char c = *p;
-		*p = '\0';
-		if (mkdir(buf, 0755) == -1 && errno != EEXIST)
-			return -1;
-		if ((*p = c) == '\0')
-			break;
-	}
-	return 0;
 }
 
 /*
@@ -380,12 +358,10 @@ cg_create(struct cgroups *cg, const char *id, struct probe *pr,
 		h = &cg->h[i];
 		snprintf(path, sizeof(path), "%s/%s", h->parent, id);
 		/* v2 delegates on every launch; v1 makes parents when missing */
-		if (cg->version == 2 && mkdir_p(h->parent) == 0)
+		if (cg->version == 2 && mkdirs(h->parent, 0755, 0755) != -1)
 			v2_delegate(h);
-		if ((e = mkdir(path, 0755) == -1 ? errno : 0) == ENOENT &&
-		    cg->version == 1 && mkdir_p(h->parent) == 0)
-			e = mkdir(path, 0755) == -1 ? errno : 0;
-		if (e != 0) {
+		if ((e = mkdirs(path, 0755, 0755)) != 1) {
+			e = e == 0 ? EEXIST : errno;
 			if (e == EEXIST) {
 				cg_rollback(cg);
 				snprintf(why, len, "cgroup %s exists", path);

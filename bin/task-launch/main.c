@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "task-launch.h"
+#include "util.h"
 
 #define OPT_PROBE	256
 
@@ -108,26 +109,9 @@ launch_fail(struct launch *l, struct cgroups *cg, int code,
 static int
 make_sandbox(struct launch *l, const char *dir)
 {
-	char	 buf[PATH_MAX], *p;
-	int	 rc;
-
-	if (strlcpy(buf, dir, sizeof(buf)) >= sizeof(buf)) {
-		errno = ENAMETOOLONG;
+	if (mkdirs(dir, 0750, 0755) == -1)
 		return -1;
-	}
-	/* the agent usually made the parents: walk them only when missing */
-	if ((rc = mkdir(buf, 0750)) == -1 && errno == ENOENT) {
-		for (p = buf + 1; (p = strchr(p, '/')) != NULL; p++) {
-			*p = '\0';
-			if (mkdir(buf, 0755) == -1 && errno != EEXIST)
-				return -1;
-			*p = '/';
-		}
-		if (mkdir(buf, 0750) == -1 && errno != EEXIST)
-			return -1;
-	} else if (rc == -1 && errno != EEXIST)
-		return -1;
-	if ((l->sandbox = realpath(buf, NULL)) == NULL)
+	if ((l->sandbox = realpath(dir, NULL)) == NULL)
 		return -1;
 	return 0;
 }
