@@ -260,7 +260,6 @@ struct agent {
 	char		 id[IDLEN];
 	char		*attrs;
 	struct res	 total, free;
-	int		 known, can;	/* can: free is allocatable, if known */
 	int		 listed;	/* on the candidates list */
 	TAILQ_ENTRY(agent) cand;
 	struct hold	*holds;
@@ -313,7 +312,6 @@ drf_now(const struct drf *d)
 static void
 agent_touch(struct drf *d, struct agent *a)
 {
-	a->known = 0;
 	if (a->listed)
 		return;
 	a->listed = 1;
@@ -1469,11 +1467,7 @@ drf_allocate(struct drf *d)
 	TAILQ_FOREACH_SAFE(a, &d->cands, cand, an) {
 		if (d->roles.n == 0)
 			break;
-		if (!a->known) {
-			a->can = allocatable(d, &a->free);
-			a->known = 1;
-		}
-		if (!a->can) {
+		if (!allocatable(d, &a->free)) {
 			agent_unlist(d, a);	/* until its resources change */
 			continue;
 		}

@@ -124,6 +124,14 @@ manual_cluster() {
 	bridge_wait manual TASK_RUNNING
 }
 
+@test "without -u an unacknowledged update waits 10 s before it is sent again" {
+	manual_cluster n
+	bridge_launch manual t7 "true"
+	bridge_wait manual '"state":"TASK_STARTING"'
+	sleep 3
+	[ "$(bridge_count manual TASK_STARTING)" -eq 1 ]
+}
+
 @test "an agent away past the removal timeout: its tasks are lost; back, it is told to kill them" {
 	teardown_daemons
 	start_daemon offerd offerd -d -v -w "$TMP/m3" -t 1s -T 2s
