@@ -16,6 +16,7 @@ setup() {
 
 teardown() {
 	remove_task_cgroups
+	[ -z "${POOL:-}" ] || remove_pool
 	cleanup_tmp
 }
 
@@ -105,6 +106,64 @@ remove_task_cgroups() {
 	kill -TERM "$pid"
 	wait "$pid" || true
 	[ -z "$(task_cgroups)" ]
+}
+
+# The v1 cgroup directory of controller $1 for --cgroup-parent $POOL.
+pool_dir() {
+	echo "$(dirname "$(parent_of "$1")")/$POOL"
+}
+
+# Print the spare cgroups in $POOL for controller $1, one per line.
+spares() {
+	ls "$(pool_dir "$1")" | grep '^spare\.[0-9]*$' || true
+}
+
+remove_pool() {
+	local c
+	for c in memory cpu cpuacct pids; do
+		[ -d "$(pool_dir "$c")" ] || continue
+		rmdir "$(pool_dir "$c")"/* "$(pool_dir "$c")" 2>/dev/null || true
+	done
+}
+
+@test "v1: an ended task's cgroups become a reset spare that the next task takes" {
+	[ -d /sys/fs/cgroup/memory ] && [ ! -e /sys/fs/cgroup/cgroup.controllers ] ||
+	    skip "no cgroup v1 hierarchies here"
+	POOL="tlpool$$-$BATS_TEST_NUMBER"
+	# a task with every limit, that uses CPU and 16 MiB
+	run task-launch -d "$SB" -i "$ID.a" -s "$ST" -C "$POOL" -c 0.5 -m 64 -p 20 -- \
+	    sh -c 'dd if=/dev/zero of=/dev/null bs=16M count=1 2>/dev/null; i=0; while [ $i -lt 100000 ]; do i=$((i + 1)); done'
+	[ "$status" -eq 0 ]
+	cpu_a=$(sed 's/.*"cpu_ms":\([0-9]*\).*/\1/' "$ST")
+	for c in memory cpu cpuacct pids; do
+		[ ! -e "$(pool_dir "$c")/$ID.a" ]
+		[ "$(spares "$c" | wc -l)" -eq 1 ]
+	done
+	spare=$(spares memory)
+	[ "$(spares cpu)" = "$spare" ] && [ "$(spares pids)" = "$spare" ]
+	# reset to what a new cgroup has
+	[ "$(cat "$(pool_dir memory)/$spare/memory.limit_in_bytes")" -gt $((1 << 40)) ]
+	[ "$(cat "$(pool_dir memory)/$spare/memory.max_usage_in_bytes")" -le $((1 << 20)) ]
+	[ "$(cat "$(pool_dir cpu)/$spare/cpu.cfs_quota_us")" = -1 ]
+	[ "$(cat "$(pool_dir cpu)/$spare/cpu.shares")" = 1024 ]
+	[ "$(cat "$(pool_dir cpuacct)/$spare/cpuacct.usage")" = 0 ]
+	[ "$(cat "$(pool_dir pids)/$spare/pids.max")" = max ]
+	# the next task runs in it under its own name, and counts only itself
+	run task-launch -d "$SB" -i "$ID.b" -s "$ST" -C "$POOL" -- cat /proc/self/cgroup
+	[ "$status" -eq 0 ]
+	grep -q ":memory:.*/$POOL/$ID.b\$" "$SB/stdout"
+	grep -q ":pids:.*/$POOL/$ID.b\$" "$SB/stdout"
+	cpu_b=$(sed 's/.*"cpu_ms":\([0-9]*\).*/\1/' "$ST")
+	echo "cpu_ms: $cpu_a then $cpu_b"
+	[ "$cpu_a" -gt 50 ] && [ "$cpu_b" -lt 20 ]
+	grep -q '"mem_peak_mb":[12],' "$ST"
+	[ "$(spares memory | wc -l)" -eq 1 ] && [ "$(spares pids | wc -l)" -eq 1 ]
+	# a cgroup with an OOM kill on record is removed, not kept
+	run timeout 30 task-launch -d "$SB" -i "$ID.c" -s "$ST" -C "$POOL" -m 32 -- \
+	    perl -e '$x = "x" x (256 * 1024 * 1024)'
+	[ "$status" -eq 137 ]
+	[ -z "$(spares memory)" ] && [ -z "$(spares pids)" ]
+	[ ! -e "$(pool_dir memory)/$ID.c" ]
 }
 
 @test "a task allocating past --mem is killed and the status says oom" {

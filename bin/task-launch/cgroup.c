@@ -3,11 +3,19 @@
  * one cgroup per task (per v1 hierarchy), its limits, its accounting, the
  * kill of everything in it, and its removal.  A task cgroup that exists
  * already is an error: it would mix two tasks' processes and accounting.
+ *
+ * On v1 an ended task's cgroups are recycled rather than removed: reset to
+ * what a new cgroup has (no limits, counters at zero, page cache
+ * reclaimed) and renamed "spare.N" in the parent, N below POOL_MAX.  The
+ * next launch renames a spare to its own id: the kernel sets up and later
+ * tears down every controller's state of a new cgroup, which costs more
+ * than a rename and the resets.  v2 cannot rename cgroups.
  */
 #include <sys/stat.h>
 #include <sys/vfs.h>
 
 #include <ctype.h>
+#include <dirent.h>
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -34,6 +42,9 @@
 #define SHARES_MIN	2
 #define SHARES_MAX	262144
 #define QUOTA_MIN_US	1000
+#define POOL_MAX	64		/* spare task cgroups kept per parent */
+#define POOL_PREFIX	"spare."
+#define POOL_MEM_LEFT	(1 << 20)	/* memory a spare may still hold */
 
 enum ctl { C_MEMORY, C_CPU, C_CPUACCT, C_PIDS, C_COUNT };
 static const char *const ctl_names[C_COUNT] = {
@@ -340,6 +351,145 @@ missing_detail(const struct cgroups *cg, int c, char *buf, size_t len)
 		    "(bound to a v1 hierarchy?)", ctl_names[c], cg->h[0].mnt);
 }
 
+/* Fill used[] with the spare slots in parent directory d; return how many. */
+static int
+pool_scan(DIR *d, bool used[POOL_MAX])
+{
+	struct dirent	*de;
+	const char	*errstr;
+	long long	 n;
+	int		 count = 0;
+
+	memset(used, 0, POOL_MAX * sizeof(used[0]));
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, POOL_PREFIX, strlen(POOL_PREFIX)) != 0)
+			continue;
+		n = strtonum(de->d_name + strlen(POOL_PREFIX), 0, POOL_MAX - 1,
+		    &errstr);
+		if (errstr == NULL && !used[n]) {
+			used[n] = true;
+			count++;
+		}
+	}
+	return count;
+}
+
+/*
+ * Make a spare in h's parent the task cgroup id: spare "slot", or with
+ * slot -1 any spare, searched from a place of our pid's so that launches
+ * running at once try different ones.  Returns the slot taken, or -1.
+ */
+static int
+pool_take(struct hier *h, const char *id, int slot)
+{
+	char	 from[PATH_MAX], to[PATH_MAX];
+	bool	 used[POOL_MAX];
+	DIR	*d;
+	int	 i, s;
+
+	snprintf(to, sizeof(to), "%s/%s", h->parent, id);
+	if (slot < 0) {
+		if ((d = opendir(h->parent)) == NULL)
+			return -1;
+		i = pool_scan(d, used);
+		closedir(d);
+		if (i == 0)
+			return -1;
+	}
+	for (i = 0; i < POOL_MAX; i++) {
+		s = slot >= 0 ? slot : (getpid() + i) % POOL_MAX;
+		if (slot < 0 && !used[s])
+			continue;
+		strfmt(from, sizeof(from), "%s/" POOL_PREFIX "%d", h->parent, s);
+		if (rename(from, to) == 0)
+			return s;
+		if (slot >= 0 || errno != ENOENT)	/* EEXIST: id is there */
+			return -1;
+	}
+	return -1;
+}
+
+/*
+ * Rename the ended task's cgroup in h to spare "slot", or with slot -1 to
+ * a free slot (none when POOL_MAX spares are there).  Returns the slot,
+ * or -1 when the cgroup is to be removed instead.
+ */
+static int
+pool_put(struct hier *h, int slot)
+{
+	char	 to[PATH_MAX];
+	bool	 used[POOL_MAX];
+	DIR	*d;
+	int	 i, s;
+
+	if (slot < 0) {
+		if ((d = opendir(h->parent)) == NULL)
+			return -1;
+		i = pool_scan(d, used);
+		closedir(d);
+		if (i == POOL_MAX)
+			return -1;
+	}
+	for (i = 0; i < POOL_MAX; i++) {
+		s = slot >= 0 ? slot : (getpid() + i) % POOL_MAX;
+		if (slot < 0 && used[s])
+			continue;
+		strfmt(to, sizeof(to), "%s/" POOL_PREFIX "%d", h->parent, s);
+		if (rename(h->task, to) == 0)
+			return s;
+		if (slot >= 0 || errno != EEXIST)	/* EEXIST: just taken */
+			return -1;
+	}
+	return -1;
+}
+
+/*
+ * Reset the ended task's cgroup in h to what a new cgroup has: no
+ * processes, the limits task-launch wrote back to the defaults, the
+ * counters at zero, the page cache reclaimed.  Returns -1 when it cannot
+ * be a spare: a process is left, the memory controller killed for OOM
+ * (its count cannot be reset), or memory stays charged after reclaim.
+ */
+static int
+pool_reset(const struct hier *h, const struct launch *l,
+    const struct result *r)
+{
+	const char	*d = h->task;
+	char		 buf[64];
+
+	if (cg_read(d, "cgroup.procs", buf, sizeof(buf)) == -1 ||
+	    buf[0] != '\0')
+		return -1;
+	if (h->ctls & (1u << C_MEMORY)) {
+		if (r->oom || cg_read_num(d, "memory.usage_in_bytes", NULL) >
+		    POOL_MEM_LEFT)
+			return -1;
+		/* no swap limit below the memory limit, so memsw first */
+		if ((l->applied & ISO_BIT(ISO_MEMORY)) && l->mem_bytes > 0 &&
+		    ((cg_write(d, "memory.memsw.limit_in_bytes", "-1") == -1 &&
+		    errno != ENOENT) ||
+		    cg_write(d, "memory.limit_in_bytes", "-1") == -1 ||
+		    cg_read(h->parent, "memory.swappiness", buf,
+		    sizeof(buf)) == -1 ||
+		    cg_write(d, "memory.swappiness", "%s", buf) == -1))
+			return -1;
+		if (cg_write(d, "memory.max_usage_in_bytes", "0") == -1 ||
+		    cg_write(d, "memory.failcnt", "0") == -1)
+			return -1;
+	}
+	if ((h->ctls & (1u << C_CPU)) && (l->applied & ISO_BIT(ISO_CPU)) &&
+	    l->cpus > 0 && (cg_write(d, "cpu.cfs_quota_us", "-1") == -1 ||
+	    cg_write(d, "cpu.shares", "1024") == -1))
+		return -1;
+	if ((h->ctls & (1u << C_CPUACCT)) &&
+	    cg_write(d, "cpuacct.usage", "0") == -1)
+		return -1;
+	if ((h->ctls & (1u << C_PIDS)) && (l->applied & ISO_BIT(ISO_PIDS)) &&
+	    cg_write(d, "pids.max", "max") == -1)
+		return -1;
+	return 0;
+}
+
 /*
  * Create the task cgroup "id" below the parent in every hierarchy (the
  * parents as needed) and note in pr which controllers it really has (none
@@ -352,7 +502,7 @@ cg_create(struct cgroups *cg, const char *id, struct probe *pr,
 {
 	struct hier	*h;
 	char		 path[PATH_MAX], avail[512], *p, *c;
-	int		 i, k, e, made = 0;
+	int		 i, k, e, made = 0, slot = -1;
 
 	for (i = 0; i < cg->nh; i++) {
 		h = &cg->h[i];
@@ -360,7 +510,12 @@ cg_create(struct cgroups *cg, const char *id, struct probe *pr,
 		/* v2 delegates on every launch; v1 makes parents when missing */
 		if (cg->version == 2 && mkdirs(h->parent, 0755, 0755) != -1)
 			v2_delegate(h);
-		if ((e = mkdirs(path, 0755, 0755)) != 1) {
+		/* v1: a spare, the same slot in every hierarchy when there is */
+		if (cg->version == 1 && (i == 0 || slot >= 0) &&
+		    (e = pool_take(h, id, slot)) >= 0) {
+			if (i == 0)
+				slot = e;
+		} else if ((e = mkdirs(path, 0755, 0755)) != 1) {
 			e = e == 0 ? EEXIST : errno;
 			if (e == EEXIST) {
 				cg_rollback(cg);
@@ -632,6 +787,31 @@ cg_remove(struct cgroups *cg)
 		cg->h[i].task[0] = '\0';
 	}
 	return rc;
+}
+
+/*
+ * The task has ended: keep its v1 cgroups as spares where they can be
+ * reset (pool_reset), the same slot in every hierarchy, and remove the
+ * rest as cg_remove does.  Returns -1 (after a warning) when one stays.
+ */
+int
+cg_recycle(struct cgroups *cg, const struct launch *l, const struct result *r)
+{
+	bool	 first = true;
+	int	 i, s, slot = -1;
+
+	for (i = 0; cg->version == 1 && i < cg->nh; i++) {
+		if (cg->h[i].task[0] == '\0')
+			continue;
+		if ((first || slot >= 0) && pool_reset(&cg->h[i], l, r) == 0 &&
+		    (s = pool_put(&cg->h[i], slot)) >= 0) {
+			cg->h[i].task[0] = '\0';
+			if (first)
+				slot = s;
+		}
+		first = false;
+	}
+	return cg_remove(cg);
 }
 
 /* Free what cg_discover returned (the cgroups themselves stay). */

@@ -355,7 +355,7 @@ main(int argc, char *argv[])
 	if (r.state == ST_FAILED)
 		warnx("%s", r.reason);
 	if (cg != NULL) {
-		cg_remove(cg);
+		cg_recycle(cg, &l, &r);
 		cg_destroy(cg);
 	}
 	status_write(&l, &r);

@@ -130,6 +130,8 @@ void	 cg_close_procs(struct cgroups *);
 int	 cg_signal_all(struct cgroups *, int sig);
 void	 cg_account(struct cgroups *, struct result *);
 int	 cg_remove(struct cgroups *);
+int	 cg_recycle(struct cgroups *, const struct launch *,
+	    const struct result *);
 void	 cg_destroy(struct cgroups *);
 
 /* ns.c */
