@@ -325,6 +325,63 @@ remove_pool() {
 	[ ! -d "/sys/fs/cgroup/unified/cluster-tasks/$ID" ]
 }
 
+@test "--serve: a fork server that runs each request as task-launch ARGS would" {
+	command -v python3 >/dev/null || skip "needs python3 to speak SOCK_SEQPACKET"
+	cat >"$TMP/client.py" <<'PY'
+import socket, subprocess, sys
+a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+srv = subprocess.Popen([sys.argv[1], "--serve"], stdin=b)
+b.close()
+def ask(msg):
+    a.send(msg)
+    return a.recv(512).decode()
+print(a.recv(512).decode())
+args = sys.argv[2:]
+r = ask(b"\0".join(x.encode() for x in ["launch", args[0]] + args[1:]) + b"\0")
+print(r.split()[0])
+pid = r.split()[1]
+e = a.recv(512).decode().split()
+print(e[0], e[1] == pid, int(e[2]) >> 8)
+print(ask(b"launch\0"))
+print(ask(b"launch\0log\0"))
+print(ask(b"hello\0"))
+print(ask(b"launch\0log\0task-launch"))
+a.close()
+print("server", srv.wait())
+PY
+	run python3 "$TMP/client.py" "$TOP/build/bin/task-launch" "$TMP/launcher.log" \
+	    task-launch -d "$SB" -i "$ID" -s "$ST" -- sh -c 'echo served; exit 7'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = ready ]
+	[ "${lines[1]}" = pid ]
+	[ "${lines[2]}" = "exit True 7" ]
+	[ "${lines[3]}" = "error request has no log path" ]
+	[ "${lines[4]}" = "error request has no arguments" ]
+	[ "${lines[5]}" = "error unknown request" ]
+	[ "${lines[6]}" = "error request does not end in NUL" ]
+	[ "${lines[7]}" = "server 0" ]
+	[ "$(cat "$SB/stdout")" = served ]
+	grep -q '"exit_code":7' "$ST"
+	[ -z "$(task_cgroups)" ]
+	# a request that fails to parse goes to its log, as a launch's would
+	run python3 "$TMP/client.py" "$TOP/build/bin/task-launch" "$TMP/launcher.log" \
+	    task-launch --bogus
+	[ "${lines[2]}" = "exit True 100" ]
+	grep -q "unrecognized option '--bogus'" "$TMP/launcher.log"
+}
+
+@test "--serve takes no other arguments and needs a SOCK_SEQPACKET stdin" {
+	run task-launch --serve </dev/null
+	[ "$status" -eq 100 ]
+	[ "$output" = "task-launch: --serve: standard input is not a SOCK_SEQPACKET socket" ]
+	run task-launch -v --serve
+	[ "$status" -eq 100 ]
+	[ "${lines[0]}" = "task-launch: --serve takes no other arguments" ]
+	run task-launch --serve -v
+	[ "$status" -eq 100 ]
+}
+
 @test "--probe prints one line per isolator" {
 	run task-launch --probe
 	[ "$status" -eq 0 ]

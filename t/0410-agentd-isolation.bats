@@ -68,3 +68,61 @@ teardown() { dump_logs; teardown_daemons; cleanup_tmp; }
 	sandbox=$(echo "$output" | sed -n 's/.*sandbox=\([^ ]*\).*/\1/p' | tail -1)
 	grep -q '^nice=1[0-9]$' "$sandbox/stdout"
 }
+
+# The launcher server agentd $1 (a pid) keeps, if there is one.
+server_of() {
+	pgrep -P "$1" -f -- '--serve$' | head -1
+}
+
+@test "agentd forks each launcher from one task-launch --serve of its own" {
+	cluster-ctl run -n waiter -- sleep 30 >"$TMP/out" 2>&1 &
+	pid=$!
+	wait_for 10 grep -q running "$TMP/out"
+	srv=$(server_of "$PID_agent1")
+	[ -n "$srv" ]
+	pgrep -P "$srv" -f 'task-launch: supervisor of .*waiter'
+	kill -TERM "$pid"
+	wait "$pid" || true
+	# the server stays for the next task
+	run cluster-ctl run -- true
+	[ "$status" -eq 0 ]
+	[ "$(server_of "$PID_agent1")" = "$srv" ]
+}
+
+@test "a task outlives a lost launcher server, and the next task gets a new one" {
+	cluster-ctl run -n outlive -- sleep 2 >"$TMP/out" 2>&1 &
+	pid=$!
+	wait_for 10 grep -q running "$TMP/out"
+	srv=$(server_of "$PID_agent1")
+	[ -n "$srv" ]
+	kill -KILL "$srv"
+	st=0
+	wait "$pid" || st=$?
+	cat "$TMP/out"
+	[ "$st" -eq 0 ]
+	grep -q 'TASK_FINISHED' "$TMP/out"
+	run cluster-ctl run -- true
+	[ "$status" -eq 0 ]
+	new=$(server_of "$PID_agent1")
+	[ -n "$new" ] && [ "$new" != "$srv" ]
+}
+
+@test "a new launcher file gets a new launcher server at the next launch" {
+	teardown_daemons
+	cp "$TOP/build/bin/task-launch" "$TMP/tl"
+	start_daemon offerd offerd -d -w "$TMP/m2"
+	start_daemon agentx agentd -d -k -w "$TMP/ax" -r 'cpus:1;mem:256' -L "$TMP/tl"
+	wait_for 15 agents_registered 1
+	run cluster-ctl run -- true
+	[ "$status" -eq 0 ]
+	srv=$(server_of "$PID_agentx")
+	[ -n "$srv" ]
+	cp "$TOP/build/bin/task-launch" "$TMP/tl.new"
+	mv "$TMP/tl.new" "$TMP/tl"
+	run cluster-ctl run -- true
+	[ "$status" -eq 0 ]
+	new=$(server_of "$PID_agentx")
+	[ -n "$new" ] && [ "$new" != "$srv" ]
+	wait_for 5 sh -c "! kill -0 $srv 2>/dev/null"
+}
+

@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,8 +24,6 @@
 
 #define UPDATE_RETRY_DOUBLINGS	3	/* resends wait at most 8 x the first */
 #define KILL_ESCALATE_MS	5000	/* after the grace: SIGKILL the launcher */
-
-extern char **environ;
 
 static void
 send_rec(struct agent *ag, json_t *rec)
@@ -290,9 +287,7 @@ static void
 task_start(struct agent *ag, struct atask *t)
 {
 	char *argv[512], store[65536], why[512], path[PATH_MAX + 32];
-	posix_spawn_file_actions_t fa;
 	json_t *extra;
-	int e;
 
 	snprintf(path, sizeof(path), "%s/sandbox", t->dir);
 	if (mkdirs(path, 0750, 0750) == -1) {
@@ -306,19 +301,8 @@ task_start(struct agent *ag, struct atask *t)
 	    sizeof(why)) == -1)
 		goto fail;
 	snprintf(path, sizeof(path), "%s/launcher.log", t->dir);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 1, path,
-	    O_WRONLY | O_CREAT | O_APPEND, 0640);
-	posix_spawn_file_actions_adddup2(&fa, 1, 2);
-	e = posix_spawn(&t->pid, ag->launcher, &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	if (e != 0) {
-		t->pid = 0;
-		snprintf(why, sizeof(why), "cannot run launcher %.300s: %s",
-		    ag->launcher, strerror(e));
+	if (launch_start(ag, t, argv, path, why, sizeof(why)) == -1)
 		goto fail;
-	}
 	t->pid_start = proc_start(t->pid);
 	snprintf(path, sizeof(path), "%s/launcher.pid", t->dir);
 	{

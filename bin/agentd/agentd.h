@@ -31,7 +31,10 @@ struct atask {
 	json_t	*info;
 	pid_t	 pid;			/* the launcher, 0 once reaped */
 	unsigned long long pid_start;	/* its start time, against pid reuse */
-	int	 adopted;		/* launched by an earlier agentd run */
+	int	 adopted;		/* not our child: an earlier agentd run
+					   launched it, or a launcher server
+					   that has gone away */
+	int	 served;		/* forked by the launcher server */
 	int	 disowned;		/* the master gave up on it: no updates */
 	char	 state[24];		/* the latest state reported */
 	int	 kill_wanted;
@@ -78,5 +81,21 @@ int	agent_quiet(struct agent *);
  * status files, and unacknowledged updates are queued again.
  */
 void	agent_recover(struct agent *);
+
+/*
+ * launch.c: start T's launcher with ARGV, its output appended to LOG,
+ * through the launcher server when there is one, else posix_spawn.
+ * Sets t->pid; -1 with WHY filled when it could not be started.
+ */
+int	launch_start(struct agent *, struct atask *t, char **argv,
+	    const char *log, char *why, size_t whylen);
+/* The launcher server's socket to poll, -1 when there is none. */
+int	launch_server_fd(void);
+/* Hand the launcher server's exit reports to agent_reaped. */
+void	launch_server_read(struct agent *);
+/* Our child PID was reaped: if it was the server, it has gone. */
+void	launch_server_reaped(struct agent *, pid_t pid);
+/* Stop the launcher server (its launchers keep running). */
+void	launch_server_close(struct agent *);
 
 #endif

@@ -309,15 +309,16 @@ main(int argc, char *argv[])
 
 	next_tick = 0;
 	while (!stop) {
-		struct pollfd pfd[2] = {
+		struct pollfd pfd[3] = {
 			{ .fd = net_fd(ag.net), .events = POLLIN },
 			{ .fd = sigfd, .events = POLLIN },
+			{ .fd = launch_server_fd(), .events = POLLIN },
 		};
 		int64_t wait = next_tick - now_ms();
 		json_t *rec;
 		int n, r;
 
-		if (poll(pfd, 2, wait > 0 ? (int)wait : 0) == -1 && errno != EINTR)
+		if (poll(pfd, 3, wait > 0 ? (int)wait : 0) == -1 && errno != EINTR)
 			log_fatal("poll");
 		sig_drain();
 		if (sig_take(SIGTERM))
@@ -328,9 +329,12 @@ main(int argc, char *argv[])
 			pid_t p;
 			int status;
 
-			while ((p = waitpid(-1, &status, WNOHANG)) > 0)
+			while ((p = waitpid(-1, &status, WNOHANG)) > 0) {
+				launch_server_reaped(&ag, p);
 				agent_reaped(&ag, p, status);
+			}
 		}
+		launch_server_read(&ag);
 		for (n = 0; n < 4096; n++) {
 			r = net_recv(ag.net, &rec, NULL, err_);
 			if (r == 0)
@@ -384,8 +388,11 @@ main(int argc, char *argv[])
 			pid_t p;
 			int status;
 
-			while ((p = waitpid(-1, &status, WNOHANG)) > 0)
+			while ((p = waitpid(-1, &status, WNOHANG)) > 0) {
+				launch_server_reaped(&ag, p);
 				agent_reaped(&ag, p, status);
+			}
+			launch_server_read(&ag);
 			net_wait(ag.net, 50);
 			while (net_recv(ag.net, &rec, NULL, err_) == 1) {
 				agent_handle(&ag, rec);
@@ -395,6 +402,7 @@ main(int argc, char *argv[])
 			agent_flush(&ag);
 		}
 	}
+	launch_server_close(&ag);
 	net_close(ag.net);
 	elect_follow_destroy(follow);
 	if (pfh != NULL)

@@ -22,6 +22,7 @@
 #include "util.h"
 
 #define OPT_PROBE	256
+#define OPT_SERVE	257
 
 static const char optstring[] = "+c:C:d:e:g:hi:k:l:m:np:R:r:s:t:u:vx:";
 static const struct option longopts[] = {
@@ -40,6 +41,7 @@ static const struct option longopts[] = {
 	{ "probe",		no_argument,		NULL, OPT_PROBE },
 	{ "cgroup-root",	required_argument,	NULL, 'R' },
 	{ "require",		required_argument,	NULL, 'r' },
+	{ "serve",		no_argument,		NULL, OPT_SERVE },
 	{ "status-file",	required_argument,	NULL, 's' },
 	{ "grace",		required_argument,	NULL, 't' },
 	{ "user",		required_argument,	NULL, 'u' },
@@ -63,7 +65,8 @@ usage(int code)
 	    "[-s status-file]\n"
 	    "                   [-t grace-seconds] [-u user] "
 	    "[-x isolators] -- cmd [arg ...]\n"
-	    "       task-launch [-C cgroup-parent] [-R cgroup-root] --probe\n");
+	    "       task-launch [-C cgroup-parent] [-R cgroup-root] --probe\n"
+	    "       task-launch --serve\n");
 	exit(code);
 }
 
@@ -201,6 +204,9 @@ parse_args(struct launch *l, int argc, char *argv[], const char **sandbox)
 		case OPT_PROBE:
 			probe = true;
 			break;
+		case OPT_SERVE:
+			warnx("--serve takes no other arguments");
+			usage(EX_TL_USAGE);
 		case 'R':
 			if (optarg[0] != '/')
 				bad("cgroup root", optarg);
@@ -274,9 +280,9 @@ decide(struct launch *l, struct cgroups *cg, const struct probe *pr)
 	}
 }
 
-/* Parse, isolate, fork the task, supervise it; exit with its status. */
-int
-main(int argc, char *argv[])
+/* Parse, isolate, fork the task, supervise it; return its status. */
+static int
+launch(int argc, char *argv[])
 {
 	static char	 idbuf[32];
 	struct launch	 l;
@@ -301,6 +307,8 @@ main(int argc, char *argv[])
 		snprintf(idbuf, sizeof(idbuf), "task-%ld", (long)getpid());
 		l.id = idbuf;
 	}
+	if (tl_served)	/* else ps(1) shows the server's "--serve" */
+		setproctitle("-task-launch: supervisor of %s", l.id);
 	/* Before anything is created: a stop now still cleans up after. */
 	if (sup_signals() == -1)
 		err(EX_TL_SYS, "signals");
@@ -360,4 +368,12 @@ main(int argc, char *argv[])
 	}
 	status_write(&l, &r);
 	return result_exit(&r);
+}
+
+int
+main(int argc, char *argv[])
+{
+	if (argc == 2 && strcmp(argv[1], "--serve") == 0)
+		return serve_run(launch, argc, argv);
+	return launch(argc, argv);
 }

@@ -11,6 +11,7 @@
  *   child.c      everything between fork and exec in the task's process
  *   supervise.c  signals, the wait loop, the kill sequence
  *   status.c     the JSON status file
+ *   serve.c      --serve: the fork server agentd keeps
  * Nothing here is shared outside this folder.
  */
 #ifndef TASK_LAUNCH_H
@@ -129,6 +130,9 @@ int	 cg_join(struct cgroups *);
 void	 cg_close_procs(struct cgroups *);
 int	 cg_signal_all(struct cgroups *, int sig);
 void	 cg_account(struct cgroups *, struct result *);
+extern bool tl_served;
+int	 serve_run(int (*)(int, char **), int, char **);
+
 int	 cg_remove(struct cgroups *);
 int	 cg_recycle(struct cgroups *, const struct launch *,
 	    const struct result *);

@@ -1,0 +1,202 @@
+/*
+ * --serve: a fork server.  agentd keeps one task-launch running this way
+ * and has it fork a supervisor per task, so that a launch costs a fork of
+ * this small process rather than an exec of task-launch (the kernel's
+ * exec, the dynamic loader, glibc's start-up).  A forked supervisor runs
+ * exactly what `task-launch ARGS` would.
+ *
+ * Standard input is a SOCK_SEQPACKET socket, one message per request or
+ * reply (task-launch(8), FORK SERVER):
+ *   server -> client  "ready"                     once, at start
+ *   client -> server  "launch\0LOG\0ARG0\0ARG1\0...\0"
+ *   server -> client  "pid N" | "error TEXT"      the reply to each launch
+ *   server -> client  "exit N STATUS"             a supervisor has ended
+ * End of file on the socket ends the server; supervisors still running
+ * carry on without it (their parent becomes init).
+ */
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "task-launch.h"
+
+#define SERVE_MSG_MAX	(256 * 1024)	/* a request: log path and argv */
+#define SERVE_ARGS_MAX	4096
+
+bool	 tl_served;	/* this supervisor was forked by the server */
+
+/* Send one reply message; the client gone means the end (EPIPE). */
+static void __attribute__((format(printf, 2, 3)))
+reply(int sock, const char *fmt, ...)
+{
+	char	 buf[512];
+	va_list	 ap;
+	int	 n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n >= (int)sizeof(buf))
+		n = sizeof(buf) - 1;
+	if (send(sock, buf, n, MSG_NOSIGNAL) == -1 && errno != EINTR)
+		exit(0);
+}
+
+/*
+ * Split a launch request into the log path and a NULL-terminated argv
+ * (pointers into msg).  Returns argc, or -1 with why set.
+ */
+static int
+split(char *msg, size_t len, char **log, char **argv, const char **why)
+{
+	char	*p, *end = msg + len;
+	int	 argc = 0;
+
+	if (len == 0 || msg[len - 1] != '\0') {
+		*why = "request does not end in NUL";
+		return -1;
+	}
+	if (strcmp(msg, "launch") != 0) {
+		*why = "unknown request";
+		return -1;
+	}
+	p = msg + strlen(msg) + 1;
+	if (p >= end) {
+		*why = "request has no log path";
+		return -1;
+	}
+	*log = p;
+	for (p += strlen(p) + 1; p < end; p += strlen(p) + 1) {
+		if (argc == SERVE_ARGS_MAX - 1) {
+			*why = "too many arguments";
+			return -1;
+		}
+		argv[argc++] = p;
+	}
+	if (argc == 0) {
+		*why = "request has no arguments";
+		return -1;
+	}
+	argv[argc] = NULL;
+	return argc;
+}
+
+/*
+ * In the forked supervisor: the process agentd's posix_spawn would have
+ * made (stdin /dev/null, stdout and stderr appended to log, no signal
+ * blocked, getopt fresh), then the launch itself.
+ */
+static void __attribute__((noreturn))
+run_launch(int sock, int sigfd, const sigset_t *old, const char *log,
+    int argc, char **argv, int (*launch)(int, char **))
+{
+	int fd;
+
+	close(sigfd);
+	if ((fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+	    0640)) == -1) {
+		warn("%s", log);
+		_exit(EX_TL_SYS);
+	}
+	if (dup2(fd, STDOUT_FILENO) == -1 || dup2(fd, STDERR_FILENO) == -1)
+		_exit(EX_TL_SYS);
+	close(fd);
+	/* /dev/null on stdin closes the server's socket in this process */
+	if ((fd = open("/dev/null", O_RDONLY)) == -1 ||
+	    (fd != STDIN_FILENO && dup2(fd, STDIN_FILENO) == -1))
+		_exit(EX_TL_SYS);
+	if (fd != STDIN_FILENO)
+		close(fd);
+	if (sock != STDIN_FILENO)
+		close(sock);
+	sigprocmask(SIG_SETMASK, old, NULL);
+	tl_served = true;
+	optind = 0;		/* glibc: re-initialise getopt completely */
+	exit(launch(argc, argv));
+}
+
+/*
+ * Serve launch requests on standard input until end of file.  ARGC0 and
+ * ARGV0 are the server's own, whose memory the supervisors' process
+ * titles reuse.  Returns the exit status (100 when standard input is not
+ * a SOCK_SEQPACKET socket).
+ */
+int
+serve_run(int (*launch)(int, char **), int argc0, char *argv0[])
+{
+	static char	 msg[SERVE_MSG_MAX];
+	struct signalfd_siginfo si;
+	struct pollfd	 pfd[2];
+	sigset_t	 chld, old;
+	char		*argv[SERVE_ARGS_MAX], *log;
+	const char	*why;
+	socklen_t	 optlen = sizeof(int);
+	ssize_t		 n;
+	pid_t		 pid;
+	int		 sock = STDIN_FILENO, type, sigfd, argc, status;
+
+	if (getsockopt(sock, SOL_SOCKET, SO_TYPE, &type, &optlen) == -1 ||
+	    type != SOCK_SEQPACKET) {
+		warnx("--serve: standard input is not a SOCK_SEQPACKET socket");
+		return EX_TL_USAGE;
+	}
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	if (sigprocmask(SIG_BLOCK, &chld, &old) == -1 ||
+	    (sigfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK)) == -1)
+		err(EX_TL_SYS, "signalfd");
+	setproctitle_init(argc0, argv0, environ);
+	reply(sock, "ready");
+	for (;;) {
+		pfd[0].fd = sock;
+		pfd[0].events = POLLIN;
+		pfd[1].fd = sigfd;
+		pfd[1].events = POLLIN;
+		if (poll(pfd, 2, -1) == -1) {
+			if (errno == EINTR)
+				continue;
+			err(EX_TL_SYS, "poll");
+		}
+		if (pfd[1].revents & POLLIN) {
+			while (read(sigfd, &si, sizeof(si)) > 0)
+				;
+			while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+				reply(sock, "exit %ld %d", (long)pid, status);
+		}
+		if (!(pfd[0].revents & (POLLIN | POLLHUP | POLLERR)))
+			continue;
+		if ((n = recv(sock, msg, sizeof(msg), MSG_TRUNC)) == -1) {
+			if (errno == EINTR)
+				continue;
+			err(EX_TL_SYS, "recv");
+		}
+		if (n == 0)
+			return 0;
+		if ((size_t)n > sizeof(msg)) {
+			reply(sock, "error request longer than %zu bytes",
+			    sizeof(msg));
+			continue;
+		}
+		if ((argc = split(msg, n, &log, argv, &why)) == -1) {
+			reply(sock, "error %s", why);
+			continue;
+		}
+		if ((pid = fork()) == -1)
+			reply(sock, "error fork: %s", strerror(errno));
+		else if (pid == 0)
+			run_launch(sock, sigfd, &old, log, argc, argv, launch);
+		else
+			reply(sock, "pid %ld", (long)pid);
+	}
+}
