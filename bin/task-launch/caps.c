@@ -125,7 +125,9 @@ caps_apply(const struct launch *l, char *why, size_t len)
 		snprintf(why, len, "set capabilities: %s", strerror(errno));
 		return -1;
 	}
-	if (cap_reset_ambient() == -1 && errno != EINVAL) {
+	/* one prctl; cap_reset_ambient asks about every capability first */
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) == -1 &&
+	    errno != EINVAL) {
 		snprintf(why, len, "reset ambient capabilities: %s",
 		    strerror(errno));
 		return -1;
