@@ -141,16 +141,21 @@ remove_pool() {
 	done
 	spare=$(spares memory)
 	[ "$(spares cpu)" = "$spare" ] && [ "$(spares pids)" = "$spare" ]
-	# reset to what a new cgroup has
-	[ "$(cat "$(pool_dir memory)/$spare/memory.limit_in_bytes")" -gt $((1 << 40)) ]
+	# its counters are zero; its limits stay until the next launch
 	[ "$(cat "$(pool_dir memory)/$spare/memory.max_usage_in_bytes")" -le $((1 << 20)) ]
-	[ "$(cat "$(pool_dir cpu)/$spare/cpu.cfs_quota_us")" = -1 ]
-	[ "$(cat "$(pool_dir cpu)/$spare/cpu.shares")" = 1024 ]
 	[ "$(cat "$(pool_dir cpuacct)/$spare/cpuacct.usage")" = 0 ]
-	[ "$(cat "$(pool_dir pids)/$spare/pids.max")" = max ]
-	# the next task runs in it under its own name, and counts only itself
-	run task-launch -d "$SB" -i "$ID.b" -s "$ST" -C "$POOL" -- cat /proc/self/cgroup
-	[ "$status" -eq 0 ]
+	# the next task runs in it under its own name, with no limits as asked
+	task-launch -d "$SB" -i "$ID.b" -s "$ST" -C "$POOL" -- \
+	    sh -c 'cat /proc/self/cgroup; sleep 2' 3>&- &
+	local pid=$!
+	wait_for 5 grep -q . "$(pool_dir pids)/$ID.b/cgroup.procs"
+	[ "$(cat "$(pool_dir memory)/$ID.b/memory.limit_in_bytes")" -gt $((1 << 40)) ]
+	[ "$(cat "$(pool_dir memory)/$ID.b/memory.swappiness")" = \
+	    "$(cat "$(pool_dir memory)/memory.swappiness")" ]
+	[ "$(cat "$(pool_dir cpu)/$ID.b/cpu.cfs_quota_us")" = -1 ]
+	[ "$(cat "$(pool_dir cpu)/$ID.b/cpu.shares")" = 1024 ]
+	[ "$(cat "$(pool_dir pids)/$ID.b/pids.max")" = 1024 ]	# the default
+	wait "$pid"
 	grep -q ":memory:.*/$POOL/$ID.b\$" "$SB/stdout"
 	grep -q ":pids:.*/$POOL/$ID.b\$" "$SB/stdout"
 	cpu_b=$(sed 's/.*"cpu_ms":\([0-9]*\).*/\1/' "$ST")

@@ -4,12 +4,12 @@
  * kill of everything in it, and its removal.  A task cgroup that exists
  * already is an error: it would mix two tasks' processes and accounting.
  *
- * On v1 an ended task's cgroups are recycled rather than removed: reset to
- * what a new cgroup has (no limits, counters at zero, page cache
- * reclaimed) and renamed "spare.N" in the parent, N below POOL_MAX.  The
- * next launch renames a spare to its own id: the kernel sets up and later
- * tears down every controller's state of a new cgroup, which costs more
- * than a rename and the resets.  v2 cannot rename cgroups.
+ * On v1 an ended task's cgroups are recycled rather than removed: their
+ * counters zeroed and each renamed "spare.N" in the parent, N below
+ * POOL_MAX.  The next launch renames a spare to its own id and writes
+ * every limit (cg_limit): the kernel sets up and later tears down every
+ * controller's state of a new cgroup, which costs more than a rename and
+ * a few writes.  v2 cannot rename cgroups.
  */
 #include <sys/stat.h>
 #include <sys/vfs.h>
@@ -61,6 +61,7 @@ struct hier {
 	unsigned	 ctls;			/* controllers (v1: mounted here) */
 	int		 procs_fd;
 	int		 hid;			/* v1 hierarchy id */
+	bool		 spare;			/* task cgroup was a spare */
 };
 
 struct cgroups {
@@ -68,6 +69,7 @@ struct cgroups {
 	struct hier	 h[C_COUNT];
 	int		 nh;
 	unsigned	 ctls;			/* controllers in task cgroups */
+	int		 procs;			/* the last cg_signal_all count */
 };
 
 /* snprintf that may truncate (paths in details); returns what it wrote. */
@@ -444,48 +446,25 @@ pool_put(struct hier *h, int slot)
 }
 
 /*
- * Reset the ended task's cgroup in h to what a new cgroup has: no
- * processes, the limits task-launch wrote back to the defaults, the
- * counters at zero, the page cache reclaimed.  Returns -1 when it cannot
- * be a spare: a process is left, the memory controller killed for OOM
- * (its count cannot be reset), or memory stays charged after reclaim.
+ * Zero the counters of the ended task's cgroup in h, which holds no
+ * process any more (the limits are the next launch's to write, see
+ * cg_limit).  Returns -1 when it cannot be a spare: the memory controller
+ * killed for OOM (that count cannot be reset), or more than POOL_MEM_LEFT
+ * stays charged (page cache the task left, which the next task's peak
+ * would count).
  */
 static int
-pool_reset(const struct hier *h, const struct launch *l,
-    const struct result *r)
+pool_reset(const struct hier *h, const struct result *r)
 {
-	const char	*d = h->task;
-	char		 buf[64];
+	const char *d = h->task;
 
-	if (cg_read(d, "cgroup.procs", buf, sizeof(buf)) == -1 ||
-	    buf[0] != '\0')
-		return -1;
-	if (h->ctls & (1u << C_MEMORY)) {
-		if (r->oom || cg_read_num(d, "memory.usage_in_bytes", NULL) >
-		    POOL_MEM_LEFT)
-			return -1;
-		/* no swap limit below the memory limit, so memsw first */
-		if ((l->applied & ISO_BIT(ISO_MEMORY)) && l->mem_bytes > 0 &&
-		    ((cg_write(d, "memory.memsw.limit_in_bytes", "-1") == -1 &&
-		    errno != ENOENT) ||
-		    cg_write(d, "memory.limit_in_bytes", "-1") == -1 ||
-		    cg_read(h->parent, "memory.swappiness", buf,
-		    sizeof(buf)) == -1 ||
-		    cg_write(d, "memory.swappiness", "%s", buf) == -1))
-			return -1;
-		if (cg_write(d, "memory.max_usage_in_bytes", "0") == -1 ||
-		    cg_write(d, "memory.failcnt", "0") == -1)
-			return -1;
-	}
-	if ((h->ctls & (1u << C_CPU)) && (l->applied & ISO_BIT(ISO_CPU)) &&
-	    l->cpus > 0 && (cg_write(d, "cpu.cfs_quota_us", "-1") == -1 ||
-	    cg_write(d, "cpu.shares", "1024") == -1))
+	if ((h->ctls & (1u << C_MEMORY)) && (r->oom ||
+	    cg_read_num(d, "memory.usage_in_bytes", NULL) > POOL_MEM_LEFT ||
+	    cg_write(d, "memory.max_usage_in_bytes", "0") == -1 ||
+	    cg_write(d, "memory.failcnt", "0") == -1))
 		return -1;
 	if ((h->ctls & (1u << C_CPUACCT)) &&
 	    cg_write(d, "cpuacct.usage", "0") == -1)
-		return -1;
-	if ((h->ctls & (1u << C_PIDS)) && (l->applied & ISO_BIT(ISO_PIDS)) &&
-	    cg_write(d, "pids.max", "max") == -1)
 		return -1;
 	return 0;
 }
@@ -515,6 +494,7 @@ cg_create(struct cgroups *cg, const char *id, struct probe *pr,
 		    (e = pool_take(h, id, slot)) >= 0) {
 			if (i == 0)
 				slot = e;
+			h->spare = true;
 		} else if ((e = mkdirs(path, 0755, 0755)) != 1) {
 			e = e == 0 ? EEXIST : errno;
 			if (e == EEXIST) {
@@ -579,84 +559,115 @@ cg_create(struct cgroups *cg, const char *id, struct probe *pr,
 	return 0;
 }
 
-/* Return the task cgroup of the hierarchy that has controller c, or NULL. */
-static const char *
-task_dir(const struct cgroups *cg, enum ctl c)
+/* Return the hierarchy with controller c and a task cgroup, or NULL. */
+static const struct hier *
+task_hier(const struct cgroups *cg, enum ctl c)
 {
 	int i;
 
 	for (i = 0; i < cg->nh; i++)
 		if ((cg->h[i].ctls & (1u << c)) && cg->h[i].task[0] != '\0')
-			return cg->h[i].task;
+			return &cg->h[i];
 	return NULL;
+}
+
+/* Return the task cgroup of the hierarchy that has controller c, or NULL. */
+static const char *
+task_dir(const struct cgroups *cg, enum ctl c)
+{
+	const struct hier *h = task_hier(cg, c);
+
+	return h != NULL ? h->task : NULL;
 }
 
 /*
  * Write the limits of the applied cgroup isolators: memory (and no swap),
- * cpu shares/weight and CFS quota, pids.max.  Returns -1 with why filled.
+ * cpu shares/weight and CFS quota, pids.max.  A v1 cgroup that was a
+ * spare has its last task's limits: those that are not set now go back
+ * to what a new cgroup has.  Returns -1 with why filled.
  */
 int
 cg_limit(struct cgroups *cg, const struct launch *l, char *why, size_t len)
 {
-	const char	*d;
+	const struct hier *h;
+	char		 buf[32];
 	long long	 shares, quota, weight;
+	bool		 on;
 	int		 rc = 0;
 
-	if ((l->applied & ISO_BIT(ISO_MEMORY)) && l->mem_bytes > 0 &&
-	    (d = task_dir(cg, C_MEMORY)) != NULL) {
+	on = (l->applied & ISO_BIT(ISO_MEMORY)) && l->mem_bytes > 0;
+	if ((h = task_hier(cg, C_MEMORY)) != NULL && (on || h->spare)) {
 		if (cg->version == 1) {
-			rc = cg_write(d, "memory.limit_in_bytes", "%llu",
-			    (unsigned long long)l->mem_bytes);
-			if (rc == 0 && cg_write(d, "memory.memsw.limit_in_bytes",
-			    "%llu", (unsigned long long)l->mem_bytes) == -1 &&
+			/* the swap limit may not go below the memory limit */
+			if (h->spare && cg_write(h->task,
+			    "memory.memsw.limit_in_bytes", "-1") == -1 &&
 			    errno != ENOENT)
 				rc = -1;
-			cg_write(d, "memory.swappiness", "0");
-		} else {
-			rc = cg_write(d, "memory.max", "%llu",
-			    (unsigned long long)l->mem_bytes);
-			if (rc == 0 && cg_write(d, "memory.swap.max", "0") == -1 &&
+			if (rc == 0 && cg_write(h->task, "memory.limit_in_bytes",
+			    "%lld", on ? (long long)l->mem_bytes : -1LL) == -1)
+				rc = -1;
+			if (rc == 0 && on && cg_write(h->task,
+			    "memory.memsw.limit_in_bytes", "%llu",
+			    (unsigned long long)l->mem_bytes) == -1 &&
 			    errno != ENOENT)
+				rc = -1;
+			/* swappiness: 0 under a limit, else the parent's */
+			if (rc == 0 && on)
+				cg_write(h->task, "memory.swappiness", "0");
+			else if (rc == 0 && cg_read(h->parent,
+			    "memory.swappiness", buf, sizeof(buf)) == 0)
+				cg_write(h->task, "memory.swappiness", "%s", buf);
+		} else {
+			rc = cg_write(h->task, "memory.max", "%llu",
+			    (unsigned long long)l->mem_bytes);
+			if (rc == 0 && cg_write(h->task, "memory.swap.max",
+			    "0") == -1 && errno != ENOENT)
 				rc = -1;
 		}
 		if (rc == -1) {
-			snprintf(why, len, "memory limit in %s: %s", d,
+			snprintf(why, len, "memory limit in %s: %s", h->task,
 			    strerror(errno));
 			return -1;
 		}
 	}
-	if ((l->applied & ISO_BIT(ISO_CPU)) && l->cpus > 0 &&
-	    (d = task_dir(cg, C_CPU)) != NULL) {
+	on = (l->applied & ISO_BIT(ISO_CPU)) && l->cpus > 0;
+	if ((h = task_hier(cg, C_CPU)) != NULL && (on || h->spare)) {
 		shares = (long long)(l->cpus * 1024 + 0.5);
 		shares = shares < SHARES_MIN ? SHARES_MIN :
 		    shares > SHARES_MAX ? SHARES_MAX : shares;
 		quota = (long long)(l->cpus * TL_CFS_PERIOD_US + 0.5);
 		if (quota < QUOTA_MIN_US)
 			quota = QUOTA_MIN_US;
+		if (!on) {
+			shares = 1024;		/* the kernel's defaults */
+			quota = -1;
+		}
+		/* the period stays the kernel's default, TL_CFS_PERIOD_US */
 		if (cg->version == 1) {
-			if (cg_write(d, "cpu.shares", "%lld", shares) == -1 ||
-			    cg_write(d, "cpu.cfs_period_us", "%d",
-			    TL_CFS_PERIOD_US) == -1 ||
-			    cg_write(d, "cpu.cfs_quota_us", "%lld", quota) == -1)
+			if (cg_write(h->task, "cpu.shares", "%lld", shares) == -1 ||
+			    cg_write(h->task, "cpu.cfs_quota_us", "%lld",
+			    quota) == -1)
 				rc = -1;
 		} else {
 			/* The shares-to-weight mapping runc and systemd use. */
 			weight = 1 + ((shares - 2) * 9999) / 262142;
-			if (cg_write(d, "cpu.weight", "%lld", weight) == -1 ||
-			    cg_write(d, "cpu.max", "%lld %d", quota,
+			if (cg_write(h->task, "cpu.weight", "%lld", weight) == -1 ||
+			    cg_write(h->task, "cpu.max", "%lld %d", quota,
 			    TL_CFS_PERIOD_US) == -1)
 				rc = -1;
 		}
 		if (rc == -1) {
-			snprintf(why, len, "cpu limit in %s: %s", d,
+			snprintf(why, len, "cpu limit in %s: %s", h->task,
 			    strerror(errno));
 			return -1;
 		}
 	}
-	if ((l->applied & ISO_BIT(ISO_PIDS)) &&
-	    (d = task_dir(cg, C_PIDS)) != NULL &&
-	    cg_write(d, "pids.max", "%lld", l->pids) == -1) {
-		snprintf(why, len, "pids limit in %s: %s", d, strerror(errno));
+	on = (l->applied & ISO_BIT(ISO_PIDS)) != 0;
+	if ((h = task_hier(cg, C_PIDS)) != NULL && (on || h->spare) &&
+	    (on ? cg_write(h->task, "pids.max", "%lld", l->pids) :
+	    cg_write(h->task, "pids.max", "max")) == -1) {
+		snprintf(why, len, "pids limit in %s: %s", h->task,
+		    strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -722,6 +733,7 @@ cg_signal_all(struct cgroups *cg, int sig)
 		if (k > n)	/* v1: each hierarchy lists the same processes */
 			n = k;
 	}
+	cg->procs = n;
 	return n;
 }
 
@@ -790,20 +802,21 @@ cg_remove(struct cgroups *cg)
 }
 
 /*
- * The task has ended: keep its v1 cgroups as spares where they can be
- * reset (pool_reset), the same slot in every hierarchy, and remove the
- * rest as cg_remove does.  Returns -1 (after a warning) when one stays.
+ * The task has ended: keep its v1 cgroups as spares, the same slot in
+ * every hierarchy, when the last cg_signal_all found them empty and
+ * pool_reset can reset them; remove the rest as cg_remove does.  Returns
+ * -1 (after a warning) when one stays.
  */
 int
-cg_recycle(struct cgroups *cg, const struct launch *l, const struct result *r)
+cg_recycle(struct cgroups *cg, const struct result *r)
 {
 	bool	 first = true;
 	int	 i, s, slot = -1;
 
-	for (i = 0; cg->version == 1 && i < cg->nh; i++) {
+	for (i = 0; cg->version == 1 && cg->procs == 0 && i < cg->nh; i++) {
 		if (cg->h[i].task[0] == '\0')
 			continue;
-		if ((first || slot >= 0) && pool_reset(&cg->h[i], l, r) == 0 &&
+		if ((first || slot >= 0) && pool_reset(&cg->h[i], r) == 0 &&
 		    (s = pool_put(&cg->h[i], slot)) >= 0) {
 			cg->h[i].task[0] = '\0';
 			if (first)

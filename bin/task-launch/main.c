@@ -363,7 +363,7 @@ launch(int argc, char *argv[])
 	if (r.state == ST_FAILED)
 		warnx("%s", r.reason);
 	if (cg != NULL) {
-		cg_recycle(cg, &l, &r);
+		cg_recycle(cg, &r);
 		cg_destroy(cg);
 	}
 	status_write(&l, &r);

@@ -134,8 +134,7 @@ extern bool tl_served;
 int	 serve_run(int (*)(int, char **), int, char **);
 
 int	 cg_remove(struct cgroups *);
-int	 cg_recycle(struct cgroups *, const struct launch *,
-	    const struct result *);
+int	 cg_recycle(struct cgroups *, const struct result *);
 void	 cg_destroy(struct cgroups *);
 
 /* ns.c */
