@@ -77,6 +77,12 @@ remove_task_cgroups() {
 	[ "$cpu" -ge 500 ]
 }
 
+@test "the task gets descriptors 0, 1 and 2 only, whatever the launcher inherited" {
+	run task-launch -d "$SB" -i "$ID" -- sh -c 'ls /proc/$$/fd' 7>/dev/null 8<&0
+	[ "$status" -eq 0 ]
+	[ "$(tr '\n' ' ' <"$SB/stdout")" = "0 1 2 " ]
+}
+
 @test "environment is cleared to the base plus --env, cwd is the sandbox, stdin /dev/null" {
 	export LEAK=yes
 	run task-launch -d "$SB/new/dir" -i "$ID" -e FOO=bar -e X=1=2 -- sh -c 'env | sort; pwd; cat; echo end'

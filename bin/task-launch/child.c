@@ -103,6 +103,13 @@ child_run(struct launch *l, struct cgroups *cg, struct child_fds *fds)
 		close(nul);
 	close(fds->out);
 	close(fds->err);
+	/*
+	 * Nothing else the launcher inherited (from agentd, or from whoever
+	 * started it) reaches the task: every other descriptor closes at the
+	 * exec, the report pipe only then.
+	 */
+	if (close_range(STDERR_FILENO + 1, ~0U, CLOSE_RANGE_CLOEXEC) == -1)
+		fail(rep, EX_TL_SYS, "close_range: %s", strerror(errno));
 	if (l->applied & ISO_BIT(ISO_RLIMITS))
 		for (i = 0; i < l->nrlim; i++)
 			if (setrlimit(l->rlim[i].resource, &l->rlim[i].lim) == -1)
