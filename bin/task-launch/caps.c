@@ -95,16 +95,15 @@ caps_drop_bound(const struct launch *l, char *why, size_t len)
 }
 
 /*
- * After the user switch: set permitted, effective and inheritable to the
- * kept capabilities and raise them as ambient, so that they survive the
- * exec for a non-root user too.  Returns -1 with why filled.
+ * In the supervisor, before the clone: the permitted, effective and
+ * inheritable sets of the task, the kept capabilities (libcap allocates,
+ * which the task's process must not).  Returns -1 with why filled.
  */
 int
-caps_apply(const struct launch *l, char *why, size_t len)
+caps_prepare(struct launch *l, char *why, size_t len)
 {
 	cap_value_t	 c, max = cap_max_bits();
 	cap_t		 caps;
-	int		 rc = 0;
 
 	if ((caps = cap_init()) == NULL) {
 		snprintf(why, len, "cap_init: %s", strerror(errno));
@@ -115,13 +114,29 @@ caps_apply(const struct launch *l, char *why, size_t len)
 			continue;
 		if (cap_set_flag(caps, CAP_PERMITTED, 1, &c, CAP_SET) == -1 ||
 		    cap_set_flag(caps, CAP_EFFECTIVE, 1, &c, CAP_SET) == -1 ||
-		    cap_set_flag(caps, CAP_INHERITABLE, 1, &c, CAP_SET) == -1)
-			rc = -1;
+		    cap_set_flag(caps, CAP_INHERITABLE, 1, &c, CAP_SET) == -1) {
+			snprintf(why, len, "capability %d: %s", c,
+			    strerror(errno));
+			cap_free(caps);
+			return -1;
+		}
 	}
-	if (rc == 0 && cap_set_proc(caps) == -1)
-		rc = -1;
-	cap_free(caps);
-	if (rc == -1) {
+	l->caps = caps;
+	return 0;
+}
+
+/*
+ * After the user switch: set permitted, effective and inheritable to the
+ * kept capabilities (caps_prepare) and raise them as ambient, so that
+ * they survive the exec for a non-root user too.  Returns -1 with why
+ * filled.
+ */
+int
+caps_apply(const struct launch *l, char *why, size_t len)
+{
+	cap_value_t	 c, max = cap_max_bits();
+
+	if (cap_set_proc(l->caps) == -1) {
 		snprintf(why, len, "set capabilities: %s", strerror(errno));
 		return -1;
 	}

@@ -1,9 +1,16 @@
 /*
- * The task's own process, between fork and exec: join the cgroups, leave
+ * The task's own process, between clone and exec: join the cgroups, leave
  * the namespaces, enter the sandbox, switch user, drop capabilities, exec.
  * The order matters: every step that needs privilege comes before the
  * user switch and the capability drop.  A failure is reported to the
  * supervisor on the close-on-exec report pipe, never printed here.
+ *
+ * The process shares the supervisor's memory until the exec (clone with
+ * CLONE_VM | CLONE_VFORK, as posix_spawn does; the supervisor waits), so
+ * that no page table is copied and none torn down at the exec.  Hence
+ * child_prepare, in the supervisor beforehand, does all that allocates
+ * memory or asks NSS (the environment, the user's groups, the capability
+ * sets): in here, only system calls.
  */
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -12,6 +19,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -37,21 +45,70 @@ fail(int fd, int code, const char *fmt, ...)
 	_exit(code);
 }
 
-/* Build the task's environment from scratch: the base, then each --env. */
+/*
+ * Build the task's environment from scratch into l->envp: the base, then
+ * each --env, a later one replacing an earlier one of the same name.
+ */
 static int
-set_environment(const struct launch *l)
+build_environment(struct launch *l)
 {
-	int i;
+	char	**envp, *base[4];
+	size_t	  n = 0, k, i, len;
 
-	if (clearenv() != 0 ||
-	    setenv("PATH", TL_PATH, 1) == -1 ||
-	    setenv("HOME", l->sandbox, 1) == -1 ||
-	    setenv("SANDBOX", l->sandbox, 1) == -1 ||
-	    setenv("TASK_ID", l->id, 1) == -1)
+	if ((envp = calloc(4 + l->nenv + 1, sizeof(*envp))) == NULL ||
+	    asprintf(&base[0], "PATH=%s", TL_PATH) == -1 ||
+	    asprintf(&base[1], "HOME=%s", l->sandbox) == -1 ||
+	    asprintf(&base[2], "SANDBOX=%s", l->sandbox) == -1 ||
+	    asprintf(&base[3], "TASK_ID=%s", l->id) == -1)
 		return -1;
-	for (i = 0; i < l->nenv; i++)
-		if (putenv(l->env[i]) != 0)
-			return -1;
+	for (i = 0; i < 4; i++)
+		envp[n++] = base[i];
+	for (i = 0; i < (size_t)l->nenv; i++) {
+		len = strcspn(l->env[i], "=") + 1;
+		for (k = 0; k < n; k++)
+			if (strncmp(envp[k], l->env[i], len) == 0)
+				break;
+		envp[k] = l->env[i];
+		if (k == n)
+			n++;
+	}
+	envp[n] = NULL;
+	l->envp = envp;
+	return 0;
+}
+
+/*
+ * In the supervisor, before the clone: everything child_run needs that
+ * allocates memory or asks NSS.  Returns -1 with why filled.
+ */
+int
+child_prepare(struct launch *l, char *why, size_t len)
+{
+	struct passwd	*pw;
+	int		 n = 32;
+
+	if (build_environment(l) == -1) {
+		snprintf(why, len, "environment: %s", strerror(errno));
+		return -1;
+	}
+	/* --user by name: the user's groups, as initgroups(3) would set */
+	l->ngroups = -1;
+	if (l->set_uid && l->user != NULL && (pw = getpwuid(l->uid)) != NULL &&
+	    strcmp(pw->pw_name, l->user) == 0) {
+		for (;;) {
+			if ((l->groups = reallocarray(l->groups, n,
+			    sizeof(gid_t))) == NULL) {
+				snprintf(why, len, "groups: %s", strerror(errno));
+				return -1;
+			}
+			if (getgrouplist(pw->pw_name, l->gid, l->groups, &n) != -1)
+				break;
+		}
+		l->ngroups = n;
+	}
+	if ((l->applied & ISO_BIT(ISO_CAPS)) &&
+	    caps_prepare(l, why, len) == -1)
+		return -1;
 	return 0;
 }
 
@@ -59,11 +116,8 @@ set_environment(const struct launch *l)
 static int
 switch_user(const struct launch *l)
 {
-	struct passwd *pw;
-
-	if (l->set_uid && (pw = getpwuid(l->uid)) != NULL &&
-	    l->user != NULL && strcmp(pw->pw_name, l->user) == 0) {
-		if (initgroups(pw->pw_name, l->gid) == -1)
+	if (l->ngroups >= 0) {
+		if (setgroups(l->ngroups, l->groups) == -1)
 			return -1;
 	} else if (l->set_gid && setgroups(0, NULL) == -1)
 		return -1;
@@ -115,8 +169,6 @@ child_run(struct launch *l, struct cgroups *cg, struct child_fds *fds)
 			if (setrlimit(l->rlim[i].resource, &l->rlim[i].lim) == -1)
 				fail(rep, EX_TL_SYS, "setrlimit: %s",
 				    strerror(errno));
-	if (set_environment(l) == -1)
-		fail(rep, EX_TL_SYS, "environment: %s", strerror(errno));
 	if ((l->applied & ISO_BIT(ISO_CAPS)) &&
 	    caps_drop_bound(l, why, sizeof(why)) == -1)
 		fail(rep, EX_TL_SYS, "%s", why);
@@ -135,7 +187,41 @@ child_run(struct launch *l, struct cgroups *cg, struct child_fds *fds)
 	if ((l->applied & ISO_BIT(ISO_NNP)) &&
 	    caps_no_new_privs(why, sizeof(why)) == -1)
 		fail(rep, EX_TL_SYS, "%s", why);
+	environ = l->envp;	/* execvp searches the task's PATH */
 	execvp(l->argv[0], l->argv);
 	fail(rep, errno == ENOENT ? EX_TL_NOTFOUND : EX_TL_NOEXEC, "%s: %s",
 	    l->argv[0], strerror(errno));
 }
+
+struct child_args {
+	struct launch	 *l;
+	struct cgroups	 *cg;
+	struct child_fds *fds;
+};
+
+static int
+child_main(void *arg)
+{
+	struct child_args *a = arg;
+
+	child_run(a->l, a->cg, a->fds);
+}
+
+/*
+ * Start the task's process (child_run) sharing our memory until its exec,
+ * which we wait for.  Returns its pid, or -1 with errno set.
+ */
+pid_t
+child_spawn(struct launch *l, struct cgroups *cg, struct child_fds *fds)
+{
+	static char		 stack[256 * 1024] __attribute__((aligned(16)));
+	struct child_args	 a = { l, cg, fds };
+	char			**saved = environ;	/* the child sets it */
+	pid_t			 pid;
+
+	pid = clone(child_main, stack + sizeof(stack),
+	    CLONE_VM | CLONE_VFORK | SIGCHLD, &a);
+	environ = saved;
+	return pid;
+}
+

@@ -346,13 +346,11 @@ launch(int argc, char *argv[])
 	if ((l.applied & ISO_BIT(ISO_PID)) && ns_enter_pid() == -1)
 		launch_fail(&l, cg, EX_TL_SYS, "unshare pid namespace: %s",
 		    strerror(errno));
+	if (child_prepare(&l, why, sizeof(why)) == -1)
+		launch_fail(&l, cg, EX_TL_SYS, "%s", why);
 	sup_block(&old);
-	if ((pid = fork()) == -1)
-		launch_fail(&l, cg, EX_TL_SYS, "fork: %s", strerror(errno));
-	if (pid == 0) {
-		close(rep[0]);
-		child_run(&l, cg, &fds);
-	}
+	if ((pid = child_spawn(&l, cg, &fds)) == -1)
+		launch_fail(&l, cg, EX_TL_SYS, "clone: %s", strerror(errno));
 	sup_unblock(&old);
 	close(rep[1]);
 	close(fds.out);

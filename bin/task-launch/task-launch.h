@@ -83,6 +83,10 @@ struct launch {
 	int		 nrlim;
 	char		*env[TL_MAX_ENV];
 	int		 nenv;
+	char		**envp;		/* the task's environment (child.c) */
+	gid_t		*groups;	/* the user's groups, */
+	int		 ngroups;	/* -1: --user is not a named user */
+	void		*caps;		/* cap_t for the task (caps.c) */
 	int		 verbose;
 	char		**argv;		/* the command */
 };
@@ -130,12 +134,13 @@ int	 cg_join(struct cgroups *);
 void	 cg_close_procs(struct cgroups *);
 int	 cg_signal_all(struct cgroups *, int sig);
 void	 cg_account(struct cgroups *, struct result *);
-extern bool tl_served;
-int	 serve_run(int (*)(int, char **), int, char **);
-
 int	 cg_remove(struct cgroups *);
 int	 cg_recycle(struct cgroups *, const struct result *);
 void	 cg_destroy(struct cgroups *);
+
+/* serve.c */
+extern bool tl_served;
+int	 serve_run(int (*)(int, char **), int, char **);
 
 /* ns.c */
 unsigned ns_probe(unsigned want, struct probe *);
@@ -145,6 +150,7 @@ int	 ns_setup(const struct launch *, char *, size_t);
 /* caps.c */
 void	 caps_probe(struct probe *);
 int	 caps_drop_bound(const struct launch *, char *, size_t);
+int	 caps_prepare(struct launch *, char *, size_t);
 int	 caps_apply(const struct launch *, char *, size_t);
 int	 caps_no_new_privs(char *, size_t);
 
@@ -157,8 +163,10 @@ struct child_fds {
 	int	 out, err;	/* sandbox/stdout, sandbox/stderr */
 	int	 report;	/* error pipe, write end, close-on-exec */
 };
+int	 child_prepare(struct launch *, char *, size_t);
 void	 child_run(struct launch *, struct cgroups *, struct child_fds *)
 	    __attribute__((noreturn));
+pid_t	 child_spawn(struct launch *, struct cgroups *, struct child_fds *);
 
 /* supervise.c */
 int	 sup_signals(void);
