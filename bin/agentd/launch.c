@@ -140,6 +140,15 @@ srv_stop(struct agent *ag, const char *why)
 			t->adopted = 1;
 }
 
+/* True when A and B are the same version of one file. */
+static int
+same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+	    a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	    a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
 /* Start `LAUNCHER --serve`; 0 when it said "ready", else -1. */
 static int
 srv_start(struct agent *ag, const struct stat *st)
@@ -196,15 +205,10 @@ srv_launch(struct agent *ag, char **argv, const char *log, pid_t *pid,
 
 	if (stat(ag->launcher, &st) == -1)
 		return 1;	/* posix_spawn says why */
-	if (srv.fd != -1 && (st.st_ino != srv.file.st_ino ||
-	    st.st_dev != srv.file.st_dev ||
-	    st.st_mtim.tv_sec != srv.file.st_mtim.tv_sec ||
-	    st.st_mtim.tv_nsec != srv.file.st_mtim.tv_nsec))
+	if (srv.fd != -1 && !same_file(&st, &srv.file))
 		srv_stop(ag, "the launcher file changed");
 	if (srv.fd == -1) {
-		if (srv.refused && st.st_ino == srv.file.st_ino &&
-		    st.st_mtim.tv_sec == srv.file.st_mtim.tv_sec &&
-		    st.st_mtim.tv_nsec == srv.file.st_mtim.tv_nsec)
+		if (srv.refused && same_file(&st, &srv.file))
 			return 1;
 		srv.refused = 0;
 		if (srv_start(ag, &st) == -1)
