@@ -353,15 +353,21 @@ missing_detail(const struct cgroups *cg, int c, char *buf, size_t len)
 		    "(bound to a v1 hierarchy?)", ctl_names[c], cg->h[0].mnt);
 }
 
-/* Fill used[] with the spare slots in parent directory d; return how many. */
+/*
+ * Fill used[] with the spare slots in parent directory dir; return how
+ * many there are, -1 when dir cannot be read.
+ */
 static int
-pool_scan(DIR *d, bool used[POOL_MAX])
+pool_scan(const char *dir, bool used[POOL_MAX])
 {
 	struct dirent	*de;
 	const char	*errstr;
 	long long	 n;
 	int		 count = 0;
+	DIR		*d;
 
+	if ((d = opendir(dir)) == NULL)
+		return -1;
 	memset(used, 0, POOL_MAX * sizeof(used[0]));
 	while ((de = readdir(d)) != NULL) {
 		if (strncmp(de->d_name, POOL_PREFIX, strlen(POOL_PREFIX)) != 0)
@@ -373,73 +379,38 @@ pool_scan(DIR *d, bool used[POOL_MAX])
 			count++;
 		}
 	}
+	closedir(d);
 	return count;
 }
 
 /*
- * Make a spare in h's parent the task cgroup id: spare "slot", or with
- * slot -1 any spare, searched from a place of our pid's so that launches
- * running at once try different ones.  Returns the slot taken, or -1.
+ * Rename between the task cgroup path and a spare in h's parent: with
+ * take, a spare becomes the task cgroup, else the task cgroup becomes a
+ * spare.  slot is the spare's; with -1 any that fits (a spare there to
+ * take, a free slot to put into), tried from a place of our pid's so that
+ * launches running at once try different ones.  Returns the slot, or -1
+ * (none there, none free, or path exists already when taking).
  */
 static int
-pool_take(struct hier *h, const char *id, int slot)
+pool_move(const struct hier *h, const char *path, int slot, bool take)
 {
-	char	 from[PATH_MAX], to[PATH_MAX];
+	char	 spare[PATH_MAX];
 	bool	 used[POOL_MAX];
-	DIR	*d;
-	int	 i, s;
+	int	 i, s, n;
 
-	snprintf(to, sizeof(to), "%s/%s", h->parent, id);
-	if (slot < 0) {
-		if ((d = opendir(h->parent)) == NULL)
-			return -1;
-		i = pool_scan(d, used);
-		closedir(d);
-		if (i == 0)
-			return -1;
-	}
+	if (slot < 0 && ((n = pool_scan(h->parent, used)) == -1 ||
+	    n == (take ? 0 : POOL_MAX)))
+		return -1;
 	for (i = 0; i < POOL_MAX; i++) {
 		s = slot >= 0 ? slot : (getpid() + i) % POOL_MAX;
-		if (slot < 0 && !used[s])
+		if (slot < 0 && used[s] != take)
 			continue;
-		strfmt(from, sizeof(from), "%s/" POOL_PREFIX "%d", h->parent, s);
-		if (rename(from, to) == 0)
+		strfmt(spare, sizeof(spare), "%s/" POOL_PREFIX "%d", h->parent,
+		    s);
+		if ((take ? rename(spare, path) : rename(path, spare)) == 0)
 			return s;
-		if (slot >= 0 || errno != ENOENT)	/* EEXIST: id is there */
-			return -1;
-	}
-	return -1;
-}
-
-/*
- * Rename the ended task's cgroup in h to spare "slot", or with slot -1 to
- * a free slot (none when POOL_MAX spares are there).  Returns the slot,
- * or -1 when the cgroup is to be removed instead.
- */
-static int
-pool_put(struct hier *h, int slot)
-{
-	char	 to[PATH_MAX];
-	bool	 used[POOL_MAX];
-	DIR	*d;
-	int	 i, s;
-
-	if (slot < 0) {
-		if ((d = opendir(h->parent)) == NULL)
-			return -1;
-		i = pool_scan(d, used);
-		closedir(d);
-		if (i == POOL_MAX)
-			return -1;
-	}
-	for (i = 0; i < POOL_MAX; i++) {
-		s = slot >= 0 ? slot : (getpid() + i) % POOL_MAX;
-		if (slot < 0 && used[s])
-			continue;
-		strfmt(to, sizeof(to), "%s/" POOL_PREFIX "%d", h->parent, s);
-		if (rename(h->task, to) == 0)
-			return s;
-		if (slot >= 0 || errno != EEXIST)	/* EEXIST: just taken */
+		/* a launch running at once was first to that spare or slot */
+		if (slot >= 0 || errno != (take ? ENOENT : EEXIST))
 			return -1;
 	}
 	return -1;
@@ -491,7 +462,7 @@ cg_create(struct cgroups *cg, const char *id, struct probe *pr,
 			v2_delegate(h);
 		/* v1: a spare, the same slot in every hierarchy when there is */
 		if (cg->version == 1 && (i == 0 || slot >= 0) &&
-		    (e = pool_take(h, id, slot)) >= 0) {
+		    (e = pool_move(h, path, slot, true)) >= 0) {
 			if (i == 0)
 				slot = e;
 			h->spare = true;
@@ -817,7 +788,8 @@ cg_recycle(struct cgroups *cg, const struct result *r)
 		if (cg->h[i].task[0] == '\0')
 			continue;
 		if ((first || slot >= 0) && pool_reset(&cg->h[i], r) == 0 &&
-		    (s = pool_put(&cg->h[i], slot)) >= 0) {
+		    (s = pool_move(&cg->h[i], cg->h[i].task, slot,
+		    false)) >= 0) {
 			cg->h[i].task[0] = '\0';
 			if (first)
 				slot = s;

@@ -18,7 +18,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <pwd.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -84,8 +83,7 @@ build_environment(struct launch *l)
 int
 child_prepare(struct launch *l, char *why, size_t len)
 {
-	struct passwd	*pw;
-	int		 n = 32;
+	int n = 32;
 
 	if (build_environment(l) == -1) {
 		snprintf(why, len, "environment: %s", strerror(errno));
@@ -93,15 +91,14 @@ child_prepare(struct launch *l, char *why, size_t len)
 	}
 	/* --user by name: the user's groups, as initgroups(3) would set */
 	l->ngroups = -1;
-	if (l->set_uid && l->user != NULL && (pw = getpwuid(l->uid)) != NULL &&
-	    strcmp(pw->pw_name, l->user) == 0) {
+	if (l->user_named) {
 		for (;;) {
 			if ((l->groups = reallocarray(l->groups, n,
 			    sizeof(gid_t))) == NULL) {
 				snprintf(why, len, "groups: %s", strerror(errno));
 				return -1;
 			}
-			if (getgrouplist(pw->pw_name, l->gid, l->groups, &n) != -1)
+			if (getgrouplist(l->user, l->gid, l->groups, &n) != -1)
 				break;
 		}
 		l->ngroups = n;

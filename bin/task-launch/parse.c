@@ -227,6 +227,7 @@ parse_user(struct launch *l, char *why, size_t len)
 		if ((pw = getpwnam(l->user)) != NULL) {
 			l->uid = pw->pw_uid;
 			l->gid = pw->pw_gid;
+			l->user_named = true;
 		} else {
 			l->uid = strtonum(l->user, 0, UINT32_MAX - 1, &errstr);
 			if (errstr != NULL) {

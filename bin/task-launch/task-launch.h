@@ -74,6 +74,7 @@ struct launch {
 	uid_t		 uid;
 	gid_t		 gid;
 	bool		 set_uid, set_gid;
+	bool		 user_named;	/* --user is a name in the user database */
 	unsigned	 want;		/* isolators to apply */
 	unsigned	 require;	/* isolators that must be available */
 	unsigned	 applied;	/* what was really applied */
@@ -84,8 +85,8 @@ struct launch {
 	char		*env[TL_MAX_ENV];
 	int		 nenv;
 	char		**envp;		/* the task's environment (child.c) */
-	gid_t		*groups;	/* the user's groups, */
-	int		 ngroups;	/* -1: --user is not a named user */
+	gid_t		*groups;	/* a named user's groups, */
+	int		 ngroups;	/* else -1 */
 	void		*caps;		/* cap_t for the task (caps.c) */
 	int		 verbose;
 	char		**argv;		/* the command */
