@@ -175,6 +175,15 @@ remove_pool() {
 	[ "$status" -eq 137 ]
 	[ -z "$(spares memory)" ] && [ -z "$(spares pids)" ]
 	[ ! -e "$(pool_dir memory)/$ID.c" ]
+	# nor is one that page cache of the task's keeps charged past 1 MiB
+	run task-launch -d "$SB" -i "$ID.d" -s "$ST" -C "$POOL" -- \
+	    dd if=/dev/zero of=big bs=1M count=8
+	[ "$status" -eq 0 ]
+	[ -z "$(spares memory)" ] && [ -z "$(spares pids)" ]
+	[ ! -e "$(pool_dir memory)/$ID.d" ]
+	# a small one is
+	run task-launch -d "$SB" -i "$ID.e" -s "$ST" -C "$POOL" -- true
+	[ "$(spares memory | wc -l)" -eq 1 ]
 }
 
 @test "a task allocating past --mem is killed and the status says oom" {
@@ -357,6 +366,8 @@ print(ask(b"launch\0"))
 print(ask(b"launch\0log\0"))
 print(ask(b"hello\0"))
 print(ask(b"launch\0log\0task-launch"))
+print(ask(b"launch\0log\0" + b"x" * (128 * 1024)))
+print(ask(b"launch\0log\0" + b"x\0" * 4096))
 a.close()
 print("server", srv.wait())
 PY
@@ -371,7 +382,9 @@ PY
 	[ "${lines[4]}" = "error request has no arguments" ]
 	[ "${lines[5]}" = "error unknown request" ]
 	[ "${lines[6]}" = "error request does not end in NUL" ]
-	[ "${lines[7]}" = "server 0" ]
+	[ "${lines[7]}" = "error request longer than 131072 bytes" ]
+	[ "${lines[8]}" = "error too many arguments" ]
+	[ "${lines[9]}" = "server 0" ]
 	[ "$(cat "$SB/stdout")" = served ]
 	grep -q '"exit_code":7' "$ST"
 	[ -z "$(task_cgroups)" ]

@@ -32,7 +32,7 @@
 #include "log.h"
 
 #define SERVER_WAIT_MS	5000	/* for "ready" and for each reply */
-#define SERVER_MSG_MAX	(256 * 1024)
+#define SERVER_MSG_MAX	(128 * 1024)	/* task-launch(8): its largest request */
 
 extern char **environ;
 
@@ -229,6 +229,8 @@ srv_launch(struct agent *ag, char **argv, const char *log, pid_t *pid,
 		off += n;
 	}
 	if (send(srv.fd, msg, off, MSG_NOSIGNAL) == -1) {
+		if (errno == EMSGSIZE)
+			goto toolong;
 		srv_stop(ag, strerror(errno));
 		return 1;
 	}

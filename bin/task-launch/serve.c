@@ -31,7 +31,8 @@
 
 #include "task-launch.h"
 
-#define SERVE_MSG_MAX	(256 * 1024)	/* a request: log path and argv */
+/* a request, log path and argv: below a socket's default send buffer */
+#define SERVE_MSG_MAX	(128 * 1024)
 #define SERVE_ARGS_MAX	4096
 
 bool	 tl_served;	/* this supervisor was forked by the server */
