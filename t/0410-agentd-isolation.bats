@@ -74,12 +74,20 @@ server_of() {
 	pgrep -P "$1" -f -- '--serve$' | head -1
 }
 
-@test "agentd forks each launcher from one task-launch --serve of its own" {
-	cluster-ctl run -n waiter -- sleep 30 >"$TMP/out" 2>&1 &
+# run_until_running NAME CMD...: cluster-ctl run in the background (its
+# pid in $pid, its output in $TMP/out) until the task runs; then $srv is
+# agent1's launcher server.
+run_until_running() {
+	local name=$1; shift
+	cluster-ctl run -n "$name" -- "$@" >"$TMP/out" 2>&1 &
 	pid=$!
 	wait_for 10 grep -q running "$TMP/out"
 	srv=$(server_of "$PID_agent1")
 	[ -n "$srv" ]
+}
+
+@test "agentd forks each launcher from one task-launch --serve of its own" {
+	run_until_running waiter sleep 30
 	pgrep -P "$srv" -f 'task-launch: supervisor of .*waiter'
 	kill -TERM "$pid"
 	wait "$pid" || true
@@ -90,11 +98,7 @@ server_of() {
 }
 
 @test "a task outlives a lost launcher server, and the next task gets a new one" {
-	cluster-ctl run -n outlive -- sleep 2 >"$TMP/out" 2>&1 &
-	pid=$!
-	wait_for 10 grep -q running "$TMP/out"
-	srv=$(server_of "$PID_agent1")
-	[ -n "$srv" ]
+	run_until_running outlive sleep 2
 	kill -KILL "$srv"
 	st=0
 	wait "$pid" || st=$?
@@ -124,5 +128,26 @@ server_of() {
 	new=$(server_of "$PID_agentx")
 	[ -n "$new" ] && [ "$new" != "$srv" ]
 	wait_for 5 sh -c "! kill -0 $srv 2>/dev/null"
+}
+
+@test "a launcher that does not answer --serve within 5 s gets one exec per task" {
+	teardown_daemons
+	printf '#!/bin/sh\n[ "$1" = --serve ] && exec sleep 60\nexec "%s" "$@"\n' \
+	    "$TOP/build/bin/task-launch" >"$TMP/mute"
+	chmod +x "$TMP/mute"
+	start_daemon offerd offerd -d -w "$TMP/m2"
+	start_daemon agentx agentd -d -v -k -w "$TMP/ax" -r 'cpus:1;mem:256' -L "$TMP/mute"
+	wait_for 15 agents_registered 1
+	SECONDS=0
+	run cluster-ctl run -- true
+	[ "$status" -eq 0 ]
+	[ "$SECONDS" -ge 5 ]
+	grep -q "has no --serve: one exec per task" "$TMP/agentx.log"
+	! pgrep -P "$PID_agentx" -x sleep
+	# and the next launch does not wait again
+	SECONDS=0
+	run cluster-ctl run -- true
+	[ "$status" -eq 0 ]
+	[ "$SECONDS" -lt 5 ]
 }
 
