@@ -186,6 +186,34 @@ remove_pool() {
 	[ "$(spares memory | wc -l)" -eq 1 ]
 }
 
+@test "v1: with 64 spares in the parent an ended task's cgroups are removed" {
+	[ -d /sys/fs/cgroup/memory ] && [ ! -e /sys/fs/cgroup/cgroup.controllers ] ||
+	    skip "no cgroup v1 hierarchies here"
+	POOL="tlpool$$-$BATS_TEST_NUMBER"
+	for c in memory cpu cpuacct pids; do
+		mkdir -p "$(pool_dir "$c")"
+		for n in $(seq 0 63); do mkdir "$(pool_dir "$c")/spare.$n"; done
+	done
+	# the launch takes one and puts it back: 64 again
+	run task-launch -d "$SB" -i "$ID" -s "$ST" -C "$POOL" -- true
+	[ "$status" -eq 0 ]
+	[ "$(spares memory | wc -l)" -eq 64 ] && [ "$(spares pids | wc -l)" -eq 64 ]
+	# a 65th cgroup, made while the task runs, is removed at its end
+	task-launch -d "$SB" -i "$ID.b" -C "$POOL" -- sleep 1 3>&- &
+	local pid=$!
+	wait_for 5 test -d "$(pool_dir pids)/$ID.b"
+	[ "$(spares pids | wc -l)" -eq 63 ]
+	for n in $(seq 0 63); do mkdir "$(pool_dir pids)/spare.$n" 2>/dev/null || true; done
+	for c in memory cpu cpuacct; do
+		for n in $(seq 0 63); do mkdir "$(pool_dir "$c")/spare.$n" 2>/dev/null || true; done
+	done
+	wait "$pid"
+	for c in memory cpu cpuacct pids; do
+		[ ! -e "$(pool_dir "$c")/$ID.b" ]
+		[ "$(spares "$c" | wc -l)" -eq 64 ]
+	done
+}
+
 @test "a task allocating past --mem is killed and the status says oom" {
 	run timeout 30 task-launch -d "$SB" -i "$ID" -s "$ST" -m 32 -- \
 	    perl -e '$x = "x" x (256 * 1024 * 1024); print "survived\n"'
