@@ -260,6 +260,7 @@ struct agent {
 	char		 id[IDLEN];
 	char		*attrs;
 	struct res	 total, free;
+	struct res	 over;		/* held beyond total: paid back first */
 	int		 listed;	/* on the candidates list */
 	TAILQ_ENTRY(agent) cand;
 	struct hold	*holds;
@@ -589,11 +590,12 @@ hold_free(struct hold *h)
 
 /* Reply with an ERROR about REC, naming its framework and agent if any. */
 static int
-fail(struct drf *d, const json_t *rec, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+fail(struct drf *d, const json_t *rec, const char *code, const char *fmt,
+    ...) __attribute__((format(printf, 4, 5)));
 
 static int
-fail(struct drf *d, const json_t *rec, const char *fmt, ...)
+fail(struct drf *d, const json_t *rec, const char *code, const char *fmt,
+    ...)
 {
 	char msg[512];
 	va_list ap;
@@ -602,7 +604,7 @@ fail(struct drf *d, const json_t *rec, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	e = rec_error(rec, "%s", msg);
+	e = rec_error(rec, code, "%s", msg);
 	d->ops.reply(d->ops.arg, e);
 	return -1;
 }
@@ -718,6 +720,7 @@ drf_destroy(struct drf *d)
 			hold_free(a->holds);
 		res_free(&a->total);
 		res_free(&a->free);
+		res_free(&a->over);
 		free(a->attrs);
 		free(a);
 	}
@@ -782,7 +785,7 @@ parse_res(struct drf *d, const json_t *rec, const char *key, struct res *out)
 	char err[RES_ERRLEN];
 
 	if (res_parse(rec_str(rec, key), out, err) == -1)
-		return fail(d, rec, "%s: %s: %s", rec_type(rec), key, err);
+		return fail(d, rec, E_INVALID, "%s: %s: %s", rec_type(rec), key, err);
 	return 0;
 }
 
@@ -793,7 +796,7 @@ require(struct drf *d, const json_t *rec, const char *spec)
 	char err[REC_ERRLEN];
 
 	if (rec_require(rec, spec, err) == -1)
-		return fail(d, rec, "%s", err);
+		return fail(d, rec, E_MALFORMED, "%s", err);
 	return 0;
 }
 
@@ -804,7 +807,7 @@ find_agent(struct drf *d, const json_t *rec)
 	struct agent *a = map_get(d->agents, rec_str(rec, "agent_id"));
 
 	if (a == NULL)
-		fail(d, rec, "%s: unknown agent '%s'", rec_type(rec),
+		fail(d, rec, E_UNKNOWN_AGENT, "%s: unknown agent '%s'", rec_type(rec),
 		    rec_str(rec, "agent_id"));
 	return a;
 }
@@ -816,7 +819,7 @@ find_fw(struct drf *d, const json_t *rec)
 	struct fw *f = map_get(d->fws, rec_str(rec, "framework_id"));
 
 	if (f == NULL)
-		fail(d, rec, "%s: unknown framework '%s'", rec_type(rec),
+		fail(d, rec, E_UNKNOWN_FRAMEWORK, "%s: unknown framework '%s'", rec_type(rec),
 		    rec_str(rec, "framework_id"));
 	return f;
 }
@@ -846,7 +849,7 @@ ev_agent_add(struct drf *d, const json_t *rec)
 {
 	const char *id, *attrs;
 	char err[RES_ERRLEN], buf[512];
-	struct res total, used, nfree;
+	struct res total, used, part;
 	struct agent *a;
 	char *attrcopy = NULL;
 
@@ -855,48 +858,64 @@ ev_agent_add(struct drf *d, const json_t *rec)
 	id = rec_str(rec, "agent_id");
 	attrs = rec_str(rec, "attributes");
 	if (!id_valid(id))
-		return fail(d, rec, "AGENT_ADD: '%s' is not a valid agent id", id);
+		return fail(d, rec, E_INVALID, "AGENT_ADD: '%s' is not a valid agent id", id);
 	if (attrs != NULL && attr_check(attrs, err) == -1)
-		return fail(d, rec, "AGENT_ADD: attributes: %s", err);
+		return fail(d, rec, E_INVALID, "AGENT_ADD: attributes: %s", err);
 	if (parse_res(d, rec, "resources", &total) == -1)
 		return -1;
 	if (d->nnames + names_new(d, &total) > DRF_MAX_NAMES) {
 		res_free(&total);
-		return fail(d, rec, "AGENT_ADD: the cluster would have more than "
+		return fail(d, rec, E_INVALID, "AGENT_ADD: the cluster would have more than "
 		    "%d scalar resource names", DRF_MAX_NAMES);
 	}
 	if (totals_check(d, &total) == -1) {
 		res_free(&total);
-		return fail(d, rec, "AGENT_ADD: the cluster total would overflow");
+		return fail(d, rec, E_INVALID, "AGENT_ADD: the cluster total would overflow");
 	}
 	if (attrs != NULL && *attrs != '\0' && (attrcopy = strdup(attrs)) == NULL)
 		goto nomem;
 	if ((a = map_get(d->agents, id)) != NULL) {
-		/* the new total must still cover what is allocated on it */
-		res_init(&used);
+		/*
+		 * The new total is the truth: free is what it has beyond what
+		 * is allocated on it, and what is allocated beyond it is held
+		 * over until given back.
+		 */
+		struct res nfree, nover;
+
 		res_init(&nfree);
-		if (res_copy(&used, &a->total) == -1 ||
-		    res_sub(&used, &a->free) == -1 ||
-		    res_copy(&nfree, &total) == -1) {
+		res_init(&nover);
+		if (res_copy(&used, &a->total) == -1)
+			goto nomem;
+		if (res_sub(&used, &a->free) == -1 ||
+		    res_add(&used, &a->over) == -1 ||
+		    res_meet(&total, &used, &part) == -1) {
 			res_free(&used);
 			goto nomem;
 		}
-		if (res_sub(&nfree, &used) == -1) {
-			fail(d, rec, "AGENT_ADD: agent %s has %s allocated, more "
-			    "than its new total", id, res_format(&used, buf,
-			    sizeof(buf)));
-			res_free(&used);
+		if (res_copy(&nfree, &total) == -1 ||
+		    res_sub(&nfree, &part) == -1 ||
+		    res_copy(&nover, &used) == -1 ||
+		    res_sub(&nover, &part) == -1) {
 			res_free(&nfree);
-			res_free(&total);
-			free(attrcopy);
-			return -1;
+			res_free(&nover);
+			res_free(&used);
+			res_free(&part);
+			goto nomem;
 		}
+		if (!res_empty(&nover))
+			log_warnx("AGENT_ADD: agent %s has %s allocated, more "
+			    "than its new total: nothing more of it is offered "
+			    "until that is given back", id,
+			    res_format(&nover, buf, sizeof(buf)));
 		res_free(&used);
+		res_free(&part);
 		vec_add(d, d->total, &a->total, -1);
 		res_free(&a->total);
 		res_free(&a->free);
+		res_free(&a->over);
 		a->total = total;
 		a->free = nfree;
+		a->over = nover;
 		agent_touch(d, a);
 		free(a->attrs);
 		a->attrs = attrcopy;
@@ -922,7 +941,7 @@ ev_agent_add(struct drf *d, const json_t *rec)
 nomem:
 	res_free(&total);
 	free(attrcopy);
-	return fail(d, rec, "AGENT_ADD: out of memory");
+	return fail(d, rec, E_NO_MEMORY, "AGENT_ADD: out of memory");
 }
 
 /* Take hold H's scalars off its framework's and role's allocation. */
@@ -953,6 +972,7 @@ ev_agent_remove(struct drf *d, const json_t *rec)
 	agent_unlist(d, a);
 	res_free(&a->total);
 	res_free(&a->free);
+	res_free(&a->over);
 	free(a->attrs);
 	free(a);
 	d->dirty = 1;
@@ -997,22 +1017,22 @@ ev_fw_add(struct drf *d, const json_t *rec)
 	id = rec_str(rec, "framework_id");
 	rname = rec_str(rec, "role") ? rec_str(rec, "role") : "*";
 	if (!id_valid(id))
-		return fail(d, rec, "FRAMEWORK_ADD: '%s' is not a valid "
+		return fail(d, rec, E_INVALID, "FRAMEWORK_ADD: '%s' is not a valid "
 		    "framework id", id);
 	if (!role_valid(rname))
-		return fail(d, rec, "FRAMEWORK_ADD: '%s' is not a role name "
+		return fail(d, rec, E_INVALID, "FRAMEWORK_ADD: '%s' is not a role name "
 		    "(\"*\" or 1..63 of A-Z a-z 0-9 . _ -)", rname);
 	res_init(&minr);
 	if ((filters = json_object_get(rec, "filters")) != NULL) {
 		if (rec_require(filters, "?attributes:s ?min:s", err) == -1)
-			return fail(d, rec, "FRAMEWORK_ADD: filters%s", err);
+			return fail(d, rec, E_INVALID, "FRAMEWORK_ADD: filters%s", err);
 		attrs = rec_str(filters, "attributes");
 		min = rec_str(filters, "min");
 		if (attrs != NULL && attr_check(attrs, err) == -1)
-			return fail(d, rec, "FRAMEWORK_ADD: filters: attributes: "
+			return fail(d, rec, E_INVALID, "FRAMEWORK_ADD: filters: attributes: "
 			    "%s", err);
 		if (min != NULL && res_parse(min, &minr, err) == -1)
-			return fail(d, rec, "FRAMEWORK_ADD: filters: min: %s", err);
+			return fail(d, rec, E_INVALID, "FRAMEWORK_ADD: filters: min: %s", err);
 	}
 	if ((attrs != NULL && *attrs != '\0' && (acopy = strdup(attrs)) == NULL) ||
 	    (r = role_get(d, rname)) == NULL)
@@ -1035,7 +1055,7 @@ ev_fw_add(struct drf *d, const json_t *rec)
 	if (fw_activate(d, f) == -1) {
 		/* out of memory: leave it suppressed rather than half in */
 		f->suppressed = 1;
-		return fail(d, rec, "FRAMEWORK_ADD: out of memory");
+		return fail(d, rec, E_NO_MEMORY, "FRAMEWORK_ADD: out of memory");
 	}
 	fw_reshare(d, f);
 	d->pending = 1;
@@ -1043,7 +1063,49 @@ ev_fw_add(struct drf *d, const json_t *rec)
 nomem:
 	free(acopy);
 	res_free(&minr);
-	return fail(d, rec, "FRAMEWORK_ADD: out of memory");
+	return fail(d, rec, E_NO_MEMORY, "FRAMEWORK_ADD: out of memory");
+}
+
+/*
+ * Take R from agent A's free resources.  What free lacks (an agent that
+ * re-registered smaller than its tasks, whose claims are facts) is held
+ * beyond the total, in A->over.  Returns 0 or -1 (out of memory).
+ */
+static int
+agent_take(struct agent *a, const struct res *r)
+{
+	struct res part, rest;
+	int rc = -1;
+
+	if (res_meet(&a->free, r, &part) == -1)
+		return -1;
+	if (res_copy(&rest, r) == 0) {
+		if (res_sub(&rest, &part) == 0 && res_add(&a->over, &rest) == 0 &&
+		    res_sub(&a->free, &part) == 0)
+			rc = 0;
+		res_free(&rest);
+	}
+	res_free(&part);
+	return rc;
+}
+
+/* Give R back to agent A: it pays off A->over first, the rest is free. */
+static int
+agent_give(struct agent *a, const struct res *r)
+{
+	struct res pay, rest;
+	int rc = -1;
+
+	if (res_meet(&a->over, r, &pay) == -1)
+		return -1;
+	if (res_copy(&rest, r) == 0) {
+		if (res_sub(&rest, &pay) == 0 && res_sub(&a->over, &pay) == 0 &&
+		    res_add(&a->free, &rest) == 0)
+			rc = 0;
+		res_free(&rest);
+	}
+	res_free(&pay);
+	return rc;
 }
 
 /* Give hold H's resources back to its agent's free pool; -1 on failure. */
@@ -1051,7 +1113,7 @@ static int
 hold_return(struct drf *d, struct hold *h)
 {
 	agent_touch(d, h->ag);
-	return res_add(&h->ag->free, &h->res);
+	return agent_give(h->ag, &h->res);
 }
 
 /* FRAMEWORK_REMOVE: the framework goes; what it held is free again. */
@@ -1128,14 +1190,14 @@ ev_recover(struct drf *d, const json_t *rec)
 		return -1;
 	rec_num(rec, "refuse_seconds", &refuse);
 	if (!(refuse >= 0))
-		return fail(d, rec, "RECOVER: refuse_seconds must not be negative");
+		return fail(d, rec, E_INVALID, "RECOVER: refuse_seconds must not be negative");
 	if (refuse > DRF_REFUSE_MAX_S)
 		refuse = DRF_REFUSE_MAX_S;
 	if (parse_res(d, rec, "resources", &r) == -1)
 		return -1;
 	h = hold_find(f, a);
 	if (!res_empty(&r) && (h == NULL || !res_contains(&h->res, &r))) {
-		fail(d, rec, "RECOVER: framework %s holds %s on agent %s, not %s",
+		fail(d, rec, E_INVALID, "RECOVER: framework %s holds %s on agent %s, not %s",
 		    f->id, h ? res_format(&h->res, b1, sizeof(b1)) : "nothing",
 		    a->id, res_format(&r, b2, sizeof(b2)));
 		res_free(&r);
@@ -1144,19 +1206,14 @@ ev_recover(struct drf *d, const json_t *rec)
 	if (refuse > 0 && refuse_set(f, a, drf_now(d) +
 	    (int64_t)llround(refuse * 1000), &r) == -1) {
 		res_free(&r);
-		return fail(d, rec, "RECOVER: out of memory");
+		return fail(d, rec, E_NO_MEMORY, "RECOVER: out of memory");
 	}
 	if (h != NULL && !res_empty(&r)) {
 		agent_touch(d, a);
-		if (res_add(&a->free, &r) == -1) {
-			res_free(&r);
-			return fail(d, rec, "RECOVER: out of memory");
-		}
-		if (res_sub(&h->res, &r) == -1) {
+		if (res_sub(&h->res, &r) == -1 || agent_give(a, &r) == -1) {
 			/* cannot happen after res_contains, short of memory */
-			res_sub(&a->free, &r);
 			res_free(&r);
-			return fail(d, rec, "RECOVER: out of memory");
+			return fail(d, rec, E_NO_MEMORY, "RECOVER: out of memory");
 		}
 		vec_add(d, f->alloc, &r, -1);
 		vec_add(d, f->role->alloc, &r, -1);
@@ -1188,14 +1245,11 @@ ev_claim(struct drf *d, const json_t *rec)
 		res_free(&r);
 		return 0;
 	}
-	if (!res_contains(&a->free, &r)) {
-		fail(d, rec, "CLAIM: agent %s has %s free, not %s", a->id,
-		    res_empty(&a->free) ? "nothing" :
-		    res_format(&a->free, b1, sizeof(b1)),
+	if (!res_contains(&a->free, &r))
+		log_warnx("CLAIM: agent %s has %s free, not %s: held beyond "
+		    "its total until given back", a->id, res_empty(&a->free) ?
+		    "nothing" : res_format(&a->free, b1, sizeof(b1)),
 		    res_format(&r, b2, sizeof(b2)));
-		res_free(&r);
-		return -1;
-	}
 	if ((h = hold_find(f, a)) == NULL) {
 		if ((h = hold_new(f, a)) == NULL)
 			goto nomem;
@@ -1207,7 +1261,7 @@ ev_claim(struct drf *d, const json_t *rec)
 		goto nomem;
 	}
 	agent_touch(d, a);
-	if (res_sub(&a->free, &r) == -1) {
+	if (agent_take(a, &r) == -1) {
 		res_sub(&h->res, &r);
 		if (fresh)
 			hold_free(h);
@@ -1220,7 +1274,7 @@ ev_claim(struct drf *d, const json_t *rec)
 	return 0;
 nomem:
 	res_free(&r);
-	return fail(d, rec, "CLAIM: out of memory");
+	return fail(d, rec, E_NO_MEMORY, "CLAIM: out of memory");
 }
 
 /* SUPPRESS and REVIVE. */
@@ -1241,7 +1295,7 @@ ev_suppress(struct drf *d, const json_t *rec, int suppress)
 	f->suppressed = 0;
 	if (fw_activate(d, f) == -1) {
 		f->suppressed = 1;
-		return fail(d, rec, "REVIVE: out of memory");
+		return fail(d, rec, E_NO_MEMORY, "REVIVE: out of memory");
 	}
 	fw_reshare(d, f);
 	d->pending = 1;
@@ -1259,7 +1313,7 @@ ev_weight(struct drf *d, const json_t *rec)
 		return -1;
 	rec_num(rec, "weight", &w);
 	if (drf_set_weight(d, rec_str(rec, "role"), w, err) == -1)
-		return fail(d, rec, "WEIGHT: %s", err);
+		return fail(d, rec, E_INVALID, "WEIGHT: %s", err);
 	return 0;
 }
 
@@ -1270,13 +1324,13 @@ ev_tick(struct drf *d, const json_t *rec)
 	double s = 0;
 
 	if (!d->manual)
-		return fail(d, rec, "TICK: the clock is real (start with "
+		return fail(d, rec, E_INVALID, "TICK: the clock is real (start with "
 		    "--clock manual to drive it with TICK)");
 	if (require(d, rec, "seconds:n") == -1)
 		return -1;
 	rec_num(rec, "seconds", &s);
 	if (!(s >= 0) || s > DRF_TICK_MAX_S)
-		return fail(d, rec, "TICK: seconds must be in [0, %g]",
+		return fail(d, rec, E_INVALID, "TICK: seconds must be in [0, %g]",
 		    DRF_TICK_MAX_S);
 	d->vnow += (int64_t)llround(s * 1000);
 	if (d->vnow >= d->next_timed) {
@@ -1326,7 +1380,7 @@ drf_handle(struct drf *d, const json_t *rec)
 		    rec_str(rec, "message") ? rec_str(rec, "message") : "?");
 		return 0;
 	}
-	return fail(d, rec, "unknown record type '%s'", t);
+	return fail(d, rec, E_UNKNOWN_TYPE, "unknown record type '%s'", t);
 }
 
 /* ---- the cycle ---- */

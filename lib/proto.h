@@ -57,6 +57,21 @@
 #define A_ALLOCATION		"ALLOCATION"
 #define A_TICK			"TICK"		/* drf-alloc -c manual only */
 
+/*
+ * ERROR codes: every ERROR record carries one in "code", for programs to
+ * act on; its "message" is for people and may change between versions.
+ * cluster-protocol(7) lists them with what the sender should do.
+ */
+#define E_MALFORMED		"malformed"	/* not a record; a field missing or mistyped */
+#define E_INVALID		"invalid"	/* a field's value is not allowed */
+#define E_UNKNOWN_TYPE		"unknown_type"	/* no such record type */
+#define E_UNKNOWN_FRAMEWORK	"unknown_framework"	/* SUBSCRIBE (again) */
+#define E_UNKNOWN_AGENT		"unknown_agent"
+#define E_UNKNOWN_OFFER		"unknown_offer"	/* not outstanding for this framework */
+#define E_REMOVED		"removed"	/* removed for good: start anew */
+#define E_RESUBSCRIBE		"resubscribe"	/* the master restarted: SUBSCRIBE with the id */
+#define E_NO_MEMORY		"no_memory"	/* the receiver is short of memory */
+
 /* Task states, as Mesos names them. */
 #define TASK_STAGING		"TASK_STAGING"
 #define TASK_STARTING		"TASK_STARTING"

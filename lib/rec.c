@@ -488,7 +488,7 @@ rec_require(const json_t *rec, const char *spec, char *err)
 }
 
 json_t *
-rec_error(const json_t *about, const char *fmt, ...)
+rec_error(const json_t *about, const char *code, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -498,6 +498,7 @@ rec_error(const json_t *about, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	e = rec_new("ERROR");
+	rec_set_str(e, "code", code);
 	rec_set_str(e, "message", msg);
 	if (about != NULL) {
 		rec_set_str(e, "about", rec_str(about, "type"));

@@ -76,11 +76,12 @@ json_t	*rec_set_bool(json_t *rec, const char *key, int val);
 int	 rec_require(const json_t *rec, const char *spec, char *err);
 
 /*
- * A new ERROR record carrying MESSAGE, the type of the record ABOUT at fault
+ * A new ERROR record carrying CODE (one of the E_ codes of proto.h, for
+ * programs), MESSAGE (for people), the type of the record ABOUT at fault
  * ("about") and whichever of its task_id, offer_id, framework_id, agent_id
  * and ref it has, so that the sender can tell which request failed.
  */
-json_t	*rec_error(const json_t *about, const char *fmt, ...)
-	    __attribute__((format(printf, 2, 3)));
+json_t	*rec_error(const json_t *about, const char *code, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
 
 #endif

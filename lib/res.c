@@ -458,6 +458,65 @@ res_sub(struct res *a, const struct res *b)
 	return 0;
 }
 
+/* The intervals both A and B cover, appended to OUT; 0 or -1 (ENOMEM). */
+static int
+ranges_meet(const struct res_item *a, const struct res_item *b,
+    struct res_item *out)
+{
+	uint32_t i = 0, j = 0;
+
+	while (i < a->nr && j < b->nr) {
+		uint64_t lo = a->r[i].lo > b->r[j].lo ? a->r[i].lo : b->r[j].lo;
+		uint64_t hi = a->r[i].hi < b->r[j].hi ? a->r[i].hi : b->r[j].hi;
+
+		if (lo <= hi) {
+			struct res_range *n = reallocarray(out->r, out->nr + 1,
+			    sizeof(*n));
+
+			if (n == NULL)
+				return -1;
+			out->r = n;
+			out->r[out->nr].lo = lo;
+			out->r[out->nr++].hi = hi;
+		}
+		if (a->r[i].hi < b->r[j].hi)
+			i++;
+		else
+			j++;
+	}
+	return 0;
+}
+
+int
+res_meet(const struct res *a, const struct res *b, struct res *out)
+{
+	int i;
+
+	res_init(out);
+	for (i = 0; i < b->n; i++) {
+		const struct res_item *bi = &b->it[i];
+		const struct res_item *ai = res_find(a, bi->name);
+		struct res_item *oi;
+
+		if (ai == NULL || ai->kind != bi->kind)
+			continue;
+		if (bi->kind == RES_SCALAR) {
+			int64_t v = ai->milli < bi->milli ? ai->milli : bi->milli;
+
+			if (v > 0 && res_set(out, bi->name, v) == -1)
+				goto fail;
+			continue;
+		}
+		if ((oi = res_slot(out, bi->name, RES_RANGES)) == NULL ||
+		    ranges_meet(ai, bi, oi) == -1)
+			goto fail;
+	}
+	return 0;
+fail:
+	res_free(out);
+	return -1;
+}
+
 int
 res_empty(const struct res *r)
 {

@@ -59,6 +59,11 @@ char	*res_format(const struct res *r, char *buf, size_t len);
 int	res_add(struct res *a, const struct res *b);
 /* A -= B when A contains B: returns 0; otherwise returns -1, A unchanged. */
 int	res_sub(struct res *a, const struct res *b);
+/*
+ * OUT (not initialised) = the part of B that A has too: the smaller of each
+ * scalar, the intervals both cover.  Returns 0, or -1 (ENOMEM) and OUT empty.
+ */
+int	res_meet(const struct res *a, const struct res *b, struct res *out);
 /* True when every resource of B is available in A. */
 int	res_contains(const struct res *a, const struct res *b);
 /* True when R holds nothing (all scalars zero, no ranges). */

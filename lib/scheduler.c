@@ -387,10 +387,12 @@ static void
 on_error(struct sched *s, json_t *rec)
 {
 	const char *msg = rec_str(rec, "message");
+	const char *code = rec_str(rec, "code");
 
 	if (msg == NULL)
 		msg = "(no message)";
-	if (s->subscribed && strncmp(msg, "unknown framework", 17) == 0) {
+	if (s->subscribed && code != NULL &&
+	    strcmp(code, E_UNKNOWN_FRAMEWORK) == 0) {
 		s->subscribed = 0;
 		s->next_sub = now_ms();
 		return;

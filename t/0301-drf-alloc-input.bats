@@ -30,7 +30,6 @@ BAD='not json at all	bad record: bad JSON
 {"type":"AGENT_ADD","agent_id":"n3","resources":"cpus:1e999"}	AGENT_ADD: resources: cpus:
 {"type":"AGENT_ADD","agent_id":"n 3","resources":"cpus:1"}	AGENT_ADD: '"'"'n 3'"'"' is not a valid agent id
 {"type":"AGENT_ADD","agent_id":"n3","resources":"cpus:1","attributes":"rack"}	AGENT_ADD: attributes:
-{"type":"AGENT_ADD","agent_id":"n1","resources":"cpus:1;mem:4096;ports:[10-19]"}	AGENT_ADD: agent n1 has
 {"type":"AGENT_REMOVE","agent_id":"n9"}	AGENT_REMOVE: unknown agent '"'"'n9'"'"'
 {"type":"FRAMEWORK_ADD","framework_id":"f3","role":"no/slash"}	FRAMEWORK_ADD: '"'"'no/slash'"'"' is not a role name
 {"type":"FRAMEWORK_ADD","framework_id":"f3","filters":"rack:r1"}	FRAMEWORK_ADD: field '"'"'filters'"'"' must be a map
@@ -44,8 +43,6 @@ BAD='not json at all	bad record: bad JSON
 {"type":"RECOVER","framework_id":"f1","agent_id":"n1","resources":"gpus:1"}	RECOVER: framework f1 holds
 {"type":"RECOVER","framework_id":"f1","agent_id":"n2","resources":"cpus:1"}	RECOVER: framework f1 holds nothing on agent n2
 {"type":"RECOVER","framework_id":"f1","agent_id":"n1","resources":"cpus:1","refuse_seconds":-5}	RECOVER: refuse_seconds must not be negative
-{"type":"CLAIM","framework_id":"f1","agent_id":"n1","resources":"cpus:1.5"}	CLAIM: agent n1 has cpus:1;ports:[10-14] free, not cpus:1.5
-{"type":"CLAIM","framework_id":"f1","agent_id":"n2","resources":"cpus:0.1"}	CLAIM: agent n2 has nothing free, not cpus:0.1
 {"type":"SUPPRESS"}	SUPPRESS: field '"'"'framework_id'"'"' is missing
 {"type":"REVIVE","framework_id":"f9"}	REVIVE: unknown framework '"'"'f9'"'"'
 {"type":"WEIGHT","role":"r","weight":0}	WEIGHT: weight 0 of role r is not in
@@ -72,8 +69,11 @@ shares = [r for r in out if r["type"] == "SHARES"]
 errors = [r for r in out if r["type"] == "ERROR"]
 allocs = [r for r in out if r["type"] == "ALLOCATION"]
 assert len(errors) == len(bad), (len(errors), len(bad))
+codes = {"malformed", "invalid", "unknown_type", "unknown_agent",
+         "unknown_framework"}
 for (rec, want), e in zip(bad, errors):
     assert e["message"].startswith(want), (rec, e["message"], want)
+    assert e["code"] in codes, (rec, e)
 # the state before the bad records, after them, and after one more cycle
 assert len(shares) == 3
 assert shares[0] == shares[1], (shares[0], shares[1])
@@ -93,7 +93,34 @@ EOF
 	run drf-alloc -c manual <<'EOF'
 {"type":"RECOVER","framework_id":"ghost","agent_id":"n1","resources":"cpus:1","ref":42}
 EOF
-	[ "$output" = '{"type":"ERROR","message":"RECOVER: unknown framework '"'"'ghost'"'"'","about":"RECOVER","ref":42,"framework_id":"ghost","agent_id":"n1"}' ]
+	[ "$output" = '{"type":"ERROR","code":"unknown_framework","message":"RECOVER: unknown framework '"'"'ghost'"'"'","about":"RECOVER","ref":42,"framework_id":"ghost","agent_id":"n1"}' ]
+}
+
+@test "an agent re-added smaller than what is allocated on it offers nothing until as much is given back" {
+	run drf-alloc -c manual <<'EOF'
+{"type":"FRAMEWORK_ADD","framework_id":"f1"}
+{"type":"AGENT_ADD","agent_id":"n1","resources":"cpus:4;mem:4096"}
+{"type":"ALLOCATE"}
+{"type":"AGENT_ADD","agent_id":"n1","resources":"cpus:1;mem:1024"}
+{"type":"ALLOCATE"}
+{"type":"RECOVER","framework_id":"f1","agent_id":"n1","resources":"cpus:2;mem:2048"}
+{"type":"ALLOCATE"}
+{"type":"RECOVER","framework_id":"f1","agent_id":"n1","resources":"cpus:2;mem:2048"}
+{"type":"ALLOCATE"}
+{"type":"CLAIM","framework_id":"f1","agent_id":"n1","resources":"cpus:3"}
+{"type":"RECOVER","framework_id":"f1","agent_id":"n1","resources":"cpus:4;mem:1024"}
+{"type":"ALLOCATE"}
+{"type":"SHARES_QUERY"}
+EOF
+	echo "$output"
+	[ "$status" -eq 0 ]
+	allocs=$(grep '"type":"ALLOCATION"' <<<"$output" | jq -r .resources | tr '\n' ' ')
+	# the whole agent; nothing while over; its new size; the claim beyond
+	# what is free is held over, and given back it frees the new size only
+	[ "$allocs" = "cpus:4;mem:4096 cpus:1;mem:1024 cpus:1;mem:1024 " ]
+	! grep -q '"type":"ERROR"' <<<"$output"
+	grep -q 'agent n1 has cpus:3;mem:3072 allocated, more than its new total' <<<"$output"
+	grep -q 'held beyond its total' <<<"$output"
 }
 
 @test "an incoming ERROR is logged, never answered" {
@@ -228,14 +255,24 @@ while i < len(b):
 import json, random, subprocess, sys
 random.seed(int(sys.argv[1]))
 p = subprocess.Popen(["drf-alloc", "-c", "manual"], stdin=subprocess.PIPE,
-                     stdout=subprocess.PIPE, text=True, bufsize=1)
+                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                     text=True, bufsize=1)
 def res(s):
     return {k: round(float(v) * 1000) for k, v in (kv.split(":") for kv in s.split(";") if kv)}
 def fmt(r):
     return ";".join("%s:%g" % (k, v / 1000) for k, v in sorted(r.items()) if v)
 def le(a, b):
     return all(v <= b.get(k, 0) for k, v in a.items())
-agents, fws, holds, suppressed = {}, set(), {}, set()   # agents: id -> [total, free]
+agents, fws, holds, suppressed = {}, set(), {}, set()   # agents: id -> [total, free, over]
+def meet(a, b):
+    return {k: min(v, a.get(k, 0)) for k, v in b.items() if min(v, a.get(k, 0)) > 0}
+def minus(a, b):
+    return {k: v - b.get(k, 0) for k, v in a.items()}
+def give(ag, r):
+    # what goes back pays off what was held beyond the total first
+    pay = meet(ag[2], r)
+    move(ag[2], {}, pay)
+    move({}, ag[1], minus(r, pay))
 def held(f, a):
     return holds.setdefault((f, a), {})
 def move(src, dst, r):
@@ -276,11 +313,9 @@ for step in range(1500):
         for (hf, ha), h in holds.items():
             if ha == a:
                 move({}, used, h)
-        ok = le(used, new)
-        if ok:
-            free = dict(new)
-            move(free, {}, used)
-            agents[a] = [new, free]
+        ok = True
+        part = meet(new, used)
+        agents[a] = [new, minus(new, part), minus(used, part)]
     elif kind == "AGENT_REMOVE":
         ok = a in agents
         if ok:
@@ -295,18 +330,21 @@ for step in range(1500):
             fws.discard(f)
             suppressed.discard(f)
             for (hf, ha) in [k for k in holds if k[0] == f]:
-                h = holds.pop((hf, ha))
-                move(h, agents[ha][1], dict(h))
+                give(agents[ha], holds.pop((hf, ha)))
     elif kind == "RECOVER":
         r = res(rec["resources"])
         ok = f in fws and a in agents and (not any(r.values()) or ((f, a) in holds and le(r, holds[(f, a)])))
         if ok:
-            move(held(f, a), agents[a][1], r)
+            move(held(f, a), {}, r)
+            give(agents[a], r)
     elif kind == "CLAIM":
         r = res(rec["resources"])
-        ok = f in fws and a in agents and le(r, agents[a][1])
+        ok = f in fws and a in agents
         if ok:
-            move(agents[a][1], held(f, a), r)
+            part = meet(agents[a][1], r)
+            move(agents[a][1], {}, part)
+            move({}, agents[a][2], minus(r, part))
+            move({}, held(f, a), r)
     elif kind in ("SUPPRESS", "REVIVE"):
         ok = f in fws
         if ok:
@@ -331,8 +369,11 @@ for step in range(1500):
             if hf == fr["framework_id"]:
                 move({}, want, h)
         assert res(fr["allocated"]) == {k: v for k, v in want.items() if v}, (step, fr, want)
-    for ag, (total, free) in agents.items():
+    for ag, (total, free, over) in agents.items():
         assert all(v >= 0 for v in free.values()) and le(free, total), (step, ag)
+        assert all(v >= 0 for v in over.values()), (step, ag)
+        # nothing is both free and held beyond the total
+        assert not meet(free, over), (step, ag, free, over)
 p.stdin.close()
 assert p.wait() == 0
 assert allocs > 100 and errors > 100, (allocs, errors)

@@ -115,7 +115,7 @@ EOF
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = '{"type":"ALLOCATION","framework_id":"f1","agent_id":"n1","resources":"cpus:2;mem:512;ports:[31000-31005]"}' ]
 	[ "${lines[1]}" = '{"type":"ALLOCATION","framework_id":"f1","agent_id":"n1","resources":"mem:512"}' ]
-	[[ "${lines[2]}" == '{"type":"ERROR","message":"bad record: unsupported msgpack type 0xc1"}' ]]
+	[[ "${lines[2]}" == '{"type":"ERROR","code":"malformed","message":"bad record: unsupported msgpack type 0xc1"}' ]]
 	[[ "${lines[3]}" == *'"message":"RECOVER: framework f1 holds cpus:2;mem:512;ports:[31000-31005] on agent n1, not mem:1024"'* ]]
 	[[ "${lines[4]}" == '{"type":"SHARES","total":"cpus:2;mem:512"'* ]]
 	kill -TERM "$PID_alloc"

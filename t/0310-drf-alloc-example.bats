@@ -64,10 +64,10 @@ EOF
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[ "${#lines[@]}" -eq 5 ]
-	[[ "${lines[0]}" == '{"type":"ERROR","message":"bad record: JSONDecodeError:'* ]]
-	[ "${lines[1]}" = '{"type":"ERROR","message":"RECOVER: unknown framework or agent","about":"RECOVER"}' ]
-	[[ "${lines[2]}" == '{"type":"ERROR","message":"bad record: ValueError: cpus: '"'"'-1'"'"' is not a non-negative number"'* ]]
-	[ "${lines[3]}" = '{"type":"ERROR","message":"RECOVER: cpus:1 is not there to move","about":"RECOVER"}' ]
+	[[ "${lines[0]}" == '{"type":"ERROR","code":"malformed","message":"bad record: JSONDecodeError:'* ]]
+	[ "${lines[1]}" = '{"type":"ERROR","code":"invalid","message":"RECOVER: unknown framework or agent","about":"RECOVER"}' ]
+	[[ "${lines[2]}" == '{"type":"ERROR","code":"malformed","message":"bad record: ValueError: cpus: '"'"'-1'"'"' is not a non-negative number"'* ]]
+	[ "${lines[3]}" = '{"type":"ERROR","code":"invalid","message":"RECOVER: cpus:1 is not there to move","about":"RECOVER"}' ]
 	[ "${lines[4]}" = '{"type":"ALLOCATION","framework_id":"web","agent_id":"n1","resources":"cpus:1"}' ]
 }
 

@@ -19,6 +19,7 @@
 #include "drf-alloc.h"
 #include "log.h"
 #include "net.h"
+#include "proto.h"
 #include "rec.h"
 #include "util.h"
 
@@ -157,7 +158,7 @@ static void
 bad_input(struct drf *d, struct out *o, const char *why)
 {
 	(void)d;
-	cb_reply(o, rec_error(NULL, "bad record: %s", why));
+	cb_reply(o, rec_error(NULL, E_MALFORMED, "bad record: %s", why));
 }
 
 /* Decode and handle one JSON line; blank lines and '#' comments are skipped. */

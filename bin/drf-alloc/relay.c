@@ -207,7 +207,7 @@ records_in(struct relay *r)
 		if (got == -2)
 			log_fatalx("%s", err);
 		if (got == -1) {
-			json_t *e = rec_error(NULL, "bad record: %s", err);
+			json_t *e = rec_error(NULL, E_MALFORMED, "bad record: %s", err);
 
 			log_warnx("bad record from offerd: %s", err);
 			net_send(r->net, NULL, e);

@@ -314,7 +314,7 @@ main(int argc, char *argv[])
 				break;
 			}
 			if (r == -1) {
-				json_t *e = rec_error(NULL, "bad record: %s", errbuf);
+				json_t *e = rec_error(NULL, E_MALFORMED, "bad record: %s", errbuf);
 
 				log_info("bad record from a peer: %s", errbuf);
 				net_send(m.hub, &from, e);

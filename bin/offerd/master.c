@@ -69,6 +69,24 @@ alloc_recover(struct master *m, const char *fw_id, const char *agent_id,
 	master_alloc_send(m, r);
 }
 
+/*
+ * FREE (not initialised) = what agent A has neither in use nor offered; an
+ * agent that came back smaller than its tasks has nothing of that free.
+ */
+static void
+agent_free(const struct agent *a, struct res *free_)
+{
+	struct res held, part;
+
+	res_copy(&held, &a->used);
+	res_add(&held, &a->offered);
+	res_meet(&a->total, &held, &part);
+	res_copy(free_, &a->total);
+	res_sub(free_, &part);
+	res_free(&held);
+	res_free(&part);
+}
+
 static json_t *
 agent_json(const struct agent *a)
 {
@@ -76,9 +94,7 @@ agent_json(const struct agent *a)
 	struct res free_;
 	json_t *j;
 
-	res_copy(&free_, &a->total);
-	res_sub(&free_, &a->used);
-	res_sub(&free_, &a->offered);
+	agent_free(a, &free_);
 	j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:I}",
 	    "agent_id", a->id, "hostname", a->hostname,
 	    "resources", res_format(&a->total, t, sizeof(t)),
@@ -203,7 +219,7 @@ handle_query(struct master *m, json_t *rec, const struct net_route *from)
 		}
 	} else {
 		json_decref(items);
-		reply(m, from, rec_error(rec, "QUERY: 'what' must be agents, "
+		reply(m, from, rec_error(rec, E_INVALID, "QUERY: 'what' must be agents, "
 		    "frameworks, tasks or offers"));
 		return;
 	}
@@ -267,9 +283,12 @@ offer_remove(struct master *m, struct offer *o, int rescind, int64_t refuse_ms)
 	offer_free(m, o);
 }
 
-/* Tell the allocator about agent A and every live task it runs. */
+/*
+ * Tell the allocator agent A's total and attributes, and when CLAIMS,
+ * every live task it runs (a known agent's are known to it already).
+ */
 static void
-alloc_agent_add(struct master *m, struct agent *a)
+alloc_agent_add(struct master *m, struct agent *a, int claims)
 {
 	char buf[1024];
 	struct task *t;
@@ -281,7 +300,7 @@ alloc_agent_add(struct master *m, struct agent *a)
 	rec_set_str(r, "resources", res_format(&a->total, buf, sizeof(buf)));
 	rec_set_str(r, "attributes", a->attributes);
 	master_alloc_send(m, r);
-	while ((t = map_next(a->tasks, &pos, NULL)) != NULL) {
+	while (claims && (t = map_next(a->tasks, &pos, NULL)) != NULL) {
 		if (t->ended || map_get(m->frameworks, t->framework_id) == NULL)
 			continue;
 		r = json_pack("{s:s,s:s,s:s,s:s}", "type", A_CLAIM,
@@ -438,11 +457,12 @@ reconcile_reported(struct master *m, struct agent *a, json_t *e)
 static void
 handle_register_agent(struct master *m, json_t *rec, const struct net_route *from)
 {
-	char err[REC_ERRLEN], id[ID_LEN], buf[1024];
+	char err[REC_ERRLEN], id[ID_LEN], buf[1024], ubuf[1024];
 	const char *want_id = rec_str(rec, "agent_id");
 	const char *attrs = rec_str(rec, "attributes");
 	struct res total;
 	struct agent *a;
+	struct offer *o;
 	struct task *t;
 	json_t *ok, *reported, *e;
 	int removed = 0, was_active;
@@ -450,21 +470,21 @@ handle_register_agent(struct master *m, json_t *rec, const struct net_route *fro
 
 	if (rec_require(rec, "hostname:s resources:s ?attributes:s ?agent_id:s "
 	    "?tasks:a", err) == -1) {
-		reply(m, from, rec_error(rec, "%s", err));
+		reply(m, from, rec_error(rec, E_MALFORMED, "%s", err));
 		return;
 	}
 	if (res_parse(rec_str(rec, "resources"), &total, err) == -1) {
-		reply(m, from, rec_error(rec, "resources: %s", err));
+		reply(m, from, rec_error(rec, E_INVALID, "resources: %s", err));
 		return;
 	}
 	if (attrs != NULL && attr_check(attrs, err) == -1) {
 		res_free(&total);
-		reply(m, from, rec_error(rec, "attributes: %s", err));
+		reply(m, from, rec_error(rec, E_INVALID, "attributes: %s", err));
 		return;
 	}
 	if (want_id != NULL && !id_valid(want_id)) {
 		res_free(&total);
-		reply(m, from, rec_error(rec, "agent_id: not a valid id"));
+		reply(m, from, rec_error(rec, E_INVALID, "agent_id: not a valid id"));
 		return;
 	}
 	if (want_id != NULL && map_get(m->removed_agents, want_id) != NULL) {
@@ -476,6 +496,12 @@ handle_register_agent(struct master *m, json_t *rec, const struct net_route *fro
 	}
 	if (want_id != NULL && (a = map_get(m->agents, want_id)) != NULL) {
 		/* the same agent again: keep its tasks, take the new totals */
+		if (!res_contains(&total, &a->used))
+			log_warnx("agent %s re-registers with %s, less than its "
+			    "tasks use (%s): nothing more is offered on it "
+			    "until they end", want_id, res_format(&total, buf,
+			    sizeof(buf)), res_format(&a->used, ubuf,
+			    sizeof(ubuf)));
 		res_free(&a->total);
 		a->total = total;
 	} else {
@@ -556,8 +582,15 @@ handle_register_agent(struct master *m, json_t *rec, const struct net_route *fro
 		}
 		map_destroy(seen);
 	}
-	if (!was_active)
-		alloc_agent_add(m, a);
+	/*
+	 * Whatever it registers with is the allocator's truth too.  Its
+	 * outstanding offers were cut from the old totals: they are
+	 * rescinded after the allocator has the new ones, so that what they
+	 * give back cannot be offered again at the old size.
+	 */
+	alloc_agent_add(m, a, !was_active);
+	for (pos = 0; (o = map_next(a->offers, &pos, NULL)) != NULL;)
+		offer_remove(m, o, 1, 0);
 }
 
 /* FW is heard from: if it was inactive, offers to it resume. */
@@ -607,15 +640,15 @@ handle_subscribe(struct master *m, json_t *rec, const struct net_route *from)
 
 	if (rec_require(rec, "name:s ?role:s ?framework_id:s ?filters:o "
 	    "?failover_timeout:n", err) == -1) {
-		reply(m, from, rec_error(rec, "%s", err));
+		reply(m, from, rec_error(rec, E_MALFORMED, "%s", err));
 		return;
 	}
 	if (want_id != NULL && !id_valid(want_id)) {
-		reply(m, from, rec_error(rec, "framework_id: not a valid id"));
+		reply(m, from, rec_error(rec, E_INVALID, "framework_id: not a valid id"));
 		return;
 	}
 	if (role != NULL && !id_valid(role) && strcmp(role, "*") != 0) {
-		reply(m, from, rec_error(rec, "role: not a valid role name"));
+		reply(m, from, rec_error(rec, E_INVALID, "role: not a valid role name"));
 		return;
 	}
 	if (filters != NULL) {
@@ -624,19 +657,19 @@ handle_subscribe(struct master *m, json_t *rec, const struct net_route *from)
 		struct res tmp;
 
 		if (fa != NULL && attr_check(fa, err) == -1) {
-			reply(m, from, rec_error(rec, "filters.attributes: %s", err));
+			reply(m, from, rec_error(rec, E_INVALID, "filters.attributes: %s", err));
 			return;
 		}
 		if (fm != NULL) {
 			if (res_parse(fm, &tmp, err) == -1) {
-				reply(m, from, rec_error(rec, "filters.min: %s", err));
+				reply(m, from, rec_error(rec, E_INVALID, "filters.min: %s", err));
 				return;
 			}
 			res_free(&tmp);
 		}
 	}
 	if (want_id != NULL && map_get(m->removed_fw, want_id) != NULL) {
-		reply(m, from, rec_error(rec, "framework '%s' was removed; "
+		reply(m, from, rec_error(rec, E_REMOVED, "framework '%s' was removed; "
 		    "subscribe without an id to start anew", want_id));
 		return;
 	}
@@ -680,17 +713,17 @@ framework_of(struct master *m, json_t *rec, const struct net_route *from)
 	struct framework *fw;
 
 	if (id == NULL) {
-		reply(m, from, rec_error(rec, "%s: field 'framework_id' is "
+		reply(m, from, rec_error(rec, E_MALFORMED, "%s: field 'framework_id' is "
 		    "missing", rec_type(rec)));
 		return NULL;
 	}
 	if ((fw = map_get(m->frameworks, id)) == NULL) {
-		reply(m, from, rec_error(rec, "unknown framework '%s' "
+		reply(m, from, rec_error(rec, E_UNKNOWN_FRAMEWORK, "unknown framework '%s' "
 		    "(SUBSCRIBE first)", id));
 		return NULL;
 	}
 	if (fw->placeholder) {
-		reply(m, from, rec_error(rec, "framework '%s' must SUBSCRIBE "
+		reply(m, from, rec_error(rec, E_RESUBSCRIBE, "framework '%s' must SUBSCRIBE "
 		    "again (with its id) after the master restarted", id));
 		return NULL;
 	}
@@ -811,18 +844,18 @@ offer_answered(struct master *m, json_t *rec, const struct net_route *from,
 	if ((*fw = framework_of(m, rec, from)) == NULL)
 		return NULL;
 	if (rec_require(rec, spec, err) == -1) {
-		reply(m, from, rec_error(rec, "%s", err));
+		reply(m, from, rec_error(rec, E_MALFORMED, "%s", err));
 		return NULL;
 	}
 	o = map_get(m->offers, rec_str(rec, "offer_id"));
 	if (o == NULL || strcmp(o->framework_id, (*fw)->id) != 0) {
-		reply(m, from, rec_error(rec, "offer '%s' is not outstanding "
+		reply(m, from, rec_error(rec, E_UNKNOWN_OFFER, "offer '%s' is not outstanding "
 		    "for this framework", rec_str(rec, "offer_id")));
 		return NULL;
 	}
 	refuse = rec_num_or(rec, "refuse_seconds", m->refuse_ms / 1000.0);
 	if (!(refuse >= 0) || refuse > 31536000) {
-		reply(m, from, rec_error(rec, "refuse_seconds out of range "
+		reply(m, from, rec_error(rec, E_INVALID, "refuse_seconds out of range "
 		    "(0 to a year)"));
 		return NULL;
 	}
@@ -918,7 +951,7 @@ handle_accept(struct master *m, json_t *rec, const struct net_route *from)
 	free(each);
 	return;
 fail:
-	reply(m, from, rec_error(rec, "%s; nothing launched", err));
+	reply(m, from, rec_error(rec, E_INVALID, "%s; nothing launched", err));
 	offer_remove(m, o, 0, 0);
 	res_free(&sum);
 	for (i = 0; i < n && each != NULL; i++)
@@ -953,7 +986,7 @@ task_of(struct master *m, struct framework *fw, json_t *rec,
 	char key[2 * ID_LEN];
 
 	if (tid == NULL) {
-		reply(m, from, rec_error(rec, "%s: field 'task_id' is missing",
+		reply(m, from, rec_error(rec, E_MALFORMED, "%s: field 'task_id' is missing",
 		    rec_type(rec)));
 		return NULL;
 	}
@@ -1002,7 +1035,7 @@ handle_status(struct master *m, json_t *rec, const struct net_route *from)
 
 	if (rec_require(rec, "agent_id:s framework_id:s task_id:s state:s "
 	    "?uuid:s", err) == -1) {
-		reply(m, from, rec_error(rec, "%s", err));
+		reply(m, from, rec_error(rec, E_MALFORMED, "%s", err));
 		return;
 	}
 	if ((a = map_get(m->agents, rec_str(rec, "agent_id"))) == NULL ||
@@ -1050,7 +1083,7 @@ handle_acknowledge(struct master *m, json_t *rec, const struct net_route *from)
 	if ((fw = framework_of(m, rec, from)) == NULL)
 		return;
 	if (rec_require(rec, "task_id:s uuid:s ?agent_id:s", err) == -1) {
-		reply(m, from, rec_error(rec, "%s", err));
+		reply(m, from, rec_error(rec, E_MALFORMED, "%s", err));
 		return;
 	}
 	t = task_of(m, fw, rec, from);
@@ -1192,7 +1225,7 @@ handle_heartbeat(struct master *m, json_t *rec, const struct net_route *from)
 		}
 		framework_of(m, rec, from);
 	} else
-		reply(m, from, rec_error(rec, "HEARTBEAT names neither "
+		reply(m, from, rec_error(rec, E_MALFORMED, "HEARTBEAT names neither "
 		    "agent_id nor framework_id"));
 }
 
@@ -1219,16 +1252,16 @@ handle_set_weight(struct master *m, json_t *rec, const struct net_route *from)
 	json_t *r;
 
 	if (rec_require(rec, "role:s weight:n", err) == -1) {
-		reply(m, from, rec_error(rec, "%s", err));
+		reply(m, from, rec_error(rec, E_MALFORMED, "%s", err));
 		return;
 	}
 	if (!id_valid(rec_str(rec, "role")) && strcmp(rec_str(rec, "role"), "*")) {
-		reply(m, from, rec_error(rec, "role: not a valid role name"));
+		reply(m, from, rec_error(rec, E_INVALID, "role: not a valid role name"));
 		return;
 	}
 	w = rec_num_or(rec, "weight", 0);
 	if (!(w > 0) || w > 1e6) {
-		reply(m, from, rec_error(rec, "weight must be > 0 and <= 1e6"));
+		reply(m, from, rec_error(rec, E_INVALID, "weight must be > 0 and <= 1e6"));
 		return;
 	}
 	r = rec_new(A_WEIGHT);
@@ -1281,18 +1314,18 @@ master_handle(struct master *m, json_t *rec, const struct net_route *from)
 		    rec_str(rec, "message") : "(no message)");
 		return;
 	}
-	reply(m, from, rec_error(rec, "unknown record type '%s'", type));
+	reply(m, from, rec_error(rec, E_UNKNOWN_TYPE, "unknown record type '%s'", type));
 }
 
 /* Make a decision of the allocator an OFFER, or give it back. */
 void
 master_alloc_handle(struct master *m, json_t *rec)
 {
-	char err[REC_ERRLEN], id[ID_LEN], buf[1024];
+	char err[REC_ERRLEN], buf[1024], fbuf[1024];
 	struct framework *fw;
 	struct agent *a;
 	struct offer *o;
-	struct res res;
+	struct res res, free_;
 	json_t *r;
 
 	if (strcmp(rec_type(rec), A_ALLOCATION) != 0) {
@@ -1315,6 +1348,19 @@ master_alloc_handle(struct master *m, json_t *rec)
 		res_free(&res);
 		return;
 	}
+	/* one ledger: never offer what the master knows is not free */
+	agent_free(a, &free_);
+	if (!res_contains(&free_, &res)) {
+		log_warnx("allocator offered %s of agent %s, which has %s free "
+		    "(a decision made before it re-registered): given back",
+		    res_format(&res, buf, sizeof(buf)), a->id,
+		    res_format(&free_, fbuf, sizeof(fbuf)));
+		alloc_recover(m, fw->id, a->id, &res, 0);
+		res_free(&free_);
+		res_free(&res);
+		return;
+	}
+	res_free(&free_);
 	if ((o = calloc(1, sizeof(*o))) == NULL) {
 		res_free(&res);
 		return;
@@ -1344,7 +1390,6 @@ master_alloc_handle(struct master *m, json_t *rec)
 	rec_set_str(r, "attributes", a->attributes);
 	log_debug("offer %s: %s of %s to %s", o->id, buf, a->id, fw->id);
 	to_framework(m, fw, r);
-	(void)id;
 }
 
 /* T reached a terminal state: free its resources. */
