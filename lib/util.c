@@ -48,6 +48,9 @@ id_valid(const char *s)
 {
 	size_t i;
 
+	/* ids name files under work dirs: ".", ".." and hidden names never */
+	if (s[0] == '.')
+		return 0;
 	for (i = 0; s[i] != '\0'; i++)
 		if (!isalnum((unsigned char)s[i]) && strchr("._-", s[i]) == NULL)
 			return 0;

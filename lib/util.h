@@ -22,7 +22,10 @@ int64_t	wall_ms(void);
  */
 char	*id_new(const char *prefix, char *buf, size_t len);
 
-/* True when S is a valid identifier: 1..63 of [A-Za-z0-9._-]. */
+/*
+ * True when S is a valid identifier: 1..63 of [A-Za-z0-9._-], not starting
+ * with a dot (ids become file names: ".", ".." and hidden names never).
+ */
 int	id_valid(const char *s);
 
 /* The master endpoint: ARG if given, else $CLUSTER_MASTER, else default. */
