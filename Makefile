@@ -10,7 +10,7 @@ INCDIR	 = $(PREFIX)/include
 MANDIR	 = $(PREFIX)/share/man
 
 CC	?= cc
-PKGS	 = libbsd-overlay msgpack nanomsg jansson libcap
+PKGS	 = libbsd-overlay msgpack nanomsg jansson libcap libsodium
 WARN	 = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 ifeq ($(CI),true)
 WARN	+= -Werror
@@ -21,7 +21,7 @@ LDLIBS	+= $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lzookeeper_mt -lm
 
 # Debian packages the build, the tests and the demo need (see README).
 DEBS	 = build-essential pkg-config libbsd-dev libmsgpack-dev libnanomsg-dev \
-	   libjansson-dev libcap-dev bats iproute2 procps gnuplot-nox \
+	   libjansson-dev libcap-dev libsodium-dev bats iproute2 procps gnuplot-nox \
 	   libzookeeper-mt-dev zookeeper mandoc jq python3 perl
 
 PROGS	 = $(notdir $(wildcard bin/*))
@@ -30,10 +30,11 @@ LIBOBJ	 = $(LIBSRC:lib/%.c=build/lib/%.o)
 LIBHDR	 = $(wildcard lib/*.h)
 BINS	 = $(PROGS:%=build/bin/%)
 EXAMPLES = $(patsubst %.c,build/%,$(wildcard examples/*/*.c))
+UNITS	 = $(patsubst t/unit/%.c,build/test/%,$(wildcard t/unit/*.c))
 
 .PHONY: all deps check demo bench install uninstall clean
 
-all: $(BINS) $(EXAMPLES)
+all: $(BINS) $(EXAMPLES) $(UNITS)
 
 build/lib/%.o: lib/%.c $(LIBHDR)
 	@mkdir -p $(@D)
@@ -60,6 +61,11 @@ build/bin/task-launch: LDLIBS = -Wl,-Bstatic \
 
 # C benchmarks: t/bench/NAME.c builds to build/bench/NAME.
 build/bench/%: t/bench/%.c build/libcluster.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< build/libcluster.a $(LDLIBS)
+
+# Test drivers of library modules: t/unit/NAME.c builds to build/test/NAME.
+build/test/%: t/unit/%.c build/libcluster.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $< build/libcluster.a $(LDLIBS)
 

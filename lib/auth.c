@@ -1,0 +1,441 @@
+/*
+ * auth: credentials and sealed records (see auth.h).  Owns the credential
+ * file format, the frame layout, the per-direction keys and the replay
+ * memory; libsodium does every cryptographic step.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sodium.h>
+
+#include "auth.h"
+#include "map.h"
+#include "util.h"
+
+#define MAGIC0		'C'
+#define MAGIC1		'S'
+#define VERSION		1
+#define KDF_CONTEXT	"clusterv"	/* crypto_kdf_CONTEXTBYTES (8) */
+#define B64_VARIANT	sodium_base64_VARIANT_ORIGINAL
+#define B64_LEN		sodium_base64_ENCODED_LEN(AUTH_KEYLEN, B64_VARIANT)
+#define SWEEP_MS	(AUTH_SKEW_MS / 4)
+
+struct session {
+	uint64_t	counter;	/* the highest taken */
+	int64_t		seen_ms;	/* our wall clock when last taken */
+};
+
+struct auth {
+	unsigned char	 session[8];
+	uint64_t	 counter;
+	struct map	*seen;		/* "PRINCIPAL/SESSIONHEX" -> session */
+	int64_t		 next_sweep;
+};
+
+int
+auth_init(void)
+{
+	return sodium_init() < 0 ? -1 : 0;
+}
+
+int
+auth_cred_new(const char *principal, struct auth_cred *c, char *err)
+{
+	if (!id_valid(principal)) {
+		snprintf(err, AUTH_ERRLEN, "'%s' is not a valid principal "
+		    "(1 to 63 of A-Z a-z 0-9 . _ -, not starting with a dot)",
+		    principal);
+		return -1;
+	}
+	strlcpy(c->principal, principal, sizeof(c->principal));
+	randombytes_buf(c->secret, sizeof(c->secret));
+	return 0;
+}
+
+int
+auth_cred_write(const char *path, const struct auth_cred *c, char *err)
+{
+	char b64[B64_LEN], line[AUTH_PRINCIPAL_MAX + B64_LEN + 2];
+	int fd, len, ok;
+
+	sodium_bin2base64(b64, sizeof(b64), c->secret, sizeof(c->secret),
+	    B64_VARIANT);
+	len = snprintf(line, sizeof(line), "%s %s\n", c->principal, b64);
+	sodium_memzero(b64, sizeof(b64));
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
+	if (fd == -1) {
+		sodium_memzero(line, sizeof(line));
+		snprintf(err, AUTH_ERRLEN, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	ok = write(fd, line, len) == len && fsync(fd) == 0;
+	sodium_memzero(line, sizeof(line));
+	if (close(fd) == -1 || !ok) {
+		snprintf(err, AUTH_ERRLEN, "%s: %s", path, strerror(errno));
+		unlink(path);
+		return -1;
+	}
+	return 0;
+}
+
+/* Is the open file FD at PATH fit to hold secrets?  0, or -1 with ERR. */
+static int
+cred_file_check(int fd, const char *path, char *err)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) == -1) {
+		snprintf(err, AUTH_ERRLEN, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, AUTH_ERRLEN, "%s: not a regular file", path);
+		return -1;
+	}
+	if (st.st_uid != geteuid() && st.st_uid != 0) {
+		snprintf(err, AUTH_ERRLEN, "%s: owned by uid %u, neither us "
+		    "nor root", path, (unsigned)st.st_uid);
+		return -1;
+	}
+	if (st.st_mode & 077) {
+		snprintf(err, AUTH_ERRLEN, "%s: mode %04o is too open: others "
+		    "could read the secret (chmod 600 %s)", path,
+		    (unsigned)(st.st_mode & 07777), path);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Parse LINE ("PRINCIPAL SECRET") into C; 0, 1 for nothing (a blank line
+ * or a comment), -1 with ERR (of LEN bytes).
+ */
+static int
+cred_parse(char *line, struct auth_cred *c, char *err, size_t len)
+{
+	char *p, *secret;
+	size_t n;
+
+	if ((p = strchr(line, '#')) != NULL)
+		*p = '\0';
+	p = line + strspn(line, " \t");
+	if (*p == '\0' || *p == '\n')
+		return 1;
+	secret = p + strcspn(p, " \t\n");
+	if (*secret == '\0' || *secret == '\n') {
+		snprintf(err, len, "a line is PRINCIPAL SECRET");
+		return -1;
+	}
+	*secret++ = '\0';
+	secret += strspn(secret, " \t");
+	secret[strcspn(secret, " \t\n")] = '\0';
+	if (!id_valid(p)) {
+		snprintf(err, len, "'%.63s' is not a valid principal", p);
+		return -1;
+	}
+	if (sodium_base642bin(c->secret, sizeof(c->secret), secret,
+	    strlen(secret), NULL, &n, NULL, B64_VARIANT) != 0 ||
+	    n != AUTH_KEYLEN) {
+		snprintf(err, len, "the secret of %s is not %d bytes "
+		    "of base64", p, AUTH_KEYLEN);
+		return -1;
+	}
+	strlcpy(c->principal, p, sizeof(c->principal));
+	return 0;
+}
+
+int
+auth_cred_read(const char *path, struct auth_cred **out, size_t *n,
+    char *err)
+{
+	struct auth_cred *v = NULL, c;
+	struct map *names = NULL;
+	char *line = NULL, why[AUTH_ERRLEN / 2];
+	size_t cap = 0, lineno = 0, nv = 0, size = 0;
+	FILE *fp = NULL;
+	int fd, r = -1;
+
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
+		snprintf(err, AUTH_ERRLEN, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (cred_file_check(fd, path, err) == -1 ||
+	    (fp = fdopen(fd, "r")) == NULL || (names = map_create()) == NULL) {
+		if (fp == NULL)
+			close(fd);
+		goto done;
+	}
+	while (getline(&line, &cap, fp) != -1) {
+		int got;
+
+		lineno++;
+		if ((got = cred_parse(line, &c, why, sizeof(why))) == 1)
+			continue;
+		if (got == -1 || map_get(names, c.principal) != NULL) {
+			snprintf(err, AUTH_ERRLEN, "%.100s:%zu: %s", path, lineno,
+			    got == -1 ? why : "the principal is given twice");
+			goto done;
+		}
+		if (nv == size) {
+			struct auth_cred *nvv;
+
+			size = size ? size * 2 : 8;
+			if ((nvv = reallocarray(v, size, sizeof(*v))) == NULL)
+				goto nomem;
+			v = nvv;
+		}
+		v[nv] = c;
+		if (map_put(names, v[nv].principal, (void *)1) == -1)
+			goto nomem;
+		nv++;
+	}
+	if (ferror(fp)) {
+		snprintf(err, AUTH_ERRLEN, "%s: %s", path, strerror(errno));
+		goto done;
+	}
+	if (nv == 0) {
+		snprintf(err, AUTH_ERRLEN, "%s: no credential in it", path);
+		goto done;
+	}
+	*out = v;
+	*n = nv;
+	v = NULL;
+	r = 0;
+	goto done;
+nomem:
+	snprintf(err, AUTH_ERRLEN, "%s: out of memory", path);
+done:
+	sodium_memzero(&c, sizeof(c));
+	if (v != NULL) {
+		sodium_memzero(v, size * sizeof(*v));
+		free(v);
+	}
+	if (line != NULL) {
+		sodium_memzero(line, cap);
+		free(line);
+	}
+	map_destroy(names);
+	if (fp != NULL)
+		fclose(fp);
+	return r;
+}
+
+/* The frame's header length for PRINCIPAL (magic, version, length, name). */
+static size_t
+header_len(size_t plen)
+{
+	return 4 + plen;
+}
+
+int
+auth_principal(const void *frame, size_t len, char principal[AUTH_PRINCIPAL_MAX])
+{
+	const unsigned char *f = frame;
+	size_t plen;
+
+	if (len < 4 || f[0] != MAGIC0 || f[1] != MAGIC1 || f[2] != VERSION)
+		return -1;
+	plen = f[3];
+	if (plen == 0 || plen >= AUTH_PRINCIPAL_MAX ||
+	    len < header_len(plen) + AUTH_NONCELEN + AUTH_MACLEN)
+		return -1;
+	memcpy(principal, f + 4, plen);
+	principal[plen] = '\0';
+	return id_valid(principal) ? 0 : -1;
+}
+
+struct auth *
+auth_create(void)
+{
+	struct auth *a = calloc(1, sizeof(*a));
+
+	if (a == NULL || (a->seen = map_create()) == NULL) {
+		free(a);
+		return NULL;
+	}
+	randombytes_buf(a->session, sizeof(a->session));
+	return a;
+}
+
+void
+auth_destroy(struct auth *a)
+{
+	size_t pos = 0;
+	void *s;
+
+	if (a == NULL)
+		return;
+	while ((s = map_next(a->seen, &pos, NULL)) != NULL)
+		free(s);
+	map_destroy(a->seen);
+	free(a);
+}
+
+/* KEY = the key of C's principal for records going DIR. */
+static void
+dir_key(const struct auth_cred *c, enum auth_dir dir,
+    unsigned char key[crypto_secretbox_KEYBYTES])
+{
+	crypto_kdf_derive_from_key(key, crypto_secretbox_KEYBYTES, dir,
+	    KDF_CONTEXT, c->secret);
+}
+
+static void
+put64(unsigned char *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		p[i] = v & 0xff;
+}
+
+static uint64_t
+get64(const unsigned char *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+void *
+auth_seal(struct auth *a, const struct auth_cred *c, enum auth_dir dir,
+    const void *msg, size_t len, size_t *outlen)
+{
+	return auth_seal_at(a, c, dir, msg, len, wall_ms(), outlen);
+}
+
+void *
+auth_seal_at(struct auth *a, const struct auth_cred *c, enum auth_dir dir,
+    const void *msg, size_t len, int64_t at_ms, size_t *outlen)
+{
+	unsigned char key[crypto_secretbox_KEYBYTES], *out, *nonce;
+	size_t plen = strlen(c->principal), hl = header_len(plen);
+
+	if ((out = malloc(hl + AUTH_NONCELEN + AUTH_MACLEN + len)) == NULL)
+		return NULL;
+	out[0] = MAGIC0;
+	out[1] = MAGIC1;
+	out[2] = VERSION;
+	out[3] = (unsigned char)plen;
+	memcpy(out + 4, c->principal, plen);
+	nonce = out + hl;
+	memcpy(nonce, a->session, 8);
+	put64(nonce + 8, ++a->counter);
+	put64(nonce + 16, (uint64_t)at_ms);
+	dir_key(c, dir, key);
+	crypto_secretbox_easy(nonce + AUTH_NONCELEN, msg, len, nonce, key);
+	sodium_memzero(key, sizeof(key));
+	*outlen = hl + AUTH_NONCELEN + AUTH_MACLEN + len;
+	return out;
+}
+
+/* Forget the sessions silent for longer than the clock check allows. */
+static void
+sweep(struct auth *a, int64_t now)
+{
+	struct session *s;
+	size_t pos = 0;
+	const char *k;
+
+	if (now < a->next_sweep)
+		return;
+	a->next_sweep = now + SWEEP_MS;
+	while ((s = map_next(a->seen, &pos, &k)) != NULL)
+		if (now - s->seen_ms > 2 * (int64_t)AUTH_SKEW_MS) {
+			map_del(a->seen, k);
+			free(s);
+		}
+}
+
+void *
+auth_open(struct auth *a, const struct auth_cred *c, enum auth_dir dir,
+    const void *frame, size_t len, size_t *outlen, enum auth_fail *why)
+{
+	unsigned char key[crypto_secretbox_KEYBYTES], *out;
+	const unsigned char *f = frame, *nonce;
+	char principal[AUTH_PRINCIPAL_MAX], skey[AUTH_PRINCIPAL_MAX + 20];
+	struct session *s;
+	uint64_t counter;
+	int64_t now = wall_ms(), sent;
+	size_t hl, mlen;
+
+	if (auth_principal(frame, len, principal) == -1) {
+		*why = AUTH_NOT_SEALED;
+		return NULL;
+	}
+	if (strcmp(principal, c->principal) != 0) {
+		*why = AUTH_UNKNOWN;
+		return NULL;
+	}
+	hl = header_len(strlen(principal));
+	nonce = f + hl;
+	mlen = len - hl - AUTH_NONCELEN - AUTH_MACLEN;
+	if ((out = malloc(mlen ? mlen : 1)) == NULL) {
+		*why = AUTH_NOMEM;
+		return NULL;
+	}
+	dir_key(c, dir, key);
+	if (crypto_secretbox_open_easy(out, nonce + AUTH_NONCELEN,
+	    mlen + AUTH_MACLEN, nonce, key) != 0) {
+		sodium_memzero(key, sizeof(key));
+		free(out);
+		*why = AUTH_FORGED;
+		return NULL;
+	}
+	sodium_memzero(key, sizeof(key));
+	/* authentic: now is it fresh? */
+	counter = get64(nonce + 8);
+	sent = (int64_t)get64(nonce + 16);
+	snprintf(skey, sizeof(skey), "%s/%016llx", principal,
+	    (unsigned long long)get64(nonce));
+	s = map_get(a->seen, skey);
+	*why = AUTH_OK;
+	if (sent < now - AUTH_SKEW_MS || sent > now + AUTH_SKEW_MS)
+		*why = AUTH_STALE;
+	else if (s != NULL && counter <= s->counter)
+		*why = AUTH_REPLAYED;
+	else if (s == NULL && ((s = calloc(1, sizeof(*s))) == NULL ||
+	    map_put(a->seen, skey, s) == -1)) {
+		free(s);
+		*why = AUTH_NOMEM;
+	}
+	if (*why != AUTH_OK) {
+		sodium_memzero(out, mlen);
+		free(out);
+		return NULL;
+	}
+	s->counter = counter;
+	s->seen_ms = now;
+	sweep(a, now);
+	*outlen = mlen;
+	return out;
+}
+
+const char *
+auth_fail_text(enum auth_fail why)
+{
+	switch (why) {
+	case AUTH_OK:
+		return "authentic";
+	case AUTH_NOT_SEALED:
+		return "not a sealed record";
+	case AUTH_UNKNOWN:
+		return "no credential for the principal it names";
+	case AUTH_FORGED:
+		return "not made with the principal's secret, or changed on "
+		    "the way";
+	case AUTH_STALE:
+		return "its clock is too far from ours, or it is old";
+	case AUTH_REPLAYED:
+		return "replayed";
+	case AUTH_NOMEM:
+		return "out of memory";
+	}
+	return "refused";
+}

@@ -1,0 +1,114 @@
+/*
+ * auth: who sent this record, is it fresh, is it unchanged.  The layer
+ * between the transport (net) and the records (rec).  The cryptography is
+ * libsodium's; nothing here is hand-made but the framing.
+ *
+ * Credentials.  A principal (an agent, a framework, an operator) holds a
+ * 32-byte secret that the master also knows.  Both live in text files of
+ * lines "PRINCIPAL SECRET" (SECRET in base64; '#' starts a comment): a
+ * peer's credential file has one line, the master's credentials file one
+ * per principal.  A file must be a regular file that neither group nor
+ * others may read or write, owned by the reader or by root.
+ *
+ * Sealed records.  A record travels as
+ *
+ *   "CS" 0x01 | len(PRINCIPAL) | PRINCIPAL | NONCE (24) | BOX
+ *
+ * where BOX is crypto_secretbox (XSalsa20-Poly1305: encrypted and
+ * authenticated) of the msgpack record, under a key derived from the
+ * principal's secret for one direction (peer to master, or master to peer,
+ * so that a record cannot be reflected back to its sender).  NONCE is the
+ * sender's session (8 random bytes, new per auth handle), a counter (8)
+ * and the sender's wall clock in ms (8), all big-endian.  The receiver
+ * refuses a record whose box does not open, whose clock is more than
+ * AUTH_SKEW_MS from its own, or whose counter is not above the last one it
+ * took from that session (a replay); sessions are forgotten after
+ * AUTH_SKEW_MS of silence, which the clock check makes safe.
+ *
+ * Who frees what: auth_seal() and auth_open() return buffers the caller
+ * frees with free(); struct auth_cred holds no pointers.  auth_keys_*
+ * keep copies of what they are given.
+ */
+#ifndef CLUSTER_AUTH_H
+#define CLUSTER_AUTH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define AUTH_KEYLEN		32
+#define AUTH_PRINCIPAL_MAX	64	/* with the NUL: 1..63 characters */
+#define AUTH_NONCELEN		24
+#define AUTH_MACLEN		16
+#define AUTH_SKEW_MS		300000	/* clocks may differ this much */
+#define AUTH_ERRLEN		256
+
+/* Which way a record goes: the two ends of a link use different keys. */
+enum auth_dir { AUTH_TO_MASTER = 1, AUTH_FROM_MASTER = 2 };
+
+/* Why a record was refused (see auth_open). */
+enum auth_fail {
+	AUTH_OK = 0,
+	AUTH_NOT_SEALED,	/* no "CS" frame, or a frame cut short */
+	AUTH_UNKNOWN,		/* no credential for the principal named */
+	AUTH_FORGED,		/* the box does not open: wrong key, or changed */
+	AUTH_STALE,		/* the sender's clock is too far from ours */
+	AUTH_REPLAYED,		/* seen before (or older) in its session */
+	AUTH_NOMEM
+};
+
+struct auth_cred {
+	char		principal[AUTH_PRINCIPAL_MAX];
+	unsigned char	secret[AUTH_KEYLEN];
+};
+
+/* Initialise libsodium once per process.  Returns 0 or -1. */
+int	auth_init(void);
+
+/* A new credential for PRINCIPAL with a fresh random secret; 0 or -1. */
+int	auth_cred_new(const char *principal, struct auth_cred *c, char *err);
+/*
+ * Write C as a new file PATH of mode 0600 (it must not exist).  Returns 0,
+ * or -1 with ERR.
+ */
+int	auth_cred_write(const char *path, const struct auth_cred *c, char *err);
+/*
+ * Read every credential of the file PATH into a new array *OUT of *N
+ * (free() it); the file's owner and mode are checked first.  Returns 0, or
+ * -1 with ERR naming the file and line.
+ */
+int	auth_cred_read(const char *path, struct auth_cred **out, size_t *n,
+	    char *err);
+
+/* The principal a sealed frame names, without opening it; 0 or -1. */
+int	auth_principal(const void *frame, size_t len,
+	    char principal[AUTH_PRINCIPAL_MAX]);
+
+struct auth;
+
+/* A sealing end: its own session, counter and replay memory; NULL: ENOMEM. */
+struct auth *auth_create(void);
+void	auth_destroy(struct auth *);
+
+/*
+ * Seal MSG (LEN bytes) from or to C's principal, going DIR.  Returns a new
+ * buffer of *OUTLEN bytes, or NULL (out of memory).
+ */
+void	*auth_seal(struct auth *, const struct auth_cred *c, enum auth_dir dir,
+	    const void *msg, size_t len, size_t *outlen);
+/* The same, as if the clock read AT_MS (ms since the epoch): for tests. */
+void	*auth_seal_at(struct auth *, const struct auth_cred *c,
+	    enum auth_dir dir, const void *msg, size_t len, int64_t at_ms,
+	    size_t *outlen);
+/*
+ * Open FRAME (LEN bytes) that went DIR with C's key (C's principal must be
+ * the one the frame names).  Returns a new buffer of *OUTLEN bytes, or
+ * NULL with *WHY saying why it was refused.  A refused frame changes
+ * nothing, not even the replay memory.
+ */
+void	*auth_open(struct auth *, const struct auth_cred *c, enum auth_dir dir,
+	    const void *frame, size_t len, size_t *outlen, enum auth_fail *why);
+
+/* A short text for WHY ("forged or changed on the way", ...). */
+const char *auth_fail_text(enum auth_fail why);
+
+#endif
