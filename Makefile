@@ -22,7 +22,8 @@ LDLIBS	+= $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lzookeeper_mt -lm
 # Debian packages the build, the tests and the demo need (see README).
 DEBS	 = build-essential pkg-config libbsd-dev libmsgpack-dev libnanomsg-dev \
 	   libjansson-dev libcap-dev libsodium-dev bats iproute2 procps gnuplot-nox \
-	   libzookeeper-mt-dev zookeeper mandoc jq python3 perl
+	   libzookeeper-mt-dev zookeeper mandoc jq python3 perl \
+	   clang libclang-rt-14-dev
 
 PROGS	 = $(notdir $(wildcard bin/*))
 LIBSRC	 = $(wildcard lib/*.c)
@@ -32,7 +33,7 @@ BINS	 = $(PROGS:%=build/bin/%)
 EXAMPLES = $(patsubst %.c,build/%,$(wildcard examples/*/*.c))
 UNITS	 = $(patsubst t/unit/%.c,build/test/%,$(wildcard t/unit/*.c))
 
-.PHONY: all deps check demo bench install uninstall clean
+.PHONY: all deps check demo bench fuzz install uninstall clean
 
 all: $(BINS) $(EXAMPLES) $(UNITS)
 
@@ -69,6 +70,23 @@ build/test/%: t/unit/%.c build/libcluster.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $< build/libcluster.a $(LDLIBS)
 
+# libFuzzer harnesses of the decoders: t/fuzz/NAME.c builds with clang,
+# the sanitizers and the library sources it needs to build/fuzz/NAME;
+# t/0120-fuzz.bats runs each for a bounded time from t/fuzz/corpus/NAME.
+FUZZ_CC	 = clang
+FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
+	   -fno-sanitize-recover=undefined
+FUZZ_SRC = lib/rec.c lib/res.c lib/util.c lib/map.c lib/auth.c
+FUZZERS	 = $(patsubst t/fuzz/%.c,build/fuzz/%,$(wildcard t/fuzz/*.c))
+
+build/fuzz/%: t/fuzz/%.c $(FUZZ_SRC) $(LIBHDR)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -std=gnu11 -D_GNU_SOURCE -Ilib \
+	    $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -o $@ $< \
+	    $(FUZZ_SRC) $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+fuzz: $(FUZZERS)
+
 # Example frameworks: examples/DIR/NAME.c builds to build/examples/DIR/NAME.
 build/examples/%: examples/%.c build/libcluster.a
 	@mkdir -p $(@D)
@@ -86,7 +104,7 @@ deps:
 	fi
 
 check: deps
-	$(MAKE) all
+	$(MAKE) all fuzz
 	t/run
 
 demo: deps

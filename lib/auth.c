@@ -112,12 +112,8 @@ cred_file_check(int fd, const char *path, char *err)
 	return 0;
 }
 
-/*
- * Parse LINE ("PRINCIPAL SECRET") into C; 0, 1 for nothing (a blank line
- * or a comment), -1 with ERR (of LEN bytes).
- */
-static int
-cred_parse(char *line, struct auth_cred *c, char *err, size_t len)
+int
+auth_cred_parse(char *line, struct auth_cred *c, char *err, size_t len)
 {
 	char *p, *secret;
 	size_t n;
@@ -175,7 +171,7 @@ auth_cred_read(const char *path, struct auth_cred **out, size_t *n,
 		int got;
 
 		lineno++;
-		if ((got = cred_parse(line, &c, why, sizeof(why))) == 1)
+		if ((got = auth_cred_parse(line, &c, why, sizeof(why))) == 1)
 			continue;
 		if (got == -1 || map_get(names, c.principal) != NULL) {
 			snprintf(err, AUTH_ERRLEN, "%.100s:%zu: %s", path, lineno,

@@ -72,6 +72,12 @@ int	auth_cred_new(const char *principal, struct auth_cred *c, char *err);
  */
 int	auth_cred_write(const char *path, const struct auth_cred *c, char *err);
 /*
+ * Parse one LINE of a credential file ("PRINCIPAL SECRET", changed in
+ * place) into C.  Returns 0, 1 for a line with nothing (blank, or a
+ * comment), or -1 with a reason in ERR of LEN bytes.
+ */
+int	auth_cred_parse(char *line, struct auth_cred *c, char *err, size_t len);
+/*
  * Read every credential of the file PATH into a new array *OUT of *N
  * (free() it); the file's owner and mode are checked first.  Returns 0, or
  * -1 with ERR naming the file and line.

@@ -123,6 +123,8 @@ rec_from_obj(const msgpack_object *o, char *err)
 		}
 		return json_real(o->via.f64);
 	case MSGPACK_OBJECT_STR:
+		if (o->via.str.size == 0)
+			return json_string("");
 		j = json_stringn_nocheck(o->via.str.ptr, o->via.str.size);
 		if (j == NULL || memchr(o->via.str.ptr, '\0', o->via.str.size)) {
 			json_decref(j);
@@ -150,11 +152,12 @@ rec_from_obj(const msgpack_object *o, char *err)
 			json_t *v;
 
 			if (kv->key.type != MSGPACK_OBJECT_STR ||
+			    kv->key.via.str.size == 0 ||
 			    kv->key.via.str.size >= sizeof(key) ||
 			    memchr(kv->key.via.str.ptr, '\0', kv->key.via.str.size)) {
 				json_decref(j);
 				snprintf(err, REC_ERRLEN,
-				    "map key is not a short string");
+				    "map key is not a string of 1 to 255 bytes");
 				return NULL;
 			}
 			memcpy(key, kv->key.via.str.ptr, kv->key.via.str.size);
@@ -297,6 +300,8 @@ rec_from_json(const char *line, char *err)
 {
 	json_error_t je;
 	json_t *rec;
+	size_t len;
+	void *buf;
 
 	if (strlen(line) > REC_MAX_SIZE) {
 		snprintf(err, REC_ERRLEN, "line longer than %d bytes",
@@ -315,6 +320,15 @@ rec_from_json(const char *line, char *err)
 		    "a record is a JSON object with a string field 'type'");
 		return NULL;
 	}
+	/* one set of limits: a line must be a record the wire takes */
+	buf = rec_pack(rec, &len);
+	json_decref(rec);
+	if (buf == NULL) {
+		snprintf(err, REC_ERRLEN, "a value no record can carry");
+		return NULL;
+	}
+	rec = rec_unpack(buf, len, err);
+	free(buf);
 	return rec;
 }
 
