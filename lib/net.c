@@ -10,20 +10,28 @@
 #include <nanomsg/tcp.h>
 
 #include "net.h"
+#include "proto.h"
 #include "rec.h"
+
+/* Room for a sealed frame's header, nonce and MAC beyond the record. */
+#define SEAL_ROOM	(4 + AUTH_PRINCIPAL_MAX + AUTH_NONCELEN + AUTH_MACLEN)
 
 struct net {
 	int		sock;
 	enum net_role	role;
 	int		rcvfd;
 	uint32_t	reqid;		/* NET_PEER: next request id */
+	struct auth	*auth;		/* NULL: records go in the clear */
+	const struct auth_cred *cred;	/* a peer's own */
+	const struct auth_cred *(*keys)(void *, const char *);	/* a hub's */
+	void		*keys_arg;
 };
 
 struct net *
 net_open(enum net_role role, const char *endpoint, char *err)
 {
 	struct net *n;
-	int maxsz = REC_MAX_SIZE + 64, buf = 4 * 1024 * 1024, ivl = 100;
+	int maxsz = REC_MAX_SIZE + SEAL_ROOM + 64, buf = 4 * 1024 * 1024, ivl = 100;
 	int ivlmax = 1000, one = 1, r;
 	size_t sz = sizeof(int);
 
@@ -93,7 +101,85 @@ net_close(struct net *n)
 	if (n == NULL)
 		return;
 	nn_close(n->sock);
+	auth_destroy(n->auth);
 	free(n);
+}
+
+/* Give N its sealing state; 0 or -1. */
+static int
+net_auth_init(struct net *n)
+{
+	if (n->auth != NULL)
+		return 0;
+	if (auth_init() == -1 || (n->auth = auth_create()) == NULL)
+		return -1;
+	return 0;
+}
+
+int
+net_set_cred(struct net *n, const struct auth_cred *c)
+{
+	if (n->role != NET_PEER || net_auth_init(n) == -1)
+		return -1;
+	n->cred = c;
+	return 0;
+}
+
+int
+net_set_keys(struct net *n,
+    const struct auth_cred *(*keys)(void *, const char *), void *arg)
+{
+	if (n->role != NET_HUB || net_auth_init(n) == -1)
+		return -1;
+	n->keys = keys;
+	n->keys_arg = arg;
+	return 0;
+}
+
+/*
+ * Open the frame BODY of LEN bytes that came to N; returns the record it
+ * holds, or NULL with ERR, and FROM's principal and refusal set.
+ */
+static json_t *
+net_open_frame(struct net *n, const void *body, size_t len,
+    struct net_route *from, char *err)
+{
+	char principal[AUTH_PRINCIPAL_MAX];
+	const struct auth_cred *c = n->cred;
+	enum auth_fail why = AUTH_NOT_SEALED;
+	json_t *rec = NULL;
+	size_t plen;
+	void *plain = NULL;
+
+	if (auth_principal(body, len, principal) == 0) {
+		if (n->role == NET_HUB)
+			c = n->keys(n->keys_arg, principal);
+		if (c == NULL)
+			why = AUTH_UNKNOWN;
+		else
+			plain = auth_open(n->auth, c, n->role == NET_HUB ?
+			    AUTH_TO_MASTER : AUTH_FROM_MASTER, body, len,
+			    &plen, &why);
+	} else if (n->role == NET_PEER) {
+		/* in the clear, a master may say only that it refused us */
+		rec = rec_unpack(body, len, err);
+		if (rec != NULL && strcmp(rec_type(rec), R_ERROR) == 0 &&
+		    rec_str(rec, "code") != NULL &&
+		    strcmp(rec_str(rec, "code"), E_UNAUTHENTICATED) == 0)
+			return rec;
+		json_decref(rec);
+	}
+	if (plain == NULL) {
+		if (from != NULL)
+			from->refused = why;
+		snprintf(err, 256, "unauthenticated: %s", auth_fail_text(why));
+		return NULL;
+	}
+	if (from != NULL && n->role == NET_HUB)
+		strlcpy(from->principal, principal, sizeof(from->principal));
+	rec = rec_unpack(plain, plen, err);
+	free(plain);
+	return rec;
 }
 
 int
@@ -135,6 +221,8 @@ net_recv(struct net *n, json_t **rec, struct net_route *from, char *err)
 	}
 	if (from != NULL) {
 		from->len = 0;
+		from->principal[0] = '\0';
+		from->refused = AUTH_OK;
 		if (ctrl != NULL) {
 			struct nn_cmsghdr *c = NN_CMSG_FIRSTHDR(&mh);
 
@@ -147,19 +235,19 @@ net_recv(struct net *n, json_t **rec, struct net_route *from, char *err)
 	}
 	if (ctrl != NULL)
 		nn_freemsg(ctrl);
-	*rec = rec_unpack(body, (size_t)len, err);
+	if (n->auth != NULL)
+		*rec = net_open_frame(n, body, (size_t)len, from, err);
+	else
+		*rec = rec_unpack(body, (size_t)len, err);
 	nn_freemsg(body);
 	return *rec != NULL ? 1 : -1;
 }
 
-int
-net_send_raw(struct net *n, const struct net_route *to, const void *buf,
+/* Send the bytes BUF of LEN as they are: N's one way out. */
+static int
+net_send_bytes(struct net *n, const struct net_route *to, const void *buf,
     size_t len)
 {
-	if (len > REC_MAX_SIZE) {
-		errno = EMSGSIZE;
-		return -1;
-	}
 	if (n->role == NET_HUB) {
 		struct nn_msghdr mh;
 		struct nn_iovec iov;
@@ -207,6 +295,37 @@ net_send_raw(struct net *n, const struct net_route *to, const void *buf,
 }
 
 int
+net_send_raw(struct net *n, const struct net_route *to, const void *buf,
+    size_t len)
+{
+	const struct auth_cred *c = n->cred;
+	size_t slen;
+	void *sealed;
+	int r;
+
+	if (len > REC_MAX_SIZE) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	if (n->auth == NULL)
+		return net_send_bytes(n, to, buf, len);
+	if (n->role == NET_HUB)
+		c = to != NULL && to->principal[0] != '\0' ?
+		    n->keys(n->keys_arg, to->principal) : NULL;
+	if (c == NULL) {
+		errno = EACCES;
+		return -1;
+	}
+	sealed = auth_seal(n->auth, c, n->role == NET_HUB ? AUTH_FROM_MASTER :
+	    AUTH_TO_MASTER, buf, len, &slen);
+	if (sealed == NULL)
+		return -1;
+	r = net_send_bytes(n, to, sealed, slen);
+	free(sealed);
+	return r;
+}
+
+int
 net_send(struct net *n, const struct net_route *to, const json_t *rec)
 {
 	size_t len;
@@ -215,7 +334,12 @@ net_send(struct net *n, const struct net_route *to, const json_t *rec)
 
 	if (buf == NULL)
 		return -1;
-	r = net_send_raw(n, to, buf, len);
+	/* to a peer that could not prove who it is, an ERROR in the clear */
+	if (n->auth != NULL && n->role == NET_HUB && to != NULL &&
+	    to->principal[0] == '\0' && strcmp(rec_type(rec), R_ERROR) == 0)
+		r = len > REC_MAX_SIZE ? -1 : net_send_bytes(n, to, buf, len);
+	else
+		r = net_send_raw(n, to, buf, len);
 	free(buf);
 	return r;
 }

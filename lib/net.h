@@ -23,15 +23,25 @@
 #include <stddef.h>
 #include <jansson.h>
 
+#include "auth.h"
+
 #define NET_ROUTE_MAX	64
 #define NET_PAIR_SEND_MS 5000	/* longest wait to hand a record to a pair */
 
 enum net_role { NET_HUB, NET_PEER, NET_PAIR_BIND, NET_PAIR_CONNECT };
 
-/* The way back to one peer of a hub; plain data, copy it freely. */
+/*
+ * The way back to one peer of a hub, and who it proved to be; plain data,
+ * copy it freely.  On a hub with keys (net_set_keys), PRINCIPAL is the
+ * principal whose secret sealed the record received ("" when it was
+ * refused: REFUSED then says why), and what is sent back on the route is
+ * sealed for that principal.
+ */
 struct net_route {
-	size_t		len;
-	unsigned char	hdr[NET_ROUTE_MAX];
+	size_t		 len;
+	unsigned char	 hdr[NET_ROUTE_MAX];
+	char		 principal[AUTH_PRINCIPAL_MAX];
+	enum auth_fail	 refused;
 };
 
 struct net;
@@ -47,11 +57,27 @@ void	net_close(struct net *);
 int	net_fd(struct net *);
 
 /*
+ * Identity (see auth.h).  A peer with a credential seals every record it
+ * sends with it and takes only records the master sealed for it, and the
+ * one unsealed record a master sends to a peer it cannot authenticate:
+ * an ERROR with code "unauthenticated".  A hub with keys takes only
+ * records sealed by a principal KEYS knows (KEYS returns its credential,
+ * or NULL), and seals what it sends on a route for the route's principal;
+ * on a route without one it sends nothing but ERROR records, in the
+ * clear.  C and what KEYS returns must outlive N.  Returns 0 or -1.
+ */
+int	net_set_cred(struct net *, const struct auth_cred *c);
+int	net_set_keys(struct net *,
+	    const struct auth_cred *(*keys)(void *arg, const char *principal),
+	    void *arg);
+
+/*
  * Receive one record without blocking.  Returns 1 with *REC set (the
  * caller owns it), 0 when nothing is waiting, -1 when the bytes were not
- * a valid record (ERR says why; FROM is still the sender's route on a
- * hub, so an ERROR can go back), -2 on a socket failure (ERR says why).
- * FROM may be NULL.
+ * a valid record or not an authentic one (ERR says why; FROM is still the
+ * sender's route on a hub, so an ERROR can go back, and FROM->refused is
+ * the identity layer's reason, AUTH_OK when it was the record itself),
+ * -2 on a socket failure (ERR says why).  FROM may be NULL.
  */
 int	net_recv(struct net *, json_t **rec, struct net_route *from, char *err);
 

@@ -95,3 +95,14 @@ teardown() { cleanup_tmp; }
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"refused: not a sealed record"* ]]
 }
+
+@test "the transport with identity: sealed both ways, refusals say why, only an ERROR in the clear" {
+	"$AT" new op1 "$TMP/own"
+	"$AT" new op1 "$TMP/other"
+	"$AT" new stranger "$TMP/stranger"
+	cp "$TMP/own" "$TMP/keys"
+	run "$TOP/build/test/net-auth-test" "$TMP" "$TMP/keys" "$TMP/own" "$TMP/other" "$TMP/stranger"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(grep -c '^ok ' <<<"$output")" -eq 10 ]
+}
