@@ -25,9 +25,6 @@
 
 #include "res.h"
 
-/* Allocator records that proto.h does not (yet) name. */
-#define DRF_TICK		"TICK"		/* advance the manual clock */
-
 #define DRF_MIN_OFFER_DEFAULT	"cpus:0.01|mem:32"
 #define DRF_INTERVAL_DEFAULT	"1s"
 #define DRF_MAX_NAMES		32	/* distinct scalar names in a cluster */

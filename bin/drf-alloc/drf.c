@@ -1371,7 +1371,7 @@ drf_handle(struct drf *d, const json_t *rec)
 		d->ops.reply(d->ops.arg, drf_shares(d));
 		return 0;
 	}
-	if (strcmp(t, DRF_TICK) == 0)
+	if (strcmp(t, A_TICK) == 0)
 		return ev_tick(d, rec);
 	if (strcmp(t, R_ERROR) == 0) {
 		/* never answer an error with an error: that could ping-pong */
