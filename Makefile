@@ -26,9 +26,17 @@ DEBS	 = build-essential pkg-config libbsd-dev libmsgpack-dev libnanomsg-dev \
 	   clang libclang-rt-14-dev
 
 PROGS	 = $(notdir $(wildcard bin/*))
-LIBSRC	 = $(wildcard lib/*.c)
+# libcluster is every lib/*.c but the program-only ones (PROGSRC: what
+# ends a program, which a library never does); programs link both.
+PROGSRC	 = lib/die.c
+LIBSRC	 = $(filter-out $(PROGSRC),$(wildcard lib/*.c))
 LIBOBJ	 = $(LIBSRC:lib/%.c=build/lib/%.o)
+PROGOBJ	 = $(PROGSRC:lib/%.c=build/lib/%.o)
 LIBHDR	 = $(wildcard lib/*.h)
+# Installed headers: the scheduler API and the headers it includes.
+PUBHDR	 = lib/scheduler.h $(addprefix lib/,$(shell sed -n \
+	   's/^\#include "\(.*\)"/\1/p' lib/scheduler.h))
+PROGLIBS = build/libprog.a build/libcluster.a
 BINS	 = $(PROGS:%=build/bin/%)
 EXAMPLES = $(patsubst %.c,build/%,$(wildcard examples/*/*.c))
 UNITS	 = $(patsubst t/unit/%.c,build/test/%,$(wildcard t/unit/*.c))
@@ -47,11 +55,14 @@ build/libcluster.a: $(LIBOBJ)
 build/libcluster.so: $(LIBOBJ)
 	$(CC) -shared -o $@ $^ $(LDLIBS)
 
+build/libprog.a: $(PROGOBJ)
+	$(AR) rcs $@ $^
+
 # One rule builds every program from all the .c files of its folder.
 .SECONDEXPANSION:
-build/bin/%: $$(wildcard bin/%/*.c) $$(wildcard bin/%/*.h) build/libcluster.a
+build/bin/%: $$(wildcard bin/%/*.c) $$(wildcard bin/%/*.h) $(PROGLIBS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Ibin/$* -o $@ $(filter %.c,$^) build/libcluster.a $(LDLIBS)
+	$(CC) $(CFLAGS) -Ibin/$* -o $@ $(filter %.c,$^) $(PROGLIBS) $(LDLIBS)
 
 # task-launch runs once per task, so its start-up counts: its libraries
 # are linked in (glibc stays shared, for NSS user look-ups), which takes
@@ -61,9 +72,14 @@ build/bin/task-launch: LDLIBS = -Wl,-Bstatic \
 	-Wl,-Bdynamic
 
 # C benchmarks: t/bench/NAME.c builds to build/bench/NAME.
-build/bench/%: t/bench/%.c build/libcluster.a
+build/bench/%: t/bench/%.c $(PROGLIBS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $< build/libcluster.a $(LDLIBS)
+	$(CC) $(CFLAGS) -o $@ $< $(PROGLIBS) $(LDLIBS)
+
+# The allocator benchmark times drf-alloc's DRF core in process.
+build/bench/alloc: t/bench/alloc.c bin/drf-alloc/drf.c bin/drf-alloc/drf.h $(PROGLIBS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Ibin/drf-alloc -o $@ $(filter %.c,$^) $(PROGLIBS) $(LDLIBS)
 
 # Test drivers of library modules: t/unit/NAME.c builds to build/test/NAME.
 build/test/%: t/unit/%.c build/libcluster.a
@@ -88,9 +104,9 @@ build/fuzz/%: t/fuzz/%.c $(FUZZ_SRC) $(LIBHDR)
 fuzz: $(FUZZERS)
 
 # Example frameworks: examples/DIR/NAME.c builds to build/examples/DIR/NAME.
-build/examples/%: examples/%.c build/libcluster.a
+build/examples/%: examples/%.c $(PROGLIBS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $< build/libcluster.a $(LDLIBS)
+	$(CC) $(CFLAGS) -o $@ $< $(PROGLIBS) $(LDLIBS)
 
 # Install the Debian packages that are missing (no-op when all are there).
 deps:
@@ -120,7 +136,7 @@ install: all build/libcluster.so
 	install -m 755 $(BINS) $(DESTDIR)$(BINDIR)
 	install -m 644 build/libcluster.a $(DESTDIR)$(LIBDIR)
 	install -m 755 build/libcluster.so $(DESTDIR)$(LIBDIR)
-	install -m 644 $(LIBHDR) $(DESTDIR)$(INCDIR)/cluster
+	install -m 644 $(PUBHDR) $(DESTDIR)$(INCDIR)/cluster
 	for m in man/*.[1-8]; do s=$${m##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s; \
 		install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s; done
 	install -d $(DESTDIR)$(LIBDIR)/pkgconfig

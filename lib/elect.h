@@ -1,7 +1,11 @@
 /*
- * elect: leader election and leader lookup, for cluster-elect(8) and for
- * every client that names the master by its election instead of by its
- * endpoint.  Every ZooKeeper call of the project is in elect.c.
+ * elect: the client half of leader election, for every program that names
+ * the master by its election instead of by its endpoint (agentd,
+ * cluster-ctl, sched(3)) and for the command cluster-elect(8) runs (the
+ * lease).  The candidate half, joining and leading, is cluster-elect's own
+ * (bin/cluster-elect); the two backends' shared parts are in
+ * elect-backend.h.  The project's ZooKeeper calls are in elect.c and
+ * bin/cluster-elect/zk.c.
  *
  * A master string is one of
  *
@@ -100,68 +104,16 @@ void	elect_follow_destroy(struct elect_follow *);
  */
 int	elect_follow_poll(struct elect_follow *, char *endpoint, size_t len);
 
-/* ---- candidates: cluster-elect ---- */
-
-enum elect_state { ELECT_STANDBY, ELECT_LEADER, ELECT_LOST };
-
-struct elect;
-
-/*
- * Join the election named by URL (ELECT_ZK or ELECT_LOCK) with a session
- * timeout of SESSION_MS.  For ZooKeeper this waits up to ELECT_CONNECT_MS
- * for a session.  Returns the candidate, or NULL with a reason in ERR.
- */
-struct elect *elect_join(const struct elect_url *url, int64_t session_ms,
-	    char *err);
-
-/*
- * Resign (delete the znode, or clear the record and drop the lock) and
- * free E.  NULL is allowed.
- */
-void	elect_leave(struct elect *e);
-
-/* A descriptor that polls readable when elect_poll() has news; or -1. */
-int	elect_fd(struct elect *e);
-
-/* Milliseconds between two elect_poll() calls when nothing wakes us. */
-int	elect_tick_ms(struct elect *e);
-
-/*
- * Advance the election.  Returns ELECT_LEADER with *LEASE_UNTIL set to the
- * CLOCK_BOOTTIME millisecond up to which no other candidate can lead,
- * ELECT_STANDBY, or ELECT_LOST when leadership (or, for a standby, the
- * session) is gone for good; WHY (ELECT_ERRLEN bytes) then says why.
- */
-enum elect_state elect_poll(struct elect *e, int64_t *lease_until, char *why);
-
-/*
- * Publish ENDPOINT as the leader's, served by the process COMMAND (the
- * lock file records it, so that a successor on the same host need not
- * wait out the lease of a holder whose command is gone too).  Returns 0,
- * or -1 with ERR.
- */
-int	elect_publish(struct elect *e, const char *endpoint, pid_t command,
-	    char *err);
-
-/* The session timeout in force (ZooKeeper's negotiated one), in ms. */
-int64_t	elect_session_ms(struct elect *e);
-
 /*
  * How much the ZooKeeper client logs on stderr, LEVEL being the count of
  * -v: nothing below 2, then warnings, information, debugging.
  */
 void	elect_set_verbose(int level);
 
-/* ---- the lease ---- */
+/* ---- the lease, as the command run by cluster-elect reads it ---- */
 
 /* Milliseconds of CLOCK_BOOTTIME, the clock of the lease. */
 int64_t	elect_clock_ms(void);
-
-/*
- * For cluster-elect: a new lease page, revoked.  Returns its descriptor
- * (not close-on-exec) and the mapping in *PAGE, or -1 with ERR.
- */
-int	elect_lease_create(volatile int64_t **page, char *err);
 
 /*
  * For a command run by cluster-elect: true (1) when the lease named by

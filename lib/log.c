@@ -1,6 +1,9 @@
+/*
+ * log: the daemons' one logging module (see log.h).  It never ends the
+ * program: log_fatal() and log_fatalx() are in die.c, outside the library.
+ */
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
@@ -94,24 +97,7 @@ log_debug(const char *fmt, ...)
 }
 
 void
-log_fatal(const char *fmt, ...)
+log_vcrit(int errnum, const char *fmt, va_list ap)
 {
-	int e = errno;
-	va_list ap;
-
-	va_start(ap, fmt);
-	log_emit(LOG_CRIT, e, fmt, ap);
-	va_end(ap);
-	exit(111);
-}
-
-void
-log_fatalx(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	log_emit(LOG_CRIT, 0, fmt, ap);
-	va_end(ap);
-	exit(111);
+	log_emit(LOG_CRIT, errnum, fmt, ap);
 }

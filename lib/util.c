@@ -2,11 +2,9 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <err.h>
 #include <libgen.h>
 #include <limits.h>
 #include <unistd.h>
-#include <bsd/libutil.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,27 +106,6 @@ task_state_terminal(const char *s)
 	    strcmp(s, "TASK_LOST") == 0 || strcmp(s, "TASK_ERROR") == 0);
 }
 
-int64_t
-duration_arg(const char *name, const char *arg)
-{
-	const char *errstr;
-	int64_t ms;
-
-	if (duration_parse(arg, &ms, &errstr) == -1)
-		errx(100, "%s '%s': %s", name, arg, errstr);
-	return ms;
-}
-
-int64_t
-duration_arg_min(const char *name, const char *arg, int64_t min_ms)
-{
-	int64_t ms = duration_arg(name, arg);
-
-	if (ms < min_ms)
-		errx(100, "%s must be at least %lldms", name, (long long)min_ms);
-	return ms;
-}
-
 int
 mkdirs(const char *path, mode_t mode, mode_t pmode)
 {
@@ -169,18 +146,3 @@ sibling_program(const char *name, const char *fallback, char *buf, size_t len)
 	return buf;
 }
 
-struct pidfh *
-pidfile_take(const char *path)
-{
-	struct pidfh *pfh;
-	pid_t other;
-
-	if (path == NULL)
-		return NULL;
-	if ((pfh = pidfile_open(path, 0644, &other)) == NULL) {
-		if (errno == EEXIST)
-			errx(111, "already running as pid %d", (int)other);
-		err(111, "pid file %s", path);
-	}
-	return pfh;
-}

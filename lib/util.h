@@ -38,11 +38,12 @@ const char *master_endpoint(const char *arg);
 int	duration_parse(const char *s, int64_t *ms, const char **errstr);
 
 /*
- * The value of a duration option NAME given as ARG, in milliseconds; a
- * bad one ends the program with a message and status 100 (usage).
+ * Programs only (die.c, not in libcluster; the library never exits): the
+ * value of a duration option NAME given as ARG, in milliseconds; a bad
+ * one ends the program with a message and status EXIT_USAGE.
  */
 int64_t	duration_arg(const char *name, const char *arg);
-/* duration_arg, and exit 100 when the duration is under MIN_MS. */
+/* duration_arg, and exit EXIT_USAGE when the duration is under MIN_MS. */
 int64_t	duration_arg_min(const char *name, const char *arg, int64_t min_ms);
 
 /*
@@ -55,9 +56,9 @@ int	mkdirs(const char *path, mode_t mode, mode_t pmode);
 
 struct pidfh;
 /*
- * Take the pid file PATH (NULL: none, returns NULL) for a daemon, or end
- * the program with status 111 when another holds it or it cannot be
- * made.  Write the pid with pidfile_write(3) once running.
+ * Programs only (die.c): take the pid file PATH (NULL: none, returns
+ * NULL) for a daemon, or end the program with status EXIT_SYSTEM when
+ * another holds it or it cannot be made.  Write the pid with pidfile_write(3) once running.
  */
 struct pidfh *pidfile_take(const char *path);
 

@@ -41,9 +41,9 @@ for line in sys.stdin:
 	[ "$status" -eq 100 ]
 	run drf-alloc -c sundial
 	[ "$status" -eq 100 ]
-	run drf-alloc -w nonsense
+	run drf-alloc -W nonsense
 	[ "$status" -eq 100 ]
-	run drf-alloc -w r=-1
+	run drf-alloc -W r=-1
 	[ "$status" -eq 100 ]
 	run drf-alloc -m cpus:x
 	[ "$status" -eq 100 ]
@@ -124,14 +124,14 @@ EOF
 	[ "${lines[2]}" = '{"type":"ALLOCATION","framework_id":"a","agent_id":"n3","resources":"cpus:4;mem:2048"}' ]
 }
 
-@test "weighted roles: weight 2 gets twice the agents (-w and WEIGHT)" {
+@test "weighted roles: weight 2 gets twice the agents (-W and WEIGHT)" {
 	events='{"type":"FRAMEWORK_ADD","framework_id":"f1","role":"gold"}
 {"type":"FRAMEWORK_ADD","framework_id":"f2","role":"tin"}'
 	for i in 1 2 3 4 5 6; do
 		events="$events
 {\"type\":\"AGENT_ADD\",\"agent_id\":\"n$i\",\"resources\":\"cpus:1;mem:1024\"}"
 	done
-	run drf-alloc -c manual -w gold=2 <<<"$events
+	run drf-alloc -c manual -W gold=2 <<<"$events
 {\"type\":\"ALLOCATE\"}
 {\"type\":\"SHARES_QUERY\"}"
 	echo "$output"
@@ -146,7 +146,12 @@ $events
 {\"type\":\"SHARES_QUERY\"}"
 	run summary <<<"$output"
 	[ "${lines[0]}" = "f1 gold 0.333 cpus:2;mem:2048 agents=2" ]
-	[ "${lines[1]}" = "f2 tin 0.667 cpus:4;mem:4096 agents=4" ]
+	[ "${lines[1]}" = "f2 tin 0.667 cpus:4;mem:4096 agents=4" ]	# -w, the old letter offerd still passes, is the same as -W
+	run drf-alloc -c manual -w gold=2 <<<"$events
+{\"type\":\"ALLOCATE\"}
+{\"type\":\"SHARES_QUERY\"}"
+	run summary <<<"$output"
+	[ "${lines[0]}" = "f1 gold 0.667 cpus:4;mem:4096 agents=4" ]
 }
 
 @test "roles first, then frameworks inside a role" {

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <sys/prctl.h>
 
 #include <stdio.h>
@@ -24,6 +25,7 @@
 #include "util.h"
 
 #define READ_CHUNK	65536
+#define WEIGHTS_MAX	256	/* -W options */
 
 volatile sig_atomic_t	stop_flag;
 int			wake_fd = -1;
@@ -42,7 +44,7 @@ usage(FILE *fp)
 {
 	fprintf(fp, "usage: drf-alloc [-dv] [-c clock] [-f format] "
 	    "[-i interval] [-l endpoint]\n"
-	    "                 [-m min-offer] [-w role=weight]... "
+	    "                 [-m min-offer] [-W role=weight]... "
 	    "[-x program]\n");
 }
 
@@ -387,7 +389,7 @@ run_socket(struct drf *d, struct out *o)
 	return 0;
 }
 
-/* Parse "role=weight" for -w and apply it.  Exits 100 when malformed. */
+/* Parse "role=weight" for -W and apply it.  Exits 100 when malformed. */
 static void
 weight_opt(struct drf *d, const char *arg)
 {
@@ -396,17 +398,19 @@ weight_opt(struct drf *d, const char *arg)
 	double w;
 
 	if (eq == NULL || eq == arg || (size_t)(eq - arg) >= sizeof(role)) {
-		fprintf(stderr, "drf-alloc: -w %s: want role=weight\n", arg);
+		log_warnx("-W %s: want role=weight", arg);
 		exit(EXIT_USAGE);
 	}
 	memcpy(role, arg, eq - arg);
 	role[eq - arg] = '\0';
 	errno = 0;
 	w = strtod(eq + 1, &end);
-	if (errno || end == eq + 1 || *end != '\0' ||
-	    drf_set_weight(d, role, w, err) == -1) {
-		fprintf(stderr, "drf-alloc: -w %s: %s\n", arg,
-		    errno || end == eq + 1 || *end ? "weight is not a number" : err);
+	if (errno || end == eq + 1 || *end != '\0') {
+		log_warnx("-W %s: weight is not a number", arg);
+		exit(EXIT_USAGE);
+	}
+	if (drf_set_weight(d, role, w, err) == -1) {
+		log_warnx("-W %s: %s", arg, err);
 		exit(EXIT_USAGE);
 	}
 }
@@ -430,8 +434,90 @@ watch_parent(void)
 	unsetenv("CLUSTER_ALLOC_PARENT");
 }
 
-int
-main(int argc, char *argv[])
+/* What the command line says. */
+struct config {
+	struct drf_opts	 opts;
+	enum format	 format;
+	const char	*listen;
+	const char	*program;
+	const char	*weights[WEIGHTS_MAX];
+	int		 nweights;
+	int		 foreground;
+	int		 verbose;
+};
+
+/* A usage error: print the message FMT (unless NULL) and the usage, exit 100. */
+static void __attribute__((noreturn, format(printf, 1, 2)))
+usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (fmt != NULL) {
+		fputs("drf-alloc: ", stderr);
+		va_start(ap, fmt);
+		vfprintf(stderr, fmt, ap);
+		va_end(ap);
+		fputc('\n', stderr);
+	}
+	usage(stderr);
+	exit(EXIT_USAGE);
+}
+
+/* Apply option CH with argument ARG to CF; a bad one exits 100. */
+static void
+config_option(struct config *cf, int ch, const char *arg)
+{
+	const char *errstr;
+
+	switch (ch) {
+	case 'c':
+		if (strcmp(arg, "manual") != 0 && strcmp(arg, "real") != 0)
+			usage_error("-c %s: the clock is real or manual", arg);
+		cf->opts.manual_clock = strcmp(arg, "manual") == 0;
+		break;
+	case 'd':
+		cf->foreground = 1;
+		break;
+	case 'f':
+		if (strcmp(arg, "json") != 0 && strcmp(arg, "msgpack") != 0)
+			usage_error("-f %s: the format is json or msgpack", arg);
+		cf->format = strcmp(arg, "json") == 0 ? F_JSON : F_MSGPACK;
+		break;
+	case 'h':
+		usage(stdout);
+		exit(0);
+	case 'i':
+		if (duration_parse(arg, &cf->opts.interval_ms, &errstr) == -1)
+			usage_error("-i %s: %s", arg, errstr);
+		if (cf->opts.interval_ms <= 0)
+			usage_error("-i %s: must be positive", arg);
+		break;
+	case 'l':
+		cf->listen = arg;
+		break;
+	case 'm':
+		cf->opts.min_offer = arg;
+		break;
+	case 'v':
+		cf->verbose++;
+		break;
+	case 'w':	/* the old letter, until offerd passes -W */
+	case 'W':
+		if (cf->nweights == WEIGHTS_MAX)
+			usage_error("too many -W");
+		cf->weights[cf->nweights++] = arg;
+		break;
+	case 'x':
+		cf->program = arg;
+		break;
+	default:
+		usage_error(NULL);
+	}
+}
+
+/* Fill CF from the command line; every mistake exits 100. */
+static void
+config_parse(struct config *cf, int argc, char *argv[])
 {
 	static const struct option longopts[] = {
 		{ "clock",	required_argument,	NULL, 'c' },
@@ -442,120 +528,58 @@ main(int argc, char *argv[])
 		{ "listen",	required_argument,	NULL, 'l' },
 		{ "min-offer",	required_argument,	NULL, 'm' },
 		{ "verbose",	no_argument,		NULL, 'v' },
-		{ "weight",	required_argument,	NULL, 'w' },
+		{ "weight",	required_argument,	NULL, 'W' },
 		{ "exec",	required_argument,	NULL, 'x' },
 		{ NULL,		0,			NULL, 0 }
 	};
-	struct drf_opts opts = { .min_offer = NULL };
+	int ch;
+
+	memset(cf, 0, sizeof(*cf));
+	cf->format = F_JSON;
+	while ((ch = getopt_long(argc, argv, "c:df:hi:l:m:vw:W:x:", longopts,
+	    NULL)) != -1)
+		config_option(cf, ch, optarg);
+	if (optind != argc)
+		usage_error("unexpected argument '%s'", argv[optind]);
+	if (cf->program != NULL && cf->listen == NULL)
+		usage_error("-x needs -l");
+}
+
+int
+main(int argc, char *argv[])
+{
 	struct drf_ops ops = { .allocated = cb_allocated, .reply = cb_reply };
-	struct out out = { .format = F_JSON };
-	const char *listen = NULL, *program = NULL, *errstr;
-	const char *weights[256];
+	struct out out;
+	struct config cf;
 	char err[DRF_ERRLEN];
-	int ch, foreground = 0, verbose = 0, nweights = 0, status, i;
+	int status, i;
 	struct drf *d;
 
-	opts.interval_ms = 0;
-	while ((ch = getopt_long(argc, argv, "c:df:hi:l:m:vw:x:", longopts,
-	    NULL)) != -1) {
-		switch (ch) {
-		case 'c':
-			if (strcmp(optarg, "manual") == 0)
-				opts.manual_clock = 1;
-			else if (strcmp(optarg, "real") == 0)
-				opts.manual_clock = 0;
-			else {
-				fprintf(stderr, "drf-alloc: -c %s: the clock is "
-				    "real or manual\n", optarg);
-				usage(stderr);
-				return EXIT_USAGE;
-			}
-			break;
-		case 'd':
-			foreground = 1;
-			break;
-		case 'f':
-			if (strcmp(optarg, "json") == 0)
-				out.format = F_JSON;
-			else if (strcmp(optarg, "msgpack") == 0)
-				out.format = F_MSGPACK;
-			else {
-				fprintf(stderr, "drf-alloc: -f %s: the format is "
-				    "json or msgpack\n", optarg);
-				usage(stderr);
-				return EXIT_USAGE;
-			}
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		case 'i':
-			if (duration_parse(optarg, &opts.interval_ms, &errstr) == -1 ||
-			    opts.interval_ms <= 0) {
-				fprintf(stderr, "drf-alloc: -i %s: %s\n", optarg,
-				    opts.interval_ms <= 0 ? "must be positive" :
-				    errstr);
-				usage(stderr);
-				return EXIT_USAGE;
-			}
-			break;
-		case 'l':
-			listen = optarg;
-			break;
-		case 'm':
-			opts.min_offer = optarg;
-			break;
-		case 'v':
-			verbose++;
-			break;
-		case 'w':
-			if (nweights == (int)(sizeof(weights) / sizeof(*weights))) {
-				fprintf(stderr, "drf-alloc: too many -w\n");
-				return EXIT_USAGE;
-			}
-			weights[nweights++] = optarg;
-			break;
-		case 'x':
-			program = optarg;
-			break;
-		default:
-			usage(stderr);
-			return EXIT_USAGE;
-		}
-	}
-	if (optind != argc) {
-		fprintf(stderr, "drf-alloc: unexpected argument '%s'\n",
-		    argv[optind]);
-		usage(stderr);
-		return EXIT_USAGE;
-	}
-	if (program != NULL && listen == NULL) {
-		fprintf(stderr, "drf-alloc: -x needs -l\n");
-		usage(stderr);
-		return EXIT_USAGE;
-	}
+	config_parse(&cf, argc, argv);
 	/* standalone it is a filter: its diagnostics belong on stderr */
-	log_init("drf-alloc", foreground || listen == NULL, verbose);
+	log_init("drf-alloc", cf.foreground || cf.listen == NULL, cf.verbose);
+	out.format = cf.format;
+	out.net = NULL;
 	ops.arg = &out;
-	if ((d = drf_create(&opts, &ops, err)) == NULL) {
-		fprintf(stderr, "drf-alloc: %s\n", err);
+	if ((d = drf_create(&cf.opts, &ops, err)) == NULL) {
+		log_warnx("%s", err);
 		return EXIT_USAGE;
 	}
-	for (i = 0; i < nweights; i++)
-		weight_opt(d, weights[i]);
+	for (i = 0; i < cf.nweights; i++)
+		weight_opt(d, cf.weights[i]);
 	sig_setup();
 	watch_parent();
-	if (listen == NULL) {
+	if (cf.listen == NULL)
 		status = run_stdin(d, &out, out.format);
-	} else if (program != NULL) {
+	else if (cf.program != NULL) {
 		drf_destroy(d);
 		d = NULL;
 		/* the program is spawned before the first nanomsg call */
-		status = relay_run(listen, program);
+		status = relay_run(cf.listen, cf.program);
 	} else {
-		if ((out.net = net_open(NET_PAIR_BIND, listen, err)) == NULL)
+		if ((out.net = net_open(NET_PAIR_BIND, cf.listen, err)) == NULL)
 			log_fatalx("%s", err);
-		log_info("serving offerd on %s", listen);
+		log_info("serving offerd on %s", cf.listen);
 		status = run_socket(d, &out);
 		net_close(out.net);
 	}

@@ -1,18 +1,17 @@
 /*
- * drf-alloc: the allocator program around lib/drf (see drf-alloc(8)).
+ * drf-alloc: the allocator program around its DRF core (see drf-alloc(8)).
  * drf-alloc.c holds the options, the standalone (stdin) mode and the
- * socket mode; relay.c holds the -x mode, which hands the allocator's
- * records to another program.
+ * socket mode; drf.c is the DRF core (no I/O, see drf.h); relay.c holds
+ * the -x mode, which hands the allocator's records to another program.
  */
 #ifndef DRF_ALLOC_H
 #define DRF_ALLOC_H
 
 #include <signal.h>
 
+#include "exits.h"
 #include "net.h"
 
-#define EXIT_USAGE	100
-#define EXIT_SYSTEM	111
 #define DRAIN_MAX	10000	/* records read before a due cycle may run */
 
 /* Set by the signal handler; the loops stop when it is non-zero. */

@@ -228,7 +228,7 @@ cg_discover(const char *root, const char *parent, char *why, size_t len)
 	int		 c, i, hid;
 
 	if ((cg = calloc(1, sizeof(*cg))) == NULL)
-		err(EX_TL_SYS, "calloc");
+		err(EXIT_SYSTEM, "calloc");
 	if (cg_read("/proc/self", "cgroup", self, sizeof(self)) == -1)
 		self[0] = '\0';
 	snprintf(path, sizeof(path), "%s/cgroup.controllers", root);

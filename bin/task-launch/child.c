@@ -138,18 +138,18 @@ child_run(struct launch *l, struct cgroups *cg, struct child_fds *fds)
 
 	sup_child_signals();
 	if (cg != NULL && cg_join(cg) == -1)
-		fail(rep, EX_TL_SYS, "join cgroup: %s", strerror(errno));
+		fail(rep, EXIT_SYSTEM, "join cgroup: %s", strerror(errno));
 	if (setsid() == -1)
-		fail(rep, EX_TL_SYS, "setsid: %s", strerror(errno));
+		fail(rep, EXIT_SYSTEM, "setsid: %s", strerror(errno));
 	if (ns_setup(l, why, sizeof(why)) == -1)
-		fail(rep, EX_TL_SYS, "%s", why);
+		fail(rep, EXIT_SYSTEM, "%s", why);
 	if (chdir(l->sandbox) == -1)
-		fail(rep, EX_TL_SYS, "chdir %s: %s", l->sandbox, strerror(errno));
+		fail(rep, EXIT_SYSTEM, "chdir %s: %s", l->sandbox, strerror(errno));
 	if ((nul = open("/dev/null", O_RDONLY)) == -1 ||
 	    dup2(nul, STDIN_FILENO) == -1 ||
 	    dup2(fds->out, STDOUT_FILENO) == -1 ||
 	    dup2(fds->err, STDERR_FILENO) == -1)
-		fail(rep, EX_TL_SYS, "redirect stdio: %s", strerror(errno));
+		fail(rep, EXIT_SYSTEM, "redirect stdio: %s", strerror(errno));
 	if (nul > STDERR_FILENO)
 		close(nul);
 	close(fds->out);
@@ -160,33 +160,33 @@ child_run(struct launch *l, struct cgroups *cg, struct child_fds *fds)
 	 * exec, the report pipe only then.
 	 */
 	if (close_range(STDERR_FILENO + 1, ~0U, CLOSE_RANGE_CLOEXEC) == -1)
-		fail(rep, EX_TL_SYS, "close_range: %s", strerror(errno));
+		fail(rep, EXIT_SYSTEM, "close_range: %s", strerror(errno));
 	if (l->applied & ISO_BIT(ISO_RLIMITS))
 		for (i = 0; i < l->nrlim; i++)
 			if (setrlimit(l->rlim[i].resource, &l->rlim[i].lim) == -1)
-				fail(rep, EX_TL_SYS, "setrlimit: %s",
+				fail(rep, EXIT_SYSTEM, "setrlimit: %s",
 				    strerror(errno));
 	if ((l->applied & ISO_BIT(ISO_CAPS)) &&
 	    caps_drop_bound(l, why, sizeof(why)) == -1)
-		fail(rep, EX_TL_SYS, "%s", why);
+		fail(rep, EXIT_SYSTEM, "%s", why);
 	if (l->set_uid && l->keep_caps != 0 &&
 	    prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) == -1)
-		fail(rep, EX_TL_SYS, "keepcaps: %s", strerror(errno));
+		fail(rep, EXIT_SYSTEM, "keepcaps: %s", strerror(errno));
 	if (switch_user(l) == -1)
-		fail(rep, EX_TL_SYS, "switch to user %s: %s",
+		fail(rep, EXIT_SYSTEM, "switch to user %s: %s",
 		    l->user != NULL ? l->user : l->group, strerror(errno));
 	if ((l->applied & ISO_BIT(ISO_CAPS)) &&
 	    caps_apply(l, why, sizeof(why)) == -1)
-		fail(rep, EX_TL_SYS, "%s", why);
+		fail(rep, EXIT_SYSTEM, "%s", why);
 	/* Set after the user switch, which clears it: the task dies with us. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) == -1)
-		fail(rep, EX_TL_SYS, "pdeathsig: %s", strerror(errno));
+		fail(rep, EXIT_SYSTEM, "pdeathsig: %s", strerror(errno));
 	if ((l->applied & ISO_BIT(ISO_NNP)) &&
 	    caps_no_new_privs(why, sizeof(why)) == -1)
-		fail(rep, EX_TL_SYS, "%s", why);
+		fail(rep, EXIT_SYSTEM, "%s", why);
 	environ = l->envp;	/* execvp searches the task's PATH */
 	execvp(l->argv[0], l->argv);
-	fail(rep, errno == ENOENT ? EX_TL_NOTFOUND : EX_TL_NOEXEC, "%s: %s",
+	fail(rep, errno == ENOENT ? EXIT_NOTFOUND : EXIT_NOEXEC, "%s: %s",
 	    l->argv[0], strerror(errno));
 }
 

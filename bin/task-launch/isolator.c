@@ -103,7 +103,7 @@ iso_print_probe(struct launch *l)
 	l->want = ISO_ALL;
 	if (iso_probe(l, &pr, &cg, why, sizeof(why)) == -1) {
 		warnx("%s", why);
-		return EX_TL_SYS;
+		return EXIT_SYSTEM;
 	}
 	if (cg != NULL) {
 		cg_remove(cg);
@@ -113,5 +113,5 @@ iso_print_probe(struct launch *l)
 		printf("%s\t%s\t%s\n", iso_name(i),
 		    pr.ok[i] ? "available" : "missing",
 		    pr.detail[i][0] != '\0' ? pr.detail[i] : "-");
-	return fflush(stdout) == 0 ? 0 : EX_TL_SYS;
+	return fflush(stdout) == 0 ? 0 : EXIT_SYSTEM;
 }

@@ -75,7 +75,7 @@ static void __attribute__((noreturn))
 bad(const char *opt, const char *val)
 {
 	warnx("invalid %s: '%s'", opt, val);
-	usage(EX_TL_USAGE);
+	usage(EXIT_USAGE);
 }
 
 /*
@@ -206,7 +206,7 @@ parse_args(struct launch *l, int argc, char *argv[], const char **sandbox)
 			break;
 		case OPT_SERVE:
 			warnx("--serve takes no other arguments");
-			usage(EX_TL_USAGE);
+			usage(EXIT_USAGE);
 		case 'R':
 			if (optarg[0] != '/')
 				bad("cgroup root", optarg);
@@ -236,7 +236,7 @@ parse_args(struct launch *l, int argc, char *argv[], const char **sandbox)
 			isolate = true;
 			break;
 		default:
-			usage(EX_TL_USAGE);
+			usage(EXIT_USAGE);
 		}
 	}
 	if (!isolate)
@@ -251,7 +251,7 @@ parse_args(struct launch *l, int argc, char *argv[], const char **sandbox)
 		return 1;
 	if (optind == argc) {
 		warnx("missing command");
-		usage(EX_TL_USAGE);
+		usage(EXIT_USAGE);
 	}
 	return 0;
 }
@@ -270,7 +270,7 @@ decide(struct launch *l, struct cgroups *cg, const struct probe *pr)
 			continue;
 		}
 		if (l->require & ISO_BIT(i))
-			launch_fail(l, cg, EX_TL_SYS,
+			launch_fail(l, cg, EXIT_SYSTEM,
 			    "required isolator '%s' missing: %s", iso_name(i),
 			    pr->detail[i]);
 		l->skipped |= ISO_BIT(i);
@@ -311,23 +311,23 @@ launch(int argc, char *argv[])
 		setproctitle("-task-launch: supervisor of %s", l.id);
 	/* Before anything is created: a stop now still cleans up after. */
 	if (sup_signals() == -1)
-		err(EX_TL_SYS, "signals");
+		err(EXIT_SYSTEM, "signals");
 	if (parse_user(&l, why, sizeof(why)) == -1)
-		launch_fail(&l, NULL, EX_TL_SYS, "%s", why);
+		launch_fail(&l, NULL, EXIT_SYSTEM, "%s", why);
 	if (make_sandbox(&l, sandbox != NULL ? sandbox : ".") == -1)
-		launch_fail(&l, NULL, EX_TL_SYS, "sandbox %s: %s",
+		launch_fail(&l, NULL, EXIT_SYSTEM, "sandbox %s: %s",
 		    sandbox != NULL ? sandbox : ".", strerror(errno));
 	if ((l.set_uid || l.set_gid) && sandbox != NULL &&
 	    chown(l.sandbox, l.set_uid ? l.uid : (uid_t)-1,
 	    l.set_gid ? l.gid : (gid_t)-1) == -1)
-		launch_fail(&l, NULL, EX_TL_SYS, "chown %s: %s", l.sandbox,
+		launch_fail(&l, NULL, EXIT_SYSTEM, "chown %s: %s", l.sandbox,
 		    strerror(errno));
 	if ((fds.out = open_output(&l, "stdout")) == -1 ||
 	    (fds.err = open_output(&l, "stderr")) == -1)
-		launch_fail(&l, NULL, EX_TL_SYS, "sandbox output in %s: %s",
+		launch_fail(&l, NULL, EXIT_SYSTEM, "sandbox output in %s: %s",
 		    l.sandbox, strerror(errno));
 	if (iso_probe(&l, &pr, &cg, why, sizeof(why)) == -1)
-		launch_fail(&l, NULL, EX_TL_SYS, "%s", why);
+		launch_fail(&l, NULL, EXIT_SYSTEM, "%s", why);
 	decide(&l, cg, &pr);
 	if (cg != NULL && !(l.applied & ISO_BIT(ISO_CGROUP))) {
 		cg_remove(cg);
@@ -335,22 +335,22 @@ launch(int argc, char *argv[])
 		cg = NULL;
 	}
 	if (cg != NULL && cg_limit(cg, &l, why, sizeof(why)) == -1)
-		launch_fail(&l, cg, EX_TL_SYS, "%s", why);
+		launch_fail(&l, cg, EXIT_SYSTEM, "%s", why);
 	if (l.verbose) {
 		iso_list(l.applied, list, sizeof(list));
 		warnx("task %s: isolators %s", l.id, list);
 	}
 	if (pipe2(rep, O_CLOEXEC) == -1)
-		launch_fail(&l, cg, EX_TL_SYS, "pipe: %s", strerror(errno));
+		launch_fail(&l, cg, EXIT_SYSTEM, "pipe: %s", strerror(errno));
 	fds.report = rep[1];
 	if ((l.applied & ISO_BIT(ISO_PID)) && ns_enter_pid() == -1)
-		launch_fail(&l, cg, EX_TL_SYS, "unshare pid namespace: %s",
+		launch_fail(&l, cg, EXIT_SYSTEM, "unshare pid namespace: %s",
 		    strerror(errno));
 	if (child_prepare(&l, why, sizeof(why)) == -1)
-		launch_fail(&l, cg, EX_TL_SYS, "%s", why);
+		launch_fail(&l, cg, EXIT_SYSTEM, "%s", why);
 	sup_block(&old);
 	if ((pid = child_spawn(&l, cg, &fds)) == -1)
-		launch_fail(&l, cg, EX_TL_SYS, "clone: %s", strerror(errno));
+		launch_fail(&l, cg, EXIT_SYSTEM, "clone: %s", strerror(errno));
 	sup_unblock(&old);
 	close(rep[1]);
 	close(fds.out);

@@ -32,7 +32,6 @@
 #include "task-launch.h"
 
 /* a request, log path and argv: below a socket's default send buffer */
-#define SERVE_MSG_MAX	(128 * 1024)
 #define SERVE_ARGS_MAX	4096
 
 bool	 tl_served;	/* this supervisor was forked by the server */
@@ -108,15 +107,15 @@ run_launch(int sock, int sigfd, const sigset_t *old, const char *log,
 	if ((fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
 	    0640)) == -1) {
 		warn("%s", log);
-		_exit(EX_TL_SYS);
+		_exit(EXIT_SYSTEM);
 	}
 	if (dup2(fd, STDOUT_FILENO) == -1 || dup2(fd, STDERR_FILENO) == -1)
-		_exit(EX_TL_SYS);
+		_exit(EXIT_SYSTEM);
 	close(fd);
 	/* /dev/null on stdin closes the server's socket in this process */
 	if ((fd = open("/dev/null", O_RDONLY)) == -1 ||
 	    (fd != STDIN_FILENO && dup2(fd, STDIN_FILENO) == -1))
-		_exit(EX_TL_SYS);
+		_exit(EXIT_SYSTEM);
 	if (fd != STDIN_FILENO)
 		close(fd);
 	if (sock != STDIN_FILENO)
@@ -136,7 +135,7 @@ run_launch(int sock, int sigfd, const sigset_t *old, const char *log,
 int
 serve_run(int (*launch)(int, char **), int argc0, char *argv0[])
 {
-	static char	 msg[SERVE_MSG_MAX];
+	static char	 msg[PROTO_LAUNCH_REQ_MAX];
 	struct signalfd_siginfo si;
 	struct pollfd	 pfd[2];
 	sigset_t	 chld, old;
@@ -150,13 +149,13 @@ serve_run(int (*launch)(int, char **), int argc0, char *argv0[])
 	if (getsockopt(sock, SOL_SOCKET, SO_TYPE, &type, &optlen) == -1 ||
 	    type != SOCK_SEQPACKET) {
 		warnx("--serve: standard input is not a SOCK_SEQPACKET socket");
-		return EX_TL_USAGE;
+		return EXIT_USAGE;
 	}
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
 	if (sigprocmask(SIG_BLOCK, &chld, &old) == -1 ||
 	    (sigfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK)) == -1)
-		err(EX_TL_SYS, "signalfd");
+		err(EXIT_SYSTEM, "signalfd");
 	setproctitle_init(argc0, argv0, environ);
 	reply(sock, "ready");
 	for (;;) {
@@ -167,7 +166,7 @@ serve_run(int (*launch)(int, char **), int argc0, char *argv0[])
 		if (poll(pfd, 2, -1) == -1) {
 			if (errno == EINTR)
 				continue;
-			err(EX_TL_SYS, "poll");
+			err(EXIT_SYSTEM, "poll");
 		}
 		if (pfd[1].revents & POLLIN) {
 			while (read(sigfd, &si, sizeof(si)) > 0)
@@ -180,7 +179,7 @@ serve_run(int (*launch)(int, char **), int argc0, char *argv0[])
 		if ((n = recv(sock, msg, sizeof(msg), MSG_TRUNC)) == -1) {
 			if (errno == EINTR)
 				continue;
-			err(EX_TL_SYS, "recv");
+			err(EXIT_SYSTEM, "recv");
 		}
 		if (n == 0)
 			return 0;

@@ -25,7 +25,7 @@ result_exit(const struct result *r)
 	case ST_EXITED:
 		return r->code;
 	case ST_SIGNALED:
-		return 128 + r->code;
+		return EXIT_SIGNALED + r->code;
 	default:
 		return r->code;
 	}

@@ -192,7 +192,7 @@ sup_run(struct launch *l, struct cgroups *cg, pid_t pid, int report,
 		if (w == pid)
 			break;
 		if (w == -1 && errno != EINTR)
-			err(EX_TL_SYS, "wait4");
+			err(EXIT_SYSTEM, "wait4");
 		pfd[0].fd = selfpipe[0];
 		pfd[0].events = POLLIN;
 		nfds = 1;
@@ -206,7 +206,7 @@ sup_run(struct launch *l, struct cgroups *cg, pid_t pid, int report,
 			left = INIT_POLL_MS;
 		if (poll(pfd, nfds, left < 0 ? (deadline < 0 ? -1 : 0) :
 		    (int)left) == -1 && errno != EINTR)
-			err(EX_TL_SYS, "poll");
+			err(EXIT_SYSTEM, "poll");
 		while (read(selfpipe[0], buf, sizeof(buf)) > 0)
 			;
 		if (report != -1 && (pfd[1].revents & (POLLIN | POLLHUP))) {

@@ -23,11 +23,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* Exit statuses, as in s6/execline and the man page's table. */
-#define EX_TL_USAGE	100
-#define EX_TL_SYS	111
-#define EX_TL_NOEXEC	126
-#define EX_TL_NOTFOUND	127
+#include "exits.h"	/* the statuses of the man page's table */
+#include "proto-limits.h"
 
 #define TL_CGROUP_ROOT	"/sys/fs/cgroup"
 #define TL_CGROUP_PARENT "cluster-tasks"

@@ -23,17 +23,13 @@
 #include <stdint.h>
 #include <jansson.h>
 
+#include "proto-limits.h"
 #include "res.h"
-
-/* Allocator records that proto.h does not (yet) name. */
-#define DRF_TICK		"TICK"		/* advance the manual clock */
 
 #define DRF_MIN_OFFER_DEFAULT	"cpus:0.01|mem:32"
 #define DRF_INTERVAL_DEFAULT	"1s"
 #define DRF_MAX_NAMES		32	/* distinct scalar names in a cluster */
 #define DRF_MAX_MIN_OFFER	8	/* alternatives in a min-offer rule */
-#define DRF_REFUSE_MAX_S	31536000	/* refuse_seconds cap: one year */
-#define DRF_WEIGHT_MAX		1e6
 #define DRF_TICK_MAX_S		1e9
 #define DRF_RETRY_MS		100	/* retry after an undeliverable cycle */
 #define DRF_ERRLEN		256

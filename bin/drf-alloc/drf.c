@@ -762,9 +762,9 @@ drf_set_weight(struct drf *d, const char *role, double weight, char *err)
 		    "1..63 of A-Z a-z 0-9 . _ -)", role);
 		return -1;
 	}
-	if (!isfinite(weight) || weight <= 0 || weight > DRF_WEIGHT_MAX) {
+	if (!isfinite(weight) || weight <= 0 || weight > PROTO_WEIGHT_MAX) {
 		snprintf(err, DRF_ERRLEN, "weight %g of role %s is not in "
-		    "(0, %g]", weight, role, DRF_WEIGHT_MAX);
+		    "(0, %g]", weight, role, PROTO_WEIGHT_MAX);
 		return -1;
 	}
 	if ((r = role_get(d, role)) == NULL) {
@@ -1191,8 +1191,8 @@ ev_recover(struct drf *d, const json_t *rec)
 	rec_num(rec, "refuse_seconds", &refuse);
 	if (!(refuse >= 0))
 		return fail(d, rec, E_INVALID, "RECOVER: refuse_seconds must not be negative");
-	if (refuse > DRF_REFUSE_MAX_S)
-		refuse = DRF_REFUSE_MAX_S;
+	if (refuse > PROTO_SECONDS_MAX)
+		refuse = PROTO_SECONDS_MAX;
 	if (parse_res(d, rec, "resources", &r) == -1)
 		return -1;
 	h = hold_find(f, a);
@@ -1371,7 +1371,7 @@ drf_handle(struct drf *d, const json_t *rec)
 		d->ops.reply(d->ops.arg, drf_shares(d));
 		return 0;
 	}
-	if (strcmp(t, DRF_TICK) == 0)
+	if (strcmp(t, A_TICK) == 0)
 		return ev_tick(d, rec);
 	if (strcmp(t, R_ERROR) == 0) {
 		/* never answer an error with an error: that could ping-pong */

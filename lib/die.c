@@ -1,0 +1,77 @@
+/*
+ * die: what ends a program, kept out of libcluster so that the library
+ * never exits (a framework linked with it decides that for itself).  The
+ * fatal log calls of log.h and the option and pid file helpers of util.h
+ * are here; the Makefile links this file into the programs, the
+ * benchmarks and the examples only (build/libprog.a).
+ */
+#include <err.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <bsd/libutil.h>
+
+#include "exits.h"
+#include "log.h"
+#include "util.h"
+
+void
+log_fatal(const char *fmt, ...)
+{
+	int e = errno;
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vcrit(e, fmt, ap);
+	va_end(ap);
+	exit(EXIT_SYSTEM);
+}
+
+void
+log_fatalx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vcrit(0, fmt, ap);
+	va_end(ap);
+	exit(EXIT_SYSTEM);
+}
+
+int64_t
+duration_arg(const char *name, const char *arg)
+{
+	const char *errstr;
+	int64_t ms;
+
+	if (duration_parse(arg, &ms, &errstr) == -1)
+		errx(EXIT_USAGE, "%s '%s': %s", name, arg, errstr);
+	return ms;
+}
+
+int64_t
+duration_arg_min(const char *name, const char *arg, int64_t min_ms)
+{
+	int64_t ms = duration_arg(name, arg);
+
+	if (ms < min_ms)
+		errx(EXIT_USAGE, "%s must be at least %lldms", name,
+		    (long long)min_ms);
+	return ms;
+}
+
+struct pidfh *
+pidfile_take(const char *path)
+{
+	struct pidfh *pfh;
+	pid_t other;
+
+	if (path == NULL)
+		return NULL;
+	if ((pfh = pidfile_open(path, 0644, &other)) == NULL) {
+		if (errno == EEXIST)
+			errx(EXIT_SYSTEM, "already running as pid %d", (int)other);
+		err(EXIT_SYSTEM, "pid file %s", path);
+	}
+	return pfh;
+}

@@ -1,0 +1,22 @@
+/*
+ * proto-limits: the limits and defaults that more than one program of the
+ * protocol must agree on, in one place (the record types are proto.h's).
+ * cluster-protocol(7), drf-alloc(8) and task-launch(8) document them.
+ * Not installed: sched(3) states its own in scheduler.h.
+ */
+#ifndef CLUSTER_PROTO_LIMITS_H
+#define CLUSTER_PROTO_LIMITS_H
+
+/* refuse_seconds (ACCEPT, DECLINE) and failover_timeout: one year at most */
+#define PROTO_SECONDS_MAX	31536000
+/* a role's weight (-W, SET_WEIGHT, WEIGHT) is in (0, PROTO_WEIGHT_MAX] */
+#define PROTO_WEIGHT_MAX	1e6
+/* agents and frameworks send a HEARTBEAT at least this often */
+#define PROTO_HEARTBEAT_MS	1000
+/*
+ * The largest request of agentd to task-launch --serve, on both sides;
+ * below a socket's default send buffer (task-launch(8)).
+ */
+#define PROTO_LAUNCH_REQ_MAX	(128 * 1024)
+
+#endif
