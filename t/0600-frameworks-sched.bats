@@ -22,7 +22,7 @@ extract_example() {
 	    sed '/^\.Ed$/,$d' | sed -e 's/\\e/\\/g' -e 's/\\&//g' >"$1"
 }
 
-LIBS="$(pkg-config --libs libbsd-overlay msgpack nanomsg jansson libcap) -lzookeeper_mt -lm"
+LIBS="$(pkg-config --libs libbsd-overlay msgpack nanomsg jansson libcap libsodium) -lzookeeper_mt -lm"
 
 @test "the man page is clean for mandoc and documents every function of the header" {
 	run mandoc -T lint -W warning "$TOP/man/sched.3"
