@@ -58,6 +58,14 @@ usage(FILE *fp)
 	    "       cluster-ctl weight role weight\n");
 }
 
+/* Print the usage on stderr; returns the exit status of a usage error. */
+static int
+bad_usage(void)
+{
+	usage(stderr);
+	return EX_USAGE_;
+}
+
 /*
  * Take the global option CH (with ARG) that may come before or after the
  * command.  Returns 1 when CH was one, 0 otherwise; --help exits 0.
@@ -195,10 +203,8 @@ cmd_leader(int argc, char **argv)
 	const char *m;
 	int r;
 
-	if (no_own_opts(argc, argv, 1) == -1) {
-		usage(stderr);
-		return EX_USAGE_;
-	}
+	if (no_own_opts(argc, argv, 1) == -1)
+		return bad_usage();
 	m = master_endpoint(opt_master);
 	if (elect_url_parse(m, &u, e) == -1)
 		errx(EX_USAGE_, "master: %s", e);
@@ -346,10 +352,8 @@ cmd_list(int argc, char **argv)
 	struct net *n;
 	size_t i;
 
-	if (no_own_opts(argc, argv, 1) == -1) {
-		usage(stderr);
-		return EX_USAGE_;
-	}
+	if (no_own_opts(argc, argv, 1) == -1)
+		return bad_usage();
 	n = connect_master();
 	q = rec_new(R_QUERY);
 	rec_set_str(q, "what", what);
@@ -375,10 +379,8 @@ cmd_weight(int argc, char **argv)
 	char *end;
 	double w;
 
-	if (no_own_opts(argc, argv, 3) == -1) {
-		usage(stderr);
-		return EX_USAGE_;
-	}
+	if (no_own_opts(argc, argv, 3) == -1)
+		return bad_usage();
 	argv += optind - 1;
 	if (!id_valid(argv[1]) && strcmp(argv[1], "*") != 0)
 		errx(EX_USAGE_, "'%s' is not a role name", argv[1]);
@@ -427,14 +429,11 @@ cmd_send(int argc, char **argv)
 			wait_ms = duration_arg("wait", optarg);
 			break;
 		default:
-			usage(stderr);
-			return EX_USAGE_;
+			return bad_usage();
 		}
 	}
-	if (optind != argc) {
-		usage(stderr);
-		return EX_USAGE_;
-	}
+	if (optind != argc)
+		return bad_usage();
 	n = connect_master();
 	usleep(100000);		/* nanomsg connects in the background */
 	if (raw) {
@@ -644,14 +643,11 @@ cmd_subscribe(int argc, char **argv)
 			o.role = optarg;
 			break;
 		default:
-			usage(stderr);
-			return EX_USAGE_;
+			return bad_usage();
 		}
 	}
-	if (optind != argc) {
-		usage(stderr);
-		return EX_USAGE_;
-	}
+	if (optind != argc)
+		return bad_usage();
 	if ((b.ib = malloc(REC_MAX_SIZE + 2)) == NULL)
 		err(EX_SYSTEM, "malloc");
 	catch_signals();
@@ -889,14 +885,12 @@ cmd_run(int argc, char **argv)
 			resources = optarg;
 			break;
 		default:
-			usage(stderr);
-			return EX_USAGE_;
+			return bad_usage();
 		}
 	}
 	if (optind >= argc) {
 		warnx("run: no command given");
-		usage(stderr);
-		return EX_USAGE_;
+		return bad_usage();
 	}
 	if (resources != NULL)
 		strlcpy(r.want, resources, sizeof(r.want));
@@ -932,10 +926,8 @@ cmd_run(int argc, char **argv)
 int
 main(int argc, char *argv[])
 {
-	if (next_opt(argc, argv, "", NULL) != -1 || optind >= argc) {
-		usage(stderr);
-		return EX_USAGE_;
-	}
+	if (next_opt(argc, argv, "", NULL) != -1 || optind >= argc)
+		return bad_usage();
 	argc -= optind;
 	argv += optind;
 	if (strcmp(argv[0], "agents") == 0 || strcmp(argv[0], "frameworks") == 0 ||
@@ -952,6 +944,5 @@ main(int argc, char *argv[])
 	if (strcmp(argv[0], "subscribe") == 0)
 		return cmd_subscribe(argc, argv);
 	warnx("unknown command '%s'", argv[0]);
-	usage(stderr);
-	return EX_USAGE_;
+	return bad_usage();
 }
