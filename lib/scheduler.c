@@ -41,6 +41,7 @@ struct sched {
 	int		 ever_subscribed;
 	int64_t		 next_sub, next_hb, hb_ms;
 	json_t		*queue;		/* calls made while not subscribed */
+	struct net_queue sendq;		/* calls the socket refused, in order */
 	struct map	*kills;		/* task_id -> struct kill */
 	struct map	*seen;		/* status uuid -> int64_t forget time */
 	int64_t		 next_sweep;
@@ -63,7 +64,10 @@ dup_or_null(const char *s, int *bad)
 	return d;
 }
 
-/* Hand REC (consumed) to the master now, or queue it until SUBSCRIBED. */
+/*
+ * Hand REC (consumed) to the master now, behind the calls its socket
+ * refused, or queue it until SUBSCRIBED.  Returns 0, or -1 when dropped.
+ */
 static int
 send_call(struct sched *s, json_t *rec)
 {
@@ -78,15 +82,33 @@ send_call(struct sched *s, json_t *rec)
 		return 0;
 	}
 	rec_set_str(rec, "framework_id", s->fw_id);
-	if (net_send(s->net, NULL, rec) == -1) {
-		json_decref(rec);
-		return -1;
-	}
-	json_decref(rec);
-	return 0;
+	return net_queue_send(s->net, &s->sendq, rec, SCHED_QUEUE_MAX) == -1 ?
+	    -1 : 0;
 }
 
-/* Send SUBSCRIBE, naming our framework id when we have one. */
+/* Report a failure to the error callback; CODE and REC are NULL for ours. */
+static void
+report(struct sched *s, const char *code, const char *message,
+    const char *about, const json_t *rec)
+{
+	struct sched_error e = { code, message, about, rec };
+
+	if (s->cb.error != NULL)
+		s->cb.error(s, s->ctx, &e);
+}
+
+/* The subscription is gone (the master forgot us): subscribe again now. */
+static void
+resubscribe(struct sched *s)
+{
+	s->subscribed = 0;
+	s->next_sub = now_ms();
+}
+
+/*
+ * Send SUBSCRIBE, naming our framework id, and time the next one: sooner
+ * when the socket is not connected yet.
+ */
 static void
 send_subscribe(struct sched *s)
 {
@@ -104,7 +126,8 @@ send_subscribe(struct sched *s)
 		rec_set_str(f, "min", s->fmin);
 		json_object_set_new(rec, "filters", f);
 	}
-	net_send(s->net, NULL, rec);
+	s->next_sub = now_ms() + (net_send(s->net, NULL, rec) == -1 ?
+	    SCHED_RECONNECT_MS : SCHED_RESEND_MS);
 	json_decref(rec);
 }
 
@@ -185,7 +208,6 @@ sched_create(const struct sched_opts *opts, const struct sched_callbacks *cb,
 		return NULL;
 	}
 	send_subscribe(s);
-	s->next_sub = now_ms() + SCHED_RESEND_MS;
 	return s;
 }
 
@@ -213,6 +235,7 @@ sched_destroy(struct sched *s)
 		net_close(s->net);
 	}
 	elect_follow_destroy(s->follow);
+	net_queue_clear(&s->sendq);
 	json_decref(s->queue);
 	free(s->name);
 	free(s->role);
@@ -255,6 +278,8 @@ sched_timeout(const struct sched *s)
 	while ((k = map_next(s->kills, &pos, NULL)) != NULL)
 		if (k->next < next)
 			next = k->next;
+	if (s->sendq.len > 0 && now + SCHED_FLUSH_MS < next)
+		next = now + SCHED_FLUSH_MS;
 	if (next <= now)
 		return 0;
 	return next - now > 60000 ? 60000 : (int)(next - now);
@@ -282,7 +307,8 @@ on_subscribed(struct sched *s, json_t *rec)
 	s->next_hb = now_ms() + s->hb_ms;
 	json_array_foreach(s->queue, i, c) {
 		rec_set_str(c, "framework_id", s->fw_id);
-		net_send(s->net, NULL, c);
+		net_queue_send(s->net, &s->sendq, json_incref(c),
+		    SCHED_QUEUE_MAX);
 	}
 	json_array_clear(s->queue);
 	if (s->cb.subscribed != NULL)
@@ -308,9 +334,7 @@ on_offer(struct sched *s, json_t *rec)
 	o.rec = rec;
 	if (o.offer_id == NULL || o.agent_id == NULL || o.resources == NULL ||
 	    res_parse(o.resources, &r, e) == -1) {
-		if (s->cb.error != NULL)
-			s->cb.error(s, s->ctx, "master sent a malformed OFFER",
-			    R_OFFER);
+		report(s, NULL, "master sent a malformed OFFER", R_OFFER, NULL);
 		return;
 	}
 	if (o.hostname == NULL)
@@ -381,8 +405,11 @@ on_status(struct sched *s, json_t *rec)
 		sched_acknowledge(s, st.task_id, st.agent_id, st.uuid);
 }
 
-/* ERROR: the master forgot us (it restarted, or we were silent too long)
- * means subscribe again under the same id; anything else goes up. */
+/*
+ * ERROR: the master forgot us (it restarted, or we were silent too long)
+ * means subscribe again under the same id; anything else goes up.  Only
+ * the code is looked at: the message is for people.
+ */
 static void
 on_error(struct sched *s, json_t *rec)
 {
@@ -392,21 +419,22 @@ on_error(struct sched *s, json_t *rec)
 	if (msg == NULL)
 		msg = "(no message)";
 	if (s->subscribed && code != NULL &&
-	    strcmp(code, E_UNKNOWN_FRAMEWORK) == 0) {
-		s->subscribed = 0;
-		s->next_sub = now_ms();
+	    (strcmp(code, E_UNKNOWN_FRAMEWORK) == 0 ||
+	    strcmp(code, E_RESUBSCRIBE) == 0)) {
+		resubscribe(s);
 		return;
 	}
-	if (s->cb.error != NULL)
-		s->cb.error(s, s->ctx, msg, rec_str(rec, "about"));
+	report(s, code, msg, rec_str(rec, "about"), rec);
 }
 
 /* Turn one record from the master into a callback. */
 static void
 handle(struct sched *s, json_t *rec)
 {
-	const char *type = rec_type(rec);
+	const char *type = rec_type(rec), *id;
 
+	if (s->cb.record != NULL)
+		s->cb.record(s, s->ctx, rec);
 	if (strcmp(type, R_SUBSCRIBED) == 0)
 		on_subscribed(s, rec);
 	else if (strcmp(type, R_ERROR) == 0)
@@ -423,6 +451,11 @@ handle(struct sched *s, json_t *rec)
 	} else if (strcmp(type, R_AGENT_LOST) == 0) {
 		if (s->cb.agent_lost != NULL && rec_str(rec, "agent_id") != NULL)
 			s->cb.agent_lost(s, s->ctx, rec_str(rec, "agent_id"));
+	} else if (strcmp(type, R_REREGISTER) == 0) {
+		/* a restarted master answers our heartbeat with this */
+		if ((id = rec_str(rec, "framework_id")) != NULL &&
+		    strcmp(id, s->fw_id) == 0)
+			resubscribe(s);
 	}
 	/* other types are for other peers or newer versions: ignored */
 }
@@ -445,16 +478,15 @@ timers(struct sched *s)
 		struct net *nn = net_open(NET_PEER, ep, err);
 
 		if (nn != NULL) {
+			/* what the old leader's socket refused goes nowhere */
+			net_queue_clear(&s->sendq);
 			net_close(s->net);
 			s->net = nn;
-			s->subscribed = 0;
-			s->next_sub = now;
+			resubscribe(s);
 		}
 	}
-	if (!s->subscribed && now >= s->next_sub) {
+	if (!s->subscribed && now >= s->next_sub)
 		send_subscribe(s);
-		s->next_sub = now + SCHED_RESEND_MS;
-	}
 	if (s->subscribed && now >= s->next_hb) {
 		rec = rec_new(R_HEARTBEAT);
 		rec_set_str(rec, "framework_id", s->fw_id);
@@ -494,22 +526,22 @@ sched_dispatch(struct sched *s)
 
 	if (s->stopped || s->failed)
 		return -1;
+	net_queue_flush(s->net, &s->sendq);
 	timers(s);
 	while (!s->stopped && (r = net_recv(s->net, &rec, NULL, e)) != 0) {
 		if (r == -2) {
 			s->failed = 1;
-			if (s->cb.error != NULL)
-				s->cb.error(s, s->ctx, e, NULL);
+			report(s, NULL, e, NULL, NULL);
 			return -1;
 		}
 		if (r == -1) {
-			if (s->cb.error != NULL)
-				s->cb.error(s, s->ctx, e, NULL);
+			report(s, NULL, e, NULL, NULL);
 			continue;
 		}
 		handle(s, rec);
 		json_decref(rec);
 	}
+	net_queue_flush(s->net, &s->sendq);
 	return s->stopped ? -1 : 0;
 }
 
@@ -642,6 +674,14 @@ sched_reconcile(struct sched *s, const char *const *task_ids, size_t n)
 }
 
 int
+sched_call(struct sched *s, const json_t *rec)
+{
+	if (!json_is_object(rec) || rec_str(rec, "type") == NULL)
+		return -1;
+	return send_call(s, json_copy((json_t *)rec));
+}
+
+int
 sched_teardown(struct sched *s)
 {
 	json_t *rec;
@@ -649,6 +689,8 @@ sched_teardown(struct sched *s)
 	if (s->stopped)
 		return -1;
 	if (s->subscribed) {
+		/* the calls waiting go first: the teardown ends the framework */
+		net_queue_flush(s->net, &s->sendq);
 		rec = rec_new(R_TEARDOWN);
 		rec_set_str(rec, "framework_id", s->fw_id);
 		net_send(s->net, NULL, rec);

@@ -4,11 +4,15 @@
  * never hides the system's <sched.h>, which <spawn.h> and <pthread.h>
  * include.)  It speaks the framework side of cluster-protocol(7) with
  * offerd: it subscribes (and retransmits SUBSCRIBE until SUBSCRIBED comes
- * back), sends a HEARTBEAT every second, acknowledges status updates
- * (unless told not to), hands each status update over once even when the
- * agent resends it, resends kills until the task ends, and turns each
- * record from the master into a call of one of the scheduler's
- * callbacks.  See sched(3).
+ * back, and again under the same id when the master forgets it), sends a
+ * HEARTBEAT every second, acknowledges status updates (unless told not
+ * to), hands each status update over once even when the agent resends
+ * it, resends kills until the task ends, queues the calls its socket
+ * refuses and sends them in order later, and turns each record from the
+ * master into a call of one of the scheduler's callbacks.  It is the only
+ * code of the project that speaks the framework side: cluster-ctl's run
+ * and subscribe and the benchmarks' load generator are built on it.
+ * See sched(3).
  *
  * Integration: poll sched_fd() for reading and call sched_dispatch()
  * when it is readable or sched_timeout() milliseconds have passed; or
@@ -22,8 +26,9 @@
  *     sched_status, strings, the json_t records) is borrowed: valid until
  *     the callback returns.  json_incref() a record, or copy what you
  *     need, to keep it.
- *   - A json_t passed to a sched_* call (the tasks of sched_accept())
- *     stays the caller's: the library takes its own reference.
+ *   - A json_t passed to a sched_* call (the tasks of sched_accept(),
+ *     the record of sched_call()) stays the caller's: the library takes
+ *     its own reference or copy.
  *   - sched_task() returns a new json_t the caller owns.
  *
  * Callbacks may call any sched_* function except sched_destroy().
@@ -41,6 +46,9 @@
 #define SCHED_ERRLEN		256
 #define SCHED_HEARTBEAT_MS	1000	/* longest gap between heartbeats */
 #define SCHED_RESEND_MS		500	/* SUBSCRIBE retransmission */
+#define SCHED_RECONNECT_MS	50	/* ... while the socket is not connected */
+#define SCHED_FLUSH_MS		1	/* retry of calls the socket refused */
+#define SCHED_QUEUE_MAX		65536	/* calls waiting at most; more fail */
 #define SCHED_KILL_RESEND_MS	1000	/* KILL retransmission */
 #define SCHED_KILL_TRIES	30	/* kills sent before giving up */
 
@@ -91,8 +99,21 @@ struct sched_status {
 	const json_t	*rec;		/* the whole STATUS record */
 };
 
+/*
+ * An ERROR from the master, or a failure of the library's own (its socket,
+ * a record it could not read): every pointer is borrowed, NULL when absent.
+ */
+struct sched_error {
+	const char	*code;		/* E_* of proto.h; NULL: the library's */
+	const char	*message;	/* for people: never match its text */
+	const char	*about;		/* the record type at fault */
+	const json_t	*rec;		/* the whole ERROR record, or NULL */
+};
+
 /* The scheduler's side: any pointer may be NULL to ignore that event. */
 struct sched_callbacks {
+	/* Every record from the master, before the library acts on it. */
+	void	(*record)(struct sched *, void *ctx, const json_t *rec);
 	/* SUBSCRIBED: FRAMEWORK_ID is ours; AGAIN is 1 on a resubscription. */
 	void	(*subscribed)(struct sched *, void *ctx,
 		    const char *framework_id, int again);
@@ -104,9 +125,12 @@ struct sched_callbacks {
 	void	(*status)(struct sched *, void *ctx, const struct sched_status *);
 	/* AGENT_LOST: its tasks come as TASK_LOST status updates too. */
 	void	(*agent_lost)(struct sched *, void *ctx, const char *agent_id);
-	/* An ERROR from the master; ABOUT is the record type at fault. */
-	void	(*error)(struct sched *, void *ctx, const char *message,
-		    const char *about);
+	/*
+	 * An ERROR the library does not handle itself (it subscribes again
+	 * on unknown_framework and resubscribe), or a socket failure.  While
+	 * not subscribed, one about SUBSCRIBE is the master refusing it.
+	 */
+	void	(*error)(struct sched *, void *ctx, const struct sched_error *);
 };
 
 /*
@@ -183,6 +207,12 @@ int	sched_acknowledge(struct sched *s, const char *task_id,
 /* Ask for the state of the N tasks TASK_IDS (N == 0: all our tasks);
  * the answers come as status updates with reconcile set. */
 int	sched_reconcile(struct sched *s, const char *const *task_ids, size_t n);
+/*
+ * Send REC, a call record of any type (a bridge passes its input through
+ * with this), as our framework: a copy with our framework_id, queued
+ * until SUBSCRIBED.  Nothing is tracked or resent.
+ */
+int	sched_call(struct sched *s, const json_t *rec);
 /* End the framework: the master kills its tasks; sched_run() returns. */
 int	sched_teardown(struct sched *s);
 

@@ -88,3 +88,19 @@ running_tasks() {
 	run "$SERVICE"
 	[ "$status" -eq 100 ]
 }
+
+@test "after a master restart the service subscribes again under its id and keeps its instances" {
+	fw=$(sed -n 's/^service subscribed framework=\([^ ]*\)$/\1/p' "$TMP/service.log")
+	[ -n "$fw" ]
+	before=$(running_tasks | cut -d' ' -f1 | sort)
+	kill -9 "$PID_offerd"
+	# -R: a framework that does not subscribe again in 5 s loses its tasks
+	start_daemon offerd2 offerd -d -v -w "$TMP/master" -t 2s -R 5s
+	wait_for 20 grep -q "service subscribed framework=$fw (again)" "$TMP/service.log"
+	wait_for 10 sh -c "cluster-ctl -h -o framework_id,active frameworks | grep -q '^$fw *yes'"
+	sleep 7
+	[ "$(running_tasks | cut -d' ' -f1 | sort)" = "$before" ]
+	nap_count 3
+	grep -q 'running=3/3 restarts=0' "$TMP/service.log"
+	! grep -q 'restarts=[1-9]' "$TMP/service.log"
+}

@@ -1,6 +1,7 @@
 /*
- * cluster-ctl: the operator's and scripts' view of the cluster, and a
- * framework that runs one command.  See cluster-ctl(1).
+ * cluster-ctl: the operator's and scripts' view of the cluster, and two
+ * frameworks built on sched(3): run, which runs one command, and
+ * subscribe, the JSON-lines scheduler bridge.  See cluster-ctl(1).
  */
 #include <err.h>
 #include <errno.h>
@@ -18,6 +19,7 @@
 #include "proto.h"
 #include "rec.h"
 #include "res.h"
+#include "scheduler.h"
 #include "util.h"
 
 #define EX_USAGE_	100
@@ -25,12 +27,18 @@
 #define EX_TIMEOUT	124
 #define EX_NOLAUNCH	125
 #define RESEND_MS	500
-#define RECONNECT_MS	50	/* resend soon: a new socket was not connected yet */
+#define QUERY_TIMEOUT_MS 5000	/* -t of every command but run */
+#define POLL_MS		100	/* longest sleep of run and subscribe */
+#define WAIT_WARN_MS	5000	/* run: say it still waits for an offer */
+#define KILL_WAIT_MS	15000	/* run: how long a killed task may take */
+#define DECLINE_S	1.0	/* run: an offer too small, until launched */
+#define LAUNCHED_DECLINE_S 60.0	/* run: any offer once launched */
+#define GLOBAL_OPTS	"hm:o:t:"
 
 static const char *opt_master;
 static const char *opt_format = "table";
 static int opt_noheader;
-static int64_t opt_timeout_ms = 5000;
+static int64_t opt_timeout_ms = -1;	/* -1: not given */
 static volatile sig_atomic_t got_signal;
 
 static void
@@ -50,62 +58,135 @@ usage(FILE *fp)
 	    "       cluster-ctl weight role weight\n");
 }
 
-static struct elect_follow *follow;	/* the master is an election */
-static int follow_tried;
-static char cur_ep[ELECT_ENDPOINT_MAX];	/* the endpoint we talk to */
+/* Print the usage on stderr; returns the exit status of a usage error. */
+static int
+bad_usage(void)
+{
+	usage(stderr);
+	return EX_USAGE_;
+}
 
 /*
- * Connect to the master: to its current leader when it is named by its
- * election (zk://, lock://; see cluster-elect(8)).  Exits 100 on a bad
- * master string, 111 when no leader can be found or the socket fails.
+ * Take the global option CH (with ARG) that may come before or after the
+ * command.  Returns 1 when CH was one, 0 otherwise; --help exits 0.
  */
-static struct net *
-connect_master(void)
+static int
+global_opt(int ch, const char *arg)
+{
+	switch (ch) {
+	case 'H':
+		usage(stdout);
+		exit(0);
+	case 'h':
+		opt_noheader = 1;
+		return 1;
+	case 'm':
+		opt_master = arg;
+		return 1;
+	case 'o':
+		opt_format = arg;
+		return 1;
+	case 't':
+		opt_timeout_ms = duration_arg("timeout", arg);
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * getopt_long(3) over a command's own options OWN and LONGOPTS (NULL for
+ * none) and the global ones, which it takes itself: returns the next own
+ * option, '?' for an unknown one, -1 at the first operand.
+ */
+static int
+next_opt(int argc, char **argv, const char *own, const struct option *longopts)
+{
+	static const struct option global[] = {
+		{ "help", no_argument, NULL, 'H' },
+		{ "noheader", no_argument, NULL, 'h' },
+		{ "master", required_argument, NULL, 'm' },
+		{ "format", required_argument, NULL, 'o' },
+		{ "timeout", required_argument, NULL, 't' },
+	};
+	struct option all[32];
+	char shortopts[64];
+	size_t n = 0, i;
+	int ch;
+
+	snprintf(shortopts, sizeof(shortopts), "+%s%s", own, GLOBAL_OPTS);
+	for (i = 0; longopts != NULL && longopts[i].name != NULL; i++)
+		all[n++] = longopts[i];
+	for (i = 0; i < sizeof(global) / sizeof(global[0]); i++)
+		all[n++] = global[i];
+	memset(&all[n], 0, sizeof(all[n]));
+	while ((ch = getopt_long(argc, argv, shortopts, all, NULL)) != -1 &&
+	    global_opt(ch, optarg))
+		;
+	return ch;
+}
+
+/*
+ * Parse the options of a command that has none of its own.  Returns 0
+ * when exactly NARGS operands (the command's name included) follow.
+ */
+static int
+no_own_opts(int argc, char **argv, int nargs)
+{
+	optind = 1;
+	if (next_opt(argc, argv, "", NULL) != -1 || argc - optind + 1 != nargs)
+		return -1;
+	return 0;
+}
+
+/*
+ * The endpoint of the master now: of its current leader when it is named
+ * by its election (zk://, lock://; see cluster-elect(8)), into EP (LEN
+ * bytes).  Exits 100 on a bad master string, 111 when no leader can be
+ * found.
+ */
+static void
+resolve_master(char *ep, size_t len)
 {
 	const char *m = master_endpoint(opt_master);
 	char e[ELECT_ERRLEN];
 	struct elect_url u;
-	struct net *n;
 
 	if (elect_url_parse(m, &u, e) == -1)
 		errx(EX_USAGE_, "master: %s", e);
-	if (elect_resolve(m, cur_ep, sizeof(cur_ep), e) < 0)
+	if (elect_resolve(m, ep, len, e) < 0)
 		errx(EX_SYSTEM, "master %s: %s", m, e);
-	if ((n = net_open(NET_PEER, cur_ep, e)) == NULL)
+}
+
+/* Connect to the master, or exit as resolve_master() or 111. */
+static struct net *
+connect_master(void)
+{
+	char ep[ELECT_ENDPOINT_MAX], e[ELECT_ERRLEN];
+	struct net *n;
+
+	resolve_master(ep, sizeof(ep));
+	if ((n = net_open(NET_PEER, ep, e)) == NULL)
 		errx(EX_SYSTEM, "%s", e);
 	return n;
 }
 
 /*
- * When the master is an election whose leader changed, move *N to the
- * new leader.  Returns 1 when it moved (the caller subscribes again),
- * 0 otherwise.
+ * A framework on the master (following its leader when it is elected)
+ * with OPTS and CB; exits as resolve_master(), or 111 when the library
+ * refuses.
  */
-static int
-follow_master(struct net **n)
+static struct sched *
+connect_framework(struct sched_opts *opts, const struct sched_callbacks *cb,
+    void *ctx)
 {
-	const char *m = master_endpoint(opt_master);
-	char ep[ELECT_ENDPOINT_MAX], e[ELECT_ERRLEN];
-	struct net *nn;
+	char ep[ELECT_ENDPOINT_MAX], e[SCHED_ERRLEN];
+	struct sched *s;
 
-	if (!follow_tried) {
-		follow_tried = 1;
-		if (strcmp(m, cur_ep) != 0 &&
-		    (follow = elect_follow_create(m, e)) == NULL)
-			warnx("cannot follow the leader of %s: %s", m, e);
-	}
-	if (follow == NULL || elect_follow_poll(follow, ep, sizeof(ep)) != 1 ||
-	    strcmp(ep, cur_ep) == 0)
-		return 0;
-	if ((nn = net_open(NET_PEER, ep, e)) == NULL) {
-		warnx("new leader %s: %s", ep, e);
-		return 0;
-	}
-	warnx("the master moved to %s", ep);
-	net_close(*n);
-	*n = nn;
-	strlcpy(cur_ep, ep, sizeof(cur_ep));
-	return 1;
+	resolve_master(ep, sizeof(ep));	/* no leader: fail now, not wait */
+	opts->master = opt_master;
+	if ((s = sched_create(opts, cb, ctx, e)) == NULL)
+		errx(EX_SYSTEM, "%s", e);
+	return s;
 }
 
 /*
@@ -114,18 +195,17 @@ follow_master(struct net **n)
  * now, 111 when it cannot be asked.
  */
 static int
-cmd_leader(int argc)
+cmd_leader(int argc, char **argv)
 {
-	const char *m = master_endpoint(opt_master);
 	struct elect_leader l;
 	struct elect_url u;
 	char e[ELECT_ERRLEN];
+	const char *m;
 	int r;
 
-	if (argc != 1) {
-		usage(stderr);
-		return EX_USAGE_;
-	}
+	if (no_own_opts(argc, argv, 1) == -1)
+		return bad_usage();
+	m = master_endpoint(opt_master);
 	if (elect_url_parse(m, &u, e) == -1)
 		errx(EX_USAGE_, "master: %s", e);
 	if ((r = elect_lookup(m, &l, e)) < 0)
@@ -156,7 +236,8 @@ cmd_leader(int argc)
 static json_t *
 request(struct net *n, json_t *req, const char *want)
 {
-	int64_t deadline = now_ms() + opt_timeout_ms, next = 0;
+	int64_t timeout = opt_timeout_ms < 0 ? QUERY_TIMEOUT_MS : opt_timeout_ms;
+	int64_t deadline = now_ms() + timeout, next = 0;
 	char e[REC_ERRLEN];
 	json_t *ans;
 
@@ -166,7 +247,7 @@ request(struct net *n, json_t *req, const char *want)
 		if (now >= deadline)
 			errx(EX_SYSTEM, "no answer from the master at %s within "
 			    "%lld ms", master_endpoint(opt_master),
-			    (long long)opt_timeout_ms);
+			    (long long)timeout);
 		if (now >= next) {
 			/* not connected yet: try again at once, else wait */
 			next = now + (net_send(n, NULL, req) == -1 ? 10 : RESEND_MS);
@@ -262,13 +343,19 @@ print_table(json_t *items, const char *cols)
 	free(copy);
 }
 
+/* agents, frameworks, tasks, offers: what the master knows, as a table. */
 static int
-cmd_list(const char *what)
+cmd_list(int argc, char **argv)
 {
-	struct net *n = connect_master();
-	json_t *q = rec_new(R_QUERY), *st, *items, *item;
+	const char *what = argv[0];
+	json_t *q, *st, *items, *item;
+	struct net *n;
 	size_t i;
 
+	if (no_own_opts(argc, argv, 1) == -1)
+		return bad_usage();
+	n = connect_master();
+	q = rec_new(R_QUERY);
 	rec_set_str(q, "what", what);
 	st = request(n, q, R_STATE);
 	items = json_object_get(st, "items");
@@ -292,10 +379,9 @@ cmd_weight(int argc, char **argv)
 	char *end;
 	double w;
 
-	if (argc != 3) {
-		usage(stderr);
-		return EX_USAGE_;
-	}
+	if (no_own_opts(argc, argv, 3) == -1)
+		return bad_usage();
+	argv += optind - 1;
 	if (!id_valid(argv[1]) && strcmp(argv[1], "*") != 0)
 		errx(EX_USAGE_, "'%s' is not a role name", argv[1]);
 	w = strtod(argv[2], &end);
@@ -334,7 +420,7 @@ cmd_send(int argc, char **argv)
 	json_t *rec;
 
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "rw:", longopts, NULL)) != -1) {
+	while ((ch = next_opt(argc, argv, "rw:", longopts)) != -1) {
 		switch (ch) {
 		case 'r':
 			raw = 1;
@@ -343,14 +429,11 @@ cmd_send(int argc, char **argv)
 			wait_ms = duration_arg("wait", optarg);
 			break;
 		default:
-			usage(stderr);
-			return EX_USAGE_;
+			return bad_usage();
 		}
 	}
-	if (optind != argc) {
-		usage(stderr);
-		return EX_USAGE_;
-	}
+	if (optind != argc)
+		return bad_usage();
 	n = connect_master();
 	usleep(100000);		/* nanomsg connects in the background */
 	if (raw) {
@@ -389,37 +472,120 @@ cmd_send(int argc, char **argv)
 	return bad;
 }
 
-/*
- * Send one call LINE (JSON) of the bridge's input as framework FW_ID, or
- * keep it in PENDING until the framework has an id; a bad line sets *CODE.
- */
 static void
-send_call(struct net *n, const char *line, const char *fw_id, json_t *pending,
-    int *code)
+on_signal(int sig)
 {
-	char e[REC_ERRLEN];
-	json_t *rec;
+	got_signal = sig;
+}
 
-	if ((rec = rec_from_json(line, e)) == NULL) {
-		warnx("stdin: %s", e);
-		*code = 1;
+/* SIGINT and SIGTERM set got_signal and interrupt poll(2). */
+static void
+catch_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+/* The scheduler bridge: what its callbacks tell its loop. */
+struct bridge {
+	int		 code;		/* the exit status so far */
+	int		 stop;		/* stdout is gone, or the socket */
+	int		 refused;	/* the master refused the SUBSCRIBE */
+	char		 why[SCHED_ERRLEN];
+	char		*ib;		/* stdin: a partial line */
+	size_t		 ilen;
+};
+
+/* Every record from the master goes out as a JSON line. */
+static void
+bridge_record(struct sched *s, void *ctx, const json_t *rec)
+{
+	struct bridge *b = ctx;
+
+	(void)s;
+	if (rec_print(stdout, rec) == -1)
+		b->stop = 1;
+}
+
+/* Offers are the script's to answer: the library must not decline them. */
+static void
+bridge_offer(struct sched *s, void *ctx, const struct sched_offer *o)
+{
+	(void)s;
+	(void)ctx;
+	(void)o;
+}
+
+/* An ERROR was printed already; one refusing our SUBSCRIBE ends us. */
+static void
+bridge_error(struct sched *s, void *ctx, const struct sched_error *e)
+{
+	struct bridge *b = ctx;
+
+	if (e->code == NULL) {		/* the library's own: the socket */
+		warnx("%s", e->message);
 		return;
 	}
-	if (fw_id[0] == '\0') {
-		json_array_append_new(pending, rec);
-		return;
+	if (!sched_subscribed(s) && e->about != NULL &&
+	    strcmp(e->about, R_SUBSCRIBE) == 0) {
+		b->refused = b->stop = 1;
+		strlcpy(b->why, e->message, sizeof(b->why));
 	}
-	rec_set_str(rec, "framework_id", fw_id);
-	net_send(n, NULL, rec);
-	json_decref(rec);
 }
 
 /*
- * subscribe: the scheduler bridge.  Registers a framework, prints every
- * event from the master as a JSON line on stdout, and sends every JSON
- * line read on stdin as a call, with framework_id filled in.  Heartbeats
- * and (unless -A) status acknowledgements are done for the script.  EOF
- * on stdin tears the framework down.
+ * Read what stdin holds and send each complete line as a call (a bad one
+ * makes the exit status 1).  Uses read(2), not stdio, so that every
+ * complete line is sent now.  Returns 0 at the end of stdin, 1 otherwise.
+ */
+static int
+bridge_read(struct sched *s, struct bridge *b)
+{
+	ssize_t got = read(0, b->ib + b->ilen, REC_MAX_SIZE + 1 - b->ilen);
+	char *start = b->ib, *nl, e[REC_ERRLEN];
+	int open = 1;
+	json_t *rec;
+
+	if (got == -1 && errno == EINTR)
+		return 1;
+	if (got <= 0) {
+		open = 0;
+		if (b->ilen > 0)	/* a last line without newline */
+			b->ib[b->ilen++] = '\n';
+	} else
+		b->ilen += got;
+	while ((nl = memchr(start, '\n', b->ilen - (start - b->ib))) != NULL) {
+		*nl = '\0';
+		if (*start != '\0' && (rec = rec_from_json(start, e)) == NULL) {
+			warnx("stdin: %s", e);
+			b->code = 1;
+		} else if (*start != '\0') {
+			sched_call(s, rec);
+			json_decref(rec);
+		}
+		start = nl + 1;
+	}
+	b->ilen -= start - b->ib;
+	memmove(b->ib, start, b->ilen);
+	if (b->ilen > REC_MAX_SIZE) {
+		warnx("stdin: a line longer than %d bytes", REC_MAX_SIZE);
+		b->code = 1;
+		b->ilen = 0;
+	}
+	return open;
+}
+
+/*
+ * subscribe: the scheduler bridge, a framework of sched(3) whose
+ * scheduler is a script.  Every record from the master goes out as a JSON
+ * line on stdout; every JSON line read on stdin goes to the master as a
+ * call, with framework_id filled in.  The library subscribes (again
+ * after a master restart or a new leader), heartbeats and, unless -A,
+ * acknowledges updates.  EOF on stdin tears the framework down.
  */
 static int
 cmd_subscribe(int argc, char **argv)
@@ -434,209 +600,106 @@ cmd_subscribe(int argc, char **argv)
 		{ "role", required_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *name = "bridge", *role = "*", *want_id = NULL;
-	char again_id[64];
-	const char *fattrs = NULL, *fmin = NULL;
-	char fw_id[64] = "", e[REC_ERRLEN], *ib, gen_id[64];
-	int ch, manual_ack = 0, in_open = 1, code = 0;
-	int64_t failover_ms = 0, next_sub = 0, next_hb = 0;
-	size_t ilen = 0;
-	struct net *n;
-	json_t *rec, *pending = json_array();
+	struct sched_opts o = { .name = "bridge", .role = "*" };
+	const struct sched_callbacks cb = { .record = bridge_record,
+	    .offer = bridge_offer, .error = bridge_error };
+	struct bridge b = { 0 };
+	char e[REC_ERRLEN];
+	int ch, in_open = 1, failed = 0;
+	struct sched *s;
 	struct res tmp;
 
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "Aa:F:i:M:n:r:", longopts,
-	    NULL)) != -1) {
+	while ((ch = next_opt(argc, argv, "Aa:F:i:M:n:r:", longopts)) != -1) {
 		switch (ch) {
 		case 'A':
-			manual_ack = 1;
+			o.manual_ack = 1;
 			break;
 		case 'a':
 			if (attr_check(optarg, e) == -1)
 				errx(EX_USAGE_, "attributes '%s': %s", optarg, e);
-			fattrs = optarg;
+			o.filter_attributes = optarg;
 			break;
 		case 'F':
-			failover_ms = duration_arg("failover", optarg);
+			o.failover_timeout = duration_arg("failover",
+			    optarg) / 1000.0;
 			break;
 		case 'i':
 			if (!id_valid(optarg))
 				errx(EX_USAGE_, "framework id '%s' is not valid",
 				    optarg);
-			want_id = optarg;
+			o.framework_id = optarg;
 			break;
 		case 'M':
 			if (res_parse(optarg, &tmp, e) == -1)
 				errx(EX_USAGE_, "min '%s': %s", optarg, e);
 			res_free(&tmp);
-			fmin = optarg;
+			o.filter_min = optarg;
 			break;
 		case 'n':
-			name = optarg;
+			o.name = optarg;
 			break;
 		case 'r':
-			role = optarg;
+			o.role = optarg;
 			break;
 		default:
-			usage(stderr);
-			return EX_USAGE_;
+			return bad_usage();
 		}
 	}
-	if (optind != argc) {
-		usage(stderr);
-		return EX_USAGE_;
-	}
-	/*
-	 * Our own id, sent with every SUBSCRIBE: a resent one cannot make
-	 * a second framework.
-	 */
-	if (want_id == NULL)
-		want_id = id_new("fw", gen_id, sizeof(gen_id));
-	if ((ib = malloc(REC_MAX_SIZE + 2)) == NULL)
+	if (optind != argc)
+		return bad_usage();
+	if ((b.ib = malloc(REC_MAX_SIZE + 2)) == NULL)
 		err(EX_SYSTEM, "malloc");
-	n = connect_master();
+	catch_signals();
 	signal(SIGPIPE, SIG_IGN);
-	while (!got_signal) {
-		int64_t now = now_ms();
+	s = connect_framework(&o, &cb, &b);
+	while (!got_signal && !b.stop) {
 		struct pollfd pfd[2] = {
-			{ .fd = net_fd(n), .events = POLLIN },
+			{ .fd = sched_fd(s), .events = POLLIN },
 			{ .fd = in_open ? 0 : -1, .events = POLLIN },
 		};
+		int wait = sched_timeout(s);
 
-		if (follow_master(&n) && fw_id[0] != '\0') {
-			/* a new leader: subscribe again with the same id */
-			static char moved_id[64];
-
-			strlcpy(moved_id, fw_id, sizeof(moved_id));
-			want_id = moved_id;
-			fw_id[0] = '\0';
-			next_sub = 0;
-			pfd[0].fd = net_fd(n);
-		}
-
-		if (fw_id[0] == '\0' && now >= next_sub) {
-			rec = json_pack("{s:s,s:s,s:s,s:f}", "type", R_SUBSCRIBE,
-			    "name", name, "role", role, "failover_timeout",
-			    failover_ms / 1000.0);
-			rec_set_str(rec, "framework_id", want_id);
-			if (fattrs != NULL || fmin != NULL) {
-				json_t *f = json_object();
-
-				rec_set_str(f, "attributes", fattrs);
-				rec_set_str(f, "min", fmin);
-				json_object_set_new(rec, "filters", f);
-			}
-			next_sub = now + (net_send(n, NULL, rec) == -1 ?
-			    RECONNECT_MS : RESEND_MS);
-			json_decref(rec);
-		}
-		if (fw_id[0] != '\0' && now >= next_hb) {
-			rec = json_pack("{s:s,s:s}", "type", R_HEARTBEAT,
-			    "framework_id", fw_id);
-			net_send(n, NULL, rec);
-			json_decref(rec);
-			next_hb = now + 1000;
-		}
-		if (!in_open && fw_id[0] != '\0')
+		/* what stdin held is sent once we are subscribed */
+		if (!in_open && sched_subscribed(s))
 			break;
-		if (poll(pfd, 2, 100) == -1 && errno != EINTR)
+		if (poll(pfd, 2, wait < POLL_MS ? wait : POLL_MS) == -1 &&
+		    errno != EINTR)
 			err(EX_SYSTEM, "poll");
-		while (net_recv(n, &rec, NULL, e) == 1) {
-			const char *type = rec_type(rec);
-
-			if (strcmp(type, R_SUBSCRIBED) == 0 && fw_id[0] == '\0') {
-				size_t i;
-				json_t *c;
-
-				strlcpy(fw_id, rec_str(rec, "framework_id") ?
-				    rec_str(rec, "framework_id") : "", sizeof(fw_id));
-				/* calls read before we had an id */
-				json_array_foreach(pending, i, c) {
-					rec_set_str(c, "framework_id", fw_id);
-					net_send(n, NULL, c);
-				}
-				json_array_clear(pending);
-			}
-			if (strcmp(type, R_ERROR) == 0 && fw_id[0] == '\0' &&
-			    rec_str(rec, "about") != NULL &&
-			    strcmp(rec_str(rec, "about"), R_SUBSCRIBE) == 0) {
-				/* refused: no point in asking again */
-				rec_print(stdout, rec);
-				errx(1, "subscribe refused: %s",
-				    rec_str(rec, "message"));
-			}
-			if (strcmp(type, R_REREGISTER) == 0 && fw_id[0] != '\0') {
-				/* a restarted master: subscribe again, same id */
-				strlcpy(again_id, fw_id, sizeof(again_id));
-				want_id = again_id;
-				fw_id[0] = '\0';
-				next_sub = 0;
-			}
-			if (strcmp(type, R_STATUS) == 0 && !manual_ack &&
-			    rec_str(rec, "uuid") != NULL) {
-				json_t *ack = json_pack("{s:s,s:s,s:s,s:s}",
-				    "type", R_ACKNOWLEDGE, "framework_id", fw_id,
-				    "task_id", rec_str(rec, "task_id"),
-				    "uuid", rec_str(rec, "uuid"));
-
-				net_send(n, NULL, ack);
-				json_decref(ack);
-			}
-			if (rec_print(stdout, rec) == -1)
-				got_signal = SIGPIPE;
-			json_decref(rec);
+		if (sched_dispatch(s) == -1) {
+			failed = !b.stop;
+			break;
 		}
-		if (in_open && (pfd[1].revents & (POLLIN | POLLHUP))) {
-			/* read(2), not stdio: every complete line is handled now */
-			ssize_t got = read(0, ib + ilen, REC_MAX_SIZE + 1 - ilen);
-			char *start = ib, *nl;
-
-			if (got == -1 && errno == EINTR)
-				continue;
-			if (got <= 0) {
-				in_open = 0;
-				if (ilen > 0)		/* a last line without newline */
-					ib[ilen++] = '\n';
-			} else
-				ilen += got;
-			while ((nl = memchr(start, '\n', ilen - (start - ib))) != NULL) {
-				*nl = '\0';
-				if (*start != '\0')
-					send_call(n, start, fw_id, pending, &code);
-				start = nl + 1;
-			}
-			ilen -= start - ib;
-			memmove(ib, start, ilen);
-			if (ilen > REC_MAX_SIZE) {
-				warnx("stdin: a line longer than %d bytes", REC_MAX_SIZE);
-				code = 1;
-				ilen = 0;
-			}
-		}
+		if (in_open && (pfd[1].revents & (POLLIN | POLLHUP)))
+			in_open = bridge_read(s, &b);
 	}
-	if (fw_id[0] != '\0' && failover_ms == 0) {
-		rec = json_pack("{s:s,s:s}", "type", R_TEARDOWN, "framework_id",
-		    fw_id);
-		net_send(n, NULL, rec);
-		json_decref(rec);
-		usleep(50000);
-	}
-	free(ib);
-	json_decref(pending);
-	net_close(n);
-	return code;
+	if (b.refused)
+		errx(1, "subscribe refused: %s", b.why);
+	if (sched_subscribed(s) && o.failover_timeout == 0)
+		sched_teardown(s);
+	sched_destroy(s);
+	free(b.ib);
+	return failed ? EX_SYSTEM : b.code;
 }
 
-static void
-on_signal(int sig)
-{
-	got_signal = sig;
-}
+/* cluster-ctl run: its one task, and how far it got. */
+struct run {
+	const char	*name;
+	char		 task_id[64];
+	char		 want[1024];	/* the task's resources, formatted */
+	struct res	 need;		/* the same, parsed */
+	json_t		*argv, *env;
+	int		 launched;
+	int		 done;		/* a terminal update, or no launch */
+	int		 code;		/* the exit status, unless the task's */
+	int64_t		 start, deadline, kill_sent;
+	int		 warned;
+	json_t		*last;		/* the latest update of the task */
+};
 
 /* The exit status that tells a script how the task of STATUS ended. */
 static int
-exit_status_of(json_t *st)
+exit_status_of(const json_t *st)
 {
 	const char *state = rec_str(st, "state");
 	int64_t v;
@@ -653,6 +716,122 @@ exit_status_of(json_t *st)
 	return EX_NOLAUNCH;
 }
 
+/* The first offer that holds the task launches it; the rest go back. */
+static void
+run_offer(struct sched *s, void *ctx, const struct sched_offer *o)
+{
+	struct run *r = ctx;
+	json_t *tasks;
+
+	if (r->launched || r->kill_sent || !res_contains(o->res, &r->need)) {
+		sched_decline(s, o->offer_id, r->launched ? LAUNCHED_DECLINE_S :
+		    DECLINE_S);
+		return;
+	}
+	tasks = json_pack("[{s:s,s:s,s:s,s:O,s:O}]", "task_id", r->task_id,
+	    "name", r->name, "resources", r->want, "argv", r->argv, "env",
+	    r->env);
+	sched_accept(s, o->offer_id, tasks, -1);
+	json_decref(tasks);
+	r->launched = 1;
+}
+
+/* Say where the task runs; its terminal update ends the run. */
+static void
+run_status(struct sched *s, void *ctx, const struct sched_status *st)
+{
+	struct run *r = ctx;
+
+	if (strcmp(st->state, TASK_RUNNING) == 0 && r->last == NULL)
+		printf("task %s running on %s sandbox %s\n", r->task_id,
+		    st->agent_id ? st->agent_id : "?",
+		    st->sandbox ? st->sandbox : "?");
+	if (strcmp(st->state, TASK_RUNNING) == 0 || st->terminal) {
+		json_decref(r->last);
+		r->last = json_incref((json_t *)st->rec);
+	}
+	fflush(stdout);
+	if (st->terminal) {
+		r->done = 1;
+		sched_teardown(s);
+	}
+}
+
+/* Errors are shown; a refused ACCEPT means the task will never run. */
+static void
+run_error(struct sched *s, void *ctx, const struct sched_error *e)
+{
+	struct run *r = ctx;
+
+	warnx("master: %s", e->message);
+	if (r->launched && e->about != NULL &&
+	    strcmp(e->about, R_ACCEPT) == 0) {
+		r->code = EX_NOLAUNCH;
+		r->done = 1;
+		json_decref(r->last);
+		r->last = NULL;
+		sched_teardown(s);
+	}
+}
+
+/* Kill the task and exit CODE once it ended; end at once if not launched. */
+static void
+run_abort(struct sched *s, struct run *r, int code)
+{
+	r->code = code;
+	r->kill_sent = now_ms();
+	if (!r->launched)
+		sched_teardown(s);
+	else
+		sched_kill(s, r->task_id);
+}
+
+/* Every POLL_MS: signals, the -t deadline, a kill that takes too long. */
+static void
+run_tick(struct sched *s, void *ctx)
+{
+	struct run *r = ctx;
+	int64_t now = now_ms();
+
+	if (got_signal && !r->kill_sent) {
+		warnx("signal %d: killing task %s", (int)got_signal, r->task_id);
+		run_abort(s, r, 128 + got_signal);
+	} else if (r->deadline && now >= r->deadline && !r->kill_sent) {
+		warnx("timed out after %lld ms", (long long)opt_timeout_ms);
+		run_abort(s, r, EX_TIMEOUT);
+	} else if (r->kill_sent && now - r->kill_sent > KILL_WAIT_MS)
+		sched_teardown(s);
+	if (!r->launched && !r->warned && now - r->start > WAIT_WARN_MS) {
+		warnx("still waiting for an offer of %s", r->want);
+		r->warned = 1;
+	}
+}
+
+/* Print how the task ended and return run's exit status. */
+static int
+run_result(const struct run *r)
+{
+	const char *reason;
+	int64_t v;
+
+	if (r->last == NULL || !r->done)
+		return r->code;
+	reason = rec_str(r->last, "reason");
+	printf("task %s %s", r->task_id, rec_str(r->last, "state"));
+	if (rec_int(r->last, "exit_code", &v) == 0)
+		printf(" exit_code=%lld", (long long)v);
+	if (rec_int(r->last, "signal", &v) == 0)
+		printf(" signal=%lld", (long long)v);
+	if (reason != NULL)
+		printf(" reason=\"%s\"", reason);
+	printf(" agent=%s sandbox=%s\n", rec_str(r->last, "agent_id") ?
+	    rec_str(r->last, "agent_id") : "-", rec_str(r->last, "sandbox") ?
+	    rec_str(r->last, "sandbox") : "-");
+	return r->kill_sent && r->code != EX_NOLAUNCH ? r->code :
+	    exit_status_of(r->last);
+}
+
+/* run: one command as one task of a framework of its own. */
 static int
 cmd_run(int argc, char **argv)
 {
@@ -665,21 +844,18 @@ cmd_run(int argc, char **argv)
 		{ "resources", required_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *cpus = "1", *mem = "128", *name = "run", *role = "*";
-	const char *resources = NULL;
-	char want[1024], e[REC_ERRLEN], task_id[64], fw_id[64] = "", my_id[64];
-	struct res need;
-	json_t *env = json_object(), *argvj, *rec, *last = NULL;
-	struct net *n;
-	int ch, i, launched = 0, done = 0, code = EX_NOLAUNCH;
-	int64_t start = now_ms(), next_sub = 0, next_hb = 0, warned = 0;
-	int64_t kill_sent = 0, deadline;
-	int resub = 0;		/* subscribing again with a new leader */
-	struct sigaction sa;
+	const char *cpus = "1", *mem = "128", *resources = NULL;
+	struct sched_opts o = { .name = "run", .role = "*" };
+	const struct sched_callbacks cb = { .offer = run_offer,
+	    .status = run_status, .error = run_error };
+	struct run r = { .code = EX_NOLAUNCH };
+	char e[REC_ERRLEN];
+	struct sched *s;
+	int ch, i;
 
+	r.env = json_object();
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "+c:e:M:n:r:R:", longopts,
-	    NULL)) != -1) {
+	while ((ch = next_opt(argc, argv, "c:e:M:n:r:R:", longopts)) != -1) {
 		switch (ch) {
 		case 'c':
 			cpus = optarg;
@@ -690,7 +866,7 @@ cmd_run(int argc, char **argv)
 			if (eq == NULL || eq == optarg)
 				errx(EX_USAGE_, "env '%s': want NAME=VALUE", optarg);
 			*eq = '\0';
-			json_object_set_new(env, optarg, json_string(eq + 1));
+			json_object_set_new(r.env, optarg, json_string(eq + 1));
 			break;
 		}
 		case 'M':
@@ -700,281 +876,73 @@ cmd_run(int argc, char **argv)
 			if (!id_valid(optarg))
 				errx(EX_USAGE_, "name '%s': use 1-40 of "
 				    "[A-Za-z0-9._-]", optarg);
-			name = optarg;
+			o.name = optarg;
 			break;
 		case 'r':
-			role = optarg;
+			o.role = optarg;
 			break;
 		case 'R':
 			resources = optarg;
 			break;
 		default:
-			usage(stderr);
-			return EX_USAGE_;
+			return bad_usage();
 		}
 	}
 	if (optind >= argc) {
 		warnx("run: no command given");
-		usage(stderr);
-		return EX_USAGE_;
+		return bad_usage();
 	}
 	if (resources != NULL)
-		strlcpy(want, resources, sizeof(want));
+		strlcpy(r.want, resources, sizeof(r.want));
 	else
-		snprintf(want, sizeof(want), "cpus:%s;mem:%s", cpus, mem);
-	if (res_parse(want, &need, e) == -1)
-		errx(EX_USAGE_, "resources '%s': %s", want, e);
-	res_format(&need, want, sizeof(want));
-	if (strlen(name) > 40)
-		errx(EX_USAGE_, "name '%s' is too long", name);
-	id_new(name, task_id, sizeof(task_id));
-	id_new("fw", my_id, sizeof(my_id));
-	argvj = json_array();
+		snprintf(r.want, sizeof(r.want), "cpus:%s;mem:%s", cpus, mem);
+	if (res_parse(r.want, &r.need, e) == -1)
+		errx(EX_USAGE_, "resources '%s': %s", r.want, e);
+	res_format(&r.need, r.want, sizeof(r.want));
+	if (strlen(o.name) > 40)
+		errx(EX_USAGE_, "name '%s' is too long", o.name);
+	r.name = o.name;
+	id_new(o.name, r.task_id, sizeof(r.task_id));
+	r.argv = json_array();
 	for (i = optind; i < argc; i++)
-		json_array_append_new(argvj, json_string(argv[i]));
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	n = connect_master();
-	deadline = opt_timeout_ms > 0 ? start + opt_timeout_ms : 0;
-	while (!done) {
-		int64_t now = now_ms();
-
-		if (got_signal && !kill_sent) {
-			warnx("signal %d: killing task %s", (int)got_signal, task_id);
-			kill_sent = now;
-			code = 128 + got_signal;
-			if (!launched)
-				break;
-		}
-		if (kill_sent && now - kill_sent > 15000)
-			break;
-		if (deadline && now >= deadline && !kill_sent) {
-			warnx("timed out after %lld ms", (long long)opt_timeout_ms);
-			code = EX_TIMEOUT;
-			kill_sent = now;
-			if (!launched)
-				break;
-		}
-		if (follow_master(&n) && fw_id[0] != '\0') {
-			resub = 1;
-			next_sub = 0;
-		}
-		if (resub && now >= next_sub) {
-			rec = json_pack("{s:s,s:s,s:s,s:s}", "type", R_SUBSCRIBE,
-			    "name", name, "role", role, "framework_id", fw_id);
-			next_sub = now + (net_send(n, NULL, rec) == -1 ?
-			    RECONNECT_MS : RESEND_MS);
-			json_decref(rec);
-		}
-		if (fw_id[0] == '\0' && now >= next_sub) {
-			/* our own id: a resent SUBSCRIBE makes no second one */
-			rec = json_pack("{s:s,s:s,s:s,s:s}", "type", R_SUBSCRIBE,
-			    "name", name, "role", role, "framework_id", my_id);
-			net_send(n, NULL, rec);
-			json_decref(rec);
-			next_sub = now + RESEND_MS;
-		}
-		if (fw_id[0] != '\0' && now >= next_hb) {
-			rec = json_pack("{s:s,s:s}", "type", R_HEARTBEAT,
-			    "framework_id", fw_id);
-			net_send(n, NULL, rec);
-			json_decref(rec);
-			if (kill_sent && launched) {
-				rec = json_pack("{s:s,s:s,s:s}", "type", R_KILL,
-				    "framework_id", fw_id, "task_id", task_id);
-				net_send(n, NULL, rec);
-				json_decref(rec);
-			}
-			next_hb = now + 1000;
-		}
-		if (!launched && !warned && now - start > 5000) {
-			warnx("still waiting for an offer of %s", want);
-			warned = 1;
-		}
-		net_wait(n, 100);
-		while (!done && net_recv(n, &rec, NULL, e) == 1) {
-			const char *type = rec_type(rec);
-
-			if (strcmp(type, R_SUBSCRIBED) == 0)
-				resub = 0;
-			if (strcmp(type, R_SUBSCRIBED) == 0 && fw_id[0] == '\0') {
-				strlcpy(fw_id, rec_str(rec, "framework_id") ?
-				    rec_str(rec, "framework_id") : "", sizeof(fw_id));
-			} else if (strcmp(type, R_REREGISTER) == 0 && fw_id[0] != '\0') {
-				/* a restarted master: subscribe again, same id */
-				json_t *sub = json_pack("{s:s,s:s,s:s,s:s}", "type",
-				    R_SUBSCRIBE, "name", name, "role", role,
-				    "framework_id", fw_id);
-
-				net_send(n, NULL, sub);
-				json_decref(sub);
-			} else if (strcmp(type, R_OFFER) == 0 && fw_id[0] != '\0') {
-				struct res have;
-				json_t *ans;
-				int fits = res_parse(rec_str(rec, "resources"),
-				    &have, e) == 0 && res_contains(&have, &need);
-
-				res_free(&have);
-				if (fits && !launched && !kill_sent) {
-					ans = json_pack("{s:s,s:s,s:s,s:[{s:s,s:s,s:s,s:O,s:O}]}",
-					    "type", R_ACCEPT, "framework_id", fw_id,
-					    "offer_id", rec_str(rec, "offer_id"),
-					    "tasks", "task_id", task_id, "name", name,
-					    "resources", want, "argv", argvj, "env", env);
-					launched = 1;
-				} else
-					ans = json_pack("{s:s,s:s,s:s,s:f}", "type",
-					    R_DECLINE, "framework_id", fw_id,
-					    "offer_id", rec_str(rec, "offer_id"),
-					    "refuse_seconds", launched ? 60.0 : 1.0);
-				net_send(n, NULL, ans);
-				json_decref(ans);
-			} else if (strcmp(type, R_STATUS) == 0) {
-				const char *state = rec_str(rec, "state");
-				const char *uuid = rec_str(rec, "uuid");
-
-				if (uuid != NULL) {
-					json_t *ack = json_pack("{s:s,s:s,s:s,s:s}",
-					    "type", R_ACKNOWLEDGE, "framework_id",
-					    fw_id, "task_id", task_id, "uuid", uuid);
-
-					net_send(n, NULL, ack);
-					json_decref(ack);
-				}
-				if (state != NULL && strcmp(state, TASK_RUNNING) == 0 &&
-				    last == NULL)
-					printf("task %s running on %s sandbox %s\n",
-					    task_id, rec_str(rec, "agent_id") ?
-					    rec_str(rec, "agent_id") : "?",
-					    rec_str(rec, "sandbox") ?
-					    rec_str(rec, "sandbox") : "?");
-				if (state != NULL && strcmp(state, TASK_RUNNING) == 0) {
-					json_decref(last);
-					last = json_incref(rec);
-				}
-				if (task_state_terminal(state)) {
-					json_decref(last);
-					last = json_incref(rec);
-					done = 1;
-				}
-				fflush(stdout);
-			} else if (strcmp(type, R_ERROR) == 0) {
-				warnx("master: %s", rec_str(rec, "message"));
-				if (launched && rec_str(rec, "about") != NULL &&
-				    strcmp(rec_str(rec, "about"), R_ACCEPT) == 0) {
-					code = EX_NOLAUNCH;
-					done = 1;
-					json_decref(last);
-					last = NULL;
-				}
-			}
-			json_decref(rec);
-		}
-	}
-	if (last != NULL && done) {
-		const char *reason = rec_str(last, "reason");
-		int64_t v;
-
-		printf("task %s %s", task_id, rec_str(last, "state"));
-		if (rec_int(last, "exit_code", &v) == 0)
-			printf(" exit_code=%lld", (long long)v);
-		if (rec_int(last, "signal", &v) == 0)
-			printf(" signal=%lld", (long long)v);
-		if (reason != NULL)
-			printf(" reason=\"%s\"", reason);
-		printf(" agent=%s sandbox=%s\n", rec_str(last, "agent_id") ?
-		    rec_str(last, "agent_id") : "-", rec_str(last, "sandbox") ?
-		    rec_str(last, "sandbox") : "-");
-		code = kill_sent && code != EX_NOLAUNCH ? code : exit_status_of(last);
-	}
-	if (fw_id[0] != '\0') {
-		rec = json_pack("{s:s,s:s}", "type", R_TEARDOWN, "framework_id", fw_id);
-		net_send(n, NULL, rec);
-		json_decref(rec);
-		usleep(50000);	/* let the teardown leave before the socket goes */
-	}
-	json_decref(last);
-	json_decref(argvj);
-	json_decref(env);
-	res_free(&need);
-	net_close(n);
-	return code;
+		json_array_append_new(r.argv, json_string(argv[i]));
+	if (opt_timeout_ms < 0)
+		opt_timeout_ms = 0;	/* a task may run for long */
+	r.start = now_ms();
+	r.deadline = opt_timeout_ms > 0 ? r.start + opt_timeout_ms : 0;
+	catch_signals();
+	s = connect_framework(&o, &cb, &r);
+	if (sched_run(s, POLL_MS, run_tick) == -1)
+		warnx("lost the connection to the master");
+	sched_destroy(s);
+	r.code = run_result(&r);
+	json_decref(r.last);
+	json_decref(r.argv);
+	json_decref(r.env);
+	res_free(&r.need);
+	return r.code;
 }
 
 int
 main(int argc, char *argv[])
 {
-	static const struct option longopts[] = {
-		{ "help", no_argument, NULL, 'H' },
-		{ "noheader", no_argument, NULL, 'h' },
-		{ "master", required_argument, NULL, 'm' },
-		{ "format", required_argument, NULL, 'o' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ NULL, 0, NULL, 0 }
-	};
-	int ch, timeout_given = 0;
-
-	while ((ch = getopt_long(argc, argv, "+hm:o:t:", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'H':
-			usage(stdout);
-			return 0;
-		case 'h':
-			opt_noheader = 1;
-			break;
-		case 'm':
-			opt_master = optarg;
-			break;
-		case 'o':
-			opt_format = optarg;
-			break;
-		case 't':
-			opt_timeout_ms = duration_arg("timeout", optarg);
-			timeout_given = 1;
-			break;
-		default:
-			usage(stderr);
-			return EX_USAGE_;
-		}
-	}
+	if (next_opt(argc, argv, "", NULL) != -1 || optind >= argc)
+		return bad_usage();
 	argc -= optind;
 	argv += optind;
-	if (argc < 1) {
-		usage(stderr);
-		return EX_USAGE_;
-	}
 	if (strcmp(argv[0], "agents") == 0 || strcmp(argv[0], "frameworks") == 0 ||
-	    strcmp(argv[0], "tasks") == 0 || strcmp(argv[0], "offers") == 0) {
-		if (argc != 1) {
-			usage(stderr);
-			return EX_USAGE_;
-		}
-		return cmd_list(argv[0]);
-	}
-	if (strcmp(argv[0], "run") == 0) {
-		if (!timeout_given)
-			opt_timeout_ms = 0;	/* a task may run for long */
+	    strcmp(argv[0], "tasks") == 0 || strcmp(argv[0], "offers") == 0)
+		return cmd_list(argc, argv);
+	if (strcmp(argv[0], "run") == 0)
 		return cmd_run(argc, argv);
-	}
 	if (strcmp(argv[0], "leader") == 0)
-		return cmd_leader(argc);
+		return cmd_leader(argc, argv);
 	if (strcmp(argv[0], "weight") == 0)
 		return cmd_weight(argc, argv);
 	if (strcmp(argv[0], "send") == 0)
 		return cmd_send(argc, argv);
-	if (strcmp(argv[0], "subscribe") == 0) {
-		struct sigaction sa;
-
-		memset(&sa, 0, sizeof(sa));
-		sa.sa_handler = on_signal;
-		sigaction(SIGINT, &sa, NULL);
-		sigaction(SIGTERM, &sa, NULL);
+	if (strcmp(argv[0], "subscribe") == 0)
 		return cmd_subscribe(argc, argv);
-	}
 	warnx("unknown command '%s'", argv[0]);
-	usage(stderr);
-	return EX_USAGE_;
+	return bad_usage();
 }

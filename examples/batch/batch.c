@@ -203,12 +203,11 @@ on_status(struct sched *s, void *ctx, const struct sched_status *st)
 }
 
 static void
-on_error(struct sched *s, void *ctx, const char *msg, const char *about)
+on_error(struct sched *s, void *ctx, const struct sched_error *e)
 {
 	(void)s;
 	(void)ctx;
-	(void)about;
-	warnx("master: %s", msg);
+		warnx("master: %s", e->message);
 }
 
 static void

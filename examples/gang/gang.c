@@ -293,13 +293,13 @@ on_status(struct sched *s, void *ctx, const struct sched_status *st)
 }
 
 static void
-on_error(struct sched *s, void *ctx, const char *msg, const char *about)
+on_error(struct sched *s, void *ctx, const struct sched_error *e)
 {
 	struct gang *gg = ctx;
 
-	warnx("master: %s", msg);
+	warnx("master: %s", e->message);
 	/* a refused ACCEPT launched part of the gang at most: undo it */
-	if (about != NULL && strcmp(about, R_ACCEPT) == 0 &&
+	if (e->about != NULL && strcmp(e->about, R_ACCEPT) == 0 &&
 	    gg->state == STARTING) {
 		/* the master answers a kill of a task it never had TASK_LOST */
 		gg->failed_start = 1;

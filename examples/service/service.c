@@ -196,13 +196,13 @@ on_agent_lost(struct sched *s, void *ctx, const char *agent_id)
 
 /* A refused ACCEPT launched nothing: its instances are still missing. */
 static void
-on_error(struct sched *s, void *ctx, const char *msg, const char *about)
+on_error(struct sched *s, void *ctx, const struct sched_error *e)
 {
 	struct service *sv = ctx;
 	int i;
 
-	warnx("master: %s", msg);
-	if (about == NULL || strcmp(about, R_ACCEPT) != 0)
+	warnx("master: %s", e->message);
+	if (e->about == NULL || strcmp(e->about, R_ACCEPT) != 0)
 		return;
 	for (i = 0; i < sv->n; i++)
 		if (sv->slots[i].state == STAGED && !sv->slots[i].heard)

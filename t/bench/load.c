@@ -1,6 +1,6 @@
 /*
- * load: M frameworks in one process, speaking the master protocol over one
- * socket, as the Mesos paper's scalability experiment (NSDI 2011, 6.5):
+ * load: M frameworks in one process, each a sched(3) handle with a socket
+ * of its own, as the Mesos paper's scalability experiment (NSDI 2011, 6.5):
  * each load framework starts one task on every agent it is offered, with
  * a duration drawn from a normal distribution (mean 30 s, sd 10 s by
  * default), and acknowledges every status update.  Probe frameworks
@@ -17,10 +17,12 @@
  * frameworks received per second, and CPU and RSS are the master's (-x
  * pid) over the window.  Details go to stderr.
  *
- * The probes have a socket of their own, read before and between batches
- * of the load's records, as each framework of the paper was a process of
- * its own: a probe's sample is the master's latency, not the time its
- * records waited behind the load's in this process.
+ * The probes' sockets are read before and between the load frameworks'
+ * (every PROBE_EVERY of them), as each framework of the paper was a
+ * process of its own: a probe's sample is the master's latency, not the
+ * time its records waited behind the load's in this process.  sched(3)
+ * subscribes, heartbeats, acknowledges and queues what a socket refuses;
+ * this file only decides.
  *
  * Throughput mode (-n N) runs N tasks of `true` (argv, no duration) as
  * fast as offers allow, packing each offer full, and prints
@@ -42,17 +44,16 @@
 #include <unistd.h>
 
 #include "map.h"
-#include "net.h"
 #include "proto.h"
 #include "rec.h"
 #include "res.h"
+#include "scheduler.h"
 #include "util.h"
 
 #define ID_LEN		64
-#define SUBSCRIBE_RETRY_MS 1000
-#define HEARTBEAT_MS	5000
 #define TICK_MS		100
-#define RECV_BATCH	20000
+#define MAX_FRAMEWORKS	500	/* a socket each; nanomsg has 512 a process */
+#define PROBE_EVERY	16	/* load frameworks read between the probes */
 #define DECLINE_S	5.0	/* refuse an offer that does not fit */
 #define RATE_DECLINE_S	1.0	/* refuse an offer over the -L rate */
 #define FAST_DECLINE_S	0.1	/* throughput mode: the agent frees soon */
@@ -66,10 +67,10 @@
 enum probe_state { P_IDLE, P_WANT, P_LAUNCHED };
 
 struct fw {
-	char		 id[ID_LEN];
+	struct sched	*s;
 	int		 probe;
 	int		 subscribed;
-	int64_t		 next_sub, next_hb;
+	int		 due;		/* its timers are due: dispatch it */
 	enum probe_state pstate;
 	int64_t		 pstart;	/* when the probe was wanted */
 	int64_t		 pnext;		/* when the next probe is wanted */
@@ -92,20 +93,11 @@ static struct opts o = {
 	.window_ms = 30000,
 };
 
-/* A socket to the master and the records it refused, to send later. */
-struct link {
-	struct net	*net;
-	struct net_queue q;
-};
-static struct link lload, lprobe;	/* the load's and the probes' */
-#define LINK(f)	((f)->probe ? &lprobe : &lload)
-
 static struct fw *fws;
 static int nfw, nsubscribed;
-static struct map *by_id;
 static struct res need;
-static char tag[32];
 static unsigned long long seq;
+static int64_t w0, w1;		/* the measuring window, 0 until set */
 static volatile sig_atomic_t got_signal;
 
 /* counters */
@@ -138,14 +130,6 @@ static void
 on_signal(int sig)
 {
 	got_signal = sig;
-}
-
-/* Send REC (consumed) on L now, or after the records its socket refused. */
-static void
-send_rec(struct link *l, json_t *rec)
-{
-	if (net_queue_send(l->net, &l->q, rec, 0) == -1)
-		errx(111, "send queue: out of memory");
 }
 
 /* A sample of the normal distribution N(MEAN, SD), by Box-Muller. */
@@ -197,39 +181,6 @@ proc_rss_mb(int pid)
 			break;
 	fclose(fp);
 	return kb < 0 ? -1 : kb / 1024;
-}
-
-static void
-subscribe(struct fw *f, int64_t now)
-{
-	json_t *r = rec_new(R_SUBSCRIBE);
-
-	rec_set_str(r, "name", f->probe ? "probe" : "load");
-	rec_set_str(r, "framework_id", f->id);
-	rec_set_num(r, "failover_timeout", 0);
-	send_rec(LINK(f), r);
-	f->next_sub = now + SUBSCRIBE_RETRY_MS;
-}
-
-/* Send a record of TYPE with only the framework id of F. */
-static void
-fw_call(struct fw *f, const char *type)
-{
-	json_t *r = rec_new(type);
-
-	rec_set_str(r, "framework_id", f->id);
-	send_rec(LINK(f), r);
-}
-
-static void
-decline(struct fw *f, const char *offer, double refuse)
-{
-	json_t *r = rec_new(R_DECLINE);
-
-	rec_set_str(r, "framework_id", f->id);
-	rec_set_str(r, "offer_id", offer);
-	rec_set_num(r, "refuse_seconds", refuse);
-	send_rec(LINK(f), r);
 }
 
 /* A task of DURATION seconds (< 0: the command `true`) into TASKS. */
@@ -305,41 +256,37 @@ untrack(const char *offer)
 	json_decref(tasks);
 }
 
-/* F's answer to OFFER REC: tasks that fit, or a decline. */
+/* An OFFER for F: tasks that fit, or a decline. */
 static void
-handle_offer(struct fw *f, json_t *rec, int64_t now)
+on_offer(struct sched *s, void *ctx, const struct sched_offer *off)
 {
-	const char *offer = rec_str(rec, "offer_id");
-	char err[RES_ERRLEN], id[ID_LEN];
+	struct fw *f = ctx;
+	int64_t now = now_ms();
+	char id[ID_LEN];
 	struct res have;
-	json_t *acc, *tasks;
+	json_t *tasks;
 	int room, fits, k = 0;
 
 	n_offers++;
 	if (first_offer == 0)
 		first_offer = now;
-	if (offer == NULL)
-		return;
-	if (res_parse(rec_str(rec, "resources"), &have, err) == -1) {
-		decline(f, offer, DECLINE_S);
-		return;
-	}
-	room = res_contains(&have, &need);
+	room = res_contains(off->res, &need);
 	fits = room && (f->probe || rate_ok(now));
 	if (!fits || (f->probe && f->pstate != P_WANT) ||
 	    (o.tasks > 0 && (long)n_launched >= o.tasks)) {
-		res_free(&have);
-		decline(f, offer, f->probe ? PROBE_IDLE_S : room ?
+		sched_decline(s, off->offer_id, f->probe ? PROBE_IDLE_S : room ?
 		    RATE_DECLINE_S : o.tasks > 0 ? FAST_DECLINE_S : DECLINE_S);
 		return;
 	}
+	if (res_copy(&have, off->res) == -1)
+		err(111, "offer");
 	tasks = json_array();
 	do {
 		snprintf(id, sizeof(id), "%s-%llu", f->probe ? "p" : "t", ++seq);
 		if (f->probe) {
 			add_task(tasks, id, o.probe_s);
 			strlcpy(f->ptask, id, sizeof(f->ptask));
-			strlcpy(f->poffer, offer, sizeof(f->poffer));
+			strlcpy(f->poffer, off->offer_id, sizeof(f->poffer));
 			f->pstate = P_LAUNCHED;
 		} else if (o.tasks > 0)
 			add_task(tasks, id, -1);
@@ -355,21 +302,16 @@ handle_offer(struct fw *f, json_t *rec, int64_t now)
 	} while (o.tasks > 0 && (long)n_launched < o.tasks &&
 	    res_contains(&have, &need) && k < 1000);
 	res_free(&have);
-	track(offer, tasks);
-	acc = rec_new(R_ACCEPT);
-	rec_set_str(acc, "framework_id", f->id);
-	rec_set_str(acc, "offer_id", offer);
-	json_object_set_new(acc, "tasks", tasks);
-	if (o.tasks > 0)
-		rec_set_num(acc, "refuse_seconds", 0);
-	send_rec(LINK(f), acc);
+	track(off->offer_id, tasks);
+	sched_accept(s, off->offer_id, tasks, o.tasks > 0 ? 0 : -1);
+	json_decref(tasks);
 	if (f->probe)
-		fw_call(f, R_SUPPRESS);
+		sched_suppress(s);
 }
 
 /* Record one overhead sample when the probe lies in the window. */
 static void
-probe_done(struct fw *f, const char *state, int64_t now, int64_t w0, int64_t w1)
+probe_done(struct fw *f, const char *state, int64_t now)
 {
 	if (strcmp(state, TASK_FINISHED) != 0)
 		p_failed++;
@@ -386,130 +328,157 @@ probe_done(struct fw *f, const char *state, int64_t now, int64_t w0, int64_t w1)
 	f->pnext = now + arc4random_uniform(PROBE_GAP_MS);
 }
 
+/* A status update for F (sched(3) acknowledged it and hands it over once). */
 static void
-handle_status(struct fw *f, json_t *rec, int64_t now, int64_t w0, int64_t w1)
+on_status(struct sched *s, void *ctx, const struct sched_status *st)
 {
-	const char *state = rec_str(rec, "state"), *uuid = rec_str(rec, "uuid");
-	const char *tid = rec_str(rec, "task_id");
+	struct fw *f = ctx;
+	int64_t now = now_ms();
 	struct ltask *l;
 
-	n_updates++;
-	if (uuid != NULL && tid != NULL) {
-		json_t *ack = rec_new(R_ACKNOWLEDGE);
-
-		rec_set_str(ack, "framework_id", f->id);
-		rec_set_str(ack, "task_id", tid);
-		rec_set_str(ack, "uuid", uuid);
-		rec_set_str(ack, "agent_id", rec_str(rec, "agent_id"));
-		send_rec(LINK(f), ack);
-	}
-	if (state == NULL || tid == NULL || rec_bool_or(rec, "reconcile", 0) ||
-	    (l = map_get(live, tid)) == NULL)
+	(void)s;
+	if (st->reconcile || (l = map_get(live, st->task_id)) == NULL)
 		return;
 	json_decref(map_del(accepts, l->offer));	/* it was launched */
-	if (!task_state_terminal(state))
+	if (!st->terminal)
 		return;
-	free(map_del(live, tid));	/* counted once, retransmissions aside */
+	free(map_del(live, st->task_id));
 	n_ended++;
-	if (strcmp(state, TASK_FINISHED) == 0) {
+	if (strcmp(st->state, TASK_FINISHED) == 0) {
 		n_finished++;
 		last_finish = now;
 	} else
 		n_failed++;
-	if (f->probe && f->pstate == P_LAUNCHED && strcmp(tid, f->ptask) == 0)
-		probe_done(f, state, now, w0, w1);
+	if (f->probe && f->pstate == P_LAUNCHED &&
+	    strcmp(st->task_id, f->ptask) == 0)
+		probe_done(f, st->state, now);
 }
 
-/* Handle one record from the master. */
+/* Every record: the STATUS records count, retransmissions included. */
 static void
-handle(json_t *rec, int64_t now, int64_t w0, int64_t w1)
+on_record(struct sched *s, void *ctx, const json_t *rec)
 {
-	const char *type = rec_type(rec), *fid = rec_str(rec, "framework_id");
-	struct fw *f = fid != NULL ? map_get(by_id, fid) : NULL;
-
-	if (strcmp(type, R_ERROR) == 0) {
-		const char *oid = rec_str(rec, "offer_id");
-		int i;
-
-		if (n_errors++ < ERRORS_SHOWN)
-			warnx("master: %s", rec_str(rec, "message"));
-		if (oid != NULL && strcmp(rec_str(rec, "about") ?
-		    rec_str(rec, "about") : "", R_ACCEPT) == 0)
-			untrack(oid);
-		/* an ACCEPT that failed: a probe waiting for it wants again */
-		for (i = 0; oid != NULL && i < nfw; i++)
-			if (fws[i].probe && fws[i].pstate == P_LAUNCHED &&
-			    strcmp(fws[i].poffer, oid) == 0) {
-				fws[i].pstate = P_WANT;
-				fw_call(&fws[i], R_REVIVE);
-			}
-		return;
-	}
-	if (strcmp(type, R_RESCIND) == 0) {
-		n_rescinds++;
-		return;
-	}
-	if (f == NULL)
-		return;
-	if (strcmp(type, R_SUBSCRIBED) == 0) {
-		if (!f->subscribed) {
-			f->subscribed = 1;
-			nsubscribed++;
-			if (f->probe)
-				fw_call(f, R_SUPPRESS);
-		}
-	} else if (strcmp(type, R_OFFER) == 0)
-		handle_offer(f, rec, now);
-	else if (strcmp(type, R_STATUS) == 0)
-		handle_status(f, rec, now, w0, w1);
+	(void)s;
+	(void)ctx;
+	if (strcmp(rec_type(rec), R_STATUS) == 0)
+		n_updates++;
 }
 
-/* Everything the probes' socket holds, and what it refused to send. */
+/* An ERROR: a refused ACCEPT launched nothing; a probe waiting wants again. */
 static void
-probes_drain(int64_t w0, int64_t w1)
+on_error(struct sched *s, void *ctx, const struct sched_error *e)
 {
-	char e[REC_ERRLEN];
-	json_t *rec;
+	struct fw *f = ctx;
+	const char *oid = e->rec != NULL ? rec_str(e->rec, "offer_id") : NULL;
 
-	if (lprobe.net == NULL)
+	if (n_errors++ < ERRORS_SHOWN)
+		warnx("master: %s", e->message);
+	if (oid == NULL || e->about == NULL || strcmp(e->about, R_ACCEPT) != 0)
 		return;
-	net_queue_flush(lprobe.net, &lprobe.q);
-	while (net_recv(lprobe.net, &rec, NULL, e) == 1) {
-		handle(rec, now_ms(), w0, w1);
-		json_decref(rec);
+	untrack(oid);
+	if (f->probe && f->pstate == P_LAUNCHED &&
+	    strcmp(f->poffer, oid) == 0) {
+		f->pstate = P_WANT;
+		sched_revive(s);
 	}
-	net_queue_flush(lprobe.net, &lprobe.q);
 }
 
-/* Subscriptions, heartbeats and the probes' wishes. */
+/* SUBSCRIBED: count F in; a probe wants no offers until it probes. */
+static void
+on_subscribed(struct sched *s, void *ctx, const char *id, int again)
+{
+	struct fw *f = ctx;
+
+	(void)id;
+	(void)again;
+	if (f->subscribed)
+		return;
+	f->subscribed = 1;
+	nsubscribed++;
+	if (f->probe)
+		sched_suppress(s);
+}
+
+static void
+on_rescind(struct sched *s, void *ctx, const char *offer_id)
+{
+	(void)s;
+	(void)ctx;
+	(void)offer_id;
+	n_rescinds++;
+}
+
+/* Dispatch F when its socket is readable (REVENTS) or its timers are due. */
+static void
+fw_dispatch(struct fw *f, short revents)
+{
+	if (((revents & POLLIN) || f->due) && sched_dispatch(f->s) == -1)
+		errx(111, "a framework's socket failed");
+	f->due = 0;
+}
+
+/* Every probe's records and timers; before and between the load's. */
+static void
+probes_dispatch(const struct pollfd *pfd)
+{
+	int i;
+
+	for (i = o.frameworks; i < nfw; i++)
+		fw_dispatch(&fws[i], pfd[i].revents);
+}
+
+/*
+ * Wait for any framework's socket, at most until the next tick or timer
+ * of sched(3), then dispatch the probes, the load frameworks with probes
+ * again every PROBE_EVERY of them, and the probes once more.
+ */
+static void
+poll_all(struct pollfd *pfd, int64_t next_tick)
+{
+	int64_t now = now_ms();
+	int i, wait = next_tick > now ? (int)(next_tick - now) : 0;
+
+	for (i = 0; i < nfw; i++) {
+		int t = sched_timeout(fws[i].s);
+
+		pfd[i].fd = sched_fd(fws[i].s);
+		pfd[i].events = POLLIN;
+		pfd[i].revents = 0;
+		fws[i].due = t == 0;
+		if (t < wait)
+			wait = t;
+	}
+	if (poll(pfd, nfw, wait) == -1 && errno != EINTR)
+		err(111, "poll");
+	probes_dispatch(pfd);
+	for (i = 0; i < o.frameworks; i++) {
+		fw_dispatch(&fws[i], pfd[i].revents);
+		if (i % PROBE_EVERY == PROBE_EVERY - 1)
+			probes_dispatch(pfd);
+	}
+	probes_dispatch(pfd);
+}
+
+/* The probes' wishes, and giving up on a probe that never ended. */
 static void
 tick(int64_t now, int measuring)
 {
 	int i;
 
-	for (i = 0; i < nfw; i++) {
+	for (i = o.frameworks; i < nfw && measuring; i++) {
 		struct fw *f = &fws[i];
 
-		if (!f->subscribed) {
-			if (now >= f->next_sub)
-				subscribe(f, now);
-			continue;
-		}
-		if (now >= f->next_hb) {
-			fw_call(f, R_HEARTBEAT);
-			f->next_hb = now + HEARTBEAT_MS;
-		}
-		if (!f->probe || !measuring)
+		if (!f->subscribed)
 			continue;
 		if (f->pstate == P_IDLE && now >= f->pnext) {
 			f->pstate = P_WANT;
 			f->pstart = now;
-			fw_call(f, R_REVIVE);
+			sched_revive(f->s);
 		} else if (f->pstate == P_LAUNCHED &&
 		    now - f->pstart > (o.probe_s + PROBE_GIVEUP_S) * 1000) {
 			warnx("probe %s: no end after %d s", f->ptask,
 			    PROBE_GIVEUP_S);
-			probe_done(f, TASK_LOST, now, 0, 0);
+			probe_done(f, TASK_LOST, now);
 		}
 	}
 }
@@ -559,10 +528,14 @@ opt_num(const char *arg, double lo, double hi)
 int
 main(int argc, char *argv[])
 {
-	const char *master = NULL;
-	char e[REC_ERRLEN];
+	const struct sched_callbacks cb = { .record = on_record,
+	    .subscribed = on_subscribed, .offer = on_offer,
+	    .rescind = on_rescind, .status = on_status, .error = on_error };
+	struct sched_opts so = { .failover_timeout = 0 };
+	char e[SCHED_ERRLEN];
+	struct pollfd *pfd;
 	int ch, i, rc = 0;
-	int64_t start, subscribed_at = 0, w0 = 0, w1 = 0, next_tick = 0;
+	int64_t start, subscribed_at = 0, next_tick = 0;
 	int64_t grow_at = 0, next_rss = 0;
 	unsigned long long grow_base = 0, offers0 = 0, updates0 = 0;
 	unsigned long long offers1 = 0, updates1 = 0;
@@ -578,13 +551,13 @@ main(int argc, char *argv[])
 			o.window_ms = opt_ms(optarg);
 			break;
 		case 'f':
-			o.frameworks = (int)opt_num(optarg, 0, 10000);
+			o.frameworks = (int)opt_num(optarg, 0, MAX_FRAMEWORKS);
 			break;
 		case 'L':
 			o.rate = opt_num(optarg, 0, 1e7);
 			break;
 		case 'm':
-			master = optarg;
+			so.master = optarg;
 			break;
 		case 'M':
 			o.mean = opt_num(optarg, 0, 1e6);
@@ -632,53 +605,28 @@ main(int argc, char *argv[])
 	nfw = o.frameworks + o.probes;
 	if (nfw == 0)
 		errx(100, "no frameworks");
+	if (nfw > MAX_FRAMEWORKS)
+		errx(100, "at most %d frameworks and probes", MAX_FRAMEWORKS);
 	if ((fws = calloc(nfw, sizeof(*fws))) == NULL ||
-	    (by_id = map_create()) == NULL || (live = map_create()) == NULL ||
-	    (accepts = map_create()) == NULL)
+	    (pfd = calloc(nfw, sizeof(*pfd))) == NULL ||
+	    (live = map_create()) == NULL || (accepts = map_create()) == NULL)
 		err(111, "frameworks");
-	id_new("load", tag, sizeof(tag));
 	for (i = 0; i < nfw; i++) {
-		snprintf(fws[i].id, sizeof(fws[i].id), "%s-%s%d", tag,
-		    i < o.frameworks ? "f" : "p", i);
 		fws[i].probe = i >= o.frameworks;
-		map_put(by_id, fws[i].id, &fws[i]);
+		so.name = fws[i].probe ? "probe" : "load";
+		if ((fws[i].s = sched_create(&so, &cb, &fws[i], e)) == NULL)
+			errx(111, "%s", e);
 	}
-	if ((lload.net = net_open(NET_PEER, master_endpoint(master), e)) == NULL)
-		errx(111, "%s", e);
-	if (o.probes > 0 &&
-	    (lprobe.net = net_open(NET_PEER, master_endpoint(master), e)) == NULL)
-		errx(111, "%s", e);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
 	start = now_ms();
 
 	while (!got_signal) {
-		int64_t now = now_ms();
-		json_t *rec;
-		int n;
+		int64_t now;
 
-		struct pollfd pfd[2] = {
-			{ .fd = net_fd(lload.net), .events = POLLIN },
-			{ .fd = lprobe.net ? net_fd(lprobe.net) : -1, .events = POLLIN },
-		};
-
-		poll(pfd, 2, lload.q.len + lprobe.q.len > 0 ? 1 :
-		    next_tick > now ? (int)(next_tick - now) : 0);
-		probes_drain(w0, w1);
+		poll_all(pfd, next_tick);
 		now = now_ms();
-		net_queue_flush(lload.net, &lload.q);
-		for (n = 0; n < RECV_BATCH &&
-		    net_recv(lload.net, &rec, NULL, e) == 1; n++) {
-			handle(rec, now, w0, w1);
-			json_decref(rec);
-			if (n % 64 == 63) {
-				probes_drain(w0, w1);
-				now = now_ms();
-			}
-		}
-		net_queue_flush(lload.net, &lload.q);
-		probes_drain(w0, w1);
 		if (now < next_tick)
 			continue;
 		next_tick = now + TICK_MS;
@@ -787,16 +735,16 @@ main(int argc, char *argv[])
 		fprintf(stderr, "load: agents=%d probes=%zu probe_failures=%llu "
 		    "overhead_min_ms=%.0f overhead_max_ms=%.0f running=%zu "
 		    "launched=%llu finished=%llu failed=%llu errors=%llu "
-		    "refused_launches=%llu rescinds=%llu send_queue_max=%zu "
+		    "refused_launches=%llu rescinds=%llu "
 		    "alloc_cpu_pct=%.0f\n", o.agents, nsamples, p_failed,
 		    nsamples ? samples[0] : NAN,
 		    nsamples ? samples[nsamples - 1] : NAN, map_count(live),
 		    n_launched, n_finished, n_failed, n_errors, n_accept_failed,
-		    n_rescinds, lload.q.max, acpu);
+		    n_rescinds, acpu);
 		rc = nsamples == 0 || p_failed > 0;
 	}
-	net_close(lload.net);
-	if (lprobe.net != NULL)
-		net_close(lprobe.net);
+	for (i = 0; i < nfw; i++)
+		sched_destroy(fws[i].s);
+	free(pfd);
 	return rc;
 }
