@@ -13,6 +13,7 @@
 #include "map.h"
 #include "net.h"
 #include "proto.h"
+#include "proto-limits.h"
 #include "rec.h"
 #include "res.h"
 #include "elect.h"
@@ -161,7 +162,7 @@ sched_create(const struct sched_opts *opts, const struct sched_callbacks *cb,
 		    opts->framework_id);
 		return NULL;
 	}
-	if (!(opts->failover_timeout >= 0) || opts->failover_timeout > 31536000) {
+	if (!(opts->failover_timeout >= 0) || opts->failover_timeout > PROTO_SECONDS_MAX) {
 		snprintf(err, SCHED_ERRLEN, "failover timeout out of range");
 		return NULL;
 	}

@@ -15,15 +15,15 @@
 #include <unistd.h>
 
 #include "elect.h"
+#include "exits.h"
 #include "net.h"
 #include "proto.h"
+#include "proto-limits.h"
 #include "rec.h"
 #include "res.h"
 #include "scheduler.h"
 #include "util.h"
 
-#define EX_USAGE_	100
-#define EX_SYSTEM	111
 #define EX_TIMEOUT	124
 #define EX_NOLAUNCH	125
 #define RESEND_MS	500
@@ -63,7 +63,7 @@ static int
 bad_usage(void)
 {
 	usage(stderr);
-	return EX_USAGE_;
+	return EXIT_USAGE;
 }
 
 /*
@@ -152,9 +152,9 @@ resolve_master(char *ep, size_t len)
 	struct elect_url u;
 
 	if (elect_url_parse(m, &u, e) == -1)
-		errx(EX_USAGE_, "master: %s", e);
+		errx(EXIT_USAGE, "master: %s", e);
 	if (elect_resolve(m, ep, len, e) < 0)
-		errx(EX_SYSTEM, "master %s: %s", m, e);
+		errx(EXIT_SYSTEM, "master %s: %s", m, e);
 }
 
 /* Connect to the master, or exit as resolve_master() or 111. */
@@ -166,7 +166,7 @@ connect_master(void)
 
 	resolve_master(ep, sizeof(ep));
 	if ((n = net_open(NET_PEER, ep, e)) == NULL)
-		errx(EX_SYSTEM, "%s", e);
+		errx(EXIT_SYSTEM, "%s", e);
 	return n;
 }
 
@@ -185,7 +185,7 @@ connect_framework(struct sched_opts *opts, const struct sched_callbacks *cb,
 	resolve_master(ep, sizeof(ep));	/* no leader: fail now, not wait */
 	opts->master = opt_master;
 	if ((s = sched_create(opts, cb, ctx, e)) == NULL)
-		errx(EX_SYSTEM, "%s", e);
+		errx(EXIT_SYSTEM, "%s", e);
 	return s;
 }
 
@@ -207,9 +207,9 @@ cmd_leader(int argc, char **argv)
 		return bad_usage();
 	m = master_endpoint(opt_master);
 	if (elect_url_parse(m, &u, e) == -1)
-		errx(EX_USAGE_, "master: %s", e);
+		errx(EXIT_USAGE, "master: %s", e);
 	if ((r = elect_lookup(m, &l, e)) < 0)
-		errx(r == -1 ? 1 : EX_SYSTEM, "%s", e);
+		errx(r == -1 ? 1 : EXIT_SYSTEM, "%s", e);
 	if (strcmp(opt_format, "json") == 0) {
 		json_t *j = json_pack("{s:s,s:s,s:s}", "master", m, "backend",
 		    u.kind == ELECT_ZK ? "zk" : u.kind == ELECT_LOCK ? "lock" :
@@ -245,7 +245,7 @@ request(struct net *n, json_t *req, const char *want)
 		int64_t now = now_ms();
 
 		if (now >= deadline)
-			errx(EX_SYSTEM, "no answer from the master at %s within "
+			errx(EXIT_SYSTEM, "no answer from the master at %s within "
 			    "%lld ms", master_endpoint(opt_master),
 			    (long long)timeout);
 		if (now >= next) {
@@ -383,10 +383,10 @@ cmd_weight(int argc, char **argv)
 		return bad_usage();
 	argv += optind - 1;
 	if (!id_valid(argv[1]) && strcmp(argv[1], "*") != 0)
-		errx(EX_USAGE_, "'%s' is not a role name", argv[1]);
+		errx(EXIT_USAGE, "'%s' is not a role name", argv[1]);
 	w = strtod(argv[2], &end);
-	if (*end != '\0' || end == argv[2] || !(w > 0) || w > 1e6)
-		errx(EX_USAGE_, "weight '%s': want a number > 0", argv[2]);
+	if (*end != '\0' || end == argv[2] || !(w > 0) || w > PROTO_WEIGHT_MAX)
+		errx(EXIT_USAGE, "weight '%s': want a number > 0", argv[2]);
 	n = connect_master();
 	q = json_pack("{s:s,s:s,s:f}", "type", R_SET_WEIGHT, "role", argv[1],
 	    "weight", w);
@@ -441,9 +441,9 @@ cmd_send(int argc, char **argv)
 		size_t got = fread(buf, 1, REC_MAX_SIZE + 1, stdin);
 
 		if (got > REC_MAX_SIZE)
-			errx(EX_USAGE_, "input larger than %d bytes", REC_MAX_SIZE);
+			errx(EXIT_USAGE, "input larger than %d bytes", REC_MAX_SIZE);
 		if (net_send_raw(n, NULL, buf, got) == -1)
-			errx(EX_SYSTEM, "cannot send to the master");
+			errx(EXIT_SYSTEM, "cannot send to the master");
 		free(buf);
 	} else {
 		while ((len = getline(&line, &cap, stdin)) != -1) {
@@ -455,7 +455,7 @@ cmd_send(int argc, char **argv)
 				continue;
 			}
 			if (net_send(n, NULL, rec) == -1)
-				errx(EX_SYSTEM, "cannot send to the master");
+				errx(EXIT_SYSTEM, "cannot send to the master");
 			json_decref(rec);
 		}
 		free(line);
@@ -617,7 +617,7 @@ cmd_subscribe(int argc, char **argv)
 			break;
 		case 'a':
 			if (attr_check(optarg, e) == -1)
-				errx(EX_USAGE_, "attributes '%s': %s", optarg, e);
+				errx(EXIT_USAGE, "attributes '%s': %s", optarg, e);
 			o.filter_attributes = optarg;
 			break;
 		case 'F':
@@ -626,13 +626,13 @@ cmd_subscribe(int argc, char **argv)
 			break;
 		case 'i':
 			if (!id_valid(optarg))
-				errx(EX_USAGE_, "framework id '%s' is not valid",
+				errx(EXIT_USAGE, "framework id '%s' is not valid",
 				    optarg);
 			o.framework_id = optarg;
 			break;
 		case 'M':
 			if (res_parse(optarg, &tmp, e) == -1)
-				errx(EX_USAGE_, "min '%s': %s", optarg, e);
+				errx(EXIT_USAGE, "min '%s': %s", optarg, e);
 			res_free(&tmp);
 			o.filter_min = optarg;
 			break;
@@ -649,7 +649,7 @@ cmd_subscribe(int argc, char **argv)
 	if (optind != argc)
 		return bad_usage();
 	if ((b.ib = malloc(REC_MAX_SIZE + 2)) == NULL)
-		err(EX_SYSTEM, "malloc");
+		err(EXIT_SYSTEM, "malloc");
 	catch_signals();
 	signal(SIGPIPE, SIG_IGN);
 	s = connect_framework(&o, &cb, &b);
@@ -665,7 +665,7 @@ cmd_subscribe(int argc, char **argv)
 			break;
 		if (poll(pfd, 2, wait < POLL_MS ? wait : POLL_MS) == -1 &&
 		    errno != EINTR)
-			err(EX_SYSTEM, "poll");
+			err(EXIT_SYSTEM, "poll");
 		if (sched_dispatch(s) == -1) {
 			failed = !b.stop;
 			break;
@@ -679,7 +679,7 @@ cmd_subscribe(int argc, char **argv)
 		sched_teardown(s);
 	sched_destroy(s);
 	free(b.ib);
-	return failed ? EX_SYSTEM : b.code;
+	return failed ? EXIT_SYSTEM : b.code;
 }
 
 /* cluster-ctl run: its one task, and how far it got. */
@@ -864,7 +864,7 @@ cmd_run(int argc, char **argv)
 			char *eq = strchr(optarg, '=');
 
 			if (eq == NULL || eq == optarg)
-				errx(EX_USAGE_, "env '%s': want NAME=VALUE", optarg);
+				errx(EXIT_USAGE, "env '%s': want NAME=VALUE", optarg);
 			*eq = '\0';
 			json_object_set_new(r.env, optarg, json_string(eq + 1));
 			break;
@@ -874,7 +874,7 @@ cmd_run(int argc, char **argv)
 			break;
 		case 'n':
 			if (!id_valid(optarg))
-				errx(EX_USAGE_, "name '%s': use 1-40 of "
+				errx(EXIT_USAGE, "name '%s': use 1-40 of "
 				    "[A-Za-z0-9._-]", optarg);
 			o.name = optarg;
 			break;
@@ -897,10 +897,10 @@ cmd_run(int argc, char **argv)
 	else
 		snprintf(r.want, sizeof(r.want), "cpus:%s;mem:%s", cpus, mem);
 	if (res_parse(r.want, &r.need, e) == -1)
-		errx(EX_USAGE_, "resources '%s': %s", r.want, e);
+		errx(EXIT_USAGE, "resources '%s': %s", r.want, e);
 	res_format(&r.need, r.want, sizeof(r.want));
 	if (strlen(o.name) > 40)
-		errx(EX_USAGE_, "name '%s' is too long", o.name);
+		errx(EXIT_USAGE, "name '%s' is too long", o.name);
 	r.name = o.name;
 	id_new(o.name, r.task_id, sizeof(r.task_id));
 	r.argv = json_array();
