@@ -12,6 +12,8 @@
 #include "net.h"
 #include "rec.h"
 
+#define NET_REQID_LEN	4	/* a raw REQ message's request id */
+
 struct net {
 	int		sock;
 	enum net_role	role;
@@ -187,7 +189,7 @@ net_send_raw(struct net *n, const struct net_route *to, const void *buf,
 	}
 	if (n->role == NET_PEER) {
 		/* a raw REQ message starts with a request id, top bit set */
-		unsigned char *m = nn_allocmsg(len + 4, 0);
+		unsigned char *m = nn_allocmsg(len + NET_REQID_LEN, 0);
 		uint32_t id = (n->reqid++) | 0x80000000u;
 
 		if (m == NULL)
@@ -196,7 +198,7 @@ net_send_raw(struct net *n, const struct net_route *to, const void *buf,
 		m[1] = id >> 16;
 		m[2] = id >> 8;
 		m[3] = id;
-		memcpy(m + 4, buf, len);
+		memcpy(m + NET_REQID_LEN, buf, len);
 		if (nn_send(n->sock, &m, NN_MSG, NN_DONTWAIT) < 0) {
 			nn_freemsg(m);
 			return -1;
@@ -220,10 +222,22 @@ net_send(struct net *n, const struct net_route *to, const json_t *rec)
 	return r;
 }
 
+/*
+ * A route is nanomsg's control message: its header, then the backtrace:
+ * the peer's pipe, any hops, and last the request id (4 bytes) that every
+ * record of a raw REQ peer changes.  All but that id name the connection.
+ */
 int
 net_route_eq(const struct net_route *a, const struct net_route *b)
 {
-	return a->len == b->len && memcmp(a->hdr, b->hdr, a->len) == 0;
+	size_t n;
+
+	if (a->len != b->len || a->len < sizeof(n))
+		return 0;
+	memcpy(&n, a->hdr, sizeof(n));	/* cmsg_len */
+	if (n > a->len || n < NN_CMSG_LEN(0) + NET_REQID_LEN)
+		return 0;
+	return memcmp(a->hdr, b->hdr, n - NET_REQID_LEN) == 0;
 }
 
 int

@@ -71,6 +71,7 @@
 #define E_REMOVED		"removed"	/* removed for good: start anew */
 #define E_RESUBSCRIBE		"resubscribe"	/* the master restarted: SUBSCRIBE with the id */
 #define E_NO_MEMORY		"no_memory"	/* the receiver is short of memory */
+#define E_NOT_OWNER		"not_owner"	/* a STATUS not from the agent of the task */
 
 /* Task states, as Mesos names them. */
 #define TASK_STAGING		"TASK_STAGING"
