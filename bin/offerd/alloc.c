@@ -92,10 +92,8 @@ alloc_start(struct master *m)
 	char errbuf[256];
 
 	m->alloc_pid = -1;
-	if (c->alloc_ep == NULL && (m->alloc_pid = alloc_spawn(c)) == -1) {
-		log_warnx("cannot start the allocator '%s'", c->alloc_prog);
+	if (c->alloc_ep == NULL && (m->alloc_pid = alloc_spawn(c)) == -1)
 		return -1;
-	}
 	if ((m->alloc = net_open(NET_PAIR_CONNECT, c->alloc_ep ? c->alloc_ep :
 	    c->alloc_own, errbuf)) == NULL) {
 		log_warnx("allocator: %s", errbuf);

@@ -91,6 +91,19 @@ config_defaults(struct config *c)
 	    getuid() == 0 ? "/var/lib/offerd" : "/tmp/offerd");
 }
 
+/* Settle the endpoints of C: to listen on, of its allocator; exits 100. */
+static void
+config_endpoints(struct config *c)
+{
+	c->listen_ep = master_endpoint(c->listen_ep);
+	if (strncmp(c->listen_ep, "zk://", 5) == 0 ||
+	    strncmp(c->listen_ep, "lock://", 7) == 0)
+		errx(100, "%s is an election address, not one to listen on: "
+		    "give -l", c->listen_ep);
+	snprintf(c->alloc_own, sizeof(c->alloc_own), "ipc://%s/alloc.ipc",
+	    c->work_dir);
+}
+
 /*
  * Fill C from the command line; returns -1 when offerd is to exit at once
  * with *STATUS (--help, a usage error), else 0.
@@ -187,13 +200,7 @@ config_parse(struct config *c, int argc, char *argv[], int *status)
 		*status = 100;
 		return -1;
 	}
-	c->listen_ep = master_endpoint(c->listen_ep);
-	if (strncmp(c->listen_ep, "zk://", 5) == 0 ||
-	    strncmp(c->listen_ep, "lock://", 7) == 0)
-		errx(100, "%s is an election address, not one to listen on: "
-		    "give -l", c->listen_ep);
-	snprintf(c->alloc_own, sizeof(c->alloc_own), "ipc://%s/alloc.ipc",
-	    c->work_dir);
+	config_endpoints(c);
 	return 0;
 }
 
@@ -239,7 +246,7 @@ setup(struct master *m, const struct config *c)
 	if ((m->hub = net_open(NET_HUB, c->listen_ep, errbuf)) == NULL)
 		log_fatalx("%s", errbuf);
 	if (alloc_start(m) == -1)
-		log_fatalx("cannot start the allocator");
+		log_fatalx("no allocator: stopping");
 	if (pfh != NULL)
 		pidfile_write(pfh);
 	return pfh;
