@@ -12,6 +12,7 @@
 #include "rec.h"
 #include "util.h"
 
+/* Agent A as QUERY lists it, with what it has free. */
 static json_t *
 agent_json(const struct agent *a)
 {
@@ -75,6 +76,7 @@ framework_share(const struct framework *fw, const struct res *total)
 	return share;
 }
 
+/* Task T as QUERY lists it, with what its latest STATUS told of its end. */
 static json_t *
 task_json(struct master *m, const struct task *t)
 {
@@ -97,6 +99,7 @@ task_json(struct master *m, const struct task *t)
 	return j;
 }
 
+/* Append every agent to ITEMS. */
 static void
 list_agents(struct master *m, json_t *items)
 {
@@ -107,6 +110,7 @@ list_agents(struct master *m, json_t *items)
 		json_array_append_new(items, agent_json(a));
 }
 
+/* Append every framework, with its dominant share, to ITEMS. */
 static void
 list_frameworks(struct master *m, json_t *items)
 {
@@ -124,6 +128,7 @@ list_frameworks(struct master *m, json_t *items)
 	res_free(&total);
 }
 
+/* Append every task, ended ones too, to ITEMS. */
 static void
 list_tasks(struct master *m, json_t *items)
 {
@@ -134,6 +139,7 @@ list_tasks(struct master *m, json_t *items)
 		json_array_append_new(items, task_json(m, t));
 }
 
+/* Append every outstanding offer, with its age, to ITEMS. */
 static void
 list_offers(struct master *m, json_t *items)
 {
