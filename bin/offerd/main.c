@@ -277,19 +277,20 @@ static void
 serve(struct master *m, int sigfd)
 {
 	int64_t next_tick = now_ms() + TICK_MS, wait;
+	int stop;
 	struct pollfd pfd[3] = {
 		{ .fd = net_fd(m->hub), .events = POLLIN },
 		{ .fd = net_fd(m->alloc), .events = POLLIN },
 		{ .fd = sigfd, .events = POLLIN },
 	};
 
-	for (;;) {
+	/* a stop ends the loop after this round, lease check included */
+	for (stop = 0; !stop;) {
 		wait = next_tick - now_ms();
 		if (poll(pfd, 3, wait > 0 ? (int)wait : 0) == -1 &&
 		    errno != EINTR)
 			log_fatal("poll");
-		if (signals(m))
-			return;
+		stop = signals(m);
 		alloc_restart(m);
 		/* under cluster-elect(8): act only while the lease holds */
 		if (elect_lease_expired())
