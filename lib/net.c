@@ -15,6 +15,7 @@
 
 /* Room for a sealed frame's header, nonce and MAC beyond the record. */
 #define SEAL_ROOM	(4 + AUTH_PRINCIPAL_MAX + AUTH_NONCELEN + AUTH_MACLEN)
+#define NET_REQID_LEN	4	/* a raw REQ message's request id */
 
 struct net {
 	int		sock;
@@ -275,7 +276,7 @@ net_send_bytes(struct net *n, const struct net_route *to, const void *buf,
 	}
 	if (n->role == NET_PEER) {
 		/* a raw REQ message starts with a request id, top bit set */
-		unsigned char *m = nn_allocmsg(len + 4, 0);
+		unsigned char *m = nn_allocmsg(len + NET_REQID_LEN, 0);
 		uint32_t id = (n->reqid++) | 0x80000000u;
 
 		if (m == NULL)
@@ -284,7 +285,7 @@ net_send_bytes(struct net *n, const struct net_route *to, const void *buf,
 		m[1] = id >> 16;
 		m[2] = id >> 8;
 		m[3] = id;
-		memcpy(m + 4, buf, len);
+		memcpy(m + NET_REQID_LEN, buf, len);
 		if (nn_send(n->sock, &m, NN_MSG, NN_DONTWAIT) < 0) {
 			nn_freemsg(m);
 			return -1;
@@ -344,10 +345,22 @@ net_send(struct net *n, const struct net_route *to, const json_t *rec)
 	return r;
 }
 
+/*
+ * A route is nanomsg's control message: its header, then the backtrace:
+ * the peer's pipe, any hops, and last the request id (4 bytes) that every
+ * record of a raw REQ peer changes.  All but that id name the connection.
+ */
 int
 net_route_eq(const struct net_route *a, const struct net_route *b)
 {
-	return a->len == b->len && memcmp(a->hdr, b->hdr, a->len) == 0;
+	size_t n;
+
+	if (a->len != b->len || a->len < sizeof(n))
+		return 0;
+	memcpy(&n, a->hdr, sizeof(n));	/* cmsg_len */
+	if (n > a->len || n < NN_CMSG_LEN(0) + NET_REQID_LEN)
+		return 0;
+	return memcmp(a->hdr, b->hdr, n - NET_REQID_LEN) == 0;
 }
 
 int

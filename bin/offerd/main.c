@@ -1,19 +1,18 @@
 /*
- * offerd: the master of the cluster.  See offerd(8).
+ * offerd: the master of the cluster.  See offerd(8).  This file owns the
+ * start-up: the configuration read from the command line, the setup of
+ * the work dir, pid file, durable state, sockets and allocator, and the
+ * event loop.  Start-up failures go through the log module (syslog
+ * without -d); command-line errors are usage errors, on standard error.
  */
 #include <sys/stat.h>
 #include <sys/types.h>
-#include <sys/wait.h>
 
 #include <err.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <libgen.h>
-#include <limits.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,10 +27,18 @@
 #include "sig.h"
 #include "util.h"
 
-#define TICK_MS		100
-
-extern char **environ;
-
+#define TICK_MS			100
+#define OFFER_TIMEOUT_MS	60000
+#define AGENT_TIMEOUT_MS	15000
+#define AGENT_TIMEOUT_MIN_MS	100
+#define FRAMEWORK_TIMEOUT_MS	15000
+#define FRAMEWORK_TIMEOUT_MIN_MS 2000	/* schedulers heartbeat every second */
+#define REFUSE_MS		5000
+#define KEEP_DONE_MS		(3600 * 1000)
+#define KEEP_DONE_MAX		10000
+#define REMOVAL_MS		(600 * 1000)
+#define RECOVERY_MS		(60 * 1000)
+#define ROLE_LEN_MAX		63
 
 static void
 usage(FILE *fp)
@@ -43,43 +50,66 @@ usage(FILE *fp)
 	    "              [-T timeout] [-w work-dir] [-W role=weight]\n");
 }
 
-/* Parse a duration option or exit with status 100. */
-/* Start the allocator PROG listening on ENDPOINT; returns its pid or -1. */
-static pid_t
-spawn_allocator(const char *prog, const char *endpoint, int fg, int verbose,
-    char **weights, int nweights)
+/* Check a -W role=weight argument and keep it in C; exits 100 if bad. */
+static void
+weight_arg(struct config *c, char *arg)
 {
-	char *argv[64], parent[32];
-	int argc = 0, i, e;
-	pid_t pid;
+	char *eq = strchr(arg, '='), *end;
+	double w;
 
-	argv[argc++] = (char *)prog;
-	if (fg)
-		argv[argc++] = "-d";
-	for (i = 0; i < verbose && i < 3; i++)
-		argv[argc++] = "-v";
-	argv[argc++] = "-l";
-	argv[argc++] = (char *)endpoint;
-	for (i = 0; i < nweights && argc < 60; i++) {
-		argv[argc++] = "-w";
-		argv[argc++] = weights[i];
-	}
-	argv[argc] = NULL;
-	/* the allocator ends with us (see drf-alloc(8)) */
-	snprintf(parent, sizeof(parent), "%d", (int)getpid());
-	setenv("CLUSTER_ALLOC_PARENT", parent, 1);
-	e = posix_spawnp(&pid, prog, NULL, NULL, argv, environ);
-	unsetenv("CLUSTER_ALLOC_PARENT");
-	if ((errno = e) != 0) {
-		log_warn("cannot start allocator %s", prog);
-		return -1;
-	}
-	log_info("allocator %s started (pid %d) on %s", prog, (int)pid, endpoint);
-	return pid;
+	if (eq == NULL || eq == arg || eq - arg > ROLE_LEN_MAX)
+		errx(100, "weight '%s': want role=weight", arg);
+	*eq = '\0';
+	if (!id_valid(arg) && strcmp(arg, "*") != 0)
+		errx(100, "weight: '%s' is not a role name", arg);
+	*eq = '=';
+	w = strtod(eq + 1, &end);
+	if (*end != '\0' || end == eq + 1 || !(w > 0) || w > WEIGHT_MAX)
+		errx(100, "weight '%s': want a number > 0", arg);
+	if (c->nweights == WEIGHTS_MAX)
+		errx(100, "too many -W options");
+	c->weights[c->nweights++] = arg;
 }
 
-int
-main(int argc, char *argv[])
+/* Fill C with the defaults. */
+static void
+config_defaults(struct config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->offer_timeout_ms = OFFER_TIMEOUT_MS;
+	c->agent_timeout_ms = AGENT_TIMEOUT_MS;
+	c->framework_timeout_ms = FRAMEWORK_TIMEOUT_MS;
+	c->refuse_ms = REFUSE_MS;
+	c->keep_done_ms = KEEP_DONE_MS;
+	c->keep_done_max = KEEP_DONE_MAX;
+	c->removal_ms = REMOVAL_MS;
+	c->recovery_ms = RECOVERY_MS;
+	/* the drf-alloc beside this program, else the one on PATH */
+	sibling_program("drf-alloc", "drf-alloc", c->alloc_prog,
+	    sizeof(c->alloc_prog));
+	snprintf(c->work_dir, sizeof(c->work_dir), "%s",
+	    getuid() == 0 ? "/var/lib/offerd" : "/tmp/offerd");
+}
+
+/* Settle the endpoints of C: to listen on, of its allocator; exits 100. */
+static void
+config_endpoints(struct config *c)
+{
+	c->listen_ep = master_endpoint(c->listen_ep);
+	if (strncmp(c->listen_ep, "zk://", 5) == 0 ||
+	    strncmp(c->listen_ep, "lock://", 7) == 0)
+		errx(100, "%s is an election address, not one to listen on: "
+		    "give -l", c->listen_ep);
+	snprintf(c->alloc_own, sizeof(c->alloc_own), "ipc://%s/alloc.ipc",
+	    c->work_dir);
+}
+
+/*
+ * Fill C from the command line; returns -1 when offerd is to exit at once
+ * with *STATUS (--help, a usage error), else 0.
+ */
+static int
+config_parse(struct config *c, int argc, char *argv[], int *status)
 {
 	static const struct option longopts[] = {
 		{ "allocator", required_argument, NULL, 'a' },
@@ -100,254 +130,209 @@ main(int argc, char *argv[])
 		{ "weight", required_argument, NULL, 'W' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct master m;
-	const char *listen_ep = NULL, *alloc_ep = NULL, *pidpath = NULL;
-	char alloc_prog[PATH_MAX], alloc_own[PATH_MAX + 16], errbuf[256];
-	char workdir[PATH_MAX], *weights[32];
-	int ch, fg = 0, verbose = 0, check = 0, nweights = 0, sigfd, stop = 0;
-	pid_t alloc_pid = -1;
-	int64_t next_tick, alloc_restart_at = 0;
-	struct pidfh *pfh = NULL;
+	int ch;
 
-	memset(&m, 0, sizeof(m));
-	m.offer_timeout_ms = 60000;
-	m.agent_timeout_ms = 15000;
-	m.framework_timeout_ms = 15000;
-	m.refuse_ms = 5000;
-	m.keep_done_ms = 3600 * 1000;
-	m.keep_done_max = 10000;
-	m.removal_ms = 600 * 1000;
-	m.recovery_ms = 60 * 1000;
-	/* the drf-alloc beside this program, else the one on PATH */
-	sibling_program("drf-alloc", "drf-alloc", alloc_prog, sizeof(alloc_prog));
-	snprintf(workdir, sizeof(workdir), "%s",
-	    getuid() == 0 ? "/var/lib/offerd" : "/tmp/offerd");
-	while ((ch = getopt_long(argc, argv, "a:A:dF:l:no:p:r:R:t:T:vw:W:", longopts,
-	    NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "a:A:dF:l:no:p:r:R:t:T:vw:W:",
+	    longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'a':
-			alloc_ep = optarg;
+			c->alloc_ep = optarg;
 			break;
 		case 'A':
-			strlcpy(alloc_prog, optarg, sizeof(alloc_prog));
+			strlcpy(c->alloc_prog, optarg, sizeof(c->alloc_prog));
 			break;
 		case 'd':
-			fg = 1;
+			c->foreground = 1;
 			break;
 		case 'F':
-			m.framework_timeout_ms = duration_arg("framework timeout",
+			c->framework_timeout_ms = duration_arg("framework timeout",
 			    optarg);
-			if (m.framework_timeout_ms < 2000)
+			if (c->framework_timeout_ms < FRAMEWORK_TIMEOUT_MIN_MS)
 				errx(100, "framework timeout must be at least 2s "
 				    "(schedulers heartbeat every second)");
 			break;
 		case 'H':
 			usage(stdout);
-			return 0;
+			*status = 0;
+			return -1;
 		case 'l':
-			listen_ep = optarg;
+			c->listen_ep = optarg;
 			break;
 		case 'n':
-			check = 1;
+			c->check = 1;
 			break;
 		case 'o':
-			m.offer_timeout_ms = duration_arg("offer timeout", optarg);
+			c->offer_timeout_ms = duration_arg("offer timeout", optarg);
 			break;
 		case 'p':
-			pidpath = optarg;
+			c->pidpath = optarg;
 			break;
 		case 'r':
-			m.refuse_ms = duration_arg("refuse time", optarg);
+			c->refuse_ms = duration_arg("refuse time", optarg);
 			break;
 		case 'R':
-			m.recovery_ms = duration_arg("recovery timeout", optarg);
+			c->recovery_ms = duration_arg("recovery timeout", optarg);
 			break;
 		case 'T':
-			m.removal_ms = duration_arg("removal timeout", optarg);
+			c->removal_ms = duration_arg("removal timeout", optarg);
 			break;
 		case 't':
-			m.agent_timeout_ms = duration_arg_min("agent timeout", optarg,
-			    100);
+			c->agent_timeout_ms = duration_arg_min("agent timeout",
+			    optarg, AGENT_TIMEOUT_MIN_MS);
 			break;
 		case 'v':
-			verbose++;
+			c->verbose++;
 			break;
 		case 'w':
-			strlcpy(workdir, optarg, sizeof(workdir));
+			strlcpy(c->work_dir, optarg, sizeof(c->work_dir));
 			break;
-		case 'W': {
-			char *eq = strchr(optarg, '=');
-			char *end;
-			double w;
-
-			if (eq == NULL || eq == optarg || eq - optarg > 63)
-				errx(100, "weight '%s': want role=weight", optarg);
-			*eq = '\0';
-			if (!id_valid(optarg) && strcmp(optarg, "*") != 0)
-				errx(100, "weight: '%s' is not a role name", optarg);
-			*eq = '=';
-			w = strtod(eq + 1, &end);
-			if (*end != '\0' || end == eq + 1 || !(w > 0) || w > 1e6)
-				errx(100, "weight '%s': want a number > 0", optarg);
-			if (nweights == 32)
-				errx(100, "too many -W options");
-			weights[nweights++] = optarg;
+		case 'W':
+			weight_arg(c, optarg);
 			break;
-		}
 		default:
 			usage(stderr);
-			return 100;
+			*status = 100;
+			return -1;
 		}
 	}
 	if (optind != argc) {
 		usage(stderr);
-		return 100;
+		*status = 100;
+		return -1;
 	}
-	listen_ep = master_endpoint(listen_ep);
-	if (strncmp(listen_ep, "zk://", 5) == 0 ||
-	    strncmp(listen_ep, "lock://", 7) == 0)
-		errx(100, "%s is an election address, not one to listen on: "
-		    "give -l", listen_ep);
-	if (check) {
-		printf("offerd: configuration ok (listen %s)\n", listen_ep);
-		return 0;
+	config_endpoints(c);
+	return 0;
+}
+
+/* Take the pid file PATH (none when NULL); exits 111 when in use. */
+static struct pidfh *
+pidfile_hold(const char *path)
+{
+	struct pidfh *pfh;
+	pid_t other;
+
+	if (path == NULL)
+		return NULL;
+	if ((pfh = pidfile_open(path, 0644, &other)) == NULL) {
+		if (errno == EEXIST)
+			log_fatalx("already running as pid %d", (int)other);
+		log_fatal("pid file %s", path);
 	}
-	log_init("offerd", fg, verbose);
-	if (mkdir(workdir, 0750) == -1 && errno != EEXIST)
-		err(111, "work dir %s", workdir);
-	pfh = pidfile_take(pidpath);
-	if (state_load(&m, workdir) == -1)
-		errx(111, "cannot read the durable state in %s", workdir);
-	if ((m.hub = net_open(NET_HUB, listen_ep, errbuf)) == NULL)
-		errx(111, "%s", errbuf);
-	if (alloc_ep == NULL) {
-		snprintf(alloc_own, sizeof(alloc_own), "ipc://%s/alloc.ipc", workdir);
-		alloc_pid = spawn_allocator(alloc_prog, alloc_own, fg, verbose,
-		    weights, nweights);
-		if (alloc_pid == -1)
-			errx(111, "cannot start the allocator '%s'", alloc_prog);
-	}
-	if ((m.alloc = net_open(NET_PAIR_CONNECT, alloc_ep ? alloc_ep : alloc_own,
-	    errbuf)) == NULL)
-		errx(111, "allocator: %s", errbuf);
+	return pfh;
+}
+
+/*
+ * Make M ready to serve as C says: work dir, pid file (returned), durable
+ * state, the hub, the allocator.  A failure is logged and exits 111.
+ */
+static struct pidfh *
+setup(struct master *m, const struct config *c)
+{
+	char errbuf[256];
+	struct pidfh *pfh;
+
+	memset(m, 0, sizeof(*m));
+	m->conf = c;
+	m->agents = map_create();
+	m->frameworks = map_create();
+	m->offers = map_create();
+	m->tasks = map_create();
+	m->pending = map_create();
+	if (mkdir(c->work_dir, 0750) == -1 && errno != EEXIST)
+		log_fatal("work dir %s", c->work_dir);
+	pfh = pidfile_hold(c->pidpath);
+	if (state_load(m, c->work_dir) == -1)
+		log_fatalx("cannot read the durable state in %s", c->work_dir);
+	if ((m->hub = net_open(NET_HUB, c->listen_ep, errbuf)) == NULL)
+		log_fatalx("%s", errbuf);
+	if (alloc_start(m) == -1)
+		log_fatalx("no allocator: stopping");
 	if (pfh != NULL)
 		pidfile_write(pfh);
-	/* also for an allocator we did not start (-a) */
-	for (ch = 0; ch < nweights; ch++) {
-		char role[64];
-		const char *eq = strchr(weights[ch], '=');
-		json_t *w;
+	return pfh;
+}
 
-		snprintf(role, sizeof(role), "%.*s", (int)(eq - weights[ch]),
-		    weights[ch]);
-		w = json_pack("{s:s,s:s,s:f}", "type", A_WEIGHT, "role", role,
-		    "weight", strtod(eq + 1, NULL));
-		master_alloc_send(&m, w);
+/* Act on the signals that came: 1 when offerd is to stop. */
+static int
+signals(struct master *m)
+{
+	int stop = 0;
+
+	sig_drain();
+	if (sig_take(SIGTERM) || sig_take(SIGINT))
+		stop = 1;
+	if (sig_take(SIGHUP)) {
+		/* everything else is set on the command line */
+		log_info("SIGHUP: writing the durable state");
+		m->state_dirty = 1;
+		state_save(m);
 	}
-	m.agents = map_create();
-	m.frameworks = map_create();
-	m.offers = map_create();
-	m.tasks = map_create();
-	m.pending = map_create();
-	if ((sigfd = sig_init((int[]){ SIGTERM, SIGINT, SIGCHLD, SIGHUP },
-	    4)) == -1)
-		err(111, "signals");
-	log_info("listening on %s", listen_ep);
-	if (!fg)
-		log_warnx("serving on %s", listen_ep);
+	if (sig_take(SIGCHLD))
+		alloc_reap(m);
+	return stop;
+}
 
-	next_tick = now_ms() + TICK_MS;
-	while (!stop) {
-		struct pollfd pfd[3] = {
-			{ .fd = net_fd(m.hub), .events = POLLIN },
-			{ .fd = net_fd(m.alloc), .events = POLLIN },
-			{ .fd = sigfd, .events = POLLIN },
-		};
-		int64_t wait = next_tick - now_ms();
-		struct net_route from;
-		json_t *rec;
-		int n, r;
+/* Serve until SIGTERM or SIGINT. */
+static void
+serve(struct master *m, int sigfd)
+{
+	int64_t next_tick = now_ms() + TICK_MS, wait;
+	int stop;
+	struct pollfd pfd[3] = {
+		{ .fd = net_fd(m->hub), .events = POLLIN },
+		{ .fd = net_fd(m->alloc), .events = POLLIN },
+		{ .fd = sigfd, .events = POLLIN },
+	};
 
-		if (poll(pfd, 3, wait > 0 ? (int)wait : 0) == -1 && errno != EINTR)
+	/* a stop ends the loop after this round, lease check included */
+	for (stop = 0; !stop;) {
+		wait = next_tick - now_ms();
+		if (poll(pfd, 3, wait > 0 ? (int)wait : 0) == -1 &&
+		    errno != EINTR)
 			log_fatal("poll");
-		sig_drain();
-		if (sig_take(SIGTERM) || sig_take(SIGINT))
-			stop = 1;
-		if (sig_take(SIGHUP)) {
-			/* everything else is set on the command line */
-			log_info("SIGHUP: writing the durable state");
-			m.state_dirty = 1;
-			state_save(&m);
-		}
-		if (sig_take(SIGCHLD)) {
-			pid_t p;
-			int status;
-
-			while ((p = waitpid(-1, &status, WNOHANG)) > 0)
-				if (p == alloc_pid) {
-					log_warnx("allocator exited (status %d); "
-					    "restarting it", status);
-					alloc_pid = -1;
-					alloc_restart_at = now_ms() + 500;
-				}
-		}
-		if (alloc_pid == -1 && alloc_ep == NULL && alloc_restart_at &&
-		    now_ms() >= alloc_restart_at) {
-			alloc_restart_at = 0;
-			alloc_pid = spawn_allocator(alloc_prog, alloc_own, fg,
-			    verbose, weights, nweights);
-			if (alloc_pid == -1)
-				alloc_restart_at = now_ms() + 5000;
-			else
-				master_alloc_replay(&m);
-		}
+		stop = signals(m);
+		alloc_restart(m);
 		/* under cluster-elect(8): act only while the lease holds */
 		if (elect_lease_expired())
 			log_fatalx("lease expired: no longer leader");
 		/* bounded batches so that neither side starves the other */
-		for (n = 0; n < 4096; n++) {
-			r = net_recv(m.hub, &rec, &from, errbuf);
-			if (r == 0)
-				break;
-			if (r == -2) {
-				log_warnx("%s", errbuf);
-				break;
-			}
-			if (r == -1) {
-				json_t *e = rec_error(NULL, E_MALFORMED, "bad record: %s", errbuf);
-
-				log_info("bad record from a peer: %s", errbuf);
-				net_send(m.hub, &from, e);
-				json_decref(e);
-				continue;
-			}
-			master_handle(&m, rec, &from);
-			json_decref(rec);
-		}
-		for (n = 0; n < 4096; n++) {
-			r = net_recv(m.alloc, &rec, NULL, errbuf);
-			if (r == 0)
-				break;
-			if (r < 0) {
-				log_warnx("allocator sent a bad record: %s", errbuf);
-				continue;
-			}
-			master_alloc_handle(&m, rec);
-			json_decref(rec);
-		}
+		master_recv(m);
+		alloc_recv(m);
 		if (now_ms() >= next_tick) {
-			master_tick(&m);
+			master_tick(m);
 			next_tick = now_ms() + TICK_MS;
 		}
 	}
-	log_info("stopping");
-	if (alloc_pid > 0) {
-		kill(alloc_pid, SIGTERM);
-		waitpid(alloc_pid, NULL, 0);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct config conf;
+	struct master m;
+	struct pidfh *pfh;
+	int sigfd, status;
+
+	config_defaults(&conf);
+	if (config_parse(&conf, argc, argv, &status) == -1)
+		return status;
+	if (conf.check) {
+		printf("offerd: configuration ok (listen %s)\n", conf.listen_ep);
+		return 0;
 	}
+	log_init("offerd", conf.foreground, conf.verbose);
+	pfh = setup(&m, &conf);
+	if ((sigfd = sig_init((int[]){ SIGTERM, SIGINT, SIGCHLD, SIGHUP },
+	    4)) == -1)
+		log_fatal("signals");
+	log_info("listening on %s", conf.listen_ep);
+	if (!conf.foreground)
+		log_warnx("serving on %s", conf.listen_ep);
+	serve(&m, sigfd);
+	log_info("stopping");
+	alloc_stop(&m);
 	state_save(&m);
 	net_close(m.hub);
-	net_close(m.alloc);
 	if (pfh != NULL)
 		pidfile_remove(pfh);
 	return 0;

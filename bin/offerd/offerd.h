@@ -3,10 +3,26 @@
  * memory (soft state), turns the allocator's decisions into offers,
  * validates what frameworks accept, sends launches and kills to agents and
  * status updates to frameworks.  One hub socket serves every peer.
+ *
+ * The files, one per role (each opens with what it owns):
+ *   main.c        the configuration (getopt), start-up and the event loop
+ *   dispatch.c    the hub: record type to handler, replies, the timers
+ *   agents.c      agents: registration, liveness, removal
+ *   frameworks.c  frameworks: subscription, failover, removal
+ *   offers.c      offers: made, accepted, declined, rescinded, timed out
+ *   tasks.c       tasks: launches and kills resent until answered, status
+ *                 updates and their acknowledgements, reconciliation
+ *   control.c     the queries and commands of cluster-ctl
+ *   alloc.c       the allocator: its process, events out, decisions in
+ *   state.c       the durable state
+ * This header holds the shared types and the functions called across files.
  */
 #ifndef OFFERD_H
 #define OFFERD_H
 
+#include <sys/types.h>
+
+#include <limits.h>
 #include <stdint.h>
 #include <jansson.h>
 
@@ -15,6 +31,31 @@
 #include "res.h"
 
 #define ID_LEN		64
+#define KEY_LEN		(2 * ID_LEN)	/* a task's framework_id/task_id */
+#define WEIGHTS_MAX	32		/* -W options */
+#define WEIGHT_MAX	1e6		/* the largest weight of a role */
+#define RES_TEXT	1024		/* a resource list formatted as text */
+
+/* What the command line sets; read-only once offerd runs. */
+struct config {
+	const char	*listen_ep;
+	const char	*alloc_ep;	/* -a: an allocator offerd does not start */
+	const char	*pidpath;
+	char		 alloc_prog[PATH_MAX];		/* -A */
+	char		 alloc_own[PATH_MAX + 16];	/* the one offerd starts */
+	char		 work_dir[PATH_MAX];
+	char		*weights[WEIGHTS_MAX];	/* role=weight */
+	int		 nweights;
+	int		 foreground, verbose, check;
+	int64_t		 offer_timeout_ms;
+	int64_t		 agent_timeout_ms;
+	int64_t		 framework_timeout_ms;	/* silent this long: inactive */
+	int64_t		 refuse_ms;	/* default decline filter */
+	int64_t		 removal_ms;	/* unreachable this long: removed */
+	int64_t		 recovery_ms;	/* for frameworks to come back */
+	int64_t		 keep_done_ms;	/* how long ended tasks stay listed */
+	size_t		 keep_done_max;	/* and how many of them at most */
+};
 
 struct agent {
 	char		 id[ID_LEN];
@@ -58,7 +99,7 @@ struct offer {
 };
 
 struct task {
-	char		 key[2 * ID_LEN];	/* framework_id/task_id */
+	char		 key[KEY_LEN];	/* framework_id/task_id */
 	char		 id[ID_LEN];
 	char		 framework_id[ID_LEN];
 	char		 agent_id[ID_LEN];
@@ -75,22 +116,17 @@ struct task {
 };
 
 struct master {
+	const struct config *conf;
 	struct net	*hub;
 	struct net	*alloc;
+	pid_t		 alloc_pid;	/* the allocator offerd started, or -1 */
+	int64_t		 alloc_restart_at;	/* when to start it again, or 0 */
 	struct map	*agents, *frameworks, *offers, *tasks;
 	struct map	*pending;	/* tasks with a launch or kill in flight */
-	int64_t		 offer_timeout_ms;
-	int64_t		 agent_timeout_ms;
-	int64_t		 framework_timeout_ms;	/* silent this long: inactive */
-	int64_t		 refuse_ms;	/* default decline filter */
-	int64_t		 keep_done_ms;	/* how long ended tasks stay listed */
-	size_t		 keep_done_max;	/* and how many of them at most */
 	struct offer	*ohead, *otail;	/* offers, oldest first */
 	struct task	*dhead, *dtail;	/* ended tasks, oldest first */
 	size_t		 ndone;
 	int64_t		 next_scan;	/* agent and framework timeouts */
-	int64_t		 removal_ms;	/* unreachable this long: removed */
-	int64_t		 recovery_ms;	/* for frameworks to come back */
 	/* durable: see state.c */
 	char		 state_path[4096 + 16];
 	int		 state_dirty;	/* 1: lazily, 2: at the next tick */
@@ -98,17 +134,107 @@ struct master {
 	struct map	*seen_agents, *removed_agents, *seen_fw, *removed_fw;
 };
 
-/* Handle one record REC from the peer at FROM. */
-void	master_handle(struct master *, json_t *rec, const struct net_route *from);
-/* Handle one decision from the allocator. */
-void	master_alloc_handle(struct master *, json_t *rec);
+/*
+ * Record handlers, called by dispatch.c's table only: each takes REC from
+ * the peer at FROM and answers an ERROR when it cannot be taken.
+ */
+void	agent_register(struct master *, json_t *, const struct net_route *);
+void	agent_heartbeat(struct master *, json_t *, const struct net_route *);
+void	framework_subscribe(struct master *, json_t *, const struct net_route *);
+void	framework_heartbeat(struct master *, json_t *, const struct net_route *);
+void	framework_relay(struct master *, json_t *, const struct net_route *);
+void	framework_teardown(struct master *, json_t *, const struct net_route *);
+void	offer_accept(struct master *, json_t *, const struct net_route *);
+void	offer_decline(struct master *, json_t *, const struct net_route *);
+void	task_status(struct master *, json_t *, const struct net_route *);
+void	task_acknowledge(struct master *, json_t *, const struct net_route *);
+void	task_kill(struct master *, json_t *, const struct net_route *);
+void	task_reconcile(struct master *, json_t *, const struct net_route *);
+void	control_query(struct master *, json_t *, const struct net_route *);
+void	control_set_weight(struct master *, json_t *, const struct net_route *);
+
+/* dispatch.c */
+/* Receive and handle a bounded batch of records from the hub. */
+void	master_recv(struct master *);
+/* Send REC to the peer at TO; consumes REC. */
+void	master_reply(struct master *, const struct net_route *to, json_t *rec);
+/* Answer the peer at TO an ERROR of CODE about record ABOUT. */
+void	master_error(struct master *, const struct net_route *to,
+	    const json_t *about, const char *code, const char *fmt, ...)
+	    __attribute__((format(printf, 5, 6)));
 /* Run the timers: offer timeouts, agent and framework timeouts, resends. */
 void	master_tick(struct master *);
-/* Tell the allocator everything it must know (after it (re)starts). */
-void	master_alloc_replay(struct master *);
-/* Send REC to the allocator (consumes REC). */
-void	master_alloc_send(struct master *, json_t *rec);
 
+/* agents.c */
+/* Into FREE (not initialised): what A has neither in use nor offered. */
+void	agent_free(const struct agent *, struct res *free_);
+/* Ask agent A to kill task TID of framework FID. */
+void	agent_kill_task(struct master *, struct agent *, const char *fid,
+	    const char *tid);
+/* Mark silent agents unreachable and remove those gone for good. */
+void	agents_scan(struct master *, int64_t now);
+
+/* frameworks.c */
+/* The framework REC names, its route refreshed; NULL after an ERROR. */
+struct framework *framework_of(struct master *, json_t *rec,
+	    const struct net_route *from);
+/* A framework known only from an agent's report; NULL if out of memory. */
+struct framework *framework_placeholder(struct master *, const char *id,
+	    const char *role);
+/* Send REC to FW if it can be addressed; consumes REC. */
+void	framework_send(struct master *, struct framework *, json_t *rec);
+/* Deactivate silent frameworks and remove those past their failover. */
+void	frameworks_scan(struct master *, int64_t now);
+
+/* offers.c */
+/* Offer RES (taken over) of agent A to framework FW. */
+void	offer_make(struct master *, struct framework *, struct agent *,
+	    struct res *res);
+/* Withdraw offer O: its resources go back, its framework told if RESCIND. */
+void	offer_remove(struct master *, struct offer *, int rescind,
+	    int64_t refuse_ms);
+/* Rescind the offers not answered within the offer timeout. */
+void	offers_expire(struct master *, int64_t now);
+
+/* tasks.c */
+/* Check one task T of an ACCEPT of offer O; 0, or -1 with ERR. */
+int	task_check(struct master *, const struct framework *,
+	    const struct offer *, json_t *t, struct res *res, char *err);
+/* Record task T, checked, with RES (taken over) and launch it on A. */
+int	task_create(struct master *, struct framework *, struct agent *,
+	    json_t *t, struct res *res);
+/* Kill T, resending the KILL to its agent until it answers. */
+void	task_kill_now(struct master *, struct task *);
+/* Give T the state STATE and tell its framework, with REASON. */
+void	task_notify(struct master *, struct task *, const char *state,
+	    const char *reason);
+/* T reached a terminal state: free its resources. */
+void	task_end(struct master *, struct task *);
+/* Reconcile the tasks agent A reports when it (re-)registers. */
+void	tasks_agent_report(struct master *, struct agent *, json_t *report);
+/* Resend due launches and kills; forget tasks ended long enough ago. */
+void	tasks_tick(struct master *, int64_t now);
+
+/* alloc.c */
+/* Start the allocator (unless -a) and connect to it; 0, or -1 logged. */
+int	alloc_start(struct master *);
+/* Receive and handle a bounded batch of the allocator's decisions. */
+void	alloc_recv(struct master *);
+/* Reap the allocator offerd started; plan its restart if it ended. */
+void	alloc_reap(struct master *);
+/* Start the allocator again when due and tell it everything. */
+void	alloc_restart(struct master *);
+/* Stop the allocator offerd started and close the link. */
+void	alloc_stop(struct master *);
+/* Send REC to the allocator (consumes REC). */
+void	alloc_send(struct master *, json_t *rec);
+/* Tell the allocator that RES of AGENT_ID is no longer FW_ID's. */
+void	alloc_recover(struct master *, const char *fw_id, const char *agent_id,
+	    const struct res *res, int64_t refuse_ms);
+/* Tell the allocator agent A, and when CLAIMS every live task it runs. */
+void	alloc_agent_add(struct master *, struct agent *, int claims);
+
+/* state.c */
 /* Load WORK_DIR/state.json (a missing file is a first start); 0 or -1. */
 int	state_load(struct master *, const char *work_dir);
 /* Write the durable state now if it changed. */

@@ -1,0 +1,313 @@
+/*
+ * The link to the allocator: its process when offerd starts it (started
+ * again when it exits), the events the allocator must know (agents,
+ * frameworks, resources recovered, weights), its ALLOCATION decisions in,
+ * and the replay of everything to a new allocator.
+ */
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "offerd.h"
+#include "proto.h"
+#include "rec.h"
+#include "util.h"
+
+#define ALLOC_ARGV_MAX		64	/* the allocator's argument vector */
+#define ALLOC_VERBOSE_MAX	3	/* -v passed on to it */
+#define ALLOC_RESTART_MS	500	/* after it exited */
+#define ALLOC_RETRY_MS		5000	/* after a restart failed */
+#define RECV_BATCH		4096	/* decisions per poll */
+
+extern char **environ;
+
+static void	alloc_replay(struct master *);
+
+/* Start the allocator the configuration names; its pid, or -1 logged. */
+static pid_t
+alloc_spawn(const struct config *c)
+{
+	char *argv[ALLOC_ARGV_MAX], parent[32];
+	int argc = 0, i, e;
+	pid_t pid;
+
+	argv[argc++] = (char *)c->alloc_prog;
+	if (c->foreground)
+		argv[argc++] = "-d";
+	for (i = 0; i < c->verbose && i < ALLOC_VERBOSE_MAX; i++)
+		argv[argc++] = "-v";
+	argv[argc++] = "-l";
+	argv[argc++] = (char *)c->alloc_own;
+	for (i = 0; i < c->nweights && argc < ALLOC_ARGV_MAX - 4; i++) {
+		argv[argc++] = "-w";
+		argv[argc++] = c->weights[i];
+	}
+	argv[argc] = NULL;
+	/* the allocator ends with us (see drf-alloc(8)) */
+	snprintf(parent, sizeof(parent), "%d", (int)getpid());
+	setenv("CLUSTER_ALLOC_PARENT", parent, 1);
+	e = posix_spawnp(&pid, c->alloc_prog, NULL, NULL, argv, environ);
+	unsetenv("CLUSTER_ALLOC_PARENT");
+	if ((errno = e) != 0) {
+		log_warn("cannot start allocator %s", c->alloc_prog);
+		return -1;
+	}
+	log_info("allocator %s started (pid %d) on %s", c->alloc_prog,
+	    (int)pid, c->alloc_own);
+	return pid;
+}
+
+/* Tell the allocator the -W weights (also one offerd did not start). */
+static void
+alloc_weights(struct master *m)
+{
+	const struct config *c = m->conf;
+	const char *eq;
+	char role[64];
+	json_t *w;
+	int i;
+
+	for (i = 0; i < c->nweights; i++) {
+		eq = strchr(c->weights[i], '=');
+		snprintf(role, sizeof(role), "%.*s", (int)(eq - c->weights[i]),
+		    c->weights[i]);
+		w = json_pack("{s:s,s:s,s:f}", "type", A_WEIGHT, "role", role,
+		    "weight", strtod(eq + 1, NULL));
+		alloc_send(m, w);
+	}
+}
+
+int
+alloc_start(struct master *m)
+{
+	const struct config *c = m->conf;
+	char errbuf[256];
+
+	m->alloc_pid = -1;
+	if (c->alloc_ep == NULL && (m->alloc_pid = alloc_spawn(c)) == -1)
+		return -1;
+	if ((m->alloc = net_open(NET_PAIR_CONNECT, c->alloc_ep ? c->alloc_ep :
+	    c->alloc_own, errbuf)) == NULL) {
+		log_warnx("allocator: %s", errbuf);
+		return -1;
+	}
+	alloc_weights(m);
+	return 0;
+}
+
+void
+alloc_reap(struct master *m)
+{
+	pid_t p;
+	int status;
+
+	while ((p = waitpid(-1, &status, WNOHANG)) > 0)
+		if (p == m->alloc_pid) {
+			log_warnx("allocator exited (status %d); restarting it",
+			    status);
+			m->alloc_pid = -1;
+			m->alloc_restart_at = now_ms() + ALLOC_RESTART_MS;
+		}
+}
+
+void
+alloc_restart(struct master *m)
+{
+	if (m->alloc_pid != -1 || m->conf->alloc_ep != NULL ||
+	    m->alloc_restart_at == 0 || now_ms() < m->alloc_restart_at)
+		return;
+	m->alloc_restart_at = 0;
+	m->alloc_pid = alloc_spawn(m->conf);
+	if (m->alloc_pid == -1)
+		m->alloc_restart_at = now_ms() + ALLOC_RETRY_MS;
+	else
+		alloc_replay(m);
+}
+
+void
+alloc_stop(struct master *m)
+{
+	if (m->alloc_pid > 0) {
+		kill(m->alloc_pid, SIGTERM);
+		waitpid(m->alloc_pid, NULL, 0);
+	}
+	net_close(m->alloc);
+	m->alloc = NULL;
+}
+
+void
+alloc_send(struct master *m, json_t *rec)
+{
+	if (m->alloc == NULL || net_send(m->alloc, NULL, rec) == -1)
+		log_warnx("allocator link: %s not delivered", rec_type(rec));
+	json_decref(rec);
+}
+
+/* Nothing is sent when RES is empty. */
+void
+alloc_recover(struct master *m, const char *fw_id, const char *agent_id,
+    const struct res *res, int64_t refuse_ms)
+{
+	char buf[RES_TEXT];
+	json_t *r;
+
+	if (res_empty(res))
+		return;
+	r = rec_new(A_RECOVER);
+	rec_set_str(r, "framework_id", fw_id);
+	rec_set_str(r, "agent_id", agent_id);
+	rec_set_str(r, "resources", res_format(res, buf, sizeof(buf)));
+	if (refuse_ms > 0)
+		rec_set_num(r, "refuse_seconds", refuse_ms / 1000.0);
+	alloc_send(m, r);
+}
+
+/* Tell the allocator that FW_ID holds RES of AGENT_ID. */
+static void
+alloc_claim(struct master *m, const char *fw_id, const char *agent_id,
+    const struct res *res)
+{
+	char buf[RES_TEXT];
+
+	alloc_send(m, json_pack("{s:s,s:s,s:s,s:s}", "type", A_CLAIM,
+	    "framework_id", fw_id, "agent_id", agent_id,
+	    "resources", res_format(res, buf, sizeof(buf))));
+}
+
+/* Tell the allocator agent A's total and attributes. */
+static void
+alloc_agent_total(struct master *m, const struct agent *a)
+{
+	char buf[RES_TEXT];
+	json_t *r;
+
+	r = rec_new(A_AGENT_ADD);
+	rec_set_str(r, "agent_id", a->id);
+	rec_set_str(r, "resources", res_format(&a->total, buf, sizeof(buf)));
+	rec_set_str(r, "attributes", a->attributes);
+	alloc_send(m, r);
+}
+
+/*
+ * The claims are every live task of a framework the master knows (a known
+ * agent's tasks are known to the allocator already).
+ */
+void
+alloc_agent_add(struct master *m, struct agent *a, int claims)
+{
+	struct task *t;
+	size_t pos = 0;
+
+	alloc_agent_total(m, a);
+	while (claims && (t = map_next(a->tasks, &pos, NULL)) != NULL) {
+		if (t->ended || map_get(m->frameworks, t->framework_id) == NULL)
+			continue;
+		alloc_claim(m, t->framework_id, a->id, &t->res);
+	}
+}
+
+/*
+ * Make an ALLOCATION an offer, or give it back: when its framework or
+ * agent went meanwhile, or when it is more than the agent has free (a
+ * decision made before the agent re-registered smaller).
+ */
+static void
+alloc_handle(struct master *m, json_t *rec)
+{
+	char err[REC_ERRLEN], buf[RES_TEXT], fbuf[RES_TEXT];
+	struct framework *fw;
+	struct agent *a;
+	struct res res, free_;
+
+	if (strcmp(rec_type(rec), A_ALLOCATION) != 0) {
+		if (strcmp(rec_type(rec), R_ERROR) == 0)
+			log_warnx("allocator: %s", rec_str(rec, "message") ?
+			    rec_str(rec, "message") : "error");
+		return;
+	}
+	if (rec_require(rec, "framework_id:s agent_id:s resources:s", err) == -1 ||
+	    res_parse(rec_str(rec, "resources"), &res, err) == -1) {
+		log_warnx("allocator sent a bad ALLOCATION: %s", err);
+		return;
+	}
+	fw = map_get(m->frameworks, rec_str(rec, "framework_id"));
+	a = map_get(m->agents, rec_str(rec, "agent_id"));
+	if (fw == NULL || a == NULL || !a->active || !fw->active) {
+		/* it went meanwhile: hand the resources back */
+		if (fw != NULL && a != NULL)
+			alloc_recover(m, fw->id, a->id, &res, 0);
+		res_free(&res);
+		return;
+	}
+	/* one ledger: never offer what the master knows is not free */
+	agent_free(a, &free_);
+	if (!res_contains(&free_, &res)) {
+		log_warnx("allocator offered %s of agent %s, which has %s free "
+		    "(a decision made before it re-registered): given back",
+		    res_format(&res, buf, sizeof(buf)), a->id,
+		    res_format(&free_, fbuf, sizeof(fbuf)));
+		alloc_recover(m, fw->id, a->id, &res, 0);
+		res_free(&free_);
+		res_free(&res);
+		return;
+	}
+	res_free(&free_);
+	offer_make(m, fw, a, &res);
+}
+
+void
+alloc_recv(struct master *m)
+{
+	char errbuf[256];
+	json_t *rec;
+	int n, r;
+
+	for (n = 0; n < RECV_BATCH; n++) {
+		r = net_recv(m->alloc, &rec, NULL, errbuf);
+		if (r == 0)
+			break;
+		if (r < 0) {
+			log_warnx("allocator sent a bad record: %s", errbuf);
+			continue;
+		}
+		alloc_handle(m, rec);
+		json_decref(rec);
+	}
+}
+
+/* After a restart the allocator knows nothing: tell it everything. */
+static void
+alloc_replay(struct master *m)
+{
+	struct agent *a;
+	struct framework *fw;
+	struct offer *o;
+	struct task *t;
+	size_t pos = 0;
+	json_t *r;
+
+	while ((a = map_next(m->agents, &pos, NULL)) != NULL)
+		if (a->active)
+			alloc_agent_total(m, a);
+	for (pos = 0; (fw = map_next(m->frameworks, &pos, NULL)) != NULL;) {
+		r = rec_new(A_FRAMEWORK_ADD);
+		rec_set_str(r, "framework_id", fw->id);
+		rec_set_str(r, "role", fw->role);
+		if (fw->filters != NULL)
+			json_object_set(r, "filters", fw->filters);
+		alloc_send(m, r);
+	}
+	for (pos = 0; (o = map_next(m->offers, &pos, NULL)) != NULL;)
+		alloc_claim(m, o->framework_id, o->agent_id, &o->res);
+	for (pos = 0; (t = map_next(m->tasks, &pos, NULL)) != NULL;)
+		if (!t->ended)
+			alloc_claim(m, t->framework_id, t->agent_id, &t->res);
+}

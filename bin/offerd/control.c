@@ -1,0 +1,221 @@
+/*
+ * Control: what cluster-ctl asks and commands.  QUERY answers a STATE
+ * listing agents, frameworks (with their dominant shares), tasks or
+ * offers; SET_WEIGHT changes a role's weight in the allocator.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "offerd.h"
+#include "proto.h"
+#include "rec.h"
+#include "util.h"
+
+/* Agent A as QUERY lists it, with what it has free. */
+static json_t *
+agent_json(const struct agent *a)
+{
+	char t[RES_TEXT], u[RES_TEXT], o[RES_TEXT], f[RES_TEXT];
+	struct res free_;
+	json_t *j;
+
+	agent_free(a, &free_);
+	j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:I}",
+	    "agent_id", a->id, "hostname", a->hostname,
+	    "resources", res_format(&a->total, t, sizeof(t)),
+	    "used", res_format(&a->used, u, sizeof(u)),
+	    "offered", res_format(&a->offered, o, sizeof(o)),
+	    "free", res_format(&free_, f, sizeof(f)),
+	    "attributes", a->attributes ? a->attributes : "",
+	    "active", a->active, "tasks", (json_int_t)a->ntasks);
+	if (a->isolators != NULL)
+		json_object_set(j, "isolators", a->isolators);
+	res_free(&free_);
+	return j;
+}
+
+/* The resources of every active agent. */
+static void
+cluster_total(struct master *m, struct res *total)
+{
+	struct agent *a;
+	size_t pos = 0;
+
+	res_init(total);
+	while ((a = map_next(m->agents, &pos, NULL)) != NULL)
+		if (a->active)
+			res_add(total, &a->total);
+}
+
+/* The dominant share of FW: its used plus offered resources over TOTAL. */
+static double
+framework_share(const struct framework *fw, const struct res *total)
+{
+	struct res held;
+	struct offer *o;
+	struct task *t;
+	size_t pos = 0;
+	double share = 0;
+	int i;
+
+	res_init(&held);
+	while ((o = map_next(fw->offers, &pos, NULL)) != NULL)
+		res_add(&held, &o->res);
+	for (pos = 0; (t = map_next(fw->tasks, &pos, NULL)) != NULL;)
+		if (t->ended == 0)
+			res_add(&held, &t->res);
+	for (i = 0; i < held.n; i++) {
+		int64_t tot = res_get(total, held.it[i].name);
+
+		if (held.it[i].kind == RES_SCALAR && tot > 0 &&
+		    (double)held.it[i].milli / tot > share)
+			share = (double)held.it[i].milli / tot;
+	}
+	res_free(&held);
+	return share;
+}
+
+/* Task T as QUERY lists it, with what its latest STATUS told of its end. */
+static json_t *
+task_json(struct master *m, const struct task *t)
+{
+	static const char *copy[] = { "exit_code", "signal", "reason",
+	    "sandbox", "oom", "cpu_ms", "mem_peak_mb" };
+	struct agent *a = map_get(m->agents, t->agent_id);
+	char r[RES_TEXT];
+	json_t *j;
+	size_t i;
+
+	j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}",
+	    "task_id", t->id, "framework_id", t->framework_id,
+	    "name", rec_str(t->info, "name") ? rec_str(t->info, "name") : t->id,
+	    "agent_id", t->agent_id, "hostname", a ? a->hostname : "",
+	    "state", t->state, "resources", res_format(&t->res, r, sizeof(r)));
+	for (i = 0; t->status != NULL && i < sizeof(copy) / sizeof(*copy); i++)
+		if (json_object_get(t->status, copy[i]) != NULL)
+			json_object_set(j, copy[i],
+			    json_object_get(t->status, copy[i]));
+	return j;
+}
+
+/* Append every agent to ITEMS. */
+static void
+list_agents(struct master *m, json_t *items)
+{
+	struct agent *a;
+	size_t pos = 0;
+
+	while ((a = map_next(m->agents, &pos, NULL)) != NULL)
+		json_array_append_new(items, agent_json(a));
+}
+
+/* Append every framework, with its dominant share, to ITEMS. */
+static void
+list_frameworks(struct master *m, json_t *items)
+{
+	struct framework *f;
+	struct res total;
+	size_t pos = 0;
+
+	cluster_total(m, &total);
+	while ((f = map_next(m->frameworks, &pos, NULL)) != NULL)
+		json_array_append_new(items, json_pack(
+		    "{s:s,s:s,s:s,s:b,s:I,s:f}", "framework_id", f->id,
+		    "name", f->name, "role", f->role, "active", f->active,
+		    "tasks", (json_int_t)f->ntasks,
+		    "share", framework_share(f, &total)));
+	res_free(&total);
+}
+
+/* Append every task, ended ones too, to ITEMS. */
+static void
+list_tasks(struct master *m, json_t *items)
+{
+	struct task *t;
+	size_t pos = 0;
+
+	while ((t = map_next(m->tasks, &pos, NULL)) != NULL)
+		json_array_append_new(items, task_json(m, t));
+}
+
+/* Append every outstanding offer, with its age, to ITEMS. */
+static void
+list_offers(struct master *m, json_t *items)
+{
+	char r[RES_TEXT];
+	struct offer *o;
+	size_t pos = 0;
+
+	while ((o = map_next(m->offers, &pos, NULL)) != NULL)
+		json_array_append_new(items, json_pack(
+		    "{s:s,s:s,s:s,s:s,s:I}", "offer_id", o->id,
+		    "framework_id", o->framework_id, "agent_id",
+		    o->agent_id, "resources", res_format(&o->res, r,
+		    sizeof(r)), "age_ms", (json_int_t)(now_ms() - o->created)));
+}
+
+/* Answer a QUERY with a STATE record listing the things asked for. */
+void
+control_query(struct master *m, json_t *rec, const struct net_route *from)
+{
+	static const struct {
+		const char *what;
+		void (*list)(struct master *, json_t *);
+	} lists[] = {
+		{ "agents", list_agents },
+		{ "frameworks", list_frameworks },
+		{ "tasks", list_tasks },
+		{ "offers", list_offers },
+	};
+	const char *what = rec_str(rec, "what");
+	json_t *items, *st;
+	size_t i;
+
+	for (i = 0; i < sizeof(lists) / sizeof(*lists); i++)
+		if (what != NULL && strcmp(what, lists[i].what) == 0)
+			break;
+	if (i == sizeof(lists) / sizeof(*lists)) {
+		master_error(m, from, rec, E_INVALID, "QUERY: 'what' must be "
+		    "agents, frameworks, tasks or offers");
+		return;
+	}
+	items = json_array();
+	lists[i].list(m, items);
+	st = rec_new(R_STATE);
+	rec_set_str(st, "what", what);
+	json_object_set_new(st, "items", items);
+	master_reply(m, from, st);
+}
+
+/* SET_WEIGHT: the allocator is told the role's new weight. */
+void
+control_set_weight(struct master *m, json_t *rec, const struct net_route *from)
+{
+	char err[REC_ERRLEN];
+	double w;
+	json_t *r;
+
+	if (rec_require(rec, "role:s weight:n", err) == -1) {
+		master_error(m, from, rec, E_MALFORMED, "%s", err);
+		return;
+	}
+	if (!id_valid(rec_str(rec, "role")) &&
+	    strcmp(rec_str(rec, "role"), "*") != 0) {
+		master_error(m, from, rec, E_INVALID,
+		    "role: not a valid role name");
+		return;
+	}
+	w = rec_num_or(rec, "weight", 0);
+	if (!(w > 0) || w > WEIGHT_MAX) {
+		master_error(m, from, rec, E_INVALID,
+		    "weight must be > 0 and <= 1e6");
+		return;
+	}
+	r = rec_new(A_WEIGHT);
+	rec_set_str(r, "role", rec_str(rec, "role"));
+	rec_set_num(r, "weight", w);
+	alloc_send(m, r);
+	master_reply(m, from, json_pack("{s:s,s:s,s:f}", "type", R_WEIGHT_SET,
+	    "role", rec_str(rec, "role"), "weight", w));
+}

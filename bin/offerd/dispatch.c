@@ -1,0 +1,141 @@
+/*
+ * The master's hub: the one table from record type to handler, the
+ * helpers every handler answers with, and the timers that run each tick.
+ * What a record does is in the file of its role (see offerd.h).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+#include "offerd.h"
+#include "proto.h"
+#include "rec.h"
+#include "util.h"
+
+#define RECV_BATCH	4096	/* records per poll, so that no side starves */
+#define SCAN_MS		250	/* agent and framework timeouts are checked */
+
+void
+master_reply(struct master *m, const struct net_route *to, json_t *rec)
+{
+	if (net_send(m->hub, to, rec) == -1)
+		log_debug("send %s: dropped", rec_type(rec));
+	json_decref(rec);
+}
+
+void
+master_error(struct master *m, const struct net_route *to,
+    const json_t *about, const char *code, const char *fmt, ...)
+{
+	char msg[REC_ERRLEN];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	master_reply(m, to, rec_error(about, code, "%s", msg));
+}
+
+/* A HEARTBEAT names an agent or a framework; it goes to that role. */
+static void
+handle_heartbeat(struct master *m, json_t *rec, const struct net_route *from)
+{
+	if (rec_str(rec, "agent_id") != NULL)
+		agent_heartbeat(m, rec, from);
+	else if (rec_str(rec, "framework_id") != NULL)
+		framework_heartbeat(m, rec, from);
+	else
+		master_error(m, from, rec, E_MALFORMED, "HEARTBEAT names "
+		    "neither agent_id nor framework_id");
+}
+
+/* A peer's ERROR changes nothing: it is logged. */
+static void
+handle_error(struct master *m, json_t *rec, const struct net_route *from)
+{
+	(void)m;
+	(void)from;
+	log_warnx("peer reports: %s", rec_str(rec, "message") ?
+	    rec_str(rec, "message") : "(no message)");
+}
+
+/* Hand REC from the peer at FROM to the handler of its type. */
+static void
+master_handle(struct master *m, json_t *rec, const struct net_route *from)
+{
+	static const struct {
+		const char *type;
+		void (*fn)(struct master *, json_t *, const struct net_route *);
+	} table[] = {
+		{ R_HEARTBEAT, handle_heartbeat },
+		{ R_STATUS, task_status },
+		{ R_ACCEPT, offer_accept },
+		{ R_DECLINE, offer_decline },
+		{ R_ACKNOWLEDGE, task_acknowledge },
+		{ R_REGISTER_AGENT, agent_register },
+		{ R_SUBSCRIBE, framework_subscribe },
+		{ R_KILL, task_kill },
+		{ R_SUPPRESS, framework_relay },
+		{ R_REVIVE, framework_relay },
+		{ R_RECONCILE, task_reconcile },
+		{ R_QUERY, control_query },
+		{ R_SET_WEIGHT, control_set_weight },
+		{ R_TEARDOWN, framework_teardown },
+		{ R_ERROR, handle_error },
+	};
+	const char *type = rec_type(rec);
+	size_t i;
+
+	log_debug("<- %s", type);
+	for (i = 0; i < sizeof(table) / sizeof(*table); i++)
+		if (strcmp(type, table[i].type) == 0) {
+			table[i].fn(m, rec, from);
+			return;
+		}
+	master_error(m, from, rec, E_UNKNOWN_TYPE, "unknown record type '%s'",
+	    type);
+}
+
+void
+master_recv(struct master *m)
+{
+	char errbuf[256];
+	struct net_route from;
+	json_t *rec;
+	int n, r;
+
+	for (n = 0; n < RECV_BATCH; n++) {
+		r = net_recv(m->hub, &rec, &from, errbuf);
+		if (r == 0)
+			break;
+		if (r == -2) {
+			log_warnx("%s", errbuf);
+			break;
+		}
+		if (r == -1) {
+			log_info("bad record from a peer: %s", errbuf);
+			master_error(m, &from, NULL, E_MALFORMED,
+			    "bad record: %s", errbuf);
+			continue;
+		}
+		master_handle(m, rec, &from);
+		json_decref(rec);
+	}
+}
+
+void
+master_tick(struct master *m)
+{
+	int64_t now = now_ms();
+
+	offers_expire(m, now);
+	tasks_tick(m, now);
+	state_tick(m);
+	/* silence is measured in seconds: look for it a few times a second */
+	if (now < m->next_scan)
+		return;
+	m->next_scan = now + SCAN_MS;
+	agents_scan(m, now);
+	frameworks_scan(m, now);
+}
