@@ -30,10 +30,12 @@ LIBOBJ	 = $(LIBSRC:lib/%.c=build/lib/%.o)
 LIBHDR	 = $(wildcard lib/*.h)
 BINS	 = $(PROGS:%=build/bin/%)
 EXAMPLES = $(patsubst %.c,build/%,$(wildcard examples/*/*.c))
+# Test tools, built with the programs and never installed.
+TESTPROGS = build/bench/agent-emu
 
 .PHONY: all deps check demo bench install uninstall clean
 
-all: $(BINS) $(EXAMPLES)
+all: $(BINS) $(EXAMPLES) $(TESTPROGS)
 
 build/lib/%.o: lib/%.c $(LIBHDR)
 	@mkdir -p $(@D)
