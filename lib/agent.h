@@ -28,6 +28,8 @@
 
 #define AGENT_ID_LEN	64	/* an identifier and its NUL (id_valid) */
 #define AGENT_STATE_LEN	24
+#define AGENT_HEARTBEAT_MS	1000	/* the default heartbeat interval */
+#define AGENT_UPDATE_RETRY_MS	10000	/* the default first resend */
 
 struct agent_set;
 

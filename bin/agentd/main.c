@@ -42,12 +42,11 @@
 #define HEARTBEAT_MIN_MS 10
 #define RETRY_MIN_MS	10
 #define EX_USAGE_	100
-#define EX_SYS_		111
 
 /* What the command line says. */
 struct config {
 	const char	*master, *pidpath, *resources;
-	const char	*attributes, *grace, *heartbeat, *retry;
+	const char	*attributes, *grace, *heartbeat, *retry, *launcher;
 	int		 fg, verbose, kill_on_exit;
 };
 
@@ -281,6 +280,7 @@ config_parse(struct daemon *d, int argc, char *argv[])
 			c->kill_on_exit = 1;
 			break;
 		case 'L':
+			c->launcher = optarg;
 			strlcpy(ag->launcher, optarg, sizeof(ag->launcher));
 			break;
 		case 'm':
@@ -337,8 +337,8 @@ config_check(struct daemon *d, struct agent_conf *conf)
 	if (c->retry != NULL)
 		conf->retry_ms = duration_opt("update retry", c->retry,
 		    RETRY_MIN_MS);
-	if (access(ag->launcher, X_OK) == -1)
-		die(EX_USAGE_, "launcher %s: %s", ag->launcher, strerror(errno));
+	if (c->launcher != NULL && access(c->launcher, X_OK) == -1)
+		die(EX_USAGE_, "launcher %s: %s", c->launcher, strerror(errno));
 	if (c->resources != NULL) {
 		if (res_parse(c->resources, &check, err) == -1)
 			die(EX_USAGE_, "resources '%s': %s", c->resources, err);
@@ -530,8 +530,8 @@ main(int argc, char *argv[])
 	int stop = 0;
 
 	memset(&conf, 0, sizeof(conf));
-	conf.heartbeat_ms = 1000;
-	conf.retry_ms = 10000;
+	conf.heartbeat_ms = AGENT_HEARTBEAT_MS;
+	conf.retry_ms = AGENT_UPDATE_RETRY_MS;
 	d.ag.grace_ms = 3000;
 	config_parse(&d, argc, argv);
 	log_init("agentd", d.c.fg, d.c.verbose);

@@ -244,7 +244,6 @@ launch_command_ok(json_t *info)
 static struct agent_task *
 task_new(void *arg, struct agent *a, json_t *info)
 {
-	struct agentd *ag = arg;
 	const char *tid = rec_str(info, "task_id");
 	char err[REC_ERRLEN];
 	struct atask *t;
@@ -258,12 +257,12 @@ task_new(void *arg, struct agent *a, json_t *info)
 		    "'argv' (strings)", tid);
 		return NULL;
 	}
+	(void)arg;
 	(void)a;
 	if ((t = calloc(1, sizeof(*t))) == NULL) {
 		log_warnx("out of memory");
 		return NULL;
 	}
-	(void)ag;
 	return &t->base;
 }
 

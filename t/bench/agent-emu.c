@@ -53,8 +53,6 @@
 #define EMU_RESOURCES_DEFAULT	"cpus:2;mem:2048"
 #define EMU_REGISTER_RATE	2000	/* REGISTER_AGENT records per second */
 #define EMU_REGISTER_RETRY_MS	3000	/* plus as much again at random */
-#define EMU_HEARTBEAT_MS	1000
-#define EMU_UPDATE_RETRY_MS	10000
 #define EMU_DURATION_MAX_S	1e7	/* longest task duration, seconds */
 #define EMU_QUEUE_MAX		500000	/* records waiting for the socket */
 #define EMU_QUEUE_RETRY_MS	2	/* retry of a full socket */
@@ -391,8 +389,8 @@ main(int argc, char *argv[])
 	static struct emu e;
 	struct agent_conf conf = {
 		.ops = &emu_ops, .arg = &e, .timers = &e.timers,
-		.heartbeat_ms = EMU_HEARTBEAT_MS,
-		.retry_ms = EMU_UPDATE_RETRY_MS,
+		.heartbeat_ms = AGENT_HEARTBEAT_MS,
+		.retry_ms = AGENT_UPDATE_RETRY_MS,
 		.register_retry_ms = EMU_REGISTER_RETRY_MS,
 		.register_jitter_ms = EMU_REGISTER_RETRY_MS,
 		.register_rate = EMU_REGISTER_RATE,
