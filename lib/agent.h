@@ -1,10 +1,10 @@
 /*
  * agent: the agent side of the cluster protocol, one implementation for
- * agentd and the agent emulator (t/emu): registration and re-registration
- * (with the agent's tasks), heartbeats, the dispatch of AGENT_REGISTERED,
- * REREGISTER, LAUNCH, KILL and ACKNOWLEDGE, and each task's queue of
- * status updates, sent in order and resent with back-off until the
- * framework's acknowledgement comes back (cluster-protocol(7)).
+ * agentd and the agent emulator (t/bench/agent-emu.c): registration and
+ * re-registration (with the agent's tasks), heartbeats, the dispatch of
+ * AGENT_REGISTERED, REREGISTER, LAUNCH, KILL and ACKNOWLEDGE, and each
+ * task's queue of status updates, sent in order and resent with back-off
+ * until the framework's acknowledgement comes back (cluster-protocol(7)).
  *
  * A struct agent_set is the agents of one process over one socket: one
  * for agentd, thousands for the emulator.  What differs between a real

@@ -326,11 +326,13 @@ srv_send_pending(struct agentd *ag)
 	size_t i, off, n;
 	int k;
 
-	for (i = 0; srv.fd != -1 && srv.ready && i < srv.nq; i++) {
+	for (i = 0; srv.fd != -1 && srv.ready && i < srv.nq; ) {
 		struct pending *p = &srv.q[i];
 
-		if (p->deadline != 0)
+		if (p->deadline != 0) {
+			i++;
 			continue;
+		}
 		args_unpack(p->args, p->len, 1, &log, argv);
 		errno = 0;
 		off = strlcpy(msg, "launch", sizeof(msg)) + 1;
@@ -349,7 +351,6 @@ srv_send_pending(struct agentd *ag)
 
 			free(p->args);
 			memmove(p, p + 1, (--srv.nq - i) * sizeof(*p));
-			i--;
 			if (t != NULL)
 				task_launch_failed(ag, t,
 				    "task description too long");
@@ -362,6 +363,7 @@ srv_send_pending(struct agentd *ag)
 			return;
 		}
 		p->deadline = now_ms() + SERVER_WAIT_MS;
+		i++;
 	}
 }
 
