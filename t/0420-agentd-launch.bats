@@ -65,3 +65,14 @@ launch_argv() {
 	! grep -q TASK_UNREACHABLE "$TMP/fw.ev"
 	grep -q "has no --serve: one exec per task" "$TMP/agentx.log"
 }
+
+@test "start-up failures go through the log with agentd(8)'s exit statuses" {
+	run agentd -d -g bogus
+	[ "$status" -eq 100 ]
+	[[ "$output" == *"grace 'bogus'"* ]]
+	run agentd -d -E 2
+	[ "$status" -eq 100 ]
+	run agentd -d -w /proc/agentd-cannot-be-here
+	[ "$status" -eq 111 ]
+	[[ "$output" == *"work dir /proc/agentd-cannot-be-here"* ]]
+}
