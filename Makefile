@@ -39,11 +39,14 @@ PUBHDR	 = lib/scheduler.h $(addprefix lib/,$(shell sed -n \
 PROGLIBS = build/libprog.a build/libcluster.a
 BINS	 = $(PROGS:%=build/bin/%)
 EXAMPLES = $(patsubst %.c,build/%,$(wildcard examples/*/*.c))
-UNITS	 = $(patsubst t/unit/%.c,build/test/%,$(wildcard t/unit/*.c))
+# Test tools, built with the programs and never installed: the agent
+# emulator and the drivers of library modules (t/unit).
+TESTPROGS = build/bench/agent-emu \
+	   $(patsubst t/unit/%.c,build/test/%,$(wildcard t/unit/*.c))
 
 .PHONY: all deps check demo bench fuzz install uninstall clean
 
-all: $(BINS) $(EXAMPLES) $(UNITS)
+all: $(BINS) $(EXAMPLES) $(TESTPROGS)
 
 build/lib/%.o: lib/%.c $(LIBHDR)
 	@mkdir -p $(@D)
@@ -82,9 +85,9 @@ build/bench/alloc: t/bench/alloc.c bin/drf-alloc/drf.c bin/drf-alloc/drf.h $(PRO
 	$(CC) $(CFLAGS) -Ibin/drf-alloc -o $@ $(filter %.c,$^) $(PROGLIBS) $(LDLIBS)
 
 # Test drivers of library modules: t/unit/NAME.c builds to build/test/NAME.
-build/test/%: t/unit/%.c build/libcluster.a
+build/test/%: t/unit/%.c $(PROGLIBS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $< build/libcluster.a $(LDLIBS)
+	$(CC) $(CFLAGS) -o $@ $< $(PROGLIBS) $(LDLIBS)
 
 # libFuzzer harnesses of the decoders: t/fuzz/NAME.c builds with clang,
 # the sanitizers and the library sources it needs to build/fuzz/NAME;

@@ -1,15 +1,18 @@
 #!/usr/bin/env bats
-# agentd -E: fifty emulated agents in one process register with a real
+# agent-emu (t/bench/agent-emu.c, agentd's protocol module with emulated
+# tasks): fifty emulated agents in one process register with a real
 # offerd, run timed tasks through the normal protocol (status updates
 # retransmitted until acknowledged, in order) and obey KILL.
 
 load helper
 
+EMU=$TOP/build/bench/agent-emu
+
 setup() {
 	setup_tmp
 	start_daemon offerd offerd -d -v -w "$TMP/master"
-	start_daemon emu agentd -d -v -E 50 -h emu -r 'cpus:2;mem:1024' \
-	    -a 'rack:r%{i%10};zone:z%{i/25}' -H 500ms -u 1s
+	start_daemon emu "$EMU" -d -v -h emu -r 'cpus:2;mem:1024' \
+	    -a 'rack:r%{i%10};zone:z%{i/25}' -H 500ms -u 1s 50
 	wait_for 15 agents_registered 50
 }
 teardown() { dump_logs; teardown_daemons; cleanup_tmp; }
@@ -26,7 +29,6 @@ accept() {
 	bridge_send "$1" "{\"type\":\"ACCEPT\",\"offer_id\":\"$offer\",\"refuse_seconds\":0,\"tasks\":[{\"task_id\":\"$2\",\"resources\":\"cpus:1;mem:128\",\"argv\":[\"sleep\",\"${3:-0}\"]$dur}]}"
 }
 
-# status_field NAME TASK STATE FIELD: FIELD of the first STATE update of TASK.
 @test "all fifty emulated agents register with their names and attributes" {
 	run cluster-ctl -h -o hostname,attributes,resources agents
 	[ "${#lines[@]}" -eq 50 ]
@@ -88,8 +90,21 @@ accept() {
 	accept fw negative -1
 	bridge_wait fw '"state":"TASK_FAILED"'
 	[[ "$(status_field fw negative TASK_FAILED reason)" == *duration* ]]
-	run agentd -d -E 0
+	run "$EMU" -d 0
 	[ "$status" -eq 100 ]
-	run agentd -d -E 2 -a 'rack:%{j}'
+	run "$EMU" -d -a 'rack:%{j}' 2
 	[ "$status" -eq 111 ]
+	run agentd -d -E 2
+	[ "$status" -eq 100 ]
+}
+
+@test "after a master restart, emulated agents re-register with their tasks" {
+	bridge_start fw
+	accept fw stay
+	bridge_wait fw '"state":"TASK_RUNNING"'
+	kill -9 "$PID_offerd"
+	start_daemon offerd2 offerd -d -v -w "$TMP/master"
+	wait_for 20 agents_registered 50
+	# the task is known again from the agent that runs it
+	wait_for 10 sh -c "cluster-ctl -h -o task_id,state tasks | grep stay | grep -q TASK_RUNNING"
 }

@@ -1,7 +1,12 @@
 /*
  * agentd: the worker of one machine.  It registers with the master,
  * heartbeats, launches each task through the launcher (task-launch) in its
- * own sandbox and reports every state change with at-least-once delivery.
+ * own sandbox and reports every state change with at-least-once delivery;
+ * the protocol side of that is lib/agent.c, shared with the emulator.
+ * Files:
+ *   main.c     options, start-up, the event loop
+ *   task.c     the agent_ops of a real agent: tasks, checkpoints, recovery
+ *   launch.c   the launcher: fork server, posix_spawn, the exec notices
  *
  * Checkpoint, per task, in WORK/tasks/FRAMEWORK/TASK/:
  *   task.json      the task as launched
@@ -14,88 +19,91 @@
 #define AGENTD_H
 
 #include <limits.h>
-#include <sys/queue.h>
 #include <sys/types.h>
 #include <jansson.h>
 
-#include "map.h"
+#include "agent.h"
 #include "net.h"
-
-#define ID_LEN		64
+#include "timeq.h"
 
 struct atask {
-	char	 key[2 * ID_LEN];	/* framework_id/task_id */
-	char	 id[ID_LEN];
-	char	 framework_id[ID_LEN];
+	struct agent_task base;		/* first: the protocol's part */
 	char	 dir[PATH_MAX];		/* work_dir/tasks/FW/TASK */
-	json_t	*info;
 	pid_t	 pid;			/* the launcher, 0 once reaped */
 	unsigned long long pid_start;	/* its start time, against pid reuse */
 	int	 adopted;		/* not our child: an earlier agentd run
 					   launched it, or a launcher server
 					   that has gone away */
 	int	 served;		/* forked by the launcher server */
-	int	 disowned;		/* the master gave up on it: no updates */
-	char	 state[24];		/* the latest state reported */
+	int	 starting;		/* launched, its exec not yet reported */
 	int	 kill_wanted;
 	int64_t	 kill_sent;
-	int	 ended;
-	json_t	*updates;		/* STATUS records not yet acknowledged */
-	int64_t	 next_send;		/* 0: send the head at the next flush */
-	int	 tries;
-	json_t	*unsaved;		/* lines not yet in updates.log */
-	LIST_ENTRY(atask) dirty_link;
 };
 
-struct agent {
+struct agentd {
 	struct net	*net;
-	char		 id[ID_LEN];
+	struct agent_set *set;		/* of one agent */
+	struct timeq	 timers;
 	char		 hostname[256];
 	char		 resources[1024];
 	char		 attributes[1024];
 	char		 work_dir[PATH_MAX];
 	char		 launcher[PATH_MAX];
 	int64_t		 grace_ms;
-	int64_t		 heartbeat_ms;
-	int64_t		 retry_ms;	/* first resend of an update */
-	int		 registered;
-	int64_t		 next_register, next_heartbeat;
-	struct map	*tasks;
-	LIST_HEAD(, atask) dirty;	/* tasks to checkpoint, then send */
 	json_t		*isolators;
 	char		 require[256];	/* isolators every task requires */
+	int		 notify;	/* the launcher reports each exec */
 };
 
-void	agent_handle(struct agent *, json_t *rec);
-void	agent_tick(struct agent *);
-void	agent_flush(struct agent *);
-/* The launcher process PID (our child) ended with wait status STATUS. */
-void	agent_reaped(struct agent *, pid_t pid, int status);
+/* task.c */
+extern const struct agent_ops task_ops;
+/* The launcher process PID ended with wait status STATUS. */
+void	task_reaped(struct agentd *, pid_t pid, int status);
+/*
+ * T's launcher runs as t->pid; NOTIFY: it will report its exec (else the
+ * task counts as running now).
+ */
+void	task_launched(struct agentd *, struct atask *t, int notify);
+/* Launcher PID has exec'd its task: it runs.  0: no task starts as PID. */
+int	task_running(struct agentd *, pid_t pid);
+/* The launch of T failed before its launcher ran, for WHY. */
+void	task_launch_failed(struct agentd *, struct atask *t, const char *why);
 /* Kill every task (on shutdown with -k). */
-void	agent_kill_all(struct agent *);
-/* True when no task runs and every status update was acknowledged. */
-int	agent_quiet(struct agent *);
+void	task_kill_all(struct agentd *);
+/* The periodic work: adopted launchers gone, kills past their grace. */
+void	task_tick(struct agentd *);
 /*
  * Recover the tasks an earlier run of this agent left in the work dir:
  * launchers still running are adopted, ended ones are reaped from their
  * status files, and unacknowledged updates are queued again.
  */
-void	agent_recover(struct agent *);
+void	task_recover(struct agentd *);
 
 /*
  * launch.c: start T's launcher with ARGV, its output appended to LOG,
- * through the launcher server when there is one, else posix_spawn.
- * Sets t->pid; -1 with WHY filled when it could not be started.
+ * through the launcher server when there is one, else posix_spawn.  The
+ * server answers later: t->pid is set then (launch_read); a launch that
+ * fails later ends in task_launch_failed.  Returns 0, or -1 with WHY
+ * filled when it failed at once.
  */
-int	launch_start(struct agent *, struct atask *t, char **argv,
+int	launch_start(struct agentd *, struct atask *t, char **argv,
 	    const char *log, char *why, size_t whylen);
-/* The launcher server's socket to poll, -1 when there is none. */
+/* T is going away: forget any launch of it still waiting for an answer. */
+void	launch_forget(struct atask *t);
+/* Open the exec notice pipe; -1 on failure. */
+int	launch_init(struct agentd *);
+/* The descriptors to poll (the server, the notices), -1 when none. */
 int	launch_server_fd(void);
-/* Hand the launcher server's exit reports to agent_reaped. */
-void	launch_server_read(struct agent *);
+int	launch_notify_fd(void);
+/* Act on what the server and the notice pipe say; time out the server. */
+void	launch_read(struct agentd *);
+/* Milliseconds until launch_read must run again, -1: no deadline. */
+int64_t	launch_wait(void);
+/* Read the exec notices waiting in the pipe (before handling an exit). */
+void	launch_notices(struct agentd *);
 /* Our child PID was reaped: if it was the server, it has gone. */
-void	launch_server_reaped(struct agent *, pid_t pid);
+void	launch_server_reaped(struct agentd *, pid_t pid);
 /* Stop the launcher server (its launchers keep running). */
-void	launch_server_close(struct agent *);
+void	launch_server_close(struct agentd *);
 
 #endif

@@ -1,5 +1,8 @@
 /*
- * agentd: the worker of one machine.  See agentd(8).
+ * agentd: the worker of one machine.  See agentd(8).  main() is a
+ * config (the command line), a setup (work dir, launcher, master,
+ * signals) and the event loop; a start-up failure goes through the log
+ * module (syslog unless -d), with the exit statuses of agentd(8).
  */
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -7,14 +10,13 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 
-#include <err.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <libgen.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +25,6 @@
 
 #include "agentd.h"
 #include "elect.h"
-#include "emulate.h"
 #include "log.h"
 #include "rec.h"
 #include "res.h"
@@ -32,17 +33,71 @@
 
 #define TICK_MS		100
 #define STOP_ACK_MS	3000	/* after the grace, to see the last updates through */
+#define STOP_POLL_MS	50
 #define LOCK_TRIES	30	/* x 100 ms waiting for the work dir's lock */
+#define LEADER_POLL_US	100000
+#define RECV_BATCH	4096
+#define TIMER_BATCH	4096
+#define REGISTER_RETRY_MS 1000
+#define HEARTBEAT_MIN_MS 10
+#define RETRY_MIN_MS	10
+#define EX_USAGE_	100
 
+/* What the command line says. */
+struct config {
+	const char	*master, *pidpath, *resources;
+	const char	*attributes, *grace, *heartbeat, *retry, *launcher;
+	int		 fg, verbose, kill_on_exit;
+};
+
+/* What the loop needs besides the agent. */
+struct daemon {
+	struct agentd	 ag;
+	struct config	 c;
+	struct elect_follow *follow;
+	struct pidfh	*pfh;
+	char		 saved_id[AGENT_ID_LEN];
+	int		 sigfd;
+	int64_t		 next_tick;
+};
 
 static void
 usage(FILE *fp)
 {
-	fprintf(fp, "usage: agentd [-dkv] [-a attributes] [-E count] [-g grace] "
+	fprintf(fp, "usage: agentd [-dkv] [-a attributes] [-g grace] "
 	    "[-h hostname] [-H interval]\n"
 	    "              [-L launcher] [-m master] [-p pidfile] "
 	    "[-r resources] [-u retry]\n"
 	    "              [-w work-dir]\n");
+}
+
+/* Log a start-up failure and exit with STATUS (agentd(8), EXIT STATUS). */
+static void __attribute__((format(printf, 2, 3), noreturn))
+die(int status, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_warnx("%s", msg);
+	exit(status);
+}
+
+/* The duration option NAME given as ARG, at least MIN_MS; else exit 100. */
+static int64_t
+duration_opt(const char *name, const char *arg, int64_t min_ms)
+{
+	const char *errstr;
+	int64_t ms;
+
+	if (duration_parse(arg, &ms, &errstr) == -1)
+		die(EX_USAGE_, "%s '%s': %s", name, arg, errstr);
+	if (ms < min_ms)
+		die(EX_USAGE_, "%s must be at least %lldms", name,
+		    (long long)min_ms);
+	return ms;
 }
 
 /*
@@ -96,36 +151,56 @@ probe_isolators(const char *launcher)
 }
 
 /*
- * Take the work dir: lock it against a second agent and recall the agent
- * id an earlier run of this agent had.
+ * What the machine has, every task gets and requires: never less
+ * isolation than advertised, and the launcher need not probe again.  A
+ * network namespace is each task's own choice.
  */
 static void
-work_dir_open(struct agent *ag)
+isolators_setup(struct agentd *ag)
 {
-	char path[PATH_MAX + 16];
+	size_t i;
+	json_t *v;
+
+	if ((ag->isolators = probe_isolators(ag->launcher)) == NULL)
+		return;
+	json_array_foreach(ag->isolators, i, v) {
+		if (strcmp(json_string_value(v), "net") == 0)
+			continue;
+		if (ag->require[0] != '\0')
+			strlcat(ag->require, ",", sizeof(ag->require));
+		strlcat(ag->require, json_string_value(v), sizeof(ag->require));
+	}
+}
+
+/*
+ * Take the work dir: lock it against a second agent and recall into ID
+ * the agent id an earlier run of this agent had.
+ */
+static void
+work_dir_open(struct agentd *ag, char *id, size_t idlen)
+{
+	char path[PATH_MAX + 16], buf[AGENT_ID_LEN];
 	FILE *fp;
 	int fd, tries;
 
 	if (mkdir(ag->work_dir, 0750) == -1 && errno != EEXIST)
-		err(111, "work dir %s", ag->work_dir);
+		log_fatal("work dir %s", ag->work_dir);
 	snprintf(path, sizeof(path), "%s/lock", ag->work_dir);
 	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640)) == -1)
-		err(111, "%s", path);
+		log_fatal("%s", path);
 	/* a killed predecessor may take a moment to let go of it */
 	for (tries = 0; flock(fd, LOCK_EX | LOCK_NB) == -1; tries++) {
 		if (tries == LOCK_TRIES)
-			errx(111, "work dir %s is in use by another agentd",
+			log_fatalx("work dir %s is in use by another agentd",
 			    ag->work_dir);
 		usleep(100000);
 	}
 	snprintf(path, sizeof(path), "%s/agent_id", ag->work_dir);
 	if ((fp = fopen(path, "r")) != NULL) {
-		char id[ID_LEN];
-
-		if (fgets(id, sizeof(id), fp) != NULL) {
-			id[strcspn(id, "\n")] = '\0';
-			if (id_valid(id))
-				strlcpy(ag->id, id, sizeof(ag->id));
+		if (fgets(buf, sizeof(buf), fp) != NULL) {
+			buf[strcspn(buf, "\n")] = '\0';
+			if (id_valid(buf))
+				strlcpy(id, buf, idlen);
 		}
 		fclose(fp);
 	}
@@ -133,7 +208,7 @@ work_dir_open(struct agent *ag)
 
 /* Remember the agent id in the work dir (write, then rename). */
 static void
-work_dir_save_id(struct agent *ag)
+work_dir_save_id(struct agentd *ag, const char *id)
 {
 	char path[PATH_MAX + 16], tmp[PATH_MAX + 16];
 	FILE *fp;
@@ -144,18 +219,21 @@ work_dir_save_id(struct agent *ag)
 		log_warn("%s", tmp);
 		return;
 	}
-	fprintf(fp, "%s\n", ag->id);
+	fprintf(fp, "%s\n", id);
 	if (fclose(fp) == EOF || rename(tmp, path) == -1)
 		log_warn("%s", path);
 }
 
-int
-main(int argc, char *argv[])
+/*
+ * Read the command line into D: the config and the agent's settings.
+ * Values are checked later, by config_check, once logging is set up.
+ */
+static void
+config_parse(struct daemon *d, int argc, char *argv[])
 {
 	static const struct option longopts[] = {
 		{ "attributes", required_argument, NULL, 'a' },
 		{ "foreground", no_argument, NULL, 'd' },
-		{ "emulate", required_argument, NULL, 'E' },
 		{ "grace", required_argument, NULL, 'g' },
 		{ "hostname", required_argument, NULL, 'h' },
 		{ "heartbeat", required_argument, NULL, 'H' },
@@ -170,242 +248,305 @@ main(int argc, char *argv[])
 		{ "work-dir", required_argument, NULL, 'w' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct agent ag;
-	const char *master = NULL, *pidpath = NULL, *resources = NULL;
-	char err_[256], saved_id[ID_LEN] = "", ep[ELECT_ENDPOINT_MAX];
-	struct elect_follow *follow;
-	int ch, fg = 0, verbose = 0, kill_on_exit = 0, emulate = 0, sigfd, stop = 0;
-	struct pidfh *pfh = NULL;
-	struct res check;
-	int64_t next_tick;
+	struct agentd *ag = &d->ag;
+	struct config *c = &d->c;
+	int ch;
 
-	memset(&ag, 0, sizeof(ag));
-	ag.grace_ms = 3000;
-	ag.heartbeat_ms = 1000;
-	ag.retry_ms = 10000;
-	gethostname(ag.hostname, sizeof(ag.hostname) - 1);
+	gethostname(ag->hostname, sizeof(ag->hostname) - 1);
 	/* the task-launch beside this program, else the installed one */
-	sibling_program("task-launch", "/usr/local/bin/task-launch", ag.launcher,
-	    sizeof(ag.launcher));
-	snprintf(ag.work_dir, sizeof(ag.work_dir), "%s",
+	sibling_program("task-launch", "/usr/local/bin/task-launch", ag->launcher,
+	    sizeof(ag->launcher));
+	snprintf(ag->work_dir, sizeof(ag->work_dir), "%s",
 	    getuid() == 0 ? "/var/lib/agentd" : "/tmp/agentd");
-	while ((ch = getopt_long(argc, argv, "a:dE:g:h:H:kL:m:p:r:u:vw:", longopts,
+	while ((ch = getopt_long(argc, argv, "a:dg:h:H:kL:m:p:r:u:vw:", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'a':
-			if (attr_check(optarg, err_) == -1)
-				errx(100, "attributes '%s': %s", optarg, err_);
-			strlcpy(ag.attributes, optarg, sizeof(ag.attributes));
+			c->attributes = optarg;
 			break;
 		case 'd':
-			fg = 1;
+			c->fg = 1;
 			break;
-		case 'E': {
-			const char *errstr;
-
-			emulate = (int)strtonum(optarg, 1, EMULATE_MAX, &errstr);
-			if (errstr != NULL)
-				errx(100, "emulate '%s': %s", optarg, errstr);
-			break;
-		}
 		case 'g':
-			ag.grace_ms = duration_arg("grace", optarg);
+			c->grace = optarg;
 			break;
 		case 'h':
-			strlcpy(ag.hostname, optarg, sizeof(ag.hostname));
+			strlcpy(ag->hostname, optarg, sizeof(ag->hostname));
 			break;
 		case 'H':
-			ag.heartbeat_ms = duration_arg_min("heartbeat", optarg, 10);
+			c->heartbeat = optarg;
 			break;
 		case 'k':
-			kill_on_exit = 1;
+			c->kill_on_exit = 1;
 			break;
 		case 'L':
-			if (access(optarg, X_OK) == -1)
-				err(100, "launcher %s", optarg);
-			strlcpy(ag.launcher, optarg, sizeof(ag.launcher));
+			c->launcher = optarg;
+			strlcpy(ag->launcher, optarg, sizeof(ag->launcher));
 			break;
 		case 'm':
-			master = optarg;
+			c->master = optarg;
 			break;
 		case 'p':
-			pidpath = optarg;
+			c->pidpath = optarg;
 			break;
 		case 'r':
-			resources = optarg;
+			c->resources = optarg;
 			break;
 		case 'u':
-			ag.retry_ms = duration_arg_min("update retry", optarg, 10);
+			c->retry = optarg;
 			break;
 		case 'v':
-			verbose++;
+			c->verbose++;
 			break;
 		case 'w':
-			strlcpy(ag.work_dir, optarg, sizeof(ag.work_dir));
+			strlcpy(ag->work_dir, optarg, sizeof(ag->work_dir));
 			break;
 		case 'X':
 			usage(stdout);
-			return 0;
+			exit(0);
 		default:
 			usage(stderr);
-			return 100;
+			exit(EX_USAGE_);
 		}
 	}
 	if (optind != argc) {
 		usage(stderr);
-		return 100;
+		exit(EX_USAGE_);
 	}
-	if (resources != NULL) {
-		if (res_parse(resources, &check, err_) == -1)
-			errx(100, "resources '%s': %s", resources, err_);
-		res_format(&check, ag.resources, sizeof(ag.resources));
+}
+
+/* Check the option values of D's config; a bad one exits 100. */
+static void
+config_check(struct daemon *d, struct agent_conf *conf)
+{
+	struct agentd *ag = &d->ag;
+	struct config *c = &d->c;
+	char err[256];
+	struct res check;
+
+	if (c->attributes != NULL) {
+		if (attr_check(c->attributes, err) == -1)
+			die(EX_USAGE_, "attributes '%s': %s", c->attributes, err);
+		strlcpy(ag->attributes, c->attributes, sizeof(ag->attributes));
+	}
+	if (c->grace != NULL)
+		ag->grace_ms = duration_opt("grace", c->grace, 0);
+	if (c->heartbeat != NULL)
+		conf->heartbeat_ms = duration_opt("heartbeat", c->heartbeat,
+		    HEARTBEAT_MIN_MS);
+	if (c->retry != NULL)
+		conf->retry_ms = duration_opt("update retry", c->retry,
+		    RETRY_MIN_MS);
+	if (c->launcher != NULL && access(c->launcher, X_OK) == -1)
+		die(EX_USAGE_, "launcher %s: %s", c->launcher, strerror(errno));
+	if (c->resources != NULL) {
+		if (res_parse(c->resources, &check, err) == -1)
+			die(EX_USAGE_, "resources '%s': %s", c->resources, err);
+		res_format(&check, ag->resources, sizeof(ag->resources));
 		res_free(&check);
 	}
-	log_init("agentd", fg, verbose);
-	if (emulate > 0)
-		return emulate_run(&ag, emulate, master_endpoint(master),
-		    pidpath);
-	work_dir_open(&ag);
-	strlcpy(saved_id, ag.id, sizeof(saved_id));
-	if (resources == NULL)
-		detect_resources(ag.work_dir, ag.resources, sizeof(ag.resources));
-	pfh = pidfile_take(pidpath);
-	ag.isolators = probe_isolators(ag.launcher);
-	/*
-	 * What the machine has, every task gets and requires: never less
-	 * isolation than advertised, and the launcher need not probe again.
-	 * A network namespace is each task's own choice.
-	 */
-	if (ag.isolators != NULL) {
-		size_t i;
-		json_t *v;
+}
 
-		json_array_foreach(ag.isolators, i, v) {
-			if (strcmp(json_string_value(v), "net") == 0)
-				continue;
-			if (ag.require[0] != '\0')
-				strlcat(ag.require, ",", sizeof(ag.require));
-			strlcat(ag.require, json_string_value(v), sizeof(ag.require));
-		}
+/*
+ * Everything before the loop: the work dir and what earlier runs left
+ * there, the pid file, the launcher, the master (waiting for the first
+ * leader of an election) and the signals.
+ */
+static void
+setup(struct daemon *d, struct agent_conf *conf)
+{
+	struct agentd *ag = &d->ag;
+	char err[256], ep[ELECT_ENDPOINT_MAX];
+	pid_t other;
+
+	work_dir_open(ag, d->saved_id, sizeof(d->saved_id));
+	if (d->c.resources == NULL)
+		detect_resources(ag->work_dir, ag->resources, sizeof(ag->resources));
+	if (d->c.pidpath != NULL &&
+	    (d->pfh = pidfile_open(d->c.pidpath, 0644, &other)) == NULL) {
+		if (errno == EEXIST)
+			log_fatalx("already running as pid %d", (int)other);
+		log_fatal("pid file %s", d->c.pidpath);
 	}
-	master = master_endpoint(master);
-	if ((follow = elect_follow_create(master, err_)) == NULL)
-		errx(100, "master %s: %s", master, err_);
+	isolators_setup(ag);
+	if (launch_init(ag) == -1)
+		log_fatal("launcher notice pipe");
+	d->c.master = master_endpoint(d->c.master);
+	if ((d->follow = elect_follow_create(d->c.master, err)) == NULL)
+		die(EX_USAGE_, "master %s: %s", d->c.master, err);
 	/* a master named by its election: wait for its first leader */
-	while (elect_follow_poll(follow, ep, sizeof(ep)) != 1)
-		usleep(100000);
-	if ((ag.net = net_open(NET_PEER, ep, err_)) == NULL)
-		errx(111, "%s", err_);
-	if ((ag.tasks = map_create()) == NULL)
-		err(111, "map");
-	LIST_INIT(&ag.dirty);
-	agent_recover(&ag);
-	if (pfh != NULL)
-		pidfile_write(pfh);
-	if ((sigfd = sig_init((int[]){ SIGTERM, SIGINT, SIGCHLD }, 3)) == -1)
-		err(111, "signals");
+	while (elect_follow_poll(d->follow, ep, sizeof(ep)) != 1)
+		usleep(LEADER_POLL_US);
+	if ((ag->net = net_open(NET_PEER, ep, err)) == NULL)
+		log_fatalx("%s", err);
+	conf->ops = &task_ops;
+	conf->arg = ag;
+	conf->timers = &ag->timers;
+	conf->register_retry_ms = REGISTER_RETRY_MS;
+	conf->verbose = 1;
+	if ((ag->set = agent_set_create(conf, 1)) == NULL)
+		log_fatal("agent");
+	strlcpy(ag->set->agents[0].id, d->saved_id, AGENT_ID_LEN);
+	task_recover(ag);
+	if (d->pfh != NULL)
+		pidfile_write(d->pfh);
+	if ((d->sigfd = sig_init((int[]){ SIGTERM, SIGINT, SIGCHLD }, 3)) == -1)
+		log_fatal("signals");
 	signal(SIGHUP, SIG_IGN);
-	log_info("agent on %s offering %s to %s", ag.hostname, ag.resources, master);
+	agent_set_start(ag->set);
+	log_info("agent on %s offering %s to %s", ag->hostname, ag->resources,
+	    d->c.master);
+}
 
-	next_tick = 0;
-	while (!stop) {
-		struct pollfd pfd[3] = {
-			{ .fd = net_fd(ag.net), .events = POLLIN },
-			{ .fd = sigfd, .events = POLLIN },
-			{ .fd = launch_server_fd(), .events = POLLIN },
-		};
-		int64_t wait = next_tick - now_ms();
-		json_t *rec;
-		int n, r;
+/* Reap our children: launchers, and the launcher server. */
+static void
+reap(struct agentd *ag)
+{
+	pid_t p;
+	int status;
 
-		if (poll(pfd, 3, wait > 0 ? (int)wait : 0) == -1 && errno != EINTR)
-			log_fatal("poll");
-		sig_drain();
-		if (sig_take(SIGTERM))
-			stop = SIGTERM;
-		else if (sig_take(SIGINT))
-			stop = SIGINT;
-		if (sig_take(SIGCHLD)) {
-			pid_t p;
-			int status;
+	while ((p = waitpid(-1, &status, WNOHANG)) > 0) {
+		launch_server_reaped(ag, p);
+		task_reaped(ag, p, status);
+	}
+}
 
-			while ((p = waitpid(-1, &status, WNOHANG)) > 0) {
-				launch_server_reaped(&ag, p);
-				agent_reaped(&ag, p, status);
-			}
-		}
-		launch_server_read(&ag);
-		for (n = 0; n < 4096; n++) {
-			r = net_recv(ag.net, &rec, NULL, err_);
-			if (r == 0)
+/* Take the records the master sent, at most RECV_BATCH of them. */
+static void
+receive(struct agentd *ag)
+{
+	char err[256];
+	json_t *rec;
+	int n, r;
+
+	for (n = 0; n < RECV_BATCH; n++) {
+		r = net_recv(ag->net, &rec, NULL, err);
+		if (r == 0)
+			break;
+		if (r < 0) {
+			log_warnx("from master: %s", err);
+			if (r == -2)
 				break;
-			if (r < 0) {
-				log_warnx("from master: %s", err_);
-				if (r == -2)
-					break;
-				continue;
-			}
-			agent_handle(&ag, rec);
-			json_decref(rec);
+			continue;
 		}
-		if (ag.registered && strcmp(saved_id, ag.id) != 0) {
-			work_dir_save_id(&ag);
-			strlcpy(saved_id, ag.id, sizeof(saved_id));
-		}
-		if (elect_follow_poll(follow, ep, sizeof(ep)) == 1) {
-			/* a new leader: register with it, tasks and all */
-			struct net *nn = net_open(NET_PEER, ep, err_);
-
-			if (nn == NULL)
-				log_warnx("new leader %s: %s", ep, err_);
-			else {
-				log_info("the master moved to %s", ep);
-				net_close(ag.net);
-				ag.net = nn;
-				ag.registered = 0;
-				ag.next_register = 0;
-			}
-		}
-		if (now_ms() >= next_tick) {
-			agent_tick(&ag);
-			next_tick = now_ms() + TICK_MS;
-		}
-		agent_flush(&ag);
+		agent_set_handle(ag->set, rec);
+		json_decref(rec);
 	}
+}
+
+/* A new leader of the master's election: register with it, tasks and all. */
+static void
+follow_master(struct daemon *d)
+{
+	struct agentd *ag = &d->ag;
+	char err[256], ep[ELECT_ENDPOINT_MAX];
+	struct net *nn;
+
+	if (elect_follow_poll(d->follow, ep, sizeof(ep)) != 1)
+		return;
+	if ((nn = net_open(NET_PEER, ep, err)) == NULL) {
+		log_warnx("new leader %s: %s", ep, err);
+		return;
+	}
+	log_info("the master moved to %s", ep);
+	net_close(ag->net);
+	ag->net = nn;
+	agent_reregister(&ag->set->agents[0], 0);
+}
+
+/*
+ * One turn of the event loop: wait at most until the next timer, tick
+ * or launcher deadline (never longer than MAX_MS), then act on whatever
+ * is ready.  Returns the stop signal taken, or 0.
+ */
+static int
+turn(struct daemon *d, int64_t max_ms)
+{
+	struct agentd *ag = &d->ag;
+	const char *id = ag->set->agents[0].id;
+	struct pollfd pfd[4] = {
+		{ .fd = net_fd(ag->net), .events = POLLIN },
+		{ .fd = d->sigfd, .events = POLLIN },
+		{ .fd = launch_server_fd(), .events = POLLIN },
+		{ .fd = launch_notify_fd(), .events = POLLIN },
+	};
+	int64_t now = now_ms(), wait = d->next_tick - now, w;
+	int stop = 0;
+
+	if ((w = timeq_wait(&ag->timers, now)) >= 0 && w < wait)
+		wait = w;
+	if ((w = launch_wait()) >= 0 && w < wait)
+		wait = w;
+	if (wait > max_ms)
+		wait = max_ms;
+	if (poll(pfd, 4, wait > 0 ? (int)wait : 0) == -1 && errno != EINTR)
+		log_fatal("poll");
+	sig_drain();
+	if (sig_take(SIGTERM))
+		stop = SIGTERM;
+	else if (sig_take(SIGINT))
+		stop = SIGINT;
+	if (sig_take(SIGCHLD))
+		reap(ag);
+	launch_read(ag);
+	receive(ag);
+	if (ag->set->agents[0].registered && strcmp(d->saved_id, id) != 0) {
+		work_dir_save_id(ag, id);
+		strlcpy(d->saved_id, id, sizeof(d->saved_id));
+	}
+	follow_master(d);
+	timeq_run(&ag->timers, now_ms(), TIMER_BATCH);
+	if (now_ms() >= d->next_tick) {
+		task_tick(ag);
+		d->next_tick = now_ms() + TICK_MS;
+	}
+	agent_set_flush(ag->set);
+	return stop;
+}
+
+/*
+ * After a stop with -k: kill every task, give the launchers their grace,
+ * then stay until the master has acknowledged how each task ended
+ * (bounded).
+ */
+static void
+stop_tasks(struct daemon *d)
+{
+	int64_t until;
+
+	task_kill_all(&d->ag);
+	until = now_ms() + d->ag.grace_ms + STOP_ACK_MS;
+	while (now_ms() < until && !agent_set_quiet(d->ag.set)) {
+		reap(&d->ag);
+		(void)turn(d, STOP_POLL_MS);
+	}
+}
+
+int
+main(int argc, char *argv[])
+{
+	static struct daemon d;
+	struct agent_conf conf;
+	int stop = 0;
+
+	memset(&conf, 0, sizeof(conf));
+	conf.heartbeat_ms = AGENT_HEARTBEAT_MS;
+	conf.retry_ms = AGENT_UPDATE_RETRY_MS;
+	d.ag.grace_ms = 3000;
+	config_parse(&d, argc, argv);
+	log_init("agentd", d.c.fg, d.c.verbose);
+	config_check(&d, &conf);
+	setup(&d, &conf);
+	while (!stop)
+		stop = turn(&d, INT32_MAX);
 	log_info("stopping (signal %d)%s", stop,
-	    kill_on_exit ? ": killing tasks" : "");
-	if (kill_on_exit) {
-		int64_t until;
-
-		agent_kill_all(&ag);
-		/*
-		 * Give the launchers their grace, then stay until the master
-		 * has acknowledged how each task ended (bounded).
-		 */
-		until = now_ms() + ag.grace_ms + STOP_ACK_MS;
-		while (now_ms() < until && !agent_quiet(&ag)) {
-			json_t *rec;
-			pid_t p;
-			int status;
-
-			while ((p = waitpid(-1, &status, WNOHANG)) > 0) {
-				launch_server_reaped(&ag, p);
-				agent_reaped(&ag, p, status);
-			}
-			launch_server_read(&ag);
-			net_wait(ag.net, 50);
-			while (net_recv(ag.net, &rec, NULL, err_) == 1) {
-				agent_handle(&ag, rec);
-				json_decref(rec);
-			}
-			agent_tick(&ag);
-			agent_flush(&ag);
-		}
-	}
-	launch_server_close(&ag);
-	net_close(ag.net);
-	elect_follow_destroy(follow);
-	if (pfh != NULL)
-		pidfile_remove(pfh);
+	    d.c.kill_on_exit ? ": killing tasks" : "");
+	if (d.c.kill_on_exit)
+		stop_tasks(&d);
+	launch_server_close(&d.ag);
+	net_close(d.ag.net);
+	elect_follow_destroy(d.follow);
+	if (d.pfh != NULL)
+		pidfile_remove(d.pfh);
 	return 0;
 }

@@ -23,6 +23,7 @@
 
 #define OPT_PROBE	256
 #define OPT_SERVE	257
+#define OPT_NOTIFY	258
 
 static const char optstring[] = "+c:C:d:e:g:hi:k:l:m:np:R:r:s:t:u:vx:";
 static const struct option longopts[] = {
@@ -37,6 +38,7 @@ static const struct option longopts[] = {
 	{ "rlimit",		required_argument,	NULL, 'l' },
 	{ "mem",		required_argument,	NULL, 'm' },
 	{ "net",		no_argument,		NULL, 'n' },
+	{ "notify-fd",		required_argument,	NULL, OPT_NOTIFY },
 	{ "pids",		required_argument,	NULL, 'p' },
 	{ "probe",		no_argument,		NULL, OPT_PROBE },
 	{ "cgroup-root",	required_argument,	NULL, 'R' },
@@ -64,7 +66,8 @@ usage(int code)
 	    "                   [-p pids] [-r isolators] [-R cgroup-root] "
 	    "[-s status-file]\n"
 	    "                   [-t grace-seconds] [-u user] "
-	    "[-x isolators] -- cmd [arg ...]\n"
+	    "[-x isolators] [--notify-fd fd]\n"
+	    "                   -- cmd [arg ...]\n"
 	    "       task-launch [-C cgroup-parent] [-R cgroup-root] --probe\n"
 	    "       task-launch --serve\n");
 	exit(code);
@@ -201,6 +204,13 @@ parse_args(struct launch *l, int argc, char *argv[], const char **sandbox)
 			if (errstr != NULL)
 				bad("pids", optarg);
 			break;
+		case OPT_NOTIFY:
+			l->notify_fd = strtonum(optarg, STDERR_FILENO + 1,
+			    INT_MAX, &errstr);
+			if (errstr != NULL || fcntl(l->notify_fd, F_SETFD,
+			    FD_CLOEXEC) == -1)
+				bad("notify fd", optarg);
+			break;
 		case OPT_PROBE:
 			probe = true;
 			break;
@@ -298,6 +308,7 @@ launch(int argc, char *argv[])
 
 	memset(&l, 0, sizeof(l));
 	l.grace = TL_GRACE_SEC;
+	l.notify_fd = -1;
 	l.pids = TL_PIDS_DEFAULT;
 	l.cg_root = TL_CGROUP_ROOT;
 	l.cg_parent = TL_CGROUP_PARENT;

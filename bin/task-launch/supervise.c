@@ -56,6 +56,8 @@ sup_signals(void)
 	for (i = 0; i < sizeof(handled) / sizeof(handled[0]); i++)
 		if (sigaction(handled[i], &sa, NULL) == -1)
 			return -1;
+	/* an exec notice to an agentd that has gone must not kill us */
+	signal(SIGPIPE, SIG_IGN);
 	return 0;
 }
 
@@ -145,6 +147,25 @@ term_is_default(pid_t pid)
 }
 
 /*
+ * The task's exec succeeded: say so on --notify-fd, once, in one write
+ * (atomic on a pipe), and close it.  A full pipe or a reader gone loses
+ * the notice, never the task.
+ */
+static void
+notify_exec(struct launch *l)
+{
+	char	 buf[64];
+	int	 n;
+
+	if (l->notify_fd < 0)
+		return;
+	n = snprintf(buf, sizeof(buf), "running %ld\n", (long)getpid());
+	(void)!write(l->notify_fd, buf, n);
+	close(l->notify_fd);
+	l->notify_fd = -1;
+}
+
+/*
  * Supervise the task's process pid until it ends: act on stop signals,
  * read a launch failure from the report pipe, then kill whatever is left
  * of the task and fill r (state, code, killed, rusage-based accounting).
@@ -219,15 +240,21 @@ sup_run(struct launch *l, struct cgroups *cg, pid_t pid, int report,
 			if (n <= 0) {
 				close(report);
 				report = -1;
+				if (n == 0 && !got)
+					notify_exec(l);
 			}
 		}
 	}
 	/* A report may still sit in the pipe when the child exited first. */
 	if (report != -1) {
-		if (!got && read(report, &rep, sizeof(rep)) == sizeof(rep)) {
-			got = 1;
-			r->code = rep.code;
-			strlcpy(r->reason, rep.msg, sizeof(r->reason));
+		if (!got) {
+			n = read(report, &rep, sizeof(rep));
+			if (n == sizeof(rep)) {
+				got = 1;
+				r->code = rep.code;
+				strlcpy(r->reason, rep.msg, sizeof(r->reason));
+			} else if (n == 0)
+				notify_exec(l);
 		}
 		close(report);
 	}

@@ -86,6 +86,7 @@ struct launch {
 	int		 ngroups;	/* else -1 */
 	void		*caps;		/* cap_t for the task (caps.c) */
 	int		 verbose;
+	int		 notify_fd;	/* "running PID" once exec'd; -1: none */
 	char		**argv;		/* the command */
 };
 

@@ -1,0 +1,148 @@
+/*
+ * agent: the agent side of the cluster protocol, one implementation for
+ * agentd and the agent emulator (t/bench/agent-emu.c): registration and
+ * re-registration (with the agent's tasks), heartbeats, the dispatch of
+ * AGENT_REGISTERED, REREGISTER, LAUNCH, KILL and ACKNOWLEDGE, and each
+ * task's queue of status updates, sent in order and resent with back-off
+ * until the framework's acknowledgement comes back (cluster-protocol(7)).
+ *
+ * A struct agent_set is the agents of one process over one socket: one
+ * for agentd, thousands for the emulator.  What differs between a real
+ * and an emulated agent (how a task runs, what is checkpointed, what an
+ * agent says of itself) is in the callbacks of struct agent_ops.  Every
+ * time-driven step is a timer in the caller's struct timeq.
+ *
+ * Who frees what: the caller allocates each task (ops->task_new, or for
+ * a recovered one itself) with a struct agent_task as its first member;
+ * the set owns the task's JSON values and hands the task back through
+ * ops->task_free once it is done with it.
+ */
+#ifndef CLUSTER_AGENT_H
+#define CLUSTER_AGENT_H
+
+#include <stdint.h>
+#include <sys/queue.h>
+#include <jansson.h>
+
+#include "timeq.h"
+
+#define AGENT_ID_LEN	64	/* an identifier and its NUL (id_valid) */
+#define AGENT_STATE_LEN	24
+#define AGENT_HEARTBEAT_MS	1000	/* the default heartbeat interval */
+#define AGENT_UPDATE_RETRY_MS	10000	/* the default first resend */
+
+struct agent_set;
+
+struct agent_task {
+	char		 key[3 * AGENT_ID_LEN];	/* INDEX/FRAMEWORK/TASK */
+	char		 id[AGENT_ID_LEN];
+	char		 framework_id[AGENT_ID_LEN];
+	struct agent	*agent;
+	json_t		*info;		/* the task as launched */
+	char		 state[AGENT_STATE_LEN];	/* the latest reported */
+	int		 ended;		/* a terminal update is queued */
+	int		 disowned;	/* the master gave up on it: no updates */
+	json_t		*updates;	/* STATUS records not yet acknowledged */
+	int		 tries;		/* sends of the oldest one */
+	int		 send_head;	/* send the oldest at the next flush */
+	json_t		*unsaved;	/* checkpoint lines not yet written */
+	int		 dirty;		/* on the set's list to flush */
+	struct timeq_ent retry;
+	LIST_ENTRY(agent_task) agent_link, dirty_link;
+};
+
+struct agent {
+	char		 id[AGENT_ID_LEN];	/* "" until the master gives one */
+	int		 index;			/* in the set */
+	int		 registered;
+	struct timeq_ent timer;		/* registration retry, or heartbeat */
+	struct agent_set *set;
+	LIST_HEAD(, agent_task) tasks;
+};
+
+struct agent_ops {
+	/* Send REC (not consumed); -1 when it could not go now. */
+	int	(*send)(void *arg, const json_t *rec);
+	/* The index of the agent whose id is ID (maybe NULL); -1: none. */
+	int	(*which)(void *arg, const char *id);
+	/* Add what agent A says of itself to its REGISTER_AGENT REC. */
+	void	(*describe)(void *arg, struct agent *a, json_t *rec);
+	/*
+	 * A new task for agent A, launched as INFO (checked for task_id and
+	 * resources): allocate it zeroed, or NULL (logged) to ignore the
+	 * LAUNCH.  The set fills it and calls task_start.
+	 */
+	struct agent_task *(*task_new)(void *arg, struct agent *a, json_t *info);
+	/* Start T; its updates go through agent_update. */
+	void	(*task_start)(void *arg, struct agent_task *t);
+	/* Stop T; its terminal update comes later through agent_update. */
+	void	(*task_kill)(void *arg, struct agent_task *t);
+	/* Optional: every update of ended task T is acknowledged. */
+	void	(*task_acked)(void *arg, struct agent_task *t);
+	/* Free T, which the set has let go of. */
+	void	(*task_free)(void *arg, struct agent_task *t);
+	/* Optional: add fields to T's STATUS record ST. */
+	void	(*status)(void *arg, struct agent_task *t, json_t *st);
+	/*
+	 * Optional: append T's checkpoint LINES (JSON values: each update
+	 * as queued, {"ack":UUID}, {"clear":true}); called before any of
+	 * them is sent.  NULL: nothing is kept.
+	 */
+	void	(*checkpoint)(void *arg, struct agent_task *t, json_t *lines);
+	/* Optional: an ERROR record from the master; NULL: logged. */
+	void	(*error)(void *arg, const json_t *rec);
+};
+
+struct agent_conf {
+	const struct agent_ops *ops;
+	void		*arg;		/* the callbacks' first argument */
+	struct timeq	*timers;
+	int64_t		 heartbeat_ms;
+	int64_t		 retry_ms;	/* the first resend of an update */
+	int64_t		 register_retry_ms;
+	int64_t		 register_jitter_ms;	/* plus 0..this at random */
+	int		 register_rate;	/* REGISTER_AGENT a second; 0: any */
+	int		 verbose;	/* registration, updates: info, not debug */
+};
+
+struct agent_set {
+	struct agent_conf conf;
+	struct agent	*agents;
+	int		 n, nregistered;
+	struct map	*tasks;		/* by key */
+	LIST_HEAD(, agent_task) dirty;
+	double		 tokens;	/* registrations that may go now */
+	int64_t		 tokens_at, last_sweep;
+};
+
+/* N agents with CONF (copied); NULL out of memory.  agent_set_destroy. */
+struct agent_set *agent_set_create(const struct agent_conf *conf, int n);
+/* Free the set and every task (through ops->task_free), sending nothing. */
+void	agent_set_destroy(struct agent_set *);
+/* Schedule every agent's first registration, spread at the rate. */
+void	agent_set_start(struct agent_set *);
+/* Handle one record from the master. */
+void	agent_set_handle(struct agent_set *, const json_t *rec);
+/* Checkpoint, then send, what this turn of the event loop queued. */
+void	agent_set_flush(struct agent_set *);
+/* Walk every task: start with *POS = 0; NULL at the end. */
+struct agent_task *agent_set_next(struct agent_set *, size_t *pos);
+/* True when every task has ended and every update was acknowledged. */
+int	agent_set_quiet(struct agent_set *);
+/* Agent A registers again (a new master), its first try in DELAY ms. */
+void	agent_reregister(struct agent *a, int64_t delay);
+
+/*
+ * Add task T (id, framework_id, info, updates, state, ended and
+ * disowned filled; the set takes info and updates) to agent A, as
+ * recovered from a checkpoint.  Returns 0, or -1 out of memory.
+ */
+int	agent_task_insert(struct agent *a, struct agent_task *t);
+/*
+ * Queue the status update STATE for T, with the fields of EXTRA
+ * (consumed, may be NULL).  A terminal update of a task the master gave
+ * up on frees T.
+ */
+void	agent_update(struct agent_task *t, const char *state, json_t *extra);
+
+#endif
