@@ -501,7 +501,6 @@ config_option(struct config *cf, int ch, const char *arg)
 	case 'v':
 		cf->verbose++;
 		break;
-	case 'w':	/* the old letter, until offerd passes -W */
 	case 'W':
 		if (cf->nweights == WEIGHTS_MAX)
 			usage_error("too many -W");
@@ -536,7 +535,7 @@ config_parse(struct config *cf, int argc, char *argv[])
 
 	memset(cf, 0, sizeof(*cf));
 	cf->format = F_JSON;
-	while ((ch = getopt_long(argc, argv, "c:df:hi:l:m:vw:W:x:", longopts,
+	while ((ch = getopt_long(argc, argv, "c:df:hi:l:m:vW:x:", longopts,
 	    NULL)) != -1)
 		config_option(cf, ch, optarg);
 	if (optind != argc)

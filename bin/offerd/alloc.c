@@ -47,7 +47,7 @@ alloc_spawn(const struct config *c)
 	argv[argc++] = "-l";
 	argv[argc++] = (char *)c->alloc_own;
 	for (i = 0; i < c->nweights && argc < ALLOC_ARGV_MAX - 4; i++) {
-		argv[argc++] = "-w";
+		argv[argc++] = "-W";
 		argv[argc++] = c->weights[i];
 	}
 	argv[argc] = NULL;
