@@ -67,7 +67,7 @@ timeq_stop(struct timeq *q, struct timeq_ent *e)
 	down(q, m->pos - 1);
 }
 
-void
+int
 timeq_set(struct timeq *q, struct timeq_ent *e, int64_t when)
 {
 	struct timeq_ent **h;
@@ -77,17 +77,20 @@ timeq_set(struct timeq *q, struct timeq_ent *e, int64_t when)
 	if (e->pos != 0) {
 		up(q, e->pos - 1);
 		down(q, e->pos - 1);
-		return;
+		return 0;
 	}
 	if (q->n == q->cap) {
 		cap = q->cap ? 2 * q->cap : TIMEQ_FIRST_CAP;
-		if ((h = reallocarray(q->heap, cap, sizeof(*h))) == NULL)
-			log_fatal("timers");
+		if ((h = reallocarray(q->heap, cap, sizeof(*h))) == NULL) {
+			log_warn("timers: a timer is lost");
+			return -1;
+		}
 		q->heap = h;
 		q->cap = cap;
 	}
 	place(q, q->n, e);
 	up(q, q->n++);
+	return 0;
 }
 
 int64_t

@@ -25,8 +25,11 @@ struct timeq {
 	size_t		   n, cap;
 };
 
-/* Make E fire at WHEN (set it, or move it); exits 111 out of memory. */
-void	timeq_set(struct timeq *, struct timeq_ent *e, int64_t when);
+/*
+ * Make E fire at WHEN (set it, or move it).  Returns 0, or -1 when out of
+ * memory, with a warning logged and E not set.
+ */
+int	timeq_set(struct timeq *, struct timeq_ent *e, int64_t when);
 /* Take E out of the queue if it is in. */
 void	timeq_stop(struct timeq *, struct timeq_ent *e);
 /* Milliseconds from NOW to the earliest timer (0 if due), or -1: none. */
