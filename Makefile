@@ -38,7 +38,10 @@ PUBHDR	 = lib/scheduler.h $(addprefix lib/,$(shell sed -n \
 	   's/^\#include "\(.*\)"/\1/p' lib/scheduler.h))
 PROGLIBS = build/libprog.a build/libcluster.a
 BINS	 = $(PROGS:%=build/bin/%)
-EXAMPLES = $(patsubst %.c,build/%,$(wildcard examples/*/*.c))
+# examples/common/ is not an example: what the C examples share.
+EXCOMMON = examples/common/example.c examples/common/example.h
+EXAMPLES = $(patsubst %.c,build/%,$(filter-out examples/common/%,\
+	   $(wildcard examples/*/*.c)))
 # Test tools, built with the programs and never installed: the agent
 # emulator and the drivers of library modules (t/unit).
 TESTPROGS = build/bench/agent-emu \
@@ -106,10 +109,12 @@ build/fuzz/%: t/fuzz/%.c $(FUZZ_SRC) $(LIBHDR)
 
 fuzz: $(FUZZERS)
 
-# Example frameworks: examples/DIR/NAME.c builds to build/examples/DIR/NAME.
-build/examples/%: examples/%.c $(PROGLIBS)
+# Example frameworks: examples/DIR/NAME.c builds to build/examples/DIR/NAME,
+# with what they share (examples/common).
+build/examples/%: examples/%.c $(EXCOMMON) $(PROGLIBS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $< $(PROGLIBS) $(LDLIBS)
+	$(CC) $(CFLAGS) -Iexamples/common -o $@ $< $(filter %.c,$(EXCOMMON)) \
+	    $(PROGLIBS) $(LDLIBS)
 
 # Install the Debian packages that are missing (no-op when all are there).
 deps:

@@ -11,6 +11,7 @@
 #include "agent.h"
 #include "log.h"
 #include "map.h"
+#include "net.h"
 #include "proto.h"
 #include "rec.h"
 #include "util.h"
@@ -533,6 +534,29 @@ handle_ack(struct agent *a, const json_t *rec)
 		task_dirty(t);
 	} else
 		timeq_stop(s->conf.timers, &t->retry);
+}
+
+int
+agent_set_receive(struct agent_set *s, struct net *net)
+{
+	char err[256];	/* net_recv()'s reason */
+	json_t *rec;
+	int n, r;
+
+	for (n = 0; n < AGENT_RECV_BATCH; n++) {
+		r = net_recv(net, &rec, NULL, err);
+		if (r == 0)
+			break;
+		if (r < 0) {
+			log_warnx("from master: %s", err);
+			if (r == -2)
+				break;
+			continue;
+		}
+		agent_set_handle(s, rec);
+		json_decref(rec);
+	}
+	return n;
 }
 
 void

@@ -30,8 +30,10 @@
 #define AGENT_STATE_LEN	24
 #define AGENT_HEARTBEAT_MS	1000	/* the default heartbeat interval */
 #define AGENT_UPDATE_RETRY_MS	10000	/* the default first resend */
+#define AGENT_RECV_BATCH	4096	/* records taken in one turn at most */
 
 struct agent_set;
+struct net;
 
 struct agent_task {
 	char		 key[3 * AGENT_ID_LEN];	/* INDEX/FRAMEWORK/TASK */
@@ -123,6 +125,12 @@ void	agent_set_destroy(struct agent_set *);
 void	agent_set_start(struct agent_set *);
 /* Handle one record from the master. */
 void	agent_set_handle(struct agent_set *, const json_t *rec);
+/*
+ * Handle what NET holds from the master, at most AGENT_RECV_BATCH
+ * records (so a flood cannot starve the loop); a bad record is logged
+ * and skipped.  Returns how many were taken.
+ */
+int	agent_set_receive(struct agent_set *, struct net *net);
 /* Checkpoint, then send, what this turn of the event loop queued. */
 void	agent_set_flush(struct agent_set *);
 /* Walk every task: start with *POS = 0; NULL at the end. */

@@ -151,53 +151,8 @@ sys.stdout.write("{\"type\":\"SHARES_QUERY\"}\n")' >"$TMP/in"
 	[[ "${lines[1]}" == *'"frameworks":[{"framework_id":"f2"'* ]]
 }
 
-# msgpack encoder and decoder for the few types records use.
-MSGPACK_PY='
-import struct
-def pack(v):
-    if v is None: return b"\xc0"
-    if v is True: return b"\xc3"
-    if v is False: return b"\xc2"
-    if isinstance(v, int):
-        if 0 <= v < 128: return bytes([v])
-        return b"\xd3" + struct.pack(">q", v)
-    if isinstance(v, float): return b"\xcb" + struct.pack(">d", v)
-    if isinstance(v, str):
-        b = v.encode()
-        return (bytes([0xa0 | len(b)]) if len(b) < 32 else b"\xda" + struct.pack(">H", len(b))) + b
-    if isinstance(v, list):
-        return b"\xdc" + struct.pack(">H", len(v)) + b"".join(pack(x) for x in v)
-    if isinstance(v, dict):
-        return b"\xde" + struct.pack(">H", len(v)) + b"".join(pack(k) + pack(x) for k, x in v.items())
-    raise TypeError(v)
-def unpack(b, i=0):
-    c = b[i]; i += 1
-    if c < 0x80: return c, i
-    if c >= 0xe0: return c - 256, i
-    if c & 0xe0 == 0xa0: n = c & 31; return b[i:i+n].decode(), i + n
-    if c & 0xf0 in (0x80, 0x90):
-        n, m = c & 15, c & 0xf0 == 0x80
-    elif c in (0xdc, 0xde): n, m = struct.unpack(">H", b[i:i+2])[0], c == 0xde; i += 2
-    elif c in (0xdd, 0xdf): n, m = struct.unpack(">I", b[i:i+4])[0], c == 0xdf; i += 4
-    elif c == 0xc0: return None, i
-    elif c in (0xc2, 0xc3): return c == 0xc3, i
-    elif c == 0xcb: return struct.unpack(">d", b[i:i+8])[0], i + 8
-    elif c == 0xd9: n = b[i]; return b[i+1:i+1+n].decode(), i + 1 + n
-    elif c == 0xda: n = struct.unpack(">H", b[i:i+2])[0]; return b[i+2:i+2+n].decode(), i + 2 + n
-    elif c in (0xcc, 0xcd, 0xce, 0xcf, 0xd0, 0xd1, 0xd2, 0xd3):
-        f = {0xcc: ">B", 0xcd: ">H", 0xce: ">I", 0xcf: ">Q", 0xd0: ">b", 0xd1: ">h", 0xd2: ">i", 0xd3: ">q"}[c]
-        k = struct.calcsize(f); return struct.unpack(f, b[i:i+k])[0], i + k
-    else: raise ValueError(hex(c))
-    if m:
-        d = {}
-        for _ in range(n):
-            k, i = unpack(b, i); d[k], i = unpack(b, i)
-        return d, i
-    a = []
-    for _ in range(n):
-        x, i = unpack(b, i); a.append(x)
-    return a, i
-'
+# the tests' msgpack encoder and decoder (t/mpack.py)
+MSGPACK_PY="import sys; sys.path.insert(0, '$BATS_TEST_DIRNAME'); from mpack import pack, unpack"
 
 @test "-f msgpack: a msgpack stream in, msgpack records out" {
 	python3 -c "$MSGPACK_PY"'

@@ -8,13 +8,16 @@ load helper
 setup() {
 	setup_tmp
 	EP="ipc://$TMP/alloc.ipc"
+	export TESTDIR="$BATS_TEST_DIRNAME"
 	cat >"$TMP/offerd.py" <<'EOF'
 # offerd.py ENDPOINT: connect to the allocator; then each stdin line is
 #   send JSON      send the record (msgpack)
 #   raw HEX        send raw bytes
 #   recv           print the next record received as JSON (or TIMEOUT)
 #   quiet SECONDS  print every record that arrives within SECONDS
-import ctypes, json, struct, sys
+import ctypes, json, os, sys
+sys.path.insert(0, os.environ["TESTDIR"])
+from mpack import pack, unpack
 nn = ctypes.CDLL("libnanomsg.so.5")
 nn.nn_recv.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
 nn.nn_send.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_int]
@@ -22,43 +25,6 @@ nn.nn_connect.argtypes = [ctypes.c_int, ctypes.c_char_p]
 nn.nn_freemsg.argtypes = [ctypes.c_void_p]
 s = nn.nn_socket(1, 16)                         # AF_SP, NN_PAIR
 assert nn.nn_connect(s, sys.argv[1].encode()) >= 0
-
-def pack(v):
-    if isinstance(v, bool): return b"\xc3" if v else b"\xc2"
-    if isinstance(v, int): return b"\xd3" + struct.pack(">q", v)
-    if isinstance(v, float): return b"\xcb" + struct.pack(">d", v)
-    if isinstance(v, str):
-        b = v.encode(); return b"\xdb" + struct.pack(">I", len(b)) + b
-    if isinstance(v, list):
-        return b"\xdd" + struct.pack(">I", len(v)) + b"".join(pack(x) for x in v)
-    if isinstance(v, dict):
-        return b"\xdf" + struct.pack(">I", len(v)) + b"".join(pack(k) + pack(x) for k, x in v.items())
-    raise TypeError(v)
-
-def unpack(b, i=0):
-    c = b[i]; i += 1
-    if c < 0x80: return c, i
-    if c >= 0xe0: return c - 256, i
-    if c & 0xe0 == 0xa0: n = c & 31; return b[i:i+n].decode(), i + n
-    if c & 0xf0 in (0x80, 0x90): n, m = c & 15, c & 0xf0 == 0x80
-    elif c in (0xdc, 0xde): n, m = struct.unpack(">H", b[i:i+2])[0], c == 0xde; i += 2
-    elif c in (0xdd, 0xdf): n, m = struct.unpack(">I", b[i:i+4])[0], c == 0xdf; i += 4
-    elif c in (0xc2, 0xc3): return c == 0xc3, i
-    elif c == 0xcb: return struct.unpack(">d", b[i:i+8])[0], i + 8
-    elif c in (0xd9, 0xda, 0xdb):
-        k = {0xd9: ">B", 0xda: ">H", 0xdb: ">I"}[c]; w = struct.calcsize(k)
-        n = struct.unpack(k, b[i:i+w])[0]; return b[i+w:i+w+n].decode(), i + w + n
-    elif c in (0xcc, 0xcd, 0xce, 0xcf, 0xd0, 0xd1, 0xd2, 0xd3):
-        f = {0xcc: ">B", 0xcd: ">H", 0xce: ">I", 0xcf: ">Q", 0xd0: ">b", 0xd1: ">h", 0xd2: ">i", 0xd3: ">q"}[c]
-        k = struct.calcsize(f); return struct.unpack(f, b[i:i+k])[0], i + k
-    else: raise ValueError(hex(c))
-    out = {} if m else []
-    for _ in range(n):
-        if m:
-            k, i = unpack(b, i); out[k], i = unpack(b, i)
-        else:
-            x, i = unpack(b, i); out.append(x)
-    return out, i
 
 def recv(ms):
     t = ctypes.c_int(ms)
@@ -79,7 +45,7 @@ def send(b):
 for line in sys.stdin:
     cmd, _, arg = line.strip().partition(" ")
     if cmd == "send":
-        send(pack(json.loads(arg)))
+        send(pack(json.loads(arg), wide=True))
     elif cmd == "raw":
         send(bytes.fromhex(arg))
     elif cmd == "recv":

@@ -13,13 +13,7 @@ teardown() { dump_logs; teardown_daemons; cleanup_tmp; }
 
 # launch_argv NAME TASK ARGV-JSON [USER]: launch TASK running ARGV-JSON.
 launch_argv() {
-	local offer user=
-	[ -n "${4:-}" ] && user=",\"user\":\"$4\""
-	bridge_send "$1" '{"type":"REVIVE"}'
-	wait_for 15 bridge_free_offer "$1"
-	offer=$(bridge_free_offer "$1")
-	echo "$offer" >>"$TMP/$1.used"
-	bridge_send "$1" "{\"type\":\"ACCEPT\",\"offer_id\":\"$offer\",\"refuse_seconds\":0,\"tasks\":[{\"task_id\":\"$2\",\"resources\":\"cpus:0.5;mem:64\",\"argv\":$3$user}]}"
+	bridge_accept "$1" "{\"task_id\":\"$2\",\"resources\":\"cpus:0.5;mem:64\",\"argv\":$3${4:+,\"user\":\"$4\"}}"
 }
 
 @test "a task whose exec fails goes STARTING, FAILED, never RUNNING; a good one runs" {

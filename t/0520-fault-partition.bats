@@ -111,28 +111,9 @@ agent_active() {
 	[ "$(cluster-ctl -h -o hostname,active agents | awk -v h="$1" '$1 == h { print $2 }')" = "$2" ]
 }
 
-# offer_on NAME HOST: the newest offer of HOST's agent neither used nor
-# rescinded.
-offer_on() {
-	local o
-	for o in $(grep '"type":"OFFER"' "$TMP/$1.ev" | grep "\"hostname\":\"$2\"" |
-	    sed 's/.*"offer_id":"\([^"]*\)".*/\1/' | tac); do
-		grep '"type":"RESCIND"' "$TMP/$1.ev" | grep -q "\"offer_id\":\"$o\"" && continue
-		[ -f "$TMP/$1.used" ] && grep -qx "$o" "$TMP/$1.used" && continue
-		echo "$o"
-		return 0
-	done
-	return 1
-}
-
 # launch_on NAME HOST TASK COMMAND: run TASK on HOST's agent.
 launch_on() {
-	local offer
-	bridge_send "$1" '{"type":"REVIVE"}'
-	wait_for 15 offer_on "$1" "$2"
-	offer=$(offer_on "$1" "$2")
-	echo "$offer" >>"$TMP/$1.used"
-	bridge_send "$1" "{\"type\":\"ACCEPT\",\"offer_id\":\"$offer\",\"refuse_seconds\":0,\"tasks\":[{\"task_id\":\"$3\",\"resources\":\"cpus:0.5;mem:64\",\"command\":\"$4\"}]}"
+	bridge_accept "$1" "{\"task_id\":\"$3\",\"resources\":\"cpus:0.5;mem:64\",\"command\":\"$4\"}" "$2"
 }
 
 # states NAME TASK: the task's states in the order they came, each update

@@ -20,13 +20,7 @@ teardown() { dump_logs; teardown_daemons; cleanup_tmp; }
 # accept NAME TASK [DURATION]: launch TASK on a free offer, running for
 # DURATION seconds (no duration: until killed).
 accept() {
-	local offer dur=
-	[ -n "${3:-}" ] && dur=",\"duration\":$3"
-	bridge_send "$1" '{"type":"REVIVE"}'
-	wait_for 15 bridge_free_offer "$1"
-	offer=$(bridge_free_offer "$1")
-	echo "$offer" >>"$TMP/$1.used"
-	bridge_send "$1" "{\"type\":\"ACCEPT\",\"offer_id\":\"$offer\",\"refuse_seconds\":0,\"tasks\":[{\"task_id\":\"$2\",\"resources\":\"cpus:1;mem:128\",\"argv\":[\"sleep\",\"${3:-0}\"]$dur}]}"
+	bridge_accept "$1" "{\"task_id\":\"$2\",\"resources\":\"cpus:1;mem:128\",\"argv\":[\"sleep\",\"${3:-0}\"]${3:+,\"duration\":$3}}"
 }
 
 @test "all fifty emulated agents register with their names and attributes" {

@@ -99,24 +99,31 @@ bridge_count() {
 	grep -c -- "$2" "$TMP/$1.ev" || true
 }
 
+# bridge_accept NAME TASK [HOST]: take a free offer (of HOST's agent when
+# given; wait for one after a REVIVE) and launch TASK, one task
+# description in JSON, on it, refusing nothing of the rest.
+bridge_accept() {
+	local offer
+	bridge_send "$1" '{"type":"REVIVE"}'
+	wait_for 15 bridge_free_offer "$1" ${3:+"$3"}
+	offer=$(bridge_free_offer "$1" ${3:+"$3"})
+	echo "$offer" >>"$TMP/$1.used"
+	bridge_send "$1" "{\"type\":\"ACCEPT\",\"offer_id\":\"$offer\",\"refuse_seconds\":0,\"tasks\":[$2]}"
+}
+
 # bridge_launch NAME TASK_ID COMMAND [RESOURCES]: accept an outstanding
 # offer (or the next one) with one task running COMMAND under sh -c.
 bridge_launch() {
-	local name=$1 task=$2 cmd=$3 res=${4:-cpus:0.5;mem:64} offer
-	bridge_send "$name" '{"type":"REVIVE"}'
-	wait_for 15 bridge_free_offer "$name"
-	offer=$(bridge_free_offer "$name")
-	echo "$offer" >>"$TMP/$name.used"
-	bridge_send "$name" "{\"type\":\"ACCEPT\",\"offer_id\":\"$offer\",\"refuse_seconds\":0,\"tasks\":[{\"task_id\":\"$task\",\"resources\":\"$res\",\"command\":\"$cmd\"}]}"
+	bridge_accept "$1" "{\"task_id\":\"$2\",\"resources\":\"${4:-cpus:0.5;mem:64}\",\"command\":\"$3\"}"
 }
 
-# bridge_free_offer NAME: print the newest offer neither used nor rescinded.
+# bridge_free_offer NAME [HOST]: print the newest offer (of HOST's agent
+# when given) neither used nor rescinded.
 bridge_free_offer() {
 	local o
-	for o in $(grep -E '"type":"OFFER"' "$TMP/$1.ev" |
+	for o in $(grep '"type":"OFFER"' "$TMP/$1.ev" | grep -e "${2:+\"hostname\":\"$2\"}" |
 	    sed 's/.*"offer_id":"\([^"]*\)".*/\1/' | tac); do
-		grep -q "\"offer_id\":\"$o\".*RESCIND\|RESCIND.*\"offer_id\":\"$o\"" \
-		    "$TMP/$1.ev" && continue
+		grep '"type":"RESCIND"' "$TMP/$1.ev" | grep -q "\"offer_id\":\"$o\"" && continue
 		[ -f "$TMP/$1.used" ] && grep -qx "$o" "$TMP/$1.used" && continue
 		echo "$o"
 		return 0

@@ -36,7 +36,6 @@
 #define STOP_POLL_MS	50
 #define LOCK_TRIES	30	/* x 100 ms waiting for the work dir's lock */
 #define LEADER_POLL_US	100000
-#define RECV_BATCH	4096
 #define TIMER_BATCH	4096
 #define REGISTER_RETRY_MS 1000
 #define HEARTBEAT_MIN_MS 10
@@ -411,29 +410,6 @@ reap(struct agentd *ag)
 	}
 }
 
-/* Take the records the master sent, at most RECV_BATCH of them. */
-static void
-receive(struct agentd *ag)
-{
-	char err[256];
-	json_t *rec;
-	int n, r;
-
-	for (n = 0; n < RECV_BATCH; n++) {
-		r = net_recv(ag->net, &rec, NULL, err);
-		if (r == 0)
-			break;
-		if (r < 0) {
-			log_warnx("from master: %s", err);
-			if (r == -2)
-				break;
-			continue;
-		}
-		agent_set_handle(ag->set, rec);
-		json_decref(rec);
-	}
-}
-
 /* A new leader of the master's election: register with it, tasks and all. */
 static void
 follow_master(struct daemon *d)
@@ -489,7 +465,7 @@ turn(struct daemon *d, int64_t max_ms)
 	if (sig_take(SIGCHLD))
 		reap(ag);
 	launch_read(ag);
-	receive(ag);
+	agent_set_receive(ag->set, ag->net);
 	if (ag->set->agents[0].registered && strcmp(d->saved_id, id) != 0) {
 		work_dir_save_id(ag, id);
 		strlcpy(d->saved_id, id, sizeof(d->saved_id));

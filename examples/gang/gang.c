@@ -8,40 +8,37 @@
  */
 #include <err.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "scheduler.h"
+#include "example.h"
 #include "util.h"
 
 #define MAX_SIZE	1000		/* tasks in one gang */
 #define MAX_HELD	256		/* offers held at once */
 #define MAX_ATTEMPTS	3		/* starts of one gang */
-#define TICK_MS		100
+#define MAX_GANGS	1000000
 #define BACKOFF_S	1		/* refuse released offers this long */
 #define SMALL_REFUSE_S	0.25		/* an offer too small for one task */
-#define ID_LEN		64
 
 enum gang_state { WAITING, STARTING, RUNNING, ABORTING, DONE };
 
 struct member {
-	char		 task_id[ID_LEN];
+	char		 task_id[EX_ID_LEN];
 	char		 state[24];
 	int		 ended;
 };
 
 struct held {
-	char		 offer_id[ID_LEN];
-	char		 agent_id[ID_LEN];
+	char		 offer_id[EX_ID_LEN];
+	char		 agent_id[EX_ID_LEN];
 	int		 slots;		/* tasks of the gang it can hold */
 };
 
 struct gang {
-	const char	*name, *command;
-	char		 resources[128];
-	int64_t		 cpus, mem, hold_ms, deadline;
+	struct ex_common c;		/* name, command, cpus, mem, ... */
+	int64_t		 hold_ms, deadline, timeout_ms;
 	int		 size, gangs;
 	/* the current gang */
 	int		 g, attempt, failed_start;
@@ -56,8 +53,6 @@ struct gang {
 	int		 exit_code;
 };
 
-static volatile sig_atomic_t got_signal;
-
 static void
 usage(void)
 {
@@ -67,17 +62,12 @@ usage(void)
 	exit(100);
 }
 
-static void
-on_signal(int sig)
-{
-	got_signal = sig;
-}
-
 /* How many gang tasks fit in R. */
 static int
 slots_in(const struct gang *gg, const struct res *r)
 {
-	int64_t c = res_get(r, "cpus") / gg->cpus, m = res_get(r, "mem") / gg->mem;
+	int64_t c = res_get(r, "cpus") / gg->c.cpus;
+	int64_t m = res_get(r, "mem") / gg->c.mem;
 
 	return (int)(c < m ? c : m);
 }
@@ -105,16 +95,6 @@ held_slots(const struct gang *gg)
 	return n;
 }
 
-/* Receive offers again if we had stopped them. */
-static void
-want_offers(struct sched *s, struct gang *gg)
-{
-	if (gg->suppressed) {
-		sched_revive(s);
-		gg->suppressed = 0;
-	}
-}
-
 /* Launch the whole gang on the held offers (which hold enough slots). */
 static void
 launch_gang(struct sched *s, struct gang *gg)
@@ -135,11 +115,11 @@ launch_gang(struct sched *s, struct gang *gg)
 			struct member *mb = &gg->m[r];
 
 			snprintf(mb->task_id, sizeof(mb->task_id), "%s-g%d-a%d-r%d",
-			    gg->name, gg->g, gg->attempt, r);
+			    gg->c.opts.name, gg->g, gg->attempt, r);
 			strlcpy(mb->state, TASK_STAGING, sizeof(mb->state));
 			mb->ended = 0;
 			snprintf(rank, sizeof(rank), "%d", r);
-			t = sched_task(mb->task_id, gg->resources, gg->command);
+			t = sched_task(mb->task_id, gg->c.resources, gg->c.command);
 			json_object_set_new(t, "env", json_pack("{s:s,s:s,s:s,s:s}",
 			    "GANG", gname, "GANG_ATTEMPT", att, "GANG_RANK", rank,
 			    "GANG_SIZE", size));
@@ -159,8 +139,7 @@ launch_gang(struct sched *s, struct gang *gg)
 	printf("gang %d attempt %d launch tasks=%d agents=%d\n", gg->g,
 	    gg->attempt, gg->size, agents);
 	/* no more offers until this gang is over */
-	sched_suppress(s);
-	gg->suppressed = 1;
+	ex_want_offers(s, &gg->suppressed, 0);
 }
 
 /* Hold OFFER if it helps the waiting gang; launch once enough is held. */
@@ -216,7 +195,7 @@ next_gang(struct sched *s, struct gang *gg)
 	gg->g++;
 	gg->attempt = 0;
 	gg->state = WAITING;
-	want_offers(s, gg);
+	ex_want_offers(s, &gg->suppressed, 1);
 }
 
 /* Kill every member that has not ended. */
@@ -242,7 +221,7 @@ gang_over(struct sched *s, struct gang *gg)
 		printf("gang %d attempt %d did not start whole: again\n",
 		    gg->g, gg->attempt);
 		gg->state = WAITING;
-		want_offers(s, gg);
+		ex_want_offers(s, &gg->suppressed, 1);
 		return;
 	}
 	if (fin == gg->size)
@@ -315,12 +294,12 @@ on_tick(struct sched *s, void *ctx)
 	struct gang *gg = ctx;
 	int64_t now = now_ms();
 
-	if (got_signal || (gg->deadline && now >= gg->deadline)) {
-		if (!got_signal)
+	if (ex_signal || (gg->deadline && now >= gg->deadline)) {
+		if (!ex_signal)
 			printf("gang timeout: gang %d never had room for %d tasks "
 			    "(held %d slots)\n", gg->g, gg->size, held_slots(gg));
 		release_all(s, gg, 0);
-		gg->exit_code = got_signal ? 128 + got_signal : 1;
+		gg->exit_code = ex_signal ? 128 + ex_signal : 1;
 		sched_teardown(s);
 		return;
 	}
@@ -333,106 +312,34 @@ on_tick(struct sched *s, void *ctx)
 	}
 }
 
-/* Parse a scalar option into thousandths or exit with status 100. */
-static int64_t
-scalar_arg(const char *name, const char *arg)
+/* The deadline counts from the scheduler's start. */
+static void
+on_start(void *ctx)
 {
-	char e[RES_ERRLEN];
-	int64_t v;
+	struct gang *gg = ctx;
 
-	if (res_scalar_parse(name, arg, &v, e) == -1)
-		errx(100, "%s", e);
-	return v;
+	gg->deadline = gg->timeout_ms > 0 ? now_ms() + gg->timeout_ms : 0;
 }
 
 int
 main(int argc, char *argv[])
 {
-	static const struct option longopts[] = {
-		{ "only", required_argument, NULL, 'A' },
-		{ "cpus", required_argument, NULL, 'c' },
-		{ "gangs", required_argument, NULL, 'g' },
-		{ "master", required_argument, NULL, 'm' },
-		{ "mem", required_argument, NULL, 'M' },
-		{ "name", required_argument, NULL, 'n' },
-		{ "size", required_argument, NULL, 'N' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "hold", required_argument, NULL, 'w' },
-		{ NULL, 0, NULL, 0 }
+	static struct gang gg = { .size = 2, .gangs = 1, .hold_ms = 3000 };
+	const struct ex_opt own[] = {
+		{ 'g', "gangs", EX_COUNT, &gg.gangs, 1, MAX_GANGS },
+		{ 'N', "size", EX_COUNT, &gg.size, 1, MAX_SIZE },
+		{ 't', "timeout", EX_DURATION, &gg.timeout_ms, 0, 0 },
+		{ 'w', "hold", EX_DURATION, &gg.hold_ms, 0, 0 },
+		{ 0, NULL, 0, NULL, 0, 0 }
 	};
-	static struct gang gg = { .name = "gang", .size = 2, .gangs = 1 };
 	struct sched_callbacks cb = { .offer = on_offer, .rescind = on_rescind,
 	    .status = on_status, .error = on_error };
-	struct sched_opts opts = { 0 };
-	const char *errstr;
-	char why[SCHED_ERRLEN];
-	struct sigaction sa;
-	struct sched *s;
-	int ch, rc;
-	int64_t timeout_ms = 0;
+	int rc;
 
-	gg.cpus = 500;
-	gg.mem = 64000;
-	gg.hold_ms = 3000;
-	while ((ch = getopt_long(argc, argv, "A:c:g:m:M:n:N:t:w:", longopts,
-	    NULL)) != -1) {
-		switch (ch) {
-		case 'A':
-			opts.filter_attributes = optarg;
-			break;
-		case 'c':
-			gg.cpus = scalar_arg("cpus", optarg);
-			break;
-		case 'g':
-			gg.gangs = strtonum(optarg, 1, 1000000, &errstr);
-			if (errstr != NULL)
-				errx(100, "gangs '%s': %s", optarg, errstr);
-			break;
-		case 'm':
-			opts.master = optarg;
-			break;
-		case 'M':
-			gg.mem = scalar_arg("mem", optarg);
-			break;
-		case 'n':
-			if (!id_valid(optarg) || strlen(optarg) > 32)
-				errx(100, "name '%s': use 1-32 of [A-Za-z0-9._-]",
-				    optarg);
-			gg.name = optarg;
-			break;
-		case 'N':
-			gg.size = strtonum(optarg, 1, MAX_SIZE, &errstr);
-			if (errstr != NULL)
-				errx(100, "size '%s': %s", optarg, errstr);
-			break;
-		case 't':
-			timeout_ms = duration_arg("timeout", optarg);
-			break;
-		case 'w':
-			gg.hold_ms = duration_arg("hold", optarg);
-			break;
-		default:
-			usage();
-		}
-	}
-	if (optind != argc - 1)
-		usage();
-	gg.command = argv[optind];
-	snprintf(gg.resources, sizeof(gg.resources), "cpus:%g;mem:%g",
-	    gg.cpus / 1000.0, gg.mem / 1000.0);
-	if ((gg.m = calloc(gg.size, sizeof(*gg.m))) == NULL)
-		err(111, "calloc");
-	opts.name = gg.name;
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	if ((s = sched_create(&opts, &cb, &gg, why)) == NULL)
-		errx(111, "%s", why);
-	gg.deadline = timeout_ms > 0 ? now_ms() + timeout_ms : 0;
-	rc = sched_run(s, TICK_MS, on_tick);
-	sched_destroy(s);
+	ex_init(&gg.c, "gang");
+	ex_options(&gg.c, "AcmMn", own, argc, argv, usage);
+	gg.m = ex_calloc(gg.size, sizeof(*gg.m));
+	rc = ex_run(&gg.c, &cb, &gg, EX_TICK_MS, on_tick, on_start);
 	free(gg.m);
 	return rc == 0 ? gg.exit_code : 111;
 }

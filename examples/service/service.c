@@ -7,41 +7,36 @@
  */
 #include <err.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "scheduler.h"
+#include "example.h"
 #include "util.h"
 
 #define MAX_INSTANCES	1000
+#define NAME_MAX_LEN	40	/* longer than the others': ids carry less */
 #define TICK_MS		200	/* how often signals and timers are checked */
 #define RECONCILE_MS	5000	/* how often the master is asked about our tasks */
 #define REFUSE_FULL_S	2	/* decline an offer we have no use for now */
 #define REFUSE_SMALL_S	0.25	/* too small, but instances are missing */
-#define ID_LEN		64
 
 enum slot_state { EMPTY, STAGED, RUNNING };
 
 struct slot {
 	enum slot_state	 state;
-	char		 task_id[ID_LEN];
-	char		 agent_id[ID_LEN];
+	char		 task_id[EX_ID_LEN];
+	char		 agent_id[EX_ID_LEN];
 	int		 heard;		/* any status came for this task */
 };
 
 struct service {
-	const char	*name, *command;
-	char		 resources[128];
-	int64_t		 cpus, mem;	/* per instance, thousandths */
+	struct ex_common c;		/* name, command, cpus, mem, ... */
 	int		 n, per_agent;
 	struct slot	*slots;
 	int		 generation, restarts, last_running, suppressed;
 	int64_t		 next_reconcile;
 };
-
-static volatile sig_atomic_t got_signal;
 
 static void
 usage(void)
@@ -50,12 +45,6 @@ usage(void)
 	    "[-n name] [-N instances]\n"
 	    "               [-p max-per-agent] -- command\n");
 	exit(100);
-}
-
-static void
-on_signal(int sig)
-{
-	got_signal = sig;
 }
 
 /* Print the number of running instances when it changed. */
@@ -95,10 +84,7 @@ slot_lost(struct sched *s, struct service *sv, struct slot *sl,
 	    sl->task_id, why);
 	sl->state = EMPTY;
 	sv->restarts++;
-	if (sv->suppressed) {
-		sched_revive(s);
-		sv->suppressed = 0;
-	}
+	ex_want_offers(s, &sv->suppressed, 1);
 	report(sv);
 }
 
@@ -109,7 +95,7 @@ on_offer(struct sched *s, void *ctx, const struct sched_offer *o)
 	struct service *sv = ctx;
 	int64_t cpus = res_get(o->res, "cpus"), mem = res_get(o->res, "mem");
 	json_t *tasks = json_array(), *t;
-	char id[ID_LEN], inst[16];
+	char id[EX_ID_LEN], inst[16];
 	int i, here = 0, missing = 0;
 
 	for (i = 0; i < sv->n; i++)
@@ -121,14 +107,14 @@ on_offer(struct sched *s, void *ctx, const struct sched_offer *o)
 
 		if (sl->state != EMPTY)
 			continue;
-		if (cpus < sv->cpus || mem < sv->mem ||
+		if (cpus < sv->c.cpus || mem < sv->c.mem ||
 		    (sv->per_agent > 0 && here >= sv->per_agent)) {
 			missing++;
 			continue;
 		}
-		snprintf(id, sizeof(id), "%s-%d-%d", sv->name, i, ++sv->generation);
+		snprintf(id, sizeof(id), "%s-%d-%d", sv->c.opts.name, i, ++sv->generation);
 		snprintf(inst, sizeof(inst), "%d", i);
-		t = sched_task(id, sv->resources, sv->command);
+		t = sched_task(id, sv->c.resources, sv->c.command);
 		json_object_set_new(t, "env", json_pack("{s:s}", "INSTANCE", inst));
 		json_array_append_new(tasks, t);
 		sl->state = STAGED;
@@ -137,8 +123,8 @@ on_offer(struct sched *s, void *ctx, const struct sched_offer *o)
 		strlcpy(sl->agent_id, o->agent_id, sizeof(sl->agent_id));
 		printf("service instance=%d task=%s launch agent=%s host=%s\n",
 		    i, id, o->agent_id, o->hostname);
-		cpus -= sv->cpus;
-		mem -= sv->mem;
+		cpus -= sv->c.cpus;
+		mem -= sv->c.mem;
 		here++;
 	}
 	if (json_array_size(tasks) > 0)
@@ -147,10 +133,8 @@ on_offer(struct sched *s, void *ctx, const struct sched_offer *o)
 		sched_decline(s, o->offer_id, missing ? REFUSE_SMALL_S :
 		    REFUSE_FULL_S);
 	json_decref(tasks);
-	if (missing == 0 && !sv->suppressed) {
-		sched_suppress(s);
-		sv->suppressed = 1;
-	}
+	if (missing == 0)
+		ex_want_offers(s, &sv->suppressed, 0);
 }
 
 /* Follow our instances' tasks; kill tasks that are no instance's. */
@@ -218,8 +202,8 @@ on_tick(struct sched *s, void *ctx)
 	size_t n = 0;
 	int i;
 
-	if (got_signal) {
-		printf("service signal %d: tearing down\n", (int)got_signal);
+	if (ex_signal) {
+		printf("service signal %d: tearing down\n", (int)ex_signal);
 		sched_teardown(s);
 		return;
 	}
@@ -243,92 +227,26 @@ on_subscribed(struct sched *s, void *ctx, const char *fw_id, int again)
 	    again ? " (again)" : "");
 }
 
-/* Parse a scalar option into thousandths or exit with status 100. */
-static int64_t
-scalar_arg(const char *name, const char *arg)
-{
-	char e[RES_ERRLEN];
-	int64_t v;
-
-	if (res_scalar_parse(name, arg, &v, e) == -1)
-		errx(100, "%s", e);
-	return v;
-}
-
 int
 main(int argc, char *argv[])
 {
-	static const struct option longopts[] = {
-		{ "cpus", required_argument, NULL, 'c' },
-		{ "master", required_argument, NULL, 'm' },
-		{ "mem", required_argument, NULL, 'M' },
-		{ "name", required_argument, NULL, 'n' },
-		{ "instances", required_argument, NULL, 'N' },
-		{ "max-per-agent", required_argument, NULL, 'p' },
-		{ NULL, 0, NULL, 0 }
+	struct service sv = { .n = 1, .last_running = -1 };
+	const struct ex_opt own[] = {
+		{ 'N', "instances", EX_COUNT, &sv.n, 1, MAX_INSTANCES },
+		{ 'p', "max-per-agent", EX_COUNT, &sv.per_agent, 1,
+		    MAX_INSTANCES },
+		{ 0, NULL, 0, NULL, 0, 0 }
 	};
-	struct service sv = { .name = "service", .n = 1, .last_running = -1 };
 	struct sched_callbacks cb = { .subscribed = on_subscribed,
 	    .offer = on_offer, .status = on_status,
 	    .agent_lost = on_agent_lost, .error = on_error };
-	struct sched_opts opts = { 0 };
-	const char *errstr;
-	char why[SCHED_ERRLEN];
-	struct sigaction sa;
-	struct sched *s;
-	int ch, rc;
+	int rc;
 
-	sv.cpus = 500;
-	sv.mem = 64000;
-	while ((ch = getopt_long(argc, argv, "c:m:M:n:N:p:", longopts,
-	    NULL)) != -1) {
-		switch (ch) {
-		case 'c':
-			sv.cpus = scalar_arg("cpus", optarg);
-			break;
-		case 'm':
-			opts.master = optarg;
-			break;
-		case 'M':
-			sv.mem = scalar_arg("mem", optarg);
-			break;
-		case 'n':
-			if (!id_valid(optarg) || strlen(optarg) > 40)
-				errx(100, "name '%s': use 1-40 of [A-Za-z0-9._-]",
-				    optarg);
-			sv.name = optarg;
-			break;
-		case 'N':
-			sv.n = strtonum(optarg, 1, MAX_INSTANCES, &errstr);
-			if (errstr != NULL)
-				errx(100, "instances '%s': %s", optarg, errstr);
-			break;
-		case 'p':
-			sv.per_agent = strtonum(optarg, 1, MAX_INSTANCES, &errstr);
-			if (errstr != NULL)
-				errx(100, "max-per-agent '%s': %s", optarg, errstr);
-			break;
-		default:
-			usage();
-		}
-	}
-	if (optind != argc - 1)
-		usage();
-	sv.command = argv[optind];
-	snprintf(sv.resources, sizeof(sv.resources), "cpus:%g;mem:%g",
-	    sv.cpus / 1000.0, sv.mem / 1000.0);
-	if ((sv.slots = calloc(sv.n, sizeof(*sv.slots))) == NULL)
-		err(111, "calloc");
-	opts.name = sv.name;
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	if ((s = sched_create(&opts, &cb, &sv, why)) == NULL)
-		errx(111, "%s", why);
-	rc = sched_run(s, TICK_MS, on_tick);
-	sched_destroy(s);
+	ex_init(&sv.c, "service");
+	sv.c.name_max = NAME_MAX_LEN;
+	ex_options(&sv.c, "cmMn", own, argc, argv, usage);
+	sv.slots = ex_calloc(sv.n, sizeof(*sv.slots));
+	rc = ex_run(&sv.c, &cb, &sv, TICK_MS, on_tick, NULL);
 	free(sv.slots);
 	return rc == 0 ? 0 : 111;
 }

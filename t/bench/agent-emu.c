@@ -56,7 +56,6 @@
 #define EMU_DURATION_MAX_S	1e7	/* longest task duration, seconds */
 #define EMU_QUEUE_MAX		500000	/* records waiting for the socket */
 #define EMU_QUEUE_RETRY_MS	2	/* retry of a full socket */
-#define EMU_RECV_BATCH		4096
 #define EMU_TIMER_BATCH		20000
 #define EMU_POLL_MAX_MS		1000
 #define EMU_REPORT_MS		10000
@@ -328,29 +327,6 @@ report(struct emu *e, int64_t now)
 	    e->q.len, e->dropped, e->errors);
 }
 
-/* Take what the master sent, at most EMU_RECV_BATCH records. */
-static void
-receive(struct emu *e)
-{
-	char err[256];
-	json_t *rec;
-	int k, r;
-
-	for (k = 0; k < EMU_RECV_BATCH; k++) {
-		r = net_recv(e->net, &rec, NULL, err);
-		if (r == 0)
-			break;
-		if (r < 0) {
-			log_warnx("from master: %s", err);
-			if (r == -2)
-				break;
-			continue;
-		}
-		agent_set_handle(e->set, rec);
-		json_decref(rec);
-	}
-}
-
 /* Serve the master until SIGTERM or SIGINT. */
 static void
 run(struct emu *e, int sigfd)
@@ -374,7 +350,7 @@ run(struct emu *e, int sigfd)
 			log_fatal("poll");
 		sig_drain();
 		stop = sig_take(SIGTERM) || sig_take(SIGINT);
-		receive(e);
+		agent_set_receive(e->set, e->net);
 		e->sent += net_queue_flush(e->net, &e->q);
 		timeq_run(&e->timers, now_ms(), EMU_TIMER_BATCH);
 		agent_set_flush(e->set);

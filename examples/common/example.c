@@ -1,0 +1,178 @@
+/*
+ * example: the pieces the C example frameworks share (see example.h):
+ * common options, resources, signals and the scheduler's run.
+ */
+#include <err.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "example.h"
+#include "exits.h"
+#include "util.h"
+
+volatile sig_atomic_t ex_signal;
+
+static void
+ex_on_signal(int sig)
+{
+	ex_signal = sig;
+}
+
+void
+ex_init(struct ex_common *c, const char *name)
+{
+	memset(c, 0, sizeof(*c));
+	c->opts.name = name;
+	c->cpus = EX_CPUS;
+	c->mem = EX_MEM;
+	c->name_max = EX_NAME_MAX;
+}
+
+/* Parse a scalar option into thousandths or exit EXIT_USAGE. */
+static int64_t
+ex_scalar(const char *name, const char *arg)
+{
+	char e[RES_ERRLEN];
+	int64_t v;
+
+	if (res_scalar_parse(name, arg, &v, e) == -1)
+		errx(EXIT_USAGE, "%s", e);
+	return v;
+}
+
+/* The common options: the letter, its long name, and whether taken. */
+static const struct option ex_common_opts[] = {
+	{ "only", required_argument, NULL, 'A' },
+	{ "cpus", required_argument, NULL, 'c' },
+	{ "master", required_argument, NULL, 'm' },
+	{ "mem", required_argument, NULL, 'M' },
+	{ "name", required_argument, NULL, 'n' },
+};
+#define EX_NCOMMON	(sizeof(ex_common_opts) / sizeof(ex_common_opts[0]))
+#define EX_MAXOPTS	32	/* common and own options of one example */
+
+/* Take common option CH with ARG into C. */
+static void
+ex_common_option(struct ex_common *c, int ch, const char *arg)
+{
+	if (ch == 'A')
+		c->opts.filter_attributes = arg;
+	else if (ch == 'c' || ch == 'M')
+		*(ch == 'c' ? &c->cpus : &c->mem) = ex_scalar(ch == 'c' ?
+		    "cpus" : "mem", arg);
+	else if (ch == 'm')
+		c->opts.master = arg;
+	else {
+		if (!id_valid(arg) || strlen(arg) > (size_t)c->name_max)
+			errx(EXIT_USAGE, "name '%s': use 1-%d of [A-Za-z0-9._-]",
+			    arg, c->name_max);
+		c->opts.name = arg;
+	}
+}
+
+/* Take own option O with ARG: into its value, or exit EXIT_USAGE. */
+static void
+ex_own_option(const struct ex_opt *o, const char *arg)
+{
+	const char *errstr;
+
+	switch (o->kind) {
+	case EX_STRING:
+		*(const char **)o->value = arg;
+		break;
+	case EX_COUNT:
+		*(int *)o->value = strtonum(arg, o->min, o->max, &errstr);
+		if (errstr != NULL)
+			errx(EXIT_USAGE, "%s '%s': %s", o->name, arg, errstr);
+		break;
+	case EX_DURATION:
+		*(int64_t *)o->value = duration_arg(o->name, arg);
+		break;
+	}
+}
+
+void
+ex_options(struct ex_common *c, const char *common, const struct ex_opt *own,
+    int argc, char *argv[], void (*usage)(void))
+{
+	struct option lo[EX_MAXOPTS + 1];
+	char optstr[2 * EX_MAXOPTS + 1];
+	size_t i, n = 0, k;
+	int ch;
+
+	for (i = 0; i < EX_NCOMMON; i++)
+		if (strchr(common, ex_common_opts[i].val) != NULL)
+			lo[n++] = ex_common_opts[i];
+	for (k = 0; own[k].letter != 0 && n < EX_MAXOPTS; k++)
+		lo[n++] = (struct option){ own[k].name, required_argument,
+		    NULL, own[k].letter };
+	memset(&lo[n], 0, sizeof(lo[n]));
+	for (i = 0; i < n; i++) {
+		optstr[2 * i] = lo[i].val;
+		optstr[2 * i + 1] = ':';
+	}
+	optstr[2 * n] = '\0';
+	while ((ch = getopt_long(argc, argv, optstr, lo, NULL)) != -1) {
+		for (k = 0; own[k].letter != 0 && own[k].letter != ch; k++)
+			;
+		if (own[k].letter != 0)
+			ex_own_option(&own[k], optarg);
+		else if (ch != '?' && ch != ':' && strchr(common, ch) != NULL)
+			ex_common_option(c, ch, optarg);
+		else
+			usage();
+	}
+	if (optind != argc - 1)
+		usage();
+	c->command = argv[optind];
+	snprintf(c->resources, sizeof(c->resources), "cpus:%g;mem:%g",
+	    c->cpus / 1000.0, c->mem / 1000.0);
+}
+
+void *
+ex_calloc(size_t n, size_t size)
+{
+	void *p;
+
+	if ((p = calloc(n, size)) == NULL)
+		err(EXIT_SYSTEM, "calloc");
+	return p;
+}
+
+int
+ex_run(struct ex_common *c, const struct sched_callbacks *cb, void *ctx,
+    int64_t tick_ms, void (*tick)(struct sched *, void *),
+    void (*on_start)(void *))
+{
+	char why[SCHED_ERRLEN];
+	struct sigaction sa;
+	struct sched *s;
+	int rc;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = ex_on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	if ((s = sched_create(&c->opts, cb, ctx, why)) == NULL)
+		errx(EXIT_SYSTEM, "%s", why);
+	if (on_start != NULL)
+		on_start(ctx);
+	rc = sched_run(s, tick_ms, tick);
+	sched_destroy(s);
+	return rc;
+}
+
+void
+ex_want_offers(struct sched *s, int *off, int want)
+{
+	if (want && *off) {
+		sched_revive(s);
+		*off = 0;
+	} else if (!want && !*off) {
+		sched_suppress(s);
+		*off = 1;
+	}
+}

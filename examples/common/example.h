@@ -1,0 +1,79 @@
+/*
+ * example (functions prefixed ex_): what the C example frameworks
+ * (batch, gang, service) share and a real framework would write once:
+ * the options every one of them takes, the per-task resources string,
+ * stopping on SIGINT and SIGTERM, and the sched(3) run from create to
+ * destroy.  Every mistake on the command line exits EXIT_USAGE (100),
+ * a failure of the system EXIT_SYSTEM (111).
+ *
+ * Who frees what: struct ex_common points into argv (nothing to free);
+ * ex_run() creates and destroys the scheduler itself.
+ */
+#ifndef EXAMPLE_H
+#define EXAMPLE_H
+
+#include <signal.h>
+#include <stdint.h>
+
+#include "scheduler.h"
+
+#define EX_TICK_MS	100	/* how often signals and timers are checked */
+#define EX_ID_LEN	64	/* a task id of ours */
+#define EX_CPUS		500	/* a task's cpus by default, thousandths */
+#define EX_MEM		64000	/* a task's mem by default, thousandths of MB */
+#define EX_NAME_MAX	32	/* a framework name by default, bytes */
+
+/* The options every example takes: -A -c -m -M -n. */
+struct ex_common {
+	struct sched_opts opts;		/* master, name and filter */
+	int64_t		 cpus, mem;	/* per task, thousandths */
+	int		 name_max;	/* longest -n, bytes */
+	char		 resources[128]; /* "cpus:C;mem:M", by ex_finish() */
+	const char	*command;	/* the one operand */
+};
+
+/* What an example's own option sets. */
+enum ex_kind {
+	EX_STRING,	/* const char *: the argument */
+	EX_COUNT,	/* int: an integer in [min, max] */
+	EX_DURATION	/* int64_t: milliseconds, "3s", "250ms", ... */
+};
+
+/* One option of an example's own; a table of them ends with letter 0. */
+struct ex_opt {
+	int		 letter;
+	const char	*name;		/* the long option */
+	enum ex_kind	 kind;
+	void		*value;		/* where it goes, of the kind's type */
+	long long	 min, max;	/* EX_COUNT only */
+};
+
+/* The signal that asked us to stop (SIGINT, SIGTERM), or 0. */
+extern volatile sig_atomic_t ex_signal;
+
+/* Defaults into C for a framework called NAME (framework name NAME). */
+void	ex_init(struct ex_common *c, const char *name);
+/*
+ * Parse the command line: the common options named in COMMON (letters
+ * of "AcmMn"), the example's own OWN, then exactly one operand, the
+ * command; fills in the resources string.  Calls USAGE (which must not
+ * return) on an unknown option or a wrong number of operands.
+ */
+void	ex_options(struct ex_common *c, const char *common,
+	    const struct ex_opt *own, int argc, char *argv[],
+	    void (*usage)(void));
+/* calloc(N, SIZE), or exit EXIT_SYSTEM. */
+void	*ex_calloc(size_t n, size_t size);
+/*
+ * Line-buffer stdout, note SIGINT and SIGTERM in ex_signal, then create
+ * the scheduler with C's options, CB and CTX and run it, calling TICK
+ * every tick_ms; destroys it and returns sched_run()'s result.  ON_START,
+ * when not NULL, is called once the scheduler exists (to start clocks).
+ */
+int	ex_run(struct ex_common *c, const struct sched_callbacks *cb,
+	    void *ctx, int64_t tick_ms, void (*tick)(struct sched *, void *),
+	    void (*on_start)(void *ctx));
+/* Suppress offers when WANT is 0, revive them when 1, tracked in *OFF. */
+void	ex_want_offers(struct sched *s, int *off, int want);
+
+#endif
