@@ -70,8 +70,8 @@ pidfile_take(const char *path)
 		return NULL;
 	if ((pfh = pidfile_open(path, 0644, &other)) == NULL) {
 		if (errno == EEXIST)
-			errx(EXIT_SYSTEM, "already running as pid %d", (int)other);
-		err(EXIT_SYSTEM, "pid file %s", path);
+			log_fatalx("already running as pid %d", (int)other);
+		log_fatal("pid file %s", path);
 	}
 	return pfh;
 }

@@ -57,8 +57,8 @@ int	mkdirs(const char *path, mode_t mode, mode_t pmode);
 struct pidfh;
 /*
  * Programs only (die.c): take the pid file PATH (NULL: none, returns
- * NULL) for a daemon, or end the program with status EXIT_SYSTEM when
- * another holds it or it cannot be made.  Write the pid with pidfile_write(3) once running.
+ * NULL) for a daemon, or end the program through log_fatal (status
+ * EXIT_SYSTEM, in the log) when another holds it or it cannot be made.  Write the pid with pidfile_write(3) once running.
  */
 struct pidfh *pidfile_take(const char *path);
 

@@ -44,10 +44,10 @@
 
 #include "agentd.h"
 #include "log.h"
+#include "proto-limits.h"
 #include "util.h"
 
 #define SERVER_WAIT_MS	5000	/* for "ready" and for each reply */
-#define SERVER_MSG_MAX	(128 * 1024)	/* task-launch(8): its largest request */
 #define NOTIFY_FD	3	/* the launcher's end of the notice pipe */
 #define NOTIFY_FD_ARG	"3"
 #define EARLY_MAX	64	/* notices waiting for the server's "pid" */
@@ -108,7 +108,7 @@ args_pack(const char *log, char **argv, size_t *len)
 
 	for (i = 0; argv[i] != NULL; i++)
 		n += strlen(argv[i]) + 1;
-	if (n > SERVER_MSG_MAX || (p = malloc(n)) == NULL)
+	if (n > PROTO_LAUNCH_REQ_MAX || (p = malloc(n)) == NULL)
 		return NULL;
 	off = strlen(log) + 1;
 	memcpy(p, log, off);
@@ -320,7 +320,7 @@ srv_start(struct agentd *ag, const struct stat *st)
 static void
 srv_send_pending(struct agentd *ag)
 {
-	static char msg[SERVER_MSG_MAX + 64];
+	static char msg[PROTO_LAUNCH_REQ_MAX + 64];
 	char *argv[LAUNCH_ARGV_MAX];
 	const char *log;
 	size_t i, off, n;
@@ -340,7 +340,7 @@ srv_send_pending(struct agentd *ag)
 		off += strlen(log) + 1;
 		for (k = 0; argv[k] != NULL; k++) {
 			n = strlen(argv[k]) + 1;
-			if (off + n > SERVER_MSG_MAX)
+			if (off + n > PROTO_LAUNCH_REQ_MAX)
 				break;
 			memcpy(msg + off, argv[k], n);
 			off += n;

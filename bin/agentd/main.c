@@ -25,6 +25,7 @@
 
 #include "agentd.h"
 #include "elect.h"
+#include "exits.h"
 #include "log.h"
 #include "rec.h"
 #include "res.h"
@@ -40,7 +41,6 @@
 #define REGISTER_RETRY_MS 1000
 #define HEARTBEAT_MIN_MS 10
 #define RETRY_MIN_MS	10
-#define EX_USAGE_	100
 
 /* What the command line says. */
 struct config {
@@ -92,9 +92,9 @@ duration_opt(const char *name, const char *arg, int64_t min_ms)
 	int64_t ms;
 
 	if (duration_parse(arg, &ms, &errstr) == -1)
-		die(EX_USAGE_, "%s '%s': %s", name, arg, errstr);
+		die(EXIT_USAGE, "%s '%s': %s", name, arg, errstr);
 	if (ms < min_ms)
-		die(EX_USAGE_, "%s must be at least %lldms", name,
+		die(EXIT_USAGE, "%s must be at least %lldms", name,
 		    (long long)min_ms);
 	return ms;
 }
@@ -305,12 +305,12 @@ config_parse(struct daemon *d, int argc, char *argv[])
 			exit(0);
 		default:
 			usage(stderr);
-			exit(EX_USAGE_);
+			exit(EXIT_USAGE);
 		}
 	}
 	if (optind != argc) {
 		usage(stderr);
-		exit(EX_USAGE_);
+		exit(EXIT_USAGE);
 	}
 }
 
@@ -325,7 +325,7 @@ config_check(struct daemon *d, struct agent_conf *conf)
 
 	if (c->attributes != NULL) {
 		if (attr_check(c->attributes, err) == -1)
-			die(EX_USAGE_, "attributes '%s': %s", c->attributes, err);
+			die(EXIT_USAGE, "attributes '%s': %s", c->attributes, err);
 		strlcpy(ag->attributes, c->attributes, sizeof(ag->attributes));
 	}
 	if (c->grace != NULL)
@@ -337,10 +337,10 @@ config_check(struct daemon *d, struct agent_conf *conf)
 		conf->retry_ms = duration_opt("update retry", c->retry,
 		    RETRY_MIN_MS);
 	if (c->launcher != NULL && access(c->launcher, X_OK) == -1)
-		die(EX_USAGE_, "launcher %s: %s", c->launcher, strerror(errno));
+		die(EXIT_USAGE, "launcher %s: %s", c->launcher, strerror(errno));
 	if (c->resources != NULL) {
 		if (res_parse(c->resources, &check, err) == -1)
-			die(EX_USAGE_, "resources '%s': %s", c->resources, err);
+			die(EXIT_USAGE, "resources '%s': %s", c->resources, err);
 		res_format(&check, ag->resources, sizeof(ag->resources));
 		res_free(&check);
 	}
@@ -356,23 +356,17 @@ setup(struct daemon *d, struct agent_conf *conf)
 {
 	struct agentd *ag = &d->ag;
 	char err[256], ep[ELECT_ENDPOINT_MAX];
-	pid_t other;
 
 	work_dir_open(ag, d->saved_id, sizeof(d->saved_id));
 	if (d->c.resources == NULL)
 		detect_resources(ag->work_dir, ag->resources, sizeof(ag->resources));
-	if (d->c.pidpath != NULL &&
-	    (d->pfh = pidfile_open(d->c.pidpath, 0644, &other)) == NULL) {
-		if (errno == EEXIST)
-			log_fatalx("already running as pid %d", (int)other);
-		log_fatal("pid file %s", d->c.pidpath);
-	}
+	d->pfh = pidfile_take(d->c.pidpath);
 	isolators_setup(ag);
 	if (launch_init(ag) == -1)
 		log_fatal("launcher notice pipe");
 	d->c.master = master_endpoint(d->c.master);
 	if ((d->follow = elect_follow_create(d->c.master, err)) == NULL)
-		die(EX_USAGE_, "master %s: %s", d->c.master, err);
+		die(EXIT_USAGE, "master %s: %s", d->c.master, err);
 	/* a master named by its election: wait for its first leader */
 	while (elect_follow_poll(d->follow, ep, sizeof(ep)) != 1)
 		usleep(LEADER_POLL_US);

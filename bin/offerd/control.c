@@ -9,6 +9,7 @@
 
 #include "offerd.h"
 #include "proto.h"
+#include "proto-limits.h"
 #include "rec.h"
 #include "util.h"
 
@@ -207,7 +208,7 @@ control_set_weight(struct master *m, json_t *rec, const struct net_route *from)
 		return;
 	}
 	w = rec_num_or(rec, "weight", 0);
-	if (!(w > 0) || w > WEIGHT_MAX) {
+	if (!(w > 0) || w > PROTO_WEIGHT_MAX) {
 		master_error(m, from, rec, E_INVALID,
 		    "weight must be > 0 and <= 1e6");
 		return;

@@ -20,9 +20,11 @@
 #include <bsd/libutil.h>
 
 #include "elect.h"
+#include "exits.h"
 #include "log.h"
 #include "offerd.h"
 #include "proto.h"
+#include "proto-limits.h"
 #include "rec.h"
 #include "sig.h"
 #include "util.h"
@@ -64,7 +66,7 @@ weight_arg(struct config *c, char *arg)
 		errx(100, "weight: '%s' is not a role name", arg);
 	*eq = '=';
 	w = strtod(eq + 1, &end);
-	if (*end != '\0' || end == eq + 1 || !(w > 0) || w > WEIGHT_MAX)
+	if (*end != '\0' || end == eq + 1 || !(w > 0) || w > PROTO_WEIGHT_MAX)
 		errx(100, "weight '%s': want a number > 0", arg);
 	if (c->nweights == WEIGHTS_MAX)
 		errx(100, "too many -W options");
@@ -191,34 +193,17 @@ config_parse(struct config *c, int argc, char *argv[], int *status)
 			break;
 		default:
 			usage(stderr);
-			*status = 100;
+			*status = EXIT_USAGE;
 			return -1;
 		}
 	}
 	if (optind != argc) {
 		usage(stderr);
-		*status = 100;
+		*status = EXIT_USAGE;
 		return -1;
 	}
 	config_endpoints(c);
 	return 0;
-}
-
-/* Take the pid file PATH (none when NULL); exits 111 when in use. */
-static struct pidfh *
-pidfile_hold(const char *path)
-{
-	struct pidfh *pfh;
-	pid_t other;
-
-	if (path == NULL)
-		return NULL;
-	if ((pfh = pidfile_open(path, 0644, &other)) == NULL) {
-		if (errno == EEXIST)
-			log_fatalx("already running as pid %d", (int)other);
-		log_fatal("pid file %s", path);
-	}
-	return pfh;
 }
 
 /*
@@ -240,7 +225,7 @@ setup(struct master *m, const struct config *c)
 	m->pending = map_create();
 	if (mkdir(c->work_dir, 0750) == -1 && errno != EEXIST)
 		log_fatal("work dir %s", c->work_dir);
-	pfh = pidfile_hold(c->pidpath);
+	pfh = pidfile_take(c->pidpath);
 	if (state_load(m, c->work_dir) == -1)
 		log_fatalx("cannot read the durable state in %s", c->work_dir);
 	if ((m->hub = net_open(NET_HUB, c->listen_ep, errbuf)) == NULL)

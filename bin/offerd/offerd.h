@@ -33,7 +33,6 @@
 #define ID_LEN		64
 #define KEY_LEN		(2 * ID_LEN)	/* a task's framework_id/task_id */
 #define WEIGHTS_MAX	32		/* -W options */
-#define WEIGHT_MAX	1e6		/* the largest weight of a role */
 #define RES_TEXT	1024		/* a resource list formatted as text */
 
 /* What the command line sets; read-only once offerd runs. */

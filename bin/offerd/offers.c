@@ -11,10 +11,10 @@
 #include "log.h"
 #include "offerd.h"
 #include "proto.h"
+#include "proto-limits.h"
 #include "rec.h"
 #include "util.h"
 
-#define REFUSE_MAX_S	31536000	/* the longest decline filter: a year */
 
 void
 offer_make(struct master *m, struct framework *fw, struct agent *a,
@@ -137,7 +137,7 @@ offer_answered(struct master *m, json_t *rec, const struct net_route *from,
 		return NULL;
 	}
 	refuse = rec_num_or(rec, "refuse_seconds", m->conf->refuse_ms / 1000.0);
-	if (!(refuse >= 0) || refuse > REFUSE_MAX_S) {
+	if (!(refuse >= 0) || refuse > PROTO_SECONDS_MAX) {
 		master_error(m, from, rec, E_INVALID, "refuse_seconds out of "
 		    "range (0 to a year)");
 		return NULL;
