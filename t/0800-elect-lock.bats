@@ -74,11 +74,7 @@ teardown() { elect_teardown; }
 }
 
 @test "kill -9 of the leader and its command: a standby leads within 2 seconds" {
-	elect_three
-	wait_for 10 serving
-	old=$(leader_index)
-	kill_candidate "$old"
-	failover_within 5 2000 "$old"
+	kill_leader_within 10 5 2000
 	# and once more: the last candidate takes over from the second
 	second=$(leader_index)
 	kill_candidate "$second"
@@ -88,10 +84,8 @@ teardown() { elect_teardown; }
 }
 
 @test "SIGSTOP past the lease: another leads, and at SIGCONT the old leader exits before handling a record" {
-	elect_three
-	wait_for 10 serving
 	# its lock is broken once its lease is over by half a session
-	stopped_leader_yields 6
+	stopped_leader_yields 10 6
 }
 
 @test "kill -9 of cluster-elect alone: its command stops at the end of its lease, and a standby waits for it" {

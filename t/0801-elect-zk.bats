@@ -74,18 +74,12 @@ teardown() {
 }
 
 @test "zk: kill -9 of the leader and its command: a standby leads within 3 seconds" {
-	elect_three
-	wait_for 15 serving
-	old=$(leader_index)
-	kill_candidate "$old"
-	failover_within 6 3000 "$old"
+	kill_leader_within 15 6 3000
 	[ "$(cluster-ctl -o json leader | grep -o '"candidates":[0-9]*')" = '"candidates":2' ]
 }
 
 @test "zk: SIGSTOP past the session: another leads, and at SIGCONT the old leader exits before handling a record" {
-	elect_three
-	wait_for 15 serving
-	stopped_leader_yields 8
+	stopped_leader_yields 15 8
 }
 
 @test "zk: when ZooKeeper goes away the leader stops its command within about a session" {
