@@ -145,11 +145,8 @@ elect_url_parse(const char *s, struct elect_url *u, char *err)
 int64_t
 elect_clock_ms(void)
 {
-	struct timespec ts;
-
 	/* BOOTTIME: like MONOTONIC, and it also runs while suspended */
-	clock_gettime(CLOCK_BOOTTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return clock_ms(CLOCK_BOOTTIME);
 }
 
 int

@@ -417,34 +417,37 @@ rec_bool_or(const json_t *rec, const char *key, int dflt)
 	return json_is_boolean(v) ? json_is_true(v) : dflt;
 }
 
+/* Set KEY of REC to the new value V, unless V is NULL.  Returns REC. */
+static json_t *
+rec_set(json_t *rec, const char *key, json_t *v)
+{
+	if (v != NULL)
+		json_object_set_new(rec, key, v);
+	return rec;
+}
+
 json_t *
 rec_set_str(json_t *rec, const char *key, const char *val)
 {
-	if (val != NULL)
-		json_object_set_new(rec, key, json_string(val));
-	return rec;
+	return rec_set(rec, key, val != NULL ? json_string(val) : NULL);
 }
 
 json_t *
 rec_set_int(json_t *rec, const char *key, int64_t val)
 {
-	json_object_set_new(rec, key, json_integer(val));
-	return rec;
+	return rec_set(rec, key, json_integer(val));
 }
 
 json_t *
 rec_set_num(json_t *rec, const char *key, double val)
 {
-	if (isfinite(val))
-		json_object_set_new(rec, key, json_real(val));
-	return rec;
+	return rec_set(rec, key, isfinite(val) ? json_real(val) : NULL);
 }
 
 json_t *
 rec_set_bool(json_t *rec, const char *key, int val)
 {
-	json_object_set_new(rec, key, json_boolean(val));
-	return rec;
+	return rec_set(rec, key, json_boolean(val));
 }
 
 int
@@ -504,13 +507,22 @@ rec_require(const json_t *rec, const char *spec, char *err)
 json_t *
 rec_error(const json_t *about, const char *code, const char *fmt, ...)
 {
-	char msg[512];
 	va_list ap;
 	json_t *e;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	e = rec_verror(about, code, fmt, ap);
 	va_end(ap);
+	return e;
+}
+
+json_t *
+rec_verror(const json_t *about, const char *code, const char *fmt, va_list ap)
+{
+	char msg[512];
+	json_t *e;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	e = rec_new("ERROR");
 	rec_set_str(e, "code", code);
 	rec_set_str(e, "message", msg);

@@ -12,6 +12,7 @@
 #ifndef CLUSTER_REC_H
 #define CLUSTER_REC_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <jansson.h>
@@ -83,5 +84,8 @@ int	 rec_require(const json_t *rec, const char *spec, char *err);
  */
 json_t	*rec_error(const json_t *about, const char *code, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
+/* rec_error with the message's arguments in AP (for callers' own wrappers). */
+json_t	*rec_verror(const json_t *about, const char *code, const char *fmt,
+	    va_list ap) __attribute__((format(printf, 3, 0)));
 
 #endif

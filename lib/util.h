@@ -7,14 +7,24 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 /* The endpoint every client uses when CLUSTER_MASTER is not set. */
 #define CLUSTER_MASTER_DEFAULT	"tcp://127.0.0.1:5050"
 
+/* Milliseconds on clock ID (a clock_gettime(2) clock). */
+int64_t	clock_ms(clockid_t id);
 /* Milliseconds on the monotonic clock (for timeouts). */
 int64_t	now_ms(void);
 /* Milliseconds since the epoch (for what is shown to people). */
 int64_t	wall_ms(void);
+
+/*
+ * snprintf(3) into BUF of LEN bytes that says whether it fit: returns 0,
+ * or -1 when the text was cut (or could not be formatted).
+ */
+int	strfmt(char *buf, size_t len, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
 
 /*
  * Write a fresh identifier "PREFIX-XXXXXXXXXXXX" (random hex) into BUF of

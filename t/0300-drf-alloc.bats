@@ -33,6 +33,16 @@ for line in sys.stdin:
         print(r["framework_id"], r["agent_id"], r["resources"])'
 }
 
+# manual_allocations [OPTION...]: drf-alloc -c manual OPTION... on stdin,
+# only its ALLOCATION lines, as allocations prints them; the status is
+# drf-alloc's.
+manual_allocations() {
+	local out st=0
+	out=$(drf-alloc -c manual "$@") || st=$?
+	allocations <<<"$out"
+	return "$st"
+}
+
 @test "--help prints the usage on stdout, a bad option exits 100" {
 	run drf-alloc --help
 	[ "$status" -eq 0 ]
@@ -153,7 +163,7 @@ $events
 }
 
 @test "roles first, then frameworks inside a role" {
-	run drf-alloc -c manual <<'EOF'
+	run manual_allocations <<'EOF'
 {"type":"FRAMEWORK_ADD","framework_id":"a1","role":"a"}
 {"type":"FRAMEWORK_ADD","framework_id":"a2","role":"a"}
 {"type":"FRAMEWORK_ADD","framework_id":"b1","role":"b"}
@@ -163,8 +173,6 @@ $events
 {"type":"AGENT_ADD","agent_id":"n4","resources":"cpus:1;mem:100"}
 {"type":"ALLOCATE"}
 EOF
-	echo "$output"
-	run allocations <<<"$output"
 	# role b's single framework gets half; role a's two split theirs
 	[ "$output" = "a1 n1 cpus:1;mem:100
 b1 n2 cpus:1;mem:100
@@ -173,7 +181,7 @@ b1 n4 cpus:1;mem:100" ]
 }
 
 @test "offered resources count as allocated until recovered" {
-	run drf-alloc -c manual <<'EOF'
+	run manual_allocations <<'EOF'
 {"type":"FRAMEWORK_ADD","framework_id":"slow"}
 {"type":"FRAMEWORK_ADD","framework_id":"zippy"}
 {"type":"AGENT_ADD","agent_id":"n1","resources":"cpus:4;mem:4096"}
@@ -185,8 +193,6 @@ b1 n4 cpus:1;mem:100" ]
 {"type":"ALLOCATE"}
 {"type":"SHARES_QUERY"}
 EOF
-	echo "$output"
-	run allocations <<<"$output"
 	# slow sits on n1 unanswered, so n2 goes to zippy; zippy gives n2
 	# back and, lower again, gets it back; then both hold 1/3 and slow,
 	# with fewer allocations, gets n3
@@ -237,7 +243,7 @@ EOF
 }
 
 @test "a declined agent goes to the next framework meanwhile" {
-	run drf-alloc -c manual <<'EOF'
+	run manual_allocations <<'EOF'
 {"type":"FRAMEWORK_ADD","framework_id":"f1"}
 {"type":"FRAMEWORK_ADD","framework_id":"f2"}
 {"type":"AGENT_ADD","agent_id":"n1","resources":"cpus:4;mem:4096"}
@@ -245,7 +251,6 @@ EOF
 {"type":"RECOVER","framework_id":"f1","agent_id":"n1","resources":"cpus:4;mem:4096","refuse_seconds":5}
 {"type":"ALLOCATE"}
 EOF
-	run allocations <<<"$output"
 	[ "$output" = "f1 n1 cpus:4;mem:4096
 f2 n1 cpus:4;mem:4096" ]
 }
@@ -274,7 +279,7 @@ EOF
 }
 
 @test "node filters: attributes and a minimum of free resources" {
-	run drf-alloc -c manual <<'EOF'
+	run manual_allocations <<'EOF'
 {"type":"FRAMEWORK_ADD","framework_id":"a-picky","filters":{"attributes":"rack:r2;zone:x|y"}}
 {"type":"FRAMEWORK_ADD","framework_id":"b-big","filters":{"min":"cpus:8"}}
 {"type":"FRAMEWORK_ADD","framework_id":"c-any"}
@@ -284,8 +289,6 @@ EOF
 {"type":"AGENT_ADD","agent_id":"n4","resources":"cpus:16;mem:4096"}
 {"type":"ALLOCATE"}
 EOF
-	echo "$output"
-	run allocations <<<"$output"
 	[ "$output" = "c-any n1 cpus:4;mem:4096
 c-any n2 cpus:4;mem:4096
 a-picky n3 cpus:4;mem:4096
@@ -293,23 +296,21 @@ b-big n4 cpus:16;mem:4096" ]
 }
 
 @test "the min-offer rule: too little free is not offered" {
-	run drf-alloc -c manual <<'EOF'
+	run manual_allocations <<'EOF'
 {"type":"FRAMEWORK_ADD","framework_id":"f1"}
 {"type":"AGENT_ADD","agent_id":"n1","resources":"cpus:0.005;mem:16;ports:[1-2]"}
 {"type":"AGENT_ADD","agent_id":"n2","resources":"mem:32"}
 {"type":"AGENT_ADD","agent_id":"n3","resources":"cpus:0.01"}
 {"type":"ALLOCATE"}
 EOF
-	run allocations <<<"$output"
 	[ "$output" = "f1 n2 mem:32
 f1 n3 cpus:0.01" ]
-	run drf-alloc -c manual -m 'cpus:1;mem:64' <<'EOF'
+	run manual_allocations -m 'cpus:1;mem:64' <<'EOF'
 {"type":"FRAMEWORK_ADD","framework_id":"f1"}
 {"type":"AGENT_ADD","agent_id":"n1","resources":"cpus:1;mem:63"}
 {"type":"AGENT_ADD","agent_id":"n2","resources":"cpus:1;mem:64"}
 {"type":"ALLOCATE"}
 EOF
-	run allocations <<<"$output"
 	[ "$output" = "f1 n2 cpus:1;mem:64" ]
 }
 

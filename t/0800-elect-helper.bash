@@ -71,6 +71,66 @@ kill_candidate() {
 	[ -z "$cmd" ] || kill -KILL -- "-$cmd"
 }
 
+# kill_leader_within UP SECS MS: three candidates serve within UP
+# seconds; once the leader (its number left in $old) and its command are
+# killed, another leads and serves within SECS seconds, in under MS
+# milliseconds, with one command running.
+kill_leader_within() {
+	local t0 t1
+	elect_three
+	wait_for "$1" serving
+	old=$(leader_index)
+	kill_candidate "$old"
+	t0=$(date +%s%N)
+	wait_for "$2" led_by_other "$old"
+	t1=$(date +%s%N)
+	echo "new leader after $(( (t1 - t0) / 1000000 )) ms"
+	[ $(( (t1 - t0) / 1000000 )) -lt "$3" ]
+	[ "$(offerds_running)" -eq 1 ]
+}
+
+# stopped_leader_yields UP SECS: three candidates serve within UP seconds;
+# SIGSTOP the leader and its command; another leads within SECS seconds,
+# and at SIGCONT the old one exits 111 before handling a record, its
+# command gone, while the new one serves on.
+stopped_leader_yields() {
+	local old oldpid cmd handled late st
+	elect_three
+	wait_for "$1" serving
+	old=$(leader_index)
+	eval "oldpid=\$PID_elect$old"
+	cmd=$(command_pid "$old")
+	kill -STOP "$oldpid"
+	kill -STOP -- "-$cmd"
+	wait_for "$2" led_by_other "$old"
+	handled=$(grep -c -- '<- ' "$TMP/elect$old.log" || true)
+	# records wait for the stopped master
+	cluster-ctl -m "ipc://$TMP/m$old.ipc" -t 3s agents >"$TMP/late.out" 2>&1 &
+	late=$!
+	sleep 0.5
+	kill -CONT -- "-$cmd"
+	kill -CONT "$oldpid"
+	st=0
+	wait "$oldpid" || st=$?
+	[ "$st" -eq 111 ]
+	grep -q "lease expired: no longer leader" "$TMP/elect$old.log"
+	grep -q "no longer sure to lead" "$TMP/elect$old.log"
+	# nothing was handled after the stop
+	[ "$(grep -c -- '<- ' "$TMP/elect$old.log" || true)" -eq "$handled" ]
+	st=0
+	wait "$late" || st=$?
+	[ "$st" -ne 0 ]
+	! kill -0 "$cmd" 2>/dev/null
+	# the new leader was never disturbed
+	led_by_other "$old"
+	[ "$(offerds_running)" -eq 1 ]
+}
+
+# elect_teardown: the teardown of every election test.
+elect_teardown() {
+	dump_logs; kill_leftovers; teardown_daemons; kill_leftovers; cleanup_tmp
+}
+
 # Every process left that belongs to this test's directory (commands of
 # candidates killed on purpose, their allocators): killed by pid.
 kill_leftovers() {

@@ -13,7 +13,7 @@ setup() {
 	ELECT_MASTER="lock://$TMP/lock"
 	export CLUSTER_MASTER=$ELECT_MASTER
 }
-teardown() { dump_logs; kill_leftovers; teardown_daemons; kill_leftovers; cleanup_tmp; }
+teardown() { elect_teardown; }
 
 @test "bad input: usage errors exit 100, a missing directory 111, a missing command 127" {
 	run cluster-elect -l "$TMP/lock"
@@ -74,16 +74,7 @@ teardown() { dump_logs; kill_leftovers; teardown_daemons; kill_leftovers; cleanu
 }
 
 @test "kill -9 of the leader and its command: a standby leads within 2 seconds" {
-	elect_three
-	wait_for 10 serving
-	old=$(leader_index)
-	kill_candidate "$old"
-	t0=$(date +%s%N)
-	wait_for 5 led_by_other "$old"
-	t1=$(date +%s%N)
-	echo "new leader after $(( (t1 - t0) / 1000000 )) ms"
-	[ $(( (t1 - t0) / 1000000 )) -lt 2000 ]
-	[ "$(offerds_running)" -eq 1 ]
+	kill_leader_within 10 5 2000
 	# and once more: the last candidate takes over from the second
 	second=$(leader_index)
 	kill_candidate "$second"
@@ -93,36 +84,8 @@ teardown() { dump_logs; kill_leftovers; teardown_daemons; kill_leftovers; cleanu
 }
 
 @test "SIGSTOP past the lease: another leads, and at SIGCONT the old leader exits before handling a record" {
-	elect_three
-	wait_for 10 serving
-	old=$(leader_index)
-	eval "oldpid=\$PID_elect$old"
-	cmd=$(command_pid "$old")
-	kill -STOP "$oldpid"
-	kill -STOP -- "-$cmd"
 	# its lock is broken once its lease is over by half a session
-	wait_for 6 led_by_other "$old"
-	handled=$(grep -c -- '<- ' "$TMP/elect$old.log" || true)
-	# records wait for the stopped master
-	cluster-ctl -m "ipc://$TMP/m$old.ipc" -t 3s agents >"$TMP/late.out" 2>&1 &
-	late=$!
-	sleep 0.5
-	kill -CONT -- "-$cmd"
-	kill -CONT "$oldpid"
-	st=0
-	wait "$oldpid" || st=$?
-	[ "$st" -eq 111 ]
-	grep -q "lease expired: no longer leader" "$TMP/elect$old.log"
-	grep -q "no longer sure to lead" "$TMP/elect$old.log"
-	# nothing was handled after the stop
-	[ "$(grep -c -- '<- ' "$TMP/elect$old.log" || true)" -eq "$handled" ]
-	st=0
-	wait "$late" || st=$?
-	[ "$st" -ne 0 ]
-	! kill -0 "$cmd" 2>/dev/null
-	# the new leader was never disturbed
-	led_by_other "$old"
-	[ "$(offerds_running)" -eq 1 ]
+	stopped_leader_yields 10 6
 }
 
 @test "kill -9 of cluster-elect alone: its command stops at the end of its lease, and a standby waits for it" {

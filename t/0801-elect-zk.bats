@@ -33,7 +33,7 @@ setup() {
 }
 teardown() {
 	[ -z "$ZK_SKIP" ] || return 0
-	dump_logs; kill_leftovers; teardown_daemons; kill_leftovers; cleanup_tmp
+	elect_teardown
 }
 
 @test "zk: bad URLs exit 100, an unreachable server 111" {
@@ -74,46 +74,12 @@ teardown() {
 }
 
 @test "zk: kill -9 of the leader and its command: a standby leads within 3 seconds" {
-	elect_three
-	wait_for 15 serving
-	old=$(leader_index)
-	kill_candidate "$old"
-	t0=$(date +%s%N)
-	wait_for 6 led_by_other "$old"
-	t1=$(date +%s%N)
-	echo "new leader after $(( (t1 - t0) / 1000000 )) ms"
-	[ $(( (t1 - t0) / 1000000 )) -lt 3000 ]
-	[ "$(offerds_running)" -eq 1 ]
+	kill_leader_within 15 6 3000
 	[ "$(cluster-ctl -o json leader | grep -o '"candidates":[0-9]*')" = '"candidates":2' ]
 }
 
 @test "zk: SIGSTOP past the session: another leads, and at SIGCONT the old leader exits before handling a record" {
-	elect_three
-	wait_for 15 serving
-	old=$(leader_index)
-	eval "oldpid=\$PID_elect$old"
-	cmd=$(command_pid "$old")
-	kill -STOP "$oldpid"
-	kill -STOP -- "-$cmd"
-	wait_for 8 led_by_other "$old"
-	handled=$(grep -c -- '<- ' "$TMP/elect$old.log" || true)
-	cluster-ctl -m "ipc://$TMP/m$old.ipc" -t 3s agents >"$TMP/late.out" 2>&1 &
-	late=$!
-	sleep 0.5
-	kill -CONT -- "-$cmd"
-	kill -CONT "$oldpid"
-	st=0
-	wait "$oldpid" || st=$?
-	[ "$st" -eq 111 ]
-	grep -q "lease expired: no longer leader" "$TMP/elect$old.log"
-	grep -q "no longer sure to lead" "$TMP/elect$old.log"
-	[ "$(grep -c -- '<- ' "$TMP/elect$old.log" || true)" -eq "$handled" ]
-	st=0
-	wait "$late" || st=$?
-	[ "$st" -ne 0 ]
-	! kill -0 "$cmd" 2>/dev/null
-	led_by_other "$old"
-	[ "$(offerds_running)" -eq 1 ]
+	stopped_leader_yields 15 8
 }
 
 @test "zk: when ZooKeeper goes away the leader stops its command within about a session" {

@@ -21,7 +21,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -540,17 +539,6 @@ task_tick(struct agentd *ag)
 			kill(t->pid, SIGKILL);
 	}
 }
-static int
-pathf(char *buf, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, len, fmt, ap);
-	va_end(ap);
-	return n < 0 || (size_t)n >= len ? -1 : 0;
-}
 
 /*
  * Replay T's updates.log (see task_log): the updates still unacknowledged
@@ -604,10 +592,10 @@ recover_task(struct agentd *ag, const char *fw, const char *tid, const char *dir
 	int pid = 0;
 	unsigned long long start = 0;
 
-	pathf(path, sizeof(path), "%s/acked", dir);
+	strfmt(path, sizeof(path), "%s/acked", dir);
 	if (access(path, F_OK) == 0)
 		return;
-	pathf(path, sizeof(path), "%s/task.json", dir);
+	strfmt(path, sizeof(path), "%s/task.json", dir);
 	if (strlen(dir) >= sizeof(t->dir) || strlen(fw) >= AGENT_ID_LEN ||
 	    strlen(tid) >= AGENT_ID_LEN || (info = json_load_file(path, 0, NULL)) == NULL)
 		return;
@@ -619,7 +607,7 @@ recover_task(struct agentd *ag, const char *fw, const char *tid, const char *dir
 	strlcpy(t->base.framework_id, fw, sizeof(t->base.framework_id));
 	strlcpy(t->dir, dir, sizeof(t->dir));
 	t->base.info = info;
-	pathf(path, sizeof(path), "%s/updates.log", dir);
+	strfmt(path, sizeof(path), "%s/updates.log", dir);
 	replay_updates(&t->base, path);
 	if (t->base.ended && json_array_size(t->base.updates) == 0) {
 		/* all acknowledged; we stopped before we noted it */
@@ -641,7 +629,7 @@ recover_task(struct agentd *ag, const char *fw, const char *tid, const char *dir
 		    t->base.state);
 		return;
 	}
-	pathf(path, sizeof(path), "%s/launcher.pid", dir);
+	strfmt(path, sizeof(path), "%s/launcher.pid", dir);
 	if ((fp = fopen(path, "r")) != NULL) {
 		if (fscanf(fp, "%d %llu", &pid, &start) != 2)
 			pid = 0;
@@ -669,20 +657,20 @@ task_recover(struct agentd *ag)
 	struct dirent *f, *k;
 	DIR *d1, *d2;
 
-	pathf(base, sizeof(base), "%s/tasks", ag->work_dir);
+	strfmt(base, sizeof(base), "%s/tasks", ag->work_dir);
 	if ((d1 = opendir(base)) == NULL)
 		return;
 	while ((f = readdir(d1)) != NULL) {
 		if (!id_valid(f->d_name) || f->d_name[0] == '.')
 			continue;
-		if (pathf(fdir, sizeof(fdir), "%s/%s", base, f->d_name) == -1)
+		if (strfmt(fdir, sizeof(fdir), "%s/%s", base, f->d_name) == -1)
 			continue;
 		if ((d2 = opendir(fdir)) == NULL)
 			continue;
 		while ((k = readdir(d2)) != NULL) {
 			if (!id_valid(k->d_name) || k->d_name[0] == '.')
 				continue;
-			if (pathf(tdir, sizeof(tdir), "%s/%s", fdir, k->d_name) == -1)
+			if (strfmt(tdir, sizeof(tdir), "%s/%s", fdir, k->d_name) == -1)
 				continue;
 			recover_task(ag, f->d_name, k->d_name, tdir);
 		}

@@ -294,6 +294,29 @@ input_ready(void)
 }
 
 /*
+ * Wait until FD is readable, a signal writes to the wake pipe (drained
+ * here) or WAIT ms (-1: no limit) have passed.  Returns 1 when FD is
+ * readable, 0 when not, -1 when a signal interrupted the wait.
+ */
+static int
+wait_input(int fd, int64_t wait)
+{
+	struct pollfd p[2] = {
+		{ .fd = fd, .events = POLLIN },
+		{ .fd = wake_fd, .events = POLLIN },
+	};
+
+	if (poll(p, 2, wait > INT32_MAX ? INT32_MAX : (int)wait) == -1) {
+		if (errno == EINTR)
+			return -1;
+		log_fatal("poll");
+	}
+	if (p[1].revents)
+		wake_drain();
+	return p[0].revents != 0;
+}
+
+/*
  * Standalone mode: records on stdin, decisions on stdout.  With the real
  * clock a cycle runs after each drained batch of input that asked for one
  * and on the interval; at EOF a last cycle runs.  Returns the exit status.
@@ -305,25 +328,17 @@ run_stdin(struct drf *d, struct out *o, enum format format)
 	int reads;
 
 	for (;;) {
-		struct pollfd p[2] = {
-			{ .fd = STDIN_FILENO, .events = POLLIN },
-			{ .fd = wake_fd, .events = POLLIN },
-		};
 		int64_t wait = drf_poll(d);
+		int r;
 
 		out_flush();
 		if (stop_flag)
 			break;
-		if (poll(p, 2, wait > INT32_MAX ? INT32_MAX : (int)wait) == -1) {
-			if (errno == EINTR)
-				continue;
-			log_fatal("poll");
-		}
-		if (p[1].revents)
-			wake_drain();
+		if ((r = wait_input(STDIN_FILENO, wait)) == -1)
+			continue;
 		if (stop_flag)
 			break;
-		if (p[0].revents == 0)
+		if (r == 0)
 			continue;
 		/* drain what is there, then let one cycle cover all of it */
 		for (reads = 0; reads < DRAIN_MAX / 64; reads++) {
@@ -353,20 +368,10 @@ run_socket(struct drf *d, struct out *o)
 	char err[REC_ERRLEN];
 
 	while (!stop_flag) {
-		struct pollfd p[2] = {
-			{ .fd = net_fd(o->net), .events = POLLIN },
-			{ .fd = wake_fd, .events = POLLIN },
-		};
-		int64_t wait = drf_poll(d);
 		int i;
 
-		if (poll(p, 2, wait > INT32_MAX ? INT32_MAX : (int)wait) == -1) {
-			if (errno == EINTR)
-				continue;
-			log_fatal("poll");
-		}
-		if (p[1].revents)
-			wake_drain();
+		if (wait_input(net_fd(o->net), drf_poll(d)) == -1)
+			continue;
 		for (i = 0; i < DRAIN_MAX && !stop_flag; i++) {
 			json_t *rec;
 			int r = net_recv(o->net, &rec, NULL, err);

@@ -597,14 +597,12 @@ static int
 fail(struct drf *d, const json_t *rec, const char *code, const char *fmt,
     ...)
 {
-	char msg[512];
 	va_list ap;
 	json_t *e;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	e = rec_verror(rec, code, fmt, ap);
 	va_end(ap);
-	e = rec_error(rec, code, "%s", msg);
 	d->ops.reply(d->ops.arg, e);
 	return -1;
 }

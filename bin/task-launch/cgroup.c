@@ -72,19 +72,6 @@ struct cgroups {
 	int		 procs;			/* the last cg_signal_all count */
 };
 
-/* snprintf that may truncate (paths in details); returns what it wrote. */
-static int __attribute__((format(printf, 3, 4)))
-strfmt(char *buf, size_t len, const char *fmt, ...)
-{
-	va_list	 ap;
-	int	 n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, len, fmt, ap);
-	va_end(ap);
-	return n;
-}
-
 /* Write a formatted value to a cgroup file; returns -1 with errno set. */
 static int __attribute__((format(printf, 3, 4)))
 cg_write(const char *dir, const char *file, const char *fmt, ...)
