@@ -260,7 +260,8 @@ struct agent {
 	char		 id[IDLEN];
 	char		*attrs;
 	struct res	 total, free;
-	struct res	 over;		/* held beyond total: paid back first */
+	struct res	*over;		/* held beyond total, paid back first;
+					   NULL when nothing is (most agents) */
 	int		 listed;	/* on the candidates list */
 	TAILQ_ENTRY(agent) cand;
 	struct hold	*holds;
@@ -702,6 +703,8 @@ fw_free(struct fw *f)
 	free(f);
 }
 
+static int	over_set(struct agent *, struct res *);
+
 void
 drf_destroy(struct drf *d)
 {
@@ -718,7 +721,7 @@ drf_destroy(struct drf *d)
 			hold_free(a->holds);
 		res_free(&a->total);
 		res_free(&a->free);
-		res_free(&a->over);
+		over_set(a, NULL);
 		free(a->attrs);
 		free(a);
 	}
@@ -885,7 +888,7 @@ ev_agent_add(struct drf *d, const json_t *rec)
 		if (res_copy(&used, &a->total) == -1)
 			goto nomem;
 		if (res_sub(&used, &a->free) == -1 ||
-		    res_add(&used, &a->over) == -1 ||
+		    (a->over != NULL && res_add(&used, a->over) == -1) ||
 		    res_meet(&total, &used, &part) == -1) {
 			res_free(&used);
 			goto nomem;
@@ -910,10 +913,13 @@ ev_agent_add(struct drf *d, const json_t *rec)
 		vec_add(d, d->total, &a->total, -1);
 		res_free(&a->total);
 		res_free(&a->free);
-		res_free(&a->over);
 		a->total = total;
 		a->free = nfree;
-		a->over = nover;
+		if (over_set(a, &nover) == -1) {
+			res_free(&nover);
+			return fail(d, rec, E_NO_MEMORY, "AGENT_ADD: out of "
+			    "memory");
+		}
 		agent_touch(d, a);
 		free(a->attrs);
 		a->attrs = attrcopy;
@@ -970,7 +976,7 @@ ev_agent_remove(struct drf *d, const json_t *rec)
 	agent_unlist(d, a);
 	res_free(&a->total);
 	res_free(&a->free);
-	res_free(&a->over);
+	over_set(a, NULL);
 	free(a->attrs);
 	free(a);
 	d->dirty = 1;
@@ -1065,6 +1071,29 @@ nomem:
 }
 
 /*
+ * Make O (consumed; NULL or empty: nothing) what agent A holds beyond its
+ * total.  Returns 0, or -1 out of memory with A unchanged.
+ */
+static int
+over_set(struct agent *a, struct res *o)
+{
+	struct res *n = NULL;
+
+	if (o != NULL && !res_empty(o)) {
+		if ((n = malloc(sizeof(*n))) == NULL)
+			return -1;
+		*n = *o;
+	} else if (o != NULL)
+		res_free(o);
+	if (a->over != NULL) {
+		res_free(a->over);
+		free(a->over);
+	}
+	a->over = n;
+	return 0;
+}
+
+/*
  * Take R from agent A's free resources.  What free lacks (an agent that
  * re-registered smaller than its tasks, whose claims are facts) is held
  * beyond the total, in A->over.  Returns 0 or -1 (out of memory).
@@ -1072,17 +1101,27 @@ nomem:
 static int
 agent_take(struct agent *a, const struct res *r)
 {
-	struct res part, rest;
-	int rc = -1;
+	struct res part, rest, over;
+	int rc;
 
 	if (res_meet(&a->free, r, &part) == -1)
 		return -1;
-	if (res_copy(&rest, r) == 0) {
-		if (res_sub(&rest, &part) == 0 && res_add(&a->over, &rest) == 0 &&
-		    res_sub(&a->free, &part) == 0)
-			rc = 0;
-		res_free(&rest);
+	if (res_copy(&rest, r) == -1) {
+		res_free(&part);
+		return -1;
 	}
+	rc = res_sub(&rest, &part);
+	if (rc == 0 && !res_empty(&rest)) {
+		res_init(&over);
+		if ((a->over != NULL && res_copy(&over, a->over) == -1) ||
+		    res_add(&over, &rest) == -1 || over_set(a, &over) == -1) {
+			res_free(&over);
+			rc = -1;
+		}
+	}
+	if (rc == 0)
+		rc = res_sub(&a->free, &part);	/* PART is within free */
+	res_free(&rest);
 	res_free(&part);
 	return rc;
 }
@@ -1091,17 +1130,26 @@ agent_take(struct agent *a, const struct res *r)
 static int
 agent_give(struct agent *a, const struct res *r)
 {
-	struct res pay, rest;
+	struct res pay, rest, over;
 	int rc = -1;
 
-	if (res_meet(&a->over, r, &pay) == -1)
+	if (a->over == NULL)
+		return res_add(&a->free, r);
+	if (res_meet(a->over, r, &pay) == -1)
 		return -1;
-	if (res_copy(&rest, r) == 0) {
-		if (res_sub(&rest, &pay) == 0 && res_sub(&a->over, &pay) == 0 &&
-		    res_add(&a->free, &rest) == 0)
+	res_init(&rest);
+	res_init(&over);
+	if (res_copy(&rest, r) == 0 && res_sub(&rest, &pay) == 0 &&
+	    res_copy(&over, a->over) == 0 && res_sub(&over, &pay) == 0 &&
+	    res_add(&a->free, &rest) == 0) {
+		if (over_set(a, &over) == 0)
 			rc = 0;
-		res_free(&rest);
+		else
+			res_sub(&a->free, &rest);
 	}
+	if (rc == -1)
+		res_free(&over);
+	res_free(&rest);
 	res_free(&pay);
 	return rc;
 }
