@@ -5,7 +5,10 @@
  */
 #include <sys/stat.h>
 
+#include <ctype.h>
 #include <errno.h>
+#include <limits.h>
+#include <pwd.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -434,4 +437,178 @@ auth_fail_text(enum auth_fail why)
 		return "out of memory";
 	}
 	return "refused";
+}
+
+char *
+auth_conf_dir(char *buf, size_t len)
+{
+	const char *e;
+
+	if ((e = getenv("CLUSTER_CONF")) != NULL && *e != '\0')
+		snprintf(buf, len, "%s", e);
+	else if (geteuid() == 0)
+		snprintf(buf, len, "/etc/cluster");
+	else if ((e = getenv("XDG_CONFIG_HOME")) != NULL && *e == '/')
+		snprintf(buf, len, "%s/cluster", e);
+	else if ((e = getenv("HOME")) != NULL && *e == '/')
+		snprintf(buf, len, "%s/.config/cluster", e);
+	else
+		return NULL;
+	return buf;
+}
+
+int
+auth_cred_find(const char *path, struct auth_cred *c, char *where,
+    size_t len, char *err)
+{
+	char dir[PATH_MAX];
+	struct auth_cred *v;
+	size_t n;
+
+	if (path == NULL || *path == '\0')
+		path = getenv("CLUSTER_CREDENTIAL");
+	if (path != NULL && strcmp(path, "none") == 0) {
+		snprintf(where, len, "none");
+		return 1;	/* asked for: records in the clear */
+	}
+	if (path == NULL || *path == '\0') {
+		if (auth_conf_dir(dir, sizeof(dir)) == NULL) {
+			snprintf(where, len, "$CLUSTER_CONF (no home)");
+			return 1;
+		}
+		snprintf(where, len, "%s/credential", dir);
+		if (access(where, F_OK) == -1 && errno == ENOENT)
+			return 1;
+		path = where;
+	} else
+		snprintf(where, len, "%s", path);
+	if (auth_cred_read(path, &v, &n, err) == -1)
+		return -1;
+	*c = v[0];
+	sodium_memzero(v, n * sizeof(*v));
+	free(v);
+	return 0;
+}
+
+/* The user running us as a principal: the user name, or "uid-N". */
+static void
+own_principal(char *buf, size_t len)
+{
+	struct passwd *pw = getpwuid(geteuid());
+
+	if (pw != NULL && id_valid(pw->pw_name))
+		snprintf(buf, len, "%s", pw->pw_name);
+	else
+		snprintf(buf, len, "uid-%u", (unsigned)geteuid());
+}
+
+/*
+ * Publish the line of C as the new file PATH (mode 0600) atomically: a
+ * reader sees the whole file or none.  0, 1 when PATH exists, -1 with ERR.
+ */
+static int
+cred_publish(const char *path, const struct auth_cred *c, char *err)
+{
+	char tmp[PATH_MAX];
+	int r = 0;
+
+	snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid());
+	unlink(tmp);
+	if (auth_cred_write(tmp, c, err) == -1)
+		return -1;
+	if (link(tmp, path) == -1) {
+		r = errno == EEXIST ? 1 : -1;
+		if (r == -1)
+			snprintf(err, AUTH_ERRLEN, "%s: %s", path, strerror(errno));
+	}
+	unlink(tmp);
+	return r;
+}
+
+int
+auth_bootstrap(const char *dir, char *principal, char *err)
+{
+	char own[PATH_MAX], all[PATH_MAX];
+	struct auth_cred c, *v;
+	size_t n;
+	int made, r;
+
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
+		snprintf(err, AUTH_ERRLEN, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	snprintf(own, sizeof(own), "%s/credential", dir);
+	snprintf(all, sizeof(all), "%s/credentials", dir);
+	if (access(all, F_OK) == 0)
+		return 0;
+	/*
+	 * Two daemons may start at once: the first credential published is
+	 * everybody's, and the list is made of it.
+	 */
+	own_principal(principal, AUTH_PRINCIPAL_MAX);
+	if (auth_init() == -1 || auth_cred_new(principal, &c, err) == -1)
+		return -1;
+	made = cred_publish(own, &c, err);
+	sodium_memzero(&c, sizeof(c));
+	if (made == -1 || auth_cred_read(own, &v, &n, err) == -1)
+		return -1;
+	snprintf(principal, AUTH_PRINCIPAL_MAX, "%s", v[0].principal);
+	r = cred_publish(all, &v[0], err);
+	sodium_memzero(v, n * sizeof(*v));
+	free(v);
+	return r == -1 ? -1 : r == 0;
+}
+
+struct auth_keys {
+	struct auth_cred *v;
+	size_t		  n;
+	struct map	 *by;
+};
+
+struct auth_keys *
+auth_keys_load(const char *path, char *err)
+{
+	struct auth_keys *k = calloc(1, sizeof(*k));
+	size_t i;
+
+	if (k == NULL || (k->by = map_create()) == NULL) {
+		free(k);
+		snprintf(err, AUTH_ERRLEN, "out of memory");
+		return NULL;
+	}
+	if (auth_cred_read(path, &k->v, &k->n, err) == -1) {
+		map_destroy(k->by);
+		free(k);
+		return NULL;
+	}
+	for (i = 0; i < k->n; i++)
+		if (map_put(k->by, k->v[i].principal, &k->v[i]) == -1) {
+			auth_keys_free(k);
+			snprintf(err, AUTH_ERRLEN, "out of memory");
+			return NULL;
+		}
+	return k;
+}
+
+void
+auth_keys_free(struct auth_keys *k)
+{
+	if (k == NULL)
+		return;
+	sodium_memzero(k->v, k->n * sizeof(*k->v));
+	free(k->v);
+	map_destroy(k->by);
+	free(k);
+}
+
+const struct auth_cred *
+auth_keys_get(const struct auth_keys *k, const char *principal)
+{
+	return map_get(k->by, principal);
+}
+
+size_t
+auth_keys_count(const struct auth_keys *k)
+{
+	return k->n;
 }

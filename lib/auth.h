@@ -85,6 +85,47 @@ int	auth_cred_parse(char *line, struct auth_cred *c, char *err, size_t len);
 int	auth_cred_read(const char *path, struct auth_cred **out, size_t *n,
 	    char *err);
 
+/*
+ * Where the cluster's credentials live by default: $CLUSTER_CONF, else
+ * /etc/cluster for root, else $XDG_CONFIG_HOME/cluster or
+ * $HOME/.config/cluster.  Writes it into BUF of LEN; returns BUF, or NULL
+ * when there is no such place (no home).
+ */
+char	*auth_conf_dir(char *buf, size_t len);
+
+/*
+ * Find this program's own credential: the file PATH when given, else
+ * $CLUSTER_CREDENTIAL, else CONF/credential (the first credential of the
+ * file); "none" for PATH or the variable means none.  Returns 0 with *C,
+ * 1 when there is none (none asked for, or none named and CONF/credential
+ * does not exist: WHERE, of LEN bytes, says where it was looked for), or
+ * -1 with ERR (missing when named, unreadable, too open, malformed).
+ */
+int	auth_cred_find(const char *path, struct auth_cred *c, char *where,
+	    size_t len, char *err);
+
+/*
+ * The first start on one machine: make the directory DIR (mode 0700)
+ * if missing and, unless DIR/credentials exists, a credential for the
+ * user running us (principal: the user name), written both as
+ * DIR/credential (this user's own) and as DIR/credentials (the master's
+ * list), each published atomically; when two programs do it at once,
+ * the first credential published is both's.  Returns 1 when it made the
+ * list, 0 when it was there, -1 with ERR.
+ */
+int	auth_bootstrap(const char *dir, char *principal, char *err);
+
+/* The master's credentials, by principal. */
+struct auth_keys;
+
+/* Read the credentials file PATH (see auth_cred_read); NULL with ERR. */
+struct auth_keys *auth_keys_load(const char *path, char *err);
+void	auth_keys_free(struct auth_keys *);
+/* The credential of PRINCIPAL, or NULL. */
+const struct auth_cred *auth_keys_get(const struct auth_keys *,
+	    const char *principal);
+size_t	auth_keys_count(const struct auth_keys *);
+
 /* The principal a sealed frame names, without opening it; 0 or -1. */
 int	auth_principal(const void *frame, size_t len,
 	    char principal[AUTH_PRINCIPAL_MAX]);

@@ -17,6 +17,10 @@
 #define SEAL_ROOM	(4 + AUTH_PRINCIPAL_MAX + AUTH_NONCELEN + AUTH_MACLEN)
 #define NET_REQID_LEN	4	/* a raw REQ message's request id */
 
+/* What every peer socket seals with (net_peer_cred), when HAVE_PEER_CRED. */
+static struct auth_cred	peer_cred;
+static int		have_peer_cred;
+
 struct net {
 	int		sock;
 	enum net_role	role;
@@ -93,6 +97,12 @@ net_open(enum net_role role, const char *endpoint, char *err)
 		free(n);
 		return NULL;
 	}
+	if (role == NET_PEER && have_peer_cred &&
+	    net_set_cred(n, &peer_cred) == -1) {
+		snprintf(err, 256, "libsodium cannot start");
+		net_close(n);
+		return NULL;
+	}
 	return n;
 }
 
@@ -124,6 +134,37 @@ net_set_cred(struct net *n, const struct auth_cred *c)
 		return -1;
 	n->cred = c;
 	return 0;
+}
+
+int
+net_peer_cred(const struct auth_cred *c)
+{
+	if (c == NULL) {
+		have_peer_cred = 0;
+		return 0;
+	}
+	if (auth_init() == -1)
+		return -1;
+	peer_cred = *c;
+	have_peer_cred = 1;
+	return 0;
+}
+
+int
+net_peer_cred_find(const char *path, char *err)
+{
+	char where[AUTH_ERRLEN];
+	struct auth_cred c;
+	int r;
+
+	if ((r = auth_cred_find(path, &c, where, sizeof(where), err)) == 1)
+		return 0;
+	if (r == -1)
+		return -1;
+	r = net_peer_cred(&c);
+	if (r == -1)
+		snprintf(err, AUTH_ERRLEN, "libsodium cannot start");
+	return r;
 }
 
 int

@@ -67,6 +67,20 @@ int	net_fd(struct net *);
  * clear.  C and what KEYS returns must outlive N.  Returns 0 or -1.
  */
 int	net_set_cred(struct net *, const struct auth_cred *c);
+/*
+ * The credential every peer socket this process opens from now on seals
+ * with (a copy is kept); NULL: none, records in the clear.  Returns 0 or
+ * -1 (libsodium cannot start).
+ */
+int	net_peer_cred(const struct auth_cred *c);
+/*
+ * Find this program's credential as auth_cred_find() does (PATH, else
+ * $CLUSTER_CREDENTIAL, else the credentials directory) and make it the
+ * one of every peer socket; none found is no error (records go in the
+ * clear, and a master that wants them sealed says so).  Returns 0, or -1
+ * with ERR (AUTH_ERRLEN) when a named credential cannot be used.
+ */
+int	net_peer_cred_find(const char *path, char *err);
 int	net_set_keys(struct net *,
 	    const struct auth_cred *(*keys)(void *arg, const char *principal),
 	    void *arg);

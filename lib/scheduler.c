@@ -136,7 +136,7 @@ struct sched *
 sched_create(const struct sched_opts *opts, const struct sched_callbacks *cb,
     void *ctx, char *err)
 {
-	char ep[ELECT_ENDPOINT_MAX];
+	char ep[ELECT_ENDPOINT_MAX], cerr[AUTH_ERRLEN];
 	static const struct sched_opts none;
 	char e[RES_ERRLEN];
 	struct sched *s;
@@ -204,6 +204,11 @@ sched_create(const struct sched_opts *opts, const struct sched_callbacks *cb,
 	/* a master named by its election: wait for its first leader */
 	while (elect_follow_poll(s->follow, ep, sizeof(ep)) != 1)
 		usleep(100000);
+	if (net_peer_cred_find(opts->credential, cerr) == -1) {
+		snprintf(err, SCHED_ERRLEN, "credential: %.200s", cerr);
+		sched_destroy(s);
+		return NULL;
+	}
 	if ((s->net = net_open(NET_PEER, ep, err)) == NULL) {
 		sched_destroy(s);
 		return NULL;

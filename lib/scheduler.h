@@ -69,6 +69,10 @@ struct sched_opts {
 					   free, e.g. "cpus:2;mem:512" */
 	int		 manual_ack;	/* 1: the scheduler acknowledges
 					   status updates itself */
+	const char	*credential;	/* our credential file; NULL:
+					   $CLUSTER_CREDENTIAL, else the
+					   credentials directory's, else
+					   none (records in the clear) */
 };
 
 /* One OFFER: every pointer is borrowed for the callback's duration. */

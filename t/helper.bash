@@ -9,6 +9,8 @@ setup_tmp() {
 	TMP=$(mktemp -d /tmp/cluster-test.XXXXXX)
 	export TMP
 	export CLUSTER_MASTER="ipc://$TMP/master.ipc"
+	# the credentials the first daemon makes (cluster-protocol(7), IDENTITY)
+	export CLUSTER_CONF="$TMP/conf"
 	PIDS=""
 }
 

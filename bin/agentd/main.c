@@ -46,6 +46,7 @@
 struct config {
 	const char	*master, *pidpath, *resources;
 	const char	*attributes, *grace, *heartbeat, *retry, *launcher;
+	const char	*credential;	/* -C */
 	int		 fg, verbose, kill_on_exit;
 };
 
@@ -63,11 +64,11 @@ struct daemon {
 static void
 usage(FILE *fp)
 {
-	fprintf(fp, "usage: agentd [-dkv] [-a attributes] [-g grace] "
-	    "[-h hostname] [-H interval]\n"
-	    "              [-L launcher] [-m master] [-p pidfile] "
-	    "[-r resources] [-u retry]\n"
-	    "              [-w work-dir]\n");
+	fprintf(fp, "usage: agentd [-dkv] [-a attributes] [-C credential] "
+	    "[-g grace] [-h hostname]\n"
+	    "              [-H interval] [-L launcher] [-m master] "
+	    "[-p pidfile] [-r resources]\n"
+	    "              [-u retry] [-w work-dir]\n");
 }
 
 /* Log a start-up failure and exit with STATUS (agentd(8), EXIT STATUS). */
@@ -232,6 +233,7 @@ config_parse(struct daemon *d, int argc, char *argv[])
 {
 	static const struct option longopts[] = {
 		{ "attributes", required_argument, NULL, 'a' },
+		{ "credential", required_argument, NULL, 'C' },
 		{ "foreground", no_argument, NULL, 'd' },
 		{ "grace", required_argument, NULL, 'g' },
 		{ "hostname", required_argument, NULL, 'h' },
@@ -257,11 +259,14 @@ config_parse(struct daemon *d, int argc, char *argv[])
 	    sizeof(ag->launcher));
 	snprintf(ag->work_dir, sizeof(ag->work_dir), "%s",
 	    getuid() == 0 ? "/var/lib/agentd" : "/tmp/agentd");
-	while ((ch = getopt_long(argc, argv, "a:dg:h:H:kL:m:p:r:u:vw:", longopts,
+	while ((ch = getopt_long(argc, argv, "a:C:dg:h:H:kL:m:p:r:u:vw:", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'a':
 			c->attributes = optarg;
+			break;
+		case 'C':
+			c->credential = optarg;
 			break;
 		case 'd':
 			c->fg = 1;
@@ -347,6 +352,27 @@ config_check(struct daemon *d, struct agent_conf *conf)
 }
 
 /*
+ * Seal what agentd sends with its credential: PATH (-C), else
+ * $CLUSTER_CREDENTIAL, else the credentials directory's, which the first
+ * start on one machine makes (auth_bootstrap), as offerd's does.  A
+ * credential that cannot be used exits 100.
+ */
+static void
+credential_setup(const char *path)
+{
+	char dir[PATH_MAX], principal[AUTH_PRINCIPAL_MAX], err[AUTH_ERRLEN];
+	const char *env = getenv("CLUSTER_CREDENTIAL");
+
+	if (path == NULL && (env == NULL || *env == '\0') &&
+	    auth_conf_dir(dir, sizeof(dir)) != NULL &&
+	    auth_bootstrap(dir, principal, err) == 1)
+		log_info("first start: made the credential of principal %s "
+		    "in %s", principal, dir);
+	if (net_peer_cred_find(path, err) == -1)
+		die(EXIT_USAGE, "credential: %s", err);
+}
+
+/*
  * Everything before the loop: the work dir and what earlier runs left
  * there, the pid file, the launcher, the master (waiting for the first
  * leader of an election) and the signals.
@@ -370,6 +396,7 @@ setup(struct daemon *d, struct agent_conf *conf)
 	/* a master named by its election: wait for its first leader */
 	while (elect_follow_poll(d->follow, ep, sizeof(ep)) != 1)
 		usleep(LEADER_POLL_US);
+	credential_setup(d->c.credential);
 	if ((ag->net = net_open(NET_PEER, ep, err)) == NULL)
 		log_fatalx("%s", err);
 	conf->ops = &task_ops;

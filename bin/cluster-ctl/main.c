@@ -33,9 +33,10 @@
 #define KILL_WAIT_MS	15000	/* run: how long a killed task may take */
 #define DECLINE_S	1.0	/* run: an offer too small, until launched */
 #define LAUNCHED_DECLINE_S 60.0	/* run: any offer once launched */
-#define GLOBAL_OPTS	"hm:o:t:"
+#define GLOBAL_OPTS	"C:hm:o:t:"
 
 static const char *opt_master;
+static const char *opt_cred;	/* -C: our credential file */
 static const char *opt_format = "table";
 static int opt_noheader;
 static int64_t opt_timeout_ms = -1;	/* -1: not given */
@@ -45,7 +46,9 @@ static void
 usage(FILE *fp)
 {
 	fprintf(fp,
-	    "usage: cluster-ctl [-h] [-m master] [-o format] [-t timeout] command [args]\n"
+	    "usage: cluster-ctl [-h] [-C credential] [-m master] [-o format] "
+	    "[-t timeout]\n"
+	    "                   command [args]\n"
 	    "       cluster-ctl agents | frameworks | tasks | offers\n"
 	    "       cluster-ctl leader\n"
 	    "       cluster-ctl run [-c cpus] [-e name=value] [-M mem] [-n name] "
@@ -77,6 +80,9 @@ global_opt(int ch, const char *arg)
 	case 'H':
 		usage(stdout);
 		exit(0);
+	case 'C':
+		opt_cred = arg;
+		return 1;
 	case 'h':
 		opt_noheader = 1;
 		return 1;
@@ -102,6 +108,7 @@ static int
 next_opt(int argc, char **argv, const char *own, const struct option *longopts)
 {
 	static const struct option global[] = {
+		{ "credential", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'H' },
 		{ "noheader", no_argument, NULL, 'h' },
 		{ "master", required_argument, NULL, 'm' },
@@ -139,6 +146,20 @@ no_own_opts(int argc, char **argv, int nargs)
 }
 
 /*
+ * Seal what we send with our credential (-C, $CLUSTER_CREDENTIAL, or the
+ * credentials directory's), when there is one; exits 100 when the one
+ * named cannot be used.
+ */
+static void
+credential_use(void)
+{
+	char e[AUTH_ERRLEN];
+
+	if (net_peer_cred_find(opt_cred, e) == -1)
+		errx(EXIT_USAGE, "credential: %s", e);
+}
+
+/*
  * The endpoint of the master now: of its current leader when it is named
  * by its election (zk://, lock://; see cluster-elect(8)), into EP (LEN
  * bytes).  Exits 100 on a bad master string, 111 when no leader can be
@@ -153,6 +174,7 @@ resolve_master(char *ep, size_t len)
 
 	if (elect_url_parse(m, &u, e) == -1)
 		errx(EXIT_USAGE, "master: %s", e);
+	credential_use();
 	if (elect_resolve(m, ep, len, e) < 0)
 		errx(EXIT_SYSTEM, "master %s: %s", m, e);
 }
@@ -184,6 +206,7 @@ connect_framework(struct sched_opts *opts, const struct sched_callbacks *cb,
 
 	resolve_master(ep, sizeof(ep));	/* no leader: fail now, not wait */
 	opts->master = opt_master;
+	opts->credential = opt_cred;
 	if ((s = sched_create(opts, cb, ctx, e)) == NULL)
 		errx(EXIT_SYSTEM, "%s", e);
 	return s;
@@ -530,8 +553,9 @@ bridge_error(struct sched *s, void *ctx, const struct sched_error *e)
 		warnx("%s", e->message);
 		return;
 	}
-	if (!sched_subscribed(s) && e->about != NULL &&
-	    strcmp(e->about, R_SUBSCRIBE) == 0) {
+	if ((!sched_subscribed(s) && e->about != NULL &&
+	    strcmp(e->about, R_SUBSCRIBE) == 0) ||
+	    strcmp(e->code, E_UNAUTHENTICATED) == 0) {
 		b->refused = b->stop = 1;
 		strlcpy(b->why, e->message, sizeof(b->why));
 	}
@@ -764,6 +788,15 @@ run_error(struct sched *s, void *ctx, const struct sched_error *e)
 	struct run *r = ctx;
 
 	warnx("master: %s", e->message);
+	if (e->code != NULL && strcmp(e->code, E_UNAUTHENTICATED) == 0) {
+		/* nothing we send is taken: no use waiting for an offer */
+		warnx("the master takes only records sealed with a credential "
+		    "it knows: see -C in cluster-ctl(1)");
+		r->code = EX_NOLAUNCH;
+		r->done = 1;
+		sched_stop(s);
+		return;
+	}
 	if (r->launched && e->about != NULL &&
 	    strcmp(e->about, R_ACCEPT) == 0) {
 		r->code = EX_NOLAUNCH;

@@ -141,6 +141,11 @@ agent_register(struct master *m, json_t *rec, const struct net_route *from)
 		want_id = NULL;
 		removed = 1;
 	}
+	if (want_id != NULL && (a = map_get(m->agents, want_id)) != NULL &&
+	    master_owner(m, &a->route, from, rec, "agent", a->id) == -1) {
+		res_free(&total);
+		return;
+	}
 	if ((a = agent_take(m, want_id, &total)) == NULL)
 		return;
 	state_mark(m, m->seen_agents, a->id);
@@ -191,6 +196,8 @@ agent_heartbeat(struct master *m, json_t *rec, const struct net_route *from)
 		master_reply(m, from, rr);
 		return;
 	}
+	if (master_owner(m, &a->route, from, rec, "agent", a->id) == -1)
+		return;
 	a->route = *from;
 	a->last_seen = now_ms();
 }

@@ -4,6 +4,7 @@
  * What a record does is in the file of its role (see offerd.h).
  */
 #include <stdarg.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -97,6 +98,69 @@ master_handle(struct master *m, json_t *rec, const struct net_route *from)
 	    type);
 }
 
+int
+master_owner(struct master *m, const struct net_route *owner,
+    const struct net_route *from, const json_t *rec, const char *what,
+    const char *id)
+{
+	if (owner->principal[0] == '\0' ||
+	    strcmp(owner->principal, from->principal) == 0)
+		return 0;
+	log_warnx("refused %s from principal %s: %s %s belongs to %s",
+	    rec_type(rec), from->principal, what, id, owner->principal);
+	master_error(m, from, rec, E_NOT_OWNER, "%s %s belongs to another "
+	    "principal", what, id);
+	return -1;
+}
+
+/* The principals' credentials, for the hub's sealing. */
+static const struct auth_cred *
+master_key(void *arg, const char *principal)
+{
+	struct master *m = arg;
+
+	return m->keys != NULL ? auth_keys_get(m->keys, principal) : NULL;
+}
+
+int
+master_keys_load(struct master *m)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 16], err[AUTH_ERRLEN];
+	char principal[AUTH_PRINCIPAL_MAX];
+	struct auth_keys *k;
+	const char *p = m->conf->keys_path;
+
+	if (m->conf->insecure)
+		return 0;
+	if (p == NULL) {
+		/* the first start on one machine makes them */
+		if (auth_conf_dir(dir, sizeof(dir)) == NULL) {
+			log_warnx("no credentials: no $CLUSTER_CONF nor home; "
+			    "give -K");
+			return -1;
+		}
+		switch (auth_bootstrap(dir, principal, err)) {
+		case -1:
+			log_warnx("%s", err);
+			return -1;
+		case 1:
+			log_info("first start: made the credential of principal "
+			    "%s in %s/credential and %s/credentials", principal,
+			    dir, dir);
+		}
+		snprintf(path, sizeof(path), "%s/credentials", dir);
+		p = path;
+	}
+	if ((k = auth_keys_load(p, err)) == NULL) {
+		log_warnx("credentials: %s", err);
+		return -1;
+	}
+	auth_keys_free(m->keys);
+	m->keys = k;
+	log_info("%zu principals from %s", auth_keys_count(k), p);
+	return net_set_keys(m->hub, master_key, m);
+}
+
 void
 master_recv(struct master *m)
 {
@@ -113,8 +177,15 @@ master_recv(struct master *m)
 			log_warnx("%s", errbuf);
 			break;
 		}
+		if (r == -1 && from.refused != AUTH_OK) {
+			log_warnx("refused a record: %s", errbuf);
+			master_error(m, &from, NULL, E_UNAUTHENTICATED, "%s",
+			    errbuf);
+			continue;
+		}
 		if (r == -1) {
-			log_info("bad record from a peer: %s", errbuf);
+			log_info("bad record from %s: %s", from.principal[0] ?
+			    from.principal : "a peer", errbuf);
 			master_error(m, &from, NULL, E_MALFORMED,
 			    "bad record: %s", errbuf);
 			continue;

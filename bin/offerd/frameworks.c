@@ -215,7 +215,9 @@ framework_subscribe(struct master *m, json_t *rec, const struct net_route *from)
 		if ((fw = framework_new(m, want_id ? want_id :
 		    id_new("fw", id, sizeof(id)))) == NULL)
 			return;
-	}
+	} else if (master_owner(m, &fw->route, from, rec, "framework",
+	    fw->id) == -1)
+		return;		/* failover is for the same principal only */
 	strlcpy(fw->name, rec_str(rec, "name"), sizeof(fw->name));
 	strlcpy(fw->role, role ? role : "*", sizeof(fw->role));
 	fw->failover_ms = rec_num_or(rec, "failover_timeout", 0) * 1000;
@@ -262,6 +264,8 @@ framework_of(struct master *m, json_t *rec, const struct net_route *from)
 		    id);
 		return NULL;
 	}
+	if (master_owner(m, &fw->route, from, rec, "framework", fw->id) == -1)
+		return NULL;
 	fw->route = *from;
 	fw->last_seen = now_ms();
 	framework_activate(m, fw);

@@ -46,7 +46,7 @@ static void
 usage(FILE *fp)
 {
 	fprintf(fp, "usage: offerd [-dnv] [-a endpoint] [-A program] "
-	    "[-F timeout] [-l endpoint]\n"
+	    "[-F timeout] [-K file] [-l endpoint]\n"
 	    "              [-o timeout] [-p pidfile] [-r duration] "
 	    "[-R timeout] [-t timeout]\n"
 	    "              [-T timeout] [-w work-dir] [-W role=weight]\n");
@@ -60,16 +60,16 @@ weight_arg(struct config *c, char *arg)
 	double w;
 
 	if (eq == NULL || eq == arg || eq - arg > ROLE_LEN_MAX)
-		errx(100, "weight '%s': want role=weight", arg);
+		errx(EXIT_USAGE, "weight '%s': want role=weight", arg);
 	*eq = '\0';
 	if (!id_valid(arg) && strcmp(arg, "*") != 0)
-		errx(100, "weight: '%s' is not a role name", arg);
+		errx(EXIT_USAGE, "weight: '%s' is not a role name", arg);
 	*eq = '=';
 	w = strtod(eq + 1, &end);
 	if (*end != '\0' || end == eq + 1 || !(w > 0) || w > PROTO_WEIGHT_MAX)
-		errx(100, "weight '%s': want a number > 0", arg);
+		errx(EXIT_USAGE, "weight '%s': want a number > 0", arg);
 	if (c->nweights == WEIGHTS_MAX)
-		errx(100, "too many -W options");
+		errx(EXIT_USAGE, "too many -W options");
 	c->weights[c->nweights++] = arg;
 }
 
@@ -100,7 +100,7 @@ config_endpoints(struct config *c)
 	c->listen_ep = master_endpoint(c->listen_ep);
 	if (strncmp(c->listen_ep, "zk://", 5) == 0 ||
 	    strncmp(c->listen_ep, "lock://", 7) == 0)
-		errx(100, "%s is an election address, not one to listen on: "
+		errx(EXIT_USAGE, "%s is an election address, not one to listen on: "
 		    "give -l", c->listen_ep);
 	snprintf(c->alloc_own, sizeof(c->alloc_own), "ipc://%s/alloc.ipc",
 	    c->work_dir);
@@ -119,6 +119,8 @@ config_parse(struct config *c, int argc, char *argv[], int *status)
 		{ "foreground", no_argument, NULL, 'd' },
 		{ "framework-timeout", required_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'H' },
+		{ "insecure", no_argument, NULL, 'I' },
+		{ "credentials", required_argument, NULL, 'K' },
 		{ "listen", required_argument, NULL, 'l' },
 		{ "check", no_argument, NULL, 'n' },
 		{ "offer-timeout", required_argument, NULL, 'o' },
@@ -134,7 +136,7 @@ config_parse(struct config *c, int argc, char *argv[], int *status)
 	};
 	int ch;
 
-	while ((ch = getopt_long(argc, argv, "a:A:dF:l:no:p:r:R:t:T:vw:W:",
+	while ((ch = getopt_long(argc, argv, "a:A:dF:K:l:no:p:r:R:t:T:vw:W:",
 	    longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'a':
@@ -150,13 +152,19 @@ config_parse(struct config *c, int argc, char *argv[], int *status)
 			c->framework_timeout_ms = duration_arg("framework timeout",
 			    optarg);
 			if (c->framework_timeout_ms < FRAMEWORK_TIMEOUT_MIN_MS)
-				errx(100, "framework timeout must be at least 2s "
+				errx(EXIT_USAGE, "framework timeout must be at least 2s "
 				    "(schedulers heartbeat every second)");
 			break;
 		case 'H':
 			usage(stdout);
 			*status = 0;
 			return -1;
+		case 'I':
+			c->insecure = 1;
+			break;
+		case 'K':
+			c->keys_path = optarg;
+			break;
 		case 'l':
 			c->listen_ep = optarg;
 			break;
@@ -230,6 +238,8 @@ setup(struct master *m, const struct config *c)
 		log_fatalx("cannot read the durable state in %s", c->work_dir);
 	if ((m->hub = net_open(NET_HUB, c->listen_ep, errbuf)) == NULL)
 		log_fatalx("%s", errbuf);
+	if (master_keys_load(m) == -1)
+		log_fatalx("no credentials: stopping (--insecure runs without)");
 	if (alloc_start(m) == -1)
 		log_fatalx("no allocator: stopping");
 	if (pfh != NULL)
@@ -248,9 +258,11 @@ signals(struct master *m)
 		stop = 1;
 	if (sig_take(SIGHUP)) {
 		/* everything else is set on the command line */
-		log_info("SIGHUP: writing the durable state");
+		log_info("SIGHUP: writing the durable state, reading the "
+		    "credentials again");
 		m->state_dirty = 1;
 		state_save(m);
+		master_keys_load(m);
 	}
 	if (sig_take(SIGCHLD))
 		alloc_reap(m);

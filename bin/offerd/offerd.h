@@ -46,6 +46,8 @@ struct config {
 	char		*weights[WEIGHTS_MAX];	/* role=weight */
 	int		 nweights;
 	int		 foreground, verbose, check;
+	const char	*keys_path;	/* -K: the credentials file */
+	int		 insecure;	/* --insecure: records in the clear */
 	int64_t		 offer_timeout_ms;
 	int64_t		 agent_timeout_ms;
 	int64_t		 framework_timeout_ms;	/* silent this long: inactive */
@@ -115,6 +117,7 @@ struct task {
 };
 
 struct master {
+	struct auth_keys *keys;	/* the principals, NULL: --insecure */
 	const struct config *conf;
 	struct net	*hub;
 	struct net	*alloc;
@@ -163,6 +166,20 @@ void	master_error(struct master *, const struct net_route *to,
 	    __attribute__((format(printf, 5, 6)));
 /* Run the timers: offer timeouts, agent and framework timeouts, resends. */
 void	master_tick(struct master *);
+/*
+ * Identity: a record FROM about WHAT ID (an agent, a framework) that OWNER
+ * (its route) belongs to is taken only from OWNER's principal (or while
+ * OWNER has none yet); else an ERROR not_owner, logged.  0 or -1.
+ */
+int	master_owner(struct master *, const struct net_route *owner,
+	    const struct net_route *from, const json_t *rec, const char *what,
+	    const char *id);
+/*
+ * (Re)load the principals' credentials (-K, else the first start's in the
+ * credentials directory) and seal the hub with them; nothing with
+ * --insecure.  0, or -1 (logged) with the old ones kept.
+ */
+int	master_keys_load(struct master *);
 
 /* agents.c */
 /* Into FREE (not initialised): what A has neither in use nor offered. */

@@ -431,7 +431,8 @@ task_status(struct master *m, json_t *rec, const struct net_route *from)
 	snprintf(key, sizeof(key), "%s/%s", rec_str(rec, "framework_id"),
 	    rec_str(rec, "task_id"));
 	t = map_get(m->tasks, key);
-	if (status_owner(m, rec, from, a, t) == -1)
+	if (master_owner(m, &a->route, from, rec, "agent", a->id) == -1 ||
+	    status_owner(m, rec, from, a, t) == -1)
 		return;
 	a->route = *from;
 	a->last_seen = now_ms();

@@ -439,6 +439,9 @@ main(int argc, char *argv[])
 		log_fatal("emulated agents");
 	for (ch = 0; ch < n; ch++)
 		snprintf(e.set->agents[ch].id, AGENT_ID_LEN, "%s-%d", e.tag, ch);
+	/* the credential as every tool finds it ($CLUSTER_CREDENTIAL, ...) */
+	if (net_peer_cred_find(NULL, err) == -1)
+		log_fatalx("credential: %s", err);
 	if ((e.net = net_open(NET_PEER, master, err)) == NULL)
 		log_fatalx("%s", err);
 	if (pfh != NULL)

@@ -1,0 +1,117 @@
+#!/usr/bin/env bats
+# Identity with the real daemons: every record is sealed with a principal's
+# credential (lib/auth.c); a peer without one, with a wrong one, or with
+# another principal's ids is refused with an ERROR and a log line, and the
+# refusal changes nothing: the cluster keeps serving.
+
+load helper
+
+setup() {
+	setup_tmp
+	AT="$TOP/build/test/auth-test"
+	# TCP on loopback, so that another local user can reach the master
+	PORT=$((20000 + RANDOM % 20000))
+	export CLUSTER_MASTER="tcp://127.0.0.1:$PORT"
+	start_daemon offerd offerd -d -v -w "$TMP/master" -l "$CLUSTER_MASTER"
+	start_daemon agent1 agentd -d -v -k -w "$TMP/agent1" -h host1 \
+	    -r 'cpus:2;mem:1024' -g 1s
+	wait_for 15 agents_registered 1
+}
+teardown() { dump_logs; teardown_daemons; pkill -f "marker-$$" || true; cleanup_tmp; }
+
+# principal NAME: a credential for NAME in $TMP/NAME, known to the master.
+principal() {
+	"$AT" new "$1" "$TMP/$1"
+	cat "$TMP/$1" >>"$CLUSTER_CONF/credentials"
+	kill -HUP "$PID_offerd"
+	wait_for 5 grep -q "principals from" "$TMP/offerd.log"
+	sleep 0.3
+}
+
+# still_serving: the cluster answers and its agent is active.
+still_serving() {
+	[ "$(cluster-ctl -h -o active agents)" = yes ]
+}
+
+@test "the first start made the credentials, mode 0600, and every tool found them" {
+	[ "$(stat -c %a "$CLUSTER_CONF")" = 700 ]
+	[ "$(stat -c %a "$CLUSTER_CONF/credential")" = 600 ]
+	[ "$(stat -c %a "$CLUSTER_CONF/credentials")" = 600 ]
+	[ "$(cut -d' ' -f1 "$CLUSTER_CONF/credentials")" = root ]
+	grep -q 'first start: made the credential of principal root' "$TMP/offerd.log" ||
+	    grep -q 'first start: made the credential of principal root' "$TMP/agent1.log"
+	run cluster-ctl run -- echo sealed
+	[ "$status" -eq 0 ]
+	[[ "$output" == *TASK_FINISHED* ]]
+}
+
+@test "a local user without the credential cannot list, run or kill; the master logs it and keeps serving" {
+	as_nobody() {
+		su nobody -s /bin/sh -c "CLUSTER_CONF=/nonexistent CLUSTER_MASTER=$CLUSTER_MASTER timeout 20 $*"
+	}
+	run as_nobody cluster-ctl agents
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"unauthenticated: not a sealed record"* ]]
+	run as_nobody cluster-ctl run -- touch "$TMP/escaped"
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"sealed with a credential it knows"* ]]
+	run as_nobody sh -c "\"echo '{\\\"type\\\":\\\"TEARDOWN\\\",\\\"framework_id\\\":\\\"fw-x\\\"}' | cluster-ctl send -w 500ms\""
+	[[ "$output" == *'"code":"unauthenticated"'* ]]
+	grep -q 'refused a record: unauthenticated: not a sealed record' "$TMP/offerd.log"
+	[ ! -e "$TMP/escaped" ]
+	[ -z "$(cluster-ctl -h -o task_id tasks)" ]
+	[ -z "$(cluster-ctl -h -o framework_id frameworks)" ]
+	still_serving
+}
+
+@test "a wrong secret, an unknown principal and a credential others may read are refused" {
+	"$AT" new root "$TMP/wrong"
+	run cluster-ctl -C "$TMP/wrong" agents
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"unauthenticated: not made with the principal's secret"* ]]
+	"$AT" new mallory "$TMP/mallory"
+	run cluster-ctl -C "$TMP/mallory" agents
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"unauthenticated: no credential for the principal"* ]]
+	chmod 644 "$TMP/mallory"
+	run cluster-ctl -C "$TMP/mallory" agents
+	[ "$status" -eq 100 ]
+	[[ "$output" == *"too open"* ]]
+	run cluster-ctl -C "$TMP/missing" agents
+	[ "$status" -eq 100 ]
+	[[ "$output" == *"No such file"* ]]
+	[ "$(grep -c 'refused a record' "$TMP/offerd.log")" -ge 2 ]
+	still_serving
+}
+
+@test "a second principal cannot take over a framework, send its calls or forge its agent's records" {
+	principal bob
+	bridge_start fw
+	fw=$(bridge_fw fw)
+	bridge_launch fw t1 "sleep 30 # marker-$$"
+	bridge_wait fw '"state":"TASK_RUNNING"'
+	agent=$(cluster-ctl -h -o agent_id agents)
+	bob() { cluster-ctl -C "$TMP/bob" "$@"; }
+	# take the framework over (failover), heartbeat for it, kill its task
+	run sh -c "echo '{\"type\":\"SUBSCRIBE\",\"name\":\"evil\",\"framework_id\":\"$fw\"}' | cluster-ctl -C '$TMP/bob' send -w 500ms"
+	[[ "$output" == *'"code":"not_owner"'* ]]
+	run sh -c "echo '{\"type\":\"HEARTBEAT\",\"framework_id\":\"$fw\"}' | cluster-ctl -C '$TMP/bob' send -w 500ms"
+	[[ "$output" == *'"code":"not_owner"'* ]]
+	run sh -c "echo '{\"type\":\"KILL\",\"framework_id\":\"$fw\",\"task_id\":\"t1\"}' | cluster-ctl -C '$TMP/bob' send -w 500ms"
+	[[ "$output" == *'"code":"not_owner"'* ]]
+	run sh -c "echo '{\"type\":\"TEARDOWN\",\"framework_id\":\"$fw\"}' | cluster-ctl -C '$TMP/bob' send -w 500ms"
+	[[ "$output" == *'"code":"not_owner"'* ]]
+	# register as its agent, or end its task with a STATUS
+	run sh -c "echo '{\"type\":\"REGISTER_AGENT\",\"agent_id\":\"$agent\",\"hostname\":\"evil\",\"resources\":\"cpus:64\"}' | cluster-ctl -C '$TMP/bob' send -w 500ms"
+	[[ "$output" == *'"code":"not_owner"'* ]]
+	run sh -c "echo '{\"type\":\"STATUS\",\"agent_id\":\"$agent\",\"framework_id\":\"$fw\",\"task_id\":\"t1\",\"state\":\"TASK_FINISHED\"}' | cluster-ctl -C '$TMP/bob' send -w 500ms"
+	[[ "$output" == *'"code":"not_owner"'* ]]
+	grep -q "refused SUBSCRIBE from principal bob: framework $fw belongs to root" "$TMP/offerd.log"
+	# nothing changed: the task runs, the framework is root's and served
+	[ "$(cluster-ctl -h -o state tasks)" = TASK_RUNNING ]
+	[ "$(cluster-ctl -h -o hostname,resources agents)" = "host1  cpus:2;mem:1024" ]
+	pgrep -f "marker-$$" >/dev/null
+	[ "$(bridge_count fw '"state":"TASK_KILLED"')" -eq 0 ]
+	[ "$(cluster-ctl -h -o name frameworks)" = fw ]
+	still_serving
+}
