@@ -91,21 +91,19 @@ still_serving() {
 	bridge_launch fw t1 "sleep 30 # marker-$$"
 	bridge_wait fw '"state":"TASK_RUNNING"'
 	agent=$(cluster-ctl -h -o agent_id agents)
-	bob() { cluster-ctl -C "$TMP/bob" "$@"; }
-	# take the framework over (failover), heartbeat for it, kill its task
-	run sh -c "echo '{\"type\":\"SUBSCRIBE\",\"name\":\"evil\",\"framework_id\":\"$fw\"}' | cluster-ctl -C '$TMP/bob' send -w 500ms"
-	[[ "$output" == *'"code":"not_owner"'* ]]
-	run sh -c "echo '{\"type\":\"HEARTBEAT\",\"framework_id\":\"$fw\"}' | cluster-ctl -C '$TMP/bob' send -w 500ms"
-	[[ "$output" == *'"code":"not_owner"'* ]]
-	run sh -c "echo '{\"type\":\"KILL\",\"framework_id\":\"$fw\",\"task_id\":\"t1\"}' | cluster-ctl -C '$TMP/bob' send -w 500ms"
-	[[ "$output" == *'"code":"not_owner"'* ]]
-	run sh -c "echo '{\"type\":\"TEARDOWN\",\"framework_id\":\"$fw\"}' | cluster-ctl -C '$TMP/bob' send -w 500ms"
-	[[ "$output" == *'"code":"not_owner"'* ]]
-	# register as its agent, or end its task with a STATUS
-	run sh -c "echo '{\"type\":\"REGISTER_AGENT\",\"agent_id\":\"$agent\",\"hostname\":\"evil\",\"resources\":\"cpus:64\"}' | cluster-ctl -C '$TMP/bob' send -w 500ms"
-	[[ "$output" == *'"code":"not_owner"'* ]]
-	run sh -c "echo '{\"type\":\"STATUS\",\"agent_id\":\"$agent\",\"framework_id\":\"$fw\",\"task_id\":\"t1\",\"state\":\"TASK_FINISHED\"}' | cluster-ctl -C '$TMP/bob' send -w 500ms"
-	[[ "$output" == *'"code":"not_owner"'* ]]
+	# take the framework over (failover), heartbeat for it, kill its
+	# task, tear it down; register as its agent, end its task by STATUS
+	for rec in \
+	    "{\"type\":\"SUBSCRIBE\",\"name\":\"evil\",\"framework_id\":\"$fw\"}" \
+	    "{\"type\":\"HEARTBEAT\",\"framework_id\":\"$fw\"}" \
+	    "{\"type\":\"KILL\",\"framework_id\":\"$fw\",\"task_id\":\"t1\"}" \
+	    "{\"type\":\"TEARDOWN\",\"framework_id\":\"$fw\"}" \
+	    "{\"type\":\"REGISTER_AGENT\",\"agent_id\":\"$agent\",\"hostname\":\"evil\",\"resources\":\"cpus:64\"}" \
+	    "{\"type\":\"STATUS\",\"agent_id\":\"$agent\",\"framework_id\":\"$fw\",\"task_id\":\"t1\",\"state\":\"TASK_FINISHED\"}"; do
+		run sh -c 'echo "$1" | cluster-ctl -C "$2" send -w 500ms' - "$rec" "$TMP/bob"
+		echo "$rec -> $output"
+		[[ "$output" == *'"code":"not_owner"'* ]]
+	done
 	grep -q "refused SUBSCRIBE from principal bob: framework $fw belongs to root" "$TMP/offerd.log"
 	# nothing changed: the task runs, the framework is root's and served
 	[ "$(cluster-ctl -h -o state tasks)" = TASK_RUNNING ]
