@@ -136,6 +136,12 @@ elect_url_parse(const char *s, struct elect_url *u, char *err)
 		    "too long", s);
 		return -1;
 	}
+	if (strstr(s, "://") == NULL) {
+		snprintf(err, ELECT_ERRLEN, "master endpoint '%.64s' has no "
+		    "scheme: write tcp://%.64s (or ipc:///PATH, zk://, "
+		    "lock://)", s, s);
+		return -1;
+	}
 	return 0;
 }
 

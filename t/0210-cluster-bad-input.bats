@@ -124,3 +124,15 @@ bridge_until() { wait_for 10 grep -q "$2" "$1"; }
 	[[ "$output" == *'"offer_id":"o-1"'* ]]
 	[[ "$output" == *'"ref":7'* ]]
 }
+
+@test "a master given without a scheme is a usage error with a hint, in every tool" {
+	run cluster-ctl -m 127.0.0.1:5050 agents
+	[ "$status" -eq 100 ]
+	[[ "$output" == *"has no scheme: write tcp://127.0.0.1:5050"* ]]
+	run agentd -d -w "$TMP/a" -m 127.0.0.1:5050
+	[ "$status" -eq 100 ]
+	[[ "$output" == *"has no scheme: write tcp://127.0.0.1:5050"* ]]
+	run offerd -d -w "$TMP/m" -l 127.0.0.1:5050
+	[ "$status" -eq 100 ]
+	[[ "$output" == *"has no scheme: write tcp://127.0.0.1:5050"* ]]
+}

@@ -102,6 +102,9 @@ config_endpoints(struct config *c)
 	    strncmp(c->listen_ep, "lock://", 7) == 0)
 		errx(EXIT_USAGE, "%s is an election address, not one to listen on: "
 		    "give -l", c->listen_ep);
+	if (strstr(c->listen_ep, "://") == NULL)
+		errx(EXIT_USAGE, "endpoint '%s' has no scheme: write tcp://%s or "
+		    "ipc:///PATH", c->listen_ep, c->listen_ep);
 	snprintf(c->alloc_own, sizeof(c->alloc_own), "ipc://%s/alloc.ipc",
 	    c->work_dir);
 }
