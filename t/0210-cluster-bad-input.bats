@@ -63,6 +63,9 @@ teardown() { dump_logs; teardown_daemons; cleanup_tmp; }
 	[[ "$output" == *"no string field 'type'"* ]]
 	run sh -c 'echo "{\"type\":\"NO_SUCH_THING\"}" | cluster-ctl send -w 500ms'
 	[[ "$output" == *"unknown record type 'NO_SUCH_THING'"* ]]
+	# answered with an ERROR: send exits 1, as cluster-ctl(1) says
+	[ "$status" -eq 1 ]
+	[[ "$output" == *'"code":"unknown_type"'* ]]
 	run sh -c 'echo "{\"type\":\"REGISTER_AGENT\",\"hostname\":7}" | cluster-ctl send -w 500ms'
 	[[ "$output" == *"field 'hostname' must be a string"* ]]
 	run sh -c 'echo "{\"type\":\"REGISTER_AGENT\",\"hostname\":\"h\",\"resources\":\"cpus:NaN\"}" | cluster-ctl send -w 500ms'

@@ -488,6 +488,8 @@ cmd_send(int argc, char **argv)
 		net_wait(n, (int)(until - now_ms()));
 		while (net_recv(n, &rec, NULL, e) == 1) {
 			rec_print(stdout, rec);
+			if (strcmp(rec_type(rec), R_ERROR) == 0)
+				bad = 1;	/* answered with an error */
 			json_decref(rec);
 		}
 	}
