@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "offerd.h"
 #include "proto.h"
 #include "proto-limits.h"
@@ -213,6 +214,8 @@ control_set_weight(struct master *m, json_t *rec, const struct net_route *from)
 		    "weight must be > 0 and <= 1e6");
 		return;
 	}
+	log_info("role %s: weight %g, set by %s", rec_str(rec, "role"), w,
+	    from->principal[0] != '\0' ? from->principal : "an operator");
 	r = rec_new(A_WEIGHT);
 	rec_set_str(r, "role", rec_str(rec, "role"));
 	rec_set_num(r, "weight", w);

@@ -208,16 +208,23 @@ framework_subscribe(struct master *m, json_t *rec, const struct net_route *from)
 	const char *role = rec_str(rec, "role");
 	struct framework *fw;
 	json_t *ok, *add, *filters = json_object_get(rec, "filters");
+	int again = 0;
 
 	if (subscribe_check(m, rec, from) == -1)
 		return;
 	if (want_id == NULL || (fw = map_get(m->frameworks, want_id)) == NULL) {
+		/* a first subscription, also with an id the framework made */
 		if ((fw = framework_new(m, want_id ? want_id :
 		    id_new("fw", id, sizeof(id)))) == NULL)
 			return;
-	} else if (master_owner(m, &fw->route, from, rec, "framework",
-	    fw->id) == -1)
-		return;		/* failover is for the same principal only */
+	} else {
+		/* failover is for the same principal only */
+		if (master_owner(m, &fw->route, from, rec, "framework",
+		    fw->id) == -1)
+			return;
+		again = fw->active || fw->inactive_since != 0 ||
+		    fw->placeholder;
+	}
 	strlcpy(fw->name, rec_str(rec, "name"), sizeof(fw->name));
 	strlcpy(fw->role, role ? role : "*", sizeof(fw->role));
 	fw->failover_ms = rec_num_or(rec, "failover_timeout", 0) * 1000;
@@ -227,8 +234,7 @@ framework_subscribe(struct master *m, json_t *rec, const struct net_route *from)
 	fw->last_seen = now_ms();
 	state_mark(m, m->seen_fw, fw->id);
 	log_info("framework %s (%s) %s in role %s", fw->id, fw->name,
-	    fw->active || fw->placeholder || want_id == NULL ? "subscribed" :
-	    "subscribed again", fw->role);
+	    again ? "subscribed again" : "subscribed", fw->role);
 	ok = rec_new(R_SUBSCRIBED);
 	rec_set_str(ok, "framework_id", fw->id);
 	rec_set_num(ok, "heartbeat_interval", HEARTBEAT_S);

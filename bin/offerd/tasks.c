@@ -40,6 +40,8 @@ task_end(struct master *m, struct task *t)
 	struct agent *a = map_get(m->agents, t->agent_id);
 	struct framework *fw = map_get(m->frameworks, t->framework_id);
 
+	log_info("task %s of %s on %s ended: %s", t->id, t->framework_id,
+	    t->agent_id, t->state);
 	task_done(m, t);
 	map_del(m->pending, t->key);
 	if (a != NULL) {
@@ -363,8 +365,11 @@ task_kill(struct master *m, json_t *rec, const struct net_route *from)
 	if ((fw = framework_of(m, rec, from)) == NULL)
 		return;
 	if ((t = task_of(m, fw, rec, from)) != NULL) {
-		if (!t->ended)
+		if (!t->ended) {
+			log_info("task %s of %s: kill asked by its framework",
+			    t->id, fw->id);
 			task_kill_now(m, t);
+		}
 		return;
 	}
 	if (rec_str(rec, "task_id") == NULL)
