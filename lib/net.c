@@ -241,6 +241,7 @@ net_wait(struct net *n, int ms)
 int
 net_recv(struct net *n, json_t **rec, struct net_route *from, char *err)
 {
+	char principal[AUTH_PRINCIPAL_MAX];
 	struct nn_msghdr mh;
 	struct nn_iovec iov;
 	void *body = NULL, *ctrl = NULL;
@@ -279,7 +280,15 @@ net_recv(struct net *n, json_t **rec, struct net_route *from, char *err)
 		nn_freemsg(ctrl);
 	if (n->auth != NULL)
 		*rec = net_open_frame(n, body, (size_t)len, from, err);
-	else
+	else if (auth_principal(body, (size_t)len, principal) == 0) {
+		/* a sealing peer of an end that runs in the clear */
+		*rec = NULL;
+		if (from != NULL)
+			from->refused = AUTH_UNKNOWN;
+		snprintf(err, 256, "unauthenticated: a sealed record, but "
+		    "this end takes records in the clear (--insecure: send "
+		    "with CLUSTER_CREDENTIAL=none)");
+	} else
 		*rec = rec_unpack(body, (size_t)len, err);
 	nn_freemsg(body);
 	return *rec != NULL ? 1 : -1;

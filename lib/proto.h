@@ -72,7 +72,7 @@
 #define E_RESUBSCRIBE		"resubscribe"	/* the master restarted: SUBSCRIBE with the id */
 #define E_NO_MEMORY		"no_memory"	/* the receiver is short of memory */
 #define E_UNAUTHENTICATED	"unauthenticated"	/* not sealed with a known principal's secret, changed, replayed or stale */
-#define E_NOT_OWNER		"not_owner"	/* a STATUS not from the agent of the task */
+#define E_NOT_OWNER		"not_owner"	/* about another principal's framework or agent, or a STATUS not from the task's agent */
 
 /* Task states, as Mesos names them. */
 #define TASK_STAGING		"TASK_STAGING"

@@ -113,3 +113,37 @@ still_serving() {
 	[ "$(cluster-ctl -h -o name frameworks)" = fw ]
 	still_serving
 }
+
+@test "-K names the credentials file; a missing or too open one stops offerd with 111 and a clear log" {
+	teardown_daemons
+	run offerd -d -w "$TMP/m2" -l "ipc://$TMP/m2.ipc" -K "$TMP/nothing"
+	[ "$status" -eq 111 ]
+	[[ "$output" == *"credentials: $TMP/nothing: No such file"* ]]
+	cp "$CLUSTER_CONF/credentials" "$TMP/keys"
+	chmod 644 "$TMP/keys"
+	run offerd -d -w "$TMP/m2" -l "ipc://$TMP/m2.ipc" -K "$TMP/keys"
+	[ "$status" -eq 111 ]
+	[[ "$output" == *"mode 0644 is too open"* ]]
+	chmod 600 "$TMP/keys"
+	export CLUSTER_MASTER="ipc://$TMP/m2.ipc"
+	start_daemon offerd2 offerd -d -v -w "$TMP/m2" -K "$TMP/keys"
+	wait_for 5 grep -q "1 principals from $TMP/keys" "$TMP/offerd2.log"
+	start_daemon agent2 agentd -d -k -w "$TMP/agent2" -r 'cpus:1;mem:256' -g 1s
+	wait_for 15 agents_registered 1
+}
+
+@test "--insecure with CLUSTER_CREDENTIAL=none runs in the clear; a sealing peer is not understood" {
+	teardown_daemons
+	export CLUSTER_MASTER="ipc://$TMP/m3.ipc"
+	start_daemon offerd3 offerd -d -v -w "$TMP/m3" --insecure
+	CLUSTER_CREDENTIAL=none start_daemon agent3 agentd -d -k -w "$TMP/agent3" -r 'cpus:1;mem:256' -g 1s
+	CLUSTER_CREDENTIAL=none wait_for 15 agents_registered 1
+	run env CLUSTER_CREDENTIAL=none cluster-ctl run -- echo clear
+	[ "$status" -eq 0 ]
+	[[ "$output" == *TASK_FINISHED* ]]
+	# a peer that seals is told the master runs in the clear
+	run cluster-ctl agents
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"this end takes records in the clear"* ]]
+	! grep -q 'principals from' "$TMP/offerd3.log"
+}

@@ -364,10 +364,16 @@ credential_setup(const char *path)
 	const char *env = getenv("CLUSTER_CREDENTIAL");
 
 	if (path == NULL && (env == NULL || *env == '\0') &&
-	    auth_conf_dir(dir, sizeof(dir)) != NULL &&
-	    auth_bootstrap(dir, principal, err) == 1)
-		log_info("first start: made the credential of principal %s "
-		    "in %s", principal, dir);
+	    auth_conf_dir(dir, sizeof(dir)) != NULL) {
+		switch (auth_bootstrap(dir, principal, err)) {
+		case -1:	/* then none is found below: in the clear */
+			log_warnx("cannot make the first credential: %s", err);
+			break;
+		case 1:
+			log_info("first start: made the credential of "
+			    "principal %s in %s", principal, dir);
+		}
+	}
 	if (net_peer_cred_find(path, err) == -1)
 		die(EXIT_USAGE, "credential: %s", err);
 }
