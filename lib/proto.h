@@ -73,6 +73,8 @@
 #define E_NO_MEMORY		"no_memory"	/* the receiver is short of memory */
 #define E_UNAUTHENTICATED	"unauthenticated"	/* not sealed with a known principal's secret, changed, replayed or stale */
 #define E_NOT_OWNER		"not_owner"	/* about another principal's framework or agent, or a STATUS not from the task's agent */
+#define E_FORBIDDEN		"forbidden"	/* the master's ACL file does not permit it */
+#define E_LIMITED		"limited"	/* over a per-principal limit: slow down or use fewer */
 
 /* Task states, as Mesos names them. */
 #define TASK_STAGING		"TASK_STAGING"
