@@ -19,15 +19,6 @@ setup() {
 }
 teardown() { dump_logs; teardown_daemons; pkill -f "marker-$$" || true; cleanup_tmp; }
 
-# principal NAME: a credential for NAME in $TMP/NAME, known to the master.
-principal() {
-	"$AT" new "$1" "$TMP/$1"
-	cat "$TMP/$1" >>"$CLUSTER_CONF/credentials"
-	kill -HUP "$PID_offerd"
-	wait_for 5 grep -q "principals from" "$TMP/offerd.log"
-	sleep 0.3
-}
-
 # still_serving: the cluster answers and its agent is active.
 still_serving() {
 	[ "$(cluster-ctl -h -o active agents)" = yes ]

@@ -162,3 +162,15 @@ bridge_ack() {
 no_process() {
 	! pgrep -f "$1" >/dev/null
 }
+
+# principal NAME: a credential for NAME in $TMP/NAME, added to the master's
+# credentials; the master (PID_offerd) is told with SIGHUP and has read it
+# when this returns.
+principal() {
+	local n
+	n=$(grep -c "principals from" "$TMP/offerd.log" || true)
+	"$TOP/build/test/auth-test" new "$1" "$TMP/$1"
+	cat "$TMP/$1" >>"$CLUSTER_CONF/credentials"
+	kill -HUP "$PID_offerd"
+	wait_for 5 test "$(grep -c "principals from" "$TMP/offerd.log")" -gt "$n"
+}
