@@ -1,0 +1,218 @@
+/*
+ * subscribe: the JSON-lines scheduler bridge on sched(3).  Records from
+ * the master go out as JSON lines; JSON lines on stdin go to it.
+ */
+#include <err.h>
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "elect.h"
+#include "exits.h"
+#include "net.h"
+#include "proto.h"
+#include "proto-limits.h"
+#include "rec.h"
+#include "res.h"
+#include "scheduler.h"
+#include "util.h"
+
+/* The scheduler bridge: what its callbacks tell its loop. */
+struct bridge {
+	int		 code;		/* the exit status so far */
+	int		 stop;		/* stdout is gone, or the socket */
+	int		 refused;	/* the master refused the SUBSCRIBE */
+	char		 why[SCHED_ERRLEN];
+	char		*ib;		/* stdin: a partial line */
+	size_t		 ilen;
+};
+
+/* Every record from the master goes out as a JSON line. */
+static void
+bridge_record(struct sched *s, void *ctx, const json_t *rec)
+{
+	struct bridge *b = ctx;
+
+	(void)s;
+	if (rec_print(stdout, rec) == -1)
+		b->stop = 1;
+}
+
+/* Offers are the script's to answer: the library must not decline them. */
+static void
+bridge_offer(struct sched *s, void *ctx, const struct sched_offer *o)
+{
+	(void)s;
+	(void)ctx;
+	(void)o;
+}
+
+/* An ERROR was printed already; one refusing our SUBSCRIBE ends us. */
+static void
+bridge_error(struct sched *s, void *ctx, const struct sched_error *e)
+{
+	struct bridge *b = ctx;
+
+	if (e->code == NULL) {		/* the library's own: the socket */
+		warnx("%s", e->message);
+		return;
+	}
+	if ((!sched_subscribed(s) && e->about != NULL &&
+	    strcmp(e->about, R_SUBSCRIBE) == 0) ||
+	    strcmp(e->code, E_UNAUTHENTICATED) == 0) {
+		b->refused = b->stop = 1;
+		strlcpy(b->why, e->message, sizeof(b->why));
+	}
+}
+
+/*
+ * Read what stdin holds and send each complete line as a call (a bad one
+ * makes the exit status 1).  Uses read(2), not stdio, so that every
+ * complete line is sent now.  Returns 0 at the end of stdin, 1 otherwise.
+ */
+static int
+bridge_read(struct sched *s, struct bridge *b)
+{
+	ssize_t got = read(0, b->ib + b->ilen, REC_MAX_SIZE + 1 - b->ilen);
+	char *start = b->ib, *nl, e[REC_ERRLEN];
+	int open = 1;
+	json_t *rec;
+
+	if (got == -1 && errno == EINTR)
+		return 1;
+	if (got <= 0) {
+		open = 0;
+		if (b->ilen > 0)	/* a last line without newline */
+			b->ib[b->ilen++] = '\n';
+	} else
+		b->ilen += got;
+	while ((nl = memchr(start, '\n', b->ilen - (start - b->ib))) != NULL) {
+		*nl = '\0';
+		if (*start != '\0' && (rec = rec_from_json(start, e)) == NULL) {
+			warnx("stdin: %s", e);
+			b->code = 1;
+		} else if (*start != '\0') {
+			sched_call(s, rec);
+			json_decref(rec);
+		}
+		start = nl + 1;
+	}
+	b->ilen -= start - b->ib;
+	memmove(b->ib, start, b->ilen);
+	if (b->ilen > REC_MAX_SIZE) {
+		warnx("stdin: a line longer than %d bytes", REC_MAX_SIZE);
+		b->code = 1;
+		b->ilen = 0;
+	}
+	return open;
+}
+
+/*
+ * subscribe: the scheduler bridge, a framework of sched(3) whose
+ * scheduler is a script.  Every record from the master goes out as a JSON
+ * line on stdout; every JSON line read on stdin goes to the master as a
+ * call, with framework_id filled in.  The library subscribes (again
+ * after a master restart or a new leader), heartbeats and, unless -A,
+ * acknowledges updates.  EOF on stdin tears the framework down.
+ */
+int
+cmd_subscribe(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "manual-ack", no_argument, NULL, 'A' },
+		{ "attributes", required_argument, NULL, 'a' },
+		{ "failover", required_argument, NULL, 'F' },
+		{ "framework-id", required_argument, NULL, 'i' },
+		{ "min", required_argument, NULL, 'M' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "role", required_argument, NULL, 'r' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct sched_opts o = { .name = "bridge", .role = "*" };
+	const struct sched_callbacks cb = { .record = bridge_record,
+	    .offer = bridge_offer, .error = bridge_error };
+	struct bridge b = { 0 };
+	char e[REC_ERRLEN];
+	int ch, in_open = 1, failed = 0;
+	struct sched *s;
+	struct res tmp;
+
+	optind = 1;
+	while ((ch = next_opt(argc, argv, "Aa:F:i:M:n:r:", longopts)) != -1) {
+		switch (ch) {
+		case 'A':
+			o.manual_ack = 1;
+			break;
+		case 'a':
+			if (attr_check(optarg, e) == -1)
+				errx(EXIT_USAGE, "attributes '%s': %s", optarg, e);
+			o.filter_attributes = optarg;
+			break;
+		case 'F':
+			o.failover_timeout = duration_arg("failover",
+			    optarg) / 1000.0;
+			break;
+		case 'i':
+			if (!id_valid(optarg))
+				errx(EXIT_USAGE, "framework id '%s' is not valid",
+				    optarg);
+			o.framework_id = optarg;
+			break;
+		case 'M':
+			if (res_parse(optarg, &tmp, e) == -1)
+				errx(EXIT_USAGE, "min '%s': %s", optarg, e);
+			res_free(&tmp);
+			o.filter_min = optarg;
+			break;
+		case 'n':
+			o.name = optarg;
+			break;
+		case 'r':
+			o.role = optarg;
+			break;
+		default:
+			return bad_usage();
+		}
+	}
+	if (optind != argc)
+		return bad_usage();
+	if ((b.ib = malloc(REC_MAX_SIZE + 2)) == NULL)
+		err(EXIT_SYSTEM, "malloc");
+	catch_signals();
+	signal(SIGPIPE, SIG_IGN);
+	s = connect_framework(&o, &cb, &b);
+	while (!got_signal && !b.stop) {
+		struct pollfd pfd[2] = {
+			{ .fd = sched_fd(s), .events = POLLIN },
+			{ .fd = in_open ? 0 : -1, .events = POLLIN },
+		};
+		int wait = sched_timeout(s);
+
+		/* what stdin held is sent once we are subscribed */
+		if (!in_open && sched_subscribed(s))
+			break;
+		if (poll(pfd, 2, wait < POLL_MS ? wait : POLL_MS) == -1 &&
+		    errno != EINTR)
+			err(EXIT_SYSTEM, "poll");
+		if (sched_dispatch(s) == -1) {
+			failed = !b.stop;
+			break;
+		}
+		if (in_open && (pfd[1].revents & (POLLIN | POLLHUP)))
+			in_open = bridge_read(s, &b);
+	}
+	if (b.refused)
+		errx(1, "subscribe refused: %s", b.why);
+	if (sched_subscribed(s) && o.failover_timeout == 0)
+		sched_teardown(s);
+	sched_destroy(s);
+	free(b.ib);
+	return failed ? EXIT_SYSTEM : b.code;
+}

@@ -1,0 +1,61 @@
+/*
+ * What the files of cluster-ctl share: the global options, the way to the
+ * master, and the commands.
+ */
+#ifndef CLUSTER_CTL_H
+#define CLUSTER_CTL_H
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdint.h>
+
+#include "net.h"
+#include "scheduler.h"
+
+#define EX_TIMEOUT	124	/* run: -t ran out */
+#define EX_NOLAUNCH	125	/* run: the task was never launched */
+#define RESEND_MS	500
+#define QUERY_TIMEOUT_MS 5000	/* -t of every command but run */
+#define POLL_MS		100	/* longest sleep of run and subscribe */
+#define WAIT_WARN_MS	5000	/* run: say it still waits for an offer */
+#define KILL_WAIT_MS	15000	/* run: how long a killed task may take */
+#define DECLINE_S	1.0	/* run: an offer too small, until launched */
+#define LAUNCHED_DECLINE_S 60.0	/* run: any offer once launched */
+#define GLOBAL_OPTS	"C:hm:o:t:"
+
+extern const char *opt_master;
+extern const char *opt_cred;
+extern const char *opt_format;
+extern int opt_noheader;
+extern int64_t opt_timeout_ms;
+extern volatile sig_atomic_t got_signal;
+
+/* The usage on stderr; returns the exit status of a usage error (100). */
+int	bad_usage(void);
+/*
+ * getopt_long(3) over a command's own options OWN and LONGOPTS (NULL for
+ * none) and the global ones, which it takes itself: returns the next own
+ * option, '?' for an unknown one, -1 at the first operand.
+ */
+int	next_opt(int, char **, const char *, const struct option *);
+/* 0 when a command with no options of its own has NARGS operands. */
+int	no_own_opts(int, char **, int);
+/* Connect to the master (its leader, if elected); exits 100 or 111. */
+struct net *connect_master(void);
+/* A framework on the master with OPTS and CB; exits 100 or 111. */
+struct sched *connect_framework(struct sched_opts *,
+	    const struct sched_callbacks *, void *);
+/*
+ * Send REQ until a record of type WANT comes back (the caller frees it);
+ * exits 1 on an ERROR, 111 after the timeout.
+ */
+json_t	*request(struct net *, json_t *, const char *);
+/* SIGINT and SIGTERM set got_signal and interrupt poll(2). */
+void	catch_signals(void);
+
+int	cmd_list(int, char **);
+int	cmd_weight(int, char **);
+int	cmd_run(int, char **);
+int	cmd_subscribe(int, char **);
+
+#endif

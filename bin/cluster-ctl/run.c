@@ -1,0 +1,275 @@
+/*
+ * run: one command as one task of a framework of its own, its exit
+ * status the task's.
+ */
+#include <err.h>
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "elect.h"
+#include "exits.h"
+#include "net.h"
+#include "proto.h"
+#include "proto-limits.h"
+#include "rec.h"
+#include "res.h"
+#include "scheduler.h"
+#include "util.h"
+
+/* cluster-ctl run: its one task, and how far it got. */
+struct run {
+	const char	*name;
+	char		 task_id[64];
+	char		 want[1024];	/* the task's resources, formatted */
+	struct res	 need;		/* the same, parsed */
+	json_t		*argv, *env;
+	int		 launched;
+	int		 done;		/* a terminal update, or no launch */
+	int		 code;		/* the exit status, unless the task's */
+	int64_t		 start, deadline, kill_sent;
+	int		 warned;
+	json_t		*last;		/* the latest update of the task */
+};
+
+/* The exit status that tells a script how the task of STATUS ended. */
+static int
+exit_status_of(const json_t *st)
+{
+	const char *state = rec_str(st, "state");
+	int64_t v;
+
+	if (rec_int(st, "exit_code", &v) == 0 && v >= 0 && v < 256 &&
+	    strcmp(state, TASK_KILLED) != 0)
+		return (int)v;
+	if (rec_int(st, "signal", &v) == 0 && v > 0 && v < 128)
+		return 128 + (int)v;
+	if (strcmp(state, TASK_KILLED) == 0)
+		return 128 + SIGKILL;
+	if (strcmp(state, TASK_FINISHED) == 0)
+		return 0;
+	return EX_NOLAUNCH;
+}
+
+/* The first offer that holds the task launches it; the rest go back. */
+static void
+run_offer(struct sched *s, void *ctx, const struct sched_offer *o)
+{
+	struct run *r = ctx;
+	json_t *tasks;
+
+	if (r->launched || r->kill_sent || !res_contains(o->res, &r->need)) {
+		sched_decline(s, o->offer_id, r->launched ? LAUNCHED_DECLINE_S :
+		    DECLINE_S);
+		return;
+	}
+	tasks = json_pack("[{s:s,s:s,s:s,s:O,s:O}]", "task_id", r->task_id,
+	    "name", r->name, "resources", r->want, "argv", r->argv, "env",
+	    r->env);
+	sched_accept(s, o->offer_id, tasks, -1);
+	json_decref(tasks);
+	r->launched = 1;
+}
+
+/* Say where the task runs; its terminal update ends the run. */
+static void
+run_status(struct sched *s, void *ctx, const struct sched_status *st)
+{
+	struct run *r = ctx;
+
+	if (strcmp(st->state, TASK_RUNNING) == 0 && r->last == NULL)
+		printf("task %s running on %s sandbox %s\n", r->task_id,
+		    st->agent_id ? st->agent_id : "?",
+		    st->sandbox ? st->sandbox : "?");
+	if (strcmp(st->state, TASK_RUNNING) == 0 || st->terminal) {
+		json_decref(r->last);
+		r->last = json_incref((json_t *)st->rec);
+	}
+	fflush(stdout);
+	if (st->terminal) {
+		r->done = 1;
+		sched_teardown(s);
+	}
+}
+
+/* Errors are shown; a refused ACCEPT means the task will never run. */
+static void
+run_error(struct sched *s, void *ctx, const struct sched_error *e)
+{
+	struct run *r = ctx;
+
+	warnx("master: %s", e->message);
+	if (e->code != NULL && strcmp(e->code, E_UNAUTHENTICATED) == 0) {
+		/* nothing we send is taken: no use waiting for an offer */
+		warnx("the master takes only records sealed with a credential "
+		    "it knows: see -C in cluster-ctl(1)");
+		r->code = EX_NOLAUNCH;
+		r->done = 1;
+		sched_stop(s);
+		return;
+	}
+	if (r->launched && e->about != NULL &&
+	    strcmp(e->about, R_ACCEPT) == 0) {
+		r->code = EX_NOLAUNCH;
+		r->done = 1;
+		json_decref(r->last);
+		r->last = NULL;
+		sched_teardown(s);
+	}
+}
+
+/* Kill the task and exit CODE once it ended; end at once if not launched. */
+static void
+run_abort(struct sched *s, struct run *r, int code)
+{
+	r->code = code;
+	r->kill_sent = now_ms();
+	if (!r->launched)
+		sched_teardown(s);
+	else
+		sched_kill(s, r->task_id);
+}
+
+/* Every POLL_MS: signals, the -t deadline, a kill that takes too long. */
+static void
+run_tick(struct sched *s, void *ctx)
+{
+	struct run *r = ctx;
+	int64_t now = now_ms();
+
+	if (got_signal && !r->kill_sent) {
+		warnx("signal %d: killing task %s", (int)got_signal, r->task_id);
+		run_abort(s, r, 128 + got_signal);
+	} else if (r->deadline && now >= r->deadline && !r->kill_sent) {
+		warnx("timed out after %lld ms", (long long)opt_timeout_ms);
+		run_abort(s, r, EX_TIMEOUT);
+	} else if (r->kill_sent && now - r->kill_sent > KILL_WAIT_MS)
+		sched_teardown(s);
+	if (!r->launched && !r->warned && now - r->start > WAIT_WARN_MS) {
+		warnx("still waiting for an offer of %s", r->want);
+		r->warned = 1;
+	}
+}
+
+/* Print how the task ended and return run's exit status. */
+static int
+run_result(const struct run *r)
+{
+	const char *reason;
+	int64_t v;
+
+	if (r->last == NULL || !r->done)
+		return r->code;
+	reason = rec_str(r->last, "reason");
+	printf("task %s %s", r->task_id, rec_str(r->last, "state"));
+	if (rec_int(r->last, "exit_code", &v) == 0)
+		printf(" exit_code=%lld", (long long)v);
+	if (rec_int(r->last, "signal", &v) == 0)
+		printf(" signal=%lld", (long long)v);
+	if (reason != NULL)
+		printf(" reason=\"%s\"", reason);
+	printf(" agent=%s sandbox=%s\n", rec_str(r->last, "agent_id") ?
+	    rec_str(r->last, "agent_id") : "-", rec_str(r->last, "sandbox") ?
+	    rec_str(r->last, "sandbox") : "-");
+	return r->kill_sent && r->code != EX_NOLAUNCH ? r->code :
+	    exit_status_of(r->last);
+}
+
+/* run: one command as one task of a framework of its own. */
+int
+cmd_run(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "cpus", required_argument, NULL, 'c' },
+		{ "env", required_argument, NULL, 'e' },
+		{ "mem", required_argument, NULL, 'M' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "role", required_argument, NULL, 'r' },
+		{ "resources", required_argument, NULL, 'R' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *cpus = "1", *mem = "128", *resources = NULL;
+	struct sched_opts o = { .name = "run", .role = "*" };
+	const struct sched_callbacks cb = { .offer = run_offer,
+	    .status = run_status, .error = run_error };
+	struct run r = { .code = EX_NOLAUNCH };
+	char e[REC_ERRLEN];
+	struct sched *s;
+	int ch, i;
+
+	r.env = json_object();
+	optind = 1;
+	while ((ch = next_opt(argc, argv, "c:e:M:n:r:R:", longopts)) != -1) {
+		switch (ch) {
+		case 'c':
+			cpus = optarg;
+			break;
+		case 'e': {
+			char *eq = strchr(optarg, '=');
+
+			if (eq == NULL || eq == optarg)
+				errx(EXIT_USAGE, "env '%s': want NAME=VALUE", optarg);
+			*eq = '\0';
+			json_object_set_new(r.env, optarg, json_string(eq + 1));
+			break;
+		}
+		case 'M':
+			mem = optarg;
+			break;
+		case 'n':
+			if (!id_valid(optarg))
+				errx(EXIT_USAGE, "name '%s': use 1-40 of "
+				    "[A-Za-z0-9._-]", optarg);
+			o.name = optarg;
+			break;
+		case 'r':
+			o.role = optarg;
+			break;
+		case 'R':
+			resources = optarg;
+			break;
+		default:
+			return bad_usage();
+		}
+	}
+	if (optind >= argc) {
+		warnx("run: no command given");
+		return bad_usage();
+	}
+	if (resources != NULL)
+		strlcpy(r.want, resources, sizeof(r.want));
+	else
+		snprintf(r.want, sizeof(r.want), "cpus:%s;mem:%s", cpus, mem);
+	if (res_parse(r.want, &r.need, e) == -1)
+		errx(EXIT_USAGE, "resources '%s': %s", r.want, e);
+	res_format(&r.need, r.want, sizeof(r.want));
+	if (strlen(o.name) > 40)
+		errx(EXIT_USAGE, "name '%s' is too long", o.name);
+	r.name = o.name;
+	id_new(o.name, r.task_id, sizeof(r.task_id));
+	r.argv = json_array();
+	for (i = optind; i < argc; i++)
+		json_array_append_new(r.argv, json_string(argv[i]));
+	if (opt_timeout_ms < 0)
+		opt_timeout_ms = 0;	/* a task may run for long */
+	r.start = now_ms();
+	r.deadline = opt_timeout_ms > 0 ? r.start + opt_timeout_ms : 0;
+	catch_signals();
+	s = connect_framework(&o, &cb, &r);
+	if (sched_run(s, POLL_MS, run_tick) == -1)
+		warnx("lost the connection to the master");
+	sched_destroy(s);
+	r.code = run_result(&r);
+	json_decref(r.last);
+	json_decref(r.argv);
+	json_decref(r.env);
+	res_free(&r.need);
+	return r.code;
+}
