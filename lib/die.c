@@ -8,6 +8,7 @@
 #include <err.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <bsd/libutil.h>
 
@@ -58,6 +59,20 @@ duration_arg_min(const char *name, const char *arg, int64_t min_ms)
 		errx(EXIT_USAGE, "%s must be at least %lldms", name,
 		    (long long)min_ms);
 	return ms;
+}
+
+int64_t
+size_arg(const char *name, const char *arg, int64_t min)
+{
+	uint64_t n;
+
+	if (expand_number(arg, &n) == -1 || n > INT64_MAX)
+		errx(EXIT_USAGE, "%s '%s': want a size such as 65536, 64k or "
+		    "16M", name, arg);
+	if ((int64_t)n < min)
+		errx(EXIT_USAGE, "%s must be at least %lld bytes", name,
+		    (long long)min);
+	return (int64_t)n;
 }
 
 struct pidfh *

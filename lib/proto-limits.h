@@ -18,5 +18,8 @@
  * below a socket's default send buffer (task-launch(8)).
  */
 #define PROTO_LAUNCH_REQ_MAX	(128 * 1024)
+/* QUERY "history": the lines answered by default, and at most */
+#define HISTORY_QUERY_DEFAULT	100
+#define HISTORY_QUERY_MAX	1000
 
 #endif

@@ -55,6 +55,11 @@ int	duration_parse(const char *s, int64_t *ms, const char **errstr);
 int64_t	duration_arg(const char *name, const char *arg);
 /* duration_arg, and exit EXIT_USAGE when the duration is under MIN_MS. */
 int64_t	duration_arg_min(const char *name, const char *arg, int64_t min_ms);
+/*
+ * A size option's value in bytes, as expand_number(3) reads it (1048576,
+ * 64k, 16M, 1G); exits EXIT_USAGE on a bad one or one under MIN.
+ */
+int64_t	size_arg(const char *name, const char *arg, int64_t min);
 
 /*
  * Make directory PATH with MODE, and its missing parents with PMODE only

@@ -54,6 +54,7 @@ json_t	*request(struct net *, json_t *, const char *);
 void	catch_signals(void);
 
 int	cmd_list(int, char **);
+int	cmd_history(int, char **);
 int	cmd_weight(int, char **);
 int	cmd_run(int, char **);
 int	cmd_subscribe(int, char **);

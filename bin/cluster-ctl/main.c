@@ -43,6 +43,9 @@ usage(FILE *fp)
 	    "[-t timeout]\n"
 	    "                   command [args]\n"
 	    "       cluster-ctl agents | frameworks | tasks | offers\n"
+	    "       cluster-ctl history [-E until] [-f framework-id] [-n count] "
+	    "[-S since]\n"
+	    "                           [-s state]\n"
 	    "       cluster-ctl leader\n"
 	    "       cluster-ctl run [-c cpus] [-e name=value] [-M mem] [-n name] "
 	    "[-R resources]\n"
@@ -384,6 +387,8 @@ main(int argc, char *argv[])
 	if (strcmp(argv[0], "agents") == 0 || strcmp(argv[0], "frameworks") == 0 ||
 	    strcmp(argv[0], "tasks") == 0 || strcmp(argv[0], "offers") == 0)
 		return cmd_list(argc, argv);
+	if (strcmp(argv[0], "history") == 0)
+		return cmd_history(argc, argv);
 	if (strcmp(argv[0], "run") == 0)
 		return cmd_run(argc, argv);
 	if (strcmp(argv[0], "leader") == 0)

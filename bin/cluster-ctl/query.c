@@ -1,7 +1,9 @@
 /*
- * The listings (agents, frameworks, tasks, offers) as tables or JSON
- * lines, and weight.
+ * What cluster-ctl asks the master: the listings (agents, frameworks,
+ * tasks, offers), the history of ended tasks, as tables or JSON lines;
+ * and weight.
  */
+#include <ctype.h>
 #include <err.h>
 #include <errno.h>
 #include <getopt.h>
@@ -11,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ctl.h"
@@ -24,17 +28,77 @@
 #include "scheduler.h"
 #include "util.h"
 
-/* Columns shown by default for each listing, and their headings. */
-static const char *
-default_columns(const char *what)
+/*
+ * What each listing shows by default, and every field its items may have
+ * (cluster-ctl(1) lists them): -o names some of these, comma separated.
+ */
+static const struct listing {
+	const char	*what;
+	const char	*columns;
+	const char	*fields;
+} listings[] = {
+	{ "agents", "agent_id,hostname,active,tasks,resources,free,attributes",
+	    "agent_id,hostname,active,tasks,resources,used,offered,free,"
+	    "attributes,isolators" },
+	{ "frameworks", "framework_id,name,role,active,tasks,share",
+	    "framework_id,name,role,active,tasks,share" },
+	{ "tasks", "task_id,framework_id,state,hostname,resources,exit_code",
+	    "task_id,framework_id,name,agent_id,hostname,state,resources,"
+	    "exit_code,signal,reason,sandbox,oom,cpu_ms,mem_peak_mb" },
+	{ "offers", "offer_id,framework_id,agent_id,resources,age_ms",
+	    "offer_id,framework_id,agent_id,resources,age_ms" },
+	{ "history", "task_id,framework,state,hostname,started,ended,"
+	    "exit_code,cpu_ms,mem_peak_mb",
+	    "task_id,name,framework_id,framework,role,principal,agent_id,"
+	    "hostname,user,state,reason,exit_code,signal,oom,submitted,"
+	    "started,ended,resources,cpu_ms,mem_peak_mb" },
+};
+
+/* Whether NAME is one of the comma-separated FIELDS. */
+static int
+field_in(const char *fields, const char *name)
 {
-	if (strcmp(what, "agents") == 0)
-		return "agent_id,hostname,active,tasks,resources,free,attributes";
-	if (strcmp(what, "frameworks") == 0)
-		return "framework_id,name,role,active,tasks,share";
-	if (strcmp(what, "tasks") == 0)
-		return "task_id,framework_id,state,hostname,resources,exit_code";
-	return "offer_id,framework_id,agent_id,resources,age_ms";
+	size_t n = strlen(name);
+	const char *f;
+
+	for (f = fields; n > 0 && f != NULL; f = strchr(f, ',') ? strchr(f,
+	    ',') + 1 : NULL)
+		if (strncmp(f, name, n) == 0 && (f[n] == ',' || f[n] == '\0'))
+			return 1;
+	return 0;
+}
+
+/*
+ * The columns to print for the listing WHAT as -o asks: its defaults for
+ * "table", NULL for "json", else -o itself once every name in it is a
+ * field of WHAT.  Exits 100 on anything else.
+ */
+static const char *
+columns_of(const char *what)
+{
+	const struct listing *l = NULL;
+	char *copy, *p, *c;
+	size_t i;
+
+	for (i = 0; i < sizeof(listings) / sizeof(*listings); i++)
+		if (strcmp(listings[i].what, what) == 0)
+			l = &listings[i];
+	if (l == NULL)
+		errx(EXIT_USAGE, "no listing '%s'", what);
+	if (strcmp(opt_format, "table") == 0)
+		return l->columns;
+	if (strcmp(opt_format, "json") == 0)
+		return NULL;
+	copy = strdup(opt_format);
+	for (p = copy, i = 0; (c = strsep(&p, ",")) != NULL; i++) {
+		if (!field_in(l->fields, c))
+			errx(EXIT_USAGE, "-o %s: '%s' is not table, json nor a "
+			    "field of %s (%s)", opt_format, c, what, l->fields);
+	}
+	free(copy);
+	if (i > 32)
+		errx(EXIT_USAGE, "-o: at most 32 fields");
+	return opt_format;
 }
 
 /* Format one field of ITEM as text into BUF. */
@@ -103,31 +167,156 @@ print_table(json_t *items, const char *cols)
 	free(copy);
 }
 
+/* Print ITEMS as JSON lines (COLS NULL) or a table of COLS. */
+static void
+print_items(json_t *items, const char *cols)
+{
+	json_t *item;
+	size_t i;
+
+	if (cols == NULL)
+		json_array_foreach(items, i, item)
+			rec_print(stdout, item);
+	else
+		print_table(items, cols);
+}
+
+/* Ask the master QUERY Q (freed) and print its items as COLS. */
+static void
+query_print(json_t *q, const char *cols)
+{
+	struct net *n = connect_master();
+	json_t *st = request(n, q, R_STATE);
+
+	print_items(json_object_get(st, "items"), cols);
+	if (json_is_true(json_object_get(st, "more")))
+		warnx("more matched than shown: -n shows up to %d, -S and -E "
+		    "narrow the time", HISTORY_QUERY_MAX);
+	json_decref(q);
+	json_decref(st);
+	net_close(n);
+}
+
 /* agents, frameworks, tasks, offers: what the master knows, as a table. */
 int
 cmd_list(int argc, char **argv)
 {
-	const char *what = argv[0];
-	json_t *q, *st, *items, *item;
-	struct net *n;
-	size_t i;
+	const char *what = argv[0], *cols;
+	json_t *q;
 
 	if (no_own_opts(argc, argv, 1) == -1)
 		return bad_usage();
-	n = connect_master();
+	cols = columns_of(what);
 	q = rec_new(R_QUERY);
 	rec_set_str(q, "what", what);
-	st = request(n, q, R_STATE);
-	items = json_object_get(st, "items");
-	if (strcmp(opt_format, "json") == 0) {
-		json_array_foreach(items, i, item)
-			rec_print(stdout, item);
-	} else
-		print_table(items, strcmp(opt_format, "table") == 0 ?
-		    default_columns(what) : opt_format);
-	json_decref(q);
-	json_decref(st);
-	net_close(n);
+	query_print(q, cols);
+	return 0;
+}
+
+/*
+ * A point in time of -S or -E into ISO (32 bytes): an ISO 8601 date and
+ * time in UTC, or as long before now as a duration says (1h, 30m).
+ * Exits 100 on anything else.
+ */
+static void
+time_arg(const char *opt, const char *arg, char *iso)
+{
+	const char *errstr;
+	int64_t ms;
+	time_t t;
+	struct tm tm;
+	size_t i;
+
+	/* a duration ends in its unit: 2999 is a year, 2h a duration */
+	if (*arg != '\0' && isalpha((unsigned char)arg[strlen(arg) - 1]) &&
+	    arg[strlen(arg) - 1] != 'Z' &&
+	    duration_parse(arg, &ms, &errstr) == 0) {
+		t = (time_t)((wall_ms() - ms) / 1000);
+		gmtime_r(&t, &tm);
+		strftime(iso, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+		return;
+	}
+	/* 2026-12-01, 2026-12-01T19, ... 2026-12-01T19:21:20.123Z */
+	for (i = 0; arg[i] != '\0' && i < 24; i++)
+		if (!strchr("0123456789-:T.Z", arg[i]))
+			break;
+	if (i < 4 || arg[i] != '\0' || (i > 10 && arg[10] != 'T'))
+		errx(EXIT_USAGE, "%s '%s': want a time in UTC such as "
+		    "2026-12-01T19:00 or a duration ago such as 2h", opt, arg);
+	strlcpy(iso, arg, 32);
+}
+
+/*
+ * history: the tasks that ended, from the master's accounting log, the
+ * last -n that match, oldest first.
+ */
+int
+cmd_history(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "framework", required_argument, NULL, 'f' },
+		{ "state", required_argument, NULL, 's' },
+		{ "since", required_argument, NULL, 'S' },
+		{ "until", required_argument, NULL, 'E' },
+		{ "count", required_argument, NULL, 'n' },
+		{ NULL, 0, NULL, 0 }
+	};
+	char since[32], until[32], state[32], *end;
+	const char *cols;
+	json_t *q = rec_new(R_QUERY);
+	long n;
+	int ch;
+	size_t i;
+
+	rec_set_str(q, "what", "history");
+	optind = 1;
+	while ((ch = next_opt(argc, argv, "E:f:n:s:S:", longopts)) != -1) {
+		switch (ch) {
+		case 'E':
+			time_arg("-E", optarg, until);
+			rec_set_str(q, "until", until);
+			break;
+		case 'f':
+			if (!id_valid(optarg))
+				errx(EXIT_USAGE, "-f '%s': not a framework id",
+				    optarg);
+			rec_set_str(q, "framework_id", optarg);
+			break;
+		case 'n':
+			n = strtol(optarg, &end, 10);
+			if (*end != '\0' || n < 1 || n > HISTORY_QUERY_MAX)
+				errx(EXIT_USAGE, "-n '%s': want 1 to %d", optarg,
+				    HISTORY_QUERY_MAX);
+			rec_set_int(q, "limit", n);
+			break;
+		case 's':
+			/* finished, FINISHED and TASK_FINISHED are one */
+			snprintf(state, sizeof(state), "%s%s",
+			    strncasecmp(optarg, "TASK_", 5) == 0 ? "" : "TASK_",
+			    optarg);
+			for (i = 0; state[i] != '\0'; i++)
+				state[i] = toupper((unsigned char)state[i]);
+			if (!task_state_terminal(state))
+				errx(EXIT_USAGE, "-s '%s': want an end state "
+				    "(finished, failed, killed, lost, error)",
+				    optarg);
+			rec_set_str(q, "state", state);
+			break;
+		case 'S':
+			time_arg("-S", optarg, since);
+			rec_set_str(q, "since", since);
+			break;
+		default:
+			json_decref(q);
+			return bad_usage();
+		}
+	}
+	if (optind != argc) {
+		json_decref(q);
+		return bad_usage();
+	}
+	cols = columns_of("history");
+	query_print(q, cols);
 	return 0;
 }
 

@@ -174,12 +174,16 @@ control_query(struct master *m, json_t *rec, const struct net_route *from)
 	json_t *items, *st;
 	size_t i;
 
+	if (what != NULL && strcmp(what, "history") == 0) {
+		history_query(m, rec, from);
+		return;
+	}
 	for (i = 0; i < sizeof(lists) / sizeof(*lists); i++)
 		if (what != NULL && strcmp(what, lists[i].what) == 0)
 			break;
 	if (i == sizeof(lists) / sizeof(*lists)) {
 		master_error(m, from, rec, E_INVALID, "QUERY: 'what' must be "
-		    "agents, frameworks, tasks or offers");
+		    "agents, frameworks, tasks, offers or history");
 		return;
 	}
 	items = json_array();

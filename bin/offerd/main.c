@@ -38,6 +38,8 @@
 #define REFUSE_MS		5000
 #define KEEP_DONE_MS		(3600 * 1000)
 #define KEEP_DONE_MAX		10000
+#define HISTORY_MAX		(16 << 20)	/* -S: the history rotates */
+#define HISTORY_MIN		4096
 #define REMOVAL_MS		(600 * 1000)
 #define RECOVERY_MS		(60 * 1000)
 #define ROLE_LEN_MAX		63
@@ -48,8 +50,9 @@ usage(FILE *fp)
 	fprintf(fp, "usage: offerd [-dnv] [-a endpoint] [-A program] "
 	    "[-F timeout] [-K file] [-l endpoint]\n"
 	    "              [-o timeout] [-p pidfile] [-r duration] "
-	    "[-R timeout] [-t timeout]\n"
-	    "              [-T timeout] [-w work-dir] [-W role=weight]\n");
+	    "[-R timeout] [-S size]\n"
+	    "              [-t timeout] [-T timeout] [-w work-dir] "
+	    "[-W role=weight]\n");
 }
 
 /* Check a -W role=weight argument and keep it in C; exits 100 if bad. */
@@ -84,6 +87,7 @@ config_defaults(struct config *c)
 	c->refuse_ms = REFUSE_MS;
 	c->keep_done_ms = KEEP_DONE_MS;
 	c->keep_done_max = KEEP_DONE_MAX;
+	c->history_max = HISTORY_MAX;
 	c->removal_ms = REMOVAL_MS;
 	c->recovery_ms = RECOVERY_MS;
 	/* the drf-alloc beside this program, else the one on PATH */
@@ -130,6 +134,7 @@ config_parse(struct config *c, int argc, char *argv[], int *status)
 		{ "pidfile", required_argument, NULL, 'p' },
 		{ "refuse", required_argument, NULL, 'r' },
 		{ "recovery-timeout", required_argument, NULL, 'R' },
+		{ "history-size", required_argument, NULL, 'S' },
 		{ "removal-timeout", required_argument, NULL, 'T' },
 		{ "agent-timeout", required_argument, NULL, 't' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -139,7 +144,7 @@ config_parse(struct config *c, int argc, char *argv[], int *status)
 	};
 	int ch;
 
-	while ((ch = getopt_long(argc, argv, "a:A:dF:K:l:no:p:r:R:t:T:vw:W:",
+	while ((ch = getopt_long(argc, argv, "a:A:dF:K:l:no:p:r:R:S:t:T:vw:W:",
 	    longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'a':
@@ -185,6 +190,10 @@ config_parse(struct config *c, int argc, char *argv[], int *status)
 			break;
 		case 'R':
 			c->recovery_ms = duration_arg("recovery timeout", optarg);
+			break;
+		case 'S':
+			c->history_max = size_arg("history size", optarg,
+			    HISTORY_MIN);
 			break;
 		case 'T':
 			c->removal_ms = duration_arg("removal timeout", optarg);
@@ -234,6 +243,7 @@ setup(struct master *m, const struct config *c)
 	m->offers = map_create();
 	m->tasks = map_create();
 	m->pending = map_create();
+	m->history_fd = -1;
 	if (mkdir(c->work_dir, 0750) == -1 && errno != EEXIST)
 		log_fatal("work dir %s", c->work_dir);
 	pfh = pidfile_take(c->pidpath);

@@ -56,6 +56,7 @@ struct config {
 	int64_t		 recovery_ms;	/* for frameworks to come back */
 	int64_t		 keep_done_ms;	/* how long ended tasks stay listed */
 	size_t		 keep_done_max;	/* and how many of them at most */
+	int64_t		 history_max;	/* --history-size: rotate beyond */
 };
 
 struct agent {
@@ -113,6 +114,7 @@ struct task {
 	int		 kill_wanted;
 	int		 reported;	/* the agent has said it knows it */
 	int64_t		 ended;		/* when terminal, for expiry */
+	int64_t		 submitted, started;	/* wall clock ms, or 0 */
 	struct task	*dnext;		/* ended tasks, oldest first */
 };
 
@@ -134,6 +136,8 @@ struct master {
 	int		 state_dirty;	/* 1: lazily, 2: at the next tick */
 	int64_t		 state_next;
 	struct map	*seen_agents, *removed_agents, *seen_fw, *removed_fw;
+	int		 history_fd;	/* WORK/history, or -1: see history.c */
+	int64_t		 history_size;
 };
 
 /*
@@ -153,6 +157,8 @@ void	task_acknowledge(struct master *, json_t *, const struct net_route *);
 void	task_kill(struct master *, json_t *, const struct net_route *);
 void	task_reconcile(struct master *, json_t *, const struct net_route *);
 void	control_query(struct master *, json_t *, const struct net_route *);
+/* QUERY "history": the accounting log's lines that match its filters. */
+void	history_query(struct master *, json_t *, const struct net_route *);
 void	control_set_weight(struct master *, json_t *, const struct net_route *);
 
 /* dispatch.c */
@@ -230,6 +236,10 @@ void	task_end(struct master *, struct task *);
 void	tasks_agent_report(struct master *, struct agent *, json_t *report);
 /* Resend due launches and kills; forget tasks ended long enough ago. */
 void	tasks_tick(struct master *, int64_t now);
+
+/* history.c */
+/* Append ended task T to the accounting log, rotating it when full. */
+void	history_add(struct master *, const struct task *);
 
 /* alloc.c */
 /* Start the allocator (unless -a) and connect to it; 0, or -1 logged. */

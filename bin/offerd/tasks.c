@@ -25,6 +25,7 @@ static void
 task_done(struct master *m, struct task *t)
 {
 	t->ended = now_ms();
+	history_add(m, t);
 	t->dnext = NULL;
 	if (m->dtail != NULL)
 		m->dtail->dnext = t;
@@ -210,6 +211,7 @@ task_create(struct master *m, struct framework *fw, struct agent *a,
 	tk->res = *res;
 	res_init(res);
 	tk->info = json_deep_copy(t);
+	tk->submitted = wall_ms();
 	rec_set_str(tk->info, "agent_id", a->id);
 	rec_set_str(tk->info, "role", fw->role);
 	task_index(m, tk, a, fw, rec_str(t, "task_id"), TASK_STAGING);
@@ -447,6 +449,8 @@ task_status(struct master *m, json_t *rec, const struct net_route *from)
 		if (!t->kill_wanted || task_state_terminal(state))
 			map_del(m->pending, t->key);
 		if (t->ended == 0) {
+			if (t->started == 0 && strcmp(state, TASK_RUNNING) == 0)
+				t->started = wall_ms();
 			strlcpy(t->state, state, sizeof(t->state));
 			json_decref(t->status);
 			t->status = json_incref(rec);

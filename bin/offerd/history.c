@@ -1,0 +1,287 @@
+/*
+ * History: the master's accounting log, as sacct reads Slurm's.  Every
+ * task that ends is appended to WORK/history as one JSON line: when it
+ * was submitted, started and ended, where and as whom it ran, how it
+ * ended and what it used.  The log is rotated by size (history.1 is the
+ * newest old one, history.HISTORY_KEEP the oldest kept), survives
+ * restarts, and is read back by QUERY "history" with filters; the files
+ * are also for jq(1).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "offerd.h"
+#include "proto.h"
+#include "proto-limits.h"
+#include "rec.h"
+#include "util.h"
+
+#define HISTORY_KEEP	3	/* rotated files kept beside the current one */
+#define HISTORY_TIME	32	/* "2026-12-01T19:21:20.123Z" and its NUL */
+#define HISTORY_PATH	(PATH_MAX + 16)	/* the work dir, "/history.N" */
+
+/* MS (milliseconds since the epoch, > 0) as ISO 8601 UTC into BUF. */
+static const char *
+iso_time(int64_t ms, char *buf)
+{
+	time_t s = (time_t)(ms / 1000);
+	struct tm tm;
+	size_t n;
+
+	gmtime_r(&s, &tm);
+	n = strftime(buf, HISTORY_TIME, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, HISTORY_TIME - n, ".%03dZ", (int)(ms % 1000));
+	return buf;
+}
+
+/* The path of history file N (0: the current one) into BUF. */
+static void
+history_path(const struct master *m, int n, char *buf, size_t len)
+{
+	if (n == 0)
+		snprintf(buf, len, "%s/history", m->conf->work_dir);
+	else
+		snprintf(buf, len, "%s/history.%d", m->conf->work_dir, n);
+}
+
+/* Rotate: history.N goes, each older name moves up, history is new. */
+static void
+history_rotate(struct master *m)
+{
+	char from[HISTORY_PATH], to[HISTORY_PATH];
+	int n;
+
+	close(m->history_fd);
+	m->history_fd = -1;
+	for (n = HISTORY_KEEP; n > 0; n--) {
+		history_path(m, n - 1, from, sizeof(from));
+		history_path(m, n, to, sizeof(to));
+		if (rename(from, to) == -1 && errno != ENOENT)
+			log_warn("history: rename %s", from);
+	}
+	log_info("history: rotated at %lld bytes", (long long)m->history_size);
+}
+
+/* Open the current history file for appending; -1 (logged) if it cannot. */
+static int
+history_open(struct master *m)
+{
+	char path[HISTORY_PATH];
+	off_t end;
+
+	history_path(m, 0, path, sizeof(path));
+	if ((m->history_fd = open(path, O_WRONLY | O_APPEND | O_CREAT |
+	    O_CLOEXEC, 0600)) == -1) {
+		log_warn("history: %s", path);
+		return -1;
+	}
+	end = lseek(m->history_fd, 0, SEEK_END);
+	m->history_size = end > 0 ? end : 0;
+	return 0;
+}
+
+/* T's history line: a JSON object (the caller frees it). */
+static json_t *
+history_entry(struct master *m, const struct task *t)
+{
+	static const char *copy[] = { "reason", "exit_code", "signal", "oom",
+	    "cpu_ms", "mem_peak_mb" };
+	struct agent *a = map_get(m->agents, t->agent_id);
+	struct framework *fw = map_get(m->frameworks, t->framework_id);
+	char tm[HISTORY_TIME], r[RES_TEXT];
+	const char *v;
+	json_t *j;
+	size_t i;
+
+	j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "task_id", t->id,
+	    "framework_id", t->framework_id, "agent_id", t->agent_id,
+	    "hostname", a != NULL ? a->hostname : "", "state", t->state,
+	    "resources", res_format(&t->res, r, sizeof(r)));
+	if ((v = rec_str(t->info, "name")) != NULL)
+		rec_set_str(j, "name", v);
+	if (fw != NULL) {
+		rec_set_str(j, "framework", fw->name);
+		rec_set_str(j, "role", fw->role);
+		if (fw->route.principal[0] != '\0')
+			rec_set_str(j, "principal", fw->route.principal);
+	}
+	if ((v = rec_str(t->info, "user")) != NULL)
+		rec_set_str(j, "user", v);
+	if (t->submitted > 0)
+		rec_set_str(j, "submitted", iso_time(t->submitted, tm));
+	if (t->started > 0)
+		rec_set_str(j, "started", iso_time(t->started, tm));
+	rec_set_str(j, "ended", iso_time(wall_ms(), tm));
+	for (i = 0; t->status != NULL && i < sizeof(copy) / sizeof(*copy); i++)
+		if (json_object_get(t->status, copy[i]) != NULL)
+			json_object_set(j, copy[i],
+			    json_object_get(t->status, copy[i]));
+	return j;
+}
+
+void
+history_add(struct master *m, const struct task *t)
+{
+	json_t *j;
+	char *line;
+	size_t len;
+
+	if (m->history_fd == -1 && history_open(m) == -1)
+		return;
+	j = history_entry(m, t);
+	line = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	if (line == NULL)
+		return;
+	len = strlen(line);
+	line[len++] = '\n';	/* json_dumps leaves room: it was the NUL */
+	if (write(m->history_fd, line, len) != (ssize_t)len)
+		log_warn("history: write");
+	else
+		m->history_size += len;
+	free(line);
+	if (m->history_size >= m->conf->history_max)
+		history_rotate(m);
+}
+
+/* What a QUERY of the history asks for; NULL strings match anything. */
+struct history_filter {
+	char	 framework[ID_LEN + 32];	/* "framework_id":"ID" */
+	char	 state[64];			/* "state":"STATE" */
+	const char *since, *until;		/* ISO 8601 prefixes */
+	size_t	 limit;
+};
+
+/* Whether LINE (a history line as written) passes F. */
+static int
+history_match(const struct history_filter *f, const char *line)
+{
+	const char *e;
+
+	if (f->framework[0] != '\0' && strstr(line, f->framework) == NULL)
+		return 0;
+	if (f->state[0] != '\0' && strstr(line, f->state) == NULL)
+		return 0;
+	if (f->since == NULL && f->until == NULL)
+		return 1;
+	if ((e = strstr(line, "\"ended\":\"")) == NULL)
+		return 0;
+	e += strlen("\"ended\":\"");
+	if (f->since != NULL && strncmp(e, f->since, strlen(f->since)) < 0)
+		return 0;
+	if (f->until != NULL && strncmp(e, f->until, strlen(f->until)) > 0)
+		return 0;
+	return 1;
+}
+
+/*
+ * Read the history files, oldest first, keeping the last F->limit lines
+ * that match in RING (F->limit slots, *HEAD the next to fill); returns
+ * how many matched in all.
+ */
+static size_t
+history_scan(const struct master *m, const struct history_filter *f,
+    char **ring, size_t *head)
+{
+	char path[HISTORY_PATH], *line = NULL;
+	size_t cap = 0, matched = 0;
+	ssize_t len;
+	FILE *fp;
+	int n;
+
+	for (n = HISTORY_KEEP; n >= 0; n--) {
+		history_path(m, n, path, sizeof(path));
+		if ((fp = fopen(path, "re")) == NULL)
+			continue;
+		while ((len = getline(&line, &cap, fp)) > 0) {
+			if (line[len - 1] == '\n')
+				line[len - 1] = '\0';
+			if (!history_match(f, line))
+				continue;
+			free(ring[*head]);
+			ring[*head] = strdup(line);
+			*head = (*head + 1) % f->limit;
+			matched++;
+		}
+		fclose(fp);
+	}
+	free(line);
+	return matched;
+}
+
+/* Read F from a QUERY; 0, or -1 with ERR (REC_ERRLEN bytes). */
+static int
+history_filter(json_t *rec, struct history_filter *f, char *err)
+{
+	const char *fid, *state;
+	int64_t limit = HISTORY_QUERY_DEFAULT;
+
+	memset(f, 0, sizeof(*f));
+	if (rec_require(rec, "?framework_id:s ?state:s ?since:s ?until:s "
+	    "?limit:i", err) == -1)
+		return -1;
+	if ((fid = rec_str(rec, "framework_id")) != NULL) {
+		if (!id_valid(fid))
+			return snprintf(err, REC_ERRLEN, "framework_id: not a "
+			    "valid id"), -1;
+		snprintf(f->framework, sizeof(f->framework),
+		    "\"framework_id\":\"%s\"", fid);
+	}
+	if ((state = rec_str(rec, "state")) != NULL) {
+		if (strncmp(state, "TASK_", 5) != 0 || strlen(state) > 24 ||
+		    !task_state_terminal(state))
+			return snprintf(err, REC_ERRLEN, "state: not a task's "
+			    "end state (TASK_FINISHED, ...)"), -1;
+		snprintf(f->state, sizeof(f->state), "\"state\":\"%s\"", state);
+	}
+	f->since = rec_str(rec, "since");
+	f->until = rec_str(rec, "until");
+	rec_int(rec, "limit", &limit);
+	if (limit < 1 || limit > HISTORY_QUERY_MAX)
+		return snprintf(err, REC_ERRLEN, "limit: 1 to %d",
+		    HISTORY_QUERY_MAX), -1;
+	f->limit = (size_t)limit;
+	return 0;
+}
+
+void
+history_query(struct master *m, json_t *rec, const struct net_route *from)
+{
+	struct history_filter f;
+	char err[REC_ERRLEN], **ring;
+	size_t head = 0, matched, i, n;
+	json_t *items, *st, *e;
+
+	if (history_filter(rec, &f, err) == -1) {
+		master_error(m, from, rec, E_INVALID, "QUERY history: %s", err);
+		return;
+	}
+	if ((ring = calloc(f.limit, sizeof(*ring))) == NULL) {
+		master_error(m, from, rec, E_NO_MEMORY, "out of memory");
+		return;
+	}
+	matched = history_scan(m, &f, ring, &head);
+	items = json_array();
+	n = matched < f.limit ? matched : f.limit;
+	for (i = 0; i < n; i++) {
+		char *line = ring[(head + f.limit - n + i) % f.limit];
+
+		if ((e = json_loads(line, 0, NULL)) != NULL)
+			json_array_append_new(items, e);
+	}
+	for (i = 0; i < f.limit; i++)
+		free(ring[i]);
+	free(ring);
+	st = rec_new(R_STATE);
+	rec_set_str(st, "what", "history");
+	json_object_set_new(st, "items", items);
+	json_object_set_new(st, "more", json_boolean(matched > n));
+	master_reply(m, from, st);
+}
