@@ -7,12 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sodium.h>
 
 #include "agent.h"
 #include "log.h"
 #include "map.h"
 #include "net.h"
 #include "proto.h"
+#include "proto-limits.h"
 #include "rec.h"
 #include "util.h"
 
@@ -506,6 +508,66 @@ handle_kill(struct agent *a, const json_t *rec)
 	s->conf.ops->task_kill(s->conf.arg, t);
 }
 
+/*
+ * LOGS: a piece of a task's output, read by ops->output, base64 in
+ * LOGS_DATA; "eof" once the task has ended and nothing is left past it.
+ */
+_Static_assert(4 * ((PROTO_LOGS_MAX + 2) / 3) < REC_MAX_STR,
+    "LOGS_DATA's base64 must fit in a record's string");
+
+static void
+handle_logs(struct agent *a, const json_t *rec)
+{
+	const struct agent_ops *ops = a->set->conf.ops;
+	const char *fw = rec_str(rec, "framework_id");
+	const char *tid = rec_str(rec, "task_id");
+	const char *stream = rec_str(rec, "stream");
+	int64_t off = rec_int_or(rec, "offset", 0), size = 0;
+	int64_t max = rec_int_or(rec, "max", PROTO_LOGS_MAX);
+	struct agent_task *t;
+	char err[256], *buf, *b64;
+	ssize_t n = -1;
+	json_t *r;
+
+	if (fw == NULL || tid == NULL || stream == NULL ||
+	    rec_str(rec, "ref") == NULL || off < 0)
+		return;
+	if (max < 1 || max > PROTO_LOGS_MAX)
+		max = PROTO_LOGS_MAX;
+	r = rec_new(R_LOGS_DATA);
+	rec_set_str(r, "ref", rec_str(rec, "ref"));
+	rec_set_str(r, "agent_id", a->id);
+	rec_set_str(r, "framework_id", fw);
+	rec_set_str(r, "task_id", tid);
+	rec_set_str(r, "stream", stream);
+	rec_set_int(r, "offset", off);
+	strlcpy(err, "this agent keeps no output", sizeof(err));
+	if (ops->output != NULL && (buf = malloc(max)) != NULL) {
+		n = ops->output(a->set->conf.arg, a, fw, tid, stream, off, buf,
+		    (size_t)max, &size, err);
+		if (n >= 0 && (b64 = malloc(sodium_base64_ENCODED_LEN(n,
+		    sodium_base64_VARIANT_ORIGINAL))) != NULL) {
+			sodium_bin2base64(b64, sodium_base64_ENCODED_LEN(n,
+			    sodium_base64_VARIANT_ORIGINAL), (unsigned char *)buf,
+			    n, sodium_base64_VARIANT_ORIGINAL);
+			rec_set_str(r, "data", b64);
+			free(b64);
+		}
+		free(buf);
+	}
+	if (n < 0)
+		rec_set_str(r, "error", err);
+	else {
+		t = task_find(a, fw, tid);
+		rec_set_int(r, "size", size);
+		json_object_set_new(r, "eof", json_boolean((t == NULL ||
+		    t->ended) && off + n >= size));
+	}
+	if (ops->send(a->set->conf.arg, r) == -1)
+		log_debug("send %s: master not reachable", R_LOGS_DATA);
+	json_decref(r);
+}
+
 /* An ACKNOWLEDGE for agent A: drop the update, the next one goes. */
 static void
 handle_ack(struct agent *a, const json_t *rec)
@@ -601,6 +663,8 @@ agent_set_handle(struct agent_set *s, const json_t *rec)
 		handle_kill(a, rec);
 	else if (strcmp(type, R_ACKNOWLEDGE) == 0)
 		handle_ack(a, rec);
+	else if (strcmp(type, R_LOGS) == 0)
+		handle_logs(a, rec);
 	else
 		LOGV(s, "ignoring a %s record", type);
 }

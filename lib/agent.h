@@ -21,6 +21,7 @@
 #define CLUSTER_AGENT_H
 
 #include <stdint.h>
+#include <sys/types.h>
 #include <sys/queue.h>
 #include <jansson.h>
 
@@ -91,6 +92,15 @@ struct agent_ops {
 	 * them is sent.  NULL: nothing is kept.
 	 */
 	void	(*checkpoint)(void *arg, struct agent_task *t, json_t *lines);
+	/*
+	 * Optional: read at most MAX bytes at OFFSET of the output STREAM
+	 * ("stdout" or "stderr") of task TID of framework FW on agent A into
+	 * BUF, and its whole size into *SIZE; the count read, or -1 with
+	 * ERR (256 bytes).  NULL: the agent keeps no output.
+	 */
+	ssize_t	(*output)(void *arg, struct agent *a, const char *fw,
+		    const char *tid, const char *stream, int64_t offset,
+		    char *buf, size_t max, int64_t *size, char *err);
 	/* Optional: an ERROR record from the master; NULL: logged. */
 	void	(*error)(void *arg, const json_t *rec);
 };

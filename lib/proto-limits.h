@@ -18,6 +18,17 @@
  * below a socket's default send buffer (task-launch(8)).
  */
 #define PROTO_LAUNCH_REQ_MAX	(128 * 1024)
+/*
+ * The least a task may ask for (ACCEPT): its memory limit, in MB, and
+ * its cpus, in thousandths; the master refuses a task below either.
+ */
+#define PROTO_TASK_MEM_MIN	4
+#define PROTO_TASK_CPUS_MIN_MILLI 10
+/*
+ * LOGS: the bytes of a task's output one LOGS_DATA carries at most; in
+ * base64 they stay under a record's longest string (REC_MAX_STR).
+ */
+#define PROTO_LOGS_MAX		(32 * 1024)
 /* QUERY "history": the lines answered by default, and at most */
 #define HISTORY_QUERY_DEFAULT	100
 #define HISTORY_QUERY_MAX	1000

@@ -30,6 +30,8 @@
 #define R_REVIVE		"REVIVE"	/* also offerd -> allocator */
 #define R_RECONCILE		"RECONCILE"
 #define R_TEARDOWN		"TEARDOWN"
+#define R_LOGS			"LOGS"		/* also offerd -> agentd */
+#define R_LOGS_DATA		"LOGS_DATA"	/* agentd -> offerd -> asker */
 /* offerd -> framework */
 #define R_SUBSCRIBED		"SUBSCRIBED"
 #define R_OFFER			"OFFER"

@@ -44,9 +44,9 @@ teardown() { dump_logs; teardown_daemons; cleanup_tmp; }
 }
 
 @test "two runs at once, each wanting more than half of one agent, both finish" {
-	cluster-ctl run --cpus 1.5 --mem 600 -n a -- sh -c 'sleep 1; echo A' >"$TMP/a.out" &
+	cluster-ctl run --cpus 1.5 --mem 600 -n a -- sh -c 'sleep 1; echo A' >"$TMP/a.out" 2>&1 &
 	pa=$!
-	cluster-ctl run --cpus 1.5 --mem 600 -n b -- sh -c 'sleep 1; echo B' >"$TMP/b.out" &
+	cluster-ctl run --cpus 1.5 --mem 600 -n b -- sh -c 'sleep 1; echo B' >"$TMP/b.out" 2>&1 &
 	pb=$!
 	wait "$pa"
 	wait "$pb"
@@ -103,4 +103,18 @@ teardown() { dump_logs; teardown_daemons; cleanup_tmp; }
 	# ports it does not have: the run waits and gives up
 	run cluster-ctl -t 2s run -R 'cpus:0.1;mem:8;ports:[40000-40001]' -- true
 	[ "$status" -eq 124 ]
+}
+
+@test "a task that asks for no memory or no cpu is refused: it would run unbounded and uncounted" {
+	run cluster-ctl run -c 0 -M 0 -- sh -c "echo ran-$$ > /tmp/unbounded-$$"
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"needs at least mem:4 and cpus:0.01"* ]]
+	[ ! -e "/tmp/unbounded-$$" ]
+	run cluster-ctl run -c 1 -M 2 -- true
+	[ "$status" -eq 125 ]
+	run cluster-ctl run -c 0.001 -M 64 -- true
+	[ "$status" -eq 125 ]
+	# the least is enough, and the cluster kept serving
+	run cluster-ctl run -c 0.01 -M 4 -- true
+	[ "$status" -eq 0 ]
 }

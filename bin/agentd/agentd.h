@@ -57,6 +57,12 @@ struct agentd {
 
 /* task.c */
 extern const struct agent_ops task_ops;
+
+/* output.c: the agent_ops output callback (see agent.h). */
+ssize_t	task_output(void *, struct agent *, const char *fw, const char *tid,
+	    const char *stream, int64_t offset, char *buf, size_t max,
+	    int64_t *size, char *err);
+
 /* The launcher process PID ended with wait status STATUS. */
 void	task_reaped(struct agentd *, pid_t pid, int status);
 /*

@@ -418,6 +418,7 @@ const struct agent_ops task_ops = {
 	.task_free = task_free,
 	.status = task_status,
 	.checkpoint = task_checkpoint,
+	.output = task_output,
 };
 
 /*

@@ -21,6 +21,7 @@
 #define KILL_WAIT_MS	15000	/* run: how long a killed task may take */
 #define DECLINE_S	1.0	/* run: an offer too small, until launched */
 #define LAUNCHED_DECLINE_S 60.0	/* run: any offer once launched */
+#define DRAIN_MS	10000	/* run: the rest of an ended task's output */
 #define GLOBAL_OPTS	"C:hm:o:t:"
 
 extern const char *opt_master;
@@ -53,7 +54,37 @@ json_t	*request(struct net *, json_t *, const char *);
 /* SIGINT and SIGTERM set got_signal and interrupt poll(2). */
 void	catch_signals(void);
 
+/*
+ * A reader of a task's output through the master (logs.c): stdout to
+ * ours, stderr to ours.
+ */
+#define TAIL_BOTH	0
+#define TAIL_STDOUT	1
+#define TAIL_STDERR	2
+struct tail {
+	struct net	*n;
+	char		 fw[64], task[64];
+	int		 want[2];	/* stdout, stderr */
+	int64_t		 off[2];	/* what we have written of each */
+	int		 eof[2];	/* the task ended and we have it all */
+	int64_t		 idle[2];	/* caught up: ask again then, or 0 */
+	int		 busy, asked;	/* a request in flight, for which */
+	int64_t		 sent;
+	char		 err[256];
+};
+/* Read task TASK of framework FW: TAIL_BOTH, _STDOUT or _STDERR. */
+void	tail_init(struct tail *, const char *fw, const char *task, int);
+/*
+ * Ask for more when nothing is in flight, wait up to WAIT_MS, write what
+ * came: 1 when something did, 0 if not, -1 with t->err on an error.
+ */
+int	tail_step(struct tail *, int wait_ms);
+/* Whether every stream wanted is at its end and the task has ended. */
+int	tail_done(const struct tail *);
+void	tail_close(struct tail *);
+
 int	cmd_list(int, char **);
+int	cmd_logs(int, char **);
 int	cmd_history(int, char **);
 int	cmd_weight(int, char **);
 int	cmd_run(int, char **);

@@ -47,9 +47,11 @@ usage(FILE *fp)
 	    "[-S since]\n"
 	    "                           [-s state]\n"
 	    "       cluster-ctl leader\n"
-	    "       cluster-ctl run [-c cpus] [-e name=value] [-M mem] [-n name] "
-	    "[-R resources]\n"
-	    "                       [-r role] -- command [arg ...]\n"
+	    "       cluster-ctl logs [-f] [-F framework-id] [-s stream] task-id\n"
+	    "       cluster-ctl run [-q] [-c cpus] [-e name=value] [-M mem] "
+	    "[-n name]\n"
+	    "                       [-R resources] [-r role] -- command "
+	    "[arg ...]\n"
 	    "       cluster-ctl send [-r] [-w wait]\n"
 	    "       cluster-ctl subscribe [-A] [-a attributes] [-F failover] "
 	    "[-i framework-id]\n"
@@ -389,6 +391,8 @@ main(int argc, char *argv[])
 		return cmd_list(argc, argv);
 	if (strcmp(argv[0], "history") == 0)
 		return cmd_history(argc, argv);
+	if (strcmp(argv[0], "logs") == 0)
+		return cmd_logs(argc, argv);
 	if (strcmp(argv[0], "run") == 0)
 		return cmd_run(argc, argv);
 	if (strcmp(argv[0], "leader") == 0)

@@ -37,6 +37,9 @@ struct run {
 	int64_t		 start, deadline, kill_sent;
 	int		 warned;
 	json_t		*last;		/* the latest update of the task */
+	int		 quiet;		/* -q: its output is not shown */
+	struct tail	 out;		/* its output, once it runs */
+	int		 reading;
 };
 
 /* The exit status that tells a script how the task of STATUS ended. */
@@ -85,14 +88,19 @@ run_status(struct sched *s, void *ctx, const struct sched_status *st)
 	struct run *r = ctx;
 
 	if (strcmp(st->state, TASK_RUNNING) == 0 && r->last == NULL)
-		printf("task %s running on %s sandbox %s\n", r->task_id,
+		fprintf(stderr, "task %s running on %s sandbox %s\n", r->task_id,
 		    st->agent_id ? st->agent_id : "?",
 		    st->sandbox ? st->sandbox : "?");
+	if (!r->quiet && !r->reading && (strcmp(st->state, TASK_RUNNING) ==
+	    0 || st->terminal) && st->agent_id != NULL) {
+		tail_init(&r->out, sched_framework_id(s), r->task_id, TAIL_BOTH);
+		r->reading = 1;
+	}
 	if (strcmp(st->state, TASK_RUNNING) == 0 || st->terminal) {
 		json_decref(r->last);
 		r->last = json_incref((json_t *)st->rec);
 	}
-	fflush(stdout);
+	fflush(stderr);
 	if (st->terminal) {
 		r->done = 1;
 		sched_teardown(s);
@@ -152,10 +160,31 @@ run_tick(struct sched *s, void *ctx)
 		run_abort(s, r, EX_TIMEOUT);
 	} else if (r->kill_sent && now - r->kill_sent > KILL_WAIT_MS)
 		sched_teardown(s);
+	if (r->reading && tail_step(&r->out, 0) == -1) {
+		warnx("task %s's output: %s", r->task_id, r->out.err);
+		r->reading = 0;
+	}
 	if (!r->launched && !r->warned && now - r->start > WAIT_WARN_MS) {
 		warnx("still waiting for an offer of %s", r->want);
 		r->warned = 1;
 	}
+}
+
+/* The rest of the task's output, once it has ended. */
+static void
+run_drain(struct run *r)
+{
+	int64_t until = now_ms() + DRAIN_MS;
+
+	while (r->reading && !tail_done(&r->out) && !got_signal &&
+	    now_ms() < until)
+		if (tail_step(&r->out, POLL_MS) == -1) {
+			warnx("task %s's output: %s", r->task_id, r->out.err);
+			break;
+		}
+	if (r->reading)
+		tail_close(&r->out);
+	r->reading = 0;
 }
 
 /* Print how the task ended and return run's exit status. */
@@ -168,14 +197,14 @@ run_result(const struct run *r)
 	if (r->last == NULL || !r->done)
 		return r->code;
 	reason = rec_str(r->last, "reason");
-	printf("task %s %s", r->task_id, rec_str(r->last, "state"));
+	fprintf(stderr, "task %s %s", r->task_id, rec_str(r->last, "state"));
 	if (rec_int(r->last, "exit_code", &v) == 0)
-		printf(" exit_code=%lld", (long long)v);
+		fprintf(stderr, " exit_code=%lld", (long long)v);
 	if (rec_int(r->last, "signal", &v) == 0)
-		printf(" signal=%lld", (long long)v);
+		fprintf(stderr, " signal=%lld", (long long)v);
 	if (reason != NULL)
-		printf(" reason=\"%s\"", reason);
-	printf(" agent=%s sandbox=%s\n", rec_str(r->last, "agent_id") ?
+		fprintf(stderr, " reason=\"%s\"", reason);
+	fprintf(stderr, " agent=%s sandbox=%s\n", rec_str(r->last, "agent_id") ?
 	    rec_str(r->last, "agent_id") : "-", rec_str(r->last, "sandbox") ?
 	    rec_str(r->last, "sandbox") : "-");
 	return r->kill_sent && r->code != EX_NOLAUNCH ? r->code :
@@ -191,6 +220,7 @@ cmd_run(int argc, char **argv)
 		{ "env", required_argument, NULL, 'e' },
 		{ "mem", required_argument, NULL, 'M' },
 		{ "name", required_argument, NULL, 'n' },
+		{ "no-output", no_argument, NULL, 'q' },
 		{ "role", required_argument, NULL, 'r' },
 		{ "resources", required_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 }
@@ -206,7 +236,7 @@ cmd_run(int argc, char **argv)
 
 	r.env = json_object();
 	optind = 1;
-	while ((ch = next_opt(argc, argv, "c:e:M:n:r:R:", longopts)) != -1) {
+	while ((ch = next_opt(argc, argv, "c:e:M:n:qr:R:", longopts)) != -1) {
 		switch (ch) {
 		case 'c':
 			cpus = optarg;
@@ -228,6 +258,9 @@ cmd_run(int argc, char **argv)
 				errx(EXIT_USAGE, "name '%s': use 1-40 of "
 				    "[A-Za-z0-9._-]", optarg);
 			o.name = optarg;
+			break;
+		case 'q':
+			r.quiet = 1;
 			break;
 		case 'r':
 			o.role = optarg;
@@ -266,6 +299,7 @@ cmd_run(int argc, char **argv)
 	if (sched_run(s, POLL_MS, run_tick) == -1)
 		warnx("lost the connection to the master");
 	sched_destroy(s);
+	run_drain(&r);
 	r.code = run_result(&r);
 	json_decref(r.last);
 	json_decref(r.argv);

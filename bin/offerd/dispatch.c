@@ -83,6 +83,8 @@ master_handle(struct master *m, json_t *rec, const struct net_route *from)
 		{ R_QUERY, control_query },
 		{ R_SET_WEIGHT, control_set_weight },
 		{ R_TEARDOWN, framework_teardown },
+		{ R_LOGS, logs_request },
+		{ R_LOGS_DATA, logs_data },
 		{ R_ERROR, handle_error },
 	};
 	const char *type = rec_type(rec);
@@ -203,6 +205,7 @@ master_tick(struct master *m)
 	offers_expire(m, now);
 	tasks_tick(m, now);
 	state_tick(m);
+	logs_tick(m, now);
 	/* silence is measured in seconds: look for it a few times a second */
 	if (now < m->next_scan)
 		return;

@@ -109,9 +109,9 @@ history_entry(struct master *m, const struct task *t)
 	if (fw != NULL) {
 		rec_set_str(j, "framework", fw->name);
 		rec_set_str(j, "role", fw->role);
-		if (fw->route.principal[0] != '\0')
-			rec_set_str(j, "principal", fw->route.principal);
 	}
+	if (t->principal[0] != '\0')
+		rec_set_str(j, "principal", t->principal);
 	if ((v = rec_str(t->info, "user")) != NULL)
 		rec_set_str(j, "user", v);
 	if (t->submitted > 0)

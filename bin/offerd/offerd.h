@@ -115,6 +115,7 @@ struct task {
 	int		 reported;	/* the agent has said it knows it */
 	int64_t		 ended;		/* when terminal, for expiry */
 	int64_t		 submitted, started;	/* wall clock ms, or 0 */
+	char		 principal[AUTH_PRINCIPAL_MAX];	/* its framework's */
 	struct task	*dnext;		/* ended tasks, oldest first */
 };
 
@@ -136,6 +137,8 @@ struct master {
 	int		 state_dirty;	/* 1: lazily, 2: at the next tick */
 	int64_t		 state_next;
 	struct map	*seen_agents, *removed_agents, *seen_fw, *removed_fw;
+	struct map	*logs;		/* LOGS in flight, by ref: see logs.c */
+	unsigned long long logs_seq;
 	int		 history_fd;	/* WORK/history, or -1: see history.c */
 	int64_t		 history_size;
 };
@@ -157,6 +160,9 @@ void	task_acknowledge(struct master *, json_t *, const struct net_route *);
 void	task_kill(struct master *, json_t *, const struct net_route *);
 void	task_reconcile(struct master *, json_t *, const struct net_route *);
 void	control_query(struct master *, json_t *, const struct net_route *);
+/* LOGS: a task's output, asked of its agent; LOGS_DATA, its answer. */
+void	logs_request(struct master *, json_t *, const struct net_route *);
+void	logs_data(struct master *, json_t *, const struct net_route *);
 /* QUERY "history": the accounting log's lines that match its filters. */
 void	history_query(struct master *, json_t *, const struct net_route *);
 void	control_set_weight(struct master *, json_t *, const struct net_route *);
@@ -236,6 +242,9 @@ void	task_end(struct master *, struct task *);
 void	tasks_agent_report(struct master *, struct agent *, json_t *report);
 /* Resend due launches and kills; forget tasks ended long enough ago. */
 void	tasks_tick(struct master *, int64_t now);
+
+/* logs.c: forget the LOGS requests no agent answered in time. */
+void	logs_tick(struct master *, int64_t now);
 
 /* history.c */
 /* Append ended task T to the accounting log, rotating it when full. */

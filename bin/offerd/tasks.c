@@ -13,6 +13,7 @@
 #include "log.h"
 #include "offerd.h"
 #include "proto.h"
+#include "proto-limits.h"
 #include "rec.h"
 #include "util.h"
 
@@ -170,6 +171,13 @@ task_check(struct master *m, const struct framework *fw, const struct offer *o,
 		strlcpy(err, tmp, REC_ERRLEN);
 		return -1;
 	}
+	/* what a task may use is bounded, and counted: never nothing */
+	if (res_get(res, "mem") < PROTO_TASK_MEM_MIN * 1000 ||
+	    res_get(res, "cpus") < PROTO_TASK_CPUS_MIN_MILLI)
+		return check_fail(err, "task '%s' needs at least mem:%d and "
+		    "cpus:%g: a task always has a memory limit and counts "
+		    "for what it can use", tid, PROTO_TASK_MEM_MIN,
+		    PROTO_TASK_CPUS_MIN_MILLI / 1000.0);
 	return 0;
 }
 
@@ -212,6 +220,7 @@ task_create(struct master *m, struct framework *fw, struct agent *a,
 	res_init(res);
 	tk->info = json_deep_copy(t);
 	tk->submitted = wall_ms();
+	strlcpy(tk->principal, fw->route.principal, sizeof(tk->principal));
 	rec_set_str(tk->info, "agent_id", a->id);
 	rec_set_str(tk->info, "role", fw->role);
 	task_index(m, tk, a, fw, rec_str(t, "task_id"), TASK_STAGING);
