@@ -3,11 +3,15 @@
  * of offerd, in WORK/state.json, written atomically.  Everything else is
  * soft state that agents and frameworks bring back when they return.
  *
- *   {"version":1,
- *    "agents_seen":{id:since,...}, "agents_removed":{...},
+ *   {"version":2,
+ *    "agents_seen":{id:entry,...}, "agents_removed":{...},
  *    "frameworks_seen":{...}, "frameworks_removed":{...}}
  *
- * where since is when the id entered the set (seconds since the epoch).
+ * where an entry is since, when the id entered the set (seconds since the
+ * epoch), or {"since":since,"principal":name} for an id bound to the
+ * principal that made it: after a restart only that principal may
+ * subscribe or register it again.  Files of version 1 (no principals: the
+ * first to come back binds the id) and older (arrays of ids) are read.
  * A removed agent that comes back is told to kill its tasks and gets a new
  * id; a removed framework cannot subscribe again under its old id for
  * STATE_KEEP_FW_S (every `cluster-ctl run` leaves one: they cannot pile
@@ -25,27 +29,72 @@
 
 #include "log.h"
 #include "offerd.h"
+#include "rec.h"
 #include "util.h"
 
 #define STATE_KEEP_FW_S	(7 * 24 * 3600)
 #define STATE_LAZY_MS	5000
 
+#define STATE_VERSION	2
+
 static const char *state_names[4] = { "agents_seen", "agents_removed",
     "frameworks_seen", "frameworks_removed" };
 
-/* An entry's value in a set: when it was added, never 0 (NULL). */
-#define SINCE(t)	((void *)(intptr_t)((t) > 0 ? (t) : 1))
+/* An id's entry in a set: when it was added, and whose it is ("": none). */
+struct seen {
+	time_t		 since;
+	char		 principal[AUTH_PRINCIPAL_MAX];
+};
+
+/* Bind ID in SET to a new entry SINCE, of PRINCIPAL (NULL: none). */
+static void
+seen_put(struct map *set, const char *id, time_t since, const char *principal)
+{
+	struct seen *e = calloc(1, sizeof(*e));
+
+	if (e == NULL) {
+		log_warnx("out of memory");
+		return;
+	}
+	e->since = since;
+	if (principal != NULL)
+		strlcpy(e->principal, principal, sizeof(e->principal));
+	free(map_put(set, id, e) == 0 ? NULL : e);
+}
 
 void
-state_mark(struct master *m, struct map *set, const char *id)
+state_mark(struct master *m, struct map *set, const char *id,
+    const char *principal)
 {
-	if (map_get(set, id) != NULL)
-		return;
-	map_put(set, id, SINCE(time(NULL)));
+	struct seen *e;
+
+	if ((e = map_get(set, id)) != NULL) {
+		/* an id of an older file, or of an agent's report, is bound now */
+		if (principal == NULL || principal[0] == '\0' ||
+		    e->principal[0] != '\0')
+			return;
+		strlcpy(e->principal, principal, sizeof(e->principal));
+	} else
+		seen_put(set, id, time(NULL), principal);
 	if (set == m->removed_agents || set == m->removed_fw)
 		m->state_dirty = 2;
 	else if (m->state_dirty == 0)
 		m->state_dirty = 1;
+}
+
+int
+state_owner_check(struct master *m, struct map *set,
+    const struct net_route *from, const json_t *rec, const char *what,
+    const char *id)
+{
+	struct net_route owner;
+	struct seen *e;
+
+	if (id == NULL || (e = map_get(set, id)) == NULL)
+		return 0;
+	memset(&owner, 0, sizeof(owner));
+	strlcpy(owner.principal, e->principal, sizeof(owner.principal));
+	return master_owner(m, &owner, from, rec, what, id);
 }
 
 void
@@ -57,6 +106,20 @@ state_tick(struct master *m)
 		state_save(m);
 		m->state_next = now + STATE_LAZY_MS;
 	}
+}
+
+/* Read the entry V of ID into SET; one of another form is skipped. */
+static void
+state_load_entry(struct map *set, const char *id, json_t *v)
+{
+	json_t *since = json_object_get(v, "since");
+	const char *p = rec_str(v, "principal");
+
+	if (json_is_integer(v))
+		seen_put(set, id, json_integer_value(v), NULL);
+	else if (json_is_integer(since) && (p == NULL ||
+	    strlen(p) < AUTH_PRINCIPAL_MAX))
+		seen_put(set, id, json_integer_value(since), p);
 }
 
 int
@@ -88,11 +151,10 @@ state_load(struct master *m, const char *work_dir)
 		/* arrays: the format before ids carried their time */
 		json_array_foreach(ids, i, v)
 			if (json_is_string(v))
-				map_put(sets[k], json_string_value(v),
-				    SINCE(time(NULL)));
+				seen_put(sets[k], json_string_value(v),
+				    time(NULL), NULL);
 		json_object_foreach(ids, key, v)
-			if (json_is_integer(v))
-				map_put(sets[k], key, SINCE(json_integer_value(v)));
+			state_load_entry(sets[k], key, v);
 	}
 	log_info("recovered %zu agent and %zu framework ids (%zu and %zu "
 	    "removed) from %s", map_count(m->seen_agents),
@@ -108,28 +170,30 @@ state_save(struct master *m)
 	char tmp[sizeof(m->state_path) + 8];
 	struct map *sets[4] = { m->seen_agents, m->removed_agents, m->seen_fw,
 	    m->removed_fw };
-	json_t *j = json_pack("{s:i}", "version", 1);
+	json_t *j = json_pack("{s:i}", "version", STATE_VERSION);
 	const char *key;
+	struct seen *e;
 	size_t k, pos;
 	FILE *fp;
 	int fd;
 
 	time_t now = time(NULL);
-	void *since;
 
 	if (!m->state_dirty)
 		return;
 	for (k = 0; k < 4; k++) {
 		json_t *ids = json_object();
 
-		for (pos = 0; (since = map_next(sets[k], &pos, &key)) != NULL;) {
+		for (pos = 0; (e = map_next(sets[k], &pos, &key)) != NULL;) {
 			/* framework ids are forgotten after a while */
-			if (k >= 2 && now - (intptr_t)since > STATE_KEEP_FW_S) {
-				map_del(sets[k], key);
+			if (k >= 2 && now - e->since > STATE_KEEP_FW_S) {
+				free(map_del(sets[k], key));
 				continue;
 			}
-			json_object_set_new(ids, key,
-			    json_integer((json_int_t)(intptr_t)since));
+			json_object_set_new(ids, key, e->principal[0] == '\0' ?
+			    json_integer(e->since) : json_pack("{s:I,s:s}",
+			    "since", (json_int_t)e->since, "principal",
+			    e->principal));
 		}
 		json_object_set_new(j, state_names[k], ids);
 	}
