@@ -155,6 +155,8 @@ limits_tick(struct master *m)
 	int64_t now = now_ms();
 	size_t pos;
 
+	if (m->principals == NULL)
+		return;
 	for (pos = 0; (p = map_next(m->principals, &pos, &name)) != NULL;)
 		if (p->dropped > 0 && now >= p->next_report)
 			report(m, p, name, NULL, NULL, now);

@@ -79,8 +79,10 @@ drain(struct net *n, struct counts *c)
 			c->subscribed++;
 		else if (code != NULL && strcmp(code, E_LIMITED) == 0)
 			c->limited++;
-		else
+		else {
 			c->other++;
+			warnx("answer %s %s", rec_type(rec), code ? code : "");
+		}
 		json_decref(rec);
 	}
 	return got;
@@ -114,6 +116,23 @@ flood(long count, long wait_s)
 	json_decref(sub);
 	net_close(n);
 	return 0;
+}
+
+/* Tear framework FID (if any) down, so that it holds no offer; close N. */
+static void
+teardown(struct net *n, const char *fid)
+{
+	json_t *r = rec_new(R_TEARDOWN);
+	int i;
+
+	rec_set_str(r, "framework_id", fid);
+	for (i = 0; fid[0] != '\0' && i < 100 && net_send(n, NULL, r) == -1;
+	    i++)
+		net_wait(n, 10);
+	/* let it leave before the socket closes */
+	net_wait(n, 100);
+	json_decref(r);
+	net_close(n);
 }
 
 /* Subscribe and time the first OFFER, heartbeating meanwhile. */
@@ -150,7 +169,7 @@ probe(long wait_s)
 				printf("probe offer_ms=%lld\n",
 				    (long long)(now_ms() - start));
 				json_decref(rec);
-				net_close(n);
+				teardown(n, fid);
 				return 0;
 			} else if (strcmp(rec_type(rec), R_ERROR) == 0)
 				warnx("ERROR %s: %s", rec_str(rec, "code"),
@@ -159,7 +178,7 @@ probe(long wait_s)
 		}
 	}
 	warnx("no offer in %ld s", wait_s);
-	net_close(n);
+	teardown(n, fid);
 	return 1;
 }
 
