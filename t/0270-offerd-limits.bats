@@ -93,8 +93,8 @@ send_as() {
 	run send_as root '{"type":"SUBSCRIBE","name":"mine","framework_id":"fw-mine","failover_timeout":600}'
 	[[ "$output" == *'"type":"SUBSCRIBED"'* ]]
 	teardown_daemons
-	jq -e '.frameworks_seen["fw-mine"].principal == "root"' "$TMP/master/state.json"
-	jq -e ".agents_seen[\"$agent\"].principal == \"root\"" "$TMP/master/state.json"
+	jq -e '.frameworks_principals["fw-mine"] == "root"' "$TMP/master/state.json"
+	jq -e ".agents_principals[\"$agent\"] == \"root\"" "$TMP/master/state.json"
 	start_daemon offerd offerd -d -v -w "$TMP/master"
 	wait_for 5 cluster-ctl agents
 	run send_as bob '{"type":"SUBSCRIBE","name":"evil","framework_id":"fw-mine"}'
@@ -107,7 +107,7 @@ send_as() {
 	[ -z "$(cluster-ctl -h -o framework_id frameworks)" ]
 	run send_as root '{"type":"SUBSCRIBE","name":"mine","framework_id":"fw-mine","failover_timeout":600}'
 	[[ "$output" == *'"type":"SUBSCRIBED"'* ]]
-	# a state file of version 1 (no principals): the first to come back binds
+	# a state file from before principals: the first to come back binds
 	teardown_daemons
 	echo '{"version":1,"agents_seen":{},"agents_removed":{},"frameworks_seen":{"fw-old":'$(date +%s)'},"frameworks_removed":{}}' >"$TMP/master/state.json"
 	start_daemon offerd offerd -d -v -w "$TMP/master"
@@ -115,5 +115,5 @@ send_as() {
 	run send_as bob '{"type":"SUBSCRIBE","name":"old","framework_id":"fw-old","failover_timeout":600}'
 	[[ "$output" == *'"type":"SUBSCRIBED"'* ]]
 	teardown_daemons
-	jq -e '.frameworks_seen["fw-old"].principal == "bob"' "$TMP/master/state.json"
+	jq -e '.frameworks_principals["fw-old"] == "bob"' "$TMP/master/state.json"
 }

@@ -3,15 +3,17 @@
  * of offerd, in WORK/state.json, written atomically.  Everything else is
  * soft state that agents and frameworks bring back when they return.
  *
- *   {"version":2,
- *    "agents_seen":{id:entry,...}, "agents_removed":{...},
- *    "frameworks_seen":{...}, "frameworks_removed":{...}}
+ *   {"version":1,
+ *    "agents_seen":{id:since,...}, "agents_removed":{...},
+ *    "frameworks_seen":{...}, "frameworks_removed":{...},
+ *    "agents_principals":{id:principal,...}, "frameworks_principals":{...}}
  *
- * where an entry is since, when the id entered the set (seconds since the
- * epoch), or {"since":since,"principal":name} for an id bound to the
- * principal that made it: after a restart only that principal may
- * subscribe or register it again.  Files of version 1 (no principals: the
- * first to come back binds the id) and older (arrays of ids) are read.
+ * where since is when the id entered the set (seconds since the epoch),
+ * and principal the one that made a seen id: after a restart only that
+ * principal may register or subscribe it again.  A file without the
+ * principals (from before them: the first principal to come back binds
+ * the id) or with arrays of ids (older still) is read; an offerd of
+ * before the principals reads this one.
  * A removed agent that comes back is told to kill its tasks and gets a new
  * id; a removed framework cannot subscribe again under its old id for
  * STATE_KEEP_FW_S (every `cluster-ctl run` leaves one: they cannot pile
@@ -29,16 +31,18 @@
 
 #include "log.h"
 #include "offerd.h"
-#include "rec.h"
 #include "util.h"
 
 #define STATE_KEEP_FW_S	(7 * 24 * 3600)
 #define STATE_LAZY_MS	5000
 
-#define STATE_VERSION	2
+#define STATE_VERSION	1
 
 static const char *state_names[4] = { "agents_seen", "agents_removed",
     "frameworks_seen", "frameworks_removed" };
+/* The principals of the ids of the seen sets, 0 and 2 of state_names. */
+static const char *owner_names[4] = { "agents_principals", NULL,
+    "frameworks_principals", NULL };
 
 /* An id's entry in a set: when it was added, and whose it is ("": none). */
 struct seen {
@@ -108,18 +112,18 @@ state_tick(struct master *m)
 	}
 }
 
-/* Read the entry V of ID into SET; one of another form is skipped. */
+/* Bind the ids of SET that OWNERS names to their principals. */
 static void
-state_load_entry(struct map *set, const char *id, json_t *v)
+state_load_owners(struct map *set, json_t *owners)
 {
-	json_t *since = json_object_get(v, "since");
-	const char *p = rec_str(v, "principal");
+	const char *id;
+	struct seen *e;
+	json_t *v;
 
-	if (json_is_integer(v))
-		seen_put(set, id, json_integer_value(v), NULL);
-	else if (json_is_integer(since) && (p == NULL ||
-	    strlen(p) < AUTH_PRINCIPAL_MAX))
-		seen_put(set, id, json_integer_value(since), p);
+	json_object_foreach(owners, id, v)
+		if (json_is_string(v) && (e = map_get(set, id)) != NULL)
+			strlcpy(e->principal, json_string_value(v),
+			    sizeof(e->principal));
 }
 
 int
@@ -154,7 +158,12 @@ state_load(struct master *m, const char *work_dir)
 				seen_put(sets[k], json_string_value(v),
 				    time(NULL), NULL);
 		json_object_foreach(ids, key, v)
-			state_load_entry(sets[k], key, v);
+			if (json_is_integer(v))
+				seen_put(sets[k], key, json_integer_value(v),
+				    NULL);
+		if (owner_names[k] != NULL)
+			state_load_owners(sets[k],
+			    json_object_get(j, owner_names[k]));
 	}
 	log_info("recovered %zu agent and %zu framework ids (%zu and %zu "
 	    "removed) from %s", map_count(m->seen_agents),
@@ -182,7 +191,7 @@ state_save(struct master *m)
 	if (!m->state_dirty)
 		return;
 	for (k = 0; k < 4; k++) {
-		json_t *ids = json_object();
+		json_t *ids = json_object(), *owners = json_object();
 
 		for (pos = 0; (e = map_next(sets[k], &pos, &key)) != NULL;) {
 			/* framework ids are forgotten after a while */
@@ -190,12 +199,16 @@ state_save(struct master *m)
 				free(map_del(sets[k], key));
 				continue;
 			}
-			json_object_set_new(ids, key, e->principal[0] == '\0' ?
-			    json_integer(e->since) : json_pack("{s:I,s:s}",
-			    "since", (json_int_t)e->since, "principal",
-			    e->principal));
+			json_object_set_new(ids, key, json_integer(e->since));
+			if (e->principal[0] != '\0')
+				json_object_set_new(owners, key,
+				    json_string(e->principal));
 		}
 		json_object_set_new(j, state_names[k], ids);
+		if (owner_names[k] != NULL)
+			json_object_set_new(j, owner_names[k], owners);
+		else
+			json_decref(owners);
 	}
 	snprintf(tmp, sizeof(tmp), "%s.tmp", m->state_path);
 	if ((fp = fopen(tmp, "w")) == NULL ||
