@@ -141,14 +141,17 @@ agent_register(struct master *m, json_t *rec, const struct net_route *from)
 		want_id = NULL;
 		removed = 1;
 	}
-	if (want_id != NULL && (a = map_get(m->agents, want_id)) != NULL &&
-	    master_owner(m, &a->route, from, rec, "agent", a->id) == -1) {
+	/* an id is its principal's, also across a master restart */
+	if (want_id != NULL && (state_owner_check(m, m->seen_agents, from,
+	    rec, "agent", want_id) == -1 ||
+	    ((a = map_get(m->agents, want_id)) != NULL &&
+	    master_owner(m, &a->route, from, rec, "agent", a->id) == -1))) {
 		res_free(&total);
 		return;
 	}
 	if ((a = agent_take(m, want_id, &total)) == NULL)
 		return;
-	state_mark(m, m->seen_agents, a->id);
+	state_mark(m, m->seen_agents, a->id, from->principal);
 	strlcpy(a->hostname, rec_str(rec, "hostname"), sizeof(a->hostname));
 	free(a->attributes);
 	a->attributes = strdup(attrs ? attrs : "");
@@ -251,7 +254,7 @@ agent_remove(struct master *m, struct agent *a)
 		task_notify(m, t, TASK_LOST, "agent removed");
 		task_end(m, t);
 	}
-	state_mark(m, m->removed_agents, a->id);
+	state_mark(m, m->removed_agents, a->id, NULL);
 	map_del(m->agents, a->id);
 	map_destroy(a->tasks);
 	map_destroy(a->offers);

@@ -260,6 +260,14 @@ alloc_handle(struct master *m, json_t *rec)
 		return;
 	}
 	res_free(&free_);
+	/* -L offers: its principal answers some first; others are offered */
+	if (limits_offer_full(m, fw)) {
+		log_debug("framework %s: its principal holds its limit of "
+		    "offers: %s given back", fw->id, a->id);
+		alloc_recover(m, fw->id, a->id, &res, m->conf->refuse_ms);
+		res_free(&res);
+		return;
+	}
 	offer_make(m, fw, a, &res);
 }
 

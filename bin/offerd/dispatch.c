@@ -185,6 +185,11 @@ master_recv(struct master *m)
 			    errbuf);
 			continue;
 		}
+		/* authenticated: within its principal's budget, or dropped */
+		if (limits_admit(m, r == 1 ? rec : NULL, &from) == -1) {
+			json_decref(rec);
+			continue;
+		}
 		if (r == -1) {
 			log_info("bad record from %s: %s", from.principal[0] ?
 			    from.principal : "a peer", errbuf);
@@ -206,6 +211,7 @@ master_tick(struct master *m)
 	tasks_tick(m, now);
 	state_tick(m);
 	logs_tick(m, now);
+	limits_tick(m);
 	/* silence is measured in seconds: look for it a few times a second */
 	if (now < m->next_scan)
 		return;

@@ -53,7 +53,7 @@ framework_placeholder(struct master *m, const char *id, const char *role)
 	fw->placeholder = 1;
 	fw->inactive_since = now_ms();
 	fw->failover_ms = m->conf->recovery_ms;
-	state_mark(m, m->seen_fw, fw->id);
+	state_mark(m, m->seen_fw, fw->id, NULL);
 	r = json_pack("{s:s,s:s,s:s}", "type", A_FRAMEWORK_ADD,
 	    "framework_id", fw->id, "role", fw->role);
 	alloc_send(m, r);
@@ -127,7 +127,8 @@ framework_remove(struct master *m, struct framework *fw)
 	r = rec_new(A_FRAMEWORK_REMOVE);
 	rec_set_str(r, "framework_id", fw->id);
 	alloc_send(m, r);
-	state_mark(m, m->removed_fw, fw->id);
+	state_mark(m, m->removed_fw, fw->id, NULL);
+	limits_framework_del(m, fw->route.principal);
 	fw->active = 0;
 	fw->route.len = 0;
 	/* kept until its tasks are gone so their last updates find no one */
@@ -210,21 +211,29 @@ framework_subscribe(struct master *m, json_t *rec, const struct net_route *from)
 	json_t *ok, *add, *filters = json_object_get(rec, "filters");
 	int again = 0;
 
-	if (subscribe_check(m, rec, from) == -1)
+	if (subscribe_check(m, rec, from) == -1 ||
+	    state_owner_check(m, m->seen_fw, from, rec, "framework",
+	    want_id) == -1)
 		return;
-	if (want_id == NULL || (fw = map_get(m->frameworks, want_id)) == NULL) {
+	fw = want_id != NULL ? map_get(m->frameworks, want_id) : NULL;
+	/* failover is for the same principal only */
+	if (fw != NULL && master_owner(m, &fw->route, from, rec, "framework",
+	    fw->id) == -1)
+		return;
+	/* new to its principal: within -L frameworks */
+	if ((fw == NULL || fw->route.principal[0] == '\0') &&
+	    limits_framework_add(m, rec, from) == -1)
+		return;
+	if (fw == NULL) {
 		/* a first subscription, also with an id the framework made */
 		if ((fw = framework_new(m, want_id ? want_id :
-		    id_new("fw", id, sizeof(id)))) == NULL)
+		    id_new("fw", id, sizeof(id)))) == NULL) {
+			limits_framework_del(m, from->principal);
 			return;
-	} else {
-		/* failover is for the same principal only */
-		if (master_owner(m, &fw->route, from, rec, "framework",
-		    fw->id) == -1)
-			return;
+		}
+	} else
 		again = fw->active || fw->inactive_since != 0 ||
 		    fw->placeholder;
-	}
 	strlcpy(fw->name, rec_str(rec, "name"), sizeof(fw->name));
 	strlcpy(fw->role, role ? role : "*", sizeof(fw->role));
 	fw->failover_ms = rec_num_or(rec, "failover_timeout", 0) * 1000;
@@ -232,7 +241,7 @@ framework_subscribe(struct master *m, json_t *rec, const struct net_route *from)
 	fw->filters = json_incref(filters);
 	fw->route = *from;
 	fw->last_seen = now_ms();
-	state_mark(m, m->seen_fw, fw->id);
+	state_mark(m, m->seen_fw, fw->id, from->principal);
 	log_info("framework %s (%s) %s in role %s", fw->id, fw->name,
 	    again ? "subscribed again" : "subscribed", fw->role);
 	ok = rec_new(R_SUBSCRIBED);

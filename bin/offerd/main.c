@@ -43,15 +43,19 @@
 #define REMOVAL_MS		(600 * 1000)
 #define RECOVERY_MS		(60 * 1000)
 #define ROLE_LEN_MAX		63
+#define LIMIT_FRAMEWORKS	1000	/* -L frameworks= */
+#define LIMIT_OFFERS		LIMIT_MAX	/* -L offers=: none */
+#define LIMIT_RATE		5000	/* -L rate= */
+#define LIMIT_BURST		10000	/* -L burst= */
 
 static void
 usage(FILE *fp)
 {
 	fprintf(fp, "usage: offerd [-dnv] [-a endpoint] [-A program] "
-	    "[-F timeout] [-K file] [-l endpoint]\n"
-	    "              [-o timeout] [-p pidfile] [-r duration] "
-	    "[-R timeout] [-S size]\n"
-	    "              [-t timeout] [-T timeout] [-w work-dir] "
+	    "[-F timeout] [-K file] [-L limits]\n"
+	    "              [-l endpoint] [-o timeout] [-p pidfile] "
+	    "[-r duration] [-R timeout]\n"
+	    "              [-S size] [-t timeout] [-T timeout] [-w work-dir] "
 	    "[-W role=weight]\n");
 }
 
@@ -90,6 +94,10 @@ config_defaults(struct config *c)
 	c->history_max = HISTORY_MAX;
 	c->removal_ms = REMOVAL_MS;
 	c->recovery_ms = RECOVERY_MS;
+	c->limits.frameworks = LIMIT_FRAMEWORKS;
+	c->limits.offers = LIMIT_OFFERS;
+	c->limits.rate = LIMIT_RATE;
+	c->limits.burst = LIMIT_BURST;
 	/* the drf-alloc beside this program, else the one on PATH */
 	sibling_program("drf-alloc", "drf-alloc", c->alloc_prog,
 	    sizeof(c->alloc_prog));
@@ -128,6 +136,7 @@ config_parse(struct config *c, int argc, char *argv[], int *status)
 		{ "help", no_argument, NULL, 'H' },
 		{ "insecure", no_argument, NULL, 'I' },
 		{ "credentials", required_argument, NULL, 'K' },
+		{ "limit", required_argument, NULL, 'L' },
 		{ "listen", required_argument, NULL, 'l' },
 		{ "check", no_argument, NULL, 'n' },
 		{ "offer-timeout", required_argument, NULL, 'o' },
@@ -142,9 +151,10 @@ config_parse(struct config *c, int argc, char *argv[], int *status)
 		{ "weight", required_argument, NULL, 'W' },
 		{ NULL, 0, NULL, 0 }
 	};
+	char err[256];
 	int ch;
 
-	while ((ch = getopt_long(argc, argv, "a:A:dF:K:l:no:p:r:R:S:t:T:vw:W:",
+	while ((ch = getopt_long(argc, argv, "a:A:dF:K:L:l:no:p:r:R:S:t:T:vw:W:",
 	    longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'a':
@@ -172,6 +182,11 @@ config_parse(struct config *c, int argc, char *argv[], int *status)
 			break;
 		case 'K':
 			c->keys_path = optarg;
+			break;
+		case 'L':
+			if (limits_parse(&c->limits, optarg, err,
+			    sizeof(err)) == -1)
+				errx(EXIT_USAGE, "%s", err);
 			break;
 		case 'l':
 			c->listen_ep = optarg;

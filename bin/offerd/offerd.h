@@ -15,6 +15,7 @@
  *   control.c     the queries and commands of cluster-ctl
  *   alloc.c       the allocator: its process, events out, decisions in
  *   state.c       the durable state
+ *   limits.c      the limits per principal (-L)
  * This header holds the shared types and the functions called across files.
  */
 #ifndef OFFERD_H
@@ -34,6 +35,21 @@
 #define KEY_LEN		(2 * ID_LEN)	/* a task's framework_id/task_id */
 #define WEIGHTS_MAX	32		/* -W options */
 #define RES_TEXT	1024		/* a resource list formatted as text */
+
+/* -L: what one principal may use (limits.c, offerd(8) LIMITS). */
+#define LIMIT_MAX	100000000L	/* the largest value: no limit */
+struct limits_conf {
+	long		 frameworks;	/* subscribed at once */
+	long		 offers;	/* held by its frameworks at once */
+	long		 rate;		/* records a second ... */
+	long		 burst;		/* ... and at once */
+};
+
+/* A token bucket of limits.c; zeroed is full. */
+struct limit_bucket {
+	double		 tokens;
+	int64_t		 last;		/* when refilled, or 0: never */
+};
 
 /* What the command line sets; read-only once offerd runs. */
 struct config {
@@ -57,6 +73,7 @@ struct config {
 	int64_t		 keep_done_ms;	/* how long ended tasks stay listed */
 	size_t		 keep_done_max;	/* and how many of them at most */
 	int64_t		 history_max;	/* --history-size: rotate beyond */
+	struct limits_conf limits;	/* -L */
 };
 
 struct agent {
@@ -72,6 +89,7 @@ struct agent {
 	struct map	*tasks;		/* its tasks, by framework_id/task_id */
 	struct map	*offers;	/* its outstanding offers, by id */
 	int64_t		 unreachable_since;
+	struct limit_bucket limit;	/* its own records (limits.c) */
 };
 
 struct framework {
@@ -141,6 +159,7 @@ struct master {
 	unsigned long long logs_seq;
 	int		 history_fd;	/* WORK/history, or -1: see history.c */
 	int64_t		 history_size;
+	struct map	*principals;	/* what each uses: see limits.c */
 };
 
 /*
@@ -276,7 +295,47 @@ int	state_load(struct master *, const char *work_dir);
 void	state_save(struct master *);
 /* Write it when due: removals at once, the rest at most every 5 s. */
 void	state_tick(struct master *);
-/* Add ID to SET, one of the durable sets, marking the state dirty. */
-void	state_mark(struct master *, struct map *set, const char *id);
+/*
+ * Add ID to SET, one of the durable sets, marking the state dirty; with
+ * PRINCIPAL (not NULL nor ""), bind ID to it unless it is bound already.
+ */
+void	state_mark(struct master *, struct map *set, const char *id,
+	    const char *principal);
+/*
+ * Identity across restarts: a record FROM about WHAT ID (NULL: none) that
+ * SET binds to another principal is refused as master_owner() refuses
+ * it; 0 or -1.
+ */
+int	state_owner_check(struct master *, struct map *set,
+	    const struct net_route *from, const json_t *rec, const char *what,
+	    const char *id);
+
+/* limits.c */
+/*
+ * Set the limits of LC that ARG ("name=N,...", changed) names; 0, or -1
+ * with ERR (ERRLEN bytes).
+ */
+int	limits_parse(struct limits_conf *, char *arg, char *err, size_t errlen);
+/*
+ * Charge REC (NULL: a record that could not be read) from FROM to its
+ * principal's budget, or its agent's; 0 when it may be handled, -1 when it
+ * is over and dropped (answered E_LIMITED and logged once a second).
+ */
+int	limits_admit(struct master *, const json_t *rec,
+	    const struct net_route *from);
+/* Log the drops of the last second that no later record reported. */
+void	limits_tick(struct master *);
+/*
+ * One more framework for FROM's principal: 0, or -1 after an ERROR
+ * limited to FROM about REC (and a log line) when it has its limit.
+ */
+int	limits_framework_add(struct master *, const json_t *rec,
+	    const struct net_route *from);
+/* One framework less for PRINCIPAL. */
+void	limits_framework_del(struct master *, const char *principal);
+/* True when FW's principal holds as many offers as it may. */
+int	limits_offer_full(struct master *, const struct framework *);
+/* FW holds DELTA (+1, -1) offers more. */
+void	limits_offer(struct master *, const struct framework *, int delta);
 
 #endif

@@ -39,6 +39,7 @@ offer_make(struct master *m, struct framework *fw, struct agent *a,
 	map_put(m->offers, o->id, o);
 	map_put(a->offers, o->id, o);
 	map_put(fw->offers, o->id, o);
+	limits_offer(m, fw, 1);
 	o->qprev = m->otail;
 	if (m->otail != NULL)
 		m->otail->qnext = o;
@@ -73,8 +74,10 @@ offer_free(struct master *m, struct offer *o)
 		m->otail = o->qprev;
 	if ((a = map_get(m->agents, o->agent_id)) != NULL)
 		map_del(a->offers, o->id);
-	if ((fw = map_get(m->frameworks, o->framework_id)) != NULL)
+	if ((fw = map_get(m->frameworks, o->framework_id)) != NULL) {
 		map_del(fw->offers, o->id);
+		limits_offer(m, fw, -1);
+	}
 	map_del(m->offers, o->id);
 	res_free(&o->res);
 	free(o);

@@ -5,9 +5,15 @@
  *
  *   {"version":1,
  *    "agents_seen":{id:since,...}, "agents_removed":{...},
- *    "frameworks_seen":{...}, "frameworks_removed":{...}}
+ *    "frameworks_seen":{...}, "frameworks_removed":{...},
+ *    "agents_principals":{id:principal,...}, "frameworks_principals":{...}}
  *
- * where since is when the id entered the set (seconds since the epoch).
+ * where since is when the id entered the set (seconds since the epoch),
+ * and principal the one that made a seen id: after a restart only that
+ * principal may register or subscribe it again.  A file without the
+ * principals (from before them: the first principal to come back binds
+ * the id) or with arrays of ids (older still) is read; an offerd of
+ * before the principals reads this one.
  * A removed agent that comes back is told to kill its tasks and gets a new
  * id; a removed framework cannot subscribe again under its old id for
  * STATE_KEEP_FW_S (every `cluster-ctl run` leaves one: they cannot pile
@@ -30,22 +36,69 @@
 #define STATE_KEEP_FW_S	(7 * 24 * 3600)
 #define STATE_LAZY_MS	5000
 
+#define STATE_VERSION	1
+
 static const char *state_names[4] = { "agents_seen", "agents_removed",
     "frameworks_seen", "frameworks_removed" };
+/* The principals of the ids of the seen sets, 0 and 2 of state_names. */
+static const char *owner_names[4] = { "agents_principals", NULL,
+    "frameworks_principals", NULL };
 
-/* An entry's value in a set: when it was added, never 0 (NULL). */
-#define SINCE(t)	((void *)(intptr_t)((t) > 0 ? (t) : 1))
+/* An id's entry in a set: when it was added, and whose it is ("": none). */
+struct seen {
+	time_t		 since;
+	char		 principal[AUTH_PRINCIPAL_MAX];
+};
+
+/* Bind ID in SET to a new entry SINCE, of PRINCIPAL (NULL: none). */
+static void
+seen_put(struct map *set, const char *id, time_t since, const char *principal)
+{
+	struct seen *e = calloc(1, sizeof(*e));
+
+	if (e == NULL) {
+		log_warnx("out of memory");
+		return;
+	}
+	e->since = since;
+	if (principal != NULL)
+		strlcpy(e->principal, principal, sizeof(e->principal));
+	free(map_put(set, id, e) == 0 ? NULL : e);
+}
 
 void
-state_mark(struct master *m, struct map *set, const char *id)
+state_mark(struct master *m, struct map *set, const char *id,
+    const char *principal)
 {
-	if (map_get(set, id) != NULL)
-		return;
-	map_put(set, id, SINCE(time(NULL)));
+	struct seen *e;
+
+	if ((e = map_get(set, id)) != NULL) {
+		/* an id of an older file, or of an agent's report, is bound now */
+		if (principal == NULL || principal[0] == '\0' ||
+		    e->principal[0] != '\0')
+			return;
+		strlcpy(e->principal, principal, sizeof(e->principal));
+	} else
+		seen_put(set, id, time(NULL), principal);
 	if (set == m->removed_agents || set == m->removed_fw)
 		m->state_dirty = 2;
 	else if (m->state_dirty == 0)
 		m->state_dirty = 1;
+}
+
+int
+state_owner_check(struct master *m, struct map *set,
+    const struct net_route *from, const json_t *rec, const char *what,
+    const char *id)
+{
+	struct net_route owner;
+	struct seen *e;
+
+	if (id == NULL || (e = map_get(set, id)) == NULL)
+		return 0;
+	memset(&owner, 0, sizeof(owner));
+	strlcpy(owner.principal, e->principal, sizeof(owner.principal));
+	return master_owner(m, &owner, from, rec, what, id);
 }
 
 void
@@ -57,6 +110,20 @@ state_tick(struct master *m)
 		state_save(m);
 		m->state_next = now + STATE_LAZY_MS;
 	}
+}
+
+/* Bind the ids of SET that OWNERS names to their principals. */
+static void
+state_load_owners(struct map *set, json_t *owners)
+{
+	const char *id;
+	struct seen *e;
+	json_t *v;
+
+	json_object_foreach(owners, id, v)
+		if (json_is_string(v) && (e = map_get(set, id)) != NULL)
+			strlcpy(e->principal, json_string_value(v),
+			    sizeof(e->principal));
 }
 
 int
@@ -88,11 +155,15 @@ state_load(struct master *m, const char *work_dir)
 		/* arrays: the format before ids carried their time */
 		json_array_foreach(ids, i, v)
 			if (json_is_string(v))
-				map_put(sets[k], json_string_value(v),
-				    SINCE(time(NULL)));
+				seen_put(sets[k], json_string_value(v),
+				    time(NULL), NULL);
 		json_object_foreach(ids, key, v)
 			if (json_is_integer(v))
-				map_put(sets[k], key, SINCE(json_integer_value(v)));
+				seen_put(sets[k], key, json_integer_value(v),
+				    NULL);
+		if (owner_names[k] != NULL)
+			state_load_owners(sets[k],
+			    json_object_get(j, owner_names[k]));
 	}
 	log_info("recovered %zu agent and %zu framework ids (%zu and %zu "
 	    "removed) from %s", map_count(m->seen_agents),
@@ -108,30 +179,36 @@ state_save(struct master *m)
 	char tmp[sizeof(m->state_path) + 8];
 	struct map *sets[4] = { m->seen_agents, m->removed_agents, m->seen_fw,
 	    m->removed_fw };
-	json_t *j = json_pack("{s:i}", "version", 1);
+	json_t *j = json_pack("{s:i}", "version", STATE_VERSION);
 	const char *key;
+	struct seen *e;
 	size_t k, pos;
 	FILE *fp;
 	int fd;
 
 	time_t now = time(NULL);
-	void *since;
 
 	if (!m->state_dirty)
 		return;
 	for (k = 0; k < 4; k++) {
-		json_t *ids = json_object();
+		json_t *ids = json_object(), *owners = json_object();
 
-		for (pos = 0; (since = map_next(sets[k], &pos, &key)) != NULL;) {
+		for (pos = 0; (e = map_next(sets[k], &pos, &key)) != NULL;) {
 			/* framework ids are forgotten after a while */
-			if (k >= 2 && now - (intptr_t)since > STATE_KEEP_FW_S) {
-				map_del(sets[k], key);
+			if (k >= 2 && now - e->since > STATE_KEEP_FW_S) {
+				free(map_del(sets[k], key));
 				continue;
 			}
-			json_object_set_new(ids, key,
-			    json_integer((json_int_t)(intptr_t)since));
+			json_object_set_new(ids, key, json_integer(e->since));
+			if (e->principal[0] != '\0')
+				json_object_set_new(owners, key,
+				    json_string(e->principal));
 		}
 		json_object_set_new(j, state_names[k], ids);
+		if (owner_names[k] != NULL)
+			json_object_set_new(j, owner_names[k], owners);
+		else
+			json_decref(owners);
 	}
 	snprintf(tmp, sizeof(tmp), "%s.tmp", m->state_path);
 	if ((fp = fopen(tmp, "w")) == NULL ||
