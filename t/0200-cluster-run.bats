@@ -58,8 +58,13 @@ teardown() { dump_logs; teardown_daemons; cleanup_tmp; }
 	[ -n "$ha" ] && [ -n "$hb" ] && [ "$ha" != "$hb" ]
 }
 
-@test "a task is never launched on more than an agent holds: it waits, then times out" {
-	run cluster-ctl -t 3s run --cpus 3 -- true
+@test "a task is never launched on more than an agent holds: on a busy cluster run waits, then -t gives up" {
+	cluster-ctl run -c 1.5 -n hog1 -- sh -c "sleep 30 # marker-$$" >/dev/null 2>&1 &
+	PIDS="$PIDS $!"
+	cluster-ctl run -c 1.5 -n hog2 -- sh -c "sleep 30 # marker-$$" >/dev/null 2>&1 &
+	PIDS="$PIDS $!"
+	wait_for 15 sh -c '[ "$(cluster-ctl -h -o state tasks | grep -c TASK_RUNNING)" -eq 2 ]'
+	run cluster-ctl -t 2s run --cpus 1 -- true
 	[ "$status" -eq 124 ]
 	[[ "$output" == *"timed out"* ]]
 }
@@ -100,9 +105,10 @@ teardown() { dump_logs; teardown_daemons; cleanup_tmp; }
 	wait_for 10 grep -q running "$TMP/p.out"
 	run cluster-ctl -h -o free agents
 	[[ "$output" == *"ports:[31000-31001,31004-31009]"* ]]
-	# ports it does not have: the run waits and gives up
+	# ports it does not have: no use waiting
 	run cluster-ctl -t 2s run -R 'cpus:0.1;mem:8;ports:[40000-40001]' -- true
-	[ "$status" -eq 124 ]
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"could ever hold"* ]]
 }
 
 @test "a task that asks for no memory or no cpu is refused: it would run unbounded and uncounted" {
@@ -117,4 +123,32 @@ teardown() { dump_logs; teardown_daemons; cleanup_tmp; }
 	# the least is enough, and the cluster kept serving
 	run cluster-ctl run -c 0.01 -M 4 -- true
 	[ "$status" -eq 0 ]
+}
+
+@test "run fails fast when nothing could ever hold the task, or no master answers; -a and -u place and name it" {
+	run cluster-ctl run -c 1000 -- true
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"no registered agent could ever hold cpus:1000;mem:128"* ]]
+	run cluster-ctl run -R 'cpus:1;mem:64;gpus:1' -- true
+	[ "$status" -eq 125 ]
+	run cluster-ctl run -a rack:r9 -- true
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"with attributes rack:r9"* ]]
+	run cluster-ctl run -a bad -- true
+	[ "$status" -eq 100 ]
+	# -a places it: only host2 has rack:r2
+	run cluster-ctl run -a rack:r2 -- true
+	[ "$status" -eq 0 ]
+	agent=$(echo "$output" | sed -n 's/.*agent=\([^ ]*\).*/\1/p')
+	[ "$(cluster-ctl -h -o agent_id,hostname agents | awk -v a="$agent" '$1 == a {print $2}')" = host2 ]
+	# -u names the user the task runs as
+	[ "$(cluster-ctl run -u daemon -- id -un 2>/dev/null)" = daemon ]
+	run cluster-ctl run -u ../x -- true
+	[ "$status" -eq 100 ]
+	# no master: a clear message and 111 within the query timeout
+	start=$(date +%s)
+	run env CLUSTER_MASTER="ipc://$TMP/nobody.ipc" cluster-ctl run -- true
+	[ "$status" -eq 111 ]
+	[[ "$output" == *"no answer from the master"* ]]
+	[ $(( $(date +%s) - start )) -lt 20 ]
 }

@@ -38,6 +38,7 @@ struct run {
 	int		 warned;
 	json_t		*last;		/* the latest update of the task */
 	int		 quiet;		/* -q: its output is not shown */
+	const char	*user;		/* -u */
 	struct tail	 out;		/* its output, once it runs */
 	int		 reading;
 };
@@ -76,6 +77,8 @@ run_offer(struct sched *s, void *ctx, const struct sched_offer *o)
 	tasks = json_pack("[{s:s,s:s,s:s,s:O,s:O}]", "task_id", r->task_id,
 	    "name", r->name, "resources", r->want, "argv", r->argv, "env",
 	    r->env);
+	if (r->user != NULL)
+		rec_set_str(json_array_get(tasks, 0), "user", r->user);
 	sched_accept(s, o->offer_id, tasks, -1);
 	json_decref(tasks);
 	r->launched = 1;
@@ -164,10 +167,60 @@ run_tick(struct sched *s, void *ctx)
 		warnx("task %s's output: %s", r->task_id, r->out.err);
 		r->reading = 0;
 	}
+	if (!sched_subscribed(s) && !r->done && now - r->start >
+	    QUERY_TIMEOUT_MS) {
+		warnx("no answer from the master within %d ms",
+		    QUERY_TIMEOUT_MS);
+		r->code = EXIT_SYSTEM;
+		r->done = 1;
+		sched_stop(s);
+		return;
+	}
 	if (!r->launched && !r->warned && now - r->start > WAIT_WARN_MS) {
 		warnx("still waiting for an offer of %s", r->want);
 		r->warned = 1;
 	}
+}
+
+/*
+ * Whether some registered agent could ever hold the task: its whole
+ * resources hold R's and its attributes match ATTRS (NULL: any).  Exits
+ * 125 when none could, so that run does not wait for ever.
+ */
+static void
+run_check_fits(const struct run *r, const char *attrs)
+{
+	struct net *n = connect_master();
+	json_t *q = rec_new(R_QUERY), *st, *it;
+	char e[RES_ERRLEN];
+	struct res total;
+	size_t i;
+	int fits = 0;
+
+	rec_set_str(q, "what", "agents");
+	rec_set_str(q, "fits", r->want);
+	if (attrs != NULL)
+		rec_set_str(q, "attributes", attrs);
+	rec_set_int(q, "limit", 1);
+	st = request(n, q, R_STATE);
+	/* the master filters; checked again here all the same */
+	json_array_foreach(json_object_get(st, "items"), i, it) {
+		res_init(&total);
+		if (json_is_true(json_object_get(it, "active")) &&
+		    res_parse(rec_str(it, "resources"), &total, e) == 0 &&
+		    res_contains(&total, &r->need) && (attrs == NULL ||
+		    attr_match(rec_str(it, "attributes") ?
+		    rec_str(it, "attributes") : "", attrs)))
+			fits = 1;
+		res_free(&total);
+	}
+	json_decref(q);
+	json_decref(st);
+	net_close(n);
+	if (!fits)
+		errx(EX_NOLAUNCH, "no registered agent could ever hold %s%s%s: "
+		    "not waiting for an offer", r->want, attrs ? " with "
+		    "attributes " : "", attrs ? attrs : "");
 }
 
 /* The rest of the task's output, once it has ended. */
@@ -219,10 +272,12 @@ cmd_run(int argc, char **argv)
 		{ "cpus", required_argument, NULL, 'c' },
 		{ "env", required_argument, NULL, 'e' },
 		{ "mem", required_argument, NULL, 'M' },
+		{ "attributes", required_argument, NULL, 'a' },
 		{ "name", required_argument, NULL, 'n' },
 		{ "no-output", no_argument, NULL, 'q' },
 		{ "role", required_argument, NULL, 'r' },
 		{ "resources", required_argument, NULL, 'R' },
+		{ "user", required_argument, NULL, 'u' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *cpus = "1", *mem = "128", *resources = NULL;
@@ -236,8 +291,13 @@ cmd_run(int argc, char **argv)
 
 	r.env = json_object();
 	optind = 1;
-	while ((ch = next_opt(argc, argv, "c:e:M:n:qr:R:", longopts)) != -1) {
+	while ((ch = next_opt(argc, argv, "a:c:e:M:n:qr:R:u:", longopts)) != -1) {
 		switch (ch) {
+		case 'a':
+			if (attr_check(optarg, e) == -1)
+				errx(EXIT_USAGE, "attributes '%s': %s", optarg, e);
+			o.filter_attributes = optarg;
+			break;
 		case 'c':
 			cpus = optarg;
 			break;
@@ -268,6 +328,12 @@ cmd_run(int argc, char **argv)
 		case 'R':
 			resources = optarg;
 			break;
+		case 'u':
+			if (!id_valid(optarg))
+				errx(EXIT_USAGE, "user '%s': not a user name",
+				    optarg);
+			r.user = optarg;
+			break;
 		default:
 			return bad_usage();
 		}
@@ -290,6 +356,7 @@ cmd_run(int argc, char **argv)
 	r.argv = json_array();
 	for (i = optind; i < argc; i++)
 		json_array_append_new(r.argv, json_string(argv[i]));
+	run_check_fits(&r, o.filter_attributes);	/* within -t, or 5 s */
 	if (opt_timeout_ms < 0)
 		opt_timeout_ms = 0;	/* a task may run for long */
 	r.start = now_ms();

@@ -101,25 +101,47 @@ task_json(struct master *m, const struct task *t)
 	return j;
 }
 
-/* Append every agent to ITEMS. */
+/*
+ * Append every agent to ITEMS, or with QUERY REC's filters only those
+ * whose whole resources hold "fits" and whose attributes match
+ * "attributes", at most "limit" of them.
+ */
 static void
-list_agents(struct master *m, json_t *items)
+list_agents(struct master *m, json_t *rec, json_t *items)
 {
+	const char *fits = rec_str(rec, "fits"), *want = rec_str(rec,
+	    "attributes");
+	int64_t limit = rec_int_or(rec, "limit", INT64_MAX);
+	char err[RES_ERRLEN];
+	struct res need;
 	struct agent *a;
 	size_t pos = 0;
 
-	while ((a = map_next(m->agents, &pos, NULL)) != NULL)
+	res_init(&need);
+	if (fits != NULL && res_parse(fits, &need, err) == -1)
+		fits = NULL;	/* checked by control_query */
+	while ((a = map_next(m->agents, &pos, NULL)) != NULL &&
+	    (int64_t)json_array_size(items) < limit) {
+		if (fits != NULL && (!a->active || !res_contains(&a->total,
+		    &need)))
+			continue;
+		if (want != NULL && !attr_match(a->attributes ? a->attributes :
+		    "", want))
+			continue;
 		json_array_append_new(items, agent_json(a));
+	}
+	res_free(&need);
 }
 
 /* Append every framework, with its dominant share, to ITEMS. */
 static void
-list_frameworks(struct master *m, json_t *items)
+list_frameworks(struct master *m, json_t *rec, json_t *items)
 {
 	struct framework *f;
 	struct res total;
 	size_t pos = 0;
 
+	(void)rec;
 	cluster_total(m, &total);
 	while ((f = map_next(m->frameworks, &pos, NULL)) != NULL)
 		json_array_append_new(items, json_pack(
@@ -132,23 +154,25 @@ list_frameworks(struct master *m, json_t *items)
 
 /* Append every task, ended ones too, to ITEMS. */
 static void
-list_tasks(struct master *m, json_t *items)
+list_tasks(struct master *m, json_t *rec, json_t *items)
 {
 	struct task *t;
 	size_t pos = 0;
 
+	(void)rec;
 	while ((t = map_next(m->tasks, &pos, NULL)) != NULL)
 		json_array_append_new(items, task_json(m, t));
 }
 
 /* Append every outstanding offer, with its age, to ITEMS. */
 static void
-list_offers(struct master *m, json_t *items)
+list_offers(struct master *m, json_t *rec, json_t *items)
 {
 	char r[RES_TEXT];
 	struct offer *o;
 	size_t pos = 0;
 
+	(void)rec;
 	while ((o = map_next(m->offers, &pos, NULL)) != NULL)
 		json_array_append_new(items, json_pack(
 		    "{s:s,s:s,s:s,s:s,s:I}", "offer_id", o->id,
@@ -157,13 +181,42 @@ list_offers(struct master *m, json_t *items)
 		    sizeof(r)), "age_ms", (json_int_t)(now_ms() - o->created)));
 }
 
+/* Check the filters of QUERY REC; 0, or -1 with ERR (REC_ERRLEN bytes). */
+static int
+query_check(json_t *rec, char *err)
+{
+	char e[RES_ERRLEN];
+	struct res r;
+
+	if (rec_require(rec, "?fits:s ?attributes:s ?limit:i", err) == -1)
+		return -1;
+	if (rec_int_or(rec, "limit", 1) < 1) {
+		snprintf(err, REC_ERRLEN, "limit: at least 1");
+		return -1;
+	}
+	if (rec_str(rec, "attributes") != NULL &&
+	    attr_check(rec_str(rec, "attributes"), e) == -1) {
+		snprintf(err, REC_ERRLEN, "attributes: %.200s", e);
+		return -1;
+	}
+	if (rec_str(rec, "fits") == NULL)
+		return 0;
+	res_init(&r);
+	if (res_parse(rec_str(rec, "fits"), &r, e) == -1) {
+		snprintf(err, REC_ERRLEN, "fits: %.200s", e);
+		return -1;
+	}
+	res_free(&r);
+	return 0;
+}
+
 /* Answer a QUERY with a STATE record listing the things asked for. */
 void
 control_query(struct master *m, json_t *rec, const struct net_route *from)
 {
 	static const struct {
 		const char *what;
-		void (*list)(struct master *, json_t *);
+		void (*list)(struct master *, json_t *, json_t *);
 	} lists[] = {
 		{ "agents", list_agents },
 		{ "frameworks", list_frameworks },
@@ -171,6 +224,7 @@ control_query(struct master *m, json_t *rec, const struct net_route *from)
 		{ "offers", list_offers },
 	};
 	const char *what = rec_str(rec, "what");
+	char err[REC_ERRLEN];
 	json_t *items, *st;
 	size_t i;
 
@@ -186,8 +240,12 @@ control_query(struct master *m, json_t *rec, const struct net_route *from)
 		    "agents, frameworks, tasks, offers or history");
 		return;
 	}
+	if (query_check(rec, err) == -1) {
+		master_error(m, from, rec, E_INVALID, "QUERY: %s", err);
+		return;
+	}
 	items = json_array();
-	lists[i].list(m, items);
+	lists[i].list(m, rec, items);
 	st = rec_new(R_STATE);
 	rec_set_str(st, "what", what);
 	json_object_set_new(st, "items", items);
