@@ -369,6 +369,8 @@ agent_reregister(struct agent *a, int64_t delay)
 {
 	struct agent_set *s = a->set;
 
+	if (a->leaving)
+		return;
 	if (a->registered) {
 		a->registered = 0;
 		s->nregistered--;
@@ -654,7 +656,10 @@ agent_set_handle(struct agent_set *s, const json_t *rec)
 		return;
 	}
 	a = &s->agents[i];
-	if (strcmp(type, R_AGENT_REGISTERED) == 0) {
+	if (strcmp(type, R_LEFT) == 0) {
+		a->left = 1;
+		LOGV(s, "the master took our goodbye");
+	} else if (strcmp(type, R_AGENT_REGISTERED) == 0) {
 		if (id != NULL && id_valid(id))
 			handle_registered(a, id, rec_bool_or(rec, "kill_tasks", 0));
 	} else if (strcmp(type, R_LAUNCH) == 0)
@@ -683,6 +688,37 @@ agent_set_quiet(struct agent_set *s)
 
 	while ((t = map_next(s->tasks, &pos, NULL)) != NULL)
 		if (!t->ended || json_array_size(t->updates) > 0)
+			return 0;
+	return 1;
+}
+
+void
+agent_set_leave(struct agent_set *s, int killed)
+{
+	json_t *r;
+	int i;
+
+	for (i = 0; i < s->n; i++) {
+		s->agents[i].leaving = 1;
+		timeq_stop(s->conf.timers, &s->agents[i].timer);
+		if (!s->agents[i].registered || s->agents[i].left)
+			continue;
+		r = rec_new(R_LEAVE);
+		rec_set_str(r, "agent_id", s->agents[i].id);
+		json_object_set_new(r, "tasks_killed", json_boolean(killed));
+		if (s->conf.ops->send(s->conf.arg, r) == -1)
+			log_debug("send %s: master not reachable", R_LEAVE);
+		json_decref(r);
+	}
+}
+
+int
+agent_set_left(struct agent_set *s)
+{
+	int i;
+
+	for (i = 0; i < s->n; i++)
+		if (s->agents[i].registered && !s->agents[i].left)
 			return 0;
 	return 1;
 }

@@ -58,6 +58,8 @@ struct agent {
 	char		 id[AGENT_ID_LEN];	/* "" until the master gives one */
 	int		 index;			/* in the set */
 	int		 registered;
+	int		 leaving;	/* it said goodbye: no more heartbeats */
+	int		 left;		/* the master took its LEAVE */
 	struct timeq_ent timer;		/* registration retry, or heartbeat */
 	struct agent_set *set;
 	LIST_HEAD(, agent_task) tasks;
@@ -147,6 +149,14 @@ void	agent_set_flush(struct agent_set *);
 struct agent_task *agent_set_next(struct agent_set *, size_t *pos);
 /* True when every task has ended and every update was acknowledged. */
 int	agent_set_quiet(struct agent_set *);
+/*
+ * Say goodbye for every registered agent of the set: LEAVE, saying
+ * whether its tasks were killed (KILLED) or stay; the master answers LEFT
+ * and places nothing more on it.  Call again until agent_set_left().
+ */
+void	agent_set_leave(struct agent_set *, int killed);
+/* True when the master has taken the LEAVE of every registered agent. */
+int	agent_set_left(struct agent_set *);
 /* Agent A registers again (a new master), its first try in DELAY ms. */
 void	agent_reregister(struct agent *a, int64_t delay);
 

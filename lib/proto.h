@@ -20,6 +20,8 @@
 #define R_AGENT_REGISTERED	"AGENT_REGISTERED"
 #define R_LAUNCH		"LAUNCH"
 #define R_REREGISTER		"REREGISTER"
+#define R_LEAVE			"LEAVE"		/* agentd -> offerd: a clean stop */
+#define R_LEFT			"LEFT"		/* offerd -> agentd: taken */
 /* framework -> offerd */
 #define R_SUBSCRIBE		"SUBSCRIBE"
 #define R_ACCEPT		"ACCEPT"

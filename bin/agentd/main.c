@@ -35,6 +35,8 @@
 #define TICK_MS		100
 #define STOP_ACK_MS	3000	/* after the grace, to see the last updates through */
 #define STOP_POLL_MS	50
+#define LEAVE_WAIT_MS	1000	/* for the master to take our goodbye */
+#define LEAVE_RESEND_MS	200
 #define LOCK_TRIES	30	/* x 100 ms waiting for the work dir's lock */
 #define LEADER_POLL_US	100000
 #define TIMER_BATCH	4096
@@ -525,6 +527,29 @@ stop_tasks(struct daemon *d)
 	}
 }
 
+/*
+ * A clean stop says goodbye: the master rescinds our offers and places
+ * nothing more here; KILLED: our tasks were killed and reported, so we
+ * leave for good, else they stay as they are until we are back.  Waits
+ * for the master's word a little, not for ever.
+ */
+static void
+say_goodbye(struct daemon *d, int killed)
+{
+	int64_t until = now_ms() + LEAVE_WAIT_MS, next = 0;
+
+	while (now_ms() < until && !agent_set_left(d->ag.set)) {
+		if (now_ms() >= next) {
+			agent_set_leave(d->ag.set, killed);
+			next = now_ms() + LEAVE_RESEND_MS;
+		}
+		(void)turn(d, STOP_POLL_MS);
+	}
+	if (!agent_set_left(d->ag.set))
+		log_warnx("the master did not take our goodbye: it will find "
+		    "us gone after its agent timeout");
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -546,6 +571,7 @@ main(int argc, char *argv[])
 	    d.c.kill_on_exit ? ": killing tasks" : "");
 	if (d.c.kill_on_exit)
 		stop_tasks(&d);
+	say_goodbye(&d, d.c.kill_on_exit);
 	launch_server_close(&d.ag);
 	net_close(d.ag.net);
 	elect_follow_destroy(d.follow);

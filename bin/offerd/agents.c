@@ -206,22 +206,17 @@ agent_heartbeat(struct master *m, json_t *rec, const struct net_route *from)
 }
 
 /*
- * Agent A stopped answering: its offers are rescinded and its tasks are
- * reported TASK_UNREACHABLE, which is not terminal: if A comes back, they
- * are reported again as they are; if A stays away for removal_ms, they are
- * lost for good.
+ * Agent A is out of the pool: its offers are rescinded and the allocator
+ * forgets it, so that nothing more is placed there; its removal clock
+ * starts.
  */
 static void
-agent_unreachable(struct master *m, struct agent *a)
+agent_deactivate(struct master *m, struct agent *a)
 {
 	struct offer *o;
-	struct task *t;
-	struct framework *fw;
 	size_t pos = 0;
 	json_t *r;
 
-	log_warnx("agent %s (%s) unreachable: no word for %lld ms", a->id,
-	    a->hostname, (long long)(now_ms() - a->last_seen));
 	while ((o = map_next(a->offers, &pos, NULL)) != NULL)
 		offer_remove(m, o, 1, 0);
 	a->active = 0;
@@ -229,6 +224,25 @@ agent_unreachable(struct master *m, struct agent *a)
 	r = rec_new(A_AGENT_REMOVE);
 	rec_set_str(r, "agent_id", a->id);
 	alloc_send(m, r);
+}
+
+/*
+ * Agent A stopped answering: it is out of the pool and its tasks are
+ * reported TASK_UNREACHABLE, which is not terminal: if A comes back, they
+ * are reported again as they are; if A stays away for removal_ms, they are
+ * lost for good.
+ */
+static void
+agent_unreachable(struct master *m, struct agent *a)
+{
+	struct task *t;
+	struct framework *fw;
+	size_t pos = 0;
+	json_t *r;
+
+	log_warnx("agent %s (%s) unreachable: no word for %lld ms", a->id,
+	    a->hostname, (long long)(now_ms() - a->last_seen));
+	agent_deactivate(m, a);
 	for (pos = 0; (t = map_next(a->tasks, &pos, NULL)) != NULL;)
 		if (!t->ended)
 			task_notify(m, t, TASK_UNREACHABLE, "agent unreachable");
@@ -237,6 +251,21 @@ agent_unreachable(struct master *m, struct agent *a)
 		rec_set_str(r, "agent_id", a->id);
 		framework_send(m, fw, r);
 	}
+}
+
+/* Forget agent A: it is no longer listed. */
+static void
+agent_forget(struct master *m, struct agent *a)
+{
+	map_del(m->agents, a->id);
+	map_destroy(a->tasks);
+	map_destroy(a->offers);
+	res_free(&a->total);
+	res_free(&a->used);
+	res_free(&a->offered);
+	free(a->attributes);
+	json_decref(a->isolators);
+	free(a);
 }
 
 /* Agent A was unreachable for removal_ms: its tasks are lost for good. */
@@ -255,15 +284,49 @@ agent_remove(struct master *m, struct agent *a)
 		task_end(m, t);
 	}
 	state_mark(m, m->removed_agents, a->id, NULL);
-	map_del(m->agents, a->id);
-	map_destroy(a->tasks);
-	map_destroy(a->offers);
-	res_free(&a->total);
-	res_free(&a->used);
-	res_free(&a->offered);
-	free(a->attributes);
-	json_decref(a->isolators);
-	free(a);
+	agent_forget(m, a);
+}
+
+/*
+ * LEAVE: an agent stops cleanly.  It is out of the pool at once (no wait
+ * for the agent timeout); when its tasks were killed and every one has
+ * ended, it leaves the cluster, else its tasks stay as they are until it
+ * registers again or stays away for the removal timeout.
+ */
+void
+agent_leave(struct master *m, json_t *rec, const struct net_route *from)
+{
+	char err[REC_ERRLEN];
+	struct agent *a;
+	struct task *t;
+	size_t pos = 0, live = 0;
+	json_t *r;
+
+	if (rec_require(rec, "agent_id:s ?tasks_killed:b", err) == -1) {
+		master_error(m, from, rec, E_MALFORMED, "%s", err);
+		return;
+	}
+	if ((a = map_get(m->agents, rec_str(rec, "agent_id"))) == NULL) {
+		master_error(m, from, rec, E_UNKNOWN_AGENT, "no agent %s",
+		    rec_str(rec, "agent_id"));
+		return;
+	}
+	if (master_owner(m, &a->route, from, rec, "agent", a->id) == -1)
+		return;
+	while ((t = map_next(a->tasks, &pos, NULL)) != NULL)
+		live += t->ended == 0;
+	if (a->active)
+		agent_deactivate(m, a);
+	r = rec_new(R_LEFT);
+	rec_set_str(r, "agent_id", a->id);
+	master_reply(m, from, r);
+	if (rec_bool_or(rec, "tasks_killed", 0) && live == 0) {
+		log_info("agent %s (%s) left the cluster", a->id, a->hostname);
+		agent_forget(m, a);
+	} else
+		log_info("agent %s (%s) stopped: nothing more is placed there; "
+		    "its %zu tasks stay until it is back", a->id, a->hostname,
+		    live);
 }
 
 void

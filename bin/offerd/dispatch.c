@@ -75,6 +75,7 @@ master_handle(struct master *m, json_t *rec, const struct net_route *from)
 		{ R_DECLINE, offer_decline },
 		{ R_ACKNOWLEDGE, task_acknowledge },
 		{ R_REGISTER_AGENT, agent_register },
+		{ R_LEAVE, agent_leave },
 		{ R_SUBSCRIBE, framework_subscribe },
 		{ R_KILL, task_kill },
 		{ R_SUPPRESS, framework_relay },

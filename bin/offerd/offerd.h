@@ -175,6 +175,7 @@ void	framework_teardown(struct master *, json_t *, const struct net_route *);
 void	offer_accept(struct master *, json_t *, const struct net_route *);
 void	offer_decline(struct master *, json_t *, const struct net_route *);
 void	task_status(struct master *, json_t *, const struct net_route *);
+void	agent_leave(struct master *, json_t *, const struct net_route *);
 void	task_acknowledge(struct master *, json_t *, const struct net_route *);
 void	task_kill(struct master *, json_t *, const struct net_route *);
 void	task_reconcile(struct master *, json_t *, const struct net_route *);
