@@ -24,3 +24,21 @@ teardown() { dump_logs; teardown_daemons; pkill -f "marker-$$" || true; cleanup_
 	[ "$status" -eq 0 ]
 	grep -q 'role gold: weight 2.5, set by root' "$TMP/offerd.log"
 }
+
+@test "weights are read back with cluster-ctl weights and survive a restart; -W wins for the roles it names" {
+	run cluster-ctl weights
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 1 ]	# the heading alone
+	cluster-ctl weight gold 2.5 >/dev/null
+	cluster-ctl weight silver 0.5 >/dev/null
+	run cluster-ctl -h weights
+	[[ "$output" == *"gold    2.500"* ]] || [[ "$output" == *"gold  2.500"* ]]
+	[ "$(cluster-ctl -o json weights | jq -r 'select(.role == "silver") .weight')" = 0.5 ]
+	teardown_daemons
+	start_daemon offerd offerd -d -v -w "$TMP/master" -W silver=3
+	wait_for 10 sh -c 'cluster-ctl -o json weights | grep -q gold'
+	[ "$(cluster-ctl -o json weights | jq -r 'select(.role == "gold") .weight')" = 2.5 ]
+	[ "$(cluster-ctl -o json weights | jq -r 'select(.role == "silver") .weight')" = 3 ]
+	run cluster-ctl -o bogus weights
+	[ "$status" -eq 100 ]
+}

@@ -42,7 +42,7 @@ usage(FILE *fp)
 	    "usage: cluster-ctl [-h] [-C credential] [-m master] [-o format] "
 	    "[-t timeout]\n"
 	    "                   command [args]\n"
-	    "       cluster-ctl agents | frameworks | tasks | offers\n"
+	    "       cluster-ctl agents | frameworks | tasks | offers | weights\n"
 	    "       cluster-ctl history [-E until] [-f framework-id] [-n count] "
 	    "[-S since]\n"
 	    "                           [-s state]\n"
@@ -388,7 +388,8 @@ main(int argc, char *argv[])
 	argc -= optind;
 	argv += optind;
 	if (strcmp(argv[0], "agents") == 0 || strcmp(argv[0], "frameworks") == 0 ||
-	    strcmp(argv[0], "tasks") == 0 || strcmp(argv[0], "offers") == 0)
+	    strcmp(argv[0], "tasks") == 0 || strcmp(argv[0], "offers") == 0 ||
+	    strcmp(argv[0], "weights") == 0)
 		return cmd_list(argc, argv);
 	if (strcmp(argv[0], "history") == 0)
 		return cmd_history(argc, argv);

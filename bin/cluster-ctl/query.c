@@ -47,6 +47,7 @@ static const struct listing {
 	    "exit_code,signal,reason,sandbox,oom,cpu_ms,mem_peak_mb" },
 	{ "offers", "offer_id,framework_id,agent_id,resources,age_ms",
 	    "offer_id,framework_id,agent_id,resources,age_ms" },
+	{ "weights", "role,weight", "role,weight" },
 	{ "history", "task_id,framework,state,hostname,started,ended,"
 	    "exit_code,cpu_ms,mem_peak_mb",
 	    "task_id,name,framework_id,framework,role,principal,agent_id,"

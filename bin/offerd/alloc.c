@@ -65,24 +65,16 @@ alloc_spawn(const struct config *c)
 	return pid;
 }
 
-/* Tell the allocator the -W weights (also one offerd did not start). */
+/* Tell the allocator every role's weight (also one offerd did not start). */
 static void
 alloc_weights(struct master *m)
 {
-	const struct config *c = m->conf;
-	const char *eq;
-	char role[64];
-	json_t *w;
-	int i;
+	const char *role;
+	json_t *v;
 
-	for (i = 0; i < c->nweights; i++) {
-		eq = strchr(c->weights[i], '=');
-		snprintf(role, sizeof(role), "%.*s", (int)(eq - c->weights[i]),
-		    c->weights[i]);
-		w = json_pack("{s:s,s:s,s:f}", "type", A_WEIGHT, "role", role,
-		    "weight", strtod(eq + 1, NULL));
-		alloc_send(m, w);
-	}
+	json_object_foreach(m->weights, role, v)
+		alloc_send(m, json_pack("{s:s,s:s,s:O}", "type", A_WEIGHT,
+		    "role", role, "weight", v));
 }
 
 int

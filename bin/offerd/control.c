@@ -181,6 +181,19 @@ list_offers(struct master *m, json_t *rec, json_t *items)
 		    sizeof(r)), "age_ms", (json_int_t)(now_ms() - o->created)));
 }
 
+/* Append every role whose weight was set, with it, to ITEMS. */
+static void
+list_weights(struct master *m, json_t *rec, json_t *items)
+{
+	const char *role;
+	json_t *v;
+
+	(void)rec;
+	json_object_foreach(m->weights, role, v)
+		json_array_append_new(items, json_pack("{s:s,s:O}", "role",
+		    role, "weight", v));
+}
+
 /* Check the filters of QUERY REC; 0, or -1 with ERR (REC_ERRLEN bytes). */
 static int
 query_check(json_t *rec, char *err)
@@ -222,6 +235,7 @@ control_query(struct master *m, json_t *rec, const struct net_route *from)
 		{ "frameworks", list_frameworks },
 		{ "tasks", list_tasks },
 		{ "offers", list_offers },
+		{ "weights", list_weights },
 	};
 	const char *what = rec_str(rec, "what");
 	char err[REC_ERRLEN];
@@ -237,7 +251,7 @@ control_query(struct master *m, json_t *rec, const struct net_route *from)
 			break;
 	if (i == sizeof(lists) / sizeof(*lists)) {
 		master_error(m, from, rec, E_INVALID, "QUERY: 'what' must be "
-		    "agents, frameworks, tasks, offers or history");
+		    "agents, frameworks, tasks, offers, weights or history");
 		return;
 	}
 	if (query_check(rec, err) == -1) {
@@ -250,6 +264,25 @@ control_query(struct master *m, json_t *rec, const struct net_route *from)
 	rec_set_str(st, "what", what);
 	json_object_set_new(st, "items", items);
 	master_reply(m, from, st);
+}
+
+void
+control_weights_init(struct master *m)
+{
+	const struct config *c = m->conf;
+	const char *eq;
+	char role[ROLE_LEN_MAX + 1];
+	int i;
+
+	if (m->weights == NULL)
+		m->weights = json_object();
+	for (i = 0; i < c->nweights; i++) {
+		eq = strchr(c->weights[i], '=');
+		snprintf(role, sizeof(role), "%.*s", (int)(eq - c->weights[i]),
+		    c->weights[i]);
+		json_object_set_new(m->weights, role,
+		    json_real(strtod(eq + 1, NULL)));
+	}
 }
 
 /* SET_WEIGHT: the allocator is told the role's new weight. */
@@ -278,6 +311,8 @@ control_set_weight(struct master *m, json_t *rec, const struct net_route *from)
 	}
 	log_info("role %s: weight %g, set by %s", rec_str(rec, "role"), w,
 	    from->principal[0] != '\0' ? from->principal : "an operator");
+	json_object_set_new(m->weights, rec_str(rec, "role"), json_real(w));
+	m->state_dirty = 2;	/* it survives a restart */
 	r = rec_new(A_WEIGHT);
 	rec_set_str(r, "role", rec_str(rec, "role"));
 	rec_set_num(r, "weight", w);

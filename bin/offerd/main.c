@@ -42,7 +42,6 @@
 #define HISTORY_MIN		4096
 #define REMOVAL_MS		(600 * 1000)
 #define RECOVERY_MS		(60 * 1000)
-#define ROLE_LEN_MAX		63
 #define LIMIT_FRAMEWORKS	1000	/* -L frameworks= */
 #define LIMIT_OFFERS		LIMIT_MAX	/* -L offers=: none */
 #define LIMIT_RATE		5000	/* -L rate= */
@@ -264,6 +263,7 @@ setup(struct master *m, const struct config *c)
 	pfh = pidfile_take(c->pidpath);
 	if (state_load(m, c->work_dir) == -1)
 		log_fatalx("cannot read the durable state in %s", c->work_dir);
+	control_weights_init(m);
 	if ((m->hub = net_open(NET_HUB, c->listen_ep, errbuf)) == NULL)
 		log_fatalx("%s", errbuf);
 	if (master_keys_load(m) == -1)

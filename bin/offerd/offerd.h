@@ -92,10 +92,12 @@ struct agent {
 	struct limit_bucket limit;	/* its own records (limits.c) */
 };
 
+#define ROLE_LEN_MAX	63	/* a role name, without its NUL */
+
 struct framework {
 	char		 id[ID_LEN];
 	char		 name[128];
-	char		 role[64];
+	char		 role[ROLE_LEN_MAX + 1];
 	struct net_route route;
 	int64_t		 last_seen;
 	int		 active;
@@ -155,6 +157,7 @@ struct master {
 	int		 state_dirty;	/* 1: lazily, 2: at the next tick */
 	int64_t		 state_next;
 	struct map	*seen_agents, *removed_agents, *seen_fw, *removed_fw;
+	json_t		*weights;	/* role -> weight set: -W, SET_WEIGHT */
 	struct map	*logs;		/* LOGS in flight, by ref: see logs.c */
 	unsigned long long logs_seq;
 	int		 history_fd;	/* WORK/history, or -1: see history.c */
@@ -183,6 +186,11 @@ void	control_query(struct master *, json_t *, const struct net_route *);
 /* LOGS: a task's output, asked of its agent; LOGS_DATA, its answer. */
 void	logs_request(struct master *, json_t *, const struct net_route *);
 void	logs_data(struct master *, json_t *, const struct net_route *);
+/*
+ * The roles' weights: those saved in the durable state, then -W's on
+ * top (the command line wins); call after state_load.
+ */
+void	control_weights_init(struct master *);
 /* QUERY "history": the accounting log's lines that match its filters. */
 void	history_query(struct master *, json_t *, const struct net_route *);
 void	control_set_weight(struct master *, json_t *, const struct net_route *);

@@ -165,6 +165,15 @@ state_load(struct master *m, const char *work_dir)
 			state_load_owners(sets[k],
 			    json_object_get(j, owner_names[k]));
 	}
+	if (json_is_object(json_object_get(j, "weights"))) {
+		json_t *w = json_object();
+
+		json_object_foreach(json_object_get(j, "weights"), key, v)
+			if (json_is_number(v) && json_number_value(v) > 0 &&
+			    (id_valid(key) || strcmp(key, "*") == 0))
+				json_object_set(w, key, v);
+		m->weights = w;
+	}
 	log_info("recovered %zu agent and %zu framework ids (%zu and %zu "
 	    "removed) from %s", map_count(m->seen_agents),
 	    map_count(m->seen_fw), map_count(m->removed_agents),
@@ -210,6 +219,8 @@ state_save(struct master *m)
 		else
 			json_decref(owners);
 	}
+	if (m->weights != NULL && json_object_size(m->weights) > 0)
+		json_object_set(j, "weights", m->weights);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", m->state_path);
 	if ((fp = fopen(tmp, "w")) == NULL ||
 	    json_dumpf(j, fp, JSON_COMPACT) == -1 || fflush(fp) == EOF ||
