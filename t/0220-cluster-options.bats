@@ -44,5 +44,16 @@ teardown() { dump_logs; teardown_daemons; cleanup_tmp; }
 	run cluster-ctl -t 1s run -h -c nan -- true
 	[ "$status" -eq 100 ]
 	run cluster-ctl run -m ipc:///nonexistent/x -t 1s -- ls -h -o x
-	[ "$status" -eq 124 ]
+	[ "$status" -eq 111 ]
+	[[ "$output" == *"no answer from the master"* ]]
+}
+
+@test "agentd -r beyond the machine's cpus or memory is warned about, and still taken" {
+	start_daemon offerd offerd -d -w "$TMP/master"
+	start_daemon big agentd -d -w "$TMP/big" -h big -r 'cpus:4096;mem:999999999'
+	wait_for 15 agents_registered 1
+	grep -q "offers cpus:4096 but this machine has $(nproc)" "$TMP/big.log"
+	grep -q "offers mem:999999999 but this machine has [0-9]* MB" "$TMP/big.log"
+	[ "$(cluster-ctl -h -o resources agents)" = "cpus:4096;mem:999999999" ]
+	teardown_daemons
 }

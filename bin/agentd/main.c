@@ -321,6 +321,27 @@ config_parse(struct daemon *d, int argc, char *argv[])
 	}
 }
 
+/*
+ * Warn when R (-r) promises more cpus or memory than this machine has:
+ * the tasks placed on the promise would starve or be killed.
+ */
+static void
+resources_warn(const struct res *r)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	long long mem = (long long)sysconf(_SC_PHYS_PAGES) *
+	    sysconf(_SC_PAGESIZE) / (1024 * 1024);
+
+	if (cpus > 0 && res_get(r, "cpus") > (int64_t)cpus * 1000)
+		log_warnx("-r offers cpus:%g but this machine has %ld: tasks "
+		    "placed on them will compete for the processors",
+		    res_get(r, "cpus") / 1000.0, cpus);
+	if (mem > 0 && res_get(r, "mem") > mem * 1000)
+		log_warnx("-r offers mem:%.0f but this machine has %lld MB: tasks "
+		    "placed on it may be killed for memory",
+		    res_get(r, "mem") / 1000.0, mem);
+}
+
 /* Check the option values of D's config; a bad one exits 100. */
 static void
 config_check(struct daemon *d, struct agent_conf *conf)
@@ -349,6 +370,7 @@ config_check(struct daemon *d, struct agent_conf *conf)
 		if (res_parse(c->resources, &check, err) == -1)
 			die(EXIT_USAGE, "resources '%s': %s", c->resources, err);
 		res_format(&check, ag->resources, sizeof(ag->resources));
+		resources_warn(&check);
 		res_free(&check);
 	}
 }
