@@ -1,7 +1,8 @@
 /*
  * Control: what cluster-ctl asks and commands.  QUERY answers a STATE
  * listing agents, frameworks (with their dominant shares), tasks or
- * offers; SET_WEIGHT changes a role's weight in the allocator.
+ * offers, each as the ACL lets the asker query and see them; SET_WEIGHT
+ * changes a role's weight in the allocator.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,20 +102,41 @@ task_json(struct master *m, const struct task *t)
 	return j;
 }
 
+/*
+ * Whether FROM may see the work of PRINCIPAL (a framework's owner, "" when
+ * unknown) in a listing: its own always, another's as the ACL says.
+ */
+static int
+sees(struct master *m, const struct net_route *from, const char *principal)
+{
+	return strcmp(principal, from->principal) == 0 ||
+	    acl_permits(m->acl, from->principal, ACL_VIEW, principal);
+}
+
+/* The principal framework FID belongs to, "" when unknown. */
+static const char *
+owner_of(struct master *m, const char *fid)
+{
+	struct framework *fw = map_get(m->frameworks, fid);
+
+	return fw != NULL ? fw->route.principal : "";
+}
+
 /* Append every agent to ITEMS. */
 static void
-list_agents(struct master *m, json_t *items)
+list_agents(struct master *m, const struct net_route *from, json_t *items)
 {
 	struct agent *a;
 	size_t pos = 0;
 
+	(void)from;
 	while ((a = map_next(m->agents, &pos, NULL)) != NULL)
 		json_array_append_new(items, agent_json(a));
 }
 
-/* Append every framework, with its dominant share, to ITEMS. */
+/* Append every framework FROM sees, with its dominant share, to ITEMS. */
 static void
-list_frameworks(struct master *m, json_t *items)
+list_frameworks(struct master *m, const struct net_route *from, json_t *items)
 {
 	struct framework *f;
 	struct res total;
@@ -122,39 +144,49 @@ list_frameworks(struct master *m, json_t *items)
 
 	cluster_total(m, &total);
 	while ((f = map_next(m->frameworks, &pos, NULL)) != NULL)
-		json_array_append_new(items, json_pack(
-		    "{s:s,s:s,s:s,s:b,s:I,s:f}", "framework_id", f->id,
-		    "name", f->name, "role", f->role, "active", f->active,
-		    "tasks", (json_int_t)f->ntasks,
-		    "share", framework_share(f, &total)));
+		if (sees(m, from, f->route.principal))
+			json_array_append_new(items, json_pack(
+			    "{s:s,s:s,s:s,s:b,s:I,s:f}", "framework_id", f->id,
+			    "name", f->name, "role", f->role, "active",
+			    f->active, "tasks", (json_int_t)f->ntasks,
+			    "share", framework_share(f, &total)));
 	res_free(&total);
 }
 
-/* Append every task, ended ones too, to ITEMS. */
+/*
+ * Append every task FROM sees, ended ones too, to ITEMS; one whose
+ * framework is gone is its principal's at launch.
+ */
 static void
-list_tasks(struct master *m, json_t *items)
+list_tasks(struct master *m, const struct net_route *from, json_t *items)
 {
 	struct task *t;
+	const char *owner;
 	size_t pos = 0;
 
-	while ((t = map_next(m->tasks, &pos, NULL)) != NULL)
-		json_array_append_new(items, task_json(m, t));
+	while ((t = map_next(m->tasks, &pos, NULL)) != NULL) {
+		owner = owner_of(m, t->framework_id);
+		if (sees(m, from, *owner != '\0' ? owner : t->principal))
+			json_array_append_new(items, task_json(m, t));
+	}
 }
 
-/* Append every outstanding offer, with its age, to ITEMS. */
+/* Append every outstanding offer FROM sees, with its age, to ITEMS. */
 static void
-list_offers(struct master *m, json_t *items)
+list_offers(struct master *m, const struct net_route *from, json_t *items)
 {
 	char r[RES_TEXT];
 	struct offer *o;
 	size_t pos = 0;
 
 	while ((o = map_next(m->offers, &pos, NULL)) != NULL)
-		json_array_append_new(items, json_pack(
-		    "{s:s,s:s,s:s,s:s,s:I}", "offer_id", o->id,
-		    "framework_id", o->framework_id, "agent_id",
-		    o->agent_id, "resources", res_format(&o->res, r,
-		    sizeof(r)), "age_ms", (json_int_t)(now_ms() - o->created)));
+		if (sees(m, from, owner_of(m, o->framework_id)))
+			json_array_append_new(items, json_pack(
+			    "{s:s,s:s,s:s,s:s,s:I}", "offer_id", o->id,
+			    "framework_id", o->framework_id, "agent_id",
+			    o->agent_id, "resources", res_format(&o->res, r,
+			    sizeof(r)), "age_ms",
+			    (json_int_t)(now_ms() - o->created)));
 }
 
 /* Answer a QUERY with a STATE record listing the things asked for. */
@@ -163,12 +195,13 @@ control_query(struct master *m, json_t *rec, const struct net_route *from)
 {
 	static const struct {
 		const char *what;
-		void (*list)(struct master *, json_t *);
+		void (*list)(struct master *, const struct net_route *,
+		    json_t *);
 	} lists[] = {
-		{ "agents", list_agents },
-		{ "frameworks", list_frameworks },
-		{ "tasks", list_tasks },
-		{ "offers", list_offers },
+		{ Q_AGENTS, list_agents },
+		{ Q_FRAMEWORKS, list_frameworks },
+		{ Q_TASKS, list_tasks },
+		{ Q_OFFERS, list_offers },
 	};
 	const char *what = rec_str(rec, "what");
 	json_t *items, *st;
@@ -182,8 +215,10 @@ control_query(struct master *m, json_t *rec, const struct net_route *from)
 		    "agents, frameworks, tasks or offers");
 		return;
 	}
+	if (master_may(m, from, rec, ACL_QUERY, what) == -1)
+		return;
 	items = json_array();
-	lists[i].list(m, items);
+	lists[i].list(m, from, items);
 	st = rec_new(R_STATE);
 	rec_set_str(st, "what", what);
 	json_object_set_new(st, "items", items);
@@ -214,6 +249,8 @@ control_set_weight(struct master *m, json_t *rec, const struct net_route *from)
 		    "weight must be > 0 and <= 1e6");
 		return;
 	}
+	if (master_may(m, from, rec, ACL_WEIGHT, rec_str(rec, "role")) == -1)
+		return;
 	log_info("role %s: weight %g, set by %s", rec_str(rec, "role"), w,
 	    from->principal[0] != '\0' ? from->principal : "an operator");
 	r = rec_new(A_WEIGHT);

@@ -47,9 +47,10 @@ usage(FILE *fp)
 {
 	fprintf(fp, "usage: offerd [-dnv] [-a endpoint] [-A program] "
 	    "[-F timeout] [-K file] [-l endpoint]\n"
-	    "              [-o timeout] [-p pidfile] [-r duration] "
-	    "[-R timeout] [-t timeout]\n"
-	    "              [-T timeout] [-w work-dir] [-W role=weight]\n");
+	    "              [-o timeout] [-P file] [-p pidfile] [-r duration] "
+	    "[-R timeout]\n"
+	    "              [-t timeout] [-T timeout] [-w work-dir] "
+	    "[-W role=weight]\n");
 }
 
 /* Check a -W role=weight argument and keep it in C; exits 100 if bad. */
@@ -124,6 +125,7 @@ config_parse(struct config *c, int argc, char *argv[], int *status)
 		{ "help", no_argument, NULL, 'H' },
 		{ "insecure", no_argument, NULL, 'I' },
 		{ "credentials", required_argument, NULL, 'K' },
+		{ "acl", required_argument, NULL, 'P' },
 		{ "listen", required_argument, NULL, 'l' },
 		{ "check", no_argument, NULL, 'n' },
 		{ "offer-timeout", required_argument, NULL, 'o' },
@@ -139,7 +141,7 @@ config_parse(struct config *c, int argc, char *argv[], int *status)
 	};
 	int ch;
 
-	while ((ch = getopt_long(argc, argv, "a:A:dF:K:l:no:p:r:R:t:T:vw:W:",
+	while ((ch = getopt_long(argc, argv, "a:A:dF:K:l:no:P:p:r:R:t:T:vw:W:",
 	    longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'a':
@@ -177,6 +179,9 @@ config_parse(struct config *c, int argc, char *argv[], int *status)
 		case 'o':
 			c->offer_timeout_ms = duration_arg("offer timeout", optarg);
 			break;
+		case 'P':
+			c->acl_path = optarg;
+			break;
 		case 'p':
 			c->pidpath = optarg;
 			break;
@@ -213,6 +218,9 @@ config_parse(struct config *c, int argc, char *argv[], int *status)
 		*status = EXIT_USAGE;
 		return -1;
 	}
+	if (c->insecure && c->acl_path != NULL)
+		errx(EXIT_USAGE, "-P and --insecure: without principals, rules "
+		    "name no one");
 	config_endpoints(c);
 	return 0;
 }
@@ -243,6 +251,8 @@ setup(struct master *m, const struct config *c)
 		log_fatalx("%s", errbuf);
 	if (master_keys_load(m) == -1)
 		log_fatalx("no credentials: stopping (--insecure runs without)");
+	if (master_acl_load(m) == -1)
+		log_fatalx("a bad ACL file: stopping");
 	if (alloc_start(m) == -1)
 		log_fatalx("no allocator: stopping");
 	if (pfh != NULL)
@@ -262,10 +272,14 @@ signals(struct master *m)
 	if (sig_take(SIGHUP)) {
 		/* everything else is set on the command line */
 		log_info("SIGHUP: writing the durable state, reading the "
-		    "credentials again");
+		    "credentials and the ACL file again");
 		m->state_dirty = 1;
 		state_save(m);
 		master_keys_load(m);
+		if (master_acl_load(m) == -1)
+			log_warnx("the ACL file is not taken: the %zu rules in "
+			    "force stay%s", acl_count(m->acl), m->acl == NULL ?
+			    " (none: the default policy)" : "");
 	}
 	if (sig_take(SIGCHLD))
 		alloc_reap(m);
@@ -317,7 +331,15 @@ main(int argc, char *argv[])
 	if (config_parse(&conf, argc, argv, &status) == -1)
 		return status;
 	if (conf.check) {
-		printf("offerd: configuration ok (listen %s)\n", conf.listen_ep);
+		/* the ACL file is configuration too: checked, on stderr */
+		log_init("offerd", 1, conf.verbose);
+		memset(&m, 0, sizeof(m));
+		m.conf = &conf;
+		if (master_acl_load(&m) == -1)
+			return EXIT_SYSTEM;
+		printf("offerd: configuration ok (listen %s, %zu ACL rules)\n",
+		    conf.listen_ep, acl_count(m.acl));
+		acl_free(m.acl);
 		return 0;
 	}
 	log_init("offerd", conf.foreground, conf.verbose);
@@ -333,6 +355,7 @@ main(int argc, char *argv[])
 	alloc_stop(&m);
 	state_save(&m);
 	net_close(m.hub);
+	acl_free(m.acl);
 	if (pfh != NULL)
 		pidfile_remove(pfh);
 	return 0;
