@@ -98,7 +98,7 @@ build/test/%: t/unit/%.c $(PROGLIBS)
 FUZZ_CC	 = clang
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
 	   -fno-sanitize-recover=undefined
-FUZZ_SRC = lib/rec.c lib/res.c lib/util.c lib/map.c lib/auth.c
+FUZZ_SRC = lib/rec.c lib/res.c lib/util.c lib/map.c lib/auth.c lib/acl.c
 FUZZERS	 = $(patsubst t/fuzz/%.c,build/fuzz/%,$(wildcard t/fuzz/*.c))
 
 build/fuzz/%: t/fuzz/%.c $(FUZZ_SRC) $(LIBHDR)

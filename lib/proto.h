@@ -44,6 +44,11 @@
 #define R_STATE			"STATE"
 #define R_SET_WEIGHT		"SET_WEIGHT"
 #define R_WEIGHT_SET		"WEIGHT_SET"
+/* what a QUERY may ask for (its "what"); an ACL's query rules name them */
+#define Q_AGENTS		"agents"
+#define Q_FRAMEWORKS		"frameworks"
+#define Q_TASKS			"tasks"
+#define Q_OFFERS		"offers"
 /* anyone -> anyone */
 #define R_ERROR			"ERROR"
 

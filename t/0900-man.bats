@@ -85,7 +85,7 @@ lint() {
 		*"referenced manual not found: Xr "*)
 			ref=${line##*Xr }; ref=${ref% (*}	# "name sec"
 			if [ -f "$TOP/man/${ref% *}.${ref#* }" ] ||
-			    ! echo " $PROGRAMS cluster-protocol " |
+			    ! echo " $PROGRAMS cluster-protocol cluster-acl " |
 			    grep -q " ${ref% *} "; then
 				continue
 			fi ;;
@@ -110,7 +110,7 @@ lint() {
 	    skip "mandoc is not installed (make deps installs it)"
 	local p f out bad=0
 	for f in $(for p in $(documented); do page_of "$p"; done) \
-	    "$TOP"/man/cluster-protocol.7; do
+	    "$TOP"/man/cluster-protocol.7 "$TOP"/man/cluster-acl.5; do
 		[ -f "$f" ] || continue
 		out=$(lint "$f")
 		if [ -n "$out" ]; then

@@ -53,6 +53,8 @@ register_check(struct master *m, json_t *rec, const struct net_route *from,
 	const char *want_id = rec_str(rec, "agent_id");
 	const char *attrs = rec_str(rec, "attributes");
 
+	if (master_may(m, from, rec, ACL_AGENT, NULL) == -1)
+		return -1;
 	if (rec_require(rec, "hostname:s resources:s ?attributes:s ?agent_id:s "
 	    "?tasks:a", err) == -1) {
 		master_error(m, from, rec, E_MALFORMED, "%s", err);

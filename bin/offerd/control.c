@@ -1,7 +1,8 @@
 /*
  * Control: what cluster-ctl asks and commands.  QUERY answers a STATE
  * listing agents, frameworks (with their dominant shares), tasks or
- * offers; SET_WEIGHT changes a role's weight in the allocator.
+ * offers, each as the ACL lets the asker query and see them; SET_WEIGHT
+ * changes a role's weight in the allocator.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,12 +103,33 @@ task_json(struct master *m, const struct task *t)
 }
 
 /*
+ * Whether FROM may see the work of PRINCIPAL (a framework's owner, "" when
+ * unknown) in a listing: its own always, another's as the ACL says.
+ */
+static int
+sees(struct master *m, const struct net_route *from, const char *principal)
+{
+	return strcmp(principal, from->principal) == 0 ||
+	    acl_permits(m->acl, from->principal, ACL_VIEW, principal);
+}
+
+/* The principal framework FID belongs to, "" when unknown. */
+static const char *
+owner_of(struct master *m, const char *fid)
+{
+	struct framework *fw = map_get(m->frameworks, fid);
+
+	return fw != NULL ? fw->route.principal : "";
+}
+
+/*
  * Append every agent to ITEMS, or with QUERY REC's filters only those
  * whose whole resources hold "fits" and whose attributes match
  * "attributes", at most "limit" of them.
  */
 static void
-list_agents(struct master *m, json_t *rec, json_t *items)
+list_agents(struct master *m, const struct net_route *from, json_t *rec,
+    json_t *items)
 {
 	const char *fits = rec_str(rec, "fits"), *want = rec_str(rec,
 	    "attributes");
@@ -117,6 +139,7 @@ list_agents(struct master *m, json_t *rec, json_t *items)
 	struct agent *a;
 	size_t pos = 0;
 
+	(void)from;
 	res_init(&need);
 	if (fits != NULL && res_parse(fits, &need, err) == -1)
 		fits = NULL;	/* checked by control_query */
@@ -133,9 +156,10 @@ list_agents(struct master *m, json_t *rec, json_t *items)
 	res_free(&need);
 }
 
-/* Append every framework, with its dominant share, to ITEMS. */
+/* Append every framework FROM sees, with its dominant share, to ITEMS. */
 static void
-list_frameworks(struct master *m, json_t *rec, json_t *items)
+list_frameworks(struct master *m, const struct net_route *from, json_t *rec,
+    json_t *items)
 {
 	struct framework *f;
 	struct res total;
@@ -144,29 +168,39 @@ list_frameworks(struct master *m, json_t *rec, json_t *items)
 	(void)rec;
 	cluster_total(m, &total);
 	while ((f = map_next(m->frameworks, &pos, NULL)) != NULL)
-		json_array_append_new(items, json_pack(
-		    "{s:s,s:s,s:s,s:b,s:I,s:f}", "framework_id", f->id,
-		    "name", f->name, "role", f->role, "active", f->active,
-		    "tasks", (json_int_t)f->ntasks,
-		    "share", framework_share(f, &total)));
+		if (sees(m, from, f->route.principal))
+			json_array_append_new(items, json_pack(
+			    "{s:s,s:s,s:s,s:b,s:I,s:f}", "framework_id", f->id,
+			    "name", f->name, "role", f->role, "active",
+			    f->active, "tasks", (json_int_t)f->ntasks,
+			    "share", framework_share(f, &total)));
 	res_free(&total);
 }
 
-/* Append every task, ended ones too, to ITEMS. */
+/*
+ * Append every task FROM sees, ended ones too, to ITEMS; one whose
+ * framework is gone is its principal's at launch.
+ */
 static void
-list_tasks(struct master *m, json_t *rec, json_t *items)
+list_tasks(struct master *m, const struct net_route *from, json_t *rec,
+    json_t *items)
 {
 	struct task *t;
+	const char *owner;
 	size_t pos = 0;
 
 	(void)rec;
-	while ((t = map_next(m->tasks, &pos, NULL)) != NULL)
-		json_array_append_new(items, task_json(m, t));
+	while ((t = map_next(m->tasks, &pos, NULL)) != NULL) {
+		owner = owner_of(m, t->framework_id);
+		if (sees(m, from, *owner != '\0' ? owner : t->principal))
+			json_array_append_new(items, task_json(m, t));
+	}
 }
 
-/* Append every outstanding offer, with its age, to ITEMS. */
+/* Append every outstanding offer FROM sees, with its age, to ITEMS. */
 static void
-list_offers(struct master *m, json_t *rec, json_t *items)
+list_offers(struct master *m, const struct net_route *from, json_t *rec,
+    json_t *items)
 {
 	char r[RES_TEXT];
 	struct offer *o;
@@ -174,20 +208,24 @@ list_offers(struct master *m, json_t *rec, json_t *items)
 
 	(void)rec;
 	while ((o = map_next(m->offers, &pos, NULL)) != NULL)
-		json_array_append_new(items, json_pack(
-		    "{s:s,s:s,s:s,s:s,s:I}", "offer_id", o->id,
-		    "framework_id", o->framework_id, "agent_id",
-		    o->agent_id, "resources", res_format(&o->res, r,
-		    sizeof(r)), "age_ms", (json_int_t)(now_ms() - o->created)));
+		if (sees(m, from, owner_of(m, o->framework_id)))
+			json_array_append_new(items, json_pack(
+			    "{s:s,s:s,s:s,s:s,s:I}", "offer_id", o->id,
+			    "framework_id", o->framework_id, "agent_id",
+			    o->agent_id, "resources", res_format(&o->res, r,
+			    sizeof(r)), "age_ms",
+			    (json_int_t)(now_ms() - o->created)));
 }
 
 /* Append every role whose weight was set, with it, to ITEMS. */
 static void
-list_weights(struct master *m, json_t *rec, json_t *items)
+list_weights(struct master *m, const struct net_route *from, json_t *rec,
+    json_t *items)
 {
 	const char *role;
 	json_t *v;
 
+	(void)from;
 	(void)rec;
 	json_object_foreach(m->weights, role, v)
 		json_array_append_new(items, json_pack("{s:s,s:O}", "role",
@@ -229,12 +267,13 @@ control_query(struct master *m, json_t *rec, const struct net_route *from)
 {
 	static const struct {
 		const char *what;
-		void (*list)(struct master *, json_t *, json_t *);
+		void (*list)(struct master *, const struct net_route *,
+		    json_t *, json_t *);
 	} lists[] = {
-		{ "agents", list_agents },
-		{ "frameworks", list_frameworks },
-		{ "tasks", list_tasks },
-		{ "offers", list_offers },
+		{ Q_AGENTS, list_agents },
+		{ Q_FRAMEWORKS, list_frameworks },
+		{ Q_TASKS, list_tasks },
+		{ Q_OFFERS, list_offers },
 		{ "weights", list_weights },
 	};
 	const char *what = rec_str(rec, "what");
@@ -258,8 +297,10 @@ control_query(struct master *m, json_t *rec, const struct net_route *from)
 		master_error(m, from, rec, E_INVALID, "QUERY: %s", err);
 		return;
 	}
+	if (master_may(m, from, rec, ACL_QUERY, what) == -1)
+		return;
 	items = json_array();
-	lists[i].list(m, rec, items);
+	lists[i].list(m, from, rec, items);
 	st = rec_new(R_STATE);
 	rec_set_str(st, "what", what);
 	json_object_set_new(st, "items", items);
@@ -309,6 +350,8 @@ control_set_weight(struct master *m, json_t *rec, const struct net_route *from)
 		    "weight must be > 0 and <= 1e6");
 		return;
 	}
+	if (master_may(m, from, rec, ACL_WEIGHT, rec_str(rec, "role")) == -1)
+		return;
 	log_info("role %s: weight %g, set by %s", rec_str(rec, "role"), w,
 	    from->principal[0] != '\0' ? from->principal : "an operator");
 	json_object_set_new(m->weights, rec_str(rec, "role"), json_real(w));

@@ -3,11 +3,15 @@
  * helpers every handler answers with, and the timers that run each tick.
  * What a record does is in the file of its role (see offerd.h).
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "acl.h"
 #include "log.h"
 #include "offerd.h"
 #include "proto.h"
@@ -101,19 +105,118 @@ master_handle(struct master *m, json_t *rec, const struct net_route *from)
 	    type);
 }
 
+/* A principal's name for the log: none with --insecure. */
+static const char *
+who(const struct net_route *from)
+{
+	return from->principal[0] != '\0' ? from->principal : "(none)";
+}
+
+int
+master_may(struct master *m, const struct net_route *from, const json_t *rec,
+    enum acl_action action, const char *object)
+{
+	if (acl_permits(m->acl, from->principal, action, object))
+		return 0;
+	log_warnx("refused %s from principal %s: not permitted to %s%s%s",
+	    rec_type(rec), who(from), acl_action_name(action),
+	    object ? " " : "", object ? object : "");
+	master_error(m, from, rec, E_FORBIDDEN, "principal %s may not %s%s%s",
+	    who(from), acl_action_name(action), object ? " " : "",
+	    object ? object : "");
+	return -1;
+}
+
+/*
+ * The identity check of master_owner and master_kills: when KILL, an ACL
+ * rule permitting FROM to kill OWNER's principal's work also lets it
+ * through (1).  0 for the owner, -1 after an ERROR.
+ */
+static int
+owner_check(struct master *m, const struct net_route *owner,
+    const struct net_route *from, const json_t *rec, const char *what,
+    const char *id, int kill)
+{
+	if (owner->principal[0] == '\0' ||
+	    strcmp(owner->principal, from->principal) == 0)
+		return 0;
+	if (kill && acl_permits(m->acl, from->principal, ACL_KILL,
+	    owner->principal)) {
+		log_info("%s of %s %s (principal %s) by principal %s: the ACL "
+		    "permits it", rec_type(rec), what, id, owner->principal,
+		    from->principal);
+		return 1;
+	}
+	log_warnx("refused %s from principal %s: %s %s belongs to %s",
+	    rec_type(rec), who(from), what, id, owner->principal);
+	/* with rules, it is the rules that could have permitted it */
+	if (kill && m->acl != NULL)
+		master_error(m, from, rec, E_FORBIDDEN, "%s %s belongs to "
+		    "another principal, and no rule permits principal %s to "
+		    "kill its work", what, id, who(from));
+	else
+		master_error(m, from, rec, E_NOT_OWNER, "%s %s belongs to "
+		    "another principal", what, id);
+	return -1;
+}
+
 int
 master_owner(struct master *m, const struct net_route *owner,
     const struct net_route *from, const json_t *rec, const char *what,
     const char *id)
 {
-	if (owner->principal[0] == '\0' ||
-	    strcmp(owner->principal, from->principal) == 0)
+	return owner_check(m, owner, from, rec, what, id, 0);
+}
+
+int
+master_kills(struct master *m, const struct net_route *owner,
+    const struct net_route *from, const json_t *rec, const char *what,
+    const char *id)
+{
+	return owner_check(m, owner, from, rec, what, id, 1);
+}
+
+int
+master_acl_load(struct master *m)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 16], err[ACL_ERRLEN], *buf;
+	const char *p = m->conf->acl_path;
+	struct acl *a;
+	size_t len;
+	int r;
+
+	if (m->conf->insecure)
 		return 0;
-	log_warnx("refused %s from principal %s: %s %s belongs to %s",
-	    rec_type(rec), from->principal, what, id, owner->principal);
-	master_error(m, from, rec, E_NOT_OWNER, "%s %s belongs to another "
-	    "principal", what, id);
-	return -1;
+	/* the default file is optional: without it, the default policy */
+	if (p == NULL && auth_conf_dir(dir, sizeof(dir)) != NULL) {
+		snprintf(path, sizeof(path), "%s/acl", dir);
+		if (access(path, F_OK) == 0 || errno != ENOENT)
+			p = path;
+	}
+	if (p == NULL) {
+		if (m->acl != NULL)
+			log_warnx("the ACL file is gone: the default policy "
+			    "applies");
+		acl_free(m->acl);
+		m->acl = NULL;
+		log_info("no ACL file: every principal may do everything but "
+		    "run tasks as root and kill others' work");
+		return 0;
+	}
+	if (acl_read(p, &buf, &len, err) == -1) {
+		log_warnx("ACL file %s", err);
+		return -1;
+	}
+	r = acl_parse(buf, len, &a, err);
+	free(buf);
+	if (r == -1) {
+		log_warnx("%s:%s", p, err);
+		return -1;
+	}
+	acl_free(m->acl);
+	m->acl = a;
+	log_info("%zu ACL rules from %s", acl_count(a), p);
+	return 0;
 }
 
 /* The principals' credentials, for the hub's sealing. */

@@ -192,6 +192,9 @@ subscribe_check(struct master *m, json_t *rec, const struct net_route *from)
 	if (filters != NULL &&
 	    subscribe_check_filters(m, rec, from, filters) == -1)
 		return -1;
+	/* each subscription, a failover too: the role may be another */
+	if (master_may(m, from, rec, ACL_REGISTER, role ? role : "*") == -1)
+		return -1;
 	if (want_id != NULL && map_get(m->removed_fw, want_id) != NULL) {
 		master_error(m, from, rec, E_REMOVED, "framework '%s' was "
 		    "removed; subscribe without an id to start anew", want_id);
@@ -257,8 +260,12 @@ framework_subscribe(struct master *m, json_t *rec, const struct net_route *from)
 	framework_activate(m, fw);
 }
 
-struct framework *
-framework_of(struct master *m, json_t *rec, const struct net_route *from)
+/*
+ * The framework REC names, subscribed (not a placeholder); NULL after an
+ * ERROR.  Whose it is, is the caller's to check.
+ */
+static struct framework *
+framework_find(struct master *m, json_t *rec, const struct net_route *from)
 {
 	const char *id = rec_str(rec, "framework_id");
 	struct framework *fw;
@@ -279,11 +286,44 @@ framework_of(struct master *m, json_t *rec, const struct net_route *from)
 		    id);
 		return NULL;
 	}
-	if (master_owner(m, &fw->route, from, rec, "framework", fw->id) == -1)
-		return NULL;
+	return fw;
+}
+
+/* FW is heard from over FROM, its own principal's connection. */
+static void
+framework_seen(struct master *m, struct framework *fw,
+    const struct net_route *from)
+{
 	fw->route = *from;
 	fw->last_seen = now_ms();
 	framework_activate(m, fw);
+}
+
+struct framework *
+framework_of(struct master *m, json_t *rec, const struct net_route *from)
+{
+	struct framework *fw;
+
+	if ((fw = framework_find(m, rec, from)) == NULL ||
+	    master_owner(m, &fw->route, from, rec, "framework", fw->id) == -1)
+		return NULL;
+	framework_seen(m, fw, from);
+	return fw;
+}
+
+struct framework *
+framework_to_kill(struct master *m, json_t *rec, const struct net_route *from)
+{
+	struct framework *fw;
+
+	if ((fw = framework_find(m, rec, from)) == NULL)
+		return NULL;
+	switch (master_kills(m, &fw->route, from, rec, "framework", fw->id)) {
+	case -1:
+		return NULL;
+	case 0:
+		framework_seen(m, fw, from);
+	}
 	return fw;
 }
 
@@ -323,11 +363,14 @@ framework_relay(struct master *m, json_t *rec, const struct net_route *from)
 	alloc_send(m, r);
 }
 
-/* TEARDOWN: the framework is done; it is removed at once. */
+/*
+ * TEARDOWN: the framework is done (or an operator the ACL permits ends
+ * it); it is removed at once.
+ */
 void
 framework_teardown(struct master *m, json_t *rec, const struct net_route *from)
 {
-	struct framework *fw = framework_of(m, rec, from);
+	struct framework *fw = framework_to_kill(m, rec, from);
 
 	if (fw != NULL)
 		framework_remove(m, fw);

@@ -52,10 +52,11 @@ usage(FILE *fp)
 {
 	fprintf(fp, "usage: offerd [-dnv] [-a endpoint] [-A program] "
 	    "[-F timeout] [-K file] [-L limits]\n"
-	    "              [-l endpoint] [-o timeout] [-p pidfile] "
-	    "[-r duration] [-R timeout]\n"
-	    "              [-S size] [-t timeout] [-T timeout] [-w work-dir] "
-	    "[-W role=weight]\n");
+	    "              [-l endpoint] [-o timeout] [-P file] [-p pidfile] "
+	    "[-r duration]\n"
+	    "              [-R timeout] [-S size] [-t timeout] [-T timeout] "
+	    "[-w work-dir]\n"
+	    "              [-W role=weight]\n");
 }
 
 /* Check a -W role=weight argument and keep it in C; exits 100 if bad. */
@@ -136,6 +137,7 @@ config_parse(struct config *c, int argc, char *argv[], int *status)
 		{ "insecure", no_argument, NULL, 'I' },
 		{ "credentials", required_argument, NULL, 'K' },
 		{ "limit", required_argument, NULL, 'L' },
+		{ "acl", required_argument, NULL, 'P' },
 		{ "listen", required_argument, NULL, 'l' },
 		{ "check", no_argument, NULL, 'n' },
 		{ "offer-timeout", required_argument, NULL, 'o' },
@@ -153,7 +155,7 @@ config_parse(struct config *c, int argc, char *argv[], int *status)
 	char err[256];
 	int ch;
 
-	while ((ch = getopt_long(argc, argv, "a:A:dF:K:L:l:no:p:r:R:S:t:T:vw:W:",
+	while ((ch = getopt_long(argc, argv, "a:A:dF:K:L:l:no:P:p:r:R:S:t:T:vw:W:",
 	    longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'a':
@@ -196,6 +198,9 @@ config_parse(struct config *c, int argc, char *argv[], int *status)
 		case 'o':
 			c->offer_timeout_ms = duration_arg("offer timeout", optarg);
 			break;
+		case 'P':
+			c->acl_path = optarg;
+			break;
 		case 'p':
 			c->pidpath = optarg;
 			break;
@@ -236,6 +241,9 @@ config_parse(struct config *c, int argc, char *argv[], int *status)
 		*status = EXIT_USAGE;
 		return -1;
 	}
+	if (c->insecure && c->acl_path != NULL)
+		errx(EXIT_USAGE, "-P and --insecure: without principals, rules "
+		    "name no one");
 	config_endpoints(c);
 	return 0;
 }
@@ -268,6 +276,8 @@ setup(struct master *m, const struct config *c)
 		log_fatalx("%s", errbuf);
 	if (master_keys_load(m) == -1)
 		log_fatalx("no credentials: stopping (--insecure runs without)");
+	if (master_acl_load(m) == -1)
+		log_fatalx("a bad ACL file: stopping");
 	if (alloc_start(m) == -1)
 		log_fatalx("no allocator: stopping");
 	if (pfh != NULL)
@@ -287,10 +297,14 @@ signals(struct master *m)
 	if (sig_take(SIGHUP)) {
 		/* everything else is set on the command line */
 		log_info("SIGHUP: writing the durable state, reading the "
-		    "credentials again");
+		    "credentials and the ACL file again");
 		m->state_dirty = 1;
 		state_save(m);
 		master_keys_load(m);
+		if (master_acl_load(m) == -1)
+			log_warnx("the ACL file is not taken: the %zu rules in "
+			    "force stay%s", acl_count(m->acl), m->acl == NULL ?
+			    " (none: the default policy)" : "");
 	}
 	if (sig_take(SIGCHLD))
 		alloc_reap(m);
@@ -342,7 +356,15 @@ main(int argc, char *argv[])
 	if (config_parse(&conf, argc, argv, &status) == -1)
 		return status;
 	if (conf.check) {
-		printf("offerd: configuration ok (listen %s)\n", conf.listen_ep);
+		/* the ACL file is configuration too: checked, on stderr */
+		log_init("offerd", 1, conf.verbose);
+		memset(&m, 0, sizeof(m));
+		m.conf = &conf;
+		if (master_acl_load(&m) == -1)
+			return EXIT_SYSTEM;
+		printf("offerd: configuration ok (listen %s, %zu ACL rules)\n",
+		    conf.listen_ep, acl_count(m.acl));
+		acl_free(m.acl);
 		return 0;
 	}
 	log_init("offerd", conf.foreground, conf.verbose);
@@ -358,6 +380,7 @@ main(int argc, char *argv[])
 	alloc_stop(&m);
 	state_save(&m);
 	net_close(m.hub);
+	acl_free(m.acl);
 	if (pfh != NULL)
 		pidfile_remove(pfh);
 	return 0;

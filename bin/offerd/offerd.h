@@ -27,6 +27,7 @@
 #include <stdint.h>
 #include <jansson.h>
 
+#include "acl.h"
 #include "map.h"
 #include "net.h"
 #include "res.h"
@@ -63,6 +64,7 @@ struct config {
 	int		 nweights;
 	int		 foreground, verbose, check;
 	const char	*keys_path;	/* -K: the credentials file */
+	const char	*acl_path;	/* -P: the ACL file */
 	int		 insecure;	/* --insecure: records in the clear */
 	int64_t		 offer_timeout_ms;
 	int64_t		 agent_timeout_ms;
@@ -125,6 +127,7 @@ struct task {
 	char		 id[ID_LEN];
 	char		 framework_id[ID_LEN];
 	char		 agent_id[ID_LEN];
+	char		 principal[AUTH_PRINCIPAL_MAX];	/* its framework's */
 	char		 state[24];
 	struct res	 res;
 	json_t		*info;		/* the task as accepted */
@@ -135,12 +138,12 @@ struct task {
 	int		 reported;	/* the agent has said it knows it */
 	int64_t		 ended;		/* when terminal, for expiry */
 	int64_t		 submitted, started;	/* wall clock ms, or 0 */
-	char		 principal[AUTH_PRINCIPAL_MAX];	/* its framework's */
 	struct task	*dnext;		/* ended tasks, oldest first */
 };
 
 struct master {
 	struct auth_keys *keys;	/* the principals, NULL: --insecure */
+	struct acl	*acl;	/* the rules, NULL: no file (acl.h) */
 	const struct config *conf;
 	struct net	*hub;
 	struct net	*alloc;
@@ -215,6 +218,29 @@ int	master_owner(struct master *, const struct net_route *owner,
 	    const struct net_route *from, const json_t *rec, const char *what,
 	    const char *id);
 /*
+ * master_owner for a KILL or TEARDOWN: also taken (1, logged) from a
+ * principal that an ACL kill rule permits to kill the work of OWNER's
+ * principal.  0 for the owner; -1 after an ERROR (forbidden when there
+ * are rules, else not_owner).
+ */
+int	master_kills(struct master *, const struct net_route *owner,
+	    const struct net_route *from, const json_t *rec, const char *what,
+	    const char *id);
+/*
+ * Authorization: whether the ACL permits FROM's principal ACTION on
+ * OBJECT (NULL for none); else an ERROR forbidden and a log line naming
+ * the principal, the action and the object.  0 or -1.
+ */
+int	master_may(struct master *, const struct net_route *from,
+	    const json_t *rec, enum acl_action action, const char *object);
+/*
+ * (Re)load the ACL file (-P, else the credentials directory's acl when
+ * it exists; none: the default policy), read whole and parsed from
+ * memory; nothing with --insecure.  0, or -1 (logged "FILE:LINE: why")
+ * with the rules in force kept.
+ */
+int	master_acl_load(struct master *);
+/*
  * (Re)load the principals' credentials (-K, else the first start's in the
  * credentials directory) and seal the hub with them; nothing with
  * --insecure.  0, or -1 (logged) with the old ones kept.
@@ -233,6 +259,12 @@ void	agents_scan(struct master *, int64_t now);
 /* frameworks.c */
 /* The framework REC names, its route refreshed; NULL after an ERROR. */
 struct framework *framework_of(struct master *, json_t *rec,
+	    const struct net_route *from);
+/*
+ * The framework a KILL or TEARDOWN names: framework_of, or one of another
+ * principal that the ACL permits FROM to kill (its route untouched).
+ */
+struct framework *framework_to_kill(struct master *, json_t *rec,
 	    const struct net_route *from);
 /* A framework known only from an agent's report; NULL if out of memory. */
 struct framework *framework_placeholder(struct master *, const char *id,

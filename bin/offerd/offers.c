@@ -189,6 +189,34 @@ accept_check(struct master *m, const struct framework *fw,
 }
 
 /*
+ * Whether FROM may run each task of TASKS as the user it names (one that
+ * names none runs as its agent's unprivileged default, unchecked here);
+ * -1 after an ERROR.
+ */
+static int
+accept_permitted(struct master *m, json_t *rec, const struct net_route *from,
+    json_t *tasks)
+{
+	const char *user;
+	json_t *t;
+	size_t i;
+
+	json_array_foreach(tasks, i, t) {
+		if ((user = rec_str(t, "user")) == NULL)
+			continue;
+		if (!acl_user_valid(user)) {
+			master_error(m, from, rec, E_INVALID, "task '%.64s': "
+			    "user is not a valid user name",
+			    rec_str(t, "task_id") ? rec_str(t, "task_id") : "");
+			return -1;
+		}
+		if (master_may(m, from, rec, ACL_RUN_AS, user) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/*
  * ACCEPT: launch the tasks on the offer's agent.  All of it is checked
  * first; on any fault nothing launches, the framework gets an ERROR and
  * the offer's resources go back to the pool.
@@ -210,6 +238,10 @@ offer_accept(struct master *m, json_t *rec, const struct net_route *from)
 		return;
 	a = map_get(m->agents, o->agent_id);
 	tasks = json_object_get(rec, "tasks");
+	if (accept_permitted(m, rec, from, tasks) == -1) {
+		offer_remove(m, o, 0, 0);
+		return;
+	}
 	n = json_array_size(tasks);
 	res_init(&sum);
 	if (n > 0 && (each = calloc(n, sizeof(*each))) == NULL) {

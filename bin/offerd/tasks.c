@@ -189,6 +189,7 @@ task_index(struct master *m, struct task *t, struct agent *a,
 	strlcpy(t->id, tid, sizeof(t->id));
 	strlcpy(t->framework_id, fw->id, sizeof(t->framework_id));
 	strlcpy(t->agent_id, a->id, sizeof(t->agent_id));
+	strlcpy(t->principal, fw->route.principal, sizeof(t->principal));
 	snprintf(t->key, sizeof(t->key), "%s/%s", fw->id, tid);
 	strlcpy(t->state, state, sizeof(t->state));
 	map_put(m->tasks, t->key, t);
@@ -220,7 +221,6 @@ task_create(struct master *m, struct framework *fw, struct agent *a,
 	res_init(res);
 	tk->info = json_deep_copy(t);
 	tk->submitted = wall_ms();
-	strlcpy(tk->principal, fw->route.principal, sizeof(tk->principal));
 	rec_set_str(tk->info, "agent_id", a->id);
 	rec_set_str(tk->info, "role", fw->role);
 	task_index(m, tk, a, fw, rec_str(t, "task_id"), TASK_STAGING);
@@ -365,7 +365,10 @@ task_of(struct master *m, struct framework *fw, json_t *rec,
 	return map_get(m->tasks, key);
 }
 
-/* A framework's KILL: resent to the agent until it answers. */
+/*
+ * A framework's KILL (or an operator's the ACL permits): resent to the
+ * agent until it answers.
+ */
 void
 task_kill(struct master *m, json_t *rec, const struct net_route *from)
 {
@@ -373,12 +376,17 @@ task_kill(struct master *m, json_t *rec, const struct net_route *from)
 	struct task *t;
 	json_t *st;
 
-	if ((fw = framework_of(m, rec, from)) == NULL)
+	if ((fw = framework_to_kill(m, rec, from)) == NULL)
 		return;
 	if ((t = task_of(m, fw, rec, from)) != NULL) {
 		if (!t->ended) {
-			log_info("task %s of %s: kill asked by its framework",
-			    t->id, fw->id);
+			if (strcmp(fw->route.principal, from->principal) == 0)
+				log_info("task %s of %s: kill asked by its "
+				    "framework", t->id, fw->id);
+			else
+				log_info("task %s of %s: kill asked by "
+				    "principal %s", t->id, fw->id,
+				    from->principal);
 			task_kill_now(m, t);
 		}
 		return;
