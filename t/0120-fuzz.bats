@@ -27,3 +27,4 @@ fuzz() {
 @test "fuzz: JSON lines become records within the wire's limits" { fuzz json; }
 @test "fuzz: resource and attribute strings parse, print and compute consistently" { fuzz res; }
 @test "fuzz: sealed frames and credential lines never open unless sealed with the key" { fuzz auth; }
+@test "fuzz: the launcher's fork server requests and option values decode, or are refused" { fuzz launch; }
