@@ -143,19 +143,19 @@ rm -f $TMP/agent1/agent_id && echo removed-id; ls $TMP/agent1; true"
 @test "an agentd that is not root runs a task naming no user as its own user" {
 	mkdir -p "$TMP/d"
 	chown daemon "$TMP/d"
-	as_daemon() {
-		setpriv --reuid=daemon --regid="$(id -g daemon)" --init-groups -- \
-		    env CLUSTER_CONF="$TMP/d/conf" CLUSTER_MASTER="ipc://$TMP/d/m.ipc" "$@"
-	}
-	start_daemon offerd as_daemon offerd -d -w "$TMP/d/master"
+	# exec'd, not a function: start_daemon's pid is the daemon's
+	AS_DAEMON=(setpriv --reuid=daemon --regid="$(id -g daemon)" --init-groups --
+	    env CLUSTER_CONF="$TMP/d/conf" CLUSTER_MASTER="ipc://$TMP/d/m.ipc")
+	start_daemon offerd "${AS_DAEMON[@]}" offerd -d -w "$TMP/d/master"
 	wait_for 10 test -S "$TMP/d/m.ipc"
-	start_daemon agent1 as_daemon agentd -d -v -k -w "$TMP/d/agent" -r 'cpus:1;mem:256' -g 1s
-	wait_for 15 eval '[ "$(as_daemon cluster-ctl -h -o active agents 2>/dev/null)" = yes ]'
-	run as_daemon cluster-ctl run -- id -un
+	start_daemon agent1 "${AS_DAEMON[@]}" agentd -d -v -k -w "$TMP/d/agent" \
+	    -r 'cpus:1;mem:256' -g 1s
+	wait_for 15 eval '[ "$("${AS_DAEMON[@]}" cluster-ctl -h -o active agents 2>/dev/null)" = yes ]'
+	run "${AS_DAEMON[@]}" cluster-ctl run -- id -un
 	[ "$status" -eq 0 ]
 	sb=$(echo "$output" | sed -n 's/.*sandbox=\([^ ]*\).*/\1/p' | tail -1)
 	[ "$(cat "$sb/stdout")" = daemon ]
 	# a root task user is refused at start without -A, even so
-	run as_daemon agentd -d -w "$TMP/d/a2" -U root
+	run "${AS_DAEMON[@]}" agentd -d -w "$TMP/d/a2" -U root
 	[ "$status" -eq 100 ]
 }
