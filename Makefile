@@ -101,11 +101,17 @@ FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
 FUZZ_SRC = lib/rec.c lib/res.c lib/util.c lib/map.c lib/auth.c lib/acl.c
 FUZZERS	 = $(patsubst t/fuzz/%.c,build/fuzz/%,$(wildcard t/fuzz/*.c))
 
-build/fuzz/%: t/fuzz/%.c $(FUZZ_SRC) $(LIBHDR)
+build/fuzz/%: t/fuzz/%.c $(FUZZ_SRC) $(LIBHDR) $$(FUZZ_PROG)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -std=gnu11 -D_GNU_SOURCE -Ilib \
+	    $(addprefix -I,$(sort $(dir $(FUZZ_PROG)))) \
 	    $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -o $@ $< \
-	    $(FUZZ_SRC) $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+	    $(FUZZ_SRC) $(filter %.c,$(FUZZ_PROG)) \
+	    $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+# A harness of a program's own decoder links that program's file too:
+# the launcher's requests are decoded in task-launch's parse.c.
+build/fuzz/launch: FUZZ_PROG = bin/task-launch/parse.c bin/task-launch/task-launch.h
 
 fuzz: $(FUZZERS)
 

@@ -28,3 +28,4 @@ fuzz() {
 @test "fuzz: resource and attribute strings parse, print and compute consistently" { fuzz res; }
 @test "fuzz: sealed frames and credential lines never open unless sealed with the key" { fuzz auth; }
 @test "fuzz: ACL files parse or are refused with a line, and the last matching rule decides" { fuzz acl; }
+@test "fuzz: the launcher's fork server requests and option values decode, or are refused" { fuzz launch; }

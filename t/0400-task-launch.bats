@@ -537,3 +537,55 @@ PY
 	kill -KILL "$pid"
 	wait_for 5 gone "$marker"
 }
+
+@test "--hide: the task sees only its own sandbox of the directory, read-only" {
+	W="$TMP/w"
+	mkdir -p "$W/tasks/f/a/sandbox" "$W/tasks/f/b/sandbox"
+	echo secret >"$W/agent_file"
+	chown nobody "$W/tasks/f/b/sandbox"
+	run task-launch -d "$W/tasks/f/a/sandbox" -i "$ID" -s "$ST" -u nobody --hide "$W" -- \
+	    sh -c "echo own >\$SANDBOX/own; ls $W; ls $W/tasks/f; cat $W/agent_file; \
+echo x >$W/tasks/f/b/sandbox/evil; touch $W/new; pwd"
+	[ "$status" -eq 0 ]
+	out="$W/tasks/f/a/sandbox/stdout"
+	cat "$out" "$W/tasks/f/a/sandbox/stderr"
+	[ "$(cat "$W/tasks/f/a/sandbox/own")" = own ]
+	[ "$(sed -n 1p "$out")" = tasks ]
+	[ "$(sed -n 2p "$out")" = a ]
+	[ "$(sed -n 3p "$out")" = "$W/tasks/f/a/sandbox" ]
+	grep -q "Read-only file system" "$W/tasks/f/a/sandbox/stderr"
+	[ ! -e "$W/tasks/f/b/sandbox/evil" ] && [ ! -e "$W/new" ]
+	# nothing of it stays mounted outside the task
+	! grep -q " $W" /proc/self/mountinfo
+}
+
+@test "--hide needs the mount isolator (111) and a directory above the sandbox (100)" {
+	mkdir -p "$TMP/w/sb"
+	run task-launch -d "$TMP/w/sb" -i "$ID" -s "$ST" -x pid --hide "$TMP/w" -- touch "$TMP/ran"
+	[ "$status" -eq 111 ]
+	[[ "$output" == *"needs the mount isolator"* ]]
+	run task-launch -d "$TMP/w/sb" -i "$ID" -s "$ST" --hide "$TMP/w/sb" -- touch "$TMP/ran"
+	[ "$status" -eq 100 ]
+	run task-launch -d "$TMP/w/sb" -i "$ID" -s "$ST" --hide / -- touch "$TMP/ran"
+	[ "$status" -eq 100 ]
+	run task-launch -d "$TMP/w/sb" -i "$ID" -s "$ST" --hide relative -- true
+	[ "$status" -eq 100 ]
+	[ ! -e "$TMP/ran" ]
+	[ -z "$(task_cgroups)" ]
+}
+
+@test "a sandbox used again: stdout left as a link by its last task is refused, not followed" {
+	mkdir -p "$SB"
+	echo keep >"$TMP/target"
+	ln -s "$TMP/target" "$SB/stdout"
+	run task-launch -d "$SB" -i "$ID" -s "$ST" -u nobody -- echo written
+	[ "$status" -eq 111 ]
+	[ "$(cat "$TMP/target")" = keep ]
+	[ "$(stat -c %U "$TMP/target")" = root ]
+	rm "$SB/stdout"
+	ln "$TMP/target" "$SB/stdout"
+	run task-launch -d "$SB" -i "$ID" -s "$ST" -u nobody -- echo written
+	[ "$status" -eq 111 ]
+	[ "$(cat "$TMP/target")" = keep ]
+	[ "$(stat -c %U "$TMP/target")" = root ]
+}

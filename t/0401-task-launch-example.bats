@@ -46,3 +46,14 @@ teardown() {
 	[ "${#lines[@]}" -eq 12 ]
 	[[ "${lines[0]}" == cgroup$'\t'missing$'\t'* ]]
 }
+
+@test "launcher-nice runs the task as --user, never as its own user" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root (switches user)"
+	run "$LAUNCHER" -d "$SB" -i t3 -u nobody --hide /unused -- sh -c 'id -un; echo x >$SANDBOX/mine'
+	[ "$status" -eq 0 ]
+	[ "$(cat "$SB/stdout")" = nobody ]
+	[ "$(stat -c %U "$SB" "$SB/mine" "$SB/stdout")" = "$(printf 'nobody\nnobody\nnobody')" ]
+	run "$LAUNCHER" -d "$TMP/sb2" -i t4 --user no-such-user-x -- true
+	[ "$status" -eq 111 ]
+	[[ "$output" == *"unknown user 'no-such-user-x'"* ]]
+}

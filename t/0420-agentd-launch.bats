@@ -32,13 +32,13 @@ launch_argv() {
 	[ "$(task_states fw long)" = "TASK_STARTING TASK_RUNNING TASK_FINISHED " ]
 }
 
-@test "a task whose isolation fails (unknown user) never runs" {
+@test "a task whose user is unknown never runs: agentd refuses it (TASK_ERROR)" {
 	start_cluster 1
 	bridge_start fw
 	launch_argv fw nouser '["true"]' nobodyx
-	bridge_wait fw '"state":"TASK_FAILED"' 10
-	[ "$(task_states fw nouser)" = "TASK_STARTING TASK_FAILED " ]
-	[[ "$(status_field fw nouser TASK_FAILED reason)" == *nobodyx* ]]
+	bridge_wait fw '"state":"TASK_ERROR"' 10
+	[ "$(task_states fw nouser)" = "TASK_ERROR " ]
+	[[ "$(status_field fw nouser TASK_ERROR reason)" == *nobodyx* ]]
 }
 
 @test "a launcher server that does not answer never stops heartbeats" {

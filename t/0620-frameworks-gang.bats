@@ -7,7 +7,8 @@ GANG="$TOP/build/examples/gang/gang"
 
 setup() {
 	setup_tmp
-	mkdir "$TMP/starts"
+	# the tasks run as nobody (agentd -U): a directory they may all write
+	mkdir -m 1777 "$TMP/starts"
 	# each task records when it started, named framework.gang.attempt.rank
 	CMD="date +%s.%N >$TMP/starts/\$FRAMEWORK_ID.\$GANG.\$GANG_ATTEMPT.\$GANG_RANK; sleep 1"
 	start_cluster 3 3>&-	# 3 agents of cpus:2: room for 6 one-cpu tasks

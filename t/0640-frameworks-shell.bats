@@ -15,7 +15,7 @@ kill_strays() {
 
 @test "runs every command of a file, reports each, and the framework leaves" {
 	start_cluster 2 3>&-
-	mkdir "$TMP/out"
+	mkdir -m 1777 "$TMP/out"	# the tasks run as nobody (agentd -U)
 	for i in $(seq 10); do
 		echo "echo $i >$TMP/out/$i; sleep 0.3"
 	done >"$TMP/cmds"

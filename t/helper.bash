@@ -7,6 +7,8 @@ export PATH="$TOP/build/bin:$PATH"
 
 setup_tmp() {
 	TMP=$(mktemp -d /tmp/cluster-test.XXXXXX)
+	# tasks run as nobody (agentd -U): they reach their sandboxes under it
+	chmod 711 "$TMP"
 	export TMP
 	export CLUSTER_MASTER="ipc://$TMP/master.ipc"
 	# the credentials the first daemon makes (cluster-protocol(7), IDENTITY)

@@ -7,6 +7,7 @@
  *   main.c     options, start-up, the event loop
  *   task.c     the agent_ops of a real agent: tasks, checkpoints, recovery
  *   launch.c   the launcher: fork server, posix_spawn, the exec notices
+ *   user.c     who a task runs as (-U, -A) and its sandbox, which it owns
  *
  * Checkpoint, per task, in WORK/tasks/FRAMEWORK/TASK/:
  *   task.json      the task as launched
@@ -35,6 +36,9 @@ struct atask {
 					   launched it, or a launcher server
 					   that has gone away */
 	int	 served;		/* forked by the launcher server */
+	const char *user;		/* --user for the launcher, or NULL */
+	uid_t	 uid;			/* whom the task runs as */
+	gid_t	 gid;
 	int	 starting;		/* launched, its exec not yet reported */
 	int	 kill_wanted;
 	int64_t	 kill_sent;
@@ -48,12 +52,38 @@ struct agentd {
 	char		 resources[1024];
 	char		 attributes[1024];
 	char		 work_dir[PATH_MAX];
+	char		 work_real[PATH_MAX];	/* its realpath(3) */
+	char		 task_user[256];	/* -U: for a task naming none;
+						   "": agentd's own user */
+	int		 allow_root;	/* -A: a task may run as uid 0 */
 	char		 launcher[PATH_MAX];
 	int64_t		 grace_ms;
 	json_t		*isolators;
 	char		 require[256];	/* isolators every task requires */
 	int		 notify;	/* the launcher reports each exec */
 };
+
+/*
+ * user.c: set up who a task naming no user runs as: NAME (-U), else
+ * nobody when agentd is root, else agentd's own user; ALLOW_ROOT (-A)
+ * lets tasks run as uid 0.  Returns -1 with ERR filled when NAME is no
+ * user, or is uid 0 without ALLOW_ROOT.
+ */
+int	user_setup(struct agentd *, const char *name, int allow_root,
+	    char *err, size_t errlen);
+/*
+ * Decide whom T runs as (its "user", else the agent's default) into
+ * t->user, t->uid and t->gid.  Returns -1 with WHY filled when that user
+ * is unknown here, or is uid 0 and -A was not given.
+ */
+int	user_of_task(struct agentd *, struct atask *t, char *why, size_t whylen);
+/*
+ * Make T's sandbox, T_DIR/sandbox, into PATH: checked to be inside the
+ * work dir and owned by T's user (nothing above it is).  Returns -1 with
+ * WHY filled on failure.
+ */
+int	user_sandbox(struct agentd *, struct atask *t, char *path, size_t len,
+	    char *why, size_t whylen);
 
 /* task.c */
 extern const struct agent_ops task_ops;

@@ -49,7 +49,8 @@ struct config {
 	const char	*master, *pidpath, *resources;
 	const char	*attributes, *grace, *heartbeat, *retry, *launcher;
 	const char	*credential;	/* -C */
-	int		 fg, verbose, kill_on_exit;
+	const char	*task_user;	/* -U */
+	int		 fg, verbose, kill_on_exit, allow_root;
 };
 
 /* What the loop needs besides the agent. */
@@ -66,11 +67,11 @@ struct daemon {
 static void
 usage(FILE *fp)
 {
-	fprintf(fp, "usage: agentd [-dkv] [-a attributes] [-C credential] "
+	fprintf(fp, "usage: agentd [-Adkv] [-a attributes] [-C credential] "
 	    "[-g grace] [-h hostname]\n"
 	    "              [-H interval] [-L launcher] [-m master] "
 	    "[-p pidfile] [-r resources]\n"
-	    "              [-u retry] [-w work-dir]\n");
+	    "              [-U user] [-u retry] [-w work-dir]\n");
 }
 
 /* Log a start-up failure and exit with STATUS (agentd(8), EXIT STATUS). */
@@ -187,6 +188,8 @@ work_dir_open(struct agentd *ag, char *id, size_t idlen)
 
 	if (mkdir(ag->work_dir, 0750) == -1 && errno != EEXIST)
 		log_fatal("work dir %s", ag->work_dir);
+	if (realpath(ag->work_dir, ag->work_real) == NULL)
+		log_fatal("work dir %s", ag->work_dir);
 	snprintf(path, sizeof(path), "%s/lock", ag->work_dir);
 	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640)) == -1)
 		log_fatal("%s", path);
@@ -234,6 +237,7 @@ static void
 config_parse(struct daemon *d, int argc, char *argv[])
 {
 	static const struct option longopts[] = {
+		{ "allow-root-tasks", no_argument, NULL, 'A' },
 		{ "attributes", required_argument, NULL, 'a' },
 		{ "credential", required_argument, NULL, 'C' },
 		{ "foreground", no_argument, NULL, 'd' },
@@ -246,6 +250,7 @@ config_parse(struct daemon *d, int argc, char *argv[])
 		{ "master", required_argument, NULL, 'm' },
 		{ "pidfile", required_argument, NULL, 'p' },
 		{ "resources", required_argument, NULL, 'r' },
+		{ "task-user", required_argument, NULL, 'U' },
 		{ "update-retry", required_argument, NULL, 'u' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "work-dir", required_argument, NULL, 'w' },
@@ -261,9 +266,12 @@ config_parse(struct daemon *d, int argc, char *argv[])
 	    sizeof(ag->launcher));
 	snprintf(ag->work_dir, sizeof(ag->work_dir), "%s",
 	    getuid() == 0 ? "/var/lib/agentd" : "/tmp/agentd");
-	while ((ch = getopt_long(argc, argv, "a:C:dg:h:H:kL:m:p:r:u:vw:", longopts,
-	    NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "Aa:C:dg:h:H:kL:m:p:r:U:u:vw:",
+	    longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'A':
+			c->allow_root = 1;
+			break;
 		case 'a':
 			c->attributes = optarg;
 			break;
@@ -297,6 +305,9 @@ config_parse(struct daemon *d, int argc, char *argv[])
 			break;
 		case 'r':
 			c->resources = optarg;
+			break;
+		case 'U':
+			c->task_user = optarg;
 			break;
 		case 'u':
 			c->retry = optarg;
@@ -373,6 +384,8 @@ config_check(struct daemon *d, struct agent_conf *conf)
 		resources_warn(&check);
 		res_free(&check);
 	}
+	if (user_setup(ag, c->task_user, c->allow_root, err, sizeof(err)) == -1)
+		die(EXIT_USAGE, "%s", err);
 }
 
 /*

@@ -139,7 +139,23 @@ proc_start(pid_t pid)
 	return start;
 }
 
-/* Send the oldest unacknowledged update of T and schedule a retry. */
+/* True when the launcher applies ISOLATOR to every task (agentd -> probe). */
+static int
+isolated_by(struct agentd *ag, const char *isolator)
+{
+	json_t *v;
+	size_t i;
+
+	json_array_foreach(ag->isolators, i, v)
+		if (strcmp(json_string_value(v), isolator) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Fill ARGV (at most MAX, strings in STORE) with the launcher's command
+ * line for T.  Returns -1 with WHY filled when T cannot be described.
+ */
 static int
 launcher_argv(struct agentd *ag, struct atask *t, char **argv, int max,
     char *store, size_t storelen, char *why, size_t whylen)
@@ -148,7 +164,7 @@ launcher_argv(struct agentd *ag, struct atask *t, char **argv, int max,
 	char err[RES_ERRLEN];
 	json_t *env = json_object_get(t->base.info, "env");
 	json_t *args = json_object_get(t->base.info, "argv");
-	const char *cmd = rec_str(t->base.info, "command"), *k, *user;
+	const char *cmd = rec_str(t->base.info, "command"), *k;
 	json_t *v;
 	size_t off = 0, i;
 	int argc = 0;
@@ -184,9 +200,14 @@ launcher_argv(struct agentd *ag, struct atask *t, char **argv, int max,
 	/* the launcher takes whole seconds: round up, never to nothing */
 	ADD("--grace");
 	ADD(FMT("%lld", (long long)((ag->grace_ms + 999) / 1000)));
-	if ((user = rec_str(t->base.info, "user")) != NULL) {
+	if (t->user != NULL) {
 		ADD("--user");
-		ADD((char *)user);
+		ADD((char *)t->user);
+	}
+	/* a task sees its own sandbox of the work dir, and nothing else */
+	if (isolated_by(ag, "mount")) {
+		ADD("--hide");
+		ADD(ag->work_real);
 	}
 	ADD("--env");
 	ADD(FMT("FRAMEWORK_ID=%s", t->base.framework_id));
@@ -218,8 +239,6 @@ toolong:
 #undef ADD
 #undef FMT
 }
-
-/* Start task T through the launcher; on failure T ends TASK_FAILED. */
 
 /* True when task INFO says what to run: a command string or argv strings. */
 static int
@@ -317,7 +336,11 @@ task_running(struct agentd *ag, pid_t pid)
 	return 0;
 }
 
-/* Start task T through the launcher; on failure T ends TASK_FAILED. */
+/*
+ * Start task T through the launcher, as its user (user.c), in its own
+ * sandbox; a user it may not run as ends it TASK_ERROR, any other failure
+ * TASK_FAILED.
+ */
 static void
 task_start(void *arg, struct agent_task *bt)
 {
@@ -341,16 +364,18 @@ task_start(void *arg, struct agent_task *bt)
 		unlink_quiet(t->dir, "updates.log");
 		unlink_quiet(t->dir, "launcher.pid");
 	}
-	t->starting = 1;
-	agent_update(bt, TASK_STARTING, NULL);
-	snprintf(path, sizeof(path), "%s/sandbox", t->dir);
-	if (mkdirs(path, 0750, 0750) == -1) {
-		snprintf(why, sizeof(why), "sandbox %.300s: %s", path,
-		    strerror(errno));
-		goto fail;
-	}
 	snprintf(path, sizeof(path), "%s/task.json", t->dir);
 	json_dump_file(bt->info, path, JSON_COMPACT);
+	if (user_of_task(ag, t, why, sizeof(why)) == -1) {
+		log_warnx("task %s of %s refused: %s", bt->id,
+		    bt->framework_id, why);
+		agent_update(bt, TASK_ERROR, json_pack("{s:s}", "reason", why));
+		return;
+	}
+	t->starting = 1;
+	agent_update(bt, TASK_STARTING, NULL);
+	if (user_sandbox(ag, t, path, sizeof(path), why, sizeof(why)) == -1)
+		goto fail;
 	if (launcher_argv(ag, t, argv, LAUNCH_ARGS_MAX, store, sizeof(store),
 	    why, sizeof(why)) == -1)
 		goto fail;

@@ -24,6 +24,7 @@
 #define OPT_PROBE	256
 #define OPT_SERVE	257
 #define OPT_NOTIFY	258
+#define OPT_HIDE	259
 
 static const char optstring[] = "+c:C:d:e:g:hi:k:l:m:np:R:r:s:t:u:vx:";
 static const struct option longopts[] = {
@@ -33,6 +34,7 @@ static const struct option longopts[] = {
 	{ "env",		required_argument,	NULL, 'e' },
 	{ "group",		required_argument,	NULL, 'g' },
 	{ "help",		no_argument,		NULL, 'h' },
+	{ "hide",		required_argument,	NULL, OPT_HIDE },
 	{ "id",			required_argument,	NULL, 'i' },
 	{ "caps",		required_argument,	NULL, 'k' },
 	{ "rlimit",		required_argument,	NULL, 'l' },
@@ -66,8 +68,8 @@ usage(int code)
 	    "                   [-p pids] [-r isolators] [-R cgroup-root] "
 	    "[-s status-file]\n"
 	    "                   [-t grace-seconds] [-u user] "
-	    "[-x isolators] [--notify-fd fd]\n"
-	    "                   -- cmd [arg ...]\n"
+	    "[-x isolators] [--hide dir]\n"
+	    "                   [--notify-fd fd] -- cmd [arg ...]\n"
 	    "       task-launch [-C cgroup-parent] [-R cgroup-root] --probe\n"
 	    "       task-launch --serve\n");
 	exit(code);
@@ -126,19 +128,44 @@ make_sandbox(struct launch *l, const char *dir)
 static int
 open_output(const struct launch *l, const char *name)
 {
-	char	 path[PATH_MAX];
-	int	 fd;
+	char		 path[PATH_MAX];
+	struct stat	 st;
+	int		 fd;
 
 	snprintf(path, sizeof(path), "%s/%s", l->sandbox, name);
+	/* O_NOFOLLOW: a sandbox used again may hold what its last task left */
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC |
-	    O_NOCTTY, 0640)) == -1)
+	    O_NOCTTY | O_NOFOLLOW, 0640)) == -1)
 		return -1;
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
+		close(fd);
+		errno = EPERM;
+		return -1;
+	}
 	if ((l->set_uid || l->set_gid) && fchown(fd, l->set_uid ? l->uid :
 	    (uid_t)-1, l->set_gid ? l->gid : (gid_t)-1) == -1) {
 		close(fd);
 		return -1;
 	}
 	return fd;
+}
+
+/*
+ * Resolve --hide into l->hide: a directory strictly above the sandbox,
+ * and not the root.  Returns -1 when it is not.
+ */
+static int
+hide_check(struct launch *l)
+{
+	size_t n;
+
+	if ((l->hide = realpath(l->hide_arg, NULL)) == NULL)
+		return -1;
+	n = strlen(l->hide);
+	if (strcmp(l->hide, "/") == 0 || strncmp(l->sandbox, l->hide, n) != 0 ||
+	    l->sandbox[n] != '/')
+		return -1;
+	return 0;
 }
 
 /* Parse the command line into l; exits 100 on any malformed input. */
@@ -203,6 +230,11 @@ parse_args(struct launch *l, int argc, char *argv[], const char **sandbox)
 			l->pids = strtonum(optarg, 1, TL_PIDS_MAX, &errstr);
 			if (errstr != NULL)
 				bad("pids", optarg);
+			break;
+		case OPT_HIDE:
+			if (optarg[0] != '/')
+				bad("hidden directory", optarg);
+			l->hide_arg = optarg;
 			break;
 		case OPT_NOTIFY:
 			l->notify_fd = strtonum(optarg, STDERR_FILENO + 1,
@@ -333,6 +365,9 @@ launch(int argc, char *argv[])
 	    l.set_gid ? l.gid : (gid_t)-1) == -1)
 		launch_fail(&l, NULL, EXIT_SYSTEM, "chown %s: %s", l.sandbox,
 		    strerror(errno));
+	if (l.hide_arg != NULL && hide_check(&l) == -1)
+		launch_fail(&l, NULL, EXIT_USAGE, "--hide %s: not a directory "
+		    "above the sandbox %s", l.hide_arg, l.sandbox);
 	if ((fds.out = open_output(&l, "stdout")) == -1 ||
 	    (fds.err = open_output(&l, "stderr")) == -1)
 		launch_fail(&l, NULL, EXIT_SYSTEM, "sandbox output in %s: %s",
@@ -340,6 +375,9 @@ launch(int argc, char *argv[])
 	if (iso_probe(&l, &pr, &cg, why, sizeof(why)) == -1)
 		launch_fail(&l, NULL, EXIT_SYSTEM, "%s", why);
 	decide(&l, cg, &pr);
+	if (l.hide != NULL && !(l.applied & ISO_BIT(ISO_MOUNT)))
+		launch_fail(&l, cg, EXIT_SYSTEM, "--hide %s needs the mount "
+		    "isolator", l.hide);
 	if (cg != NULL && !(l.applied & ISO_BIT(ISO_CGROUP))) {
 		cg_remove(cg);
 		cg_destroy(cg);

@@ -1,8 +1,9 @@
 /*
  * Namespaces: a probe that really unshares them in a throw-away child,
  * the pid namespace the supervisor enters for its one child, and the
- * rest (mount with a fresh /proc, ipc, uts with the task id as hostname,
- * net with loopback up) that the task's process unshares for itself.
+ * rest (mount with a fresh /proc and --hide, ipc, uts with the task id as
+ * hostname, net with loopback up) that the task's process unshares for
+ * itself.
  */
 #include <sys/ioctl.h>
 #include <sys/mount.h>
@@ -13,6 +14,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
@@ -32,6 +34,8 @@ static const struct {
 	{ ISO_NET,	CLONE_NEWNET,	"network namespace, loopback only" },
 };
 #define NS_COUNT	(sizeof(ns_table) / sizeof(ns_table[0]))
+#define HIDE_TMPFS	"mode=0755,size=4k"	/* directories only */
+#define HIDE_FLAGS	(MS_NOSUID | MS_NODEV | MS_NOEXEC)
 
 /*
  * Try to unshare each namespace in want in a forked child and fill pr;
@@ -113,9 +117,54 @@ loopback_up(void)
 }
 
 /*
+ * In the task's mount namespace: cover l->hide with an empty read-only
+ * tmpfs in which only the sandbox appears, at its own path, so that the
+ * task sees nothing else of the tree it is in (other tasks' sandboxes,
+ * agentd's files).  Only system calls: the task's process shares the
+ * supervisor's memory.  -1 with why filled.
+ */
+static int
+ns_hide(const struct launch *l, char *why, size_t len)
+{
+	char	 path[PATH_MAX], *p;
+
+	/* the working directory keeps the sandbox at hand under the tmpfs */
+	if (chdir(l->sandbox) == -1) {
+		snprintf(why, len, "chdir %s: %s", l->sandbox, strerror(errno));
+		return -1;
+	}
+	if (mount("tmpfs", l->hide, "tmpfs", HIDE_FLAGS, HIDE_TMPFS) == -1) {
+		snprintf(why, len, "hide %s: %s", l->hide, strerror(errno));
+		return -1;
+	}
+	if (strlcpy(path, l->sandbox, sizeof(path)) >= sizeof(path)) {
+		snprintf(why, len, "hide %s: path too long", l->hide);
+		return -1;
+	}
+	for (p = path + strlen(l->hide) + 1; (p = strchr(p, '/')) != NULL;
+	    p++) {
+		*p = '\0';
+		if (mkdir(path, 0755) == -1 && errno != EEXIST)
+			goto fail;
+		*p = '/';
+	}
+	if (mkdir(path, 0755) == -1 ||
+	    mount(".", path, NULL, MS_BIND | MS_REC, NULL) == -1 ||
+	    mount(NULL, l->hide, NULL, MS_REMOUNT | MS_RDONLY | HIDE_FLAGS,
+	    NULL) == -1)
+		goto fail;
+	return 0;
+fail:
+	snprintf(why, len, "hide %s but %s: %s", l->hide, path,
+	    strerror(errno));
+	return -1;
+}
+
+/*
  * In the task's process: unshare the applied mount, ipc, uts and net
  * namespaces, make mounts private and mount a fresh /proc (when in a new
- * pid namespace), set the hostname, raise loopback.  -1 with why filled.
+ * pid namespace) and the --hide tmpfs, set the hostname, raise
+ * loopback.  -1 with why filled.
  */
 int
 ns_setup(const struct launch *l, char *why, size_t len)
@@ -142,6 +191,8 @@ ns_setup(const struct launch *l, char *why, size_t len)
 			snprintf(why, len, "mount /proc: %s", strerror(errno));
 			return -1;
 		}
+		if (l->hide != NULL && ns_hide(l, why, len) == -1)
+			return -1;
 	}
 	if ((flags & CLONE_NEWUTS) && sethostname(l->id, strlen(l->id)) == -1) {
 		snprintf(why, len, "sethostname: %s", strerror(errno));

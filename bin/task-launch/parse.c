@@ -1,7 +1,9 @@
 /*
- * Parsing of every value on the command line.  Each parser returns 0 and
- * fills its result, or -1 for a malformed value (a usage error): numbers
- * are checked for trailing junk, sign, NaN/infinity and range.
+ * Parsing of every value on the command line, and of the fork server's
+ * launch requests: everything task-launch decodes from agentd, which
+ * t/fuzz/launch.c fuzzes.  Each parser returns 0 and fills its result,
+ * or -1 for a malformed value (a usage error): numbers are checked for
+ * trailing junk, sign, NaN/infinity and range.
  */
 #include <sys/capability.h>
 
@@ -252,4 +254,46 @@ parse_user(struct launch *l, char *why, size_t len)
 		l->set_gid = true;
 	}
 	return 0;
+}
+
+/*
+ * Split a fork server's launch request MSG of LEN bytes,
+ * "launch\0LOG\0ARG0\0...\0", into the log path and a NULL-terminated
+ * argv of at most MAX - 1 arguments (pointers into MSG, which is not
+ * changed).  Returns argc, or -1 with why set.
+ */
+int
+parse_request(char *msg, size_t len, char **log, char **argv, int max,
+    const char **why)
+{
+	char	*p, *end = msg + len;
+	int	 argc = 0;
+
+	if (len == 0 || msg[len - 1] != '\0') {
+		*why = "request does not end in NUL";
+		return -1;
+	}
+	if (strcmp(msg, "launch") != 0) {
+		*why = "unknown request";
+		return -1;
+	}
+	p = msg + strlen(msg) + 1;
+	if (p >= end) {
+		*why = "request has no log path";
+		return -1;
+	}
+	*log = p;
+	for (p += strlen(p) + 1; p < end; p += strlen(p) + 1) {
+		if (argc == max - 1) {
+			*why = "too many arguments";
+			return -1;
+		}
+		argv[argc++] = p;
+	}
+	if (argc == 0) {
+		*why = "request has no arguments";
+		return -1;
+	}
+	argv[argc] = NULL;
+	return argc;
 }

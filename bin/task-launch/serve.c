@@ -8,7 +8,7 @@
  * Standard input is a SOCK_SEQPACKET socket, one message per request or
  * reply (task-launch(8), FORK SERVER):
  *   server -> client  "ready"                     once, at start
- *   client -> server  "launch\0LOG\0ARG0\0ARG1\0...\0"
+ *   client -> server  "launch\0LOG\0ARG0\0ARG1\0...\0"  (parse_request)
  *   server -> client  "pid N" | "error TEXT"      the reply to each launch
  *   server -> client  "exit N STATUS"             a supervisor has ended
  * End of file on the socket ends the server; supervisors still running
@@ -31,9 +31,6 @@
 
 #include "task-launch.h"
 
-/* a request, log path and argv: below a socket's default send buffer */
-#define SERVE_ARGS_MAX	4096
-
 bool	 tl_served;	/* this supervisor was forked by the server */
 
 /* Send one reply message; the client gone means the end (EPIPE). */
@@ -51,45 +48,6 @@ reply(int sock, const char *fmt, ...)
 		n = sizeof(buf) - 1;
 	if (send(sock, buf, n, MSG_NOSIGNAL) == -1 && errno != EINTR)
 		exit(0);
-}
-
-/*
- * Split a launch request into the log path and a NULL-terminated argv
- * (pointers into msg).  Returns argc, or -1 with why set.
- */
-static int
-split(char *msg, size_t len, char **log, char **argv, const char **why)
-{
-	char	*p, *end = msg + len;
-	int	 argc = 0;
-
-	if (len == 0 || msg[len - 1] != '\0') {
-		*why = "request does not end in NUL";
-		return -1;
-	}
-	if (strcmp(msg, "launch") != 0) {
-		*why = "unknown request";
-		return -1;
-	}
-	p = msg + strlen(msg) + 1;
-	if (p >= end) {
-		*why = "request has no log path";
-		return -1;
-	}
-	*log = p;
-	for (p += strlen(p) + 1; p < end; p += strlen(p) + 1) {
-		if (argc == SERVE_ARGS_MAX - 1) {
-			*why = "too many arguments";
-			return -1;
-		}
-		argv[argc++] = p;
-	}
-	if (argc == 0) {
-		*why = "request has no arguments";
-		return -1;
-	}
-	argv[argc] = NULL;
-	return argc;
 }
 
 /*
@@ -188,7 +146,8 @@ serve_run(int (*launch)(int, char **), int argc0, char *argv0[])
 			    sizeof(msg));
 			continue;
 		}
-		if ((argc = split(msg, n, &log, argv, &why)) == -1) {
+		if ((argc = parse_request(msg, n, &log, argv, SERVE_ARGS_MAX,
+		    &why)) == -1) {
 			reply(sock, "error %s", why);
 			continue;
 		}

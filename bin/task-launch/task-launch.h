@@ -3,7 +3,8 @@
  * capabilities, rlimits, user) and exec it, staying behind as the
  * supervisor that its pid namespace needs.  Modules:
  *   main.c       options, usage, the order of the steps
- *   parse.c      numbers, lists, users: every malformed input is a usage error
+ *   parse.c      numbers, lists, users, the fork server's requests: every
+ *                malformed input is a usage error
  *   isolator.c   the isolator names, availability probes, --probe output
  *   cgroup.c     cgroup v1/v2 discovery, task cgroup, limits, kill, accounting
  *   ns.c         namespaces: probe, unshare, /proc, hostname, loopback
@@ -38,6 +39,8 @@
 #define TL_MAX_RLIMITS	16
 #define TL_MAX_ENV	256
 #define TL_REASON_MAX	256
+/* a request, log path and argv: below a socket's default send buffer */
+#define SERVE_ARGS_MAX	4096
 
 /* The isolators, in the order --probe prints them. */
 enum iso {
@@ -64,6 +67,8 @@ struct launch {
 	const char	*cg_root;
 	const char	*cg_parent;
 	char		*sandbox;	/* absolute, owned */
+	const char	*hide_arg;	/* --hide as given */
+	char		*hide;		/* its realpath(3), owned; NULL: none */
 	const char	*id;
 	const char	*status_file;
 	const char	*user;
@@ -115,6 +120,7 @@ int	 parse_isolators(const char *, unsigned *);
 int	 parse_caps(const char *, uint64_t *);
 int	 parse_id(const char *);
 int	 parse_user(struct launch *, char *, size_t);
+int	 parse_request(char *, size_t, char **, char **, int, const char **);
 const char *iso_name(enum iso);
 
 /* isolator.c */
