@@ -25,7 +25,9 @@
 #define VERSION		1
 #define KDF_CONTEXT	"clusterv"	/* crypto_kdf_CONTEXTBYTES (8) */
 #define B64_VARIANT	sodium_base64_VARIANT_ORIGINAL
-#define B64_LEN		sodium_base64_ENCODED_LEN(AUTH_KEYLEN, B64_VARIANT)
+#define B64_LEN		AUTH_SECRET_TEXTLEN
+_Static_assert(sodium_base64_ENCODED_LEN(AUTH_KEYLEN, B64_VARIANT) == B64_LEN,
+    "AUTH_SECRET_TEXTLEN is the length of a secret in base64");
 #define SWEEP_MS	(AUTH_SKEW_MS / 4)
 
 struct session {
@@ -60,14 +62,20 @@ auth_cred_new(const char *principal, struct auth_cred *c, char *err)
 	return 0;
 }
 
+void
+auth_cred_secret_text(const struct auth_cred *c, char buf[AUTH_SECRET_TEXTLEN])
+{
+	sodium_bin2base64(buf, B64_LEN, c->secret, sizeof(c->secret),
+	    B64_VARIANT);
+}
+
 int
 auth_cred_write(const char *path, const struct auth_cred *c, char *err)
 {
 	char b64[B64_LEN], line[AUTH_PRINCIPAL_MAX + B64_LEN + 2];
 	int fd, len, ok;
 
-	sodium_bin2base64(b64, sizeof(b64), c->secret, sizeof(c->secret),
-	    B64_VARIANT);
+	auth_cred_secret_text(c, b64);
 	len = snprintf(line, sizeof(line), "%s %s\n", c->principal, b64);
 	sodium_memzero(b64, sizeof(b64));
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
