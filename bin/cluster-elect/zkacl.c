@@ -205,15 +205,15 @@ zka_refused(struct elect_zk *z, const char *path, const struct auth_cred *cred,
 	}
 	/* within ELECT_ERRLEN: the principals the ACL names say the most */
 	snprintf(err, ELECT_ERRLEN, "%.63s may not write %.60s (ZooKeeper "
-	    "NoAuth; ACL %.60s): masters need one credential",
+	    "NoAuth; ACL %.56s): the masters need one credential",
 	    cred ? cred->principal : "--insecure", parent, text);
 }
 
 /*
  * Give the existing election znode PATH our ACL when anyone may write it
- * (an election an older cluster-elect made open), and report the
- * persistent znodes under it that pose as candidates.  Returns 0, or -1
- * with ERR.
+ * (an election an older cluster-elect made open), and delete the
+ * persistent znodes that pose as candidates under it (ours are
+ * ephemeral), saying so.  Returns 0, or -1 with ERR.
  */
 static int
 zka_tighten(struct elect_zk *z, const char *path, const struct auth_cred *cred,
@@ -246,12 +246,15 @@ zka_tighten(struct elect_zk *z, const char *path, const struct auth_cred *cred,
 		return 0;
 	for (i = 0; i < ch.count; i++) {
 		snprintf(child, sizeof(child), "%s/%s", path, ch.data[i]);
-		if (elect_zk_seq(ch.data[i]) >= 0 &&
-		    zoo_exists(z->zh, child, 0, &st) == ZOK &&
-		    st.ephemeralOwner == 0)
-			log_warnx("ZooKeeper %s is no candidate's (it is not "
-			    "ephemeral) but may pose as the leader: delete it",
-			    child);
+		if (elect_zk_seq(ch.data[i]) < 0 ||
+		    zoo_exists(z->zh, child, 0, &st) != ZOK ||
+		    st.ephemeralOwner != 0)
+			continue;
+		/* candidates' znodes are ephemeral: this one poses as one */
+		rc = zoo_delete(z->zh, child, -1);
+		log_warnx("ZooKeeper %s is no candidate's (it is persistent) "
+		    "and could pose as the leader: %s", child, rc == ZOK ?
+		    "deleted" : zerror(rc));
 	}
 	deallocate_String_vector(&ch);
 	return 0;
@@ -286,13 +289,18 @@ zka_mkpath(struct elect_zk *z, const char *path, const struct auth_cred *cred,
 		if (c != '/' && c != '\0')
 			continue;
 		*p = '\0';
-		rc = zoo_create(z->zh, buf, NULL, -1, zka_acl(cred), 0, NULL, 0);
+		/* an existing znode: its parent's ACL may refuse a create */
+		if ((rc = zoo_exists(z->zh, buf, 0, NULL)) == ZNONODE)
+			rc = zoo_create(z->zh, buf, NULL, -1, zka_acl(cred), 0,
+			    NULL, 0);
+		else if (rc == ZOK)
+			rc = ZNODEEXISTS;
 		if (rc == ZNOAUTH) {
 			zka_refused(z, buf, cred, err);
 			return -1;
 		}
 		if (rc != ZOK && rc != ZNODEEXISTS) {
-			snprintf(err, ELECT_ERRLEN, "ZooKeeper create %.120s: %.80s",
+			snprintf(err, ELECT_ERRLEN, "ZooKeeper %.120s: %.80s",
 			    buf, zerror(rc));
 			return -1;
 		}
