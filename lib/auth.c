@@ -25,9 +25,10 @@
 #define VERSION		1
 #define KDF_CONTEXT	"clusterv"	/* crypto_kdf_CONTEXTBYTES (8) */
 #define B64_VARIANT	sodium_base64_VARIANT_ORIGINAL
-#define B64_LEN		AUTH_SECRET_TEXTLEN
-_Static_assert(sodium_base64_ENCODED_LEN(AUTH_KEYLEN, B64_VARIANT) == B64_LEN,
-    "AUTH_SECRET_TEXTLEN is the length of a secret in base64");
+#define B64_LEN		sodium_base64_ENCODED_LEN(AUTH_KEYLEN, B64_VARIANT)
+#define SUBKEY_PASSWORD	3	/* the subkeys 1 and 2 are enum auth_dir's */
+_Static_assert(B64_LEN == AUTH_PASSWORD_LEN,
+    "AUTH_PASSWORD_LEN is the length of a key in base64");
 #define SWEEP_MS	(AUTH_SKEW_MS / 4)
 
 struct session {
@@ -63,10 +64,15 @@ auth_cred_new(const char *principal, struct auth_cred *c, char *err)
 }
 
 void
-auth_cred_secret_text(const struct auth_cred *c, char buf[AUTH_SECRET_TEXTLEN])
+auth_cred_password(const struct auth_cred *c, char buf[AUTH_PASSWORD_LEN])
 {
-	sodium_bin2base64(buf, B64_LEN, c->secret, sizeof(c->secret),
+	unsigned char key[AUTH_KEYLEN];
+
+	crypto_kdf_derive_from_key(key, sizeof(key), SUBKEY_PASSWORD,
+	    KDF_CONTEXT, c->secret);
+	sodium_bin2base64(buf, AUTH_PASSWORD_LEN, key, sizeof(key),
 	    B64_VARIANT);
+	sodium_memzero(key, sizeof(key));
 }
 
 int
@@ -75,7 +81,8 @@ auth_cred_write(const char *path, const struct auth_cred *c, char *err)
 	char b64[B64_LEN], line[AUTH_PRINCIPAL_MAX + B64_LEN + 2];
 	int fd, len, ok;
 
-	auth_cred_secret_text(c, b64);
+	sodium_bin2base64(b64, sizeof(b64), c->secret, sizeof(c->secret),
+	    B64_VARIANT);
 	len = snprintf(line, sizeof(line), "%s %s\n", c->principal, b64);
 	sodium_memzero(b64, sizeof(b64));
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,

@@ -92,8 +92,8 @@ int	zkc_publish(struct zkc *c, const char *endpoint, char *err);
 struct elect_zk;
 struct ACL_vector;
 /*
- * Log Z's session in as CRED's principal (digest scheme, the secret as
- * the password), waiting up to ELECT_CONNECT_MS for the answer; nothing
+ * Log Z's session in as CRED's principal (digest scheme, a password
+ * derived from its secret: auth_cred_password), waiting up to ELECT_CONNECT_MS for the answer; nothing
  * for a NULL CRED.  Returns 0, or -1 with ERR.
  */
 int	zka_login(struct elect_zk *z, const struct auth_cred *cred, char *err);

@@ -1,7 +1,7 @@
 /*
  * zkacl: who may write the election's znodes.  A candidate logs in to
- * ZooKeeper with the digest scheme (user: its principal, password: its
- * secret as its credential file writes it), and every znode it makes
+ * ZooKeeper with the digest scheme (user: its principal, password: one
+ * derived from its secret, auth_cred_password), and every znode it makes
  * gives all permissions to that identity and only READ to anyone else:
  * clients find the leader by reading, and only a holder of the cluster's
  * election credential can join, resign or publish.  An election made open
@@ -85,8 +85,8 @@ login_wait(struct login *l)
 int
 zka_login(struct elect_zk *z, const struct auth_cred *cred, char *err)
 {
-	char secret[AUTH_SECRET_TEXTLEN], cert[AUTH_PRINCIPAL_MAX +
-	    AUTH_SECRET_TEXTLEN + 1];
+	char pw[AUTH_PASSWORD_LEN], cert[AUTH_PRINCIPAL_MAX +
+	    AUTH_PASSWORD_LEN + 1];
 	struct login *l;
 	int n, rc;
 
@@ -98,9 +98,9 @@ zka_login(struct elect_zk *z, const struct auth_cred *cred, char *err)
 		return -1;
 	}
 	l->z = z;
-	auth_cred_secret_text(cred, secret);
-	n = snprintf(cert, sizeof(cert), "%s:%s", cred->principal, secret);
-	sodium_memzero(secret, sizeof(secret));
+	auth_cred_password(cred, pw);
+	n = snprintf(cert, sizeof(cert), "%s:%s", cred->principal, pw);
+	sodium_memzero(pw, sizeof(pw));
 	rc = zoo_add_auth(z->zh, ZK_DIGEST, cert, n, login_done, l);
 	sodium_memzero(cert, sizeof(cert));
 	if (rc == ZOK)

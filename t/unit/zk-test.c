@@ -1,8 +1,10 @@
 /*
  * zk-test: a ZooKeeper client for the election's tests, anonymous or
  * logged in with a cluster credential as cluster-elect logs in (digest:
- * the principal and its secret in base64): reads a znode's ACL, and tries
+ * the principal and the password auth_cred_password derives): reads a znode's ACL, and tries
  * what an attacker would (delete, set, create, setAcl).
+ *
+ * -a USER:PASSWORD logs in with that digest instead.
  *
  *   zk-test [-C credential] HOST:PORT getacl PATH    one "scheme:id:perms" a line
  *   zk-test [-C credential] HOST:PORT get PATH
@@ -53,20 +55,27 @@ rc_name(int rc)
 	return zerror(rc);
 }
 
-/* Log ZH in with the credential file PATH, as cluster-elect does. */
+/*
+ * Log ZH in with the credential file PATH, as cluster-elect does, or
+ * with the digest USERPW ("user:password").
+ */
 static void
-login(zhandle_t *zh, const char *path)
+login(zhandle_t *zh, const char *path, const char *userpw)
 {
-	char e[AUTH_ERRLEN], secret[AUTH_SECRET_TEXTLEN], cert[256];
+	char e[AUTH_ERRLEN], pw[AUTH_PASSWORD_LEN], cert[256];
 	struct auth_cred *c;
 	size_t n;
 	int rc;
 
-	if (auth_cred_read(path, &c, &n, e) == -1)
-		errx(EXIT_USAGE, "%s", e);
-	auth_cred_secret_text(&c[0], secret);
-	snprintf(cert, sizeof(cert), "%s:%s", c[0].principal, secret);
-	free(c);
+	if (path == NULL)
+		strlcpy(cert, userpw, sizeof(cert));
+	else {
+		if (auth_init() == -1 || auth_cred_read(path, &c, &n, e) == -1)
+			errx(EXIT_USAGE, "%s", e);
+		auth_cred_password(&c[0], pw);
+		snprintf(cert, sizeof(cert), "%s:%s", c[0].principal, pw);
+		free(c);
+	}
 	/* answered before any later request of the session */
 	if ((rc = zoo_add_auth(zh, "digest", cert, (int)strlen(cert), NULL,
 	    NULL)) != ZOK)
@@ -141,21 +150,24 @@ run(zhandle_t *zh, const char *cmd, const char *path, const char *data)
 int
 main(int argc, char *argv[])
 {
-	const char *cred = NULL;
+	const char *cred = NULL, *userpw = NULL;
 	zhandle_t *zh;
 	int ch, i, rc;
 
-	while ((ch = getopt(argc, argv, "C:")) != -1) {
-		if (ch != 'C')
-			errx(EXIT_USAGE, "usage: zk-test [-C credential] "
-			    "HOST:PORT command path [data]");
-		cred = optarg;
+	while ((ch = getopt(argc, argv, "a:C:")) != -1) {
+		if (ch == 'a')
+			userpw = optarg;
+		else if (ch == 'C')
+			cred = optarg;
+		else
+			errx(EXIT_USAGE, "usage: zk-test [-a user:password | "
+			    "-C credential] HOST:PORT command path [data]");
 	}
 	argc -= optind;
 	argv += optind;
 	if (argc < 3)
-		errx(EXIT_USAGE, "usage: zk-test [-C credential] HOST:PORT "
-		    "command path [data]");
+		errx(EXIT_USAGE, "usage: zk-test [-a user:password | "
+		    "-C credential] HOST:PORT command path [data]");
 	zoo_set_debug_level(0);
 	if ((zh = zookeeper_init(argv[0], NULL, SESSION_MS, NULL, NULL, 0)) ==
 	    NULL)
@@ -165,8 +177,8 @@ main(int argc, char *argv[])
 			errx(EXIT_SYSTEM, "%s: no session", argv[0]);
 		usleep(50000);
 	}
-	if (cred != NULL)
-		login(zh, cred);
+	if (cred != NULL || userpw != NULL)
+		login(zh, cred, userpw);
 	rc = run(zh, argv[1], argv[2], argc > 3 ? argv[3] : NULL);
 	zookeeper_close(zh);
 	if (rc != ZOK) {
