@@ -193,6 +193,15 @@ man_example() {
 		[[ "$output" == *"owned by uid $(id -u nobody), neither us nor root"* ]]
 		chown root "$TMP/d/lock"
 	fi
+	# nor do clients believe such a file
+	printf 'cluster-elect/1 1 h 1000 %s 1 ipc://%s/evil.ipc\n' \
+	    "$(( $(date +%s%3N) + 60000 ))" "$TMP" >"$TMP/d/forged"
+	chmod 0666 "$TMP/d/forged"
+	run cluster-ctl -m "lock://$TMP/d/forged" leader
+	[ "$status" -eq 111 ]
+	[[ "$output" == *"$TMP/d/forged: others may write it: not believed"* ]]
+	chmod 0644 "$TMP/d/forged"
+	[ "$(cluster-ctl -m "lock://$TMP/d/forged" leader)" = "ipc://$TMP/evil.ipc" ]
 	# a sticky directory such as /tmp is fine: nobody else removes our files
 	mkdir -m 1777 "$TMP/sticky"
 	run cluster-elect -d -l "$TMP/sticky/lock" -e ipc://x -- sh -c 'exit 5'
