@@ -26,6 +26,9 @@
 #define KDF_CONTEXT	"clusterv"	/* crypto_kdf_CONTEXTBYTES (8) */
 #define B64_VARIANT	sodium_base64_VARIANT_ORIGINAL
 #define B64_LEN		sodium_base64_ENCODED_LEN(AUTH_KEYLEN, B64_VARIANT)
+#define SUBKEY_PASSWORD	3	/* the subkeys 1 and 2 are enum auth_dir's */
+_Static_assert(B64_LEN == AUTH_PASSWORD_LEN,
+    "AUTH_PASSWORD_LEN is the length of a key in base64");
 #define SWEEP_MS	(AUTH_SKEW_MS / 4)
 
 struct session {
@@ -58,6 +61,18 @@ auth_cred_new(const char *principal, struct auth_cred *c, char *err)
 	strlcpy(c->principal, principal, sizeof(c->principal));
 	randombytes_buf(c->secret, sizeof(c->secret));
 	return 0;
+}
+
+void
+auth_cred_password(const struct auth_cred *c, char buf[AUTH_PASSWORD_LEN])
+{
+	unsigned char key[AUTH_KEYLEN];
+
+	crypto_kdf_derive_from_key(key, sizeof(key), SUBKEY_PASSWORD,
+	    KDF_CONTEXT, c->secret);
+	sodium_bin2base64(buf, AUTH_PASSWORD_LEN, key, sizeof(key),
+	    B64_VARIANT);
+	sodium_memzero(key, sizeof(key));
 }
 
 int

@@ -41,6 +41,7 @@
 #define AUTH_MACLEN		16
 #define AUTH_SKEW_MS		300000	/* clocks may differ this much */
 #define AUTH_ERRLEN		256
+#define AUTH_PASSWORD_LEN	45	/* auth_cred_password(), with the NUL */
 
 /* Which way a record goes: the two ends of a link use different keys. */
 enum auth_dir { AUTH_TO_MASTER = 1, AUTH_FROM_MASTER = 2 };
@@ -71,6 +72,15 @@ int	auth_cred_new(const char *principal, struct auth_cred *c, char *err);
  * or -1 with ERR.
  */
 int	auth_cred_write(const char *path, const struct auth_cred *c, char *err);
+/*
+ * C's password for a service outside the cluster (cluster-elect's
+ * ZooKeeper login), into BUF: a key derived from C's secret for that use
+ * alone, in base64, so that the service, and whoever sees the login
+ * (ZooKeeper's digest travels in the clear), cannot seal records.  The
+ * caller wipes BUF.
+ */
+void	auth_cred_password(const struct auth_cred *c,
+	    char buf[AUTH_PASSWORD_LEN]);
 /*
  * Parse one LINE of a credential file ("PRINCIPAL SECRET", changed in
  * place) into C.  Returns 0, 1 for a line with nothing (blank, or a

@@ -227,11 +227,16 @@ elect_lock_rec_read(int fd, struct elect_lock_rec *r)
 	return -1;
 }
 
-/* Look the lock file leader up.  See elect_lookup(). */
+/*
+ * Look the lock file leader up.  See elect_lookup().  A lock file that
+ * others than its owner may write is not believed: anyone could have
+ * written its leader (cluster-elect refuses to use one).
+ */
 static int
 lock_lookup(const char *path, struct elect_leader *out, char *err)
 {
 	struct elect_lock_rec r;
+	struct stat st;
 	int64_t now = wall_ms();
 	int fd;
 
@@ -241,6 +246,12 @@ lock_lookup(const char *path, struct elect_leader *out, char *err)
 		snprintf(err, ELECT_ERRLEN, e == ENOENT ? "no leader: %.120s "
 		    "does not exist" : "%.80s: %.80s", path, strerror(e));
 		return e == ENOENT ? -1 : -2;
+	}
+	if (fstat(fd, &st) == -1 || (st.st_mode & (S_IWGRP | S_IWOTH))) {
+		close(fd);
+		snprintf(err, ELECT_ERRLEN, "%.160s: others may write it: not "
+		    "believed", path);
+		return -2;
 	}
 	if (elect_lock_rec_read(fd, &r) == -1) {
 		close(fd);

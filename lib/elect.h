@@ -72,7 +72,8 @@ struct elect_leader {
  * Look the leader of MASTER up once.  Returns 0 with OUT filled; -1 with
  * a reason in ERR when there is no leader right now (none elected, none
  * serving yet, lease expired) or MASTER is malformed; -2 when the answer
- * cannot be had (ZooKeeper unreachable, I/O error).  A plain endpoint is
+ * cannot be had (ZooKeeper unreachable, I/O error, a lock file that
+ * others may write).  A plain endpoint is
  * returned as it is.
  */
 int	elect_lookup(const char *master, struct elect_leader *out, char *err);

@@ -186,6 +186,25 @@ zk_start() {
 	return 1
 }
 
+# zk_file_start: the setup_file of a bats file of ZooKeeper tests: one
+# server for the whole file (ZK_DIR, ZK_PORT), or ZK_SKIP saying why not.
+zk_file_start() {
+	ZK_SKIP=
+	if ! zk_available; then
+		export ZK_SKIP="needs java and Debian's zookeeper package (apt-get install zookeeper)"
+		return 0
+	fi
+	ZK_DIR=$(mktemp -d /tmp/cluster-zk.XXXXXX)
+	export ZK_DIR
+	zk_start "$ZK_DIR"
+}
+
+# zk_file_stop: the teardown_file that goes with zk_file_start.
+zk_file_stop() {
+	[ -z "${ZK_DIR:-}" ] || zk_stop "$ZK_DIR"
+	[ -z "${ZK_DIR:-}" ] || rm -rf "$ZK_DIR"
+}
+
 # zk_stop DIR: stop the server zk_start DIR started.
 zk_stop() {
 	local pid

@@ -144,3 +144,68 @@ teardown() { elect_teardown; }
 	[ "$d" -gt "$u" ]
 	[ "$d" -le $((u + 1100 + 2000)) ]
 }
+
+# man_example: the first example of cluster-elect(8) (three masters on a
+# lock file), as a shell script.
+man_example() {
+	awk '/^Three masters on one machine/ { on = 1; next }
+	    on && /^\.Bd/ { next }
+	    on && /^\.Ed/ { exit }
+	    on { gsub(/\\e/, "\\"); print }' "$TOP/man/cluster-elect.8"
+}
+
+@test "the manual's lock file example works as written on a fresh machine: /run/cluster is made" {
+	# a fresh machine: /run and /var/lib exist, /run/cluster does not
+	mkdir -p "$TMP/run" "$TMP/var/lib"
+	man_example | sed -e "s|/run/|$TMP/run/|g" -e "s|/var/lib/|$TMP/var/lib/|g" \
+	    >"$TMP/example.sh"
+	grep -q "cluster-elect -d -s 1s -l $TMP/run/cluster/master.lock" "$TMP/example.sh"
+	bash "$TMP/example.sh" >"$TMP/example.log" 2>&1
+	cat "$TMP/example.log"
+	grep -q "^ipc://$TMP/run/cluster/m[123].ipc$" "$TMP/example.log"
+	[ "$(stat -c %a "$TMP/run/cluster")" = 755 ]
+	ELECT_MASTER="lock://$TMP/run/cluster/master.lock"
+	wait_for 10 serving
+	! grep -q "directory does not exist" "$TMP/example.log"
+}
+
+@test "a lock directory or file that others may write, or a symbolic link, is refused: nobody else may publish a leader" {
+	mkdir -m 0777 "$TMP/open"
+	run cluster-elect -d -l "$TMP/open/lock" -e ipc://x -- true
+	[ "$status" -eq 111 ]
+	[[ "$output" == *"$TMP/open: mode 0777: others could replace the lock file (chmod go-w $TMP/open)"* ]]
+	[ ! -e "$TMP/open/lock" ]
+	mkdir -m 0755 "$TMP/d"
+	touch "$TMP/d/lock"
+	chmod 0666 "$TMP/d/lock"
+	run cluster-elect -d -l "$TMP/d/lock" -e ipc://x -- true
+	[ "$status" -eq 111 ]
+	[[ "$output" == *"$TMP/d/lock: mode 0666: others could publish a leader"* ]]
+	chmod 0644 "$TMP/d/lock"
+	ln -s "$TMP/d/lock" "$TMP/d/link"
+	run cluster-elect -d -l "$TMP/d/link" -e ipc://x -- true
+	[ "$status" -eq 111 ]
+	[[ "$output" == *"a symbolic link"* ]]
+	if [ "$(id -u)" -eq 0 ]; then
+		chown nobody "$TMP/d/lock"
+		run cluster-elect -d -l "$TMP/d/lock" -e ipc://x -- true
+		[ "$status" -eq 111 ]
+		[[ "$output" == *"owned by uid $(id -u nobody), neither us nor root"* ]]
+		chown root "$TMP/d/lock"
+	fi
+	# nor do clients believe such a file
+	printf 'cluster-elect/1 1 h 1000 %s 1 ipc://%s/evil.ipc\n' \
+	    "$(( $(date +%s%3N) + 60000 ))" "$TMP" >"$TMP/d/forged"
+	chmod 0666 "$TMP/d/forged"
+	run cluster-ctl -m "lock://$TMP/d/forged" leader
+	[ "$status" -eq 111 ]
+	[[ "$output" == *"$TMP/d/forged: others may write it: not believed"* ]]
+	chmod 0644 "$TMP/d/forged"
+	[ "$(cluster-ctl -m "lock://$TMP/d/forged" leader)" = "ipc://$TMP/evil.ipc" ]
+	# a sticky directory such as /tmp is fine: nobody else removes our files
+	mkdir -m 1777 "$TMP/sticky"
+	run cluster-elect -d -l "$TMP/sticky/lock" -e ipc://x -- sh -c 'exit 5'
+	[ "$status" -eq 5 ]
+	run cluster-elect -d -l "$TMP/d/lock" -e ipc://x -- sh -c 'exit 6'
+	[ "$status" -eq 6 ]
+}

@@ -8,26 +8,14 @@ bats_require_minimum_version 1.5.0
 load helper
 load 0800-elect-helper
 
-setup_file() {
-	ZK_SKIP=
-	if ! zk_available; then
-		export ZK_SKIP="needs java and Debian's zookeeper package (apt-get install zookeeper)"
-		return 0
-	fi
-	ZK_DIR=$(mktemp -d /tmp/cluster-zk.XXXXXX)
-	export ZK_DIR
-	zk_start "$ZK_DIR"
-}
-
-teardown_file() {
-	[ -z "${ZK_DIR:-}" ] || zk_stop "$ZK_DIR"
-	[ -z "${ZK_DIR:-}" ] || rm -rf "$ZK_DIR"
-}
+setup_file() { zk_file_start; }
+teardown_file() { zk_file_stop; }
 
 setup() {
 	[ -z "$ZK_SKIP" ] || skip "$ZK_SKIP"
 	setup_tmp
-	ELECT_MASTER="zk://127.0.0.1:$ZK_PORT/cluster/t$BATS_TEST_NUMBER-$$"
+	# one cluster (one credential) per test: each its own top-level znode
+	ELECT_MASTER="zk://127.0.0.1:$ZK_PORT/cluster-t$BATS_TEST_NUMBER-$$"
 	ELECT_ARGS="-z $ELECT_MASTER"
 	export CLUSTER_MASTER=$ELECT_MASTER
 }

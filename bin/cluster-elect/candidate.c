@@ -23,7 +23,8 @@ struct cand {
 };
 
 struct cand *
-cand_join(const struct elect_url *url, int64_t session_ms, char *err)
+cand_join(const struct elect_url *url, int64_t session_ms,
+    const struct auth_cred *cred, char *err)
 {
 	struct cand *c;
 
@@ -39,7 +40,7 @@ cand_join(const struct elect_url *url, int64_t session_ms, char *err)
 	c->session_ms = session_ms;
 	if (url->kind == ELECT_LOCK)
 		c->lc = lockc_create(url->path, session_ms, err);
-	else if ((c->zc = zkc_create(url, session_ms, err)) != NULL)
+	else if ((c->zc = zkc_create(url, session_ms, cred, err)) != NULL)
 		c->session_ms = zkc_session_ms(c->zc);
 	if (c->lc == NULL && c->zc == NULL) {
 		free(c);

@@ -9,6 +9,7 @@
  *   candidate.c  a candidate of either backend, and the lease page
  *   lock.c       the lock file backend
  *   zk.c         the ZooKeeper backend
+ *   zkacl.c      its identity and ACLs: who may write the election
  * Who frees what: cand_join() is undone by cand_leave(); lockc_create()
  * and zkc_create() by their _destroy().
  */
@@ -18,6 +19,7 @@
 #include <sys/types.h>
 #include <stdint.h>
 
+#include "auth.h"
 #include "elect.h"
 #include "exits.h"
 
@@ -30,10 +32,12 @@ struct cand;
 /*
  * Join the election named by URL (ELECT_ZK or ELECT_LOCK) with a session
  * timeout of SESSION_MS.  For ZooKeeper this waits up to ELECT_CONNECT_MS
- * for a session.  Returns the candidate, or NULL with a reason in ERR.
+ * for a session, logs in with CRED and makes the znodes with its ACL
+ * (CRED NULL: --insecure, open znodes).  Returns the candidate, or NULL
+ * with a reason in ERR.
  */
 struct cand *cand_join(const struct elect_url *url, int64_t session_ms,
-	    char *err);
+	    const struct auth_cred *cred, char *err);
 /* Resign (delete the znode, or clear the record and drop the lock) and
  * free C.  NULL is allowed. */
 void	cand_leave(struct cand *c);
@@ -77,12 +81,37 @@ int	lockc_publish(struct lockc *lc, const char *endpoint, pid_t command,
 /* ---- zk.c: the ZooKeeper backend (see cand_*) ---- */
 struct zkc;
 struct zkc *zkc_create(const struct elect_url *url, int64_t session_ms,
-	    char *err);
+	    const struct auth_cred *cred, char *err);
 void	zkc_destroy(struct zkc *c);
 int	zkc_fd(struct zkc *c);
 int64_t	zkc_session_ms(struct zkc *c);
 enum cand_state zkc_poll(struct zkc *c, int64_t *lease_until, char *why);
 int	zkc_publish(struct zkc *c, const char *endpoint, char *err);
+
+/* ---- zkacl.c: who may write the election's znodes ---- */
+struct elect_zk;
+struct ACL_vector;
+/*
+ * Log Z's session in as CRED's principal (digest scheme, a password
+ * derived from its secret: auth_cred_password), waiting up to ELECT_CONNECT_MS for the answer; nothing
+ * for a NULL CRED.  Returns 0, or -1 with ERR.
+ */
+int	zka_login(struct elect_zk *z, const struct auth_cred *cred, char *err);
+/*
+ * The ACL of every znode made after logging in with CRED: everything for
+ * that identity, READ for anyone; for a NULL CRED, open to anyone.
+ */
+struct ACL_vector *zka_acl(const struct auth_cred *cred);
+/*
+ * Make every missing znode of the election PATH with CRED's ACL; an
+ * existing PATH open to anyone gets it too, an open parent is reported.
+ * Returns 0, or -1 with ERR.
+ */
+int	zka_mkpath(struct elect_zk *z, const char *path,
+	    const struct auth_cred *cred, char *err);
+/* ERR for a create of PATH refused (ZNOAUTH) to CRED: whose ACL, why. */
+void	zka_refused(struct elect_zk *z, const char *path,
+	    const struct auth_cred *cred, char *err);
 
 /* ---- command.c ---- */
 

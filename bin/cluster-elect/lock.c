@@ -24,6 +24,9 @@
 #include "util.h"
 
 #define GUARD_TRIES	1000	/* 1 ms apart: a publish waits for the guard */
+#define LOCK_DIR_MODE	0755	/* a directory made for the lock: clients read */
+#define LOCK_FILE_MODE	0644
+#define LOCK_OPEN	(O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW)
 
 /* Write record R over the file open on FD.  Returns 0 or -1. */
 static int
@@ -57,6 +60,7 @@ struct lockc {
 	int64_t	 lease;			/* elect_clock_ms() deadline */
 	int64_t	 next_renew;
 	int64_t	 bad_since;		/* held by someone without a record */
+	int	 warned;		/* about the file we cannot trust */
 	struct elect_lock_rec rec;		/* ours */
 };
 
@@ -70,22 +74,122 @@ lock_same(int fd, const char *path)
 	    a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
+/*
+ * Is the lock file (or its guard) open on FD at PATH to be trusted: a
+ * regular file of ours or root's that only its owner may write?  Anyone
+ * else who could write it could publish a leader.  0, or -1 with ERR.
+ */
+static int
+lock_file_check(int fd, const char *path, char *err)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) == -1) {
+		snprintf(err, ELECT_ERRLEN, "%.120s: %.80s", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, ELECT_ERRLEN, "%.160s: not a regular file", path);
+		return -1;
+	}
+	if (st.st_uid != geteuid() && st.st_uid != 0) {
+		snprintf(err, ELECT_ERRLEN, "%.160s: owned by uid %u, neither "
+		    "us nor root: its owner could publish a leader", path,
+		    (unsigned)st.st_uid);
+		return -1;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		snprintf(err, ELECT_ERRLEN, "%.90s: mode %04o: others could "
+		    "publish a leader (chmod go-w %.90s)", path,
+		    (unsigned)(st.st_mode & 07777), path);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The directory of the lock file PATH: made (mode LOCK_DIR_MODE) when it
+ * is the only part missing, as a fresh /run/cluster is; then it must be
+ * ours or root's and writable by nobody else, unless sticky (as /tmp),
+ * where nobody else can remove our files.  0, or -1 with ERR.
+ */
+static int
+lock_dir(const char *path, char *err)
+{
+	char dir[PATH_MAX], *slash;
+	struct stat st;
+
+	strlcpy(dir, path, sizeof(dir));
+	if ((slash = strrchr(dir, '/')) == dir)
+		dir[1] = '\0';		/* the root */
+	else if (slash != NULL)
+		*slash = '\0';
+	if (stat(dir, &st) == -1 && errno == ENOENT) {
+		if (mkdir(dir, LOCK_DIR_MODE) == -1) {
+			if (errno == ENOENT)
+				snprintf(err, ELECT_ERRLEN, "lock file %.160s: the "
+				    "directory does not exist, nor its parent",
+				    path);
+			else
+				snprintf(err, ELECT_ERRLEN, "cannot make %.100s "
+				    "for the lock file: %.40s (make it, mode 0755, "
+				    "owned by the masters' user)", dir,
+				    strerror(errno));
+			return -1;
+		}
+		/* the mode asked for, whatever the umask: clients read it */
+		chmod(dir, LOCK_DIR_MODE);
+		log_info("made the directory %s (mode %04o) for the lock file",
+		    dir, LOCK_DIR_MODE);
+	}
+	if (stat(dir, &st) == -1) {
+		snprintf(err, ELECT_ERRLEN, "%.160s: %.80s", dir, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(err, ELECT_ERRLEN, "%.160s: not a directory", dir);
+		return -1;
+	}
+	if (st.st_uid != geteuid() && st.st_uid != 0) {
+		snprintf(err, ELECT_ERRLEN, "%.160s: owned by uid %u, neither us "
+		    "nor root: its owner could replace the lock file", dir,
+		    (unsigned)st.st_uid);
+		return -1;
+	}
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX)) {
+		snprintf(err, ELECT_ERRLEN, "%.80s: mode %04o: others could "
+		    "replace the lock file (chmod go-w %.80s)", dir,
+		    (unsigned)(st.st_mode & 07777), dir);
+		return -1;
+	}
+	return 0;
+}
+
+/* Open PATH on FD, fit to be trusted (see lock_file_check); 0 or -1. */
+static int
+lock_file_open(const char *path, int *fd, char *err)
+{
+	if ((*fd = open(path, LOCK_OPEN, LOCK_FILE_MODE)) == -1) {
+		snprintf(err, ELECT_ERRLEN, "%.120s: %.80s", path, errno == ELOOP ?
+		    "a symbolic link: give the file itself" : strerror(errno));
+		return -1;
+	}
+	if (lock_file_check(*fd, path, err) == -1) {
+		close(*fd);
+		*fd = -1;
+		return -1;
+	}
+	return 0;
+}
+
 /* Open PATH and the guard.  Returns 0, or -1 with ERR. */
 static int
 lock_open(struct lockc *lc, char *err)
 {
-	if ((lc->gfd = open(lc->guard, O_RDWR | O_CREAT | O_CLOEXEC,
-	    0644)) == -1) {
-		if (errno == ENOENT)
-			snprintf(err, ELECT_ERRLEN, "lock file %.160s: the directory "
-			    "does not exist", lc->path);
-		else
-			snprintf(err, ELECT_ERRLEN, "%.120s: %.80s", lc->guard,
-			    strerror(errno));
+	if (lock_dir(lc->path, err) == -1 ||
+	    lock_file_open(lc->guard, &lc->gfd, err) == -1)
 		return -1;
-	}
-	if ((lc->fd = open(lc->path, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) == -1) {
-		snprintf(err, ELECT_ERRLEN, "%.120s: %.80s", lc->path, strerror(errno));
+	if (lock_file_open(lc->path, &lc->fd, err) == -1) {
 		close(lc->gfd);
 		return -1;
 	}
@@ -156,6 +260,7 @@ lock_rec_dead(const struct elect_lock_rec *r)
 static enum cand_state
 lock_standby(struct lockc *lc, int64_t *lease_until)
 {
+	char err[ELECT_ERRLEN];
 	struct elect_lock_rec r;
 	int64_t t0;
 
@@ -163,11 +268,14 @@ lock_standby(struct lockc *lc, int64_t *lease_until)
 		if (lc->fd != -1)
 			close(lc->fd);
 		lc->waiting = 0;
-		lc->fd = open(lc->path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-		if (lc->fd == -1) {
-			log_warn("%s", lc->path);
+		if (lock_file_open(lc->path, &lc->fd, err) == -1) {
+			/* once: a standby tries 20 times a session */
+			if (!lc->warned)
+				log_warnx("%s", err);
+			lc->warned = 1;
 			return CAND_STANDBY;
 		}
+		lc->warned = 0;
 	}
 	if (lc->waiting || flock(lc->fd, LOCK_EX | LOCK_NB) == 0) {
 		/* ours, unless broken meanwhile: check under the guard */

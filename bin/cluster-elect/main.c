@@ -29,6 +29,11 @@
 
 /* What the command line says. */
 struct config {
+	const char	*cred_path;	/* -C; NULL: the environment's */
+	struct auth_cred cred;		/* the election's, for ZooKeeper */
+	const struct auth_cred *login;	/* &cred, or NULL: open znodes */
+	char		 made[PATH_MAX];	/* the first start made it there */
+	int		 insecure;
 	const char	*endpoint;	/* to publish; NULL: the command's -l */
 	const char	*where;		/* the master string of the election */
 	char		 master[PATH_MAX + 16];	/* -l as a lock:// string */
@@ -53,9 +58,10 @@ struct run {
 static void
 usage(FILE *fp)
 {
-	fprintf(fp, "usage: cluster-elect [-dv] [-e endpoint] "
-	    "[-s session-timeout] (-z zk-url | -l lockfile)\n"
-	    "                     -- command [arg ...]\n");
+	fprintf(fp, "usage: cluster-elect [-dv] [-C credential] [-e endpoint] "
+	    "[-s session-timeout]\n"
+	    "                     (-z zk-url | -l lockfile) -- command "
+	    "[arg ...]\n");
 }
 
 /* Print a usage error and the usage, and exit EXIT_USAGE. */
@@ -90,6 +96,9 @@ config_option(struct config *cf, int ch, const char *arg)
 	const char *errstr;
 
 	switch (ch) {
+	case 'C':
+		cf->cred_path = arg;
+		break;
 	case 'd':
 		cf->foreground = 1;
 		break;
@@ -99,6 +108,9 @@ config_option(struct config *cf, int ch, const char *arg)
 	case 'H':
 		usage(stdout);
 		exit(0);
+	case 'I':
+		cf->insecure = 1;
+		break;
 	case 'l':
 	case 'z':
 		if (cf->where != NULL)
@@ -132,9 +144,11 @@ static void
 config_parse(struct config *cf, int argc, char *argv[])
 {
 	static const struct option longopts[] = {
+		{ "credential", required_argument, NULL, 'C' },
 		{ "foreground", no_argument, NULL, 'd' },
 		{ "endpoint", required_argument, NULL, 'e' },
 		{ "help", no_argument, NULL, 'H' },
+		{ "insecure", no_argument, NULL, 'I' },
 		{ "lock", required_argument, NULL, 'l' },
 		{ "session-timeout", required_argument, NULL, 's' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -147,7 +161,7 @@ config_parse(struct config *cf, int argc, char *argv[])
 
 	memset(cf, 0, sizeof(*cf));
 	cf->session_ms = SESSION_DEFAULT_MS;
-	while ((ch = getopt_long(argc, argv, "+de:l:s:vz:", longopts,
+	while ((ch = getopt_long(argc, argv, "+C:de:l:s:vz:", longopts,
 	    NULL)) != -1)
 		config_option(cf, ch, optarg);
 	cf->cmd = argv + optind;
@@ -169,6 +183,45 @@ config_parse(struct config *cf, int argc, char *argv[])
 }
 
 /*
+ * The credential a ZooKeeper candidate logs in with: -C, else
+ * $CLUSTER_CREDENTIAL, else the credentials directory's, which the first
+ * start on a machine makes (auth_bootstrap) as offerd's does.  None for a
+ * lock file or with --insecure; a credential that cannot be used exits
+ * EXIT_USAGE.
+ */
+static void
+credential_load(struct config *cf)
+{
+	char dir[PATH_MAX], principal[AUTH_PRINCIPAL_MAX], err[AUTH_ERRLEN];
+	char where[PATH_MAX + 32];
+	const char *env = getenv("CLUSTER_CREDENTIAL");
+
+	if (cf->url.kind != ELECT_ZK || cf->insecure)
+		return;
+	if (auth_init() == -1)
+		errx(EXIT_SYSTEM, "libsodium cannot start");
+	if (cf->cred_path == NULL && (env == NULL || *env == '\0') &&
+	    auth_conf_dir(dir, sizeof(dir)) != NULL) {
+		switch (auth_bootstrap(dir, principal, err)) {
+		case -1:
+			errx(EXIT_USAGE, "cannot make the first credential: %s",
+			    err);
+		case 1:
+			strlcpy(cf->made, dir, sizeof(cf->made));
+		}
+	}
+	switch (auth_cred_find(cf->cred_path, &cf->cred, where, sizeof(where),
+	    err)) {
+	case -1:
+		errx(EXIT_USAGE, "credential: %s", err);
+	case 1:
+		errx(EXIT_USAGE, "no credential (%s): give -C file, or "
+		    "--insecure for znodes anyone may write", where);
+	}
+	cf->login = &cf->cred;
+}
+
+/*
  * Join the election, waiting REJOIN_MS between tries while no signal
  * says stop; the first try (FIRST) must succeed or the program ends.
  */
@@ -179,7 +232,8 @@ join(const struct config *cf, int first)
 	struct cand *c;
 
 	for (;;) {
-		if ((c = cand_join(&cf->url, cf->session_ms, e)) != NULL)
+		if ((c = cand_join(&cf->url, cf->session_ms, cf->login,
+		    e)) != NULL)
 			return c;
 		if (first)
 			log_fatalx("%s", e);
@@ -199,6 +253,9 @@ setup(struct run *r, struct config *cf)
 	command_check(cf->cmd[0]);
 	log_init("cluster-elect", cf->foreground, cf->verbose);
 	elect_set_verbose(cf->verbose);
+	if (cf->made[0] != '\0')
+		log_info("first start: made the credential of principal %s in "
+		    "%s/credential", cf->cred.principal, cf->made);
 	memset(r, 0, sizeof(*r));
 	r->cf = cf;
 	r->child = -1;
@@ -334,6 +391,7 @@ main(int argc, char *argv[])
 
 	command_note_fds();
 	config_parse(&cf, argc, argv);
+	credential_load(&cf);
 	setup(&r, &cf);
 	return loop(&r);
 }

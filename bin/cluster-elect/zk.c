@@ -31,31 +31,6 @@ struct zkc {
 	int64_t		 next_renew;
 };
 
-/* Create every missing component of PATH as a persistent znode. */
-static int
-zk_mkpath(zhandle_t *zh, const char *path, char *err)
-{
-	char buf[1024], *p;
-	int rc;
-
-	strlcpy(buf, path, sizeof(buf));
-	for (p = buf + 1;; p++) {
-		char c = *p;
-
-		if (c != '/' && c != '\0')
-			continue;
-		*p = '\0';
-		rc = zoo_create(zh, buf, NULL, -1, &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0);
-		if (rc != ZOK && rc != ZNODEEXISTS) {
-			snprintf(err, ELECT_ERRLEN, "ZooKeeper create %.120s: %.80s", buf,
-			    zerror(rc));
-			return -1;
-		}
-		if ((*p = c) == '\0')
-			return 0;
-	}
-}
-
 /*
  * Where do we stand: leader when our znode is the lowest, else watch our
  * predecessor.  Returns CAND_LEADER (setting the lease from the time
@@ -199,7 +174,8 @@ zkc_poll(struct zkc *c, int64_t *lease_until, char *why)
 }
 
 struct zkc *
-zkc_create(const struct elect_url *url, int64_t session_ms, char *err)
+zkc_create(const struct elect_url *url, int64_t session_ms,
+    const struct auth_cred *cred, char *err)
 {
 	struct zkc *c = calloc(1, sizeof(*c));
 	char made[1300];
@@ -211,11 +187,16 @@ zkc_create(const struct elect_url *url, int64_t session_ms, char *err)
 	}
 	if ((c->z = elect_zk_open(url, session_ms, 1, err)) == NULL)
 		goto fail;
-	if (zk_mkpath(c->z->zh, url->path, err) == -1)
+	if (zka_login(c->z, cred, err) == -1 ||
+	    zka_mkpath(c->z, url->path, cred, err) == -1)
 		goto fail;
 	snprintf(made, sizeof(made), "%s/%s", url->path, ELECT_ZK_PREFIX);
-	rc = zoo_create(c->z->zh, made, "", 0, &ZOO_OPEN_ACL_UNSAFE,
+	rc = zoo_create(c->z->zh, made, "", 0, zka_acl(cred),
 	    ZOO_EPHEMERAL_SEQUENTIAL, c->me, sizeof(c->me));
+	if (rc == ZNOAUTH) {
+		zka_refused(c->z, made, cred, err);
+		goto fail;
+	}
 	if (rc != ZOK) {
 		snprintf(err, ELECT_ERRLEN, "ZooKeeper create %.120s: %.80s", made,
 		    zerror(rc));
@@ -226,6 +207,9 @@ zkc_create(const struct elect_url *url, int64_t session_ms, char *err)
 	pthread_mutex_unlock(&c->z->mu);
 	log_info("joined the election at %s as %s (session timeout %lld "
 	    "ms)", url->path, c->me, (long long)zkc_session_ms(c));
+	if (cred == NULL)
+		log_warnx("--insecure: anyone who reaches ZooKeeper may write "
+		    "the znodes of %s", url->path);
 	return c;
 fail:
 	zkc_destroy(c);
