@@ -20,7 +20,8 @@ permit $ME weight"
 	printf '%s\n' "$ADMIN" >"$TMP/acl"
 	chmod 600 "$TMP/acl"
 	start_daemon offerd offerd -d -v -w "$TMP/master" -P "$TMP/acl"
-	start_daemon agent1 agentd -d -v -k -w "$TMP/agent1" -h host1 \
+	# -A: this agent runs root tasks, so that the master's rules decide
+	start_daemon agent1 agentd -d -v -k -A -w "$TMP/agent1" -h host1 \
 	    -r 'cpus:2;mem:1024' -g 1s
 	wait_for 15 agents_registered 1
 }
