@@ -13,9 +13,15 @@ setup() {
 }
 teardown() { dump_logs; teardown_daemons; cleanup_tmp; }
 
-# start_agent [AGENTD FLAGS]: offerd and one agent with those flags.
+# start_agent [AGENTD FLAGS]: offerd and one agent with those flags.  The
+# master's ACL lets every principal run tasks as root, so that what is
+# shown here is the agent's own check (cluster-acl(5) has the master's).
 start_agent() {
-	start_daemon offerd offerd -d -v -w "$TMP/master"
+	printf '%s\n' 'permit * register *' 'permit * run-as *' \
+	    'permit * run-as root' 'permit * run-as 0' 'permit * agent' \
+	    'permit * query' 'permit * view *' >"$TMP/acl"
+	chmod 600 "$TMP/acl"
+	start_daemon offerd offerd -d -v -w "$TMP/master" -P "$TMP/acl"
 	start_daemon agent1 agentd -d -v -k -w "$TMP/agent1" -h host1 \
 	    -r 'cpus:2;mem:1024' -g 1s "$@"
 	wait_for 15 agents_registered 1
