@@ -29,6 +29,8 @@
  * base64 they stay under a record's longest string (REC_MAX_STR).
  */
 #define PROTO_LOGS_MAX		(32 * 1024)
+/* QUERY of agents, frameworks, tasks, offers: the most items of a page */
+#define PROTO_QUERY_PAGE	1000
 /* QUERY "history": the lines answered by default, and at most */
 #define HISTORY_QUERY_DEFAULT	100
 #define HISTORY_QUERY_MAX	1000

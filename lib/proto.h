@@ -98,5 +98,7 @@
 
 /* True when STATE is one a task never leaves. */
 int	task_state_terminal(const char *state);
+/* True when STATE is one of the task states above. */
+int	task_state_valid(const char *state);
 
 #endif

@@ -115,6 +115,15 @@ duration_parse(const char *s, int64_t *ms, const char **errstr)
 }
 
 int
+task_state_valid(const char *s)
+{
+	return task_state_terminal(s) || (s != NULL &&
+	    (strcmp(s, "TASK_STAGING") == 0 || strcmp(s, "TASK_STARTING") == 0 ||
+	    strcmp(s, "TASK_RUNNING") == 0 ||
+	    strcmp(s, "TASK_UNREACHABLE") == 0));
+}
+
+int
 task_state_terminal(const char *s)
 {
 	return s != NULL && (strcmp(s, "TASK_FINISHED") == 0 ||

@@ -187,29 +187,108 @@ static void
 query_print(json_t *q, const char *cols)
 {
 	struct net *n = connect_master();
-	json_t *st = request(n, q, R_STATE);
+	json_t *all = json_array(), *st;
+	const char *after;
+	char cursor[256] = "";
 
-	print_items(json_object_get(st, "items"), cols);
-	if (json_is_true(json_object_get(st, "more")))
-		warnx("more matched than shown: -n shows up to %d, -S and -E "
-		    "narrow the time", HISTORY_QUERY_MAX);
+	/* page after page, each the answer to its own "after" */
+	for (;;) {
+		st = request(n, q, R_STATE);
+		after = rec_str(st, "after") ? rec_str(st, "after") : "";
+		if (strcmp(after, cursor) != 0) {
+			json_decref(st);	/* a late answer to a resend */
+			continue;
+		}
+		json_array_extend(all, json_object_get(st, "items"));
+		if (json_is_true(json_object_get(st, "more")))
+			warnx("more matched than shown: -n shows up to %d, -S "
+			    "and -E narrow the time", HISTORY_QUERY_MAX);
+		if (rec_str(st, "next") == NULL ||
+		    strlen(rec_str(st, "next")) >= sizeof(cursor)) {
+			json_decref(st);
+			break;
+		}
+		strlcpy(cursor, rec_str(st, "next"), sizeof(cursor));
+		rec_set_str(q, "after", cursor);
+		json_decref(st);
+	}
+	print_items(all, cols);
+	json_decref(all);
 	json_decref(q);
-	json_decref(st);
 	net_close(n);
 }
 
-/* agents, frameworks, tasks, offers: what the master knows, as a table. */
+/* Task state ARG of option OPT as the master names it into STATE. */
+static void
+state_arg(const char *opt, const char *arg, char *state, size_t len,
+    int ended)
+{
+	size_t i;
+
+	/* running, RUNNING and TASK_RUNNING are one */
+	snprintf(state, len, "%s%s", strncasecmp(arg, "TASK_", 5) == 0 ? "" :
+	    "TASK_", arg);
+	for (i = 0; state[i] != '\0'; i++)
+		state[i] = toupper((unsigned char)state[i]);
+	if (ended ? !task_state_terminal(state) : !task_state_valid(state))
+		errx(EXIT_USAGE, "%s '%s': want %s", opt, arg, ended ?
+		    "an end state (finished, failed, killed, lost, error)" :
+		    "a task state (staging, starting, running, finished, "
+		    "failed, killed, lost, unreachable, error)");
+}
+
+/*
+ * agents, frameworks, tasks, offers, weights: what the master knows, as
+ * a table or JSON lines, cut by the filters given.
+ */
 int
 cmd_list(int argc, char **argv)
 {
+	static const struct option longopts[] = {
+		{ "agent", required_argument, NULL, 'G' },
+		{ "attributes", required_argument, NULL, 'a' },
+		{ "framework", required_argument, NULL, 'f' },
+		{ "role", required_argument, NULL, 'r' },
+		{ "state", required_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 }
+	};
 	const char *what = argv[0], *cols;
-	json_t *q;
+	char state[32], e[RES_ERRLEN];
+	json_t *q = rec_new(R_QUERY);
+	int ch;
 
-	if (no_own_opts(argc, argv, 1) == -1)
-		return bad_usage();
-	cols = columns_of(what);
-	q = rec_new(R_QUERY);
 	rec_set_str(q, "what", what);
+	optind = 1;
+	while ((ch = next_opt(argc, argv, "a:f:r:s:", longopts)) != -1) {
+		switch (ch) {
+		case 'a':
+			if (attr_check(optarg, e) == -1)
+				errx(EXIT_USAGE, "-a '%s': %s", optarg, e);
+			rec_set_str(q, "attributes", optarg);
+			break;
+		case 'f':
+		case 'G':
+		case 'r':
+			if (!id_valid(optarg) && !(ch == 'r' &&
+			    strcmp(optarg, "*") == 0))
+				errx(EXIT_USAGE, "'%s' is not an id", optarg);
+			rec_set_str(q, ch == 'f' ? "framework_id" : ch == 'G' ?
+			    "agent_id" : "role", optarg);
+			break;
+		case 's':
+			state_arg("-s", optarg, state, sizeof(state), 0);
+			rec_set_str(q, "state", state);
+			break;
+		default:
+			json_decref(q);
+			return bad_usage();
+		}
+	}
+	if (optind != argc) {
+		json_decref(q);
+		return bad_usage();
+	}
+	cols = columns_of(what);
 	query_print(q, cols);
 	return 0;
 }
@@ -267,7 +346,6 @@ cmd_history(int argc, char **argv)
 	json_t *q = rec_new(R_QUERY);
 	long n;
 	int ch;
-	size_t i;
 
 	rec_set_str(q, "what", "history");
 	optind = 1;
@@ -292,15 +370,7 @@ cmd_history(int argc, char **argv)
 			break;
 		case 's':
 			/* finished, FINISHED and TASK_FINISHED are one */
-			snprintf(state, sizeof(state), "%s%s",
-			    strncasecmp(optarg, "TASK_", 5) == 0 ? "" : "TASK_",
-			    optarg);
-			for (i = 0; state[i] != '\0'; i++)
-				state[i] = toupper((unsigned char)state[i]);
-			if (!task_state_terminal(state))
-				errx(EXIT_USAGE, "-s '%s': want an end state "
-				    "(finished, failed, killed, lost, error)",
-				    optarg);
+			state_arg("-s", optarg, state, sizeof(state), 1);
 			rec_set_str(q, "state", state);
 			break;
 		case 'S':

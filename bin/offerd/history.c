@@ -181,14 +181,33 @@ history_match(const struct history_filter *f, const char *line)
 	return 1;
 }
 
+/* Whether FROM may see LINE: the work of its principal, by the ACL. */
+static int
+history_sees(struct master *m, const struct net_route *from,
+    const char *line)
+{
+	char principal[AUTH_PRINCIPAL_MAX];
+	const char *p, *e;
+
+	if (m->acl == NULL || (p = strstr(line, "\"principal\":\"")) == NULL)
+		return 1;	/* everyone sees all, as in the listings */
+	p += strlen("\"principal\":\"");
+	if ((e = strchr(p, '"')) == NULL || (size_t)(e - p) >=
+	    sizeof(principal))
+		return 0;
+	memcpy(principal, p, e - p);
+	principal[e - p] = '\0';
+	return master_sees(m, from, principal);
+}
+
 /*
  * Read the history files, oldest first, keeping the last F->limit lines
- * that match in RING (F->limit slots, *HEAD the next to fill); returns
- * how many matched in all.
+ * that match and FROM may see in RING (F->limit slots, *HEAD the next to
+ * fill); returns how many matched in all.
  */
 static size_t
-history_scan(const struct master *m, const struct history_filter *f,
-    char **ring, size_t *head)
+history_scan(struct master *m, const struct net_route *from,
+    const struct history_filter *f, char **ring, size_t *head)
 {
 	char path[HISTORY_PATH], *line = NULL;
 	size_t cap = 0, matched = 0;
@@ -203,7 +222,8 @@ history_scan(const struct master *m, const struct history_filter *f,
 		while ((len = getline(&line, &cap, fp)) > 0) {
 			if (line[len - 1] == '\n')
 				line[len - 1] = '\0';
-			if (!history_match(f, line))
+			if (!history_match(f, line) ||
+			    !history_sees(m, from, line))
 				continue;
 			free(ring[*head]);
 			ring[*head] = strdup(line);
@@ -267,7 +287,7 @@ history_query(struct master *m, json_t *rec, const struct net_route *from)
 		master_error(m, from, rec, E_NO_MEMORY, "out of memory");
 		return;
 	}
-	matched = history_scan(m, &f, ring, &head);
+	matched = history_scan(m, from, &f, ring, &head);
 	items = json_array();
 	n = matched < f.limit ? matched : f.limit;
 	for (i = 0; i < n; i++) {

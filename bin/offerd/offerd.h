@@ -194,6 +194,12 @@ void	logs_data(struct master *, json_t *, const struct net_route *);
  * top (the command line wins); call after state_load.
  */
 void	control_weights_init(struct master *);
+/*
+ * Whether FROM may see the work of PRINCIPAL (a framework's owner, "" when
+ * unknown) in a listing: its own always, another's as the ACL says.
+ */
+int	master_sees(struct master *, const struct net_route *from,
+	    const char *principal);
 /* QUERY "history": the accounting log's lines that match its filters. */
 void	history_query(struct master *, json_t *, const struct net_route *);
 void	control_set_weight(struct master *, json_t *, const struct net_route *);
