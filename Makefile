@@ -2,6 +2,8 @@
 # Every program is one folder under bin/; shared code is lib/ (libcluster).
 # Outputs go to build/ so the source tree stays clean.
 
+# The release: --version of every program, and the pkg-config file.
+VERSION	 = 0.3.0
 PREFIX	?= /usr/local
 DESTDIR	?=
 BINDIR	 = $(PREFIX)/bin
@@ -60,6 +62,8 @@ build/libcluster.a: $(LIBOBJ)
 
 build/libcluster.so: $(LIBOBJ)
 	$(CC) -shared -o $@ $^ $(LDLIBS)
+
+build/lib/die.o: CFLAGS += -DCLUSTER_VERSION='"$(VERSION)"'
 
 build/libprog.a: $(PROGOBJ)
 	$(AR) rcs $@ $^
@@ -155,7 +159,8 @@ install: all build/libcluster.so
 		install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s; done
 	install -d $(DESTDIR)$(LIBDIR)/pkgconfig
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
-	    -e 's|@INCDIR@|$(INCDIR)|g' share/cluster.pc.in \
+	    -e 's|@INCDIR@|$(INCDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
+	    share/cluster.pc.in \
 	    >$(DESTDIR)$(LIBDIR)/pkgconfig/cluster.pc
 
 uninstall:

@@ -9,11 +9,13 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <bsd/libutil.h>
 
 #include "exits.h"
 #include "log.h"
+#include "proto.h"
 #include "util.h"
 
 void
@@ -59,6 +61,14 @@ duration_arg_min(const char *name, const char *arg, int64_t min_ms)
 		errx(EXIT_USAGE, "%s must be at least %lldms", name,
 		    (long long)min_ms);
 	return ms;
+}
+
+void
+version_exit(const char *prog)
+{
+	printf("%s %s (cluster protocol %d)\n", prog, CLUSTER_VERSION,
+	    PROTO_VERSION);
+	exit(0);
 }
 
 int64_t

@@ -60,6 +60,8 @@ int64_t	duration_arg_min(const char *name, const char *arg, int64_t min_ms);
  * 64k, 16M, 1G); exits EXIT_USAGE on a bad one or one under MIN.
  */
 int64_t	size_arg(const char *name, const char *arg, int64_t min);
+/* --version: print PROG's release and protocol version, and exit 0. */
+void	version_exit(const char *prog) __attribute__((noreturn));
 
 /*
  * Make directory PATH with MODE, and its missing parents with PMODE only

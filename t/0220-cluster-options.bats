@@ -57,3 +57,11 @@ teardown() { dump_logs; teardown_daemons; cleanup_tmp; }
 	[ "$(cluster-ctl -h -o resources agents)" = "cpus:4096;mem:999999999" ]
 	teardown_daemons
 }
+
+@test "--version: every program says its release and protocol, and exits 0" {
+	for p in offerd agentd drf-alloc task-launch cluster-ctl cluster-elect; do
+		run "$p" --version
+		[ "$status" -eq 0 ]
+		[[ "$output" =~ ^$p\ [0-9]+\.[0-9]+\.[0-9]+\ \(cluster\ protocol\ [0-9]+\)$ ]]
+	done
+}

@@ -253,6 +253,7 @@ config_parse(struct daemon *d, int argc, char *argv[])
 		{ "task-user", required_argument, NULL, 'U' },
 		{ "update-retry", required_argument, NULL, 'u' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "version", no_argument, NULL, 'V' },
 		{ "work-dir", required_argument, NULL, 'w' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -318,6 +319,8 @@ config_parse(struct daemon *d, int argc, char *argv[])
 		case 'w':
 			strlcpy(ag->work_dir, optarg, sizeof(ag->work_dir));
 			break;
+		case 'V':
+			version_exit("agentd");
 		case 'X':
 			usage(stdout);
 			exit(0);

@@ -82,6 +82,8 @@ global_opt(int ch, const char *arg)
 	case 'H':
 		usage(stdout);
 		exit(0);
+	case 'V':
+		version_exit("cluster-ctl");
 	case 'C':
 		opt_cred = arg;
 		return 1;
@@ -116,6 +118,7 @@ next_opt(int argc, char **argv, const char *own, const struct option *longopts)
 		{ "master", required_argument, NULL, 'm' },
 		{ "format", required_argument, NULL, 'o' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "version", no_argument, NULL, 'V' },
 	};
 	struct option all[32];
 	char shortopts[64];

@@ -108,6 +108,8 @@ config_option(struct config *cf, int ch, const char *arg)
 	case 'H':
 		usage(stdout);
 		exit(0);
+	case 'V':
+		version_exit("cluster-elect");
 	case 'I':
 		cf->insecure = 1;
 		break;
@@ -148,6 +150,7 @@ config_parse(struct config *cf, int argc, char *argv[])
 		{ "foreground", no_argument, NULL, 'd' },
 		{ "endpoint", required_argument, NULL, 'e' },
 		{ "help", no_argument, NULL, 'H' },
+		{ "version", no_argument, NULL, 'V' },
 		{ "insecure", no_argument, NULL, 'I' },
 		{ "lock", required_argument, NULL, 'l' },
 		{ "session-timeout", required_argument, NULL, 's' },

@@ -491,6 +491,8 @@ config_option(struct config *cf, int ch, const char *arg)
 	case 'h':
 		usage(stdout);
 		exit(0);
+	case 'V':
+		version_exit("drf-alloc");
 	case 'i':
 		if (duration_parse(arg, &cf->opts.interval_ms, &errstr) == -1)
 			usage_error("-i %s: %s", arg, errstr);
@@ -532,6 +534,7 @@ config_parse(struct config *cf, int argc, char *argv[])
 		{ "listen",	required_argument,	NULL, 'l' },
 		{ "min-offer",	required_argument,	NULL, 'm' },
 		{ "verbose",	no_argument,		NULL, 'v' },
+		{ "version",	no_argument,		NULL, 'V' },
 		{ "weight",	required_argument,	NULL, 'W' },
 		{ "exec",	required_argument,	NULL, 'x' },
 		{ NULL,		0,			NULL, 0 }

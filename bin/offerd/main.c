@@ -148,6 +148,7 @@ config_parse(struct config *c, int argc, char *argv[], int *status)
 		{ "removal-timeout", required_argument, NULL, 'T' },
 		{ "agent-timeout", required_argument, NULL, 't' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "version", no_argument, NULL, 'V' },
 		{ "work-dir", required_argument, NULL, 'w' },
 		{ "weight", required_argument, NULL, 'W' },
 		{ NULL, 0, NULL, 0 }
@@ -174,6 +175,8 @@ config_parse(struct config *c, int argc, char *argv[], int *status)
 				errx(EXIT_USAGE, "framework timeout must be at least 2s "
 				    "(schedulers heartbeat every second)");
 			break;
+		case 'V':
+			version_exit("offerd");
 		case 'H':
 			usage(stdout);
 			*status = 0;

@@ -422,5 +422,8 @@ main(int argc, char *argv[])
 {
 	if (argc == 2 && strcmp(argv[1], "--serve") == 0)
 		return serve_run(launch, argc, argv);
+	/* here, not among the options a served request may carry */
+	if (argc == 2 && strcmp(argv[1], "--version") == 0)
+		version_exit("task-launch");
 	return launch(argc, argv);
 }
