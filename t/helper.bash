@@ -8,6 +8,9 @@ export PATH="$TOP/build/bin:$PATH"
 setup_tmp() {
 	TMP=$(mktemp -d /tmp/cluster-test.XXXXXX)
 	export TMP
+	# offerd started as root serves as an unprivileged user (offerd(8),
+	# PRIVILEGE SEPARATION): it makes its socket and work dir in here
+	[ "$(id -u)" -ne 0 ] || chmod 1733 "$TMP"
 	export CLUSTER_MASTER="ipc://$TMP/master.ipc"
 	# the credentials the first daemon makes (cluster-protocol(7), IDENTITY)
 	export CLUSTER_CONF="$TMP/conf"

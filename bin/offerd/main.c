@@ -49,7 +49,8 @@ usage(FILE *fp)
 	    "[-F timeout] [-K file] [-l endpoint]\n"
 	    "              [-o timeout] [-p pidfile] [-r duration] "
 	    "[-R timeout] [-t timeout]\n"
-	    "              [-T timeout] [-w work-dir] [-W role=weight]\n");
+	    "              [-T timeout] [-u user] [-w work-dir] "
+	    "[-W role=weight]\n");
 }
 
 /* Check a -W role=weight argument and keep it in C; exits 100 if bad. */
@@ -105,7 +106,7 @@ config_endpoints(struct config *c)
 	if (strstr(c->listen_ep, "://") == NULL)
 		errx(EXIT_USAGE, "endpoint '%s' has no scheme: write tcp://%s or "
 		    "ipc:///PATH", c->listen_ep, c->listen_ep);
-	snprintf(c->alloc_own, sizeof(c->alloc_own), "ipc://%s/alloc.ipc",
+	snprintf(c->alloc_own, sizeof(c->alloc_own), "ipc://%s/" WORK_ALLOC,
 	    c->work_dir);
 }
 
@@ -132,14 +133,16 @@ config_parse(struct config *c, int argc, char *argv[], int *status)
 		{ "recovery-timeout", required_argument, NULL, 'R' },
 		{ "removal-timeout", required_argument, NULL, 'T' },
 		{ "agent-timeout", required_argument, NULL, 't' },
+		{ "user", required_argument, NULL, 'u' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "work-dir", required_argument, NULL, 'w' },
 		{ "weight", required_argument, NULL, 'W' },
 		{ NULL, 0, NULL, 0 }
 	};
+	const char *user = NULL;
 	int ch;
 
-	while ((ch = getopt_long(argc, argv, "a:A:dF:K:l:no:p:r:R:t:T:vw:W:",
+	while ((ch = getopt_long(argc, argv, "a:A:dF:K:l:no:p:r:R:t:T:u:vw:W:",
 	    longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'a':
@@ -193,6 +196,9 @@ config_parse(struct config *c, int argc, char *argv[], int *status)
 			c->agent_timeout_ms = duration_arg_min("agent timeout",
 			    optarg, AGENT_TIMEOUT_MIN_MS);
 			break;
+		case 'u':
+			user = optarg;
+			break;
 		case 'v':
 			c->verbose++;
 			break;
@@ -214,18 +220,18 @@ config_parse(struct config *c, int argc, char *argv[], int *status)
 		return -1;
 	}
 	config_endpoints(c);
+	priv_config(c, user);
 	return 0;
 }
 
 /*
- * Make M ready to serve as C says: work dir, pid file (returned), durable
- * state, the hub, the allocator.  A failure is logged and exits 111.
+ * Make M ready to serve as C says: work dir, durable state, the hub, the
+ * credentials, the allocator.  A failure is logged and exits 111.
  */
-static struct pidfh *
+static void
 setup(struct master *m, const struct config *c)
 {
 	char errbuf[256];
-	struct pidfh *pfh;
 
 	memset(m, 0, sizeof(*m));
 	m->conf = c;
@@ -234,9 +240,10 @@ setup(struct master *m, const struct config *c)
 	m->offers = map_create();
 	m->tasks = map_create();
 	m->pending = map_create();
-	if (mkdir(c->work_dir, 0750) == -1 && errno != EEXIST)
+	/* its files are offerd's user's only (separated: priv.c made it) */
+	umask(077);
+	if (mkdir(c->work_dir, 0700) == -1 && errno != EEXIST)
 		log_fatal("work dir %s", c->work_dir);
-	pfh = pidfile_take(c->pidpath);
 	if (state_load(m, c->work_dir) == -1)
 		log_fatalx("cannot read the durable state in %s", c->work_dir);
 	if ((m->hub = net_open(NET_HUB, c->listen_ep, errbuf)) == NULL)
@@ -245,9 +252,6 @@ setup(struct master *m, const struct config *c)
 		log_fatalx("no credentials: stopping (--insecure runs without)");
 	if (alloc_start(m) == -1)
 		log_fatalx("no allocator: stopping");
-	if (pfh != NULL)
-		pidfile_write(pfh);
-	return pfh;
 }
 
 /* Act on the signals that came: 1 when offerd is to stop. */
@@ -261,11 +265,16 @@ signals(struct master *m)
 		stop = 1;
 	if (sig_take(SIGHUP)) {
 		/* everything else is set on the command line */
-		log_info("SIGHUP: writing the durable state, reading the "
-		    "credentials again");
 		m->state_dirty = 1;
 		state_save(m);
-		master_keys_load(m);
+		if (priv_fd() != -1)
+			log_info("SIGHUP: wrote the durable state; the files "
+			    "come from the parent");
+		else {
+			log_info("SIGHUP: writing the durable state, reading "
+			    "the files again");
+			master_files_load(m, -1);
+		}
 	}
 	if (sig_take(SIGCHLD))
 		alloc_reap(m);
@@ -277,20 +286,27 @@ static void
 serve(struct master *m, int sigfd)
 {
 	int64_t next_tick = now_ms() + TICK_MS, wait;
-	int stop;
-	struct pollfd pfd[3] = {
+	int stop, file;
+	struct pollfd pfd[4] = {
 		{ .fd = net_fd(m->hub), .events = POLLIN },
 		{ .fd = net_fd(m->alloc), .events = POLLIN },
 		{ .fd = sigfd, .events = POLLIN },
+		{ .fd = priv_fd(), .events = POLLIN },	/* -1: not separated */
 	};
 
 	/* a stop ends the loop after this round, lease check included */
 	for (stop = 0; !stop;) {
 		wait = next_tick - now_ms();
-		if (poll(pfd, 3, wait > 0 ? (int)wait : 0) == -1 &&
+		if (poll(pfd, 4, wait > 0 ? (int)wait : 0) == -1 &&
 		    errno != EINTR)
 			log_fatal("poll");
 		stop = signals(m);
+		if (pfd[3].revents != 0 && (file = priv_recv()) == -1) {
+			log_warnx("the parent is gone: stopping");
+			pfd[3].fd = -1;
+			stop = 1;
+		} else if (pfd[3].revents != 0)
+			master_files_load(m, file);
 		alloc_restart(m);
 		/* under cluster-elect(8): act only while the lease holds */
 		if (elect_lease_expired())
@@ -321,7 +337,13 @@ main(int argc, char *argv[])
 		return 0;
 	}
 	log_init("offerd", conf.foreground, conf.verbose);
-	pfh = setup(&m, &conf);
+	if (master_keys_path(&conf) == -1)
+		log_fatalx("no credentials: stopping (--insecure runs without)");
+	/* as root: from here on, a root parent and this, dropped (priv.c) */
+	pfh = priv_start(&conf, pidfile_take(conf.pidpath));
+	setup(&m, &conf);
+	if (pfh != NULL)
+		pidfile_write(pfh);
 	if ((sigfd = sig_init((int[]){ SIGTERM, SIGINT, SIGCHLD, SIGHUP },
 	    4)) == -1)
 		log_fatal("signals");

@@ -15,6 +15,8 @@
  *   control.c     the queries and commands of cluster-ctl
  *   alloc.c       the allocator: its process, events out, decisions in
  *   state.c       the durable state
+ *   priv.c        privilege separation: the root parent, the drop, and
+ *                 the files offerd reloads, from the parent or read here
  * This header holds the shared types and the functions called across files.
  */
 #ifndef OFFERD_H
@@ -34,6 +36,22 @@
 #define KEY_LEN		(2 * ID_LEN)	/* a task's framework_id/task_id */
 #define WEIGHTS_MAX	32		/* -W options */
 #define RES_TEXT	1024		/* a resource list formatted as text */
+#define USER_LEN	64		/* a user name, with the NUL */
+
+/* The files offerd makes in its work dir, and nothing else. */
+#define WORK_STATE	"state.json"	/* the durable state */
+#define WORK_STATE_TMP	WORK_STATE ".tmp"	/* ... while it is written */
+#define WORK_ALLOC	"alloc.ipc"	/* the allocator's socket */
+
+/*
+ * The files offerd reads at start and reads again on SIGHUP: separated,
+ * the root parent reads them and the child gets their bytes (priv.c).
+ * A new one is a name here, a reader in priv.c and a loader in dispatch.c.
+ */
+enum master_file {
+	MF_CREDENTIALS,		/* the principals' credentials */
+	MF_NFILES
+};
 
 /* What the command line sets; read-only once offerd runs. */
 struct config {
@@ -48,6 +66,14 @@ struct config {
 	int		 foreground, verbose, check;
 	const char	*keys_path;	/* -K: the credentials file */
 	int		 insecure;	/* --insecure: records in the clear */
+	char		 keys_file[PATH_MAX + 16];	/* no -K: the default */
+	const char	*files[MF_NFILES];	/* their paths; NULL: none */
+	/* privilege separation, when started as root (priv.c) */
+	int		 separate;	/* fork; the child serves as run_user */
+	int		 user_default;	/* no -u: run_user was chosen */
+	char		 run_user[USER_LEN];
+	uid_t		 run_uid;
+	gid_t		 run_gid;
 	int64_t		 offer_timeout_ms;
 	int64_t		 agent_timeout_ms;
 	int64_t		 framework_timeout_ms;	/* silent this long: inactive */
@@ -175,11 +201,19 @@ int	master_owner(struct master *, const struct net_route *owner,
 	    const struct net_route *from, const json_t *rec, const char *what,
 	    const char *id);
 /*
- * (Re)load the principals' credentials (-K, else the first start's in the
- * credentials directory) and seal the hub with them; nothing with
- * --insecure.  0, or -1 (logged) with the old ones kept.
+ * Settle the credentials file of C: -K, else the one in the credentials
+ * directory, made on the first start on one machine; none with
+ * --insecure.  0, or -1 logged.
+ */
+int	master_keys_path(struct config *c);
+/*
+ * (Re)load the principals' credentials (see priv_file) and seal the hub
+ * with them; nothing with --insecure.  0, or -1 (logged) with the old
+ * ones kept.
  */
 int	master_keys_load(struct master *);
+/* (Re)load file WHICH, or every file when WHICH is -1 (logged). */
+void	master_files_load(struct master *, int which);
 
 /* agents.c */
 /* Into FREE (not initialised): what A has neither in use nor offered. */
@@ -259,5 +293,34 @@ void	state_save(struct master *);
 void	state_tick(struct master *);
 /* Add ID to SET, one of the durable sets, marking the state dirty. */
 void	state_mark(struct master *, struct map *set, const char *id);
+
+/* priv.c */
+/*
+ * Settle who serves: started as root, USER (-u; NULL: offerd if that user
+ * exists, else nobody), in a child of a root parent unless USER is root;
+ * else no one else, and USER must be ourselves.  Exits 100 when not so.
+ */
+void	priv_config(struct config *c, const char *user);
+/*
+ * Separated (see priv_config): fork.  The parent holds PFH, writes it and
+ * passes signals and files on until the child ends, and exits with its
+ * status: it never returns.  The child drops to the user and returns
+ * NULL.  Not separated: returns PFH at once.
+ */
+struct pidfh *priv_start(const struct config *c, struct pidfh *pfh);
+/*
+ * File WHICH of C into a new *BUF of *LEN bytes (free it with
+ * auth_file_free): read from its path, or, separated, the bytes the
+ * parent sent last (waiting for the first).  0, or -1 with ERR.
+ */
+int	priv_file(const struct config *c, enum master_file which, char **buf,
+	    size_t *len, char *err);
+/*
+ * Separated: take one frame from the parent.  Returns the file it
+ * brought, or -1 when the parent is gone.
+ */
+int	priv_recv(void);
+/* The parent's pipe to poll, or -1 when not separated. */
+int	priv_fd(void);
 
 #endif
