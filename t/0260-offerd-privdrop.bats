@@ -74,7 +74,8 @@ unprivileged() {
 	chmod 644 "$CLUSTER_CONF/credentials"
 	n=$(grep -c "too open" "$TMP/offerd.log" || true)
 	kill -HUP "$PID_offerd"
-	wait_for 5 test "$(grep -c "too open" "$TMP/offerd.log")" -gt "$n"
+	wait_for 5 sh -c 'test "$(grep -c "too open" "$1")" -gt "$2"' - \
+	    "$TMP/offerd.log" "$n"
 	run cluster-ctl -C "$TMP/carol" -h -o hostname agents
 	[ "$status" -eq 0 ]
 	[ "$output" = host1 ]

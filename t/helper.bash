@@ -175,5 +175,7 @@ principal() {
 	"$TOP/build/test/auth-test" new "$1" "$TMP/$1"
 	cat "$TMP/$1" >>"$CLUSTER_CONF/credentials"
 	kill -HUP "$PID_offerd"
-	wait_for 5 test "$(grep -c "principals from" "$TMP/offerd.log")" -gt "$n"
+	# sh -c: the count is taken again at every try, not once here
+	wait_for 5 sh -c 'test "$(grep -c "principals from" "$1")" -gt "$2"' - \
+	    "$TMP/offerd.log" "$n"
 }
