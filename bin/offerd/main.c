@@ -265,16 +265,13 @@ signals(struct master *m)
 		stop = 1;
 	if (sig_take(SIGHUP)) {
 		/* everything else is set on the command line */
+		log_info("SIGHUP: writing the durable state%s", priv_fd() != -1 ?
+		    "; the files come from the parent" :
+		    ", reading the files again");
 		m->state_dirty = 1;
 		state_save(m);
-		if (priv_fd() != -1)
-			log_info("SIGHUP: wrote the durable state; the files "
-			    "come from the parent");
-		else {
-			log_info("SIGHUP: writing the durable state, reading "
-			    "the files again");
+		if (priv_fd() == -1)
 			master_files_load(m, -1);
-		}
 	}
 	if (sig_take(SIGCHLD))
 		alloc_reap(m);
