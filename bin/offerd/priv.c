@@ -107,6 +107,10 @@ int
 priv_file(const struct config *c, enum master_file which, char **buf,
     size_t *len, char *err)
 {
+	if (c->files[which] == NULL) {
+		snprintf(err, AUTH_ERRLEN, "no such file is read");
+		return -1;
+	}
 	if (from_parent == -1)
 		return readers[which](c->files[which], buf, len, err);
 	/* at start the parent's first frames may not be here yet */
