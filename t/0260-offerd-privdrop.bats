@@ -10,9 +10,7 @@ load helper
 setup() {
 	[ "$(id -u)" -eq 0 ] || skip "needs root"
 	setup_tmp
-	# the user offerd serves as by default: offerd if it exists
-	U=nobody
-	getent passwd offerd >/dev/null && U=offerd
+	U=$(offerd_user)
 	UID_U=$(id -u "$U")
 }
 teardown() { dump_logs; teardown_daemons; cleanup_tmp; }
@@ -104,7 +102,7 @@ unprivileged() {
 	wait_for 5 sh -c "! kill -0 $child 2>/dev/null"
 }
 
-@test "-u: an unknown user is a usage error; a given user serves; not root, only oneself" {
+@test "-u: an unknown user is a usage error; a given user serves; -u root does not separate; not root, only oneself" {
 	run offerd -d -w "$TMP/master" -u no-such-user-$$
 	[ "$status" -eq 100 ]
 	[[ "$output" == *"-u no-such-user-$$: no such user"* ]]
@@ -119,6 +117,13 @@ unprivileged() {
 	wait_for 10 grep -q "listening on" "$TMP/offerd.log"
 	unprivileged "$(serving_pid)"
 	[ "$(stat -c %U "$TMP/master")" = nobody ]
+	# -u root: one process, as root, as before, and the log says so
+	teardown_daemons
+	start_daemon offerd offerd -d -v -w "$TMP/root" -u root
+	wait_for 10 grep -q "listening on" "$TMP/offerd.log"
+	grep -q -- "-u root: every record is handled as root" "$TMP/offerd.log"
+	[ "$(ps -o user= -p "$PID_offerd")" = root ]
+	! serving_pid
 }
 
 @test "a work dir holding files offerd did not make is not given away" {

@@ -17,6 +17,12 @@ setup_tmp() {
 	PIDS=""
 }
 
+# offerd_user: the user offerd started as root serves as by default
+# (offerd(8), -u): offerd when that user exists, else nobody.
+offerd_user() {
+	if getent passwd offerd >/dev/null; then echo offerd; else echo nobody; fi
+}
+
 # start_daemon NAME CMD...: run CMD in the background, its output in
 # $TMP/NAME.log, and remember it for teardown.
 start_daemon() {

@@ -14,11 +14,13 @@
  * content, or the reason the parent could not read it.
  */
 #include <sys/types.h>
+#include <sys/capability.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <dirent.h>
+#include <err.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -30,9 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <err.h>
 #include <bsd/libutil.h>
-#include <sys/capability.h>
 
 #include "auth.h"
 #include "exits.h"
@@ -473,8 +473,11 @@ priv_start(const struct config *c, struct pidfh *pfh)
 	int p[2], sigfd;
 	size_t i;
 
-	if (!c->separate)
+	if (!c->separate) {
+		if (geteuid() == 0)
+			log_warnx("-u root: every record is handled as root");
 		return pfh;
+	}
 	if (c->user_default && strcmp(c->run_user, PRIV_FALLBACK) == 0)
 		log_warnx("no user %s: serving as %s, which other daemons may "
 		    "share; create a dedicated user (adduser --system --group "
