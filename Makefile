@@ -10,6 +10,7 @@ BINDIR	 = $(PREFIX)/bin
 LIBDIR	 = $(PREFIX)/lib
 INCDIR	 = $(PREFIX)/include
 MANDIR	 = $(PREFIX)/share/man
+OFFERD_USER = offerd
 
 CC	?= cc
 PKGS	 = libbsd-overlay msgpack nanomsg jansson libcap libsodium
@@ -162,6 +163,18 @@ install: all build/libcluster.so
 	    -e 's|@INCDIR@|$(INCDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
 	    share/cluster.pc.in \
 	    >$(DESTDIR)$(LIBDIR)/pkgconfig/cluster.pc
+# offerd started as root serves as this user (offerd(8); PRIV_USER in
+# bin/offerd/priv.c): made on the machine itself, never in a DESTDIR
+	if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && \
+	    ! getent passwd $(OFFERD_USER) >/dev/null; then \
+		if command -v adduser >/dev/null; then \
+			adduser --system --group --no-create-home $(OFFERD_USER); \
+		else \
+			useradd --system --user-group --no-create-home \
+			    --home-dir /nonexistent --shell /usr/sbin/nologin \
+			    $(OFFERD_USER); \
+		fi; \
+	fi
 
 uninstall:
 	rm -f $(PROGS:%=$(DESTDIR)$(BINDIR)/%) $(DESTDIR)$(LIBDIR)/libcluster.*

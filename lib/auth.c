@@ -165,34 +165,85 @@ auth_cred_parse(char *line, struct auth_cred *c, char *err, size_t len)
 }
 
 int
-auth_cred_read(const char *path, struct auth_cred **out, size_t *n,
-    char *err)
+auth_file_read(const char *path, char **buf, size_t *len, char *err)
 {
-	struct auth_cred *v = NULL, c;
-	struct map *names = NULL;
-	char *line = NULL, why[AUTH_ERRLEN / 2];
-	size_t cap = 0, lineno = 0, nv = 0, size = 0;
-	FILE *fp = NULL;
-	int fd, r = -1;
+	char *b = NULL;
+	size_t n = 0;
+	ssize_t r;
+	int fd;
 
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
 		snprintf(err, AUTH_ERRLEN, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	if (cred_file_check(fd, path, err) == -1 ||
-	    (fp = fdopen(fd, "r")) == NULL || (names = map_create()) == NULL) {
-		if (fp == NULL)
-			close(fd);
-		goto done;
+	if (cred_file_check(fd, path, err) == -1)
+		goto fail;
+	/* one byte more than allowed, to see that the file is too big */
+	if ((b = malloc(AUTH_FILE_MAX + 2)) == NULL) {
+		snprintf(err, AUTH_ERRLEN, "%s: out of memory", path);
+		goto fail;
 	}
-	while (getline(&line, &cap, fp) != -1) {
-		int got;
+	while (n <= AUTH_FILE_MAX &&
+	    (r = read(fd, b + n, AUTH_FILE_MAX + 1 - n)) != 0) {
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1) {
+			snprintf(err, AUTH_ERRLEN, "%s: %s", path,
+			    strerror(errno));
+			goto fail;
+		}
+		n += (size_t)r;
+	}
+	if (n > AUTH_FILE_MAX) {
+		snprintf(err, AUTH_ERRLEN, "%s: larger than %d bytes", path,
+		    AUTH_FILE_MAX);
+		goto fail;
+	}
+	close(fd);
+	b[n] = '\0';
+	*buf = b;
+	*len = n;
+	return 0;
+fail:
+	auth_file_free(b, n);
+	close(fd);
+	return -1;
+}
 
+void
+auth_file_free(char *buf, size_t len)
+{
+	if (buf == NULL)
+		return;
+	sodium_memzero(buf, len);
+	free(buf);
+}
+
+int
+auth_cred_parse_buf(const char *buf, size_t len, const char *name,
+    struct auth_cred **out, size_t *n, char *err)
+{
+	struct auth_cred *v = NULL, c;
+	struct map *names = NULL;
+	char *copy, *line, *next, why[AUTH_ERRLEN / 2];
+	size_t lineno = 0, nv = 0, size = 0;
+	int got, r = -1;
+
+	/* a copy to cut into lines; it holds secrets: zeroed when done */
+	if ((copy = malloc(len + 1)) == NULL || (names = map_create()) == NULL)
+		goto nomem;
+	memcpy(copy, buf, len);
+	copy[len] = '\0';
+	for (line = copy; line < copy + len; line = next) {
+		if ((next = memchr(line, '\n', copy + len - line)) != NULL)
+			*next++ = '\0';
+		else
+			next = copy + len;
 		lineno++;
 		if ((got = auth_cred_parse(line, &c, why, sizeof(why))) == 1)
 			continue;
 		if (got == -1 || map_get(names, c.principal) != NULL) {
-			snprintf(err, AUTH_ERRLEN, "%.100s:%zu: %s", path, lineno,
+			snprintf(err, AUTH_ERRLEN, "%.100s:%zu: %s", name, lineno,
 			    got == -1 ? why : "the principal is given twice");
 			goto done;
 		}
@@ -209,12 +260,8 @@ auth_cred_read(const char *path, struct auth_cred **out, size_t *n,
 			goto nomem;
 		nv++;
 	}
-	if (ferror(fp)) {
-		snprintf(err, AUTH_ERRLEN, "%s: %s", path, strerror(errno));
-		goto done;
-	}
 	if (nv == 0) {
-		snprintf(err, AUTH_ERRLEN, "%s: no credential in it", path);
+		snprintf(err, AUTH_ERRLEN, "%s: no credential in it", name);
 		goto done;
 	}
 	*out = v;
@@ -223,20 +270,30 @@ auth_cred_read(const char *path, struct auth_cred **out, size_t *n,
 	r = 0;
 	goto done;
 nomem:
-	snprintf(err, AUTH_ERRLEN, "%s: out of memory", path);
+	snprintf(err, AUTH_ERRLEN, "%s: out of memory", name);
 done:
 	sodium_memzero(&c, sizeof(c));
 	if (v != NULL) {
 		sodium_memzero(v, size * sizeof(*v));
 		free(v);
 	}
-	if (line != NULL) {
-		sodium_memzero(line, cap);
-		free(line);
-	}
+	auth_file_free(copy, len + 1);
 	map_destroy(names);
-	if (fp != NULL)
-		fclose(fp);
+	return r;
+}
+
+int
+auth_cred_read(const char *path, struct auth_cred **out, size_t *n,
+    char *err)
+{
+	char *buf;
+	size_t len;
+	int r;
+
+	if (auth_file_read(path, &buf, &len, err) == -1)
+		return -1;
+	r = auth_cred_parse_buf(buf, len, path, out, n, err);
+	auth_file_free(buf, len);
 	return r;
 }
 
@@ -581,7 +638,7 @@ struct auth_keys {
 };
 
 struct auth_keys *
-auth_keys_load(const char *path, char *err)
+auth_keys_parse(const char *buf, size_t len, const char *name, char *err)
 {
 	struct auth_keys *k = calloc(1, sizeof(*k));
 	size_t i;
@@ -591,7 +648,7 @@ auth_keys_load(const char *path, char *err)
 		snprintf(err, AUTH_ERRLEN, "out of memory");
 		return NULL;
 	}
-	if (auth_cred_read(path, &k->v, &k->n, err) == -1) {
+	if (auth_cred_parse_buf(buf, len, name, &k->v, &k->n, err) == -1) {
 		map_destroy(k->by);
 		free(k);
 		return NULL;
@@ -602,6 +659,20 @@ auth_keys_load(const char *path, char *err)
 			snprintf(err, AUTH_ERRLEN, "out of memory");
 			return NULL;
 		}
+	return k;
+}
+
+struct auth_keys *
+auth_keys_load(const char *path, char *err)
+{
+	struct auth_keys *k;
+	char *buf;
+	size_t len;
+
+	if (auth_file_read(path, &buf, &len, err) == -1)
+		return NULL;
+	k = auth_keys_parse(buf, len, path, err);
+	auth_file_free(buf, len);
 	return k;
 }
 

@@ -42,6 +42,7 @@
 #define AUTH_SKEW_MS		300000	/* clocks may differ this much */
 #define AUTH_ERRLEN		256
 #define AUTH_PASSWORD_LEN	45	/* auth_cred_password(), with the NUL */
+#define AUTH_FILE_MAX		(4 << 20)	/* a credentials file, bytes */
 
 /* Which way a record goes: the two ends of a link use different keys. */
 enum auth_dir { AUTH_TO_MASTER = 1, AUTH_FROM_MASTER = 2 };
@@ -88,9 +89,25 @@ void	auth_cred_password(const struct auth_cred *c,
  */
 int	auth_cred_parse(char *line, struct auth_cred *c, char *err, size_t len);
 /*
- * Read every credential of the file PATH into a new array *OUT of *N
- * (free() it); the file's owner and mode are checked first.  Returns 0, or
- * -1 with ERR naming the file and line.
+ * Read the whole file PATH that holds secrets into a new buffer *BUF of
+ * *LEN bytes (NUL-terminated; free it with auth_file_free), once its
+ * owner and mode are checked: a regular file, not a symbolic link, owned
+ * by the reader or root, that neither group nor others may use, of at
+ * most AUTH_FILE_MAX bytes.  Returns 0, or -1 with ERR naming the file.
+ */
+int	auth_file_read(const char *path, char **buf, size_t *len, char *err);
+/* Zero and free BUF of LEN bytes from auth_file_read (NULL: nothing). */
+void	auth_file_free(char *buf, size_t len);
+/*
+ * Parse the bytes BUF (LEN) of a credential file called NAME into a new
+ * array *OUT of *N credentials (free() it).  Returns 0, or -1 with ERR
+ * naming NAME and the line.
+ */
+int	auth_cred_parse_buf(const char *buf, size_t len, const char *name,
+	    struct auth_cred **out, size_t *n, char *err);
+/*
+ * Read every credential of the file PATH (auth_file_read, then
+ * auth_cred_parse_buf) into *OUT of *N (free() it); 0, or -1 with ERR.
  */
 int	auth_cred_read(const char *path, struct auth_cred **out, size_t *n,
 	    char *err);
@@ -130,6 +147,9 @@ struct auth_keys;
 
 /* Read the credentials file PATH (see auth_cred_read); NULL with ERR. */
 struct auth_keys *auth_keys_load(const char *path, char *err);
+/* The same from the bytes BUF (LEN) of a file called NAME. */
+struct auth_keys *auth_keys_parse(const char *buf, size_t len,
+	    const char *name, char *err);
 void	auth_keys_free(struct auth_keys *);
 /* The credential of PRINCIPAL, or NULL. */
 const struct auth_cred *auth_keys_get(const struct auth_keys *,

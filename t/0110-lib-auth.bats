@@ -76,6 +76,17 @@ teardown() { cleanup_tmp; }
 	run "$AT" read "$TMP/empty"
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"no credential in it"* ]]
+	# the last line needs no newline; a file past 4 MiB is refused whole
+	printf '%s' "$(cat "$TMP/ops")" >"$TMP/nonl"
+	chmod 600 "$TMP/nonl"
+	run "$AT" read "$TMP/nonl"
+	[ "$status" -eq 0 ]
+	[ "$output" = ops ]
+	{ cat "$TMP/ops"; head -c $((4 * 1024 * 1024)) /dev/zero | tr '\0' '#'; } >"$TMP/big"
+	chmod 600 "$TMP/big"
+	run "$AT" read "$TMP/big"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"big: larger than 4194304 bytes"* ]]
 }
 
 @test "a record sealed by one process opens in another with the same secret only" {

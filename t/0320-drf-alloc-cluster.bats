@@ -13,7 +13,11 @@ offer_hosts() {
 }
 
 @test "the cluster runs with a replacement allocator: static partitions by owner" {
-	start_daemon alloc drf-alloc -d -l "ipc://$TMP/alloc.ipc" -x "$TOP/examples/alloc-static/alloc-static"
+	# as root, offerd serves as an unprivileged user (offerd(8), -a): the
+	# allocator runs as that user too, so that it may connect to it
+	as=
+	[ "$(id -u)" -ne 0 ] || as="setpriv --reuid=$(offerd_user) --regid=$(id -g "$(offerd_user)") --init-groups"
+	start_daemon alloc $as drf-alloc -d -l "ipc://$TMP/alloc.ipc" -x "$TOP/examples/alloc-static/alloc-static"
 	start_daemon offerd offerd -d -v -w "$TMP/master" -a "ipc://$TMP/alloc.ipc"
 	start_daemon agent1 agentd -d -k -w "$TMP/a1" -h host1 -r 'cpus:2;mem:512' -a owner:web
 	start_daemon agent2 agentd -d -k -w "$TMP/a2" -h host2 -r 'cpus:2;mem:512' -a owner:batch

@@ -10,10 +10,19 @@ setup_tmp() {
 	# tasks run as nobody (agentd -U): they reach their sandboxes under it
 	chmod 711 "$TMP"
 	export TMP
+	# offerd started as root serves as an unprivileged user (offerd(8),
+	# PRIVILEGE SEPARATION): it makes its socket and work dir in here
+	[ "$(id -u)" -ne 0 ] || chmod 1733 "$TMP"
 	export CLUSTER_MASTER="ipc://$TMP/master.ipc"
 	# the credentials the first daemon makes (cluster-protocol(7), IDENTITY)
 	export CLUSTER_CONF="$TMP/conf"
 	PIDS=""
+}
+
+# offerd_user: the user offerd started as root serves as by default
+# (offerd(8), -u): offerd when that user exists, else nobody.
+offerd_user() {
+	if getent passwd offerd >/dev/null; then echo offerd; else echo nobody; fi
 }
 
 # start_daemon NAME CMD...: run CMD in the background, its output in
@@ -174,5 +183,7 @@ principal() {
 	"$TOP/build/test/auth-test" new "$1" "$TMP/$1"
 	cat "$TMP/$1" >>"$CLUSTER_CONF/credentials"
 	kill -HUP "$PID_offerd"
-	wait_for 5 test "$(grep -c "principals from" "$TMP/offerd.log")" -gt "$n"
+	# sh -c: the count is taken again at every try, not once here
+	wait_for 5 sh -c 'test "$(grep -c "principals from" "$1")" -gt "$2"' - \
+	    "$TMP/offerd.log" "$n"
 }

@@ -177,40 +177,50 @@ master_kills(struct master *m, const struct net_route *owner,
 }
 
 int
+master_acl_path(struct config *c)
+{
+	char dir[PATH_MAX];
+
+	c->files[MF_ACL] = NULL;
+	if (c->insecure)
+		return 0;
+	if (c->acl_path != NULL) {
+		c->files[MF_ACL] = c->acl_path;
+		return 0;
+	}
+	/* the default file is optional: without it, the default policy */
+	if (auth_conf_dir(dir, sizeof(dir)) == NULL)
+		return 0;
+	snprintf(c->acl_file, sizeof(c->acl_file), "%s/acl", dir);
+	if (access(c->acl_file, F_OK) == 0 || errno != ENOENT)
+		c->files[MF_ACL] = c->acl_file;
+	return 0;
+}
+
+int
 master_acl_load(struct master *m)
 {
-	char dir[PATH_MAX], path[PATH_MAX + 16], err[ACL_ERRLEN], *buf;
-	const char *p = m->conf->acl_path;
+	const char *p = m->conf->files[MF_ACL];
+	char err[ACL_ERRLEN], *buf;
 	struct acl *a;
 	size_t len;
 	int r;
 
-	if (m->conf->insecure)
-		return 0;
-	/* the default file is optional: without it, the default policy */
-	if (p == NULL && auth_conf_dir(dir, sizeof(dir)) != NULL) {
-		snprintf(path, sizeof(path), "%s/acl", dir);
-		if (access(path, F_OK) == 0 || errno != ENOENT)
-			p = path;
-	}
 	if (p == NULL) {
-		if (m->acl != NULL)
-			log_warnx("the ACL file is gone: the default policy "
-			    "applies");
-		acl_free(m->acl);
-		m->acl = NULL;
 		log_info("no ACL file: every principal may do everything but "
 		    "run tasks as root and kill others' work");
 		return 0;
 	}
-	if (acl_read(p, &buf, &len, err) == -1) {
-		log_warnx("ACL file %s", err);
+	if (priv_file(m->conf, MF_ACL, &buf, &len, err) == -1) {
+		log_warnx("ACL file %s%s", err, m->acl != NULL ?
+		    "; the rules in force stay" : "");
 		return -1;
 	}
 	r = acl_parse(buf, len, &a, err);
-	free(buf);
+	auth_file_free(buf, len);
 	if (r == -1) {
-		log_warnx("%s:%s", p, err);
+		log_warnx("%s:%s%s", p, err, m->acl != NULL ?
+		    "; the rules in force stay" : "");
 		return -1;
 	}
 	acl_free(m->acl);
@@ -229,35 +239,50 @@ master_key(void *arg, const char *principal)
 }
 
 int
+master_keys_path(struct config *c)
+{
+	char dir[PATH_MAX], err[AUTH_ERRLEN], principal[AUTH_PRINCIPAL_MAX];
+
+	if (c->insecure)
+		return 0;
+	c->files[MF_CREDENTIALS] = c->keys_path;
+	if (c->keys_path != NULL)
+		return 0;
+	/* the first start on one machine makes them */
+	if (auth_conf_dir(dir, sizeof(dir)) == NULL) {
+		log_warnx("no credentials: no $CLUSTER_CONF nor home; give -K");
+		return -1;
+	}
+	switch (auth_bootstrap(dir, principal, err)) {
+	case -1:
+		log_warnx("%s", err);
+		return -1;
+	case 1:
+		log_info("first start: made the credential of principal %s in "
+		    "%s/credential and %s/credentials", principal, dir, dir);
+	}
+	snprintf(c->keys_file, sizeof(c->keys_file), "%s/credentials", dir);
+	c->files[MF_CREDENTIALS] = c->keys_file;
+	return 0;
+}
+
+int
 master_keys_load(struct master *m)
 {
-	char dir[PATH_MAX], path[PATH_MAX + 16], err[AUTH_ERRLEN];
-	char principal[AUTH_PRINCIPAL_MAX];
+	char err[AUTH_ERRLEN], *buf;
+	const char *p = m->conf->files[MF_CREDENTIALS];
 	struct auth_keys *k;
-	const char *p = m->conf->keys_path;
+	size_t len;
 
 	if (m->conf->insecure)
 		return 0;
-	if (p == NULL) {
-		/* the first start on one machine makes them */
-		if (auth_conf_dir(dir, sizeof(dir)) == NULL) {
-			log_warnx("no credentials: no $CLUSTER_CONF nor home; "
-			    "give -K");
-			return -1;
-		}
-		switch (auth_bootstrap(dir, principal, err)) {
-		case -1:
-			log_warnx("%s", err);
-			return -1;
-		case 1:
-			log_info("first start: made the credential of principal "
-			    "%s in %s/credential and %s/credentials", principal,
-			    dir, dir);
-		}
-		snprintf(path, sizeof(path), "%s/credentials", dir);
-		p = path;
+	if (priv_file(m->conf, MF_CREDENTIALS, &buf, &len, err) == -1) {
+		log_warnx("credentials: %s", err);
+		return -1;
 	}
-	if ((k = auth_keys_load(p, err)) == NULL) {
+	k = auth_keys_parse(buf, len, p, err);
+	auth_file_free(buf, len);
+	if (k == NULL) {
 		log_warnx("credentials: %s", err);
 		return -1;
 	}
@@ -265,6 +290,20 @@ master_keys_load(struct master *m)
 	m->keys = k;
 	log_info("%zu principals from %s", auth_keys_count(k), p);
 	return net_set_keys(m->hub, master_key, m);
+}
+
+void
+master_files_load(struct master *m, int which)
+{
+	static int (*const loaders[MF_NFILES])(struct master *) = {
+		[MF_CREDENTIALS] = master_keys_load,
+		[MF_ACL] = master_acl_load,
+	};
+	int i;
+
+	for (i = 0; i < MF_NFILES; i++)
+		if (which == -1 || which == i)
+			loaders[i](m);
 }
 
 void

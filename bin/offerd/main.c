@@ -55,8 +55,8 @@ usage(FILE *fp)
 	    "              [-l endpoint] [-o timeout] [-P file] [-p pidfile] "
 	    "[-r duration]\n"
 	    "              [-R timeout] [-S size] [-t timeout] [-T timeout] "
-	    "[-w work-dir]\n"
-	    "              [-W role=weight]\n");
+	    "[-u user]\n"
+	    "              [-w work-dir] [-W role=weight]\n");
 }
 
 /* Check a -W role=weight argument and keep it in C; exits 100 if bad. */
@@ -117,7 +117,7 @@ config_endpoints(struct config *c)
 	if (strstr(c->listen_ep, "://") == NULL)
 		errx(EXIT_USAGE, "endpoint '%s' has no scheme: write tcp://%s or "
 		    "ipc:///PATH", c->listen_ep, c->listen_ep);
-	snprintf(c->alloc_own, sizeof(c->alloc_own), "ipc://%s/alloc.ipc",
+	snprintf(c->alloc_own, sizeof(c->alloc_own), "ipc://%s/" WORK_ALLOC,
 	    c->work_dir);
 }
 
@@ -147,16 +147,19 @@ config_parse(struct config *c, int argc, char *argv[], int *status)
 		{ "history-size", required_argument, NULL, 'S' },
 		{ "removal-timeout", required_argument, NULL, 'T' },
 		{ "agent-timeout", required_argument, NULL, 't' },
+		{ "user", required_argument, NULL, 'u' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "work-dir", required_argument, NULL, 'w' },
 		{ "weight", required_argument, NULL, 'W' },
 		{ NULL, 0, NULL, 0 }
 	};
+	const char *user = NULL;
 	char err[256];
 	int ch;
 
-	while ((ch = getopt_long(argc, argv, "a:A:dF:K:L:l:no:P:p:r:R:S:t:T:vw:W:",
+	while ((ch = getopt_long(argc, argv,
+	    "a:A:dF:K:L:l:no:P:p:r:R:S:t:T:u:vw:W:",
 	    longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'a':
@@ -224,6 +227,9 @@ config_parse(struct config *c, int argc, char *argv[], int *status)
 			c->agent_timeout_ms = duration_arg_min("agent timeout",
 			    optarg, AGENT_TIMEOUT_MIN_MS);
 			break;
+		case 'u':
+			user = optarg;
+			break;
 		case 'v':
 			c->verbose++;
 			break;
@@ -248,18 +254,18 @@ config_parse(struct config *c, int argc, char *argv[], int *status)
 		errx(EXIT_USAGE, "-P and --insecure: without principals, rules "
 		    "name no one");
 	config_endpoints(c);
+	priv_config(c, user);
 	return 0;
 }
 
 /*
- * Make M ready to serve as C says: work dir, pid file (returned), durable
- * state, the hub, the allocator.  A failure is logged and exits 111.
+ * Make M ready to serve as C says: work dir, durable state, the hub, the
+ * credentials, the allocator.  A failure is logged and exits 111.
  */
-static struct pidfh *
+static void
 setup(struct master *m, const struct config *c)
 {
 	char errbuf[256];
-	struct pidfh *pfh;
 
 	memset(m, 0, sizeof(*m));
 	m->conf = c;
@@ -269,9 +275,10 @@ setup(struct master *m, const struct config *c)
 	m->tasks = map_create();
 	m->pending = map_create();
 	m->history_fd = -1;
-	if (mkdir(c->work_dir, 0750) == -1 && errno != EEXIST)
+	/* its files are offerd's user's only (separated: priv.c made it) */
+	umask(077);
+	if (mkdir(c->work_dir, 0700) == -1 && errno != EEXIST)
 		log_fatal("work dir %s", c->work_dir);
-	pfh = pidfile_take(c->pidpath);
 	if (state_load(m, c->work_dir) == -1)
 		log_fatalx("cannot read the durable state in %s", c->work_dir);
 	control_weights_init(m);
@@ -283,9 +290,6 @@ setup(struct master *m, const struct config *c)
 		log_fatalx("a bad ACL file: stopping");
 	if (alloc_start(m) == -1)
 		log_fatalx("no allocator: stopping");
-	if (pfh != NULL)
-		pidfile_write(pfh);
-	return pfh;
 }
 
 /* Act on the signals that came: 1 when offerd is to stop. */
@@ -299,15 +303,13 @@ signals(struct master *m)
 		stop = 1;
 	if (sig_take(SIGHUP)) {
 		/* everything else is set on the command line */
-		log_info("SIGHUP: writing the durable state, reading the "
-		    "credentials and the ACL file again");
+		log_info("SIGHUP: writing the durable state%s", priv_fd() != -1 ?
+		    "; the files come from the parent" :
+		    ", reading the files again");
 		m->state_dirty = 1;
 		state_save(m);
-		master_keys_load(m);
-		if (master_acl_load(m) == -1)
-			log_warnx("the ACL file is not taken: the %zu rules in "
-			    "force stay%s", acl_count(m->acl), m->acl == NULL ?
-			    " (none: the default policy)" : "");
+		if (priv_fd() == -1)
+			master_files_load(m, -1);
 	}
 	if (sig_take(SIGCHLD))
 		alloc_reap(m);
@@ -319,20 +321,27 @@ static void
 serve(struct master *m, int sigfd)
 {
 	int64_t next_tick = now_ms() + TICK_MS, wait;
-	int stop;
-	struct pollfd pfd[3] = {
+	int stop, file;
+	struct pollfd pfd[4] = {
 		{ .fd = net_fd(m->hub), .events = POLLIN },
 		{ .fd = net_fd(m->alloc), .events = POLLIN },
 		{ .fd = sigfd, .events = POLLIN },
+		{ .fd = priv_fd(), .events = POLLIN },	/* -1: not separated */
 	};
 
 	/* a stop ends the loop after this round, lease check included */
 	for (stop = 0; !stop;) {
 		wait = next_tick - now_ms();
-		if (poll(pfd, 3, wait > 0 ? (int)wait : 0) == -1 &&
+		if (poll(pfd, 4, wait > 0 ? (int)wait : 0) == -1 &&
 		    errno != EINTR)
 			log_fatal("poll");
 		stop = signals(m);
+		if (pfd[3].revents != 0 && (file = priv_recv()) == -1) {
+			log_warnx("the parent is gone: stopping");
+			pfd[3].fd = -1;
+			stop = 1;
+		} else if (pfd[3].revents != 0)
+			master_files_load(m, file);
 		alloc_restart(m);
 		/* under cluster-elect(8): act only while the lease holds */
 		if (elect_lease_expired())
@@ -363,7 +372,7 @@ main(int argc, char *argv[])
 		log_init("offerd", 1, conf.verbose);
 		memset(&m, 0, sizeof(m));
 		m.conf = &conf;
-		if (master_acl_load(&m) == -1)
+		if (master_acl_path(&conf) == -1 || master_acl_load(&m) == -1)
 			return EXIT_SYSTEM;
 		printf("offerd: configuration ok (listen %s, %zu ACL rules)\n",
 		    conf.listen_ep, acl_count(m.acl));
@@ -371,7 +380,15 @@ main(int argc, char *argv[])
 		return 0;
 	}
 	log_init("offerd", conf.foreground, conf.verbose);
-	pfh = setup(&m, &conf);
+	if (master_keys_path(&conf) == -1)
+		log_fatalx("no credentials: stopping (--insecure runs without)");
+	if (master_acl_path(&conf) == -1)
+		log_fatalx("a bad ACL file: stopping");
+	/* as root: from here on, a root parent and this, dropped (priv.c) */
+	pfh = priv_start(&conf, pidfile_take(conf.pidpath));
+	setup(&m, &conf);
+	if (pfh != NULL)
+		pidfile_write(pfh);
 	if ((sigfd = sig_init((int[]){ SIGTERM, SIGINT, SIGCHLD, SIGHUP },
 	    4)) == -1)
 		log_fatal("signals");

@@ -16,6 +16,8 @@
  *   alloc.c       the allocator: its process, events out, decisions in
  *   state.c       the durable state
  *   limits.c      the limits per principal (-L)
+ *   priv.c        privilege separation: the root parent, the drop, and
+ *                 the files offerd reloads, from the parent or read here
  * This header holds the shared types and the functions called across files.
  */
 #ifndef OFFERD_H
@@ -36,6 +38,23 @@
 #define KEY_LEN		(2 * ID_LEN)	/* a task's framework_id/task_id */
 #define WEIGHTS_MAX	32		/* -W options */
 #define RES_TEXT	1024		/* a resource list formatted as text */
+#define USER_LEN	64		/* a user name, with the NUL */
+
+/* The files offerd makes in its work dir, and nothing else. */
+#define WORK_STATE	"state.json"	/* the durable state */
+#define WORK_STATE_TMP	WORK_STATE ".tmp"	/* ... while it is written */
+#define WORK_ALLOC	"alloc.ipc"	/* the allocator's socket */
+
+/*
+ * The files offerd reads at start and reads again on SIGHUP: separated,
+ * the root parent reads them and the child gets their bytes (priv.c).
+ * A new one is a name here, a reader in priv.c and a loader in dispatch.c.
+ */
+enum master_file {
+	MF_CREDENTIALS,		/* the principals' credentials */
+	MF_ACL,			/* the ACL file */
+	MF_NFILES
+};
 
 /* -L: what one principal may use (limits.c, offerd(8) LIMITS). */
 #define LIMIT_MAX	100000000L	/* the largest value: no limit */
@@ -66,6 +85,15 @@ struct config {
 	const char	*keys_path;	/* -K: the credentials file */
 	const char	*acl_path;	/* -P: the ACL file */
 	int		 insecure;	/* --insecure: records in the clear */
+	char		 keys_file[PATH_MAX + 16];	/* no -K: the default */
+	char		 acl_file[PATH_MAX + 16];	/* no -P: the default */
+	const char	*files[MF_NFILES];	/* their paths; NULL: none */
+	/* privilege separation, when started as root (priv.c) */
+	int		 separate;	/* fork; the child serves as run_user */
+	int		 user_default;	/* no -u: run_user was chosen */
+	char		 run_user[USER_LEN];
+	uid_t		 run_uid;
+	gid_t		 run_gid;
 	int64_t		 offer_timeout_ms;
 	int64_t		 agent_timeout_ms;
 	int64_t		 framework_timeout_ms;	/* silent this long: inactive */
@@ -240,18 +268,30 @@ int	master_kills(struct master *, const struct net_route *owner,
 int	master_may(struct master *, const struct net_route *from,
 	    const json_t *rec, enum acl_action action, const char *object);
 /*
- * (Re)load the ACL file (-P, else the credentials directory's acl when
- * it exists; none: the default policy), read whole and parsed from
- * memory; nothing with --insecure.  0, or -1 (logged "FILE:LINE: why")
- * with the rules in force kept.
+ * Settle the ACL file of C, at start: -P, else the credentials
+ * directory's acl when it exists; none: the default policy, as with
+ * --insecure.  0, or -1 logged.
+ */
+int	master_acl_path(struct config *c);
+/*
+ * (Re)load the ACL file (see priv_file), parsed from memory.  0, or -1
+ * (logged "FILE:LINE: why") with the rules in force kept.
  */
 int	master_acl_load(struct master *);
 /*
- * (Re)load the principals' credentials (-K, else the first start's in the
- * credentials directory) and seal the hub with them; nothing with
- * --insecure.  0, or -1 (logged) with the old ones kept.
+ * Settle the credentials file of C: -K, else the one in the credentials
+ * directory, made on the first start on one machine; none with
+ * --insecure.  0, or -1 logged.
+ */
+int	master_keys_path(struct config *c);
+/*
+ * (Re)load the principals' credentials (see priv_file) and seal the hub
+ * with them; nothing with --insecure.  0, or -1 (logged) with the old
+ * ones kept.
  */
 int	master_keys_load(struct master *);
+/* (Re)load file WHICH, or every file when WHICH is -1 (logged). */
+void	master_files_load(struct master *, int which);
 
 /* agents.c */
 /* Into FREE (not initialised): what A has neither in use nor offered. */
@@ -384,5 +424,34 @@ void	limits_framework_del(struct master *, const char *principal);
 int	limits_offer_full(struct master *, const struct framework *);
 /* FW holds DELTA (+1, -1) offers more. */
 void	limits_offer(struct master *, const struct framework *, int delta);
+
+/* priv.c */
+/*
+ * Settle who serves: started as root, USER (-u; NULL: offerd if that user
+ * exists, else nobody), in a child of a root parent unless USER is root;
+ * else no one else, and USER must be ourselves.  Exits 100 when not so.
+ */
+void	priv_config(struct config *c, const char *user);
+/*
+ * Separated (see priv_config): fork.  The parent holds PFH, writes it and
+ * passes signals and files on until the child ends, and exits with its
+ * status: it never returns.  The child drops to the user and returns
+ * NULL.  Not separated: returns PFH at once.
+ */
+struct pidfh *priv_start(const struct config *c, struct pidfh *pfh);
+/*
+ * File WHICH of C into a new *BUF of *LEN bytes (free it with
+ * auth_file_free): read from its path, or, separated, the bytes the
+ * parent sent last (waiting for the first).  0, or -1 with ERR.
+ */
+int	priv_file(const struct config *c, enum master_file which, char **buf,
+	    size_t *len, char *err);
+/*
+ * Separated: take one frame from the parent.  Returns the file it
+ * brought, or -1 when the parent is gone.
+ */
+int	priv_recv(void);
+/* The parent's pipe to poll, or -1 when not separated. */
+int	priv_fd(void);
 
 #endif

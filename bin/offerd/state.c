@@ -135,7 +135,8 @@ state_load(struct master *m, const char *work_dir)
 	const char *key;
 	size_t i, k;
 
-	snprintf(m->state_path, sizeof(m->state_path), "%s/state.json", work_dir);
+	snprintf(m->state_path, sizeof(m->state_path), "%s/" WORK_STATE,
+	    work_dir);
 	m->seen_agents = map_create();
 	m->removed_agents = map_create();
 	m->seen_fw = map_create();
@@ -221,7 +222,7 @@ state_save(struct master *m)
 	}
 	if (m->weights != NULL && json_object_size(m->weights) > 0)
 		json_object_set(j, "weights", m->weights);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", m->state_path);
+	snprintf(tmp, sizeof(tmp), "%s/" WORK_STATE_TMP, m->conf->work_dir);
 	if ((fp = fopen(tmp, "w")) == NULL ||
 	    json_dumpf(j, fp, JSON_COMPACT) == -1 || fflush(fp) == EOF ||
 	    fsync(fileno(fp)) == -1 || fclose(fp) == EOF) {

@@ -1,7 +1,8 @@
 /*
  * Fuzz target: the identity layer's input (auth_principal, auth_open of
- * any frame, auth_cred_parse of any credential line).  Nothing but a frame
- * sealed with the key opens; nothing crashes.
+ * any frame, auth_cred_parse of any credential line, auth_keys_parse of
+ * any credentials file's bytes).  Nothing but a frame sealed with the key
+ * opens; nothing crashes.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -42,5 +43,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	line[size] = '\0';
 	(void)auth_cred_parse(line, &c, err, sizeof(err));
 	free(line);
+	auth_keys_free(auth_keys_parse((const char *)data, size, "fuzz", err));
 	return 0;
 }
