@@ -139,3 +139,20 @@ bridge_until() { wait_for 10 grep -q "$2" "$1"; }
 	[ "$status" -eq 100 ]
 	[[ "$output" == *"has no scheme: write tcp://127.0.0.1:5050"* ]]
 }
+
+@test "a second offerd on the same work dir stops with 111 and says why; a dying allocator is restarted with a growing back-off" {
+	start_daemon offerd offerd -d -v -w "$TMP/master"
+	wait_for 10 grep -q "listening on" "$TMP/offerd.log"
+	run env CLUSTER_MASTER="ipc://$TMP/other.ipc" offerd -d -w "$TMP/master"
+	[ "$status" -eq 111 ]
+	[[ "$output" == *"work dir $TMP/master is in use by another offerd"* ]]
+	[ "$(cluster-ctl -h -o active agents | wc -l)" -eq 0 ]	# the first serves on
+	# an allocator that exits at once: its status, and waits that grow
+	teardown_daemons
+	printf '#!/bin/sh\nexit 7\n' >"$TMP/bad-alloc"
+	chmod 755 "$TMP/bad-alloc"
+	start_daemon offerd2 offerd -d -v -w "$TMP/master2" -A "$TMP/bad-alloc"
+	wait_for 10 grep -q "starting it again in 1000 ms" "$TMP/offerd2.log"
+	grep -q "allocator exited with status 7 after [0-9]* ms; starting it again in 500 ms" "$TMP/offerd2.log"
+	! grep -q "status 1792" "$TMP/offerd2.log"
+}

@@ -23,7 +23,9 @@
 
 #define ALLOC_ARGV_MAX		64	/* the allocator's argument vector */
 #define ALLOC_VERBOSE_MAX	3	/* -v passed on to it */
-#define ALLOC_RESTART_MS	500	/* after it exited */
+#define ALLOC_RESTART_MS	500	/* after it exited, at first */
+#define ALLOC_BACKOFF_MAX_MS	30000	/* ... doubling up to this */
+#define ALLOC_STABLE_MS		10000	/* lived this long: at first again */
 #define ALLOC_RETRY_MS		5000	/* after a restart failed */
 #define RECV_BATCH		4096	/* decisions per poll */
 
@@ -84,6 +86,7 @@ alloc_start(struct master *m)
 	char errbuf[256];
 
 	m->alloc_pid = -1;
+	m->alloc_started = now_ms();
 	if (c->alloc_ep == NULL && (m->alloc_pid = alloc_spawn(c)) == -1)
 		return -1;
 	if ((m->alloc = net_open(NET_PAIR_CONNECT, c->alloc_ep ? c->alloc_ep :
@@ -103,10 +106,25 @@ alloc_reap(struct master *m)
 
 	while ((p = waitpid(-1, &status, WNOHANG)) > 0)
 		if (p == m->alloc_pid) {
-			log_warnx("allocator exited (status %d); restarting it",
-			    status);
+			int64_t lived = now_ms() - m->alloc_started;
+
+			/* one that dies at once is not started in a loop */
+			if (lived >= ALLOC_STABLE_MS || m->alloc_backoff == 0)
+				m->alloc_backoff = ALLOC_RESTART_MS;
+			else if ((m->alloc_backoff *= 2) > ALLOC_BACKOFF_MAX_MS)
+				m->alloc_backoff = ALLOC_BACKOFF_MAX_MS;
+			if (WIFSIGNALED(status))
+				log_warnx("allocator killed by signal %d after "
+				    "%lld ms; starting it again in %lld ms",
+				    WTERMSIG(status), (long long)lived,
+				    (long long)m->alloc_backoff);
+			else
+				log_warnx("allocator exited with status %d "
+				    "after %lld ms; starting it again in %lld "
+				    "ms", WEXITSTATUS(status), (long long)lived,
+				    (long long)m->alloc_backoff);
 			m->alloc_pid = -1;
-			m->alloc_restart_at = now_ms() + ALLOC_RESTART_MS;
+			m->alloc_restart_at = now_ms() + m->alloc_backoff;
 		}
 }
 
@@ -117,6 +135,7 @@ alloc_restart(struct master *m)
 	    m->alloc_restart_at == 0 || now_ms() < m->alloc_restart_at)
 		return;
 	m->alloc_restart_at = 0;
+	m->alloc_started = now_ms();
 	m->alloc_pid = alloc_spawn(m->conf);
 	if (m->alloc_pid == -1)
 		m->alloc_restart_at = now_ms() + ALLOC_RETRY_MS;

@@ -5,11 +5,13 @@
  * event loop.  Start-up failures go through the log module (syslog
  * without -d); command-line errors are usage errors, on standard error.
  */
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
 #include <err.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
@@ -259,6 +261,30 @@ config_parse(struct config *c, int argc, char *argv[], int *status)
 }
 
 /*
+ * Hold the work dir's lock while serving, as agentd does: a second offerd
+ * on the same work dir stops (111) instead of fighting over the
+ * allocator's socket and the durable state.
+ */
+static void
+work_dir_lock(const struct config *c)
+{
+	char path[PATH_MAX + 16];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/" WORK_LOCK, c->work_dir);
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+	    0600)) == -1)
+		log_fatal("%s", path);
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno == EWOULDBLOCK)
+			log_fatalx("work dir %s is in use by another offerd: "
+			    "give each its own -w", c->work_dir);
+		log_fatal("lock %s", path);
+	}
+	/* held, open, until offerd ends */
+}
+
+/*
  * Make M ready to serve as C says: work dir, durable state, the hub, the
  * credentials, the allocator.  A failure is logged and exits 111.
  */
@@ -279,6 +305,7 @@ setup(struct master *m, const struct config *c)
 	umask(077);
 	if (mkdir(c->work_dir, 0700) == -1 && errno != EEXIST)
 		log_fatal("work dir %s", c->work_dir);
+	work_dir_lock(c);
 	if (state_load(m, c->work_dir) == -1)
 		log_fatalx("cannot read the durable state in %s", c->work_dir);
 	control_weights_init(m);

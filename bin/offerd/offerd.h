@@ -44,6 +44,7 @@
 #define WORK_STATE	"state.json"	/* the durable state */
 #define WORK_STATE_TMP	WORK_STATE ".tmp"	/* ... while it is written */
 #define WORK_ALLOC	"alloc.ipc"	/* the allocator's socket */
+#define WORK_LOCK	"lock"		/* held while an offerd serves */
 
 /*
  * The files offerd reads at start and reads again on SIGHUP: separated,
@@ -177,6 +178,8 @@ struct master {
 	struct net	*alloc;
 	pid_t		 alloc_pid;	/* the allocator offerd started, or -1 */
 	int64_t		 alloc_restart_at;	/* when to start it again, or 0 */
+	int64_t		 alloc_started;	/* when the allocator was started */
+	int64_t		 alloc_backoff;	/* the wait before the next start */
 	struct map	*agents, *frameworks, *offers, *tasks;
 	struct map	*pending;	/* tasks with a launch or kill in flight */
 	struct offer	*ohead, *otail;	/* offers, oldest first */

@@ -319,7 +319,7 @@ static int
 workdir_own_name(const struct config *c, int dirfd, const char *name)
 {
 	static const char *const ours[] = { WORK_STATE, WORK_STATE_TMP,
-	    WORK_ALLOC };
+	    WORK_ALLOC, WORK_LOCK };
 	struct stat pst, dst;
 	const char *slash;
 	char pdir[PATH_MAX];
@@ -387,7 +387,8 @@ workdir_give_file(const struct config *c, int dirfd, const char *name)
 static void
 workdir_give(const struct config *c)
 {
-	static const char *const ours[] = { WORK_STATE, WORK_STATE_TMP };
+	static const char *const ours[] = { WORK_STATE, WORK_STATE_TMP,
+	    WORK_LOCK };
 	struct stat st;
 	size_t i;
 	int fd;
