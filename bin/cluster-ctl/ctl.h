@@ -47,10 +47,15 @@ struct net *connect_master(void);
 struct sched *connect_framework(struct sched_opts *,
 	    const struct sched_callbacks *, void *);
 /*
- * Send REQ until a record of type WANT comes back (the caller frees it);
- * exits 1 on an ERROR, 111 after the timeout.
+ * Send REQ until a record of type WANT or an ERROR comes back (the caller
+ * frees it); nanomsg connects in the background, so early sends may go
+ * nowhere.  Exits 111 after the -t timeout.
  */
+json_t	*request_any(struct net *, json_t *, const char *);
+/* request_any, but an ERROR exits 1 (master_refused). */
 json_t	*request(struct net *, json_t *, const char *);
+/* Say why the master refused (ERROR ERR), with a hint, and exit STATUS. */
+void	master_refused(const json_t *err, int status) __attribute__((noreturn));
 /* SIGINT and SIGTERM set got_signal and interrupt poll(2). */
 void	catch_signals(void);
 

@@ -256,13 +256,8 @@ cmd_leader(int argc, char **argv)
 	return 0;
 }
 
-/*
- * Send REQ until a record of type WANT (or an ERROR) comes back; nanomsg
- * connects in the background, so early sends may go nowhere.  Returns the
- * answer (caller frees), or exits 111 after the timeout.
- */
 json_t *
-request(struct net *n, json_t *req, const char *want)
+request_any(struct net *n, json_t *req, const char *want)
 {
 	int64_t timeout = opt_timeout_ms < 0 ? QUERY_TIMEOUT_MS : opt_timeout_ms;
 	int64_t deadline = now_ms() + timeout, next = 0;
@@ -283,13 +278,35 @@ request(struct net *n, json_t *req, const char *want)
 		net_wait(n, (int)(next - now < deadline - now ? next - now :
 		    deadline - now));
 		while (net_recv(n, &ans, NULL, e) == 1) {
-			if (strcmp(rec_type(ans), want) == 0)
+			if (strcmp(rec_type(ans), want) == 0 ||
+			    strcmp(rec_type(ans), R_ERROR) == 0)
 				return ans;
-			if (strcmp(rec_type(ans), R_ERROR) == 0)
-				errx(1, "master: %s", rec_str(ans, "message"));
 			json_decref(ans);
 		}
 	}
+}
+
+void
+master_refused(const json_t *err, int status)
+{
+	const char *code = rec_str(err, "code");
+
+	warnx("master: %s", rec_str(err, "message") ? rec_str(err, "message") :
+	    "(no message)");
+	if (code != NULL && strcmp(code, E_UNAUTHENTICATED) == 0)
+		warnx("the master takes only records sealed with a credential "
+		    "it knows: see -C in cluster-ctl(1)");
+	exit(status);
+}
+
+json_t *
+request(struct net *n, json_t *req, const char *want)
+{
+	json_t *ans = request_any(n, req, want);
+
+	if (strcmp(rec_type(ans), R_ERROR) == 0)
+		master_refused(ans, 1);
+	return ans;
 }
 
 /*

@@ -202,7 +202,14 @@ run_check_fits(const struct run *r, const char *attrs)
 	if (attrs != NULL)
 		rec_set_str(q, "attributes", attrs);
 	rec_set_int(q, "limit", 1);
-	st = request(n, q, R_STATE);
+	st = request_any(n, q, R_STATE);
+	if (strcmp(rec_type(st), R_ERROR) == 0) {
+		/* a principal may run tasks without seeing the agents */
+		if (rec_str(st, "code") == NULL ||
+		    strcmp(rec_str(st, "code"), E_FORBIDDEN) != 0)
+			master_refused(st, EX_NOLAUNCH);
+		fits = 1;
+	}
 	/* the master filters; checked again here all the same */
 	json_array_foreach(json_object_get(st, "items"), i, it) {
 		res_init(&total);
