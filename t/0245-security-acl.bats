@@ -39,7 +39,11 @@ acl_set() {
 	n=$(grep -c "ACL rules from\|ACL file is not taken" "$TMP/offerd.log" || true)
 	printf '%s\n%s\n' "$ADMIN" "$1" >"$TMP/acl"
 	kill -HUP "$PID_offerd"
-	wait_for 5 test "$(grep -c "ACL rules from\|ACL file is not taken" "$TMP/offerd.log")" -gt "$n"
+	wait_for 5 acl_taken "$n"
+}
+# acl_taken N: the log tells of more than N loads of the ACL file.
+acl_taken() {
+	[ "$(grep -c "ACL rules from\|ACL file is not taken" "$TMP/offerd.log")" -gt "$1" ]
 }
 
 # send_as WHO JSON: send one record as principal WHO; its answers in $output.

@@ -212,21 +212,31 @@ master_acl_load(struct master *m)
 		return 0;
 	}
 	if (priv_file(m->conf, MF_ACL, &buf, &len, err) == -1) {
-		log_warnx("ACL file %s%s", err, m->acl != NULL ?
-		    "; the rules in force stay" : "");
+		log_warnx("ACL file %s", err);
 		return -1;
 	}
 	r = acl_parse(buf, len, &a, err);
 	auth_file_free(buf, len);
 	if (r == -1) {
-		log_warnx("%s:%s%s", p, err, m->acl != NULL ?
-		    "; the rules in force stay" : "");
+		log_warnx("%s:%s", p, err);
 		return -1;
 	}
 	acl_free(m->acl);
 	m->acl = a;
 	log_info("%zu ACL rules from %s", acl_count(a), p);
 	return 0;
+}
+
+/* SIGHUP: the ACL file again; a bad one leaves the rules in force. */
+static int
+master_acl_reload(struct master *m)
+{
+	if (master_acl_load(m) == 0)
+		return 0;
+	log_warnx("the ACL file is not taken: the %zu rules in force stay%s",
+	    acl_count(m->acl), m->acl == NULL ? " (none: the default policy)" :
+	    "");
+	return -1;
 }
 
 /* The principals' credentials, for the hub's sealing. */
@@ -297,7 +307,7 @@ master_files_load(struct master *m, int which)
 {
 	static int (*const loaders[MF_NFILES])(struct master *) = {
 		[MF_CREDENTIALS] = master_keys_load,
-		[MF_ACL] = master_acl_load,
+		[MF_ACL] = master_acl_reload,
 	};
 	int i;
 
