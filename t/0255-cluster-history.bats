@@ -52,7 +52,7 @@ teardown() { dump_logs; teardown_daemons; pkill -f "marker-$$" || true; cleanup_
 	[ "${lines[0]}" = t2 ] && [ "${lines[1]}" = t3 ]
 	[[ "$output" == *"more matched than shown"* ]]
 	fid=$(cluster-ctl -h -o framework_id,name history | awk '$2 == "t2" {print $1}')
-	run cluster-ctl -h -o name history -f "$fid"
+	run cluster-ctl -h -o name history -F "$fid"
 	[ "$output" = t2 ]
 	run cluster-ctl -h -o name history -S 1h
 	[ "${#lines[@]}" -eq 4 ]
@@ -60,7 +60,7 @@ teardown() { dump_logs; teardown_daemons; pkill -f "marker-$$" || true; cleanup_
 	[ -z "$output" ]
 	run cluster-ctl -h -o name history -S 2000-01-01 -E 2999
 	[ "${#lines[@]}" -eq 4 ]
-	for bad in "-s running" "-n 0" "-n 1001" "-S tomorrow" "-f ../x"; do
+	for bad in "-s running" "-n 0" "-n 1001" "-S tomorrow" "-F ../x"; do
 		run cluster-ctl history $bad
 		[ "$status" -eq 100 ]
 	done

@@ -37,8 +37,8 @@ teardown() { dump_logs; teardown_daemons; pkill -f "marker-$$" || true; cleanup_
 	run cluster-ctl logs "$tid"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *a* ]] && [[ "$output" == *b* ]]
-	[ "$(cluster-ctl logs -s stdout "$tid" 2>/dev/null)" = a ]
-	[ "$(cluster-ctl logs -s stderr "$tid" 2>&1 >/dev/null)" = b ]
+	[ "$(cluster-ctl logs --stream=stdout "$tid" 2>/dev/null)" = a ]
+	[ "$(cluster-ctl logs --stream=stderr "$tid" 2>&1 >/dev/null)" = b ]
 	cluster-ctl run -n slow -- sh -c 'for i in 1 2 3; do echo tick $i; sleep 1; done' >/dev/null 2>&1 &
 	PIDS="$PIDS $!"
 	wait_for 10 sh -c "cluster-ctl -h -o name,state tasks | grep -q 'slow *TASK_RUNNING'"
@@ -52,7 +52,7 @@ teardown() { dump_logs; teardown_daemons; pkill -f "marker-$$" || true; cleanup_
 	run cluster-ctl logs no-such-task
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"no task no-such-task"* ]]
-	run cluster-ctl logs -s both x
+	run cluster-ctl logs --stream=both x
 	[ "$status" -eq 100 ]
 	run cluster-ctl logs ../x
 	[ "$status" -eq 100 ]
@@ -68,7 +68,7 @@ teardown() { dump_logs; teardown_daemons; pkill -f "marker-$$" || true; cleanup_
 	# a task that swaps its stdout for a link to a file of the agent's
 	cluster-ctl run -n sly -- sh -c 'rm stdout; ln -s /etc/hostname stdout' >/dev/null 2>&1
 	tid=$(cluster-ctl -h -o task_id,name tasks | awk '$2 == "sly" {print $1}')
-	run cluster-ctl logs -s stdout "$tid"
+	run cluster-ctl logs --stream=stdout "$tid"
 	[ "$status" -eq 1 ]
 	[[ "$output" != *"$(cat /etc/hostname)"* ]]
 	[ "$(cluster-ctl -h -o active agents)" = yes ]

@@ -58,13 +58,13 @@ page() {
 	[ "$(cluster-ctl -h -o name tasks -s TASK_FAILED)" = bad ]
 	[ "$(cluster-ctl -h -o name frameworks -r gold)" = slow ]
 	fid=$(cluster-ctl -h -o framework_id frameworks -r gold)
-	[ "$(cluster-ctl -h -o name tasks -f "$fid")" = slow ]
+	[ "$(cluster-ctl -h -o name tasks -F "$fid")" = slow ]
 	aid=$(cluster-ctl -h -o agent_id agents)
 	[ "$(cluster-ctl -h -o name tasks --agent "$aid" | sort | tr '\n' ' ')" = "bad ok slow " ]
 	[ -z "$(cluster-ctl -h -o name tasks --agent no-such-agent)" ]
 	run cluster-ctl tasks -s sleeping
 	[ "$status" -eq 100 ]
-	run cluster-ctl tasks -f ../x
+	run cluster-ctl tasks -F ../x
 	[ "$status" -eq 100 ]
 	# a bad filter sent as it is: the master refuses it and keeps serving
 	run sh -c 'echo "{\"type\":\"QUERY\",\"what\":\"agents\",\"limit\":0}" | cluster-ctl send'

@@ -188,7 +188,7 @@ cmd_logs(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "framework", required_argument, NULL, 'F' },
 		{ "follow", no_argument, NULL, 'f' },
-		{ "stream", required_argument, NULL, 's' },
+		{ "stream", required_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 }
 	};
 	char fw[64] = "";
@@ -197,7 +197,7 @@ cmd_logs(int argc, char **argv)
 	struct tail t;
 
 	optind = 1;
-	while ((ch = next_opt(argc, argv, "fF:s:", longopts)) != -1) {
+	while ((ch = next_opt(argc, argv, "fF:", longopts)) != -1) {
 		switch (ch) {
 		case 'f':
 			follow = 1;
@@ -208,13 +208,13 @@ cmd_logs(int argc, char **argv)
 				    optarg);
 			strlcpy(fw, optarg, sizeof(fw));
 			break;
-		case 's':
+		case 'S':
 			if (strcmp(optarg, "stdout") == 0)
 				which = TAIL_STDOUT;
 			else if (strcmp(optarg, "stderr") == 0)
 				which = TAIL_STDERR;
 			else
-				errx(EXIT_USAGE, "-s '%s': stdout or stderr",
+				errx(EXIT_USAGE, "--stream '%s': stdout or stderr",
 				    optarg);
 			break;
 		default:

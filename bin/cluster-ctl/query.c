@@ -247,7 +247,7 @@ cmd_list(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "agent", required_argument, NULL, 'G' },
 		{ "attributes", required_argument, NULL, 'a' },
-		{ "framework", required_argument, NULL, 'f' },
+		{ "framework", required_argument, NULL, 'F' },
 		{ "role", required_argument, NULL, 'r' },
 		{ "state", required_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 }
@@ -259,20 +259,20 @@ cmd_list(int argc, char **argv)
 
 	rec_set_str(q, "what", what);
 	optind = 1;
-	while ((ch = next_opt(argc, argv, "a:f:r:s:", longopts)) != -1) {
+	while ((ch = next_opt(argc, argv, "a:F:r:s:", longopts)) != -1) {
 		switch (ch) {
 		case 'a':
 			if (attr_check(optarg, e) == -1)
 				errx(EXIT_USAGE, "-a '%s': %s", optarg, e);
 			rec_set_str(q, "attributes", optarg);
 			break;
-		case 'f':
+		case 'F':
 		case 'G':
 		case 'r':
 			if (!id_valid(optarg) && !(ch == 'r' &&
 			    strcmp(optarg, "*") == 0))
 				errx(EXIT_USAGE, "'%s' is not an id", optarg);
-			rec_set_str(q, ch == 'f' ? "framework_id" : ch == 'G' ?
+			rec_set_str(q, ch == 'F' ? "framework_id" : ch == 'G' ?
 			    "agent_id" : "role", optarg);
 			break;
 		case 's':
@@ -334,7 +334,7 @@ int
 cmd_history(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "framework", required_argument, NULL, 'f' },
+		{ "framework", required_argument, NULL, 'F' },
 		{ "state", required_argument, NULL, 's' },
 		{ "since", required_argument, NULL, 'S' },
 		{ "until", required_argument, NULL, 'E' },
@@ -349,15 +349,15 @@ cmd_history(int argc, char **argv)
 
 	rec_set_str(q, "what", "history");
 	optind = 1;
-	while ((ch = next_opt(argc, argv, "E:f:n:s:S:", longopts)) != -1) {
+	while ((ch = next_opt(argc, argv, "E:F:n:s:S:", longopts)) != -1) {
 		switch (ch) {
 		case 'E':
 			time_arg("-E", optarg, until);
 			rec_set_str(q, "until", until);
 			break;
-		case 'f':
+		case 'F':
 			if (!id_valid(optarg))
-				errx(EXIT_USAGE, "-f '%s': not a framework id",
+				errx(EXIT_USAGE, "-F '%s': not a framework id",
 				    optarg);
 			rec_set_str(q, "framework_id", optarg);
 			break;
