@@ -12,6 +12,20 @@ setup_tmp() {
 	# the credentials the first daemon makes (cluster-protocol(7), IDENTITY)
 	export CLUSTER_CONF="$TMP/conf"
 	PIDS=""
+	# under t/san, this test's sanitizer reports (of every program it
+	# starts, daemons included) go to files named after it
+	if [ -n "${SAN_DIR:-}" ]; then
+		local at="$SAN_DIR/${BATS_TEST_FILENAME##*/}"
+		at="${at%.bats}-$BATS_SUITE_TEST_NUMBER"
+		export ASAN_OPTIONS="$SAN_ASAN:log_path=$at"
+		export UBSAN_OPTIONS="$SAN_UBSAN:log_path=$at"
+	fi
+}
+
+# scaled SECONDS: SECONDS times $TIME_SCALE (t/san sets it: the sanitized
+# programs are slower), for the bounds that time how fast something is.
+scaled() {
+	echo "$1 ${TIME_SCALE:-1}" | awk '{ print $1 * $2 }'
 }
 
 # start_daemon NAME CMD...: run CMD in the background, its output in
