@@ -898,8 +898,10 @@ cmd_run(int argc, char **argv)
 		case 'e': {
 			char *eq = strchr(optarg, '=');
 
-			if (eq == NULL || eq == optarg)
-				errx(EXIT_USAGE, "env '%s': want NAME=VALUE", optarg);
+			if (eq == NULL || eq == optarg) {
+				warnx("env '%s': want NAME=VALUE", optarg);
+				goto usage;
+			}
 			*eq = '\0';
 			json_object_set_new(r.env, optarg, json_string(eq + 1));
 			break;
@@ -908,9 +910,11 @@ cmd_run(int argc, char **argv)
 			mem = optarg;
 			break;
 		case 'n':
-			if (!id_valid(optarg))
-				errx(EXIT_USAGE, "name '%s': use 1-40 of "
-				    "[A-Za-z0-9._-]", optarg);
+			if (!id_valid(optarg)) {
+				warnx("name '%s': use 1-40 of [A-Za-z0-9._-]",
+				    optarg);
+				goto usage;
+			}
 			o.name = optarg;
 			break;
 		case 'r':
@@ -920,22 +924,29 @@ cmd_run(int argc, char **argv)
 			resources = optarg;
 			break;
 		default:
+			json_decref(r.env);
 			return bad_usage();
 		}
 	}
 	if (optind >= argc) {
 		warnx("run: no command given");
+		json_decref(r.env);
 		return bad_usage();
 	}
 	if (resources != NULL)
 		strlcpy(r.want, resources, sizeof(r.want));
 	else
 		snprintf(r.want, sizeof(r.want), "cpus:%s;mem:%s", cpus, mem);
-	if (res_parse(r.want, &r.need, e) == -1)
-		errx(EXIT_USAGE, "resources '%s': %s", r.want, e);
+	if (res_parse(r.want, &r.need, e) == -1) {
+		warnx("resources '%s': %s", r.want, e);
+		goto usage;
+	}
 	res_format(&r.need, r.want, sizeof(r.want));
-	if (strlen(o.name) > 40)
-		errx(EXIT_USAGE, "name '%s' is too long", o.name);
+	if (strlen(o.name) > 40) {
+		warnx("name '%s' is too long", o.name);
+		res_free(&r.need);
+		goto usage;
+	}
 	r.name = o.name;
 	id_new(o.name, r.task_id, sizeof(r.task_id));
 	r.argv = json_array();
@@ -956,6 +967,10 @@ cmd_run(int argc, char **argv)
 	json_decref(r.env);
 	res_free(&r.need);
 	return r.code;
+usage:
+	/* freed, not left to exit: t/san checks for leaks */
+	json_decref(r.env);
+	return EXIT_USAGE;
 }
 
 int
