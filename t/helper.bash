@@ -22,12 +22,6 @@ setup_tmp() {
 	fi
 }
 
-# scaled SECONDS: SECONDS times $TIME_SCALE (t/san sets it: the sanitized
-# programs are slower), for the bounds that time how fast something is.
-scaled() {
-	echo "$1 ${TIME_SCALE:-1}" | awk '{ print $1 * $2 }'
-}
-
 # start_daemon NAME CMD...: run CMD in the background, its output in
 # $TMP/NAME.log, and remember it for teardown.
 start_daemon() {
