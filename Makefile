@@ -19,6 +19,20 @@ ifeq ($(CI),true)
 WARN	+= -Werror
 endif
 CFLAGS	?= -O2 -g
+# make SAN=1 (or make san): everything in build/ but the fuzzers is built
+# with clang under AddressSanitizer and UBSan, UB being an error, for
+# t/san.  build/cc says how what is in build/ was compiled: when it
+# changes, every object is rebuilt, so no build links stale objects of
+# the other kind, and tests link against build/ with it.
+SAN_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	   -fno-omit-frame-pointer
+ifeq ($(SAN),1)
+CC	 = clang
+CFLAGS	+= $(SAN_FLAGS)
+BUILD_CC = $(CC) $(SAN_FLAGS)
+else
+BUILD_CC = $(CC)
+endif
 CFLAGS	+= -std=gnu11 -D_GNU_SOURCE -fPIC $(WARN) -Ilib $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS	+= $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lzookeeper_mt -lm
 
@@ -50,11 +64,20 @@ EXAMPLES = $(patsubst %.c,build/%,$(filter-out examples/common/%,\
 TESTPROGS = build/bench/agent-emu \
 	   $(patsubst t/unit/%.c,build/test/%,$(wildcard t/unit/*.c))
 
-.PHONY: all deps check demo bench fuzz install uninstall clean
+.PHONY: all deps check demo bench fuzz san install uninstall clean FORCE
 
 all: $(BINS) $(EXAMPLES) $(TESTPROGS)
 
-build/lib/%.o: lib/%.c $(LIBHDR)
+san:
+	$(MAKE) SAN=1 all
+
+# Rewritten only when the compiler changes; every program depends on the
+# libraries, which depend on it through their objects.
+build/cc: FORCE
+	@mkdir -p $(@D)
+	@echo '$(BUILD_CC)' | cmp -s - $@ || echo '$(BUILD_CC)' >$@
+
+build/lib/%.o: lib/%.c $(LIBHDR) build/cc
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
@@ -101,8 +124,7 @@ build/test/%: t/unit/%.c $(PROGLIBS)
 # the sanitizers and the library sources it needs to build/fuzz/NAME;
 # t/0120-fuzz.bats runs each for a bounded time from t/fuzz/corpus/NAME.
 FUZZ_CC	 = clang
-FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
-	   -fno-sanitize-recover=undefined
+FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer $(SAN_FLAGS)
 FUZZ_SRC = lib/rec.c lib/res.c lib/util.c lib/map.c lib/auth.c lib/acl.c
 FUZZERS	 = $(patsubst t/fuzz/%.c,build/fuzz/%,$(wildcard t/fuzz/*.c))
 
@@ -138,9 +160,10 @@ deps:
 		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
 
+# The whole suite, then again on the sanitized build (t/check).
 check: deps
 	$(MAKE) all fuzz
-	t/run
+	t/check
 
 demo: deps
 	$(MAKE) all

@@ -22,6 +22,8 @@ extract_example() {
 	    sed '/^\.Ed$/,$d' | sed -e 's/\\e/\\/g' -e 's/\\&//g' >"$1"
 }
 
+# the compiler (and sanitizers, under t/san) that build/ was made with
+CC=$(cat "$TOP/build/cc" 2>/dev/null || echo cc)
 LIBS="$(pkg-config --libs libbsd-overlay msgpack nanomsg jansson libcap libsodium) -lzookeeper_mt -lm"
 
 @test "the man page is clean for mandoc and documents every function of the header" {
@@ -38,7 +40,7 @@ LIBS="$(pkg-config --libs libbsd-overlay msgpack nanomsg jansson libcap libsodiu
 @test "the EXAMPLES scheduler compiles warning-free and runs its tasks to the end" {
 	extract_example "$TMP/hello.c"
 	grep -q 'sched_run' "$TMP/hello.c"
-	cc -std=gnu11 -Wall -Wextra -Wshadow -Wstrict-prototypes \
+	$CC -std=gnu11 -Wall -Wextra -Wshadow -Wstrict-prototypes \
 	    -Wmissing-prototypes -Werror -I"$TOP/lib" -o "$TMP/hello" \
 	    "$TMP/hello.c" "$TOP/build/libcluster.a" $LIBS
 	start_cluster 2 3>&-
@@ -60,7 +62,7 @@ LIBS="$(pkg-config --libs libbsd-overlay msgpack nanomsg jansson libcap libsodiu
 
 @test "with no master the scheduler keeps subscribing and never reports success" {
 	extract_example "$TMP/hello.c"
-	cc -std=gnu11 -I"$TOP/lib" -o "$TMP/hello" "$TMP/hello.c" \
+	$CC -std=gnu11 -I"$TOP/lib" -o "$TMP/hello" "$TMP/hello.c" \
 	    "$TOP/build/libcluster.a" $LIBS
 	run timeout 2 "$TMP/hello"
 	[ "$status" -eq 124 ]
@@ -79,7 +81,7 @@ LIBS="$(pkg-config --libs libbsd-overlay msgpack nanomsg jansson libcap libsodiu
 	echo "$output"
 	[[ "$output" == *"-I$TMP/prefix/include/cluster"* ]]
 	[[ "$output" == *"-L$TMP/prefix/lib -lcluster"* ]]
-	cc -o "$TMP/hello-so" "$TMP/hello.c" $(pkg-config --cflags --libs cluster)
+	$CC -o "$TMP/hello-so" "$TMP/hello.c" $(pkg-config --cflags --libs cluster)
 	start_cluster 1 3>&-
 	LD_LIBRARY_PATH="$TMP/prefix/lib" run timeout 30 "$TMP/hello-so" true 2
 	echo "$output"

@@ -11,6 +11,8 @@ EMU=$TOP/build/bench/agent-emu
 setup() {
 	setup_tmp
 	start_daemon offerd offerd -d -v -w "$TMP/master"
+	# the emulator makes no credentials: it starts once offerd made them
+	wait_for 15 grep -q 'listening on' "$TMP/offerd.log"
 	start_daemon emu "$EMU" -d -v -h emu -r 'cpus:2;mem:1024' \
 	    -a 'rack:r%{i%10};zone:z%{i/25}' -H 500ms -u 1s 50
 	wait_for 15 agents_registered 50

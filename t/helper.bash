@@ -17,6 +17,14 @@ setup_tmp() {
 	# the credentials the first daemon makes (cluster-protocol(7), IDENTITY)
 	export CLUSTER_CONF="$TMP/conf"
 	PIDS=""
+	# under t/san, this test's sanitizer reports (of every program it
+	# starts, daemons included) go to files named after it
+	if [ -n "${SAN_DIR:-}" ]; then
+		local at="$SAN_DIR/${BATS_TEST_FILENAME##*/}"
+		at="${at%.bats}-$BATS_SUITE_TEST_NUMBER"
+		export ASAN_OPTIONS="$SAN_ASAN:log_path=$at"
+		export UBSAN_OPTIONS="$SAN_UBSAN:log_path=$at"
+	fi
 }
 
 # offerd_user: the user offerd started as root serves as by default

@@ -189,7 +189,7 @@ state_save(struct master *m)
 	char tmp[sizeof(m->state_path) + 8];
 	struct map *sets[4] = { m->seen_agents, m->removed_agents, m->seen_fw,
 	    m->removed_fw };
-	json_t *j = json_pack("{s:i}", "version", STATE_VERSION);
+	json_t *j;
 	const char *key;
 	struct seen *e;
 	size_t k, pos;
@@ -200,6 +200,7 @@ state_save(struct master *m)
 
 	if (!m->state_dirty)
 		return;
+	j = json_pack("{s:i}", "version", STATE_VERSION);
 	for (k = 0; k < 4; k++) {
 		json_t *ids = json_object(), *owners = json_object();
 

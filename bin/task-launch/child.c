@@ -29,7 +29,7 @@
 #include "task-launch.h"
 
 /* Report a failure with exit status code to the supervisor and exit. */
-static void __attribute__((noreturn, format(printf, 3, 4)))
+static void TL_NO_ASAN __attribute__((noreturn, format(printf, 3, 4)))
 fail(int fd, int code, const char *fmt, ...)
 {
 	struct report	 r;
@@ -130,7 +130,7 @@ switch_user(const struct launch *l)
  * never returns.  Exit statuses: 111 setup, 126 not executable, 127 not
  * found (all reported on fds->report first).
  */
-void
+void TL_NO_ASAN
 child_run(struct launch *l, struct cgroups *cg, struct child_fds *fds)
 {
 	char	 why[TL_REASON_MAX];
@@ -196,7 +196,7 @@ struct child_args {
 	struct child_fds *fds;
 };
 
-static int
+static int TL_NO_ASAN
 child_main(void *arg)
 {
 	struct child_args *a = arg;

@@ -94,6 +94,7 @@ ns_probe(unsigned want, struct probe *pr)
 int
 ns_enter_pid(void)
 {
+	TL_LEAK_CHECK();	/* the last moment it can */
 	return unshare(CLONE_NEWPID);
 }
 

@@ -27,6 +27,26 @@
 #include "exits.h"	/* the statuses of the man page's table */
 #include "proto-limits.h"
 
+/*
+ * Under AddressSanitizer (make SAN=1, t/san).  TL_NO_ASAN marks what runs
+ * on the task's process's own stack, which ASan does not know (a clone
+ * sharing our memory: child.c); its calls that do not return would make
+ * ASan warn, wrongly, that the stack is too large to clean.  TL_LEAK_CHECK()
+ * checks for leaks now: LeakSanitizer cannot stop a process whose
+ * children are in another pid namespace, so at exit it would fail.
+ */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#include <sanitizer/lsan_interface.h>
+#define TL_NO_ASAN	__attribute__((no_sanitize("address")))
+#define TL_LEAK_CHECK()	__lsan_do_leak_check()
+#endif
+#endif
+#ifndef TL_NO_ASAN
+#define TL_NO_ASAN
+#define TL_LEAK_CHECK()	do { } while (0)
+#endif
+
 #define TL_CGROUP_ROOT	"/sys/fs/cgroup"
 #define TL_CGROUP_PARENT "cluster-tasks"
 #define TL_PATH		"/usr/local/bin:/usr/bin:/bin"

@@ -156,5 +156,9 @@ main(int argc, char *argv[])
 	    r == -1 && from.refused == AUTH_NOT_SEALED);
 	net_close(p);
 	net_close(hub);
+	free(own);
+	free(other);
+	free(stranger);
+	free(keys);
 	return failed;
 }

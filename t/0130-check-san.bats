@@ -1,0 +1,85 @@
+#!/usr/bin/env bats
+# The sanitizer run of make check: make SAN=1 builds under ASan and UBSan
+# and says so in build/cc, a plain make rebuilds; t/san counts every
+# sanitizer report, even of a program whose stderr no one reads, as a
+# failed test named after the test that ran it.
+
+load helper
+
+setup() { setup_tmp; }
+teardown() { cleanup_tmp; }
+
+# in_new_bats CMD...: run CMD with none of this bats' environment (its
+# PATH finds bats' internal bats first)
+in_new_bats() {
+	env -i PATH="$(echo "$PATH" | tr : '\n' | grep -v bats-core | paste -sd :)" "$@"
+}
+
+@test "make SAN=1 builds the library under the sanitizers, a plain make rebuilds it without" {
+	mkdir "$TMP/tree"
+	cp -r "$TOP/Makefile" "$TOP/lib" "$TMP/tree/"
+	run make -C "$TMP/tree" -s SAN=1 build/libcluster.a
+	echo "$output"
+	[ "$status" -eq 0 ]
+	grep -q -- '-fsanitize=address,undefined' "$TMP/tree/build/cc"
+	nm "$TMP/tree/build/libcluster.a" | grep -q __asan_report
+	nm "$TMP/tree/build/libcluster.a" | grep -q __ubsan_handle
+	# SAN as t/san exports it does not leak into the plain build
+	run env -u SAN make -C "$TMP/tree" -s build/libcluster.a
+	[ "$status" -eq 0 ]
+	[ "$(cat "$TMP/tree/build/cc")" = cc ]
+	! nm "$TMP/tree/build/libcluster.a" | grep -q __asan
+	# and nothing is rebuilt while the compiler stays
+	touch "$TMP/mark"
+	sleep 1
+	env -u SAN make -C "$TMP/tree" -s build/libcluster.a
+	[ -z "$(find "$TMP/tree/build" -newer "$TMP/mark")" ]
+}
+
+@test "t/san: each sanitizer report is a failed test, named, with its text" {
+	# a tree whose build/ says it is sanitized, with two faulty programs
+	mkdir -p "$TMP/tree/t" "$TMP/tree/build"
+	cp "$TOP/t/run" "$TOP/t/san" "$TOP/t/helper.bash" "$TOP/t/lsan.supp" \
+	    "$TMP/tree/t/"
+	echo "clang -fsanitize=address,undefined" >"$TMP/tree/build/cc"
+	printf '#include <stdlib.h>\nint main(void) { char *p = malloc(4);'\
+' p[4] = 1; free(p); return 0; }\n' >"$TMP/heap.c"
+	printf 'int main(int argc, char **argv) { int x = 2147483647;'\
+' (void)argv; x += argc; return x & 1; }\n' >"$TMP/ub.c"
+	for p in heap ub; do
+		clang -g -O0 -fsanitize=address,undefined \
+		    -fno-sanitize-recover=undefined -o "$TMP/tree/build/$p" \
+		    "$TMP/$p.c"
+	done
+	# (written as "TEST": bats would take "@test" here as its own)
+	sed 's/^TEST /@test /' >"$TMP/tree/t/9999-faulty.bats" <<'TESTS'
+load helper
+setup() { setup_tmp; }
+teardown() { cleanup_tmp; }
+TEST "a heap overflow in the background, its stderr thrown away" {
+	"$TOP/build/heap" >/dev/null 2>&1 &
+	wait $! || true
+}
+TEST "a clean test" { true; }
+TEST "a signed overflow" { run "$TOP/build/ub"; }
+TESTS
+	run in_new_bats "$TMP/tree/t/san" t/9999-faulty.bats
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"not ok - sanitizer report 9999-faulty-1.heap."*"(in: a heap overflow in the background, its stderr thrown away)"* ]]
+	[[ "$output" == *"ERROR: AddressSanitizer: heap-buffer-overflow"* ]]
+	[[ "$output" == *"not ok - sanitizer report 9999-faulty-3.ub."*"(in: a signed overflow)"* ]]
+	[[ "$output" == *"runtime error: signed integer overflow"* ]]
+	[[ "$output" == *"sanitizers: 2 reports, kept in /tmp/cluster-san."* ]]
+	[ "${lines[${#lines[@]} - 1]}" = "3 passed, 2 failed, 0 skipped" ]
+	rm -rf "$(echo "$output" | sed -n 's/.*kept in \(.*\)$/\1/p')"
+}
+
+@test "t/san refuses a build that is not sanitized" {
+	mkdir -p "$TMP/tree/t" "$TMP/tree/build"
+	cp "$TOP/t/run" "$TOP/t/san" "$TMP/tree/t/"
+	echo cc >"$TMP/tree/build/cc"
+	run in_new_bats "$TMP/tree/t/san"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"build/ is not sanitized: run make san"* ]]
+}
