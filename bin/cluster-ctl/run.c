@@ -271,6 +271,12 @@ run_result(const struct run *r)
 	    exit_status_of(r->last);
 }
 
+/* A usage error of run: said, then what run holds is freed (usage:). */
+#define USAGE(...) do {						\
+	warnx(__VA_ARGS__);						\
+	goto usage;							\
+} while (0)
+
 /* run: one command as one task of a framework of its own. */
 int
 cmd_run(int argc, char **argv)
@@ -302,7 +308,7 @@ cmd_run(int argc, char **argv)
 		switch (ch) {
 		case 'a':
 			if (attr_check(optarg, e) == -1)
-				errx(EXIT_USAGE, "attributes '%s': %s", optarg, e);
+				USAGE("attributes '%s': %s", optarg, e);
 			o.filter_attributes = optarg;
 			break;
 		case 'c':
@@ -312,7 +318,7 @@ cmd_run(int argc, char **argv)
 			char *eq = strchr(optarg, '=');
 
 			if (eq == NULL || eq == optarg)
-				errx(EXIT_USAGE, "env '%s': want NAME=VALUE", optarg);
+				USAGE("env '%s': want NAME=VALUE", optarg);
 			*eq = '\0';
 			json_object_set_new(r.env, optarg, json_string(eq + 1));
 			break;
@@ -322,8 +328,8 @@ cmd_run(int argc, char **argv)
 			break;
 		case 'n':
 			if (!id_valid(optarg))
-				errx(EXIT_USAGE, "name '%s': use 1-40 of "
-				    "[A-Za-z0-9._-]", optarg);
+				USAGE("name '%s': use 1-40 of [A-Za-z0-9._-]",
+				    optarg);
 			o.name = optarg;
 			break;
 		case 'q':
@@ -337,16 +343,17 @@ cmd_run(int argc, char **argv)
 			break;
 		case 'u':
 			if (!id_valid(optarg))
-				errx(EXIT_USAGE, "user '%s': not a user name",
-				    optarg);
+				USAGE("user '%s': not a user name", optarg);
 			r.user = optarg;
 			break;
 		default:
+			json_decref(r.env);
 			return bad_usage();
 		}
 	}
 	if (optind >= argc) {
 		warnx("run: no command given");
+		json_decref(r.env);
 		return bad_usage();
 	}
 	if (resources != NULL)
@@ -354,10 +361,10 @@ cmd_run(int argc, char **argv)
 	else
 		snprintf(r.want, sizeof(r.want), "cpus:%s;mem:%s", cpus, mem);
 	if (res_parse(r.want, &r.need, e) == -1)
-		errx(EXIT_USAGE, "resources '%s': %s", r.want, e);
+		USAGE("resources '%s': %s", r.want, e);
 	res_format(&r.need, r.want, sizeof(r.want));
 	if (strlen(o.name) > 40)
-		errx(EXIT_USAGE, "name '%s' is too long", o.name);
+		USAGE("name '%s' is too long", o.name);
 	r.name = o.name;
 	id_new(o.name, r.task_id, sizeof(r.task_id));
 	r.argv = json_array();
@@ -380,4 +387,9 @@ cmd_run(int argc, char **argv)
 	json_decref(r.env);
 	res_free(&r.need);
 	return r.code;
+usage:
+	/* freed, not left to exit: the sanitized run checks for leaks */
+	json_decref(r.env);
+	res_free(&r.need);
+	return EXIT_USAGE;
 }

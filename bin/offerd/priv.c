@@ -212,7 +212,8 @@ queue_frame(struct queue *q, uint32_t file, uint32_t failed, const char *b,
 		return;
 	}
 	/* a new buffer, so that the old one, secrets and all, is zeroed */
-	memcpy(nb, q->buf + q->off, q->len - q->off);
+	if (q->len > q->off)	/* none at first: NULL + 0 is undefined */
+		memcpy(nb, q->buf + q->off, q->len - q->off);
 	memcpy(nb + q->len - q->off, &f, sizeof(f));
 	memcpy(nb + q->len - q->off + sizeof(f), b, len);
 	auth_file_free(q->buf, q->len);
