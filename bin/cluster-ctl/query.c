@@ -218,6 +218,22 @@ query_print(json_t *q, const char *cols)
 	net_close(n);
 }
 
+/*
+ * The end of a listing's command: a usage error when BAD (an unknown
+ * option, an operand left), else ask Q (freed) and print the listing
+ * WHAT as -o says.
+ */
+static int
+query_run(json_t *q, int bad, const char *what)
+{
+	if (bad) {
+		json_decref(q);
+		return bad_usage();
+	}
+	query_print(q, columns_of(what));
+	return 0;
+}
+
 /* Task state ARG of option OPT as the master names it into STATE. */
 static void
 state_arg(const char *opt, const char *arg, char *state, size_t len,
@@ -252,10 +268,10 @@ cmd_list(int argc, char **argv)
 		{ "state", required_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *what = argv[0], *cols;
+	const char *what = argv[0];
 	char state[32], e[RES_ERRLEN];
 	json_t *q = rec_new(R_QUERY);
-	int ch;
+	int ch, bad = 0;
 
 	rec_set_str(q, "what", what);
 	optind = 1;
@@ -280,17 +296,10 @@ cmd_list(int argc, char **argv)
 			rec_set_str(q, "state", state);
 			break;
 		default:
-			json_decref(q);
-			return bad_usage();
+			bad = 1;
 		}
 	}
-	if (optind != argc) {
-		json_decref(q);
-		return bad_usage();
-	}
-	cols = columns_of(what);
-	query_print(q, cols);
-	return 0;
+	return query_run(q, bad || optind != argc, what);
 }
 
 /*
@@ -342,10 +351,9 @@ cmd_history(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	char since[32], until[32], state[32], *end;
-	const char *cols;
 	json_t *q = rec_new(R_QUERY);
 	long n;
-	int ch;
+	int ch, bad = 0;
 
 	rec_set_str(q, "what", "history");
 	optind = 1;
@@ -378,17 +386,10 @@ cmd_history(int argc, char **argv)
 			rec_set_str(q, "since", since);
 			break;
 		default:
-			json_decref(q);
-			return bad_usage();
+			bad = 1;
 		}
 	}
-	if (optind != argc) {
-		json_decref(q);
-		return bad_usage();
-	}
-	cols = columns_of("history");
-	query_print(q, cols);
-	return 0;
+	return query_run(q, bad || optind != argc, "history");
 }
 
 int
