@@ -138,3 +138,25 @@ still_serving() {
 	[[ "$output" == *"this end takes records in the clear"* ]]
 	! grep -q 'principals from' "$TMP/offerd3.log"
 }
+
+@test "cluster-ctl credential makes a principal: its file 0600, -a adds it to the master's, known after SIGHUP" {
+	run cluster-ctl credential -a carol "$TMP/carol"
+	[ "$status" -eq 0 ]
+	[ "$(stat -c %a "$TMP/carol")" = 600 ]
+	[ "$(cut -d' ' -f1 "$TMP/carol")" = carol ]
+	grep -q "^carol " "$CLUSTER_CONF/credentials"
+	# not known until the master is told
+	run cluster-ctl -C "$TMP/carol" agents
+	[ "$status" -eq 1 ]
+	kill -HUP "$PID_offerd"
+	wait_for 5 sh -c "cluster-ctl -C '$TMP/carol' -h -o active agents | grep -q yes"
+	# twice the same principal, a bad name, a file that exists: refused
+	run cluster-ctl credential -a carol "$TMP/carol2"
+	[ "$status" -eq 1 ]
+	[ ! -e "$TMP/carol2" ]
+	run cluster-ctl credential ../x "$TMP/x"
+	[ "$status" -eq 100 ]
+	run cluster-ctl credential dave "$TMP/carol"
+	[ "$status" -eq 111 ]
+	[ "$(grep -c '^carol ' "$CLUSTER_CONF/credentials")" -eq 1 ]
+}

@@ -188,8 +188,7 @@ no_process() {
 principal() {
 	local n
 	n=$(grep -c "principals from" "$TMP/offerd.log" || true)
-	"$TOP/build/test/auth-test" new "$1" "$TMP/$1"
-	cat "$TMP/$1" >>"$CLUSTER_CONF/credentials"
+	cluster-ctl credential -a "$1" "$TMP/$1" >/dev/null
 	kill -HUP "$PID_offerd"
 	# sh -c: the count is taken again at every try, not once here
 	wait_for 5 sh -c 'test "$(grep -c "principals from" "$1")" -gt "$2"' - \

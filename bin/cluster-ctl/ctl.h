@@ -88,6 +88,7 @@ int	tail_step(struct tail *, int wait_ms);
 int	tail_done(const struct tail *);
 void	tail_close(struct tail *);
 
+int	cmd_credential(int, char **);
 int	cmd_list(int, char **);
 int	cmd_logs(int, char **);
 int	cmd_history(int, char **);

@@ -42,6 +42,7 @@ usage(FILE *fp)
 	    "usage: cluster-ctl [-h] [-C credential] [-m master] [-o format] "
 	    "[-t timeout]\n"
 	    "                   command [args]\n"
+	    "       cluster-ctl credential [-a] [-K credentials] principal file\n"
 	    "       cluster-ctl agents | frameworks | tasks | offers | weights\n"
 	    "                   [-a attributes] [-F framework-id] [-r role] "
 	    "[-s state]\n"
@@ -415,6 +416,8 @@ main(int argc, char *argv[])
 	    strcmp(argv[0], "tasks") == 0 || strcmp(argv[0], "offers") == 0 ||
 	    strcmp(argv[0], "weights") == 0)
 		return cmd_list(argc, argv);
+	if (strcmp(argv[0], "credential") == 0)
+		return cmd_credential(argc, argv);
 	if (strcmp(argv[0], "history") == 0)
 		return cmd_history(argc, argv);
 	if (strcmp(argv[0], "logs") == 0)
