@@ -132,13 +132,14 @@ elect_teardown() {
 }
 
 # Every process left that belongs to this test's directory (commands of
-# candidates killed on purpose, their allocators): killed by pid.
+# candidates killed on purpose, their allocators, a man page example's
+# masters): killed by pid.
 kill_leftovers() {
 	local list pid args
 	list=$(ps -eo pid=,args=)
 	while read -r pid args; do
 		case $args in
-		*"ipc://$TMP/"*)
+		*"ipc://$TMP/"*|*" $TMP/"*|*"lock://$TMP/"*)
 			kill -CONT "$pid" 2>/dev/null || true
 			kill -KILL "$pid" 2>/dev/null || true ;;
 		esac
