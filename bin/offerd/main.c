@@ -41,6 +41,8 @@
 #define KEEP_DONE_MS		(3600 * 1000)
 #define KEEP_DONE_MAX		10000
 #define HISTORY_MAX		(16 << 20)	/* -S: the history rotates */
+#define LOCK_TRIES		50	/* x LOCK_WAIT_MS for the work dir */
+#define LOCK_WAIT_MS		100
 #define HISTORY_MIN		4096
 #define REMOVAL_MS		(600 * 1000)
 #define RECOVERY_MS		(60 * 1000)
@@ -269,17 +271,20 @@ static void
 work_dir_lock(const struct config *c)
 {
 	char path[PATH_MAX + 16];
-	int fd;
+	int fd, tries;
 
 	snprintf(path, sizeof(path), "%s/" WORK_LOCK, c->work_dir);
 	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
 	    0600)) == -1)
 		log_fatal("%s", path);
-	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
-		if (errno == EWOULDBLOCK)
+	/* an offerd that was just stopped may still be ending: wait a bit */
+	for (tries = 0; flock(fd, LOCK_EX | LOCK_NB) == -1; tries++) {
+		if (errno != EWOULDBLOCK)
+			log_fatal("lock %s", path);
+		if (tries == LOCK_TRIES)
 			log_fatalx("work dir %s is in use by another offerd: "
 			    "give each its own -w", c->work_dir);
-		log_fatal("lock %s", path);
+		usleep(LOCK_WAIT_MS * 1000);
 	}
 	/* held, open, until offerd ends */
 }
