@@ -78,8 +78,11 @@ tail_take(struct tail *t, int s, const json_t *r)
 	int64_t size;
 
 	if (rec_str(r, "error") != NULL) {
+		/* this stream cannot be read (a launcher that writes none):
+		 * the other goes on; the caller says why at the end */
 		snprintf(t->err, sizeof(t->err), "%s", rec_str(r, "error"));
-		return -1;
+		t->eof[s] = 1;
+		return 1;
 	}
 	cap = b64 != NULL ? strlen(b64) : 0;
 	if (cap > 0) {
@@ -251,5 +254,11 @@ cmd_logs(int argc, char **argv)
 			break;
 	}
 	tail_close(&t);
-	return got_signal ? 128 + got_signal : 0;
+	if (got_signal)
+		return 128 + got_signal;
+	if (t.err[0] != '\0') {
+		warnx("%s", t.err);
+		return 1;
+	}
+	return 0;
 }

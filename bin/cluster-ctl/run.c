@@ -165,6 +165,7 @@ run_tick(struct sched *s, void *ctx)
 		sched_teardown(s);
 	if (r->reading && tail_step(&r->out, 0) == -1) {
 		warnx("task %s's output: %s", r->task_id, r->out.err);
+		tail_close(&r->out);
 		r->reading = 0;
 	}
 	if (!sched_subscribed(s) && !r->done && now - r->start >
@@ -240,10 +241,14 @@ run_drain(struct run *r)
 	    now_ms() < until)
 		if (tail_step(&r->out, POLL_MS) == -1) {
 			warnx("task %s's output: %s", r->task_id, r->out.err);
+			r->out.err[0] = '\0';
 			break;
 		}
-	if (r->reading)
+	if (r->reading) {
+		if (r->out.err[0] != '\0')
+			warnx("task %s's output: %s", r->task_id, r->out.err);
 		tail_close(&r->out);
+	}
 	r->reading = 0;
 }
 
