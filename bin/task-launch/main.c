@@ -117,10 +117,14 @@ launch_fail(struct launch *l, struct cgroups *cg, int code,
 static int
 make_sandbox(struct launch *l, const char *dir)
 {
+	/* one launch a process: a static buffer, nothing to free on exit */
+	static char path[PATH_MAX];
+
 	if (mkdirs(dir, 0750, 0755) == -1)
 		return -1;
-	if ((l->sandbox = realpath(dir, NULL)) == NULL)
+	if (realpath(dir, path) == NULL)
 		return -1;
+	l->sandbox = path;
 	return 0;
 }
 

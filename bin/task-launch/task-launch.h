@@ -86,7 +86,7 @@ struct launch {
 	int		 grace;
 	const char	*cg_root;
 	const char	*cg_parent;
-	char		*sandbox;	/* absolute, owned */
+	char		*sandbox;	/* absolute (make_sandbox's buffer) */
 	const char	*hide_arg;	/* --hide as given */
 	char		*hide;		/* its realpath(3), owned; NULL: none */
 	const char	*id;
