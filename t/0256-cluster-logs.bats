@@ -56,6 +56,10 @@ teardown() { dump_logs; teardown_daemons; pkill -f "marker-$$" || true; cleanup_
 	[ "$status" -eq 100 ]
 	run cluster-ctl logs ../x
 	[ "$status" -eq 100 ]
+	# a master that does not answer: 111 after -t
+	run env CLUSTER_MASTER="ipc://$TMP/nobody.ipc" cluster-ctl -t 1s logs -F fw-x t-x
+	[ "$status" -eq 111 ]
+	[[ "$output" == *"no answer about task t-x"* ]]
 	cluster-ctl run -n mine -- sh -c 'echo secret' >/dev/null 2>&1
 	tid=$(cluster-ctl -h -o task_id,name tasks | awk '$2 == "mine" {print $1}')
 	fid=$(cluster-ctl -h -o framework_id,name tasks | awk '$2 == "mine" {print $1}')
