@@ -34,5 +34,6 @@
 /* QUERY "history": the lines answered by default, and at most */
 #define HISTORY_QUERY_DEFAULT	100
 #define HISTORY_QUERY_MAX	1000
+#define HISTORY_SCAN_MAX	(16 << 20)	/* bytes of history one query reads */
 
 #endif

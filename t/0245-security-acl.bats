@@ -241,3 +241,31 @@ permit ops frobnicate"
 	start_daemon agent2 agentd -d -k -w "$TMP/agent2" -r 'cpus:1;mem:256' -g 1s
 	wait_for 15 agents_registered 1
 }
+
+@test "history and task output are shown only to whom the ACL lets view their principal's work" {
+	principal ops
+	acl_set "permit ops query"
+	run cluster-ctl run -n secret -- echo the-output
+	[ "$status" -eq 0 ]
+	tid=$(cluster-ctl -h -o task_id,name history | awk '$2 == "secret" {print $1}')
+	fid=$(cluster-ctl -h -o framework_id,name history | awk '$2 == "secret" {print $1}')
+	[ -n "$tid" ]
+	# ops may query but not view root's work: its history is empty
+	run cluster-ctl -C "$TMP/ops" -h -o name history
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	# and the output is refused, and logged
+	run cluster-ctl -C "$TMP/ops" logs -F "$fid" "$tid"
+	[ "$status" -ne 0 ]
+	[[ "$output" != *the-output* ]]
+	# with view, both
+	acl_set "permit ops query
+permit ops view $ME"
+	run cluster-ctl -C "$TMP/ops" -h -o name history
+	[ "$output" = secret ]
+	run cluster-ctl -C "$TMP/ops" logs -F "$fid" "$tid"
+	[ "$status" -eq 0 ]
+	[ "$output" = the-output ]
+	grep -q "LOGS of task .* by principal ops: the ACL permits it" "$TMP/offerd.log"
+	still_serving
+}

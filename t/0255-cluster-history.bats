@@ -4,6 +4,7 @@
 # rotated by size, and is read back with `cluster-ctl history` and filters.
 
 load helper
+bats_require_minimum_version 1.5.0
 
 setup() { setup_tmp; }
 teardown() { dump_logs; teardown_daemons; pkill -f "marker-$$" || true; cleanup_tmp; }
@@ -32,7 +33,8 @@ teardown() { dump_logs; teardown_daemons; pkill -f "marker-$$" || true; cleanup_
 	s=$(echo "$first" | jq -r .submitted); b=$(echo "$first" | jq -r .started)
 	e=$(echo "$first" | jq -r .ended)
 	[[ "$s" =~ ^20[0-9][0-9]-[01][0-9]-[0-3][0-9]T[0-9:.]+Z$ ]]
-	[[ ! "$b" > "$e" ]] && [[ ! "$s" > "$b" ]]
+	[[ ! "$b" > "$e" ]]
+	[[ ! "$s" > "$b" ]]
 	echo "$first" | jq -e '.cpu_ms >= 0'
 	# a table by default, fields with -o
 	run cluster-ctl history
@@ -48,9 +50,10 @@ teardown() { dump_logs; teardown_daemons; pkill -f "marker-$$" || true; cleanup_
 	cluster-ctl run -n f -- false >/dev/null || true
 	run cluster-ctl -h -o name history -s failed
 	[ "$output" = f ]
-	run cluster-ctl -h -o name history -s TASK_FINISHED -n 2
-	[ "${lines[0]}" = t2 ] && [ "${lines[1]}" = t3 ]
-	[[ "$output" == *"more matched than shown"* ]]
+	run --separate-stderr cluster-ctl -h -o name history -s TASK_FINISHED -n 2
+	[ "${lines[0]}" = t2 ]
+	[ "${lines[1]}" = t3 ]
+	[[ "$stderr" == *"more matched than shown"* ]]
 	fid=$(cluster-ctl -h -o framework_id,name history | awk '$2 == "t2" {print $1}')
 	run cluster-ctl -h -o name history -F "$fid"
 	[ "$output" = t2 ]
@@ -86,7 +89,8 @@ teardown() { dump_logs; teardown_daemons; pkill -f "marker-$$" || true; cleanup_
 	grep -q 'history: rotated' "$TMP/offerd.log"
 	run cluster-ctl -h -o name history
 	[ "${#lines[@]}" -eq 12 ]
-	[ "${lines[0]}" = r1 ] && [ "${lines[11]}" = r12 ]
+	[ "${lines[0]}" = r1 ]
+	[ "${lines[11]}" = r12 ]
 	kill -TERM "$PID_offerd"
 	wait_for 10 no_process "$PID_offerd"
 	start_daemon offerd2 offerd -d -v -w "$TMP/master" -S 4k
@@ -94,8 +98,46 @@ teardown() { dump_logs; teardown_daemons; pkill -f "marker-$$" || true; cleanup_
 	run cluster-ctl -h -o name history
 	[ "${lines[11]}" = r12 ]
 	cluster-ctl run -n after -- true >/dev/null
-	run cluster-ctl -h -o name history -n 2
-	[ "${lines[0]}" = r12 ] && [ "${lines[1]}" = after ]
+	run --separate-stderr cluster-ctl -h -o name history -n 2
+	[ "${lines[0]}" = r12 ]
+	[ "${lines[1]}" = after ]
 	run offerd -S 12 -n
 	[ "$status" -eq 100 ]
+}
+
+@test "a query reads the history from its end, and at most 16 MiB of it" {
+	# 17 MiB of tasks that ended in 2001 in history.1, older still in .2
+	mkdir -p "$TMP/master"
+	awk 'BEGIN { for (i = 0; i < 100000; i++) printf "{\"task_id\":\"o%d\",\"framework_id\":\"old\",\"agent_id\":\"a\",\"hostname\":\"h\",\"state\":\"TASK_FINISHED\",\"resources\":\"cpus:1;mem:32\",\"name\":\"old%d\",\"ended\":\"2001-01-01T00:00:00.000Z\"}\n", i, i }' \
+	    >"$TMP/master/history.1"
+	[ "$(stat -c %s "$TMP/master/history.1")" -gt $((16 << 20)) ]
+	echo '{"task_id":"z","framework_id":"ancient","agent_id":"a","hostname":"h","state":"TASK_FAILED","resources":"cpus:1","name":"ancient","ended":"1999-01-01T00:00:00.000Z"}' \
+	    >"$TMP/master/history.2"
+	start_cluster 1
+	cluster-ctl run -n new -- true >/dev/null
+	# the newest lines cost one block from the end
+	run --separate-stderr cluster-ctl -h -o name history -n 2
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = old99999 ]
+	[ "${lines[1]}" = new ]
+	[[ "$stderr" != *searched* ]]
+	# "since" stops at the first older line
+	run --separate-stderr cluster-ctl -h -o name history -S 2005-01-01
+	[ "$status" -eq 0 ]
+	[ "$output" = new ]
+	# a filter matching only what lies beyond 16 MiB says so
+	run --separate-stderr cluster-ctl -h -o name history -F ancient
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	[[ "$stderr" == *"only the newest 16 MiB of the history were searched"* ]]
+	run sh -c 'echo "{\"type\":\"QUERY\",\"what\":\"history\",\"framework_id\":\"ancient\"}" | cluster-ctl send'
+	[[ "$output" == *'"partial":true'* ]]
+	# and the master kept serving
+	run --separate-stderr cluster-ctl -h -o name history -n 1
+	[ "$output" = new ]
+	# without -n, the 100 newest, and a word that there are more
+	run --separate-stderr cluster-ctl -h -o name history
+	[ "${#lines[@]}" -eq 100 ]
+	[ "${lines[99]}" = new ]
+	[[ "$stderr" == *"more matched than shown"* ]]
 }

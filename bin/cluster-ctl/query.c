@@ -203,6 +203,10 @@ query_print(json_t *q, const char *cols)
 		if (json_is_true(json_object_get(st, "more")))
 			warnx("more matched than shown: -n shows up to %d, -S "
 			    "and -E narrow the time", HISTORY_QUERY_MAX);
+		if (json_is_true(json_object_get(st, "partial")))
+			warnx("only the newest %d MiB of the history were "
+			    "searched: -S and -E narrow the time",
+			    HISTORY_SCAN_MAX >> 20);
 		if (rec_str(st, "next") == NULL ||
 		    strlen(rec_str(st, "next")) >= sizeof(cursor)) {
 			json_decref(st);

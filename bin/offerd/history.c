@@ -23,9 +23,9 @@
 #include "rec.h"
 #include "util.h"
 
-#define HISTORY_KEEP	3	/* rotated files kept beside the current one */
 #define HISTORY_TIME	32	/* "2026-12-01T19:21:20.123Z" and its NUL */
 #define HISTORY_PATH	(PATH_MAX + 16)	/* the work dir, "/history.N" */
+#define HISTORY_BLOCK	65536	/* read backward this much at a time */
 
 /* MS (milliseconds since the epoch, > 0) as ISO 8601 UTC into BUF. */
 static const char *
@@ -41,14 +41,24 @@ iso_time(int64_t ms, char *buf)
 	return buf;
 }
 
+const char *
+history_name(int n, char *buf, size_t len)
+{
+	if (n == 0)
+		snprintf(buf, len, "%s", WORK_HISTORY);
+	else
+		snprintf(buf, len, "%s.%d", WORK_HISTORY, n);
+	return buf;
+}
+
 /* The path of history file N (0: the current one) into BUF. */
 static void
 history_path(const struct master *m, int n, char *buf, size_t len)
 {
-	if (n == 0)
-		snprintf(buf, len, "%s/history", m->conf->work_dir);
-	else
-		snprintf(buf, len, "%s/history.%d", m->conf->work_dir, n);
+	char name[HISTORY_NAME];
+
+	snprintf(buf, len, "%s/%s", m->conf->work_dir,
+	    history_name(n, name, sizeof(name)));
 }
 
 /* Rotate: history.N goes, each older name moves up, history is new. */
@@ -159,6 +169,28 @@ struct history_filter {
 	size_t	 limit;
 };
 
+/* One QUERY's walk of the history, newest line first. */
+struct history_walk {
+	struct master		*m;
+	const struct net_route	*from;
+	const struct history_filter *f;
+	json_t			*items;		/* oldest first, as answered */
+	size_t			 budget;	/* bytes it may still read */
+	int			 more;		/* a match beyond the limit */
+	int			 partial;	/* the budget ran out */
+};
+
+/* Where LINE's end time starts ("2026-..."), or NULL. */
+static const char *
+history_ended(const char *line)
+{
+	const char *e;
+
+	if ((e = strstr(line, "\"ended\":\"")) == NULL)
+		return NULL;
+	return e + strlen("\"ended\":\"");
+}
+
 /* Whether LINE (a history line as written) passes F. */
 static int
 history_match(const struct history_filter *f, const char *line)
@@ -171,9 +203,8 @@ history_match(const struct history_filter *f, const char *line)
 		return 0;
 	if (f->since == NULL && f->until == NULL)
 		return 1;
-	if ((e = strstr(line, "\"ended\":\"")) == NULL)
+	if ((e = history_ended(line)) == NULL)
 		return 0;
-	e += strlen("\"ended\":\"");
 	if (f->since != NULL && strncmp(e, f->since, strlen(f->since)) < 0)
 		return 0;
 	if (f->until != NULL && strncmp(e, f->until, strlen(f->until)) > 0)
@@ -201,39 +232,80 @@ history_sees(struct master *m, const struct net_route *from,
 }
 
 /*
- * Read the history files, oldest first, keeping the last F->limit lines
- * that match and FROM may see in RING (F->limit slots, *HEAD the next to
- * fill); returns how many matched in all.
+ * Take LINE, the newest not yet seen, into W; nonzero ends the walk: the
+ * limit is reached, or LINE ended before "since" (lines are written in
+ * the order their tasks ended, so all older ones did too).
  */
-static size_t
-history_scan(struct master *m, const struct net_route *from,
-    const struct history_filter *f, char **ring, size_t *head)
+static int
+history_take(struct history_walk *w, const char *line)
 {
-	char path[HISTORY_PATH], *line = NULL;
-	size_t cap = 0, matched = 0;
-	ssize_t len;
-	FILE *fp;
-	int n;
+	const char *e;
+	json_t *item;
 
-	for (n = HISTORY_KEEP; n >= 0; n--) {
-		history_path(m, n, path, sizeof(path));
-		if ((fp = fopen(path, "re")) == NULL)
-			continue;
-		while ((len = getline(&line, &cap, fp)) > 0) {
-			if (line[len - 1] == '\n')
-				line[len - 1] = '\0';
-			if (!history_match(f, line) ||
-			    !history_sees(m, from, line))
-				continue;
-			free(ring[*head]);
-			ring[*head] = strdup(line);
-			*head = (*head + 1) % f->limit;
-			matched++;
+	if (w->f->since != NULL && (e = history_ended(line)) != NULL &&
+	    strncmp(e, w->f->since, strlen(w->f->since)) < 0)
+		return 1;
+	if (!history_match(w->f, line) || !history_sees(w->m, w->from, line))
+		return 0;
+	if (json_array_size(w->items) == w->f->limit)
+		return w->more = 1;
+	if ((item = json_loads(line, 0, NULL)) != NULL)
+		json_array_insert_new(w->items, 0, item);
+	return 0;
+}
+
+/*
+ * Walk the lines of FD from its last to its first through history_take,
+ * reading HISTORY_BLOCK bytes at a time from the end, so that a query
+ * for the latest tasks reads only the tail however large the file;
+ * nonzero when the walk ended (history_take said so, or W's budget ran
+ * out) before the file's first line.
+ */
+static int
+history_backward(struct history_walk *w, int fd)
+{
+	char *buf = NULL, *nl, *p;
+	size_t len = 0, chunk;
+	off_t pos;
+	int stop = 0;
+
+	if ((pos = lseek(fd, 0, SEEK_END)) == -1)
+		return 0;
+	while (pos > 0 && !stop) {
+		chunk = pos < HISTORY_BLOCK ? (size_t)pos : HISTORY_BLOCK;
+		if (w->budget < chunk) {
+			stop = w->partial = 1;
+			break;
 		}
-		fclose(fp);
+		w->budget -= chunk;
+		if ((p = realloc(buf, len + chunk + 1)) == NULL) {
+			stop = w->partial = 1;
+			break;
+		}
+		buf = p;
+		memmove(buf + chunk, buf, len);
+		if (pread(fd, buf, chunk, pos - chunk) != (ssize_t)chunk) {
+			log_warn("history: read");
+			break;
+		}
+		pos -= chunk;
+		len += chunk;
+		/* buf holds the file from pos; its first line may be cut */
+		while (len > 0 && !stop) {
+			if (buf[len - 1] == '\n') {
+				len--;
+				continue;
+			}
+			if ((nl = memrchr(buf, '\n', len)) == NULL && pos > 0)
+				break;		/* the line starts further back */
+			p = nl != NULL ? nl + 1 : buf;
+			buf[len] = '\0';
+			stop = history_take(w, p);
+			len = p - buf;
+		}
 	}
-	free(line);
-	return matched;
+	free(buf);
+	return stop;
 }
 
 /* Read F from a QUERY; 0, or -1 with ERR (REC_ERRLEN bytes). */
@@ -275,33 +347,34 @@ void
 history_query(struct master *m, json_t *rec, const struct net_route *from)
 {
 	struct history_filter f;
-	char err[REC_ERRLEN], **ring;
-	size_t head = 0, matched, i, n;
-	json_t *items, *st, *e;
+	struct history_walk w;
+	char err[REC_ERRLEN], path[HISTORY_PATH];
+	json_t *st;
+	int n, fd, stop = 0;
 
 	if (history_filter(rec, &f, err) == -1) {
 		master_error(m, from, rec, E_INVALID, "QUERY history: %s", err);
 		return;
 	}
-	if ((ring = calloc(f.limit, sizeof(*ring))) == NULL) {
-		master_error(m, from, rec, E_NO_MEMORY, "out of memory");
-		return;
+	memset(&w, 0, sizeof(w));
+	w.m = m;
+	w.from = from;
+	w.f = &f;
+	w.items = json_array();
+	w.budget = HISTORY_SCAN_MAX;
+	/* newest file first: history, history.1, ... */
+	for (n = 0; n <= HISTORY_KEEP && !stop; n++) {
+		history_path(m, n, path, sizeof(path));
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+			continue;
+		stop = history_backward(&w, fd);
+		close(fd);
 	}
-	matched = history_scan(m, from, &f, ring, &head);
-	items = json_array();
-	n = matched < f.limit ? matched : f.limit;
-	for (i = 0; i < n; i++) {
-		char *line = ring[(head + f.limit - n + i) % f.limit];
-
-		if ((e = json_loads(line, 0, NULL)) != NULL)
-			json_array_append_new(items, e);
-	}
-	for (i = 0; i < f.limit; i++)
-		free(ring[i]);
-	free(ring);
 	st = rec_new(R_STATE);
 	rec_set_str(st, "what", "history");
-	json_object_set_new(st, "items", items);
-	json_object_set_new(st, "more", json_boolean(matched > n));
+	json_object_set_new(st, "items", w.items);
+	json_object_set_new(st, "more", json_boolean(w.more));
+	if (w.partial)
+		json_object_set_new(st, "partial", json_true());
 	master_reply(m, from, st);
 }

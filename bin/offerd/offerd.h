@@ -45,6 +45,9 @@
 #define WORK_STATE_TMP	WORK_STATE ".tmp"	/* ... while it is written */
 #define WORK_ALLOC	"alloc.ipc"	/* the allocator's socket */
 #define WORK_LOCK	"lock"		/* held while an offerd serves */
+#define WORK_HISTORY	"history"	/* the accounting log, and .1 ... */
+#define HISTORY_KEEP	3	/* rotated history files kept */
+#define HISTORY_NAME	16	/* "history.N" and its NUL */
 
 /*
  * The files offerd reads at start and reads again on SIGHUP: separated,
@@ -358,6 +361,8 @@ void	logs_tick(struct master *, int64_t now);
 /* history.c */
 /* Append ended task T to the accounting log, rotating it when full. */
 void	history_add(struct master *, const struct task *);
+/* The name of history file N in the work dir (0: the current one). */
+const char *history_name(int, char *, size_t);
 
 /* alloc.c */
 /* Start the allocator (unless -a) and connect to it; 0, or -1 logged. */

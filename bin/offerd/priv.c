@@ -323,11 +323,15 @@ workdir_own_name(const struct config *c, int dirfd, const char *name)
 	    WORK_ALLOC, WORK_LOCK };
 	struct stat pst, dst;
 	const char *slash;
-	char pdir[PATH_MAX];
+	char pdir[PATH_MAX], hist[HISTORY_NAME];
 	size_t i;
+	int n;
 
 	for (i = 0; i < sizeof(ours) / sizeof(*ours); i++)
 		if (strcmp(name, ours[i]) == 0)
+			return 1;
+	for (n = 0; n <= HISTORY_KEEP; n++)
+		if (strcmp(name, history_name(n, hist, sizeof(hist))) == 0)
 			return 1;
 	/* the pid file, when it is kept there */
 	if (c->pidpath == NULL || (slash = strrchr(c->pidpath, '/')) == NULL ||
@@ -391,8 +395,9 @@ workdir_give(const struct config *c)
 	static const char *const ours[] = { WORK_STATE, WORK_STATE_TMP,
 	    WORK_LOCK };
 	struct stat st;
+	char hist[HISTORY_NAME];
 	size_t i;
-	int fd;
+	int fd, n;
 
 	if (mkdir(c->work_dir, 0700) == -1 && errno != EEXIST)
 		log_fatal("work dir %s", c->work_dir);
@@ -405,6 +410,8 @@ workdir_give(const struct config *c)
 		    c->work_dir, (unsigned)st.st_uid, c->run_user);
 	for (i = 0; i < sizeof(ours) / sizeof(*ours); i++)
 		workdir_give_file(c, fd, ours[i]);
+	for (n = 0; n <= HISTORY_KEEP; n++)
+		workdir_give_file(c, fd, history_name(n, hist, sizeof(hist)));
 	if (fchown(fd, c->run_uid, c->run_gid) == -1 || fchmod(fd, 0700) == -1)
 		log_fatal("cannot give work dir %s to %s", c->work_dir,
 		    c->run_user);
