@@ -55,7 +55,9 @@ teardown() { dump_logs; teardown_daemons; cleanup_tmp; }
 	# one agent cannot hold both: they ran on different agents
 	ha=$(sed -n 's/.*agent=\([^ ]*\).*/\1/p' "$TMP/a.out")
 	hb=$(sed -n 's/.*agent=\([^ ]*\).*/\1/p' "$TMP/b.out")
-	[ -n "$ha" ] && [ -n "$hb" ] && [ "$ha" != "$hb" ]
+	[ -n "$ha" ]
+	[ -n "$hb" ]
+	[ "$ha" != "$hb" ]
 }
 
 @test "a task is never launched on more than an agent holds: on a busy cluster run waits, then -t gives up" {

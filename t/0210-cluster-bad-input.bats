@@ -72,10 +72,30 @@ teardown() { dump_logs; teardown_daemons; cleanup_tmp; }
 	[[ "$output" == *"resources: cpus"* ]]
 	run sh -c 'echo "{\"type\":\"ACCEPT\",\"framework_id\":\"fw-nope\",\"offer_id\":\"o\",\"tasks\":[]}" | cluster-ctl send -w 500ms'
 	[[ "$output" == *"unknown framework 'fw-nope'"* ]]
+	# each refusal is a log line with its type, principal and code
+	grep -q "refused NO_SUCH_THING from principal $(id -un): unknown record type 'NO_SUCH_THING' (unknown_type)" "$TMP/offerd.log"
+	grep -q "refused ACCEPT from principal $(id -un): unknown framework 'fw-nope'.*(unknown_framework)" "$TMP/offerd.log"
 	# still serving
 	run cluster-ctl run -- sh -c 'echo alive'
 	[ "$status" -eq 0 ]
 	kill -0 "$PID_offerd"
+}
+
+@test "refusals are logged 20 a second at most, and the rest counted" {
+	start_cluster 1
+	run sh -c 'for i in $(seq 100); do echo "{\"type\":\"BAD_$i\"}"; done | cluster-ctl send -w 500ms'
+	[ "$(grep -c '"code":"unknown_type"' <<<"$output")" -eq 100 ]
+	n=$(grep -c 'refused BAD_[0-9]* from principal' "$TMP/offerd.log")
+	echo "logged: $n"
+	[ "$n" -ge 20 ]
+	[ "$n" -le 60 ]
+	sleep 1.1
+	run sh -c 'echo "{\"type\":\"BAD_LAST\"}" | cluster-ctl send -w 500ms'
+	grep -q 'refused BAD_LAST from principal' "$TMP/offerd.log"
+	m=$(grep -o '[0-9]* more refusals were not logged (at most 20 a second)' "$TMP/offerd.log" | awk '{s += $1} END {print s}')
+	[ "$((n + m))" -eq 100 ]
+	run cluster-ctl run -- true
+	[ "$status" -eq 0 ]
 }
 
 # bridge_until FILE PATTERN: wait for PATTERN in the bridge's output FILE.

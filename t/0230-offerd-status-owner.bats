@@ -23,7 +23,8 @@ status_from() {
 	bridge_wait fw '"state":"TASK_RUNNING"'
 	owner=$(cluster-ctl -h -o task_id,agent_id tasks | awk '$1 == "t1" { print $2 }')
 	other=$(cluster-ctl -h -o agent_id agents | grep -vx "$owner")
-	[ -n "$owner" ] && [ -n "$other" ]
+	[ -n "$owner" ]
+	[ -n "$other" ]
 	# another agent's id: the task is not its
 	run status_from "$other"
 	[[ "$output" == *'"type":"ERROR"'* ]]

@@ -36,7 +36,8 @@ teardown() { dump_logs; teardown_daemons; pkill -f "marker-$$" || true; cleanup_
 	tid=$(cluster-ctl -h -o task_id,name tasks | awk '$2 == "done" {print $1}')
 	run cluster-ctl logs "$tid"
 	[ "$status" -eq 0 ]
-	[[ "$output" == *a* ]] && [[ "$output" == *b* ]]
+	[[ "$output" == *a* ]]
+	[[ "$output" == *b* ]]
 	[ "$(cluster-ctl logs --stream=stdout "$tid" 2>/dev/null)" = a ]
 	[ "$(cluster-ctl logs --stream=stderr "$tid" 2>&1 >/dev/null)" = b ]
 	cluster-ctl run -n slow -- sh -c 'for i in 1 2 3; do echo tick $i; sleep 1; done' >/dev/null 2>&1 &
@@ -78,4 +79,19 @@ teardown() { dump_logs; teardown_daemons; pkill -f "marker-$$" || true; cleanup_
 	[ "$(cluster-ctl -h -o active agents)" = yes ]
 	run cluster-ctl logs "$tid"
 	[ "$status" -eq 1 ]
+}
+
+@test "at most 1024 reads wait for agents at once: more are refused 'limited', and the master keeps serving" {
+	cluster-ctl run -n quiet -- echo words >/dev/null 2>&1
+	tid=$(cluster-ctl -h -o task_id,name tasks | awk '$2 == "quiet" {print $1}')
+	fid=$(cluster-ctl -h -o framework_id,name tasks | awk '$2 == "quiet" {print $1}')
+	# an agent that does not answer: every read waits for it
+	kill -STOP "$PID_agent1"
+	run sh -c 'for i in $(seq 1030); do printf "{\"type\":\"LOGS\",\"framework_id\":\"%s\",\"task_id\":\"%s\"}\n" "$1" "$2"; done | cluster-ctl send -w 1s' - "$fid" "$tid"
+	kill -CONT "$PID_agent1"
+	[ "$(grep -c '"code":"limited"' <<<"$output")" -eq 6 ]
+	grep -q "refused LOGS from principal $(id -un): too many log reads in flight" "$TMP/offerd.log"
+	# the waits end (5 s at most) and reads work again
+	wait_for 15 sh -c "[ \"\$(cluster-ctl logs -F $fid $tid 2>/dev/null)\" = words ]"
+	[ "$(cluster-ctl -h -o active agents)" = yes ]
 }

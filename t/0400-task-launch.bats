@@ -146,7 +146,8 @@ remove_pool() {
 		[ "$(spares "$c" | wc -l)" -eq 1 ]
 	done
 	spare=$(spares memory)
-	[ "$(spares cpu)" = "$spare" ] && [ "$(spares pids)" = "$spare" ]
+	[ "$(spares cpu)" = "$spare" ]
+	[ "$(spares pids)" = "$spare" ]
 	# its counters are zero; its limits stay until the next launch
 	[ "$(cat "$(pool_dir memory)/$spare/memory.max_usage_in_bytes")" -le $((1 << 20)) ]
 	[ "$(cat "$(pool_dir cpuacct)/$spare/cpuacct.usage")" = 0 ]
@@ -168,20 +169,24 @@ remove_pool() {
 	echo "cpu_ms: $cpu_a then $cpu_b"
 	# the counter was zeroed: B is far below what A left (a loaded
 	# machine stretches B's own few milliseconds past 20)
-	[ "$cpu_a" -gt 50 ] && [ "$cpu_b" -lt $((cpu_a / 2)) ]
+	[ "$cpu_a" -gt 50 ]
+	[ "$cpu_b" -lt $((cpu_a / 2)) ]
 	grep -q '"mem_peak_mb":[12],' "$ST"
-	[ "$(spares memory | wc -l)" -eq 1 ] && [ "$(spares pids | wc -l)" -eq 1 ]
+	[ "$(spares memory | wc -l)" -eq 1 ]
+	[ "$(spares pids | wc -l)" -eq 1 ]
 	# a cgroup with an OOM kill on record is removed, not kept
 	run timeout 30 task-launch -d "$SB" -i "$ID.c" -s "$ST" -C "$POOL" -m 32 -- \
 	    perl -e '$x = "x" x (256 * 1024 * 1024)'
 	[ "$status" -eq 137 ]
-	[ -z "$(spares memory)" ] && [ -z "$(spares pids)" ]
+	[ -z "$(spares memory)" ]
+	[ -z "$(spares pids)" ]
 	[ ! -e "$(pool_dir memory)/$ID.c" ]
 	# nor is one that page cache of the task's keeps charged past 1 MiB
 	run task-launch -d "$SB" -i "$ID.d" -s "$ST" -C "$POOL" -- \
 	    dd if=/dev/zero of=big bs=1M count=8
 	[ "$status" -eq 0 ]
-	[ -z "$(spares memory)" ] && [ -z "$(spares pids)" ]
+	[ -z "$(spares memory)" ]
+	[ -z "$(spares pids)" ]
 	[ ! -e "$(pool_dir memory)/$ID.d" ]
 	# a small one is
 	run task-launch -d "$SB" -i "$ID.e" -s "$ST" -C "$POOL" -- true
@@ -199,7 +204,8 @@ remove_pool() {
 	# the launch takes one and puts it back: 64 again
 	run task-launch -d "$SB" -i "$ID" -s "$ST" -C "$POOL" -- true
 	[ "$status" -eq 0 ]
-	[ "$(spares memory | wc -l)" -eq 64 ] && [ "$(spares pids | wc -l)" -eq 64 ]
+	[ "$(spares memory | wc -l)" -eq 64 ]
+	[ "$(spares pids | wc -l)" -eq 64 ]
 	# a 65th cgroup, made while the task runs, is removed at its end
 	task-launch -d "$SB" -i "$ID.b" -C "$POOL" -- sleep 1 3>&- &
 	local pid=$!
@@ -554,7 +560,8 @@ echo x >$W/tasks/f/b/sandbox/evil; touch $W/new; pwd"
 	[ "$(sed -n 2p "$out")" = a ]
 	[ "$(sed -n 3p "$out")" = "$W/tasks/f/a/sandbox" ]
 	grep -q "Read-only file system" "$W/tasks/f/a/sandbox/stderr"
-	[ ! -e "$W/tasks/f/b/sandbox/evil" ] && [ ! -e "$W/new" ]
+	[ ! -e "$W/tasks/f/b/sandbox/evil" ]
+	[ ! -e "$W/new" ]
 	# nothing of it stays mounted outside the task
 	! grep -q " $W" /proc/self/mountinfo
 }

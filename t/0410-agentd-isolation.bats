@@ -108,7 +108,8 @@ run_until_running() {
 	run cluster-ctl run -- true
 	[ "$status" -eq 0 ]
 	new=$(server_of "$PID_agent1")
-	[ -n "$new" ] && [ "$new" != "$srv" ]
+	[ -n "$new" ]
+	[ "$new" != "$srv" ]
 }
 
 @test "a new launcher file gets a new launcher server at the next launch" {
@@ -126,7 +127,8 @@ run_until_running() {
 	run cluster-ctl run -- true
 	[ "$status" -eq 0 ]
 	new=$(server_of "$PID_agentx")
-	[ -n "$new" ] && [ "$new" != "$srv" ]
+	[ -n "$new" ]
+	[ "$new" != "$srv" ]
 	wait_for 5 sh -c "! kill -0 $srv 2>/dev/null"
 }
 

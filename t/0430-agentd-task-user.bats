@@ -84,7 +84,9 @@ rm -f $TMP/agent1/agent_id && echo removed-id; ls $TMP/agent1; true"
 	# of the work dir the task saw only the way to its own sandbox
 	grep -qx tasks "$sb/stdout"
 	! grep -q 'agent_id\|lock' "$sb/stdout"
-	[ ! -e "$other/evil" ] && [ ! -e "$TMP/agent1/evil" ] && [ ! -e "$TMP/agent1/tasks/evil" ]
+	[ ! -e "$other/evil" ]
+	[ ! -e "$TMP/agent1/evil" ]
+	[ ! -e "$TMP/agent1/tasks/evil" ]
 	[ -f "$TMP/agent1/agent_id" ]
 	[ "$(cat "$other/kept")" = mine ]
 	still_serving

@@ -143,7 +143,8 @@ terminals() {
 	bridge_wait fw '"task_id":"t2".*"state":"TASK_RUNNING"'
 	a1=$(agent_of host1)
 	a2=$(agent_of host2)
-	[ -n "$a1" ] && [ -n "$a2" ]
+	[ -n "$a1" ]
+	[ -n "$a2" ]
 
 	cut_link 1
 	# within the agent timeout (2 s) plus a tick
@@ -198,7 +199,8 @@ terminals() {
 	# it is refused its old id: a new one, and it kills what it ran
 	wait_for 15 sh -c "cluster-ctl -h -o agent_id,hostname,active agents | grep -q ' host1 .*yes'"
 	a1b=$(agent_of host1)
-	[ -n "$a1b" ] && [ "$a1b" != "$a1" ]
+	[ -n "$a1b" ]
+	[ "$a1b" != "$a1" ]
 	grep -q "agent $a1 was removed" "$TMP/offerd.log"
 	wait_for 15 no_process "marker-$$-t3"
 	sleep 1.5

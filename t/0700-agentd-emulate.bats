@@ -47,7 +47,8 @@ accept() {
 	run_ms=$(status_field fw timed TASK_RUNNING timestamp_ms)
 	end_ms=$(status_field fw timed TASK_FINISHED timestamp_ms)
 	echo "ran $((end_ms - run_ms)) ms"
-	[ $((end_ms - run_ms)) -ge 1000 ] && [ $((end_ms - run_ms)) -lt 3000 ]
+	[ $((end_ms - run_ms)) -ge 1000 ]
+	[ $((end_ms - run_ms)) -lt 3000 ]
 	cluster-ctl -h -o task_id,state tasks | grep timed | grep -q TASK_FINISHED
 	# acknowledged: no retransmission follows
 	sleep 2

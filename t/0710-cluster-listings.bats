@@ -34,7 +34,8 @@ page() {
 	p=$(page '{"type":"QUERY","what":"agents"}')
 	[ "$(echo "$p" | jq '.items | length')" -eq 1000 ]
 	next=$(echo "$p" | jq -r .next)
-	[ -n "$next" ] && [ "$next" != null ]
+	[ -n "$next" ]
+	[ "$next" != null ]
 	p2=$(page "{\"type\":\"QUERY\",\"what\":\"agents\",\"limit\":5,\"after\":\"$next\"}")
 	[ "$(echo "$p2" | jq '.items | length')" -eq 5 ]
 	[ "$(echo "$p2" | jq -r .after)" = "$next" ]

@@ -80,7 +80,8 @@ teardown() { elect_teardown; }
 	kill_candidate "$second"
 	wait_for 5 led_by_other "$second"
 	l=$(leader_index)
-	[ "$l" != "$old" ] && [ "$l" != "$second" ]
+	[ "$l" != "$old" ]
+	[ "$l" != "$second" ]
 }
 
 @test "SIGSTOP past the lease: another leads, and at SIGCONT the old leader exits before handling a record" {

@@ -20,6 +20,7 @@
 
 #define RECV_BATCH	4096	/* records per poll, so that no side starves */
 #define SCAN_MS		250	/* agent and framework timeouts are checked */
+#define REFUSALS_LOGGED	20	/* a second; the rest are counted */
 
 void
 master_reply(struct master *m, const struct net_route *to, json_t *rec)
@@ -29,8 +30,56 @@ master_reply(struct master *m, const struct net_route *to, json_t *rec)
 	json_decref(rec);
 }
 
+/* A principal's name for the log: none with --insecure. */
+static const char *
+who(const struct net_route *from)
+{
+	return from->principal[0] != '\0' ? from->principal : "(none)";
+}
+
+/*
+ * Log the refusal of ABOUT from FROM, unless REFUSALS_LOGGED were logged
+ * in this second already: those are counted, and the count is logged
+ * with the first refusal of a later second.
+ */
+static void
+refusal_log(struct master *m, const struct net_route *from,
+    const json_t *about, const char *code, const char *msg)
+{
+	int64_t now = now_ms();
+
+	if (now - m->refusals_since >= 1000) {
+		if (m->refusals_quiet > 0)
+			log_warnx("%ld more refusals were not logged (at most "
+			    "%d a second)", m->refusals_quiet, REFUSALS_LOGGED);
+		m->refusals_since = now;
+		m->refusals_logged = m->refusals_quiet = 0;
+	}
+	if (m->refusals_logged++ >= REFUSALS_LOGGED) {
+		m->refusals_quiet++;
+		return;
+	}
+	log_warnx("refused %s from principal %s: %s (%s)",
+	    about != NULL && rec_type(about) != NULL ? rec_type(about) :
+	    "a record", who(from), msg, code);
+}
+
 void
 master_error(struct master *m, const struct net_route *to,
+    const json_t *about, const char *code, const char *fmt, ...)
+{
+	char msg[REC_ERRLEN];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	refusal_log(m, to, about, code, msg);
+	master_reply(m, to, rec_error(about, code, "%s", msg));
+}
+
+void
+master_error_logged(struct master *m, const struct net_route *to,
     const json_t *about, const char *code, const char *fmt, ...)
 {
 	char msg[REC_ERRLEN];
@@ -105,13 +154,6 @@ master_handle(struct master *m, json_t *rec, const struct net_route *from)
 	    type);
 }
 
-/* A principal's name for the log: none with --insecure. */
-static const char *
-who(const struct net_route *from)
-{
-	return from->principal[0] != '\0' ? from->principal : "(none)";
-}
-
 int
 master_may(struct master *m, const struct net_route *from, const json_t *rec,
     enum acl_action action, const char *object)
@@ -121,7 +163,8 @@ master_may(struct master *m, const struct net_route *from, const json_t *rec,
 	log_warnx("refused %s from principal %s: not permitted to %s%s%s",
 	    rec_type(rec), who(from), acl_action_name(action),
 	    object ? " " : "", object ? object : "");
-	master_error(m, from, rec, E_FORBIDDEN, "principal %s may not %s%s%s",
+	master_error_logged(m, from, rec, E_FORBIDDEN, "principal %s may not "
+	    "%s%s%s",
 	    who(from), acl_action_name(action), object ? " " : "",
 	    object ? object : "");
 	return -1;
@@ -151,12 +194,12 @@ owner_check(struct master *m, const struct net_route *owner,
 	    rec_type(rec), who(from), what, id, owner->principal);
 	/* with rules, it is the rules that could have permitted it */
 	if (kill && m->acl != NULL)
-		master_error(m, from, rec, E_FORBIDDEN, "%s %s belongs to "
+		master_error_logged(m, from, rec, E_FORBIDDEN, "%s %s belongs to "
 		    "another principal, and no rule permits principal %s to "
 		    "kill its work", what, id, who(from));
 	else
-		master_error(m, from, rec, E_NOT_OWNER, "%s %s belongs to "
-		    "another principal", what, id);
+		master_error_logged(m, from, rec, E_NOT_OWNER, "%s %s belongs "
+		    "to another principal", what, id);
 	return -1;
 }
 
@@ -334,7 +377,7 @@ master_recv(struct master *m)
 		}
 		if (r == -1 && from.refused != AUTH_OK) {
 			log_warnx("refused a record: %s", errbuf);
-			master_error(m, &from, NULL, E_UNAUTHENTICATED, "%s",
+			master_error_logged(m, &from, NULL, E_UNAUTHENTICATED, "%s",
 			    errbuf);
 			continue;
 		}

@@ -114,8 +114,8 @@ report(struct master *m, struct principal *p, const char *name,
 	log_warnx("principal %s over its rate (-L rate=%ld,burst=%ld): "
 	    "dropped %ld records", name, lc->rate, lc->burst, p->dropped);
 	if (to != NULL)
-		master_error(m, to, about, E_LIMITED, "principal %s sends more "
-		    "than %ld records a second: records dropped", name,
+		master_error_logged(m, to, about, E_LIMITED, "principal %s sends "
+		    "more than %ld records a second: records dropped", name,
 		    lc->rate);
 	p->dropped = 0;
 	p->next_report = now + REPORT_MS;
@@ -175,7 +175,7 @@ limits_framework_add(struct master *m, const json_t *rec,
 		log_warnx("refused SUBSCRIBE from principal %s: it has %ld "
 		    "frameworks (-L frameworks=%ld)", from->principal,
 		    p->frameworks, max);
-		master_error(m, from, rec, E_LIMITED, "principal %s has %ld "
+		master_error_logged(m, from, rec, E_LIMITED, "principal %s has %ld "
 		    "frameworks, its limit", from->principal, max);
 		return -1;
 	}

@@ -170,7 +170,7 @@ logs_data(struct master *m, json_t *rec, const struct net_route *from)
 		log_warnx("LOGS_DATA %s refused from principal %s: not from "
 		    "agent %s's connection", ref, from->principal,
 		    w->agent_id);
-		master_error(m, from, rec, E_NOT_OWNER, "this connection is "
+		master_error_logged(m, from, rec, E_NOT_OWNER, "this connection is "
 		    "not the one of agent '%s'", w->agent_id);
 		return;
 	}

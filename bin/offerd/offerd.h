@@ -200,6 +200,8 @@ struct master {
 	int		 history_fd;	/* WORK/history, or -1: see history.c */
 	int64_t		 history_size;
 	struct map	*principals;	/* what each uses: see limits.c */
+	int64_t		 refusals_since;	/* the second being logged */
+	long		 refusals_logged, refusals_quiet;
 };
 
 /*
@@ -243,8 +245,16 @@ void	control_set_weight(struct master *, json_t *, const struct net_route *);
 void	master_recv(struct master *);
 /* Send REC to the peer at TO; consumes REC. */
 void	master_reply(struct master *, const struct net_route *to, json_t *rec);
-/* Answer the peer at TO an ERROR of CODE about record ABOUT. */
+/*
+ * Refuse record ABOUT of the peer at TO: log it ("refused TYPE from
+ * principal P: MESSAGE (CODE)", at most REFUSALS_LOGGED a second, the
+ * rest counted) and answer an ERROR of CODE.
+ */
 void	master_error(struct master *, const struct net_route *to,
+	    const json_t *about, const char *code, const char *fmt, ...)
+	    __attribute__((format(printf, 5, 6)));
+/* The same, for a caller that logged the refusal in its own words. */
+void	master_error_logged(struct master *, const struct net_route *to,
 	    const json_t *about, const char *code, const char *fmt, ...)
 	    __attribute__((format(printf, 5, 6)));
 /* Run the timers: offer timeouts, agent and framework timeouts, resends. */

@@ -414,7 +414,7 @@ status_owner(struct master *m, json_t *rec, const struct net_route *from,
 	if (t != NULL && strcmp(t->agent_id, a->id) != 0) {
 		log_warnx("STATUS of task %s refused: it runs on agent %s, "
 		    "not %s", t->key, t->agent_id, a->id);
-		master_error(m, from, rec, E_NOT_OWNER, "task '%s' does not "
+		master_error_logged(m, from, rec, E_NOT_OWNER, "task '%s' does not "
 		    "run on agent '%s'", rec_str(rec, "task_id"), a->id);
 		return -1;
 	}
@@ -422,7 +422,7 @@ status_owner(struct master *m, json_t *rec, const struct net_route *from,
 		log_warnx("STATUS of task %s/%s refused: not from agent %s's "
 		    "connection", rec_str(rec, "framework_id"),
 		    rec_str(rec, "task_id"), a->id);
-		master_error(m, from, rec, E_NOT_OWNER, "this connection "
+		master_error_logged(m, from, rec, E_NOT_OWNER, "this connection "
 		    "is not the one of agent '%s'", a->id);
 		return -1;
 	}
