@@ -15,6 +15,8 @@ setup() {
 }
 
 teardown() {
+	# a task a failed test left waiting at its gate (see below) ends
+	[ ! -p "$SB/gate" ] || timeout 5 sh -c 'echo >"$1"' - "$SB/gate" || true
 	remove_task_cgroups
 	[ -z "${POOL:-}" ] || remove_pool
 	cleanup_tmp
@@ -152,17 +154,21 @@ remove_pool() {
 	[ "$(cat "$(pool_dir memory)/$spare/memory.max_usage_in_bytes")" -le $((1 << 20)) ]
 	[ "$(cat "$(pool_dir cpuacct)/$spare/cpuacct.usage")" = 0 ]
 	# the next task runs in it under its own name, with no limits as asked
+	# (it runs until the test writes to the fifo "gate" in its sandbox)
+	mkfifo "$SB/gate"
 	task-launch -d "$SB" -i "$ID.b" -s "$ST" -C "$POOL" -- \
-	    sh -c 'cat /proc/self/cgroup; sleep 2' 3>&- &
+	    sh -c 'cat /proc/self/cgroup; read x <gate' 3>&- &
 	local pid=$!
-	wait_for 5 grep -q . "$(pool_dir pids)/$ID.b/cgroup.procs"
+	wait_for 10 grep -q . "$(pool_dir pids)/$ID.b/cgroup.procs"
 	[ "$(cat "$(pool_dir memory)/$ID.b/memory.limit_in_bytes")" -gt $((1 << 40)) ]
 	[ "$(cat "$(pool_dir memory)/$ID.b/memory.swappiness")" = \
 	    "$(cat "$(pool_dir memory)/memory.swappiness")" ]
 	[ "$(cat "$(pool_dir cpu)/$ID.b/cpu.cfs_quota_us")" = -1 ]
 	[ "$(cat "$(pool_dir cpu)/$ID.b/cpu.shares")" = 1024 ]
 	[ "$(cat "$(pool_dir pids)/$ID.b/pids.max")" = 1024 ]	# the default
+	echo >"$SB/gate"
 	wait "$pid"
+	rm -f "$SB/gate"
 	grep -q ":memory:.*/$POOL/$ID.b\$" "$SB/stdout"
 	grep -q ":pids:.*/$POOL/$ID.b\$" "$SB/stdout"
 	cpu_b=$(sed 's/.*"cpu_ms":\([0-9]*\).*/\1/' "$ST")
@@ -207,14 +213,16 @@ remove_pool() {
 	[ "$(spares memory | wc -l)" -eq 64 ]
 	[ "$(spares pids | wc -l)" -eq 64 ]
 	# a 65th cgroup, made while the task runs, is removed at its end
-	task-launch -d "$SB" -i "$ID.b" -C "$POOL" -- sleep 1 3>&- &
+	mkfifo "$SB/gate"
+	task-launch -d "$SB" -i "$ID.b" -C "$POOL" -- sh -c 'read x <gate' 3>&- &
 	local pid=$!
-	wait_for 5 test -d "$(pool_dir pids)/$ID.b"
+	wait_for 10 test -d "$(pool_dir pids)/$ID.b"
 	[ "$(spares pids | wc -l)" -eq 63 ]
 	for n in $(seq 0 63); do mkdir "$(pool_dir pids)/spare.$n" 2>/dev/null || true; done
 	for c in memory cpu cpuacct; do
 		for n in $(seq 0 63); do mkdir "$(pool_dir "$c")/spare.$n" 2>/dev/null || true; done
 	done
+	echo >"$SB/gate"
 	wait "$pid"
 	for c in memory cpu cpuacct pids; do
 		[ ! -e "$(pool_dir "$c")/$ID.b" ]
