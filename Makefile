@@ -44,7 +44,8 @@ LDLIBS	+= $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lzookeeper_mt -lm
 DEBS	 = build-essential pkg-config libbsd-dev libmsgpack-dev libnanomsg-dev \
 	   libjansson-dev libcap-dev libsodium-dev bats iproute2 procps gnuplot-nox \
 	   libzookeeper-mt-dev zookeeper mandoc jq python3 perl \
-	   clang libclang-rt-14-dev
+	   clang libclang-rt-14-dev \
+	   qemu-system-x86 linux-image-amd64 busybox-static
 
 PROGS	 = $(notdir $(wildcard bin/*))
 # libcluster is every lib/*.c but the program-only ones (PROGSRC: what

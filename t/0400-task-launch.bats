@@ -20,10 +20,21 @@ teardown() {
 	cleanup_tmp
 }
 
-# Directory of the default cgroup parent for a v1 controller: cluster-tasks
-# below our own cgroup, as task-launch computes it.
+# True on a machine with cgroup v2 alone (as in the VM of t/0440).
+cgroup_v2() {
+	[ -e /sys/fs/cgroup/cgroup.controllers ]
+}
+
+# Directory of the default cgroup parent for a v1 controller (on cgroup v2
+# alone, for all): cluster-tasks below our own cgroup, as task-launch
+# computes it.
 parent_of() {
 	local own
+	if cgroup_v2; then
+		own=$(sed -n 's/^0:://p' /proc/self/cgroup)
+		echo "/sys/fs/cgroup${own%/}/cluster-tasks" | sed 's://*:/:g'
+		return
+	fi
 	own=$(awk -F: -v c="$1" '{ n = split($2, a, ","); for (i = 1; i <= n; i++) if (a[i] == c) print $3 }' /proc/self/cgroup)
 	echo "/sys/fs/cgroup/$1${own%/}/cluster-tasks" | sed 's://*:/:g'
 }
@@ -31,6 +42,11 @@ parent_of() {
 # Print every task cgroup this test's id left behind (should be none).
 task_cgroups() {
 	local c d
+	if cgroup_v2; then
+		d="$(parent_of memory)/$ID"
+		[ ! -d "$d" ] || echo "$d"
+		return 0
+	fi
 	for c in memory cpu cpuacct pids; do
 		d="$(parent_of "$c")/$ID"
 		[ -d "$d" ] && echo "$d"
@@ -105,9 +121,17 @@ remove_task_cgroups() {
 	local pid=$!
 	wait_for 5 test -e "$(parent_of pids)/$ID/pids.max"
 	wait_for 5 grep -q . "$(parent_of pids)/$ID/cgroup.procs"
-	[ "$(cat "$(parent_of cpu)/$ID/cpu.shares")" = 1536 ]
-	[ "$(cat "$(parent_of cpu)/$ID/cpu.cfs_quota_us")" = 150000 ]
-	[ "$(cat "$(parent_of memory)/$ID/memory.limit_in_bytes")" = $((96 << 20)) ]
+	if cgroup_v2; then
+		# 1536 shares as a weight: 1 + (1536 - 2) * 9999 / 262142
+		[ "$(cat "$(parent_of cpu)/$ID/cpu.weight")" = 59 ]
+		[ "$(cat "$(parent_of cpu)/$ID/cpu.max")" = "150000 100000" ]
+		[ "$(cat "$(parent_of memory)/$ID/memory.max")" = $((96 << 20)) ]
+		[ "$(cat "$(parent_of memory)/$ID/memory.swap.max")" = 0 ]
+	else
+		[ "$(cat "$(parent_of cpu)/$ID/cpu.shares")" = 1536 ]
+		[ "$(cat "$(parent_of cpu)/$ID/cpu.cfs_quota_us")" = 150000 ]
+		[ "$(cat "$(parent_of memory)/$ID/memory.limit_in_bytes")" = $((96 << 20)) ]
+	fi
 	[ "$(cat "$(parent_of pids)/$ID/pids.max")" = 50 ]
 	kill -TERM "$pid"
 	wait "$pid" || true
