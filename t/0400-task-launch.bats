@@ -117,7 +117,7 @@ remove_task_cgroups() {
 }
 
 @test "limits are written to the task's cgroups while it runs" {
-	task-launch -d "$SB" -i "$ID" -c 1.5 -m 96 -p 50 -- sleep 30 3>&- &
+	task-launch -d "$SB" -i "$ID" -c 1.5 -m 96 -p 50 -- sleep 300 3>&- &
 	local pid=$!
 	wait_for 5 test -e "$(parent_of pids)/$ID/pids.max"
 	wait_for 5 grep -q . "$(parent_of pids)/$ID/cgroup.procs"
@@ -249,7 +249,8 @@ remove_pool() {
 	grep -q '"signal":9' "$ST"
 	! grep -q survived "$SB/stdout"
 	# and the same allocation fits without the limit
-	run timeout 30 task-launch -d "$SB" -i "$ID" -s "$ST" -m 1024 -- \
+	# (emulated in t/0440's VM, on a loaded host, 256 MiB takes a while)
+	run timeout 120 task-launch -d "$SB" -i "$ID" -s "$ST" -m 1024 -- \
 	    perl -e '$x = "x" x (256 * 1024 * 1024); print "survived\n"'
 	[ "$status" -eq 0 ]
 	grep -q '"oom":false' "$ST"
@@ -529,7 +530,8 @@ PY
 	[ "$output" = "task-launch: cgroup $d exists" ]
 	[ -d "$d" ]
 	[ ! -e "$TMP/ran" ]
-	[ ! -d "$(parent_of memory)/$ID" ]
+	# v1: nothing was made in the other hierarchies (v2 has one: $d)
+	cgroup_v2 || [ ! -d "$(parent_of memory)/$ID" ]
 	grep -q '"state":"failed"' "$ST"
 }
 
