@@ -11,6 +11,10 @@ LIBDIR	 = $(PREFIX)/lib
 INCDIR	 = $(PREFIX)/include
 MANDIR	 = $(PREFIX)/share/man
 OFFERD_USER = offerd
+# systemd units (share/systemd): systemd reads /usr/local/lib/systemd/system
+# as well as /lib/systemd/system; a package would give SYSTEMDDIR=/lib/...
+SYSTEMDDIR ?= $(PREFIX)/lib/systemd/system
+UNITS	 = $(wildcard share/systemd/*.service)
 
 CC	?= cc
 PKGS	 = libbsd-overlay msgpack nanomsg jansson libcap libsodium
@@ -40,7 +44,8 @@ LDLIBS	+= $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lzookeeper_mt -lm
 DEBS	 = build-essential pkg-config libbsd-dev libmsgpack-dev libnanomsg-dev \
 	   libjansson-dev libcap-dev libsodium-dev bats iproute2 procps gnuplot-nox \
 	   libzookeeper-mt-dev zookeeper mandoc jq python3 perl \
-	   clang libclang-rt-14-dev
+	   clang libclang-rt-14-dev \
+	   qemu-system-x86 linux-image-amd64 busybox-static
 
 PROGS	 = $(notdir $(wildcard bin/*))
 # libcluster is every lib/*.c but the program-only ones (PROGSRC: what
@@ -186,6 +191,10 @@ install: all build/libcluster.so
 	    -e 's|@INCDIR@|$(INCDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
 	    share/cluster.pc.in \
 	    >$(DESTDIR)$(LIBDIR)/pkgconfig/cluster.pc
+	install -d $(DESTDIR)$(SYSTEMDDIR)
+	for u in $(UNITS); do sed -e 's|@BINDIR@|$(BINDIR)|g' $$u \
+		>$(DESTDIR)$(SYSTEMDDIR)/$${u##*/}; \
+		chmod 644 $(DESTDIR)$(SYSTEMDDIR)/$${u##*/}; done
 # offerd started as root serves as this user (offerd(8); PRIV_USER in
 # bin/offerd/priv.c): made on the machine itself, never in a DESTDIR
 	if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && \
@@ -204,6 +213,7 @@ uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/pkgconfig/cluster.pc
 	rm -rf $(DESTDIR)$(INCDIR)/cluster
 	for m in man/*.[1-8]; do rm -f $(DESTDIR)$(MANDIR)/man$${m##*.}/$${m##*/}; done
+	for u in $(UNITS); do rm -f $(DESTDIR)$(SYSTEMDDIR)/$${u##*/}; done
 
 clean:
 	rm -rf build

@@ -10,6 +10,14 @@
  * every limit (cg_limit): the kernel sets up and later tears down every
  * controller's state of a new cgroup, which costs more than a rename and
  * a few writes.  v2 cannot rename cgroups.
+ *
+ * On v2 a cgroup that holds processes must not pass controllers on: the
+ * kernel refuses the domain ones (memory) and takes the threaded ones
+ * (cpu, pids), which makes it a thread root whose children can hold no
+ * process.  So controllers are only enabled in cgroups without processes,
+ * but for our own: the cgroup systemd delegates to agentd.service holds
+ * agentd, and its processes move to the leaf V2_LEAF below it, which
+ * counts as our own cgroup from then on (task-launch(8), -C).
  */
 #include <sys/stat.h>
 #include <sys/vfs.h>
@@ -45,6 +53,8 @@
 #define POOL_MAX	64		/* spare task cgroups kept per parent */
 #define POOL_PREFIX	"spare."
 #define POOL_MEM_LEFT	(1 << 20)	/* memory a spare may still hold */
+#define V2_LEAF		"daemon"	/* where our own cgroup's processes go */
+#define V2_MOVE_TRIES	20		/* passes over cgroup.procs, see v2_evacuate */
 
 enum ctl { C_MEMORY, C_CPU, C_CPUACCT, C_PIDS, C_COUNT };
 static const char *const ctl_names[C_COUNT] = {
@@ -201,6 +211,22 @@ set_parent(struct hier *h, const char *parent)
 }
 
 /*
+ * On v2, take a cgroup named V2_LEAF for its parent in own (a v2 "0::"
+ * path): that is where v2_evacuate moved our own cgroup's processes.
+ */
+static void
+v2_own(char *own)
+{
+	size_t n = strlen(own), k = strlen("/" V2_LEAF);
+
+	if (n >= k && strcmp(own + n - k, "/" V2_LEAF) == 0) {
+		own[n - k] = '\0';
+		if (own[0] == '\0')
+			strlcpy(own, "/", 2);
+	}
+}
+
+/*
  * Find the cgroup hierarchies below root (v2 when root/cgroup.controllers
  * exists, else the v1 memory, cpu, cpuacct and pids hierarchies) and our
  * place in them.  Returns NULL with why filled when there is none; the
@@ -225,6 +251,7 @@ cg_discover(const char *root, const char *parent, char *why, size_t len)
 		strlcpy(h->mnt, root, sizeof(h->mnt));
 		if (own_cgroup(self, NULL, h->own, sizeof(h->own), &hid) == -1)
 			strlcpy(h->own, "/", sizeof(h->own));
+		v2_own(h->own);
 		set_parent(h, parent);
 		h->procs_fd = -1;
 		return cg;
@@ -274,26 +301,69 @@ cg_rollback(struct cgroups *cg)
 	cg->ctls = 0;
 }
 
+/* Return true when the v2 cgroup dir holds a process (or cannot be read). */
+static bool
+v2_busy(const char *dir)
+{
+	char buf[16];
+
+	return cg_read(dir, "cgroup.procs", buf, sizeof(buf)) == -1 ||
+	    buf[0] != '\0';
+}
+
+/*
+ * Move every process of the v2 cgroup dir into dir/V2_LEAF, made as
+ * needed, passing over cgroup.procs again while processes fork.  Returns
+ * 0 when dir is left empty, -1 otherwise.
+ */
+static int
+v2_evacuate(const char *dir)
+{
+	char	 leaf[PATH_MAX], path[PATH_MAX], line[32];
+	FILE	*f;
+	int	 t;
+
+	strfmt(leaf, sizeof(leaf), "%s/" V2_LEAF, dir);
+	if (mkdir(leaf, 0755) == -1 && errno != EEXIST)
+		return -1;
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	for (t = 0; t < V2_MOVE_TRIES && v2_busy(dir); t++) {
+		if ((f = fopen(path, "re")) == NULL)
+			return -1;
+		while (fgets(line, sizeof(line), f) != NULL)
+			if (cg_write(leaf, "cgroup.procs", "%d", atoi(line)) ==
+			    -1 && errno != ESRCH)
+				break;
+		fclose(f);
+	}
+	return v2_busy(dir) ? -1 : 0;
+}
+
 /*
  * On v2, enable our controllers in the subtree_control of every cgroup
- * from our own down to the parent, so the task cgroup gets them; a cgroup
- * that holds processes refuses (EBUSY), which the caller sees as missing.
+ * from our own (or the root, for an absolute parent) down to the parent,
+ * so the task cgroup gets them.  A cgroup that holds processes is left
+ * as it is (see the top of this file), but for our own, whose processes
+ * move to V2_LEAF first; the caller sees what is missing.
  */
 static void
 v2_delegate(struct hier *h)
 {
-	char	 dir[PATH_MAX], avail[512], *p, *c;
+	char	 dir[PATH_MAX], own[PATH_MAX], avail[512], *p, *c;
 	size_t	 base;
 
-	snprintf(dir, sizeof(dir), "%s%s", h->mnt,
+	snprintf(own, sizeof(own), "%s%s", h->mnt,
 	    strcmp(h->own, "/") == 0 ? "" : h->own);
+	strlcpy(dir, own, sizeof(dir));
 	base = strlen(dir);
 	if (strncmp(dir, h->parent, base) != 0 || (h->parent[base] != '/' &&
 	    h->parent[base] != '\0'))
 		strlcpy(dir, h->mnt, sizeof(dir));	/* absolute parent */
 	base = strlen(dir);
 	for (;;) {
-		if (cg_read(dir, "cgroup.controllers", avail, sizeof(avail)) == 0) {
+		if ((strcmp(dir, h->mnt) == 0 || !v2_busy(dir) ||
+		    (strcmp(dir, own) == 0 && v2_evacuate(dir) == 0)) &&
+		    cg_read(dir, "cgroup.controllers", avail, sizeof(avail)) == 0) {
 			avail[strcspn(avail, "\n")] = '\0';
 			p = avail;
 			while ((c = strsep(&p, " ")) != NULL)
