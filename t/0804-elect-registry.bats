@@ -140,3 +140,32 @@ registry_check() {
 	[ "$status" -eq 0 ]
 	[ "$(agent_field "$AGENT" state)" = active ]
 }
+
+@test "registry: a document over ZooKeeper's 1 MB limit is kept in chunks and replaced whole; a stale writer is refused" {
+	zs="$TOP/build/test/zkstore-test"
+	zkt="$TOP/build/test/zk-test"
+	zk="${NET}1:$ZK_PORT"
+	m="zk://$zk/store-$$"
+	"$zkt" "$zk" create "/store-$$" ""
+	# 2000000 bytes: four chunks of at most 512 KiB
+	head -c 1500000 /dev/urandom | base64 -w0 >"$TMP/big"
+	"$zs" "$m" registry write <"$TMP/big"
+	"$zs" "$m" registry read >"$TMP/back"
+	cmp "$TMP/big" "$TMP/back"
+	[ "$("$zkt" "$zk" get "/store-$$/registry")" = "zkstore/1 1 4 2000000" ]
+	[ "$("$zkt" "$zk" children "/store-$$/registry" | sort | tr '\n' ' ')" = "1-0 1-1 1-2 1-3 " ]
+	# a new generation replaces the old one whole
+	echo small >"$TMP/small"
+	"$zs" "$m" registry write <"$TMP/small"
+	[ "$("$zs" "$m" registry read)" = small ]
+	[ "$("$zkt" "$zk" children "/store-$$/registry")" = "2-0" ]
+	# more than the registry may hold: refused, the old one stays
+	head -c 9000000 /dev/zero >"$TMP/huge"
+	run "$zs" "$m" registry write <"$TMP/huge"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"more than the"* ]]
+	[ "$("$zs" "$m" registry read)" = small ]
+	# a writer that did not read the last write cannot overwrite it
+	run "$zs" "$m" registry fence <"$TMP/small"
+	[ "$output" = "0 -2" ]
+}
