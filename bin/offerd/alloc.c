@@ -258,6 +258,11 @@ alloc_handle(struct master *m, json_t *rec)
 		res_free(&res);
 		return;
 	}
+	if (!agent_offerable(m, a)) {
+		/* drained meanwhile: the allocator forgot it, and this too */
+		res_free(&res);
+		return;
+	}
 	/* one ledger: never offer what the master knows is not free */
 	agent_free(a, &free_);
 	if (!res_contains(&free_, &res)) {
