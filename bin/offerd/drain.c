@@ -168,6 +168,7 @@ drain_request(struct master *m, json_t *rec, const struct net_route *from)
 	struct drain nd, *d, *old;
 	struct agent *a;
 	const char *id;
+	int fresh;
 
 	if (drain_parse(m, rec, from, &nd) == -1)
 		return;
@@ -203,12 +204,13 @@ drain_request(struct master *m, json_t *rec, const struct net_route *from)
 		    "cannot be written: agent %s is not drained", id);
 		return;
 	}
+	fresh = old == NULL;
 	free(old);
 	log_info("agent %s (%s) drained by %s%s%s; deadline %s", id,
 	    a->hostname, from->principal[0] ? from->principal : "an operator",
 	    d->reason[0] ? ": " : "", d->reason, d->deadline ? "set" :
 	    "none: its tasks run until they end");
-	if (old == NULL && a->active)
+	if (fresh && a->active)
 		drain_start(m, a);
 	drain_notify(m, a, d);
 	master_reply(m, from, drain_answer(m, id, d));

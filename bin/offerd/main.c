@@ -469,7 +469,9 @@ main(int argc, char *argv[])
 	serve(&m, sigfd);
 	log_info("stopping");
 	alloc_stop(&m);
-	state_save(&m);
+	/* no longer elected: the registry is the successor's now */
+	if (!elect_lease_expired())
+		state_save(&m);
 	net_close(m.hub);
 	acl_free(m.acl);
 	if (pfh != NULL)
