@@ -50,7 +50,7 @@ lines() {
 	wait_for 15 bridge_free_offer fw host1
 	held=$(bridge_free_offer fw host1)
 	mark=$(lines fw)
-	run cluster-ctl drain -d 3s -r "disk swap" "$a1"
+	run cluster-ctl drain -d 8s -r "disk swap" "$a1"
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[ "$output" = "agent $a1 draining: disk swap" ]
@@ -63,12 +63,14 @@ lines() {
 	[ "$(echo "$notice" | jq -r .deadline_ms)" -gt "$(( $(date +%s) * 1000 ))" ]
 	# its outstanding offer is rescinded
 	grep '"type":"RESCIND"' "$TMP/fw.ev" | grep -q "\"offer_id\":\"$held\""
-	[ "$(agent_field "$a1" state)" = draining ]
+	# the table's default columns show the state too
+	cluster-ctl agents | grep "$a1" | grep -q "draining\|drained"
 	[ "$(agent_field "$a1" reason)" = "disk swap" ]
-	cluster-ctl agents | grep "$a1" | grep -q draining
 	# killed at the deadline, the reason says why
-	bridge_wait fw '"task_id":"long".*"state":"TASK_KILLED"' 20
+	bridge_wait fw '"task_id":"long".*"state":"TASK_KILLED"' 30
 	[ "$(status_field fw long TASK_KILLED reason)" = drained ]
+	# not before the deadline
+	[ "$(status_field fw long TASK_KILLED timestamp_ms)" -ge "$(echo "$notice" | jq -r .deadline_ms)" ]
 	grep -q "on drained agent $a1: killed at the deadline" "$TMP/offerd.log"
 	wait_for 10 sh -c "[ \"\$(cluster-ctl -o json agents | jq -r 'select(.agent_id == \"$a1\") | .state')\" = drained ]"
 	# no offer of host1 meanwhile, though host2's come
