@@ -165,3 +165,18 @@ lines() {
 	[ "$(agent_field "$a1" state)" = drained ]
 	grep -q "drained by $ME: by the admin" "$TMP/offerd.log"
 }
+
+@test "sched(3): the drain callback gets the agent, the deadline and the reason; the task ends killed as drained" {
+	start_cluster 1
+	a1=$(agent_of host1)
+	"$TOP/build/test/drain-sched" >"$TMP/sched.out" 2>"$TMP/sched.log" &
+	PIDS="$PIDS $!"
+	wait_for 15 grep -q "status held TASK_RUNNING" "$TMP/sched.out"
+	run cluster-ctl drain -d 2s -r "kernel update" "$a1"
+	[ "$status" -eq 0 ]
+	wait_for 10 grep -q "^drain $a1 host1 " "$TMP/sched.out"
+	line=$(grep "^drain " "$TMP/sched.out")
+	[[ "$line" == *" kernel update" ]]
+	[ "$(echo "$line" | cut -d' ' -f4)" -gt "$(( $(date +%s) * 1000 - 60000 ))" ]
+	wait_for 30 grep -q "status held TASK_KILLED drained" "$TMP/sched.out"
+}
