@@ -472,8 +472,8 @@ cmd_drain(int argc, char **argv)
 		case 'd':
 			ms = duration_arg("deadline", optarg);
 			if (ms / 1000 > PROTO_SECONDS_MAX)
-				errx(EXIT_USAGE, "deadline '%s': at most a year",
-				    optarg);
+				errx(EXIT_USAGE, "deadline '%s': at most a "
+				    "year", optarg);
 			rec_set_num(q, "grace_seconds", ms / 1000.0);
 			break;
 		case 'r':

@@ -239,7 +239,8 @@ registry_env(const struct config *cf)
 	if (cf->cred_path != NULL && realpath(cf->cred_path, path) == NULL)
 		err(EXIT_USAGE, "%s", cf->cred_path);
 	if (setenv(ELECT_REGISTRY_ENV, cf->where, 1) == -1 ||
-	    (cf->insecure && setenv(ELECT_REGISTRY_CRED_ENV, "none", 1) == -1) ||
+	    (cf->insecure &&
+	    setenv(ELECT_REGISTRY_CRED_ENV, "none", 1) == -1) ||
 	    (!cf->insecure && cf->cred_path != NULL &&
 	    setenv(ELECT_REGISTRY_CRED_ENV, path, 1) == -1))
 		err(EXIT_SYSTEM, "setenv");

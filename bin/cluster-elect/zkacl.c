@@ -132,7 +132,8 @@ zka_tighten(struct elect_zk *z, const char *path, const struct auth_cred *cred,
 	deallocate_ACL_vector(&acl);
 	if (!open)
 		return 0;
-	if ((rc = zoo_set_acl(z->zh, path, st.aversion, elect_zk_acl(cred))) != ZOK) {
+	if ((rc = zoo_set_acl(z->zh, path, st.aversion,
+	    elect_zk_acl(cred))) != ZOK) {
 		snprintf(err, ELECT_ERRLEN, "ZooKeeper %.80s is open to anyone "
 		    "and cannot be tightened: setAcl: %.60s", path, zerror(rc));
 		return -1;
@@ -189,8 +190,8 @@ zka_mkpath(struct elect_zk *z, const char *path, const struct auth_cred *cred,
 		*p = '\0';
 		/* an existing znode: its parent's ACL may refuse a create */
 		if ((rc = zoo_exists(z->zh, buf, 0, NULL)) == ZNONODE)
-			rc = zoo_create(z->zh, buf, NULL, -1, elect_zk_acl(cred), 0,
-			    NULL, 0);
+			rc = zoo_create(z->zh, buf, NULL, -1,
+			    elect_zk_acl(cred), 0, NULL, 0);
 		else if (rc == ZOK)
 			rc = ZNODEEXISTS;
 		if (rc == ZNOAUTH) {

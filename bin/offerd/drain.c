@@ -132,7 +132,8 @@ drain_parse(struct master *m, json_t *rec, const struct net_route *from,
 		return -1;
 	}
 	if (!id_valid(rec_str(rec, "agent_id"))) {
-		master_error(m, from, rec, E_INVALID, "agent_id: not a valid id");
+		master_error(m, from, rec, E_INVALID, "agent_id: not a valid "
+		    "id");
 		return -1;
 	}
 	grace = rec_num_or(rec, "grace_seconds", -1);

@@ -112,7 +112,7 @@ struct config {
 	/* $CLUSTER_REGISTRY: the registry in ZooKeeper; NULL: the work dir */
 	const char	*registry;
 	struct auth_cred registry_cred;	/* ... logged in as this one */
-	int		 registry_has_cred;	/* 0: open znodes (--insecure) */
+	int		 registry_has_cred;	/* 0: open znodes */
 };
 
 struct agent {
@@ -173,7 +173,7 @@ struct task {
 	int		 tries;
 	int		 kill_wanted;
 	int		 reported;	/* the agent has said it knows it */
-	int		 drain_killed;	/* killed at its agent's drain deadline */
+	int		 drain_killed;	/* killed at its drain's deadline */
 	int64_t		 ended;		/* when terminal, for expiry */
 	int64_t		 submitted, started;	/* wall clock ms, or 0 */
 	struct task	*dnext;		/* ended tasks, oldest first */
@@ -211,7 +211,7 @@ struct master {
 	struct map	*seen_agents, *removed_agents, *seen_fw, *removed_fw;
 	struct zkstore	*registry;	/* or NULL: WORK/state.json */
 	json_t		*weights;	/* role -> weight set: -W, SET_WEIGHT */
-	struct map	*drains;	/* agent id -> struct drain: drain.c */
+	struct map	*drains;	/* agent id -> its struct drain */
 	struct map	*logs;		/* LOGS in flight, by ref: see logs.c */
 	unsigned long long logs_seq;
 	int		 history_fd;	/* WORK/history, or -1: see history.c */
@@ -256,7 +256,8 @@ void	history_query(struct master *, json_t *, const struct net_route *);
 void	control_set_weight(struct master *, json_t *, const struct net_route *);
 /* DRAIN and UNDRAIN from an operator (drain.c). */
 void	drain_request(struct master *, json_t *, const struct net_route *);
-void	undrain_request(struct master *, json_t *, const struct net_route *);
+void	undrain_request(struct master *, json_t *,
+	    const struct net_route *);
 
 /* drain.c */
 /* Whether the allocator may place work on A: active and not drained. */

@@ -50,7 +50,7 @@
 #define STATE_LAZY_MS	5000
 
 #define STATE_VERSION	1
-#define REGISTRY_NAME	"registry"	/* PATH/registry of the election */
+#define REGISTRY_NAME	"registry"	/* the election's PATH/registry */
 
 static const char *state_names[4] = { "agents_seen", "agents_removed",
     "frameworks_seen", "frameworks_removed" };
