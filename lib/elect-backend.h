@@ -65,6 +65,23 @@ void	elect_zk_wake(struct elect_zk *z);
 /* The watcher of every handle and watch: note what happened, wake up. */
 void	elect_zk_watcher(zhandle_t *zh, int type, int state, const char *path,
 	    void *ctx);
+struct auth_cred;
+/* The permissions the election's and the registry's znodes give anyone. */
+#define ELECT_ZK_WORLD_PERMS	ZOO_PERM_READ
+/*
+ * Log Z's session in as CRED's principal (digest scheme, a password
+ * derived from its secret: auth_cred_password), waiting up to
+ * ELECT_CONNECT_MS for the answer; nothing for a NULL CRED.  Returns 0,
+ * or -1 with ERR.
+ */
+int	elect_zk_login(struct elect_zk *z, const struct auth_cred *cred,
+	    char *err);
+/*
+ * The ACL of every znode made after logging in with CRED: everything for
+ * that identity, ELECT_ZK_WORLD_PERMS for anyone; for a NULL CRED, open
+ * to anyone.
+ */
+struct ACL_vector *elect_zk_acl(const struct auth_cred *cred);
 /* The sequence number of a child name, or -1 when it is not ours. */
 long long elect_zk_seq(const char *name);
 /*

@@ -23,6 +23,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
+#include "auth.h"
 #include "elect.h"
 #include "elect-backend.h"
 #include "log.h"
@@ -407,6 +410,110 @@ elect_zk_open(const struct elect_url *url, int64_t session_ms, int wait, char *e
 			;
 	}
 	return z;
+}
+
+/* ---- logging in: the digest identity of a credential ---- */
+
+/* Where a login stands; the completion runs on the client's thread. */
+struct login {
+	struct elect_zk	*z;
+	int		 done;		/* under z->mu */
+	int		 rc;
+};
+
+/* Completion of zoo_add_auth: note the answer and wake the waiter. */
+static void
+login_done(int rc, const void *data)
+{
+	struct login *l = (struct login *)data;
+
+	pthread_mutex_lock(&l->z->mu);
+	l->rc = rc;
+	l->done = 1;
+	pthread_mutex_unlock(&l->z->mu);
+	elect_zk_wake(l->z);
+}
+
+/*
+ * Wait up to ELECT_CONNECT_MS for L's answer, or for the session to end.
+ * Returns ZOK, the server's error, or ZOPERATIONTIMEOUT.
+ */
+static int
+login_wait(struct login *l)
+{
+	struct elect_zk *z = l->z;
+	int64_t until = now_ms() + ELECT_CONNECT_MS, left;
+	char buf[64];
+	int done, rc, dead;
+
+	for (;;) {
+		struct pollfd pfd = { .fd = z->pipe[0], .events = POLLIN };
+
+		pthread_mutex_lock(&z->mu);
+		done = l->done;
+		rc = l->rc;
+		dead = z->expired;
+		pthread_mutex_unlock(&z->mu);
+		if (done)
+			return rc;
+		if (dead)
+			return ZAUTHFAILED;
+		if ((left = until - now_ms()) <= 0)
+			return ZOPERATIONTIMEOUT;
+		poll(&pfd, 1, (int)left);
+		while (read(z->pipe[0], buf, sizeof(buf)) > 0)
+			;
+	}
+}
+
+int
+elect_zk_login(struct elect_zk *z, const struct auth_cred *cred, char *err)
+{
+	char pw[AUTH_PASSWORD_LEN], cert[AUTH_PRINCIPAL_MAX +
+	    AUTH_PASSWORD_LEN + 1];
+	struct login *l;
+	int n, rc;
+
+	if (cred == NULL)
+		return 0;
+	/* on the heap: a completion may still run while the handle closes */
+	if ((l = calloc(1, sizeof(*l))) == NULL) {
+		snprintf(err, ELECT_ERRLEN, "out of memory");
+		return -1;
+	}
+	l->z = z;
+	auth_cred_password(cred, pw);
+	n = snprintf(cert, sizeof(cert), "%s:%s", cred->principal, pw);
+	sodium_memzero(pw, sizeof(pw));
+	rc = zoo_add_auth(z->zh, "digest", cert, n, login_done, l);
+	sodium_memzero(cert, sizeof(cert));
+	if (rc == ZOK)
+		rc = login_wait(l);
+	if (rc != ZOK) {
+		snprintf(err, ELECT_ERRLEN, "ZooKeeper %.60s: cannot log in as "
+		    "%.63s: %.60s", z->hosts, cred->principal, zerror(rc));
+		/* a late completion would write into it: leak it instead */
+		return -1;
+	}
+	free(l);
+	log_info("ZooKeeper: logged in as %s (digest)", cred->principal);
+	return 0;
+}
+
+struct ACL_vector *
+elect_zk_acl(const struct auth_cred *cred)
+{
+	static struct ACL acl[2];
+	static struct ACL_vector v = { 2, acl };
+
+	if (cred == NULL)
+		return &ZOO_OPEN_ACL_UNSAFE;
+	/* "auth": the server puts in the identity this session logged in as */
+	acl[0].perms = ZOO_PERM_ALL;
+	acl[0].id = ZOO_AUTH_IDS;
+	acl[1].perms = ELECT_ZK_WORLD_PERMS;
+	acl[1].id = ZOO_ANYONE_ID_UNSAFE;
+	return &v;
 }
 
 /* The sequence number of a child name, or -1 when it is not ours. */

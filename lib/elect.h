@@ -40,6 +40,14 @@
 #define ELECT_ERRLEN		256
 #define ELECT_ENDPOINT_MAX	256	/* longest endpoint a leader publishes */
 #define ELECT_LEASE_ENV		"CLUSTER_LEASE_FD"
+/*
+ * What cluster-elect tells its command of a ZooKeeper election, for the
+ * master's registry (offerd(8)): the election's zk:// string, and the
+ * credential file to log in with ("none": --insecure; unset: the one
+ * $CLUSTER_CREDENTIAL or the credentials directory names).
+ */
+#define ELECT_REGISTRY_ENV	"CLUSTER_REGISTRY"
+#define ELECT_REGISTRY_CRED_ENV	"CLUSTER_REGISTRY_CREDENTIAL"
 #define ELECT_CONNECT_MS	5000	/* longest wait for a ZooKeeper session */
 #define ELECT_FOLLOW_LOCK_MS	100	/* lock file re-read period of a follower */
 #define ELECT_FOLLOW_ZK_MS	2000	/* ZooKeeper re-read period (watches aside) */

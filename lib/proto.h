@@ -49,6 +49,11 @@
 #define Q_FRAMEWORKS		"frameworks"
 #define Q_TASKS			"tasks"
 #define Q_OFFERS		"offers"
+/* maintenance: cluster-ctl -> offerd, and DRAIN offerd -> framework too */
+#define R_DRAIN			"DRAIN"
+#define R_UNDRAIN		"UNDRAIN"
+#define R_DRAIN_SET		"DRAIN_SET"	/* offerd -> cluster-ctl: taken */
+#define REASON_DRAINED		"drained"	/* TASK_KILLED at a drain's deadline */
 /* anyone -> anyone */
 #define R_ERROR			"ERROR"
 
@@ -84,6 +89,7 @@
 #define E_NOT_OWNER		"not_owner"	/* about another principal's framework or agent, or a STATUS not from the task's agent */
 #define E_FORBIDDEN		"forbidden"	/* the master's ACL file does not permit it */
 #define E_LIMITED		"limited"	/* over a per-principal limit: slow down or use fewer */
+#define E_UNAVAILABLE		"unavailable"	/* the registry could not be written: nothing changed */
 
 /* Task states, as Mesos names them. */
 #define TASK_STAGING		"TASK_STAGING"

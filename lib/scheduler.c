@@ -433,6 +433,23 @@ on_error(struct sched *s, json_t *rec)
 	report(s, code, msg, rec_str(rec, "about"), rec);
 }
 
+/* A DRAIN notice of the master: to the drain callback. */
+static void
+on_drain(struct sched *s, json_t *rec)
+{
+	struct sched_drain d;
+
+	if (s->cb.drain == NULL || rec_str(rec, "agent_id") == NULL)
+		return;
+	memset(&d, 0, sizeof(d));
+	d.agent_id = rec_str(rec, "agent_id");
+	d.hostname = rec_str(rec, "hostname");
+	d.reason = rec_str(rec, "reason") ? rec_str(rec, "reason") : "";
+	d.deadline_ms = (long long)rec_num_or(rec, "deadline_ms", 0);
+	d.rec = rec;
+	s->cb.drain(s, s->ctx, &d);
+}
+
 /* Turn one record from the master into a callback. */
 static void
 handle(struct sched *s, json_t *rec)
@@ -454,6 +471,8 @@ handle(struct sched *s, json_t *rec)
 	else if (strcmp(type, R_RESCIND) == 0) {
 		if (s->cb.rescind != NULL && rec_str(rec, "offer_id") != NULL)
 			s->cb.rescind(s, s->ctx, rec_str(rec, "offer_id"));
+	} else if (strcmp(type, R_DRAIN) == 0) {
+		on_drain(s, rec);
 	} else if (strcmp(type, R_AGENT_LOST) == 0) {
 		if (s->cb.agent_lost != NULL && rec_str(rec, "agent_id") != NULL)
 			s->cb.agent_lost(s, s->ctx, rec_str(rec, "agent_id"));

@@ -114,6 +114,18 @@ struct sched_error {
 	const json_t	*rec;		/* the whole ERROR record, or NULL */
 };
 
+/*
+ * A DRAIN notice: an agent the framework has tasks on goes into
+ * maintenance; every pointer is borrowed, NULL when absent.
+ */
+struct sched_drain {
+	const char	*agent_id;
+	const char	*hostname;
+	const char	*reason;	/* "" when the operator gave none */
+	long long	 deadline_ms;	/* its tasks are killed then; 0: none */
+	const json_t	*rec;		/* the whole DRAIN record */
+};
+
 /* The scheduler's side: any pointer may be NULL to ignore that event. */
 struct sched_callbacks {
 	/* Every record from the master, before the library acts on it. */
@@ -135,6 +147,12 @@ struct sched_callbacks {
 	 * not subscribed, one about SUBSCRIBE is the master refusing it.
 	 */
 	void	(*error)(struct sched *, void *ctx, const struct sched_error *);
+	/*
+	 * DRAIN: move the work off the agent before the deadline, when
+	 * there is one; the tasks still there then end TASK_KILLED with
+	 * reason "drained".  Nothing more is offered on it meanwhile.
+	 */
+	void	(*drain)(struct sched *, void *ctx, const struct sched_drain *);
 };
 
 /*

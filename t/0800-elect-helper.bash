@@ -154,19 +154,19 @@ zk_available() {
 	command -v java >/dev/null && [ -r /usr/share/java/zookeeper.jar ]
 }
 
-# zk_start DIR [PORT]: a standalone ZooKeeper on 127.0.0.1 at PORT (by
-# default a free one) with its data in DIR and a 200 ms tick (sessions of
-# 400 ms to 4 s).  Sets ZK_PORT; its pid is in DIR/pid.  Waits until it
-# accepts connections.
+# zk_start DIR [PORT]: a standalone ZooKeeper on $ZK_ADDR (default
+# 127.0.0.1) at PORT (by default a free one) with its data in DIR and a
+# 200 ms tick (sessions of 400 ms to 4 s).  Sets ZK_PORT; its pid is in
+# DIR/pid.  Waits until it accepts connections.
 zk_start() {
-	local dir=$1 i pid
+	local dir=$1 i pid addr=${ZK_ADDR:-127.0.0.1}
 	mkdir -p "$dir/data"
-	ZK_PORT=${2:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
+	ZK_PORT=${2:-$(python3 -c 'import socket, sys; s=socket.socket(); s.bind((sys.argv[1], 0)); print(s.getsockname()[1])' "$addr")}
 	cat >"$dir/zoo.cfg" <<-EOF
 	tickTime=200
 	dataDir=$dir/data
 	clientPort=$ZK_PORT
-	clientPortAddress=127.0.0.1
+	clientPortAddress=$addr
 	admin.enableServer=false
 	maxClientCnxns=0
 	EOF
@@ -178,7 +178,7 @@ zk_start() {
 	echo "$pid" >"$dir/pid"
 	export ZK_PORT
 	for i in $(seq 150); do
-		(exec 3<>"/dev/tcp/127.0.0.1/$ZK_PORT") 2>/dev/null && return 0
+		(exec 3<>"/dev/tcp/$addr/$ZK_PORT") 2>/dev/null && return 0
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done

@@ -43,6 +43,8 @@ usage(FILE *fp)
 	    "[-t timeout]\n"
 	    "                   command [args]\n"
 	    "       cluster-ctl credential [-a] [-K credentials] principal file\n"
+	    "       cluster-ctl drain [-d deadline] [-r reason] agent-id\n"
+	    "       cluster-ctl undrain agent-id\n"
 	    "       cluster-ctl agents | frameworks | tasks | offers | weights\n"
 	    "                   [-a attributes] [-F framework-id] [-r role] "
 	    "[-s state]\n"
@@ -428,6 +430,10 @@ main(int argc, char *argv[])
 		return cmd_leader(argc, argv);
 	if (strcmp(argv[0], "weight") == 0)
 		return cmd_weight(argc, argv);
+	if (strcmp(argv[0], "drain") == 0)
+		return cmd_drain(argc, argv);
+	if (strcmp(argv[0], "undrain") == 0)
+		return cmd_undrain(argc, argv);
 	if (strcmp(argv[0], "send") == 0)
 		return cmd_send(argc, argv);
 	if (strcmp(argv[0], "subscribe") == 0)

@@ -1,7 +1,7 @@
 /*
  * What cluster-ctl asks the master: the listings (agents, frameworks,
  * tasks, offers), the history of ended tasks, as tables or JSON lines;
- * and weight.
+ * and weight, drain and undrain.
  */
 #include <ctype.h>
 #include <err.h>
@@ -37,9 +37,10 @@ static const struct listing {
 	const char	*columns;
 	const char	*fields;
 } listings[] = {
-	{ "agents", "agent_id,hostname,active,tasks,resources,free,attributes",
-	    "agent_id,hostname,active,tasks,resources,used,offered,free,"
-	    "attributes,isolators" },
+	{ "agents", "agent_id,hostname,active,state,tasks,resources,free,"
+	    "attributes",
+	    "agent_id,hostname,active,state,reason,deadline_ms,tasks,"
+	    "resources,used,offered,free,attributes,isolators" },
 	{ "frameworks", "framework_id,name,role,active,tasks,share",
 	    "framework_id,name,role,active,tasks,share" },
 	{ "tasks", "task_id,framework_id,state,hostname,resources,exit_code",
@@ -421,4 +422,93 @@ cmd_weight(int argc, char **argv)
 	json_decref(ans);
 	net_close(n);
 	return 0;
+}
+
+/* Print the DRAIN_SET answer ANS: the agent's state, its reason. */
+static void
+drain_print(const json_t *ans)
+{
+	if (strcmp(opt_format, "json") == 0) {
+		rec_print(stdout, ans);
+		return;
+	}
+	printf("agent %s %s%s%s\n", rec_str(ans, "agent_id"),
+	    rec_str(ans, "state") ? rec_str(ans, "state") : "?",
+	    rec_str(ans, "reason") && *rec_str(ans, "reason") ? ": " : "",
+	    rec_str(ans, "reason") ? rec_str(ans, "reason") : "");
+}
+
+/* Send REQ (freed) to the master, print its DRAIN_SET answer. */
+static int
+drain_send(json_t *req)
+{
+	struct net *n = connect_master();
+	json_t *ans;
+
+	ans = request(n, req, R_DRAIN_SET);
+	drain_print(ans);
+	json_decref(ans);
+	json_decref(req);
+	net_close(n);
+	return 0;
+}
+
+/*
+ * drain: the agent gets no more offers; its frameworks are told; at the
+ * deadline (-d, from now; none: its tasks run to their end) what still
+ * runs there is killed.
+ */
+int
+cmd_drain(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "deadline", required_argument, NULL, 'd' },
+		{ "reason", required_argument, NULL, 'r' },
+		{ NULL, 0, NULL, 0 }
+	};
+	json_t *q = rec_new(R_DRAIN);
+	int64_t ms;
+	int ch;
+
+	optind = 1;
+	while ((ch = next_opt(argc, argv, "d:r:", longopts)) != -1) {
+		switch (ch) {
+		case 'd':
+			ms = duration_arg("deadline", optarg);
+			if (ms / 1000 > PROTO_SECONDS_MAX)
+				errx(EXIT_USAGE, "deadline '%s': at most a "
+				    "year", optarg);
+			rec_set_num(q, "grace_seconds", ms / 1000.0);
+			break;
+		case 'r':
+			rec_set_str(q, "reason", optarg);
+			break;
+		default:
+			json_decref(q);
+			return bad_usage();
+		}
+	}
+	if (optind != argc - 1) {
+		json_decref(q);
+		return bad_usage();
+	}
+	if (!id_valid(argv[optind]))
+		errx(EXIT_USAGE, "'%s' is not an agent id", argv[optind]);
+	rec_set_str(q, "agent_id", argv[optind]);
+	return drain_send(q);
+}
+
+/* undrain: the agent is offered again. */
+int
+cmd_undrain(int argc, char **argv)
+{
+	json_t *q;
+
+	if (no_own_opts(argc, argv, 2) == -1)
+		return bad_usage();
+	if (!id_valid(argv[optind]))
+		errx(EXIT_USAGE, "'%s' is not an agent id", argv[optind]);
+	q = rec_new(R_UNDRAIN);
+	rec_set_str(q, "agent_id", argv[optind]);
+	return drain_send(q);
 }

@@ -92,17 +92,6 @@ int	zkc_publish(struct zkc *c, const char *endpoint, char *err);
 struct elect_zk;
 struct ACL_vector;
 /*
- * Log Z's session in as CRED's principal (digest scheme, a password
- * derived from its secret: auth_cred_password), waiting up to ELECT_CONNECT_MS for the answer; nothing
- * for a NULL CRED.  Returns 0, or -1 with ERR.
- */
-int	zka_login(struct elect_zk *z, const struct auth_cred *cred, char *err);
-/*
- * The ACL of every znode made after logging in with CRED: everything for
- * that identity, READ for anyone; for a NULL CRED, open to anyone.
- */
-struct ACL_vector *zka_acl(const struct auth_cred *cred);
-/*
  * Make every missing znode of the election PATH with CRED's ACL; an
  * existing PATH open to anyone gets it too, an open parent is reported.
  * Returns 0, or -1 with ERR.

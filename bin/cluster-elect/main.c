@@ -225,6 +225,28 @@ credential_load(struct config *cf)
 }
 
 /*
+ * Name a ZooKeeper election to the command, for the master's registry
+ * under it (offerd(8)): the election and the credential we log in with.
+ */
+static void
+registry_env(const struct config *cf)
+{
+	char path[PATH_MAX];
+
+	if (cf->url.kind != ELECT_ZK)
+		return;
+	/* the command may run elsewhere than here: an absolute path */
+	if (cf->cred_path != NULL && realpath(cf->cred_path, path) == NULL)
+		err(EXIT_USAGE, "%s", cf->cred_path);
+	if (setenv(ELECT_REGISTRY_ENV, cf->where, 1) == -1 ||
+	    (cf->insecure &&
+	    setenv(ELECT_REGISTRY_CRED_ENV, "none", 1) == -1) ||
+	    (!cf->insecure && cf->cred_path != NULL &&
+	    setenv(ELECT_REGISTRY_CRED_ENV, path, 1) == -1))
+		err(EXIT_SYSTEM, "setenv");
+}
+
+/*
  * Join the election, waiting REJOIN_MS between tries while no signal
  * says stop; the first try (FIRST) must succeed or the program ends.
  */
@@ -395,6 +417,7 @@ main(int argc, char *argv[])
 	command_note_fds();
 	config_parse(&cf, argc, argv);
 	credential_load(&cf);
+	registry_env(&cf);
 	setup(&r, &cf);
 	return loop(&r);
 }

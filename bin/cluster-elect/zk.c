@@ -187,11 +187,11 @@ zkc_create(const struct elect_url *url, int64_t session_ms,
 	}
 	if ((c->z = elect_zk_open(url, session_ms, 1, err)) == NULL)
 		goto fail;
-	if (zka_login(c->z, cred, err) == -1 ||
+	if (elect_zk_login(c->z, cred, err) == -1 ||
 	    zka_mkpath(c->z, url->path, cred, err) == -1)
 		goto fail;
 	snprintf(made, sizeof(made), "%s/%s", url->path, ELECT_ZK_PREFIX);
-	rc = zoo_create(c->z->zh, made, "", 0, zka_acl(cred),
+	rc = zoo_create(c->z->zh, made, "", 0, elect_zk_acl(cred),
 	    ZOO_EPHEMERAL_SEQUENTIAL, c->me, sizeof(c->me));
 	if (rc == ZNOAUTH) {
 		zka_refused(c->z, made, cred, err);

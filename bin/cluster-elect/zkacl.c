@@ -1,8 +1,9 @@
 /*
  * zkacl: who may write the election's znodes.  A candidate logs in to
  * ZooKeeper with the digest scheme (user: its principal, password: one
- * derived from its secret, auth_cred_password), and every znode it makes
- * gives all permissions to that identity and only READ to anyone else:
+ * derived from its secret, auth_cred_password; elect_zk_login), and every
+ * znode it makes gives all permissions to that identity and only READ to
+ * anyone else (elect_zk_acl, which offerd's registry uses too):
  * clients find the leader by reading, and only a holder of the cluster's
  * election credential can join, resign or publish.  An election made open
  * by an older cluster-elect is tightened; an open parent is reported.
@@ -24,113 +25,10 @@
 #include "log.h"
 #include "util.h"
 
-#define ZK_DIGEST	"digest"
 #define ACL_TEXT_MAX	128	/* an ACL as an error message shows it */
 
 /* The permissions a world-readable election gives to anyone. */
-#define WORLD_PERMS	ZOO_PERM_READ
-
-/* Where a login stands; the completion runs on the client's thread. */
-struct login {
-	struct elect_zk	*z;
-	int		 done;		/* under z->mu */
-	int		 rc;
-};
-
-/* Completion of zoo_add_auth: note the answer and wake the waiter. */
-static void
-login_done(int rc, const void *data)
-{
-	struct login *l = (struct login *)data;
-
-	pthread_mutex_lock(&l->z->mu);
-	l->rc = rc;
-	l->done = 1;
-	pthread_mutex_unlock(&l->z->mu);
-	elect_zk_wake(l->z);
-}
-
-/*
- * Wait up to ELECT_CONNECT_MS for L's answer, or for the session to end.
- * Returns ZOK, the server's error, or ZOPERATIONTIMEOUT.
- */
-static int
-login_wait(struct login *l)
-{
-	struct elect_zk *z = l->z;
-	int64_t until = now_ms() + ELECT_CONNECT_MS, left;
-	char buf[64];
-	int done, rc, dead;
-
-	for (;;) {
-		struct pollfd pfd = { .fd = z->pipe[0], .events = POLLIN };
-
-		pthread_mutex_lock(&z->mu);
-		done = l->done;
-		rc = l->rc;
-		dead = z->expired;
-		pthread_mutex_unlock(&z->mu);
-		if (done)
-			return rc;
-		if (dead)
-			return ZAUTHFAILED;
-		if ((left = until - now_ms()) <= 0)
-			return ZOPERATIONTIMEOUT;
-		poll(&pfd, 1, (int)left);
-		while (read(z->pipe[0], buf, sizeof(buf)) > 0)
-			;
-	}
-}
-
-int
-zka_login(struct elect_zk *z, const struct auth_cred *cred, char *err)
-{
-	char pw[AUTH_PASSWORD_LEN], cert[AUTH_PRINCIPAL_MAX +
-	    AUTH_PASSWORD_LEN + 1];
-	struct login *l;
-	int n, rc;
-
-	if (cred == NULL)
-		return 0;
-	/* on the heap: a completion may still run while the handle closes */
-	if ((l = calloc(1, sizeof(*l))) == NULL) {
-		snprintf(err, ELECT_ERRLEN, "out of memory");
-		return -1;
-	}
-	l->z = z;
-	auth_cred_password(cred, pw);
-	n = snprintf(cert, sizeof(cert), "%s:%s", cred->principal, pw);
-	sodium_memzero(pw, sizeof(pw));
-	rc = zoo_add_auth(z->zh, ZK_DIGEST, cert, n, login_done, l);
-	sodium_memzero(cert, sizeof(cert));
-	if (rc == ZOK)
-		rc = login_wait(l);
-	if (rc != ZOK) {
-		snprintf(err, ELECT_ERRLEN, "ZooKeeper %.60s: cannot log in as "
-		    "%.63s: %.60s", z->hosts, cred->principal, zerror(rc));
-		/* a late completion would write into it: leak it instead */
-		return -1;
-	}
-	free(l);
-	log_info("ZooKeeper: logged in as %s (digest)", cred->principal);
-	return 0;
-}
-
-struct ACL_vector *
-zka_acl(const struct auth_cred *cred)
-{
-	static struct ACL acl[2];
-	static struct ACL_vector v = { 2, acl };
-
-	if (cred == NULL)
-		return &ZOO_OPEN_ACL_UNSAFE;
-	/* "auth": the server puts in the identity this session logged in as */
-	acl[0].perms = ZOO_PERM_ALL;
-	acl[0].id = ZOO_AUTH_IDS;
-	acl[1].perms = WORLD_PERMS;
-	acl[1].id = ZOO_ANYONE_ID_UNSAFE;
-	return &v;
-}
+#define WORLD_PERMS	ELECT_ZK_WORLD_PERMS
 
 /* The permissions PERMS as ZooKeeper writes them ("cdrwa"), into BUF. */
 static const char *
@@ -234,7 +132,8 @@ zka_tighten(struct elect_zk *z, const char *path, const struct auth_cred *cred,
 	deallocate_ACL_vector(&acl);
 	if (!open)
 		return 0;
-	if ((rc = zoo_set_acl(z->zh, path, st.aversion, zka_acl(cred))) != ZOK) {
+	if ((rc = zoo_set_acl(z->zh, path, st.aversion,
+	    elect_zk_acl(cred))) != ZOK) {
 		snprintf(err, ELECT_ERRLEN, "ZooKeeper %.80s is open to anyone "
 		    "and cannot be tightened: setAcl: %.60s", path, zerror(rc));
 		return -1;
@@ -291,8 +190,8 @@ zka_mkpath(struct elect_zk *z, const char *path, const struct auth_cred *cred,
 		*p = '\0';
 		/* an existing znode: its parent's ACL may refuse a create */
 		if ((rc = zoo_exists(z->zh, buf, 0, NULL)) == ZNONODE)
-			rc = zoo_create(z->zh, buf, NULL, -1, zka_acl(cred), 0,
-			    NULL, 0);
+			rc = zoo_create(z->zh, buf, NULL, -1,
+			    elect_zk_acl(cred), 0, NULL, 0);
 		else if (rc == ZOK)
 			rc = ZNODEEXISTS;
 		if (rc == ZNOAUTH) {

@@ -179,7 +179,8 @@ agent_register(struct master *m, json_t *rec, const struct net_route *from)
 	 * rescinded after the allocator has the new ones, so that what they
 	 * give back cannot be offered again at the old size.
 	 */
-	alloc_agent_add(m, a, !was_active);
+	if (agent_offerable(m, a))
+		alloc_agent_add(m, a, !was_active);
 	for (pos = 0; (o = map_next(a->offers, &pos, NULL)) != NULL;)
 		offer_remove(m, o, 1, 0);
 }
@@ -221,11 +222,14 @@ agent_deactivate(struct master *m, struct agent *a)
 
 	while ((o = map_next(a->offers, &pos, NULL)) != NULL)
 		offer_remove(m, o, 1, 0);
+	/* a drained one is not the allocator's already */
+	if (agent_offerable(m, a)) {
+		r = rec_new(A_AGENT_REMOVE);
+		rec_set_str(r, "agent_id", a->id);
+		alloc_send(m, r);
+	}
 	a->active = 0;
 	a->unreachable_since = now_ms();
-	r = rec_new(A_AGENT_REMOVE);
-	rec_set_str(r, "agent_id", a->id);
-	alloc_send(m, r);
 }
 
 /*

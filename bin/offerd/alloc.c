@@ -258,6 +258,11 @@ alloc_handle(struct master *m, json_t *rec)
 		res_free(&res);
 		return;
 	}
+	if (!agent_offerable(m, a)) {
+		/* drained meanwhile: the allocator forgot it, and this too */
+		res_free(&res);
+		return;
+	}
 	/* one ledger: never offer what the master knows is not free */
 	agent_free(a, &free_);
 	if (!res_contains(&free_, &res)) {
@@ -314,7 +319,7 @@ alloc_replay(struct master *m)
 	json_t *r;
 
 	while ((a = map_next(m->agents, &pos, NULL)) != NULL)
-		if (a->active)
+		if (agent_offerable(m, a))
 			alloc_agent_total(m, a);
 	for (pos = 0; (fw = map_next(m->frameworks, &pos, NULL)) != NULL;) {
 		r = rec_new(A_FRAMEWORK_ADD);
@@ -326,7 +331,8 @@ alloc_replay(struct master *m)
 	}
 	for (pos = 0; (o = map_next(m->offers, &pos, NULL)) != NULL;)
 		alloc_claim(m, o->framework_id, o->agent_id, &o->res);
+	/* a drained agent's tasks are not the allocator's */
 	for (pos = 0; (t = map_next(m->tasks, &pos, NULL)) != NULL;)
-		if (!t->ended)
+		if (!t->ended && map_get(m->drains, t->agent_id) == NULL)
 			alloc_claim(m, t->framework_id, t->agent_id, &t->res);
 }

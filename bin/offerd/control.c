@@ -40,7 +40,7 @@ control_set_weight(struct master *m, json_t *rec, const struct net_route *from)
 {
 	char err[REC_ERRLEN];
 	double w;
-	json_t *r;
+	json_t *r, *old;
 
 	if (rec_require(rec, "role:s weight:n", err) == -1) {
 		master_error(m, from, rec, E_MALFORMED, "%s", err);
@@ -60,10 +60,24 @@ control_set_weight(struct master *m, json_t *rec, const struct net_route *from)
 	}
 	if (master_may(m, from, rec, ACL_WEIGHT, rec_str(rec, "role")) == -1)
 		return;
+	old = json_incref(json_object_get(m->weights, rec_str(rec, "role")));
+	json_object_set_new(m->weights, rec_str(rec, "role"), json_real(w));
+	/* it survives a restart: the registry has it before the answer */
+	m->state_dirty = 2;
+	if (state_commit(m) == -1) {
+		if (old != NULL)
+			json_object_set(m->weights, rec_str(rec, "role"), old);
+		else
+			json_object_del(m->weights, rec_str(rec, "role"));
+		json_decref(old);
+		master_error(m, from, rec, E_UNAVAILABLE, "the registry cannot "
+		    "be written: the weight of %s is unchanged",
+		    rec_str(rec, "role"));
+		return;
+	}
+	json_decref(old);
 	log_info("role %s: weight %g, set by %s", rec_str(rec, "role"), w,
 	    from->principal[0] != '\0' ? from->principal : "an operator");
-	json_object_set_new(m->weights, rec_str(rec, "role"), json_real(w));
-	m->state_dirty = 2;	/* it survives a restart */
 	r = rec_new(A_WEIGHT);
 	rec_set_str(r, "role", rec_str(rec, "role"));
 	rec_set_num(r, "weight", w);

@@ -136,6 +136,8 @@ master_handle(struct master *m, json_t *rec, const struct net_route *from)
 		{ R_RECONCILE, task_reconcile },
 		{ R_QUERY, control_query },
 		{ R_SET_WEIGHT, control_set_weight },
+		{ R_DRAIN, drain_request },
+		{ R_UNDRAIN, undrain_request },
 		{ R_TEARDOWN, framework_teardown },
 		{ R_LOGS, logs_request },
 		{ R_LOGS_DATA, logs_data },
@@ -414,4 +416,5 @@ master_tick(struct master *m)
 	m->next_scan = now + SCAN_MS;
 	agents_scan(m, now);
 	frameworks_scan(m, now);
+	drains_tick(m);
 }

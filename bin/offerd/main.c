@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include <bsd/libutil.h>
 
+#include "auth.h"
 #include "elect.h"
 #include "exits.h"
 #include "log.h"
@@ -263,6 +264,42 @@ config_parse(struct config *c, int argc, char *argv[], int *status)
 }
 
 /*
+ * The registry in ZooKeeper, when cluster-elect(8) names it: the election
+ * in $CLUSTER_REGISTRY, logged in with the credential of
+ * $CLUSTER_REGISTRY_CREDENTIAL (a file, or "none" for open znodes; unset:
+ * found as cluster-elect finds its own).  Read before the privileges are
+ * dropped; a bad one exits 100.
+ */
+static void
+registry_config(struct config *c)
+{
+	char e[AUTH_ERRLEN], where[PATH_MAX + 32];
+	const char *v = getenv(ELECT_REGISTRY_ENV), *cred;
+	struct elect_url u;
+
+	if (v == NULL || *v == '\0')
+		return;
+	if (elect_url_parse(v, &u, e) == -1 || u.kind != ELECT_ZK)
+		errx(EXIT_USAGE, "%s=%s: want zk://HOST:PORT[,...]/PATH",
+		    ELECT_REGISTRY_ENV, v);
+	c->registry = v;
+	cred = getenv(ELECT_REGISTRY_CRED_ENV);
+	if (cred != NULL && strcmp(cred, "none") == 0)
+		return;
+	if (auth_init() == -1)
+		errx(EXIT_SYSTEM, "libsodium cannot start");
+	switch (auth_cred_find(cred, &c->registry_cred, where, sizeof(where),
+	    e)) {
+	case -1:
+		errx(EXIT_USAGE, "registry credential: %s", e);
+	case 1:
+		errx(EXIT_USAGE, "registry %s: no credential (%s): set %s", v,
+		    where, ELECT_REGISTRY_CRED_ENV);
+	}
+	c->registry_has_cred = 1;
+}
+
+/*
  * Hold the work dir's lock while serving, as agentd does: a second offerd
  * on the same work dir stops (111) instead of fighting over the
  * allocator's socket and the durable state.
@@ -417,6 +454,7 @@ main(int argc, char *argv[])
 		log_fatalx("no credentials: stopping (--insecure runs without)");
 	if (master_acl_path(&conf) == -1)
 		log_fatalx("a bad ACL file: stopping");
+	registry_config(&conf);
 	/* as root: from here on, a root parent and this, dropped (priv.c) */
 	pfh = priv_start(&conf, pidfile_take(conf.pidpath));
 	setup(&m, &conf);
@@ -431,7 +469,9 @@ main(int argc, char *argv[])
 	serve(&m, sigfd);
 	log_info("stopping");
 	alloc_stop(&m);
-	state_save(&m);
+	/* no longer elected: the registry is the successor's now */
+	if (!elect_lease_expired())
+		state_save(&m);
 	net_close(m.hub);
 	acl_free(m.acl);
 	if (pfh != NULL)

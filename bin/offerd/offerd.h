@@ -13,8 +13,10 @@
  *   tasks.c       tasks: launches and kills resent until answered, status
  *                 updates and their acknowledgements, reconciliation
  *   control.c     the queries and commands of cluster-ctl
+ *   drain.c       maintenance: agents drained and undrained
  *   alloc.c       the allocator: its process, events out, decisions in
- *   state.c       the durable state
+ *   state.c       the registry: the durable state, in the work dir or
+ *                 in ZooKeeper under the election (registry.c)
  *   limits.c      the limits per principal (-L)
  *   priv.c        privilege separation: the root parent, the drop, and
  *                 the files offerd reloads, from the parent or read here
@@ -30,6 +32,7 @@
 #include <jansson.h>
 
 #include "acl.h"
+#include "auth.h"
 #include "map.h"
 #include "net.h"
 #include "res.h"
@@ -48,6 +51,7 @@
 #define WORK_HISTORY	"history"	/* the accounting log, and .1 ... */
 #define HISTORY_KEEP	3	/* rotated history files kept */
 #define HISTORY_NAME	16	/* "history.N" and its NUL */
+
 
 /*
  * The files offerd reads at start and reads again on SIGHUP: separated,
@@ -108,6 +112,10 @@ struct config {
 	size_t		 keep_done_max;	/* and how many of them at most */
 	int64_t		 history_max;	/* --history-size: rotate beyond */
 	struct limits_conf limits;	/* -L */
+	/* $CLUSTER_REGISTRY: the registry in ZooKeeper; NULL: the work dir */
+	const char	*registry;
+	struct auth_cred registry_cred;	/* ... logged in as this one */
+	int		 registry_has_cred;	/* 0: open znodes */
 };
 
 struct agent {
@@ -168,9 +176,19 @@ struct task {
 	int		 tries;
 	int		 kill_wanted;
 	int		 reported;	/* the agent has said it knows it */
+	int		 drain_killed;	/* killed at its drain's deadline */
 	int64_t		 ended;		/* when terminal, for expiry */
 	int64_t		 submitted, started;	/* wall clock ms, or 0 */
 	struct task	*dnext;		/* ended tasks, oldest first */
+};
+
+/* An agent's drain (drain.c), durable: kept in the registry. */
+#define DRAIN_REASON_MAX	200	/* bytes of a drain's reason */
+struct drain {
+	int64_t		 since;		/* wall clock ms */
+	int64_t		 deadline;	/* wall clock ms; 0: none */
+	char		 reason[DRAIN_REASON_MAX + 1];
+	char		 by[AUTH_PRINCIPAL_MAX];	/* who drained it */
 };
 
 struct master {
@@ -194,7 +212,9 @@ struct master {
 	int		 state_dirty;	/* 1: lazily, 2: at the next tick */
 	int64_t		 state_next;
 	struct map	*seen_agents, *removed_agents, *seen_fw, *removed_fw;
+	struct zkstore	*registry;	/* or NULL: WORK/state.json */
 	json_t		*weights;	/* role -> weight set: -W, SET_WEIGHT */
+	struct map	*drains;	/* agent id -> its struct drain */
 	struct map	*logs;		/* LOGS in flight, by ref: see logs.c */
 	unsigned long long logs_seq;
 	int		 history_fd;	/* WORK/history, or -1: see history.c */
@@ -239,6 +259,18 @@ int	master_sees(struct master *, const struct net_route *from,
 /* QUERY "history": the accounting log's lines that match its filters. */
 void	history_query(struct master *, json_t *, const struct net_route *);
 void	control_set_weight(struct master *, json_t *, const struct net_route *);
+/* DRAIN and UNDRAIN from an operator (drain.c). */
+void	drain_request(struct master *, json_t *, const struct net_route *);
+void	undrain_request(struct master *, json_t *,
+	    const struct net_route *);
+
+/* drain.c */
+/* Whether the allocator may place work on A: active and not drained. */
+int	agent_offerable(struct master *, const struct agent *);
+/* A's state as listings show it: active, draining, drained, unreachable. */
+const char *agent_state(struct master *, const struct agent *);
+/* Kill the tasks of the drains whose deadline has come; note the drained. */
+void	drains_tick(struct master *);
 
 /* dispatch.c */
 /* Receive and handle a bounded batch of records from the hub. */
@@ -396,8 +428,14 @@ void	alloc_agent_add(struct master *, struct agent *, int claims);
 /* state.c */
 /* Load WORK_DIR/state.json (a missing file is a first start); 0 or -1. */
 int	state_load(struct master *, const char *work_dir);
-/* Write the durable state now if it changed. */
-void	state_save(struct master *);
+/* Write the durable state now if it changed; 0, or -1 logged. */
+int	state_save(struct master *);
+/*
+ * Write the durable state now, for an operator's change that is to be
+ * acknowledged by the registry before its reply: 0, or -1 logged (the
+ * caller undoes its change and answers E_UNAVAILABLE).
+ */
+int	state_commit(struct master *);
 /* Write it when due: removals at once, the rest at most every 5 s. */
 void	state_tick(struct master *);
 /*

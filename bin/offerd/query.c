@@ -25,8 +25,9 @@
 
 /* Agent A as QUERY lists it, with what it has free. */
 static json_t *
-agent_json(const struct agent *a)
+agent_json(struct master *m, const struct agent *a)
 {
+	const struct drain *d = map_get(m->drains, a->id);
 	char t[RES_TEXT], u[RES_TEXT], o[RES_TEXT], f[RES_TEXT];
 	struct res free_;
 	json_t *j;
@@ -42,6 +43,12 @@ agent_json(const struct agent *a)
 	    "active", a->active, "tasks", (json_int_t)a->ntasks);
 	if (a->isolators != NULL)
 		json_object_set(j, "isolators", a->isolators);
+	rec_set_str(j, "state", agent_state(m, a));
+	if (d != NULL) {
+		rec_set_str(j, "reason", d->reason);
+		if (d->deadline != 0)
+			rec_set_int(j, "deadline_ms", d->deadline);
+	}
 	res_free(&free_);
 	return j;
 }
@@ -235,9 +242,8 @@ keep_agent(struct master *m, const struct query *q, void *v)
 static json_t *
 item_agent(struct master *m, const struct query *q, void *v)
 {
-	(void)m;
 	(void)q;
-	return agent_json(v);
+	return agent_json(m, v);
 }
 
 /* Whether framework F passes Q and its asker sees it. */

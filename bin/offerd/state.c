@@ -1,12 +1,19 @@
 /*
- * The master's durable memory: the few facts that must survive a restart
- * of offerd, in WORK/state.json, written atomically.  Everything else is
+ * The registry: the master's durable memory, the few facts that must
+ * survive a restart of offerd or the loss of its machine.  Its store is
+ * WORK/state.json, written atomically, or, when offerd runs under a
+ * ZooKeeper election that names it ($CLUSTER_REGISTRY, set by
+ * cluster-elect(8)), the znode PATH/registry of the election (zkstore.h):
+ * a master that wins the election reads it before serving, and a standby
+ * on another machine sees what its predecessor wrote.  Everything else is
  * soft state that agents and frameworks bring back when they return.
  *
  *   {"version":1,
  *    "agents_seen":{id:since,...}, "agents_removed":{...},
  *    "frameworks_seen":{...}, "frameworks_removed":{...},
- *    "agents_principals":{id:principal,...}, "frameworks_principals":{...}}
+ *    "agents_principals":{id:principal,...}, "frameworks_principals":{...},
+ *    "weights":{role:weight,...},
+ *    "drains":{id:{"since":ms,"deadline":ms,"reason":s,"by":principal}}}
  *
  * where since is when the id entered the set (seconds since the epoch),
  * and principal the one that made a seen id: after a restart only that
@@ -17,8 +24,12 @@
  * A removed agent that comes back is told to kill its tasks and gets a new
  * id; a removed framework cannot subscribe again under its old id for
  * STATE_KEEP_FW_S (every `cluster-ctl run` leaves one: they cannot pile
- * up for ever).  Removals are written at the next tick, as they change
- * what the master answers; the other sets at most every STATE_LAZY_MS.
+ * up for ever).  Removals are written at once, as they change what the
+ * master answers; an operator's change (a weight, a drain; whatever
+ * another module adds to the document) is written with state_commit()
+ * before its answer; the seen sets at most every STATE_LAZY_MS.  A write
+ * the registry refuses because another master wrote it since ends this
+ * one: it no longer leads.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,14 +40,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "elect.h"
 #include "log.h"
 #include "offerd.h"
 #include "util.h"
+#include "zkstore.h"
 
 #define STATE_KEEP_FW_S	(7 * 24 * 3600)
 #define STATE_LAZY_MS	5000
 
 #define STATE_VERSION	1
+#define REGISTRY_NAME	"registry"	/* the election's PATH/registry */
 
 static const char *state_names[4] = { "agents_seen", "agents_removed",
     "frameworks_seen", "frameworks_removed" };
@@ -80,9 +94,11 @@ state_mark(struct master *m, struct map *set, const char *id,
 		strlcpy(e->principal, principal, sizeof(e->principal));
 	} else
 		seen_put(set, id, time(NULL), principal);
-	if (set == m->removed_agents || set == m->removed_fw)
+	if (set == m->removed_agents || set == m->removed_fw) {
+		/* at once; when it fails, at the next tick again */
 		m->state_dirty = 2;
-	else if (m->state_dirty == 0)
+		state_save(m);
+	} else if (m->state_dirty == 0)
 		m->state_dirty = 1;
 }
 
@@ -126,31 +142,58 @@ state_load_owners(struct map *set, json_t *owners)
 			    sizeof(e->principal));
 }
 
-int
-state_load(struct master *m, const char *work_dir)
+/* The drains of M as the registry keeps them: {id:{since,...},...}. */
+static json_t *
+drains_json(struct master *m)
 {
-	json_error_t je;
-	struct map *sets[4];
-	json_t *j, *ids, *v;
+	json_t *all = json_object();
+	struct drain *d;
+	const char *id;
+	size_t pos;
+
+	for (pos = 0; (d = map_next(m->drains, &pos, &id)) != NULL;)
+		json_object_set_new(all, id, json_pack("{s:I,s:I,s:s,s:s}",
+		    "since", (json_int_t)d->since, "deadline",
+		    (json_int_t)d->deadline, "reason", d->reason, "by", d->by));
+	return all;
+}
+
+/* Read the drains of the registry's DRAINS into M, the sane ones. */
+static void
+drains_load(struct master *m, json_t *drains)
+{
+	struct drain *d;
+	const char *id;
+	json_t *v;
+
+	json_object_foreach(drains, id, v) {
+		if (!id_valid(id) || !json_is_object(v) ||
+		    (d = calloc(1, sizeof(*d))) == NULL)
+			continue;
+		d->since = json_integer_value(json_object_get(v, "since"));
+		d->deadline = json_integer_value(json_object_get(v,
+		    "deadline"));
+		if (json_is_string(json_object_get(v, "reason")))
+			strlcpy(d->reason, json_string_value(json_object_get(v,
+			    "reason")), sizeof(d->reason));
+		if (json_is_string(json_object_get(v, "by")))
+			strlcpy(d->by, json_string_value(json_object_get(v,
+			    "by")), sizeof(d->by));
+		if (map_put(m->drains, id, d) == -1)
+			free(d);
+	}
+}
+
+/* Take the durable state of the document J into M. */
+static void
+state_parse(struct master *m, json_t *j)
+{
+	struct map *sets[4] = { m->seen_agents, m->removed_agents, m->seen_fw,
+	    m->removed_fw };
+	json_t *ids, *v;
 	const char *key;
 	size_t i, k;
 
-	snprintf(m->state_path, sizeof(m->state_path), "%s/" WORK_STATE,
-	    work_dir);
-	m->seen_agents = map_create();
-	m->removed_agents = map_create();
-	m->seen_fw = map_create();
-	m->removed_fw = map_create();
-	sets[0] = m->seen_agents;
-	sets[1] = m->removed_agents;
-	sets[2] = m->seen_fw;
-	sets[3] = m->removed_fw;
-	if ((j = json_load_file(m->state_path, 0, &je)) == NULL) {
-		if (access(m->state_path, F_OK) == -1 && errno == ENOENT)
-			return 0;	/* a first start */
-		log_warnx("%s: %s (line %d)", m->state_path, je.text, je.line);
-		return -1;
-	}
 	for (k = 0; k < 4; k++) {
 		ids = json_object_get(j, state_names[k]);
 		/* arrays: the format before ids carried their time */
@@ -175,31 +218,91 @@ state_load(struct master *m, const char *work_dir)
 				json_object_set(w, key, v);
 		m->weights = w;
 	}
+	drains_load(m, json_object_get(j, "drains"));
+}
+
+/*
+ * The registry's document from ZooKeeper (the election's, named by
+ * $CLUSTER_REGISTRY) into *J (NULL: none yet); 0, or -1 logged.
+ */
+static int
+registry_load(struct master *m, json_t **j)
+{
+	const struct config *c = m->conf;
+	char err[ELECT_ERRLEN];
+	json_error_t je;
+	size_t len;
+	char *buf;
+
+	*j = NULL;
+	m->registry = zkstore_open(c->registry, REGISTRY_NAME,
+	    c->registry_has_cred ? &c->registry_cred : NULL, err);
+	if (m->registry == NULL) {
+		log_warnx("registry %s: %s", c->registry, err);
+		return -1;
+	}
+	snprintf(m->state_path, sizeof(m->state_path), "%s%s",
+	    c->registry, strrchr(zkstore_path(m->registry), '/'));
+	if (zkstore_read(m->registry, &buf, &len, err) == -1) {
+		log_warnx("registry %s: %s", m->state_path, err);
+		return -1;
+	}
+	if (buf != NULL && (*j = json_loadb(buf, len, 0, &je)) == NULL) {
+		log_warnx("registry %s: %s", m->state_path, je.text);
+		free(buf);
+		return -1;
+	}
+	free(buf);
+	return 0;
+}
+
+int
+state_load(struct master *m, const char *work_dir)
+{
+	json_error_t je;
+	json_t *j;
+
+	m->seen_agents = map_create();
+	m->removed_agents = map_create();
+	m->seen_fw = map_create();
+	m->removed_fw = map_create();
+	m->drains = map_create();
+	if (m->conf->registry != NULL) {
+		if (registry_load(m, &j) == -1)
+			return -1;
+	} else {
+		snprintf(m->state_path, sizeof(m->state_path), "%s/"
+		    WORK_STATE, work_dir);
+		if ((j = json_load_file(m->state_path, 0, &je)) == NULL &&
+		    (access(m->state_path, F_OK) == 0 || errno != ENOENT)) {
+			log_warnx("%s: %s (line %d)", m->state_path, je.text,
+			    je.line);
+			return -1;
+		}
+	}
+	if (j == NULL)
+		return 0;	/* a first start */
+	state_parse(m, j);
 	log_info("recovered %zu agent and %zu framework ids (%zu and %zu "
-	    "removed) from %s", map_count(m->seen_agents),
+	    "removed), %zu drains from %s", map_count(m->seen_agents),
 	    map_count(m->seen_fw), map_count(m->removed_agents),
-	    map_count(m->removed_fw), m->state_path);
+	    map_count(m->removed_fw), map_count(m->drains), m->state_path);
 	json_decref(j);
 	return 0;
 }
 
-void
-state_save(struct master *m)
+/* The durable state of M as one JSON document. */
+static json_t *
+state_json(struct master *m)
 {
-	char tmp[sizeof(m->state_path) + 8];
 	struct map *sets[4] = { m->seen_agents, m->removed_agents, m->seen_fw,
 	    m->removed_fw };
 	json_t *j;
 	const char *key;
 	struct seen *e;
 	size_t k, pos;
-	FILE *fp;
-	int fd;
-
 	time_t now = time(NULL);
 
-	if (!m->state_dirty)
-		return;
 	j = json_pack("{s:i}", "version", STATE_VERSION);
 	for (k = 0; k < 4; k++) {
 		json_t *ids = json_object(), *owners = json_object();
@@ -223,31 +326,78 @@ state_save(struct master *m)
 	}
 	if (m->weights != NULL && json_object_size(m->weights) > 0)
 		json_object_set(j, "weights", m->weights);
+	if (map_count(m->drains) > 0)
+		json_object_set_new(j, "drains", drains_json(m));
+	return j;
+}
+
+/* Write the LEN bytes of BUF as WORK/state.json, atomically; 0 or -1. */
+static int
+file_write(struct master *m, const char *buf, size_t len)
+{
+	char tmp[sizeof(m->state_path) + 8], dir[sizeof(m->state_path)];
+	char *slash;
+	FILE *fp;
+	int fd;
+
 	snprintf(tmp, sizeof(tmp), "%s/" WORK_STATE_TMP, m->conf->work_dir);
 	if ((fp = fopen(tmp, "w")) == NULL ||
-	    json_dumpf(j, fp, JSON_COMPACT) == -1 || fflush(fp) == EOF ||
+	    fwrite(buf, 1, len, fp) != len || fflush(fp) == EOF ||
 	    fsync(fileno(fp)) == -1 || fclose(fp) == EOF) {
 		log_warn("cannot write %s", tmp);
-		json_decref(j);
-		return;
+		return -1;
 	}
-	json_decref(j);
 	if (rename(tmp, m->state_path) == -1) {
 		log_warn("cannot rename %s", tmp);
-		return;
+		return -1;
 	}
 	/* make the rename itself durable */
-	{
-		char dir[sizeof(m->state_path)], *slash;
-
-		strlcpy(dir, m->state_path, sizeof(dir));
-		if ((slash = strrchr(dir, '/')) != NULL) {
-			*slash = '\0';
-			if ((fd = open(dir, O_RDONLY | O_DIRECTORY)) != -1) {
-				fsync(fd);
-				close(fd);
-			}
+	strlcpy(dir, m->state_path, sizeof(dir));
+	if ((slash = strrchr(dir, '/')) != NULL) {
+		*slash = '\0';
+		if ((fd = open(dir, O_RDONLY | O_DIRECTORY)) != -1) {
+			fsync(fd);
+			close(fd);
 		}
 	}
-	m->state_dirty = 0;
+	return 0;
+}
+
+int
+state_save(struct master *m)
+{
+	char err[ELECT_ERRLEN];
+	json_t *j;
+	char *buf;
+	int r;
+
+	if (!m->state_dirty)
+		return 0;
+	j = state_json(m);
+	buf = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	if (buf == NULL) {
+		log_warnx("out of memory");
+		return -1;
+	}
+	if (m->registry != NULL) {
+		if ((r = zkstore_write(m->registry, buf, strlen(buf), err)) == -1)
+			log_warnx("registry %s: %s", m->state_path, err);
+		else if (r == -2)
+			log_fatalx("registry %s: %s: no longer leader",
+			    m->state_path, err);
+	} else
+		r = file_write(m, buf, strlen(buf));
+	free(buf);
+	if (r == 0)
+		m->state_dirty = 0;
+	return r == 0 ? 0 : -1;
+}
+
+int
+state_commit(struct master *m)
+{
+	if (m->state_dirty == 0)
+		m->state_dirty = 2;
+	return state_save(m);
 }

@@ -51,7 +51,7 @@ task_end(struct master *m, struct task *t)
 		if (a->ntasks > 0)
 			a->ntasks--;
 		/* a removed framework's allocation went back already */
-		if (a->active && fw != NULL)
+		if (agent_offerable(m, a) && fw != NULL)
 			alloc_recover(m, t->framework_id, a->id, &t->res, 0);
 	}
 	if (fw != NULL && fw->ntasks > 0)
@@ -461,6 +461,9 @@ task_status(struct master *m, json_t *rec, const struct net_route *from)
 	a->route = *from;
 	a->last_seen = now_ms();
 	state = rec_str(rec, "state");
+	/* killed at its agent's drain deadline: the reason says so */
+	if (t != NULL && t->drain_killed && strcmp(state, TASK_KILLED) == 0)
+		rec_set_str(rec, "reason", REASON_DRAINED);
 	if (t != NULL) {
 		t->reported = 1;
 		if (!t->kill_wanted || task_state_terminal(state))
