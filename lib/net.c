@@ -12,6 +12,7 @@
 #include "net.h"
 #include "proto.h"
 #include "rec.h"
+#include "util.h"
 
 /* Room for a sealed frame's header, nonce and MAC beyond the record. */
 #define SEAL_ROOM	(4 + AUTH_PRINCIPAL_MAX + AUTH_NONCELEN + AUTH_MACLEN)
@@ -103,6 +104,9 @@ net_open(enum net_role role, const char *endpoint, char *err)
 		net_close(n);
 		return NULL;
 	}
+	/* a peer's first record would be refused while it connects */
+	if (role == NET_PEER)
+		net_wait_connected(n, NET_CONNECT_MS);
 	return n;
 }
 
@@ -228,6 +232,23 @@ int
 net_fd(struct net *n)
 {
 	return n->rcvfd;
+}
+
+int
+net_wait_connected(struct net *n, int ms)
+{
+	struct pollfd p = { .fd = -1, .events = POLLIN };
+	size_t sz = sizeof(p.fd);
+	int64_t until = now_ms() + ms;
+	int r;
+
+	if (nn_getsockopt(n->sock, NN_SOL_SOCKET, NN_SNDFD, &p.fd, &sz) < 0)
+		return -1;
+	/* nanomsg signals the fd when a pipe can take a message */
+	do {
+		r = poll(&p, 1, (int)(until - now_ms() > 0 ? until - now_ms() : 0));
+	} while (r == -1 && errno == EINTR && now_ms() < until);
+	return r == 1 ? 1 : r == 0 ? 0 : -1;
 }
 
 int

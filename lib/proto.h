@@ -49,6 +49,8 @@
 #define Q_FRAMEWORKS		"frameworks"
 #define Q_TASKS			"tasks"
 #define Q_OFFERS		"offers"
+/* offerd -> the sender of a TEARDOWN: the framework is gone */
+#define R_TORN_DOWN		"TORN_DOWN"
 /* anyone -> anyone */
 #define R_ERROR			"ERROR"
 
