@@ -56,7 +56,7 @@ usage(FILE *fp)
 	    "       cluster-ctl run [-q] [-a attributes] [-c cpus] "
 	    "[-e name=value] [-M mem]\n"
 	    "                       [-n name] [-R resources] [-r role] "
-	    "[-u user] -- command\n"
+	    "[-u user] [-v] -- command\n"
 	    "                       [arg ...]\n"
 	    "       cluster-ctl send [-r] [-w wait]\n"
 	    "       cluster-ctl subscribe [-A] [-a attributes] [-F failover] "
@@ -347,8 +347,7 @@ cmd_send(int argc, char **argv)
 	}
 	if (optind != argc)
 		return bad_usage();
-	n = connect_master();
-	usleep(100000);		/* nanomsg connects in the background */
+	n = connect_master();	/* connected, or the first send fails */
 	if (raw) {
 		char *buf = malloc(REC_MAX_SIZE + 1);
 		size_t got = fread(buf, 1, REC_MAX_SIZE + 1, stdin);

@@ -8,9 +8,11 @@
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ctl.h"
@@ -41,7 +43,41 @@ struct run {
 	const char	*user;		/* -u */
 	struct tail	 out;		/* its output, once it runs */
 	int		 reading;
+	int		 verbose;	/* -v: trace each step on stderr */
+	struct timespec	 t0;		/* when run began, for the trace */
 };
+
+/*
+ * With -v, say on stderr what run just did or got, after how many
+ * milliseconds (monotonic, to the tenth) since it began.
+ */
+static void
+trace(const struct run *r, const char *fmt, ...)
+{
+	struct timespec t;
+	va_list ap;
+
+	if (!r->verbose)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	fprintf(stderr, "run: %8.1f ms ", (t.tv_sec - r->t0.tv_sec) * 1e3 +
+	    (t.tv_nsec - r->t0.tv_nsec) / 1e6);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* With -v, every record from the master is traced. */
+static void
+run_record(struct sched *s, void *ctx, const json_t *rec)
+{
+	const char *state = rec_str(rec, "state");
+
+	(void)s;
+	trace(ctx, "<- %s%s%s", rec_type(rec), state ? " " : "",
+	    state ? state : "");
+}
 
 /* The exit status that tells a script how the task of STATUS ended. */
 static int
@@ -82,6 +118,7 @@ run_offer(struct sched *s, void *ctx, const struct sched_offer *o)
 	sched_accept(s, o->offer_id, tasks, -1);
 	json_decref(tasks);
 	r->launched = 1;
+	trace(r, "-> ACCEPT of offer %s on %s", o->offer_id, o->agent_id);
 }
 
 /* Say where the task runs; its terminal update ends the run. */
@@ -107,6 +144,7 @@ run_status(struct sched *s, void *ctx, const struct sched_status *st)
 	if (st->terminal) {
 		r->done = 1;
 		sched_teardown(s);
+		trace(r, "-> TEARDOWN");
 	}
 }
 
@@ -296,20 +334,22 @@ cmd_run(int argc, char **argv)
 		{ "role", required_argument, NULL, 'r' },
 		{ "resources", required_argument, NULL, 'R' },
 		{ "user", required_argument, NULL, 'u' },
+		{ "verbose", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *cpus = "1", *mem = "128", *resources = NULL;
 	struct sched_opts o = { .name = "run", .role = "*" };
-	const struct sched_callbacks cb = { .offer = run_offer,
+	struct sched_callbacks cb = { .offer = run_offer,
 	    .status = run_status, .error = run_error };
 	struct run r = { .code = EX_NOLAUNCH };
 	char e[REC_ERRLEN];
 	struct sched *s;
 	int ch, i;
 
+	clock_gettime(CLOCK_MONOTONIC, &r.t0);
 	r.env = json_object();
 	optind = 1;
-	while ((ch = next_opt(argc, argv, "a:c:e:M:n:qr:R:u:", longopts)) != -1) {
+	while ((ch = next_opt(argc, argv, "a:c:e:M:n:qr:R:u:v", longopts)) != -1) {
 		switch (ch) {
 		case 'a':
 			if (attr_check(optarg, e) == -1)
@@ -351,6 +391,10 @@ cmd_run(int argc, char **argv)
 				USAGE("user '%s': not a user name", optarg);
 			r.user = optarg;
 			break;
+		case 'v':
+			r.verbose = 1;
+			cb.record = run_record;
+			break;
 		default:
 			json_decref(r.env);
 			return bad_usage();
@@ -375,18 +419,24 @@ cmd_run(int argc, char **argv)
 	r.argv = json_array();
 	for (i = optind; i < argc; i++)
 		json_array_append_new(r.argv, json_string(argv[i]));
+	trace(&r, "asking whether an agent could hold %s", r.want);
 	run_check_fits(&r, o.filter_attributes);	/* within -t, or 5 s */
+	trace(&r, "one could");
 	if (opt_timeout_ms < 0)
 		opt_timeout_ms = 0;	/* a task may run for long */
 	r.start = now_ms();
 	r.deadline = opt_timeout_ms > 0 ? r.start + opt_timeout_ms : 0;
 	catch_signals();
 	s = connect_framework(&o, &cb, &r);
+	trace(&r, "-> SUBSCRIBE as %s", o.name);
 	if (sched_run(s, POLL_MS, run_tick) == -1)
 		warnx("lost the connection to the master");
 	sched_destroy(s);
+	trace(&r, "socket closed");
 	run_drain(&r);
+	trace(&r, "output complete");
 	r.code = run_result(&r);
+	trace(&r, "exit %d", r.code);
 	json_decref(r.last);
 	json_decref(r.argv);
 	json_decref(r.env);
