@@ -22,10 +22,12 @@ EOF
 	run cluster-ctl run -v -- true
 	echo "$output"
 	[ "$status" -eq 0 ]
+	# the answer whether an agent could hold it may come at any time,
+	# or not be awaited at all once an offer held the task
 	steps=$(echo "$output" | sed -n 's/^run: *[0-9.]* ms //p' |
+	    grep -v 'could hold it$' |
 	    sed 's/ of offer.*//; s/ as run$//; s/hold .*/hold/')
 	expected="asking whether an agent could hold
-one could
 -> SUBSCRIBE
 <- SUBSCRIBED
 <- OFFER

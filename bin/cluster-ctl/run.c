@@ -44,6 +44,11 @@ struct run {
 	struct tail	 out;		/* its output, once it runs */
 	int		 reading;
 	int		 verbose;	/* -v: trace each step on stderr */
+	struct net	*fitq;		/* asking whether an agent could hold it */
+	json_t		*fitrec;	/* the question */
+	const char	*attrs;		/* -a */
+	int64_t		 fit_resend;
+	int64_t		 answer_ms;	/* -t, or QUERY_TIMEOUT_MS: the master's */
 	struct timespec	 t0;		/* when run began, for the trace */
 };
 
@@ -174,6 +179,112 @@ run_error(struct sched *s, void *ctx, const struct sched_error *e)
 	}
 }
 
+/*
+ * Ask the master, on a socket of its own, whether some registered agent
+ * could ever hold the task: its whole resources hold the task's and its
+ * attributes match -a.  The answer is awaited beside the subscription
+ * (run_fits_answer), not before it: an offer that holds the task answers
+ * the question too.
+ */
+static void
+run_fits_ask(struct run *r)
+{
+	r->fitq = connect_master();
+	r->fitrec = rec_new(R_QUERY);
+	rec_set_str(r->fitrec, "what", "agents");
+	rec_set_str(r->fitrec, "fits", r->want);
+	if (r->attrs != NULL)
+		rec_set_str(r->fitrec, "attributes", r->attrs);
+	rec_set_int(r->fitrec, "limit", 1);
+	r->fit_resend = now_ms() + (net_send(r->fitq, NULL, r->fitrec) == -1 ?
+	    POLL_MS : RESEND_MS);
+}
+
+/* The question is settled: its socket goes. */
+static void
+run_fits_done(struct run *r)
+{
+	json_decref(r->fitrec);
+	r->fitrec = NULL;
+	net_close(r->fitq);
+	r->fitq = NULL;
+}
+
+/* Whether the agents of the STATE answer ST hold the task (checked here too). */
+static int
+run_fits_in(const struct run *r, const json_t *st)
+{
+	char e[RES_ERRLEN];
+	struct res total;
+	json_t *it;
+	size_t i;
+	int fits = 0;
+
+	json_array_foreach(json_object_get(st, "items"), i, it) {
+		res_init(&total);
+		if (json_is_true(json_object_get(it, "active")) &&
+		    res_parse(rec_str(it, "resources"), &total, e) == 0 &&
+		    res_contains(&total, &r->need) && (r->attrs == NULL ||
+		    attr_match(rec_str(it, "attributes") ?
+		    rec_str(it, "attributes") : "", r->attrs)))
+			fits = 1;
+		res_free(&total);
+	}
+	return fits;
+}
+
+/*
+ * The master's answer, if it came: when no agent could ever hold the
+ * task, run ends with 125 rather than wait for ever.  A principal that
+ * may not see the agents may still run tasks: that refusal is a yes.
+ */
+static void
+run_fits_answer(struct sched *s, struct run *r)
+{
+	char e[REC_ERRLEN];
+	const char *code;
+	json_t *st;
+	int got, fits = 1;
+
+	if (r->fitq == NULL)
+		return;
+	if (r->launched) {	/* an offer held it */
+		run_fits_done(r);
+		return;
+	}
+	if (now_ms() >= r->fit_resend)
+		r->fit_resend = now_ms() + (net_send(r->fitq, NULL,
+		    r->fitrec) == -1 ? POLL_MS : RESEND_MS);
+	while ((got = net_recv(r->fitq, &st, NULL, e)) == -1)
+		;
+	if (got != 1)
+		return;
+	code = rec_str(st, "code");
+	if (strcmp(rec_type(st), R_ERROR) == 0) {
+		if (code == NULL || strcmp(code, E_FORBIDDEN) != 0) {
+			warnx("master: %s", rec_str(st, "message") ?
+			    rec_str(st, "message") : "(no message)");
+			fits = 0;
+		}
+	} else if (strcmp(rec_type(st), R_STATE) == 0) {
+		if (!(fits = run_fits_in(r, st)))
+			warnx("no registered agent could ever hold %s%s%s: "
+			    "not waiting for an offer", r->want, r->attrs ?
+			    " with attributes " : "", r->attrs ? r->attrs : "");
+	} else {
+		json_decref(st);
+		return;		/* not the answer */
+	}
+	json_decref(st);
+	run_fits_done(r);
+	trace(r, fits ? "an agent could hold it" : "no agent could hold it");
+	if (!fits) {
+		r->code = EX_NOLAUNCH;
+		r->done = 1;
+		sched_teardown(s);
+	}
+}
+
 /* Kill the task and exit CODE once it ended; end at once if not launched. */
 static void
 run_abort(struct sched *s, struct run *r, int code)
@@ -193,6 +304,17 @@ run_tick(struct sched *s, void *ctx)
 	struct run *r = ctx;
 	int64_t now = now_ms();
 
+	run_fits_answer(s, r);
+	if (r->done)
+		return;
+	if (!sched_subscribed(s) && now - r->start > r->answer_ms) {
+		warnx("no answer from the master within %lld ms",
+		    (long long)r->answer_ms);
+		r->code = EXIT_SYSTEM;
+		r->done = 1;
+		sched_stop(s);
+		return;
+	}
 	if (got_signal && !r->kill_sent) {
 		warnx("signal %d: killing task %s", (int)got_signal, r->task_id);
 		run_abort(s, r, 128 + got_signal);
@@ -206,67 +328,10 @@ run_tick(struct sched *s, void *ctx)
 		tail_close(&r->out);
 		r->reading = 0;
 	}
-	if (!sched_subscribed(s) && !r->done && now - r->start >
-	    QUERY_TIMEOUT_MS) {
-		warnx("no answer from the master within %d ms",
-		    QUERY_TIMEOUT_MS);
-		r->code = EXIT_SYSTEM;
-		r->done = 1;
-		sched_stop(s);
-		return;
-	}
 	if (!r->launched && !r->warned && now - r->start > WAIT_WARN_MS) {
 		warnx("still waiting for an offer of %s", r->want);
 		r->warned = 1;
 	}
-}
-
-/*
- * Whether some registered agent could ever hold the task: its whole
- * resources hold R's and its attributes match ATTRS (NULL: any).  Exits
- * 125 when none could, so that run does not wait for ever.
- */
-static void
-run_check_fits(const struct run *r, const char *attrs)
-{
-	struct net *n = connect_master();
-	json_t *q = rec_new(R_QUERY), *st, *it;
-	char e[RES_ERRLEN];
-	struct res total;
-	size_t i;
-	int fits = 0;
-
-	rec_set_str(q, "what", "agents");
-	rec_set_str(q, "fits", r->want);
-	if (attrs != NULL)
-		rec_set_str(q, "attributes", attrs);
-	rec_set_int(q, "limit", 1);
-	st = request_any(n, q, R_STATE);
-	if (strcmp(rec_type(st), R_ERROR) == 0) {
-		/* a principal may run tasks without seeing the agents */
-		if (rec_str(st, "code") == NULL ||
-		    strcmp(rec_str(st, "code"), E_FORBIDDEN) != 0)
-			master_refused(st, EX_NOLAUNCH);
-		fits = 1;
-	}
-	/* the master filters; checked again here all the same */
-	json_array_foreach(json_object_get(st, "items"), i, it) {
-		res_init(&total);
-		if (json_is_true(json_object_get(it, "active")) &&
-		    res_parse(rec_str(it, "resources"), &total, e) == 0 &&
-		    res_contains(&total, &r->need) && (attrs == NULL ||
-		    attr_match(rec_str(it, "attributes") ?
-		    rec_str(it, "attributes") : "", attrs)))
-			fits = 1;
-		res_free(&total);
-	}
-	json_decref(q);
-	json_decref(st);
-	net_close(n);
-	if (!fits)
-		errx(EX_NOLAUNCH, "no registered agent could ever hold %s%s%s: "
-		    "not waiting for an offer", r->want, attrs ? " with "
-		    "attributes " : "", attrs ? attrs : "");
 }
 
 /* The rest of the task's output, once it has ended. */
@@ -355,6 +420,7 @@ cmd_run(int argc, char **argv)
 			if (attr_check(optarg, e) == -1)
 				USAGE("attributes '%s': %s", optarg, e);
 			o.filter_attributes = optarg;
+			r.attrs = optarg;
 			break;
 		case 'c':
 			cpus = optarg;
@@ -420,8 +486,8 @@ cmd_run(int argc, char **argv)
 	for (i = optind; i < argc; i++)
 		json_array_append_new(r.argv, json_string(argv[i]));
 	trace(&r, "asking whether an agent could hold %s", r.want);
-	run_check_fits(&r, o.filter_attributes);	/* within -t, or 5 s */
-	trace(&r, "one could");
+	run_fits_ask(&r);
+	r.answer_ms = opt_timeout_ms < 0 ? QUERY_TIMEOUT_MS : opt_timeout_ms;
 	if (opt_timeout_ms < 0)
 		opt_timeout_ms = 0;	/* a task may run for long */
 	r.start = now_ms();
@@ -432,6 +498,8 @@ cmd_run(int argc, char **argv)
 	if (sched_run(s, POLL_MS, run_tick) == -1)
 		warnx("lost the connection to the master");
 	sched_destroy(s);
+	if (r.fitq != NULL)
+		run_fits_done(&r);
 	trace(&r, "socket closed");
 	run_drain(&r);
 	trace(&r, "output complete");
