@@ -104,9 +104,6 @@ net_open(enum net_role role, const char *endpoint, char *err)
 		net_close(n);
 		return NULL;
 	}
-	/* a peer's first record would be refused while it connects */
-	if (role == NET_PEER)
-		net_wait_connected(n, NET_CONNECT_MS);
 	return n;
 }
 

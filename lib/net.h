@@ -27,7 +27,7 @@
 
 #define NET_ROUTE_MAX	64
 #define NET_PAIR_SEND_MS 5000	/* longest wait to hand a record to a pair */
-#define NET_CONNECT_MS	100	/* net_open of a peer: longest wait to connect */
+#define NET_CONNECT_MS	100	/* a new peer's usual bound for net_wait_connected */
 
 enum net_role { NET_HUB, NET_PEER, NET_PAIR_BIND, NET_PAIR_CONNECT };
 
@@ -50,8 +50,7 @@ struct net;
 /*
  * Open a socket of ROLE on ENDPOINT (tcp://host:port, ipc:///path, ...).
  * Returns it, or NULL with a reason in ERR (256 bytes).  A NET_PEER
- * waits up to NET_CONNECT_MS for its connection, so that its first
- * record can leave at once.
+ * connects in the background: see net_wait_connected.
  */
 struct net *net_open(enum net_role role, const char *endpoint, char *err);
 void	net_close(struct net *);

@@ -213,6 +213,8 @@ sched_create(const struct sched_opts *opts, const struct sched_callbacks *cb,
 		sched_destroy(s);
 		return NULL;
 	}
+	/* the first SUBSCRIBE leaves as soon as it can, not a retry later */
+	net_wait_connected(s->net, NET_CONNECT_MS);
 	send_subscribe(s);
 	return s;
 }

@@ -27,8 +27,8 @@ EOF
 	steps=$(echo "$output" | sed -n 's/^run: *[0-9.]* ms //p' |
 	    grep -v 'could hold it$' |
 	    sed 's/ of offer.*//; s/ as run$//; s/hold .*/hold/')
-	expected="asking whether an agent could hold
--> SUBSCRIBE
+	expected="-> SUBSCRIBE
+asking whether an agent could hold
 <- SUBSCRIBED
 <- OFFER
 -> ACCEPT

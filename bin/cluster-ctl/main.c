@@ -188,7 +188,7 @@ resolve_master(char *ep, size_t len)
 
 /* Connect to the master, or exit as resolve_master() or 111. */
 struct net *
-connect_master(void)
+open_master(void)
 {
 	char ep[ELECT_ENDPOINT_MAX], e[ELECT_ERRLEN];
 	struct net *n;
@@ -196,6 +196,16 @@ connect_master(void)
 	resolve_master(ep, sizeof(ep));
 	if ((n = net_open(NET_PEER, ep, e)) == NULL)
 		errx(EXIT_SYSTEM, "%s", e);
+	return n;
+}
+
+struct net *
+connect_master(void)
+{
+	struct net *n = open_master();
+
+	/* so that the first request leaves at once, not a retry later */
+	net_wait_connected(n, NET_CONNECT_MS);
 	return n;
 }
 

@@ -189,13 +189,13 @@ run_error(struct sched *s, void *ctx, const struct sched_error *e)
 static void
 run_fits_ask(struct run *r)
 {
-	r->fitq = connect_master();
 	r->fitrec = rec_new(R_QUERY);
 	rec_set_str(r->fitrec, "what", "agents");
 	rec_set_str(r->fitrec, "fits", r->want);
 	if (r->attrs != NULL)
 		rec_set_str(r->fitrec, "attributes", r->attrs);
 	rec_set_int(r->fitrec, "limit", 1);
+	/* it connected while the subscription's socket did */
 	r->fit_resend = now_ms() + (net_send(r->fitq, NULL, r->fitrec) == -1 ?
 	    POLL_MS : RESEND_MS);
 }
@@ -485,8 +485,7 @@ cmd_run(int argc, char **argv)
 	r.argv = json_array();
 	for (i = optind; i < argc; i++)
 		json_array_append_new(r.argv, json_string(argv[i]));
-	trace(&r, "asking whether an agent could hold %s", r.want);
-	run_fits_ask(&r);
+	r.fitq = open_master();
 	r.answer_ms = opt_timeout_ms < 0 ? QUERY_TIMEOUT_MS : opt_timeout_ms;
 	if (opt_timeout_ms < 0)
 		opt_timeout_ms = 0;	/* a task may run for long */
@@ -495,6 +494,8 @@ cmd_run(int argc, char **argv)
 	catch_signals();
 	s = connect_framework(&o, &cb, &r);
 	trace(&r, "-> SUBSCRIBE as %s", o.name);
+	trace(&r, "asking whether an agent could hold %s", r.want);
+	run_fits_ask(&r);
 	if (sched_run(s, POLL_MS, run_tick) == -1)
 		warnx("lost the connection to the master");
 	sched_destroy(s);
