@@ -27,7 +27,7 @@
 
 #define NET_ROUTE_MAX	64
 #define NET_PAIR_SEND_MS 5000	/* longest wait to hand a record to a pair */
-#define NET_CONNECT_MS	100	/* a new peer's usual bound for net_wait_connected */
+#define NET_CONNECT_MS	1000	/* a new peer: net_wait_connected bound (returns once connected) */
 
 enum net_role { NET_HUB, NET_PEER, NET_PAIR_BIND, NET_PAIR_CONNECT };
 
