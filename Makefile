@@ -110,6 +110,14 @@ build/bin/task-launch: LDLIBS = -Wl,-Bstatic \
 	$(shell pkg-config --static --libs libbsd jansson libcap 2>/dev/null) \
 	-Wl,-Bdynamic
 
+# cluster-ctl starts once per command (and run once per interactive
+# task): the same for it, all but nanomsg (no static library in Debian);
+# half of its start-up CPU (docs/benchmarks.md, Interactive latency).
+build/bin/cluster-ctl: LDLIBS = -Wl,-Bstatic \
+	$(shell pkg-config --static --libs libbsd msgpack jansson libsodium \
+	2>/dev/null) -lzookeeper_mt -Wl,-Bdynamic \
+	$(shell pkg-config --libs nanomsg 2>/dev/null) -lm
+
 # C benchmarks: t/bench/NAME.c builds to build/bench/NAME.
 build/bench/%: t/bench/%.c $(PROGLIBS)
 	@mkdir -p $(@D)

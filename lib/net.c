@@ -12,6 +12,7 @@
 #include "net.h"
 #include "proto.h"
 #include "rec.h"
+#include "util.h"
 
 /* Room for a sealed frame's header, nonce and MAC beyond the record. */
 #define SEAL_ROOM	(4 + AUTH_PRINCIPAL_MAX + AUTH_NONCELEN + AUTH_MACLEN)
@@ -228,6 +229,23 @@ int
 net_fd(struct net *n)
 {
 	return n->rcvfd;
+}
+
+int
+net_wait_connected(struct net *n, int ms)
+{
+	struct pollfd p = { .fd = -1, .events = POLLIN };
+	size_t sz = sizeof(p.fd);
+	int64_t until = now_ms() + ms;
+	int r;
+
+	if (nn_getsockopt(n->sock, NN_SOL_SOCKET, NN_SNDFD, &p.fd, &sz) < 0)
+		return -1;
+	/* nanomsg signals the fd when a pipe can take a message */
+	do {
+		r = poll(&p, 1, (int)(until - now_ms() > 0 ? until - now_ms() : 0));
+	} while (r == -1 && errno == EINTR && now_ms() < until);
+	return r == 1 ? 1 : r == 0 ? 0 : -1;
 }
 
 int

@@ -27,6 +27,7 @@
 
 #define NET_ROUTE_MAX	64
 #define NET_PAIR_SEND_MS 5000	/* longest wait to hand a record to a pair */
+#define NET_CONNECT_MS	1000	/* a new peer: net_wait_connected bound (returns once connected) */
 
 enum net_role { NET_HUB, NET_PEER, NET_PAIR_BIND, NET_PAIR_CONNECT };
 
@@ -48,7 +49,8 @@ struct net;
 
 /*
  * Open a socket of ROLE on ENDPOINT (tcp://host:port, ipc:///path, ...).
- * Returns it, or NULL with a reason in ERR (256 bytes).
+ * Returns it, or NULL with a reason in ERR (256 bytes).  A NET_PEER
+ * connects in the background: see net_wait_connected.
  */
 struct net *net_open(enum net_role role, const char *endpoint, char *err);
 void	net_close(struct net *);
@@ -108,6 +110,12 @@ int	net_send_raw(struct net *, const struct net_route *to,
 
 /* Wait up to MS milliseconds (-1: forever) for N's socket to be readable. */
 int	net_wait(struct net *, int ms);
+/*
+ * Wait up to MS for a connecting socket to have a connection a record
+ * can leave on: 1 when it has, 0 when MS passed, -1 on an error.  A first
+ * record sent at once would be refused while the connection is made.
+ */
+int	net_wait_connected(struct net *, int ms);
 
 /*
  * The records a peer's socket refused (its buffer full, its link not up

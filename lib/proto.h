@@ -54,6 +54,8 @@
 #define R_UNDRAIN		"UNDRAIN"
 #define R_DRAIN_SET		"DRAIN_SET"	/* offerd -> cluster-ctl: taken */
 #define REASON_DRAINED		"drained"	/* TASK_KILLED at a drain's deadline */
+/* offerd -> the sender of a TEARDOWN: the framework is gone */
+#define R_TORN_DOWN		"TORN_DOWN"
 /* anyone -> anyone */
 #define R_ERROR			"ERROR"
 

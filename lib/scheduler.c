@@ -21,7 +21,7 @@
 #include "util.h"
 
 #define FW_ID_LEN	64
-#define LINGER_US	50000	/* let a last TEARDOWN leave before closing */
+#define LINGER_MS	50	/* longest wait for a TEARDOWN's answer */
 #define SEEN_MS		60000	/* how long a status uuid is remembered */
 
 /* A kill in flight: resent until the task's terminal status arrives. */
@@ -213,8 +213,43 @@ sched_create(const struct sched_opts *opts, const struct sched_callbacks *cb,
 		sched_destroy(s);
 		return NULL;
 	}
+	/* the first SUBSCRIBE leaves as soon as it can, not a retry later */
+	net_wait_connected(s->net, NET_CONNECT_MS);
 	send_subscribe(s);
 	return s;
+}
+
+/*
+ * Wait, up to LINGER_MS, for the master's answer to our TEARDOWN (its
+ * TORN_DOWN, or an ERROR about it): closing the socket sooner could
+ * lose the TEARDOWN, which nanomsg may not have written yet.  A master
+ * that does not answer TEARDOWN costs the whole LINGER_MS.
+ */
+static void
+await_torn_down(struct sched *s)
+{
+	int64_t until = now_ms() + LINGER_MS, now;
+	char e[REC_ERRLEN];
+	const char *about;
+	json_t *rec;
+	int r, done = 0;
+
+	while (!done && (now = now_ms()) < until) {
+		net_wait(s->net, (int)(until - now));
+		while (!done && (r = net_recv(s->net, &rec, NULL, e)) != 0) {
+			if (r == -2)
+				return;
+			if (r == -1)
+				continue;
+			about = rec_str(rec, "about");
+			done = (strcmp(rec_type(rec), R_TORN_DOWN) == 0 &&
+			    rec_str(rec, "framework_id") != NULL &&
+			    strcmp(rec_str(rec, "framework_id"), s->fw_id) == 0) ||
+			    (strcmp(rec_type(rec), R_ERROR) == 0 && about != NULL &&
+			    strcmp(about, R_TEARDOWN) == 0);
+			json_decref(rec);
+		}
+	}
 }
 
 void
@@ -237,7 +272,7 @@ sched_destroy(struct sched *s)
 	}
 	if (s->net != NULL) {
 		if (s->torn_down)
-			usleep(LINGER_US);
+			await_torn_down(s);
 		net_close(s->net);
 	}
 	elect_follow_destroy(s->follow);

@@ -41,8 +41,13 @@ int	bad_usage(void);
 int	next_opt(int, char **, const char *, const struct option *);
 /* 0 when a command with no options of its own has NARGS operands. */
 int	no_own_opts(int, char **, int);
-/* Connect to the master (its leader, if elected); exits 100 or 111. */
+/*
+ * Connect to the master (its leader, if elected); exits 100 or 111.
+ * connect_master returns once connected (or NET_CONNECT_MS passed);
+ * open_master at once, connecting in the background.
+ */
 struct net *connect_master(void);
+struct net *open_master(void);
 /* A framework on the master with OPTS and CB; exits 100 or 111. */
 struct sched *connect_framework(struct sched_opts *,
 	    const struct sched_callbacks *, void *);

@@ -58,7 +58,7 @@ usage(FILE *fp)
 	    "       cluster-ctl run [-q] [-a attributes] [-c cpus] "
 	    "[-e name=value] [-M mem]\n"
 	    "                       [-n name] [-R resources] [-r role] "
-	    "[-u user] -- command\n"
+	    "[-u user] [-v] -- command\n"
 	    "                       [arg ...]\n"
 	    "       cluster-ctl send [-r] [-w wait]\n"
 	    "       cluster-ctl subscribe [-A] [-a attributes] [-F failover] "
@@ -190,7 +190,7 @@ resolve_master(char *ep, size_t len)
 
 /* Connect to the master, or exit as resolve_master() or 111. */
 struct net *
-connect_master(void)
+open_master(void)
 {
 	char ep[ELECT_ENDPOINT_MAX], e[ELECT_ERRLEN];
 	struct net *n;
@@ -198,6 +198,16 @@ connect_master(void)
 	resolve_master(ep, sizeof(ep));
 	if ((n = net_open(NET_PEER, ep, e)) == NULL)
 		errx(EXIT_SYSTEM, "%s", e);
+	return n;
+}
+
+struct net *
+connect_master(void)
+{
+	struct net *n = open_master();
+
+	/* so that the first request leaves at once, not a retry later */
+	net_wait_connected(n, NET_CONNECT_MS);
 	return n;
 }
 
@@ -349,8 +359,7 @@ cmd_send(int argc, char **argv)
 	}
 	if (optind != argc)
 		return bad_usage();
-	n = connect_master();
-	usleep(100000);		/* nanomsg connects in the background */
+	n = connect_master();	/* connected, or the first send fails */
 	if (raw) {
 		char *buf = malloc(REC_MAX_SIZE + 1);
 		size_t got = fread(buf, 1, REC_MAX_SIZE + 1, stdin);

@@ -8,9 +8,11 @@
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ctl.h"
@@ -41,7 +43,46 @@ struct run {
 	const char	*user;		/* -u */
 	struct tail	 out;		/* its output, once it runs */
 	int		 reading;
+	int		 verbose;	/* -v: trace each step on stderr */
+	struct net	*fitq;		/* asking whether an agent could hold it */
+	json_t		*fitrec;	/* the question */
+	const char	*attrs;		/* -a */
+	int64_t		 fit_resend;
+	int64_t		 answer_ms;	/* -t, or QUERY_TIMEOUT_MS: the master's */
+	struct timespec	 t0;		/* when run began, for the trace */
 };
+
+/*
+ * With -v, say on stderr what run just did or got, after how many
+ * milliseconds (monotonic, to the tenth) since it began.
+ */
+static void
+trace(const struct run *r, const char *fmt, ...)
+{
+	struct timespec t;
+	va_list ap;
+
+	if (!r->verbose)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	fprintf(stderr, "run: %8.1f ms ", (t.tv_sec - r->t0.tv_sec) * 1e3 +
+	    (t.tv_nsec - r->t0.tv_nsec) / 1e6);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* With -v, every record from the master is traced. */
+static void
+run_record(struct sched *s, void *ctx, const json_t *rec)
+{
+	const char *state = rec_str(rec, "state");
+
+	(void)s;
+	trace(ctx, "<- %s%s%s", rec_type(rec), state ? " " : "",
+	    state ? state : "");
+}
 
 /* The exit status that tells a script how the task of STATUS ended. */
 static int
@@ -82,6 +123,7 @@ run_offer(struct sched *s, void *ctx, const struct sched_offer *o)
 	sched_accept(s, o->offer_id, tasks, -1);
 	json_decref(tasks);
 	r->launched = 1;
+	trace(r, "-> ACCEPT of offer %s on %s", o->offer_id, o->agent_id);
 }
 
 /* Say where the task runs; its terminal update ends the run. */
@@ -107,6 +149,7 @@ run_status(struct sched *s, void *ctx, const struct sched_status *st)
 	if (st->terminal) {
 		r->done = 1;
 		sched_teardown(s);
+		trace(r, "-> TEARDOWN");
 	}
 }
 
@@ -136,6 +179,112 @@ run_error(struct sched *s, void *ctx, const struct sched_error *e)
 	}
 }
 
+/*
+ * Ask the master, on a socket of its own, whether some registered agent
+ * could ever hold the task: its whole resources hold the task's and its
+ * attributes match -a.  The answer is awaited beside the subscription
+ * (run_fits_answer), not before it: an offer that holds the task answers
+ * the question too.
+ */
+static void
+run_fits_ask(struct run *r)
+{
+	r->fitrec = rec_new(R_QUERY);
+	rec_set_str(r->fitrec, "what", "agents");
+	rec_set_str(r->fitrec, "fits", r->want);
+	if (r->attrs != NULL)
+		rec_set_str(r->fitrec, "attributes", r->attrs);
+	rec_set_int(r->fitrec, "limit", 1);
+	/* it connected while the subscription's socket did */
+	r->fit_resend = now_ms() + (net_send(r->fitq, NULL, r->fitrec) == -1 ?
+	    POLL_MS : RESEND_MS);
+}
+
+/* The question is settled: its socket goes. */
+static void
+run_fits_done(struct run *r)
+{
+	json_decref(r->fitrec);
+	r->fitrec = NULL;
+	net_close(r->fitq);
+	r->fitq = NULL;
+}
+
+/* Whether the agents of the STATE answer ST hold the task (checked here too). */
+static int
+run_fits_in(const struct run *r, const json_t *st)
+{
+	char e[RES_ERRLEN];
+	struct res total;
+	json_t *it;
+	size_t i;
+	int fits = 0;
+
+	json_array_foreach(json_object_get(st, "items"), i, it) {
+		res_init(&total);
+		if (json_is_true(json_object_get(it, "active")) &&
+		    res_parse(rec_str(it, "resources"), &total, e) == 0 &&
+		    res_contains(&total, &r->need) && (r->attrs == NULL ||
+		    attr_match(rec_str(it, "attributes") ?
+		    rec_str(it, "attributes") : "", r->attrs)))
+			fits = 1;
+		res_free(&total);
+	}
+	return fits;
+}
+
+/*
+ * The master's answer, if it came: when no agent could ever hold the
+ * task, run ends with 125 rather than wait for ever.  A principal that
+ * may not see the agents may still run tasks: that refusal is a yes.
+ */
+static void
+run_fits_answer(struct sched *s, struct run *r)
+{
+	char e[REC_ERRLEN];
+	const char *code;
+	json_t *st;
+	int got, fits = 1;
+
+	if (r->fitq == NULL)
+		return;
+	if (r->launched) {	/* an offer held it */
+		run_fits_done(r);
+		return;
+	}
+	if (now_ms() >= r->fit_resend)
+		r->fit_resend = now_ms() + (net_send(r->fitq, NULL,
+		    r->fitrec) == -1 ? POLL_MS : RESEND_MS);
+	while ((got = net_recv(r->fitq, &st, NULL, e)) == -1)
+		;
+	if (got != 1)
+		return;
+	code = rec_str(st, "code");
+	if (strcmp(rec_type(st), R_ERROR) == 0) {
+		if (code == NULL || strcmp(code, E_FORBIDDEN) != 0) {
+			warnx("master: %s", rec_str(st, "message") ?
+			    rec_str(st, "message") : "(no message)");
+			fits = 0;
+		}
+	} else if (strcmp(rec_type(st), R_STATE) == 0) {
+		if (!(fits = run_fits_in(r, st)))
+			warnx("no registered agent could ever hold %s%s%s: "
+			    "not waiting for an offer", r->want, r->attrs ?
+			    " with attributes " : "", r->attrs ? r->attrs : "");
+	} else {
+		json_decref(st);
+		return;		/* not the answer */
+	}
+	json_decref(st);
+	run_fits_done(r);
+	trace(r, fits ? "an agent could hold it" : "no agent could hold it");
+	if (!fits) {
+		r->code = EX_NOLAUNCH;
+		r->done = 1;
+		sched_teardown(s);
+	}
+}
+
 /* Kill the task and exit CODE once it ended; end at once if not launched. */
 static void
 run_abort(struct sched *s, struct run *r, int code)
@@ -155,6 +304,17 @@ run_tick(struct sched *s, void *ctx)
 	struct run *r = ctx;
 	int64_t now = now_ms();
 
+	run_fits_answer(s, r);
+	if (r->done)
+		return;
+	if (!sched_subscribed(s) && now - r->start > r->answer_ms) {
+		warnx("no answer from the master within %lld ms",
+		    (long long)r->answer_ms);
+		r->code = EXIT_SYSTEM;
+		r->done = 1;
+		sched_stop(s);
+		return;
+	}
 	if (got_signal && !r->kill_sent) {
 		warnx("signal %d: killing task %s", (int)got_signal, r->task_id);
 		run_abort(s, r, 128 + got_signal);
@@ -168,67 +328,10 @@ run_tick(struct sched *s, void *ctx)
 		tail_close(&r->out);
 		r->reading = 0;
 	}
-	if (!sched_subscribed(s) && !r->done && now - r->start >
-	    QUERY_TIMEOUT_MS) {
-		warnx("no answer from the master within %d ms",
-		    QUERY_TIMEOUT_MS);
-		r->code = EXIT_SYSTEM;
-		r->done = 1;
-		sched_stop(s);
-		return;
-	}
 	if (!r->launched && !r->warned && now - r->start > WAIT_WARN_MS) {
 		warnx("still waiting for an offer of %s", r->want);
 		r->warned = 1;
 	}
-}
-
-/*
- * Whether some registered agent could ever hold the task: its whole
- * resources hold R's and its attributes match ATTRS (NULL: any).  Exits
- * 125 when none could, so that run does not wait for ever.
- */
-static void
-run_check_fits(const struct run *r, const char *attrs)
-{
-	struct net *n = connect_master();
-	json_t *q = rec_new(R_QUERY), *st, *it;
-	char e[RES_ERRLEN];
-	struct res total;
-	size_t i;
-	int fits = 0;
-
-	rec_set_str(q, "what", "agents");
-	rec_set_str(q, "fits", r->want);
-	if (attrs != NULL)
-		rec_set_str(q, "attributes", attrs);
-	rec_set_int(q, "limit", 1);
-	st = request_any(n, q, R_STATE);
-	if (strcmp(rec_type(st), R_ERROR) == 0) {
-		/* a principal may run tasks without seeing the agents */
-		if (rec_str(st, "code") == NULL ||
-		    strcmp(rec_str(st, "code"), E_FORBIDDEN) != 0)
-			master_refused(st, EX_NOLAUNCH);
-		fits = 1;
-	}
-	/* the master filters; checked again here all the same */
-	json_array_foreach(json_object_get(st, "items"), i, it) {
-		res_init(&total);
-		if (json_is_true(json_object_get(it, "active")) &&
-		    res_parse(rec_str(it, "resources"), &total, e) == 0 &&
-		    res_contains(&total, &r->need) && (attrs == NULL ||
-		    attr_match(rec_str(it, "attributes") ?
-		    rec_str(it, "attributes") : "", attrs)))
-			fits = 1;
-		res_free(&total);
-	}
-	json_decref(q);
-	json_decref(st);
-	net_close(n);
-	if (!fits)
-		errx(EX_NOLAUNCH, "no registered agent could ever hold %s%s%s: "
-		    "not waiting for an offer", r->want, attrs ? " with "
-		    "attributes " : "", attrs ? attrs : "");
 }
 
 /* The rest of the task's output, once it has ended. */
@@ -296,25 +399,28 @@ cmd_run(int argc, char **argv)
 		{ "role", required_argument, NULL, 'r' },
 		{ "resources", required_argument, NULL, 'R' },
 		{ "user", required_argument, NULL, 'u' },
+		{ "verbose", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *cpus = "1", *mem = "128", *resources = NULL;
 	struct sched_opts o = { .name = "run", .role = "*" };
-	const struct sched_callbacks cb = { .offer = run_offer,
+	struct sched_callbacks cb = { .offer = run_offer,
 	    .status = run_status, .error = run_error };
 	struct run r = { .code = EX_NOLAUNCH };
 	char e[REC_ERRLEN];
 	struct sched *s;
 	int ch, i;
 
+	clock_gettime(CLOCK_MONOTONIC, &r.t0);
 	r.env = json_object();
 	optind = 1;
-	while ((ch = next_opt(argc, argv, "a:c:e:M:n:qr:R:u:", longopts)) != -1) {
+	while ((ch = next_opt(argc, argv, "a:c:e:M:n:qr:R:u:v", longopts)) != -1) {
 		switch (ch) {
 		case 'a':
 			if (attr_check(optarg, e) == -1)
 				USAGE("attributes '%s': %s", optarg, e);
 			o.filter_attributes = optarg;
+			r.attrs = optarg;
 			break;
 		case 'c':
 			cpus = optarg;
@@ -351,6 +457,10 @@ cmd_run(int argc, char **argv)
 				USAGE("user '%s': not a user name", optarg);
 			r.user = optarg;
 			break;
+		case 'v':
+			r.verbose = 1;
+			cb.record = run_record;
+			break;
 		default:
 			json_decref(r.env);
 			return bad_usage();
@@ -375,18 +485,27 @@ cmd_run(int argc, char **argv)
 	r.argv = json_array();
 	for (i = optind; i < argc; i++)
 		json_array_append_new(r.argv, json_string(argv[i]));
-	run_check_fits(&r, o.filter_attributes);	/* within -t, or 5 s */
+	r.fitq = open_master();
+	r.answer_ms = opt_timeout_ms < 0 ? QUERY_TIMEOUT_MS : opt_timeout_ms;
 	if (opt_timeout_ms < 0)
 		opt_timeout_ms = 0;	/* a task may run for long */
 	r.start = now_ms();
 	r.deadline = opt_timeout_ms > 0 ? r.start + opt_timeout_ms : 0;
 	catch_signals();
 	s = connect_framework(&o, &cb, &r);
+	trace(&r, "-> SUBSCRIBE as %s", o.name);
+	trace(&r, "asking whether an agent could hold %s", r.want);
+	run_fits_ask(&r);
 	if (sched_run(s, POLL_MS, run_tick) == -1)
 		warnx("lost the connection to the master");
 	sched_destroy(s);
+	if (r.fitq != NULL)
+		run_fits_done(&r);
+	trace(&r, "socket closed");
 	run_drain(&r);
+	trace(&r, "output complete");
 	r.code = run_result(&r);
+	trace(&r, "exit %d", r.code);
 	json_decref(r.last);
 	json_decref(r.argv);
 	json_decref(r.env);

@@ -365,15 +365,21 @@ framework_relay(struct master *m, json_t *rec, const struct net_route *from)
 
 /*
  * TEARDOWN: the framework is done (or an operator the ACL permits ends
- * it); it is removed at once.
+ * it); it is removed at once, and the sender told, so that it need not
+ * wait to be sure its TEARDOWN arrived before it closes its socket.
  */
 void
 framework_teardown(struct master *m, json_t *rec, const struct net_route *from)
 {
 	struct framework *fw = framework_to_kill(m, rec, from);
+	json_t *r;
 
-	if (fw != NULL)
-		framework_remove(m, fw);
+	if (fw == NULL)
+		return;
+	r = rec_new(R_TORN_DOWN);
+	rec_set_str(r, "framework_id", fw->id);
+	framework_remove(m, fw);
+	master_reply(m, from, r);
 }
 
 void

@@ -21,7 +21,9 @@
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -30,6 +32,8 @@
 #include <unistd.h>
 
 #include "task-launch.h"
+
+#define NSS_PRELOAD_GROUPS 64	/* enough for root's; more are not needed */
 
 bool	 tl_served;	/* this supervisor was forked by the server */
 
@@ -85,6 +89,24 @@ run_launch(int sock, int sigfd, const sigset_t *old, const char *log,
 }
 
 /*
+ * Load the name service's modules here, once: every launcher forked from
+ * this server then looks its task's user and groups up without a dlopen
+ * of them (with "files systemd" in nsswitch.conf, libnss_systemd and the
+ * libraries it needs: under dlopen, 23% of task-launch's samples in a
+ * perf record -a of t/bench/throughput, docs/benchmarks.md).
+ * getgrouplist asks every group service.
+ */
+static void
+nss_preload(void)
+{
+	gid_t	 groups[NSS_PRELOAD_GROUPS];
+	int	 n = NSS_PRELOAD_GROUPS;
+
+	(void)getpwnam("root");
+	(void)getgrouplist("root", 0, groups, &n);
+}
+
+/*
  * Serve launch requests on standard input until end of file.  ARGC0 and
  * ARGV0 are the server's own, whose memory the supervisors' process
  * titles reuse.  Returns the exit status (100 when standard input is not
@@ -115,6 +137,7 @@ serve_run(int (*launch)(int, char **), int argc0, char *argv0[])
 	    (sigfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK)) == -1)
 		err(EXIT_SYSTEM, "signalfd");
 	setproctitle_init(argc0, argv0, environ);
+	nss_preload();
 	reply(sock, "ready");
 	for (;;) {
 		pfd[0].fd = sock;

@@ -716,9 +716,8 @@ main(int argc, char *argv[])
 		    "%llu errors, %llu refused launches, %.2f s from the first "
 		    "offer to the last end\n", n_launched, n_finished, n_failed,
 		    n_errors, n_accept_failed, s);
-		return n_failed > 0 || n_finished < (unsigned long long)o.tasks;
-	}
-	{
+		rc = n_failed > 0 || n_finished < (unsigned long long)o.tasks;
+	} else {
 		double secs = (w1 - w0) / 1000.0, cpu = NAN, acpu = NAN;
 		long hz = sysconf(_SC_CLK_TCK);
 
@@ -743,8 +742,11 @@ main(int argc, char *argv[])
 		    n_rescinds, acpu);
 		rc = nsamples == 0 || p_failed > 0;
 	}
-	for (i = 0; i < nfw; i++)
+	/* gone for good: what it was offered goes back to others at once */
+	for (i = 0; i < nfw; i++) {
+		sched_teardown(fws[i].s);
 		sched_destroy(fws[i].s);
+	}
 	free(pfd);
 	return rc;
 }
