@@ -49,6 +49,7 @@
 #define Q_FRAMEWORKS		"frameworks"
 #define Q_TASKS			"tasks"
 #define Q_OFFERS		"offers"
+#define Q_METRICS		"metrics"	/* offerd(8) METRICS, as text */
 /* anyone -> anyone */
 #define R_ERROR			"ERROR"
 
@@ -65,6 +66,8 @@
 #define A_SHARES		"SHARES"
 #define A_ALLOCATION		"ALLOCATION"
 #define A_TICK			"TICK"		/* drf-alloc -c manual only */
+/* metrics: a cycle's run time, drf-alloc -> offerd on the socket only */
+#define A_CYCLE			"CYCLE"
 
 /*
  * ERROR codes: every ERROR record carries one in "code", for programs to

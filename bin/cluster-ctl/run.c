@@ -8,6 +8,7 @@
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,13 +36,40 @@ struct run {
 	int		 done;		/* a terminal update, or no launch */
 	int		 code;		/* the exit status, unless the task's */
 	int64_t		 start, deadline, kill_sent;
-	int		 warned;
+	enum { W_SUBSCRIPTION, W_OFFER, W_START, W_NOTHING } waits;
+	int64_t		 since;		/* it waits for that since then */
+	int		 warned;	/* it said so */
+	int		 verbose;	/* -v: say every step */
+	int		 declined;	/* offers too small so far */
+	char		 agent[64];	/* where it was launched */
 	json_t		*last;		/* the latest update of the task */
 	int		 quiet;		/* -q: its output is not shown */
 	const char	*user;		/* -u */
 	struct tail	 out;		/* its output, once it runs */
 	int		 reading;
 };
+
+/* Say, with -v, the step R has come to (a line on stderr). */
+static void __attribute__((format(printf, 2, 3)))
+run_say(const struct run *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!r->verbose)
+		return;
+	va_start(ap, fmt);
+	vwarnx(fmt, ap);
+	va_end(ap);
+}
+
+/* R waits for WHAT from now on: it may say so again. */
+static void
+run_waits(struct run *r, int what)
+{
+	r->waits = what;
+	r->since = now_ms();
+	r->warned = 0;
+}
 
 /* The exit status that tells a script how the task of STATUS ended. */
 static int
@@ -70,6 +98,11 @@ run_offer(struct sched *s, void *ctx, const struct sched_offer *o)
 	json_t *tasks;
 
 	if (r->launched || r->kill_sent || !res_contains(o->res, &r->need)) {
+		if (!r->launched && !r->kill_sent) {
+			r->declined++;
+			run_say(r, "declined an offer of %s from agent %s: too "
+			    "small", o->resources, o->agent_id);
+		}
 		sched_decline(s, o->offer_id, r->launched ? LAUNCHED_DECLINE_S :
 		    DECLINE_S);
 		return;
@@ -82,6 +115,10 @@ run_offer(struct sched *s, void *ctx, const struct sched_offer *o)
 	sched_accept(s, o->offer_id, tasks, -1);
 	json_decref(tasks);
 	r->launched = 1;
+	strlcpy(r->agent, o->agent_id, sizeof(r->agent));
+	run_say(r, "accepted an offer of agent %s (%s): launching task %s",
+	    o->agent_id, o->hostname, r->task_id);
+	run_waits(r, W_START);
 }
 
 /* Say where the task runs; its terminal update ends the run. */
@@ -99,6 +136,10 @@ run_status(struct sched *s, void *ctx, const struct sched_status *st)
 		tail_init(&r->out, sched_framework_id(s), r->task_id, TAIL_BOTH);
 		r->reading = 1;
 	}
+	if (strcmp(st->state, TASK_RUNNING) == 0 || st->terminal)
+		run_waits(r, W_NOTHING);
+	else
+		run_say(r, "task %s: %s", r->task_id, st->state);
 	if (strcmp(st->state, TASK_RUNNING) == 0 || st->terminal) {
 		json_decref(r->last);
 		r->last = json_incref((json_t *)st->rec);
@@ -148,6 +189,40 @@ run_abort(struct sched *s, struct run *r, int code)
 		sched_kill(s, r->task_id);
 }
 
+/*
+ * Say what R waits for: each step with -v, and once when a step takes
+ * longer than WAIT_WARN_MS.
+ */
+static void
+run_progress(struct sched *s, struct run *r, int64_t now)
+{
+	if (r->waits == W_SUBSCRIPTION && sched_subscribed(s)) {
+		run_say(r, "subscribed as framework %s: waiting for an offer "
+		    "of %s", sched_framework_id(s), r->want);
+		run_waits(r, W_OFFER);
+	}
+	if (r->warned || r->done || r->kill_sent || now - r->since <=
+	    WAIT_WARN_MS)
+		return;
+	r->warned = 1;
+	switch (r->waits) {
+	case W_SUBSCRIPTION:
+		warnx("still waiting for the master at %s to take the "
+		    "subscription", master_endpoint(opt_master));
+		break;
+	case W_OFFER:
+		warnx("still waiting for an offer of %s (%d too small declined "
+		    "so far)", r->want, r->declined);
+		break;
+	case W_START:
+		warnx("still waiting for agent %s to start task %s", r->agent,
+		    r->task_id);
+		break;
+	default:
+		break;
+	}
+}
+
 /* Every POLL_MS: signals, the -t deadline, a kill that takes too long. */
 static void
 run_tick(struct sched *s, void *ctx)
@@ -177,10 +252,7 @@ run_tick(struct sched *s, void *ctx)
 		sched_stop(s);
 		return;
 	}
-	if (!r->launched && !r->warned && now - r->start > WAIT_WARN_MS) {
-		warnx("still waiting for an offer of %s", r->want);
-		r->warned = 1;
-	}
+	run_progress(s, r, now);
 }
 
 /*
@@ -296,6 +368,7 @@ cmd_run(int argc, char **argv)
 		{ "role", required_argument, NULL, 'r' },
 		{ "resources", required_argument, NULL, 'R' },
 		{ "user", required_argument, NULL, 'u' },
+		{ "verbose", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *cpus = "1", *mem = "128", *resources = NULL;
@@ -309,7 +382,7 @@ cmd_run(int argc, char **argv)
 
 	r.env = json_object();
 	optind = 1;
-	while ((ch = next_opt(argc, argv, "a:c:e:M:n:qr:R:u:", longopts)) != -1) {
+	while ((ch = next_opt(argc, argv, "a:c:e:M:n:qr:R:u:v", longopts)) != -1) {
 		switch (ch) {
 		case 'a':
 			if (attr_check(optarg, e) == -1)
@@ -351,6 +424,9 @@ cmd_run(int argc, char **argv)
 				USAGE("user '%s': not a user name", optarg);
 			r.user = optarg;
 			break;
+		case 'v':
+			r.verbose = 1;
+			break;
 		default:
 			json_decref(r.env);
 			return bad_usage();
@@ -379,6 +455,8 @@ cmd_run(int argc, char **argv)
 	if (opt_timeout_ms < 0)
 		opt_timeout_ms = 0;	/* a task may run for long */
 	r.start = now_ms();
+	run_waits(&r, W_SUBSCRIPTION);
+	run_say(&r, "subscribing to the master at %s", master_endpoint(opt_master));
 	r.deadline = opt_timeout_ms > 0 ? r.start + opt_timeout_ms : 0;
 	catch_signals();
 	s = connect_framework(&o, &cb, &r);

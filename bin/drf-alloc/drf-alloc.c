@@ -568,6 +568,8 @@ main(int argc, char *argv[])
 	out.format = cf.format;
 	out.net = NULL;
 	ops.arg = &out;
+	/* offerd's link: each cycle's run time goes to its metrics */
+	cf.opts.report_cycles = cf.listen != NULL && cf.program == NULL;
 	if ((d = drf_create(&cf.opts, &ops, err)) == NULL) {
 		log_warnx("%s", err);
 		return EXIT_USAGE;

@@ -238,6 +238,10 @@ alloc_handle(struct master *m, json_t *rec)
 	struct agent *a;
 	struct res res, free_;
 
+	if (strcmp(rec_type(rec), A_CYCLE) == 0) {
+		stats_cycle(rec_num_or(rec, "seconds", 0));
+		return;
+	}
 	if (strcmp(rec_type(rec), A_ALLOCATION) != 0) {
 		if (strcmp(rec_type(rec), R_ERROR) == 0)
 			log_warnx("allocator: %s", rec_str(rec, "message") ?
