@@ -190,7 +190,9 @@ stats_init(struct agentd *ag, const char *addr)
 		return;
 	if ((st.http = metrics_http_start(addr, err)) == NULL)
 		log_fatalx("%s", err);
-	log_info("metrics on http://%s/metrics", addr);
+	/* port 0 (-M ADDR:0) takes a free one: say which */
+	log_info("metrics on -M %s: port %d, path /metrics", addr,
+	    metrics_http_port(st.http));
 }
 
 void

@@ -71,6 +71,17 @@ run_waits(struct run *r, int what)
 	r->warned = 0;
 }
 
+/* Once subscribed, R waits for an offer: say so with -v. */
+static void
+run_subscribed(struct sched *s, struct run *r)
+{
+	if (r->waits != W_SUBSCRIPTION || !sched_subscribed(s))
+		return;
+	run_say(r, "subscribed as framework %s: waiting for an offer of %s",
+	    sched_framework_id(s), r->want);
+	run_waits(r, W_OFFER);
+}
+
 /* The exit status that tells a script how the task of STATUS ended. */
 static int
 exit_status_of(const json_t *st)
@@ -97,6 +108,7 @@ run_offer(struct sched *s, void *ctx, const struct sched_offer *o)
 	struct run *r = ctx;
 	json_t *tasks;
 
+	run_subscribed(s, r);
 	if (r->launched || r->kill_sent || !res_contains(o->res, &r->need)) {
 		if (!r->launched && !r->kill_sent) {
 			r->declined++;
@@ -196,11 +208,7 @@ run_abort(struct sched *s, struct run *r, int code)
 static void
 run_progress(struct sched *s, struct run *r, int64_t now)
 {
-	if (r->waits == W_SUBSCRIPTION && sched_subscribed(s)) {
-		run_say(r, "subscribed as framework %s: waiting for an offer "
-		    "of %s", sched_framework_id(s), r->want);
-		run_waits(r, W_OFFER);
-	}
+	run_subscribed(s, r);
 	if (r->warned || r->done || r->kill_sent || now - r->since <=
 	    WAIT_WARN_MS)
 		return;

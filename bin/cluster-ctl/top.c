@@ -244,6 +244,11 @@ top_wait(int64_t ms, int *keys)
 int
 cmd_top(int argc, char **argv)
 {
+	static const struct option longopts[] = {
+		{ "delay", required_argument, NULL, 'd' },
+		{ "iterations", required_argument, NULL, 'n' },
+		{ NULL, 0, NULL, 0 }
+	};
 	struct net *n;
 	int64_t delay = TOP_DELAY_MS;
 	long iterations = 0, i;
@@ -251,7 +256,7 @@ cmd_top(int argc, char **argv)
 	int ch, keys;
 
 	optind = 1;
-	while ((ch = next_opt(argc, argv, "d:n:", NULL)) != -1) {
+	while ((ch = next_opt(argc, argv, "d:n:", longopts)) != -1) {
 		switch (ch) {
 		case 'd':
 			delay = duration_arg_min("delay", optarg, 100);

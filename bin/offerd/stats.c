@@ -115,7 +115,10 @@ stats_init(struct master *m)
 		return;
 	if ((st.http = metrics_http_start(m->conf->metrics_addr, err)) == NULL)
 		log_fatalx("%s", err);
-	log_info("metrics on http://%s/metrics", m->conf->metrics_addr);
+	/* port 0 (-M ADDR:0) takes a free one: say which */
+	log_info("metrics on -M %s: port %d, path /metrics",
+	    m->conf->metrics_addr,
+	    metrics_http_port(st.http));
 }
 
 void
