@@ -40,7 +40,7 @@ LDLIBS	+= $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lzookeeper_mt -lm
 HTTP_PKG = libmicrohttpd
 HTTP_LIBS = $(shell pkg-config --libs $(HTTP_PKG) 2>/dev/null)
 CFLAGS	+= $(shell pkg-config --cflags $(HTTP_PKG) 2>/dev/null)
-build/bin/offerd build/bin/agentd build/libcluster.so build/test/metrics: \
+build/bin/offerd build/bin/agentd build/libcluster.so build/test/metrics-test: \
 	LDLIBS += $(HTTP_LIBS)
 
 # Debian packages the build, the tests and the demo need (see README).

@@ -479,16 +479,15 @@ http_request(void *arg, struct MHD_Connection *conn, const char *url,
 {
 	static const char nf[] = "not found: try /metrics\n";
 	static const char na[] = "method not allowed: GET only\n";
-	static int seen;
 
 	(void)version;
 	(void)upload;
-	/* the first call has only the headers: answer at the second */
-	if (*state == NULL) {
-		*state = &seen;
-		return MHD_YES;
-	}
-	*upload_len = 0;
+	(void)upload_len;
+	(void)state;
+	/*
+	 * Answered at the first call, on the headers alone: a body that
+	 * follows is never read (MHD discards it and closes).
+	 */
 	if (strcmp(url, PATH_METRICS) != 0)
 		return http_answer(conn, MHD_HTTP_NOT_FOUND, nf,
 		    sizeof(nf) - 1, "text/plain");
