@@ -68,6 +68,7 @@
 #define A_TICK			"TICK"		/* drf-alloc -c manual only */
 /* metrics: a cycle's run time, drf-alloc -> offerd on the socket only */
 #define A_CYCLE			"CYCLE"
+#define A_CYCLE_ENV		"CLUSTER_ALLOC_CYCLES"	/* "1": send CYCLE */
 
 /*
  * ERROR codes: every ERROR record carries one in "code", for programs to
