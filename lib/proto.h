@@ -69,6 +69,9 @@
 /* metrics: a cycle's run time, drf-alloc -> offerd on the socket only */
 #define A_CYCLE			"CYCLE"
 #define A_CYCLE_ENV		"CLUSTER_ALLOC_CYCLES"	/* "1": send CYCLE */
+/* the metrics' names start with these (offerd(8), agentd(8) METRICS) */
+#define METRICS_OFFERD		"cluster_offerd_"
+#define METRICS_AGENTD		"cluster_agentd_"
 
 /*
  * ERROR codes: every ERROR record carries one in "code", for programs to

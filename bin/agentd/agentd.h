@@ -46,6 +46,9 @@ struct atask {
 	int64_t	 kill_sent;
 };
 
+/* The atask of a struct agent_task: base is its first member. */
+#define T(bt)	((struct atask *)(void *)(bt))
+
 struct agentd {
 	struct net	*net;
 	struct agent_set *set;		/* of one agent */

@@ -19,10 +19,8 @@
 #include "rec.h"
 #include "util.h"
 
-#define STATS_PREFIX	"cluster_agentd_"
 #define CGROUP_ROOT	"/sys/fs/cgroup"
 #define CG_LINE		(PATH_MAX + 64)	/* a line of /proc/PID/cgroup */
-#define T(bt)		((struct atask *)(bt))
 
 /* Launch to running, in seconds: from 1 ms to 30 s. */
 static const double launch_bounds[] = {
@@ -241,7 +239,7 @@ stats_render(struct agentd *ag, size_t *len)
 		    bt->id);
 		task_usage(T(bt), labels);
 	}
-	return metrics_render(st.reg, STATS_PREFIX, len);
+	return metrics_render(st.reg, METRICS_AGENTD, len);
 }
 
 int

@@ -37,7 +37,6 @@
 #define LAUNCH_ARGS_MAX		512
 #define LAUNCH_ARGS_SPACE	65536
 
-#define T(bt)	((struct atask *)(void *)(bt))	/* base is the first member */
 
 static void	task_finished(struct atask *, int);
 

@@ -30,7 +30,6 @@
 #define TOP_DELAY_MS	2000	/* -d */
 #define TOP_BAR		20	/* characters of a utilization bar */
 #define TOP_ROWS_MIN	4	/* rows kept for each table, at least */
-#define METRIC_PREFIX	"cluster_offerd_"
 #define ANSI_CLEAR	"\033[H\033[2J"	/* home, clear the screen */
 #define ANSI_NOWRAP	"\033[?7l"	/* long lines are cut, not wrapped */
 #define ANSI_WRAP	"\033[?7h"
@@ -82,9 +81,9 @@ metric(const char *text, const char *name, const char *value)
 
 	if (value != NULL)
 		len = snprintf(want, sizeof(want), "%s%s{state=\"%s\"} ",
-		    METRIC_PREFIX, name, value);
+		    METRICS_OFFERD, name, value);
 	else
-		len = snprintf(want, sizeof(want), "%s%s ", METRIC_PREFIX, name);
+		len = snprintf(want, sizeof(want), "%s%s ", METRICS_OFFERD, name);
 	for (p = text; p != NULL && *p != '\0'; p = strchr(p, '\n') ?
 	    strchr(p, '\n') + 1 : NULL)
 		if (strncmp(p, want, len) == 0)

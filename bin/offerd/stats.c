@@ -16,7 +16,6 @@
 #include "rec.h"
 #include "util.h"
 
-#define STATS_PREFIX	"cluster_offerd_"
 #define MB_BYTES	1048576.0	/* mem and disk are in MB */
 #define MILLI		1000.0		/* scalar resources are in 1/1000 */
 
@@ -223,7 +222,7 @@ char *
 stats_render(struct master *m, size_t *len)
 {
 	stats_gauges(m);
-	return metrics_render(st.reg, STATS_PREFIX, len);
+	return metrics_render(st.reg, METRICS_OFFERD, len);
 }
 
 int
