@@ -39,13 +39,21 @@ BUILD_CC = $(CC)
 endif
 CFLAGS	+= -std=gnu11 -D_GNU_SOURCE -fPIC $(WARN) -Ilib $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS	+= $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lzookeeper_mt -lm
+# The metrics' HTTP server (lib/metrics.c): linked into the daemons that
+# serve it only, so that the tools do not load it and its TLS libraries.
+HTTP_PKG = libmicrohttpd
+HTTP_LIBS = $(shell pkg-config --libs $(HTTP_PKG) 2>/dev/null)
+CFLAGS	+= $(shell pkg-config --cflags $(HTTP_PKG) 2>/dev/null)
+build/bin/offerd build/bin/agentd build/libcluster.so build/test/metrics-test: \
+	LDLIBS += $(HTTP_LIBS)
 
 # Debian packages the build, the tests and the demo need (see README).
 DEBS	 = build-essential pkg-config libbsd-dev libmsgpack-dev libnanomsg-dev \
 	   libjansson-dev libcap-dev libsodium-dev bats iproute2 procps gnuplot-nox \
 	   libzookeeper-mt-dev zookeeper mandoc jq python3 perl \
 	   clang libclang-rt-14-dev \
-	   qemu-system-x86 linux-image-amd64 busybox-static
+	   qemu-system-x86 linux-image-amd64 busybox-static \
+	   libmicrohttpd-dev tmux curl
 
 PROGS	 = $(notdir $(wildcard bin/*))
 # libcluster is every lib/*.c but the program-only ones (PROGSRC: what

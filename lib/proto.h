@@ -56,6 +56,7 @@
 #define REASON_DRAINED		"drained"	/* TASK_KILLED at a drain's deadline */
 /* offerd -> the sender of a TEARDOWN: the framework is gone */
 #define R_TORN_DOWN		"TORN_DOWN"
+#define Q_METRICS		"metrics"	/* offerd(8) METRICS, as text */
 /* anyone -> anyone */
 #define R_ERROR			"ERROR"
 
@@ -72,6 +73,12 @@
 #define A_SHARES		"SHARES"
 #define A_ALLOCATION		"ALLOCATION"
 #define A_TICK			"TICK"		/* drf-alloc -c manual only */
+/* metrics: a cycle's run time, drf-alloc -> offerd on the socket only */
+#define A_CYCLE			"CYCLE"
+#define A_CYCLE_ENV		"CLUSTER_ALLOC_CYCLES"	/* "1": send CYCLE */
+/* the metrics' names start with these (offerd(8), agentd(8) METRICS) */
+#define METRICS_OFFERD		"cluster_offerd_"
+#define METRICS_AGENTD		"cluster_agentd_"
 
 /*
  * ERROR codes: every ERROR record carries one in "code", for programs to

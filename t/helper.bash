@@ -194,3 +194,38 @@ principal() {
 	wait_for 5 sh -c 'test "$(grep -c "principals from" "$1")" -gt "$2"' - \
 	    "$TMP/offerd.log" "$n"
 }
+
+# ---- metrics (offerd -M, agentd -M; t/095x) ----
+
+# metrics_port NAME: the port daemon NAME (started with -v and -M
+# ADDR:0) says it serves its metrics on.
+metrics_port() {
+	sed -n 's/.*metrics on -M [^ ]*: port \([0-9]*\), .*/\1/p' \
+	    "$TMP/$1.log" | tail -1
+}
+
+# metric SAMPLE: the value of SAMPLE (its name and labels exactly as the
+# text writes them) in the metrics text on stdin; nothing when absent.
+metric() {
+	awk -v n="$1" '$1 == n { print $2 }'
+}
+
+# free_port: a loopback TCP port that is free now.
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# need_debs PACKAGE...: install the Debian packages that are missing
+# (root only, waiting for other installs), else skip the test.
+need_debs() {
+	local p missing=
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null |
+		    grep -q 'install ok installed' || missing="$missing $p"
+	done
+	[ -z "$missing" ] && return 0
+	[ "$(id -u)" -eq 0 ] || skip "needs$missing (Debian), installed as root"
+	DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 \
+	    install -y -qq --no-install-recommends $missing >/dev/null 2>&1 ||
+	    skip "cannot install$missing"
+}

@@ -8,6 +8,7 @@
  *   task.c     the agent_ops of a real agent: tasks, checkpoints, recovery
  *   launch.c   the launcher: fork server, posix_spawn, the exec notices
  *   user.c     who a task runs as (-U, -A) and its sandbox, which it owns
+ *   stats.c    the metrics: counted here, served on -M
  *
  * Checkpoint, per task, in WORK/tasks/FRAMEWORK/TASK/:
  *   task.json      the task as launched
@@ -40,9 +41,13 @@ struct atask {
 	uid_t	 uid;			/* whom the task runs as */
 	gid_t	 gid;
 	int	 starting;		/* launched, its exec not yet reported */
+	int64_t	 launch_at;		/* now_ms() of its start, for metrics */
 	int	 kill_wanted;
 	int64_t	 kill_sent;
 };
+
+/* The atask of a struct agent_task: base is its first member. */
+#define T(bt)	((struct atask *)(void *)(bt))
 
 struct agentd {
 	struct net	*net;
@@ -141,5 +146,23 @@ void	launch_notices(struct agentd *);
 void	launch_server_reaped(struct agentd *, pid_t pid);
 /* Stop the launcher server (its launchers keep running). */
 void	launch_server_close(struct agentd *);
+
+/* stats.c: the metrics (agentd(8) METRICS) */
+/* Make the metrics, and serve them on ADDR (-M) if not NULL; exits 111. */
+void	stats_init(struct agentd *, const char *addr);
+/* A task handed to the launcher. */
+void	stats_launch(void);
+/* A task runs, MS after its launch began. */
+void	stats_running(int64_t ms);
+/* A task ended in STATE; OOM: killed for its memory limit. */
+void	stats_ended(const char *state, int oom);
+/* A record of TYPE went to the master. */
+void	stats_sent(const char *type);
+/* The descriptor a scrape makes readable, or -1 without -M. */
+int	stats_fd(void);
+/* Publish fresh text when a scrape waits for it. */
+void	stats_serve(struct agentd *);
+/* Stop serving and free the metrics. */
+void	stats_stop(void);
 
 #endif

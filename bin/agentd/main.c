@@ -49,6 +49,7 @@ struct config {
 	const char	*master, *pidpath, *resources;
 	const char	*attributes, *grace, *heartbeat, *retry, *launcher;
 	const char	*credential;	/* -C */
+	const char	*metrics;	/* -M */
 	const char	*task_user;	/* -U */
 	int		 fg, verbose, kill_on_exit, allow_root;
 };
@@ -69,9 +70,10 @@ usage(FILE *fp)
 {
 	fprintf(fp, "usage: agentd [-Adkv] [-a attributes] [-C credential] "
 	    "[-g grace] [-h hostname]\n"
-	    "              [-H interval] [-L launcher] [-m master] "
-	    "[-p pidfile] [-r resources]\n"
-	    "              [-U user] [-u retry] [-w work-dir]\n");
+	    "              [-H interval] [-L launcher] [-M address:port] "
+	    "[-m master]\n"
+	    "              [-p pidfile] [-r resources] [-U user] [-u retry] "
+	    "[-w work-dir]\n");
 }
 
 /* Log a start-up failure and exit with STATUS (agentd(8), EXIT STATUS). */
@@ -248,6 +250,7 @@ config_parse(struct daemon *d, int argc, char *argv[])
 		{ "kill-on-exit", no_argument, NULL, 'k' },
 		{ "launcher", required_argument, NULL, 'L' },
 		{ "master", required_argument, NULL, 'm' },
+		{ "metrics", required_argument, NULL, 'M' },
 		{ "pidfile", required_argument, NULL, 'p' },
 		{ "resources", required_argument, NULL, 'r' },
 		{ "task-user", required_argument, NULL, 'U' },
@@ -267,7 +270,7 @@ config_parse(struct daemon *d, int argc, char *argv[])
 	    sizeof(ag->launcher));
 	snprintf(ag->work_dir, sizeof(ag->work_dir), "%s",
 	    getuid() == 0 ? "/var/lib/agentd" : "/tmp/agentd");
-	while ((ch = getopt_long(argc, argv, "Aa:C:dg:h:H:kL:m:p:r:U:u:vw:",
+	while ((ch = getopt_long(argc, argv, "Aa:C:dg:h:H:kL:M:m:p:r:U:u:vw:",
 	    longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'A':
@@ -297,6 +300,9 @@ config_parse(struct daemon *d, int argc, char *argv[])
 		case 'L':
 			c->launcher = optarg;
 			strlcpy(ag->launcher, optarg, sizeof(ag->launcher));
+			break;
+		case 'M':
+			c->metrics = optarg;
 			break;
 		case 'm':
 			c->master = optarg;
@@ -454,6 +460,7 @@ setup(struct daemon *d, struct agent_conf *conf)
 		log_fatal("agent");
 	strlcpy(ag->set->agents[0].id, d->saved_id, AGENT_ID_LEN);
 	task_recover(ag);
+	stats_init(ag, d->c.metrics);
 	if (d->pfh != NULL)
 		pidfile_write(d->pfh);
 	if ((d->sigfd = sig_init((int[]){ SIGTERM, SIGINT, SIGCHLD }, 3)) == -1)
@@ -507,11 +514,12 @@ turn(struct daemon *d, int64_t max_ms)
 {
 	struct agentd *ag = &d->ag;
 	const char *id = ag->set->agents[0].id;
-	struct pollfd pfd[4] = {
+	struct pollfd pfd[5] = {
 		{ .fd = net_fd(ag->net), .events = POLLIN },
 		{ .fd = d->sigfd, .events = POLLIN },
 		{ .fd = launch_server_fd(), .events = POLLIN },
 		{ .fd = launch_notify_fd(), .events = POLLIN },
+		{ .fd = stats_fd(), .events = POLLIN },	/* -1: no -M */
 	};
 	int64_t now = now_ms(), wait = d->next_tick - now, w;
 	int stop = 0;
@@ -522,7 +530,7 @@ turn(struct daemon *d, int64_t max_ms)
 		wait = w;
 	if (wait > max_ms)
 		wait = max_ms;
-	if (poll(pfd, 4, wait > 0 ? (int)wait : 0) == -1 && errno != EINTR)
+	if (poll(pfd, 5, wait > 0 ? (int)wait : 0) == -1 && errno != EINTR)
 		log_fatal("poll");
 	sig_drain();
 	if (sig_take(SIGTERM))
@@ -544,6 +552,8 @@ turn(struct daemon *d, int64_t max_ms)
 		d->next_tick = now_ms() + TICK_MS;
 	}
 	agent_set_flush(ag->set);
+	if (pfd[4].revents != 0)
+		stats_serve(ag);
 	return stop;
 }
 
@@ -611,6 +621,7 @@ main(int argc, char *argv[])
 		stop_tasks(&d);
 	say_goodbye(&d, d.c.kill_on_exit);
 	launch_server_close(&d.ag);
+	stats_stop();
 	net_close(d.ag.net);
 	elect_follow_destroy(d.follow);
 	if (d.pfh != NULL)

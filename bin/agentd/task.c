@@ -37,7 +37,6 @@
 #define LAUNCH_ARGS_MAX		512
 #define LAUNCH_ARGS_SPACE	65536
 
-#define T(bt)	((struct atask *)(void *)(bt))	/* base is the first member */
 
 static void	task_finished(struct atask *, int);
 
@@ -291,6 +290,7 @@ task_launch_failed(struct agentd *ag, struct atask *t, const char *why)
 	(void)ag;
 	log_warnx("task %s: %s", t->base.id, why);
 	t->starting = 0;
+	stats_ended(TASK_FAILED, 0);
 	agent_update(&t->base, TASK_FAILED, json_pack("{s:s}", "reason", why));
 }
 
@@ -329,6 +329,8 @@ task_running(struct agentd *ag, pid_t pid)
 
 		if (t->pid == pid && !t->adopted && t->starting) {
 			t->starting = 0;
+			if (t->launch_at != 0)
+				stats_running(now_ms() - t->launch_at);
 			agent_update(bt, TASK_RUNNING, NULL);
 			return 1;
 		}
@@ -373,6 +375,8 @@ task_start(void *arg, struct agent_task *bt)
 		return;
 	}
 	t->starting = 1;
+	t->launch_at = now_ms();
+	stats_launch();
 	agent_update(bt, TASK_STARTING, NULL);
 	if (user_sandbox(ag, t, path, sizeof(path), why, sizeof(why)) == -1)
 		goto fail;
@@ -415,7 +419,10 @@ task_send(void *arg, const json_t *rec)
 {
 	struct agentd *ag = arg;
 
-	return net_send(ag->net, NULL, rec);
+	if (net_send(ag->net, NULL, rec) == -1)
+		return -1;
+	stats_sent(rec_type(rec));
+	return 0;
 }
 
 /* What this agent says of itself when it registers. */
@@ -527,6 +534,7 @@ task_finished(struct atask *t, int status)
 				json_object_set(extra, copy[i],
 				    json_object_get(res, copy[i]));
 	}
+	stats_ended(state, rec_bool_or(res, "oom", 0));
 	json_decref(res);
 	t->starting = 0;
 	agent_update(&t->base, state, extra);

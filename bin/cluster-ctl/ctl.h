@@ -17,7 +17,7 @@
 #define RESEND_MS	500
 #define QUERY_TIMEOUT_MS 5000	/* -t of every command but run */
 #define POLL_MS		100	/* longest sleep of run and subscribe */
-#define WAIT_WARN_MS	5000	/* run: say it still waits for an offer */
+#define WAIT_WARN_MS	2000	/* run: say what it still waits for */
 #define KILL_WAIT_MS	15000	/* run: how long a killed task may take */
 #define DECLINE_S	1.0	/* run: an offer too small, until launched */
 #define LAUNCHED_DECLINE_S 60.0	/* run: any offer once launched */
@@ -93,7 +93,20 @@ int	tail_step(struct tail *, int wait_ms);
 int	tail_done(const struct tail *);
 void	tail_close(struct tail *);
 
+/* Print ITEMS as a table with columns COLS (comma separated). */
+void	table_print(json_t *items, const char *cols);
+/*
+ * Every item the master answers QUERY Q with, page after page, as a new
+ * array; Q is the caller's (its "after" is set and removed).  An ERROR
+ * exits 1, no answer 111.
+ */
+json_t	*query_all(struct net *, json_t *q);
+/* The master's metrics text (QUERY metrics), a new string; exits too. */
+char	*query_metrics(struct net *);
+
 int	cmd_credential(int, char **);
+int	cmd_metrics(int, char **);
+int	cmd_top(int, char **);
 int	cmd_list(int, char **);
 int	cmd_logs(int, char **);
 int	cmd_history(int, char **);

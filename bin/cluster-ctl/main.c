@@ -53,9 +53,10 @@ usage(FILE *fp)
 	    "[-S since]\n"
 	    "                           [-s state]\n"
 	    "       cluster-ctl leader\n"
+	    "       cluster-ctl metrics\n"
 	    "       cluster-ctl logs [-f] [-F framework-id] [--stream=stream] "
 	    "task-id\n"
-	    "       cluster-ctl run [-q] [-a attributes] [-c cpus] "
+	    "       cluster-ctl run [-qv] [-a attributes] [-c cpus] "
 	    "[-e name=value] [-M mem]\n"
 	    "                       [-n name] [-R resources] [-r role] "
 	    "[-u user] [-v] -- command\n"
@@ -64,6 +65,7 @@ usage(FILE *fp)
 	    "       cluster-ctl subscribe [-A] [-a attributes] [-F failover] "
 	    "[-i framework-id]\n"
 	    "                       [-M min] [-n name] [-r role]\n"
+	    "       cluster-ctl top [-d delay] [-n iterations]\n"
 	    "       cluster-ctl weight role weight\n");
 }
 
@@ -437,6 +439,10 @@ main(int argc, char *argv[])
 		return cmd_run(argc, argv);
 	if (strcmp(argv[0], "leader") == 0)
 		return cmd_leader(argc, argv);
+	if (strcmp(argv[0], "metrics") == 0)
+		return cmd_metrics(argc, argv);
+	if (strcmp(argv[0], "top") == 0)
+		return cmd_top(argc, argv);
 	if (strcmp(argv[0], "weight") == 0)
 		return cmd_weight(argc, argv);
 	if (strcmp(argv[0], "drain") == 0)

@@ -128,9 +128,8 @@ field_text(json_t *item, const char *name, char *buf, size_t len)
 	}
 }
 
-/* Print ITEMS as a table with columns COLS (comma separated). */
-static void
-print_table(json_t *items, const char *cols)
+void
+table_print(json_t *items, const char *cols)
 {
 	char *copy = strdup(cols), *p, *c, *names[32], buf[1024];
 	size_t width[32], i, k, n = 0;
@@ -180,14 +179,12 @@ print_items(json_t *items, const char *cols)
 		json_array_foreach(items, i, item)
 			rec_print(stdout, item);
 	else
-		print_table(items, cols);
+		table_print(items, cols);
 }
 
-/* Ask the master QUERY Q (freed) and print its items as COLS. */
-static void
-query_print(json_t *q, const char *cols)
+json_t *
+query_all(struct net *n, json_t *q)
 {
-	struct net *n = connect_master();
 	json_t *all = json_array(), *st;
 	const char *after;
 	char cursor[256] = "";
@@ -217,10 +214,59 @@ query_print(json_t *q, const char *cols)
 		rec_set_str(q, "after", cursor);
 		json_decref(st);
 	}
+	json_object_del(q, "after");
+	return all;
+}
+
+/* Ask the master QUERY Q (freed) and print its items as COLS. */
+static void
+query_print(json_t *q, const char *cols)
+{
+	struct net *n = connect_master();
+	json_t *all = query_all(n, q);
+
 	print_items(all, cols);
 	json_decref(all);
 	json_decref(q);
 	net_close(n);
+}
+
+char *
+query_metrics(struct net *n)
+{
+	json_t *q = rec_new(R_QUERY), *st;
+	char *text;
+
+	rec_set_str(q, "what", Q_METRICS);
+	st = request(n, q, R_STATE);
+	json_decref(q);
+	if (rec_str(st, "text") == NULL)
+		errx(EXIT_SYSTEM, "the master's answer has no metrics text");
+	text = strdup(rec_str(st, "text"));
+	json_decref(st);
+	if (text == NULL)
+		err(EXIT_SYSTEM, "metrics");
+	return text;
+}
+
+/*
+ * metrics: the master's metrics in the Prometheus text format, for the
+ * node exporter's textfile collector.
+ */
+int
+cmd_metrics(int argc, char **argv)
+{
+	struct net *n;
+	char *text;
+
+	if (no_own_opts(argc, argv, 1) == -1)
+		return bad_usage();
+	n = connect_master();
+	text = query_metrics(n);
+	fputs(text, stdout);
+	free(text);
+	net_close(n);
+	return fflush(stdout) == EOF ? EXIT_SYSTEM : 0;
 }
 
 /*

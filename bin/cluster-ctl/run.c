@@ -37,7 +37,11 @@ struct run {
 	int		 done;		/* a terminal update, or no launch */
 	int		 code;		/* the exit status, unless the task's */
 	int64_t		 start, deadline, kill_sent;
-	int		 warned;
+	enum { W_SUBSCRIPTION, W_OFFER, W_START, W_NOTHING } waits;
+	int64_t		 since;		/* it waits for that since then */
+	int		 warned;	/* it said so */
+	int		 declined;	/* offers too small so far */
+	char		 agent[64];	/* where it was launched */
 	json_t		*last;		/* the latest update of the task */
 	int		 quiet;		/* -q: its output is not shown */
 	const char	*user;		/* -u */
@@ -56,7 +60,7 @@ struct run {
  * With -v, say on stderr what run just did or got, after how many
  * milliseconds (monotonic, to the tenth) since it began.
  */
-static void
+static void __attribute__((format(printf, 2, 3)))
 trace(const struct run *r, const char *fmt, ...)
 {
 	struct timespec t;
@@ -82,6 +86,26 @@ run_record(struct sched *s, void *ctx, const json_t *rec)
 	(void)s;
 	trace(ctx, "<- %s%s%s", rec_type(rec), state ? " " : "",
 	    state ? state : "");
+}
+
+/* R waits for WHAT from now on: it may say so again. */
+static void
+run_waits(struct run *r, int what)
+{
+	r->waits = what;
+	r->since = now_ms();
+	r->warned = 0;
+}
+
+/* Once subscribed, R waits for an offer: say so with -v. */
+static void
+run_subscribed(struct sched *s, struct run *r)
+{
+	if (r->waits != W_SUBSCRIPTION || !sched_subscribed(s))
+		return;
+	trace(r, "subscribed as framework %s: waiting for an offer of %s",
+	    sched_framework_id(s), r->want);
+	run_waits(r, W_OFFER);
 }
 
 /* The exit status that tells a script how the task of STATUS ended. */
@@ -110,7 +134,13 @@ run_offer(struct sched *s, void *ctx, const struct sched_offer *o)
 	struct run *r = ctx;
 	json_t *tasks;
 
+	run_subscribed(s, r);
 	if (r->launched || r->kill_sent || !res_contains(o->res, &r->need)) {
+		if (!r->launched && !r->kill_sent) {
+			r->declined++;
+			trace(r, "declined an offer of %s from agent %s: too "
+			    "small", o->resources, o->agent_id);
+		}
 		sched_decline(s, o->offer_id, r->launched ? LAUNCHED_DECLINE_S :
 		    DECLINE_S);
 		return;
@@ -123,7 +153,10 @@ run_offer(struct sched *s, void *ctx, const struct sched_offer *o)
 	sched_accept(s, o->offer_id, tasks, -1);
 	json_decref(tasks);
 	r->launched = 1;
-	trace(r, "-> ACCEPT of offer %s on %s", o->offer_id, o->agent_id);
+	strlcpy(r->agent, o->agent_id, sizeof(r->agent));
+	trace(r, "accepted an offer of agent %s (%s): launching task %s",
+	    o->agent_id, o->hostname, r->task_id);
+	run_waits(r, W_START);
 }
 
 /* Say where the task runs; its terminal update ends the run. */
@@ -141,6 +174,10 @@ run_status(struct sched *s, void *ctx, const struct sched_status *st)
 		tail_init(&r->out, sched_framework_id(s), r->task_id, TAIL_BOTH);
 		r->reading = 1;
 	}
+	if (strcmp(st->state, TASK_RUNNING) == 0 || st->terminal)
+		run_waits(r, W_NOTHING);
+	else
+		trace(r, "task %s: %s", r->task_id, st->state);
 	if (strcmp(st->state, TASK_RUNNING) == 0 || st->terminal) {
 		json_decref(r->last);
 		r->last = json_incref((json_t *)st->rec);
@@ -297,6 +334,36 @@ run_abort(struct sched *s, struct run *r, int code)
 		sched_kill(s, r->task_id);
 }
 
+/*
+ * Say what R waits for: each step with -v, and once when a step takes
+ * longer than WAIT_WARN_MS.
+ */
+static void
+run_progress(struct sched *s, struct run *r, int64_t now)
+{
+	run_subscribed(s, r);
+	if (r->warned || r->done || r->kill_sent || now - r->since <=
+	    WAIT_WARN_MS)
+		return;
+	r->warned = 1;
+	switch (r->waits) {
+	case W_SUBSCRIPTION:
+		warnx("still waiting for the master at %s to take the "
+		    "subscription", master_endpoint(opt_master));
+		break;
+	case W_OFFER:
+		warnx("still waiting for an offer of %s (%d too small declined "
+		    "so far)", r->want, r->declined);
+		break;
+	case W_START:
+		warnx("still waiting for agent %s to start task %s", r->agent,
+		    r->task_id);
+		break;
+	default:
+		break;
+	}
+}
+
 /* Every POLL_MS: signals, the -t deadline, a kill that takes too long. */
 static void
 run_tick(struct sched *s, void *ctx)
@@ -328,10 +395,7 @@ run_tick(struct sched *s, void *ctx)
 		tail_close(&r->out);
 		r->reading = 0;
 	}
-	if (!r->launched && !r->warned && now - r->start > WAIT_WARN_MS) {
-		warnx("still waiting for an offer of %s", r->want);
-		r->warned = 1;
-	}
+	run_progress(s, r, now);
 }
 
 /* The rest of the task's output, once it has ended. */
@@ -490,6 +554,8 @@ cmd_run(int argc, char **argv)
 	if (opt_timeout_ms < 0)
 		opt_timeout_ms = 0;	/* a task may run for long */
 	r.start = now_ms();
+	run_waits(&r, W_SUBSCRIPTION);
+	trace(&r, "subscribing to the master at %s", master_endpoint(opt_master));
 	r.deadline = opt_timeout_ms > 0 ? r.start + opt_timeout_ms : 0;
 	catch_signals();
 	s = connect_framework(&o, &cb, &r);

@@ -568,6 +568,10 @@ main(int argc, char *argv[])
 	out.format = cf.format;
 	out.net = NULL;
 	ops.arg = &out;
+	/* started by offerd: each cycle's run time goes to its metrics */
+	cf.opts.report_cycles = cf.listen != NULL && cf.program == NULL &&
+	    getenv(A_CYCLE_ENV) != NULL && strcmp(getenv(A_CYCLE_ENV), "1") == 0;
+	unsetenv(A_CYCLE_ENV);
 	if ((d = drf_create(&cf.opts, &ops, err)) == NULL) {
 		log_warnx("%s", err);
 		return EXIT_USAGE;

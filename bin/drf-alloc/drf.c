@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "drf.h"
 #include "log.h"
@@ -278,6 +279,7 @@ struct hold {
 struct drf {
 	struct drf_ops	 ops;
 	int		 manual;
+	int		 report_cycles;
 	int64_t		 interval;
 	int64_t		 vnow;		/* the manual clock */
 	int64_t		 next_timed;	/* when the next timed cycle is due */
@@ -624,6 +626,7 @@ drf_create(const struct drf_opts *opts, const struct drf_ops *ops, char *err)
 	d->ops = *ops;
 	TAILQ_INIT(&d->cands);
 	d->manual = opts->manual_clock;
+	d->report_cycles = opts->report_cycles;
 	d->interval = opts->interval_ms > 0 ? opts->interval_ms : 1000;
 	d->roles.less = role_less;
 	d->agents = map_create();
@@ -1582,6 +1585,35 @@ drf_allocate(struct drf *d)
 	return n;
 }
 
+/* Seconds on the monotonic clock, for a cycle's run time. */
+static double
+seconds_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* drf_allocate, its run time and outcome reported when D is to. */
+static int
+timed_allocate(struct drf *d)
+{
+	double start;
+	json_t *rec;
+	int n;
+
+	if (!d->report_cycles)
+		return drf_allocate(d);
+	start = seconds_now();
+	n = drf_allocate(d);
+	rec = rec_new(A_CYCLE);
+	rec_set_num(rec, "seconds", seconds_now() - start);
+	rec_set_int(rec, "allocations", n);
+	d->ops.reply(d->ops.arg, rec);
+	return n;
+}
+
 int64_t
 drf_poll(struct drf *d)
 {
@@ -1592,7 +1624,7 @@ drf_poll(struct drf *d)
 	now = drf_now(d);
 	if (d->pending || now >= d->next_timed) {
 		d->next_timed = now + d->interval;
-		if (drf_allocate(d) == -1) {
+		if (timed_allocate(d) == -1) {
 			d->pending = 1;
 			d->next_timed = now + DRF_RETRY_MS;
 		}

@@ -53,6 +53,8 @@ struct drf_opts {
 	const char	*min_offer;	/* "cpus:0.01|mem:32"; NULL: default */
 	int64_t		 interval_ms;	/* timed cycles; 0: default */
 	int		 manual_clock;	/* time moves only on TICK records */
+	int		 report_cycles;	/* a CYCLE to reply() after each
+					   cycle drf_poll runs (metrics) */
 };
 
 /*

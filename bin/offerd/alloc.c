@@ -56,8 +56,11 @@ alloc_spawn(const struct config *c)
 	/* the allocator ends with us (see drf-alloc(8)) */
 	snprintf(parent, sizeof(parent), "%d", (int)getpid());
 	setenv("CLUSTER_ALLOC_PARENT", parent, 1);
+	/* each cycle's run time, for the metrics (a replacement ignores it) */
+	setenv(A_CYCLE_ENV, "1", 1);
 	e = posix_spawnp(&pid, c->alloc_prog, NULL, NULL, argv, environ);
 	unsetenv("CLUSTER_ALLOC_PARENT");
+	unsetenv(A_CYCLE_ENV);
 	if ((errno = e) != 0) {
 		log_warn("cannot start allocator %s", c->alloc_prog);
 		return -1;
@@ -238,6 +241,10 @@ alloc_handle(struct master *m, json_t *rec)
 	struct agent *a;
 	struct res res, free_;
 
+	if (strcmp(rec_type(rec), A_CYCLE) == 0) {
+		stats_cycle(rec_num_or(rec, "seconds", 0));
+		return;
+	}
 	if (strcmp(rec_type(rec), A_ALLOCATION) != 0) {
 		if (strcmp(rec_type(rec), R_ERROR) == 0)
 			log_warnx("allocator: %s", rec_str(rec, "message") ?

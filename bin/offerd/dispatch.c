@@ -27,6 +27,8 @@ master_reply(struct master *m, const struct net_route *to, json_t *rec)
 {
 	if (net_send(m->hub, to, rec) == -1)
 		log_debug("send %s: dropped", rec_type(rec));
+	else
+		stats_record(1, rec_type(rec));
 	json_decref(rec);
 }
 
@@ -149,9 +151,12 @@ master_handle(struct master *m, json_t *rec, const struct net_route *from)
 	log_debug("<- %s", type);
 	for (i = 0; i < sizeof(table) / sizeof(*table); i++)
 		if (strcmp(type, table[i].type) == 0) {
+			/* the table's name: never a label a peer made up */
+			stats_record(0, table[i].type);
 			table[i].fn(m, rec, from);
 			return;
 		}
+	stats_record(0, "other");
 	master_error(m, from, rec, E_UNKNOWN_TYPE, "unknown record type '%s'",
 	    type);
 }

@@ -57,11 +57,11 @@ usage(FILE *fp)
 {
 	fprintf(fp, "usage: offerd [-dnv] [-a endpoint] [-A program] "
 	    "[-F timeout] [-K file] [-L limits]\n"
-	    "              [-l endpoint] [-o timeout] [-P file] [-p pidfile] "
-	    "[-r duration]\n"
-	    "              [-R timeout] [-S size] [-t timeout] [-T timeout] "
-	    "[-u user]\n"
-	    "              [-w work-dir] [-W role=weight]\n");
+	    "              [-l endpoint] [-M address:port] [-o timeout] "
+	    "[-P file] [-p pidfile]\n"
+	    "              [-r duration] [-R timeout] [-S size] [-t timeout] "
+	    "[-T timeout]\n"
+	    "              [-u user] [-w work-dir] [-W role=weight]\n");
 }
 
 /* Check a -W role=weight argument and keep it in C; exits 100 if bad. */
@@ -144,6 +144,7 @@ config_parse(struct config *c, int argc, char *argv[], int *status)
 		{ "limit", required_argument, NULL, 'L' },
 		{ "acl", required_argument, NULL, 'P' },
 		{ "listen", required_argument, NULL, 'l' },
+		{ "metrics", required_argument, NULL, 'M' },
 		{ "check", no_argument, NULL, 'n' },
 		{ "offer-timeout", required_argument, NULL, 'o' },
 		{ "pidfile", required_argument, NULL, 'p' },
@@ -164,7 +165,7 @@ config_parse(struct config *c, int argc, char *argv[], int *status)
 	int ch;
 
 	while ((ch = getopt_long(argc, argv,
-	    "a:A:dF:K:L:l:no:P:p:r:R:S:t:T:u:vw:W:",
+	    "a:A:dF:K:L:l:M:no:P:p:r:R:S:t:T:u:vw:W:",
 	    longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'a':
@@ -202,6 +203,9 @@ config_parse(struct config *c, int argc, char *argv[], int *status)
 			break;
 		case 'l':
 			c->listen_ep = optarg;
+			break;
+		case 'M':
+			c->metrics_addr = optarg;
 			break;
 		case 'n':
 			c->check = 1;
@@ -359,6 +363,8 @@ setup(struct master *m, const struct config *c)
 		log_fatalx("a bad ACL file: stopping");
 	if (alloc_start(m) == -1)
 		log_fatalx("no allocator: stopping");
+	/* separated, this is the serving child: it binds the port */
+	stats_init(m);
 }
 
 /* Act on the signals that came: 1 when offerd is to stop. */
@@ -391,17 +397,18 @@ serve(struct master *m, int sigfd)
 {
 	int64_t next_tick = now_ms() + TICK_MS, wait;
 	int stop, file;
-	struct pollfd pfd[4] = {
+	struct pollfd pfd[5] = {
 		{ .fd = net_fd(m->hub), .events = POLLIN },
 		{ .fd = net_fd(m->alloc), .events = POLLIN },
 		{ .fd = sigfd, .events = POLLIN },
 		{ .fd = priv_fd(), .events = POLLIN },	/* -1: not separated */
+		{ .fd = stats_fd(), .events = POLLIN },	/* -1: no -M */
 	};
 
 	/* a stop ends the loop after this round, lease check included */
 	for (stop = 0; !stop;) {
 		wait = next_tick - now_ms();
-		if (poll(pfd, 4, wait > 0 ? (int)wait : 0) == -1 &&
+		if (poll(pfd, 5, wait > 0 ? (int)wait : 0) == -1 &&
 		    errno != EINTR)
 			log_fatal("poll");
 		stop = signals(m);
@@ -418,6 +425,8 @@ serve(struct master *m, int sigfd)
 		/* bounded batches so that neither side starves the other */
 		master_recv(m);
 		alloc_recv(m);
+		if (pfd[4].revents != 0)
+			stats_serve(m);
 		if (now_ms() >= next_tick) {
 			master_tick(m);
 			next_tick = now_ms() + TICK_MS;
@@ -469,6 +478,7 @@ main(int argc, char *argv[])
 	serve(&m, sigfd);
 	log_info("stopping");
 	alloc_stop(&m);
+	stats_stop();
 	/* no longer elected: the registry is the successor's now */
 	if (!elect_lease_expired())
 		state_save(&m);

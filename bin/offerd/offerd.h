@@ -20,6 +20,7 @@
  *   limits.c      the limits per principal (-L)
  *   priv.c        privilege separation: the root parent, the drop, and
  *                 the files offerd reloads, from the parent or read here
+ *   stats.c       the metrics: counted here, served on -M, QUERY metrics
  * This header holds the shared types and the functions called across files.
  */
 #ifndef OFFERD_H
@@ -92,6 +93,7 @@ struct config {
 	int		 foreground, verbose, check;
 	const char	*keys_path;	/* -K: the credentials file */
 	const char	*acl_path;	/* -P: the ACL file */
+	const char	*metrics_addr;	/* -M: serve metrics here, or NULL */
 	int		 insecure;	/* --insecure: records in the clear */
 	char		 keys_file[PATH_MAX + 16];	/* no -K: the default */
 	char		 acl_file[PATH_MAX + 16];	/* no -P: the default */
@@ -179,6 +181,8 @@ struct task {
 	int		 drain_killed;	/* killed at its drain's deadline */
 	int64_t		 ended;		/* when terminal, for expiry */
 	int64_t		 submitted, started;	/* wall clock ms, or 0 */
+	int64_t		 update_sent;	/* now_ms() its update went, or 0 */
+	char		 update_uuid[ID_LEN];	/* ... that update's uuid */
 	struct task	*dnext;		/* ended tasks, oldest first */
 };
 
@@ -509,5 +513,33 @@ int	priv_file(const struct config *c, enum master_file which, char **buf,
 int	priv_recv(void);
 /* The parent's pipe to poll, or -1 when not separated. */
 int	priv_fd(void);
+
+/* stats.c: the metrics (offerd(8) METRICS) */
+enum stat_offer {
+	ST_OFFER_MADE, ST_OFFER_ACCEPTED, ST_OFFER_DECLINED,
+	ST_OFFER_RESCINDED, ST_OFFER_TIMED_OUT, ST_OFFER_N
+};
+/* Make the metrics, and serve them when -M says where; exits 111. */
+void	stats_init(struct master *);
+/* One more offer event WHAT. */
+void	stats_offer(enum stat_offer what);
+/* One more record of TYPE received, or SENT. */
+void	stats_record(int sent, const char *type);
+/* A task started (ENDED_STATE NULL), or ended in ENDED_STATE. */
+void	stats_task(const char *ended_state);
+/* A LAUNCH or KILL (TYPE) sent again. */
+void	stats_resent(const char *type);
+/* A status update was acknowledged MS after it was sent. */
+void	stats_ack(int64_t ms);
+/* The allocator reports a cycle of SECONDS. */
+void	stats_cycle(double seconds);
+/* The metrics as text (the caller frees it), or NULL: out of memory. */
+char	*stats_render(struct master *, size_t *len);
+/* The descriptor a scrape makes readable, or -1 without -M. */
+int	stats_fd(void);
+/* Publish fresh text when a scrape waits for it. */
+void	stats_serve(struct master *);
+/* Stop serving and free the metrics. */
+void	stats_stop(void);
 
 #endif

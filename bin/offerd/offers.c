@@ -54,6 +54,7 @@ offer_make(struct master *m, struct framework *fw, struct agent *a,
 	rec_set_str(r, "resources", res_format(&o->res, buf, sizeof(buf)));
 	rec_set_str(r, "attributes", a->attributes);
 	log_debug("offer %s: %s of %s to %s", o->id, buf, a->id, fw->id);
+	stats_offer(ST_OFFER_MADE);
 	framework_send(m, fw, r);
 }
 
@@ -93,6 +94,7 @@ offer_remove(struct master *m, struct offer *o, int rescind, int64_t refuse_ms)
 	if (rescind) {
 		json_t *r = rec_new(R_RESCIND);
 
+		stats_offer(ST_OFFER_RESCINDED);
 		rec_set_str(r, "offer_id", o->id);
 		framework_send(m, map_get(m->frameworks, o->framework_id), r);
 	}
@@ -109,6 +111,7 @@ offers_expire(struct master *m, int64_t now)
 	    now >= m->ohead->expires) {
 		log_info("offer %s to %s not answered in time: rescinded",
 		    m->ohead->id, m->ohead->framework_id);
+		stats_offer(ST_OFFER_TIMED_OUT);
 		offer_remove(m, m->ohead, 1, 0);
 	}
 }
@@ -254,6 +257,7 @@ offer_accept(struct master *m, json_t *rec, const struct net_route *from)
 		goto done;
 	}
 	/* all good: the offer is consumed, the tasks launch */
+	stats_offer(ST_OFFER_ACCEPTED);
 	res_sub(&a->offered, &o->res);
 	res_sub(&o->res, &sum);
 	for (i = 0; i < n; i++)
@@ -282,5 +286,6 @@ offer_decline(struct master *m, json_t *rec, const struct net_route *from)
 	if ((o = offer_answered(m, rec, from, "offer_id:s ?refuse_seconds:n",
 	    &fw, &refuse_ms)) == NULL)
 		return;
+	stats_offer(ST_OFFER_DECLINED);
 	offer_remove(m, o, 0, refuse_ms);
 }

@@ -428,6 +428,25 @@ weights_items(struct master *m)
 	return items;
 }
 
+/* QUERY "metrics": a STATE whose "text" is offerd(8)'s METRICS. */
+static void
+metrics_query(struct master *m, const struct net_route *from)
+{
+	json_t *st;
+	size_t len;
+	char *text;
+
+	if ((text = stats_render(m, &len)) == NULL) {
+		master_error(m, from, NULL, E_NO_MEMORY, "out of memory");
+		return;
+	}
+	st = rec_new(R_STATE);
+	rec_set_str(st, "what", Q_METRICS);
+	rec_set_str(st, "text", text);
+	free(text);
+	master_reply(m, from, st);
+}
+
 /* Answer a QUERY with a STATE record: a page of what it asks for. */
 void
 control_query(struct master *m, json_t *rec, const struct net_route *from)
@@ -440,14 +459,14 @@ control_query(struct master *m, json_t *rec, const struct net_route *from)
 	size_t i;
 
 	if (what == NULL || (strcmp(what, "history") != 0 &&
-	    strcmp(what, "weights") != 0)) {
+	    strcmp(what, "weights") != 0 && strcmp(what, Q_METRICS) != 0)) {
 		for (i = 0; i < sizeof(listings) / sizeof(*listings); i++)
 			if (what != NULL && strcmp(what, listings[i].what) == 0)
 				l = &listings[i];
 		if (l == NULL) {
 			master_error(m, from, rec, E_INVALID, "QUERY: 'what' "
 			    "must be agents, frameworks, tasks, offers, "
-			    "weights or history");
+			    "weights, history or metrics");
 			return;
 		}
 	}
@@ -455,6 +474,10 @@ control_query(struct master *m, json_t *rec, const struct net_route *from)
 		return;
 	if (strcmp(what, "history") == 0) {
 		history_query(m, rec, from);
+		return;
+	}
+	if (strcmp(what, Q_METRICS) == 0) {
+		metrics_query(m, from);
 		return;
 	}
 	memset(&q, 0, sizeof(q));

@@ -44,6 +44,7 @@ task_end(struct master *m, struct task *t)
 
 	log_info("task %s of %s on %s ended: %s", t->id, t->framework_id,
 	    t->agent_id, t->state);
+	stats_task(t->state);
 	task_done(m, t);
 	map_del(m->pending, t->key);
 	if (a != NULL) {
@@ -86,6 +87,8 @@ task_send(struct master *m, struct task *t)
 	}
 	rec_set_str(r, "agent_id", t->agent_id);
 	rec_set_str(r, "framework_id", t->framework_id);
+	if (t->tries > 0)
+		stats_resent(rec_type(r));
 	master_reply(m, &a->route, r);
 	delay = RESEND_MS << (t->tries < RESEND_DOUBLINGS ? t->tries :
 	    RESEND_DOUBLINGS);
@@ -226,6 +229,7 @@ task_create(struct master *m, struct framework *fw, struct agent *a,
 	task_index(m, tk, a, fw, rec_str(t, "task_id"), TASK_STAGING);
 	task_hold(tk, a, fw);
 	log_info("launching task %s of %s on %s", tk->id, fw->id, a->id);
+	stats_task(NULL);
 	task_pending(m, tk);
 	task_send(m, tk);
 	return 0;
@@ -477,6 +481,13 @@ task_status(struct master *m, json_t *rec, const struct net_route *from)
 			if (task_state_terminal(state))
 				task_end(m, t);
 		}
+		/* a resend of the same update keeps its first time */
+		if (rec_str(rec, "uuid") != NULL &&
+		    strcmp(t->update_uuid, rec_str(rec, "uuid")) != 0) {
+			strlcpy(t->update_uuid, rec_str(rec, "uuid"),
+			    sizeof(t->update_uuid));
+			t->update_sent = now_ms();
+		}
 	}
 	framework_send(m, map_get(m->frameworks, rec_str(rec, "framework_id")),
 	    json_incref(rec));
@@ -500,6 +511,11 @@ task_acknowledge(struct master *m, json_t *rec, const struct net_route *from)
 		return;
 	}
 	t = task_of(m, fw, rec, from);
+	if (t != NULL && t->update_sent != 0 &&
+	    strcmp(t->update_uuid, rec_str(rec, "uuid")) == 0) {
+		stats_ack(now_ms() - t->update_sent);
+		t->update_sent = 0;
+	}
 	aid = t != NULL ? t->agent_id : rec_str(rec, "agent_id");
 	if (aid == NULL || (a = map_get(m->agents, aid)) == NULL)
 		return;
