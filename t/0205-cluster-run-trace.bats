@@ -23,10 +23,11 @@ EOF
 	echo "$output"
 	[ "$status" -eq 0 ]
 	# the answer whether an agent could hold it may come at any time,
-	# or not be awaited at all once an offer held the task
+	# or not be awaited at all once an offer held the task; what it
+	# waits for once subscribed is said at the first offer or tick
 	steps=$(echo "$output" | sed -n 's/^run: *[0-9.]* ms //p' |
-	    grep -v 'could hold it$' |
-	    sed 's/ of offer.*//; s/ as run$//; s/hold .*/hold/')
+	    grep -v 'could hold it$' | grep -v '^subscribed as framework' |
+	    sed 's/ of offer.*//; s/ as run to the master at .*//; s/hold .*/hold/')
 	expected="-> SUBSCRIBE
 asking whether an agent could hold
 <- SUBSCRIBED

@@ -14,9 +14,9 @@ teardown() { dump_logs; teardown_daemons; cleanup_tmp; }
 @test "run -v says each step: subscribed, the offer accepted, the task's updates" {
 	run cluster-ctl run -v -- echo hi
 	[ "$status" -eq 0 ]
-	[[ "$output" == *"subscribing to the master at $CLUSTER_MASTER"* ]]
+	[[ "$output" == *"-> SUBSCRIBE as run to the master at $CLUSTER_MASTER"* ]]
 	[[ "$output" == *"subscribed as framework fw-"*": waiting for an offer of cpus:1;mem:128"* ]]
-	[[ "$output" == *"accepted an offer of agent agent-"*" (host1): launching task run-"* ]]
+	[[ "$output" == *"-> ACCEPT of offer "*" on agent agent-"*" (host1): launching task run-"* ]]
 	[[ "$output" == *"TASK_STARTING"* ]]
 	[[ "$output" == *hi* ]]
 }

@@ -154,8 +154,8 @@ run_offer(struct sched *s, void *ctx, const struct sched_offer *o)
 	json_decref(tasks);
 	r->launched = 1;
 	strlcpy(r->agent, o->agent_id, sizeof(r->agent));
-	trace(r, "accepted an offer of agent %s (%s): launching task %s",
-	    o->agent_id, o->hostname, r->task_id);
+	trace(r, "-> ACCEPT of offer %s on agent %s (%s): launching task %s",
+	    o->offer_id, o->agent_id, o->hostname, r->task_id);
 	run_waits(r, W_START);
 }
 
@@ -176,8 +176,6 @@ run_status(struct sched *s, void *ctx, const struct sched_status *st)
 	}
 	if (strcmp(st->state, TASK_RUNNING) == 0 || st->terminal)
 		run_waits(r, W_NOTHING);
-	else
-		trace(r, "task %s: %s", r->task_id, st->state);
 	if (strcmp(st->state, TASK_RUNNING) == 0 || st->terminal) {
 		json_decref(r->last);
 		r->last = json_incref((json_t *)st->rec);
@@ -555,11 +553,11 @@ cmd_run(int argc, char **argv)
 		opt_timeout_ms = 0;	/* a task may run for long */
 	r.start = now_ms();
 	run_waits(&r, W_SUBSCRIPTION);
-	trace(&r, "subscribing to the master at %s", master_endpoint(opt_master));
 	r.deadline = opt_timeout_ms > 0 ? r.start + opt_timeout_ms : 0;
 	catch_signals();
 	s = connect_framework(&o, &cb, &r);
-	trace(&r, "-> SUBSCRIBE as %s", o.name);
+	trace(&r, "-> SUBSCRIBE as %s to the master at %s", o.name,
+	    master_endpoint(opt_master));
 	trace(&r, "asking whether an agent could hold %s", r.want);
 	run_fits_ask(&r);
 	if (sched_run(s, POLL_MS, run_tick) == -1)
