@@ -65,6 +65,7 @@
 #define A_SHARES		"SHARES"
 #define A_ALLOCATION		"ALLOCATION"
 #define A_TICK			"TICK"		/* drf-alloc -c manual only */
+#define A_QUOTA			"QUOTA"		/* a role's guarantee and limit */
 
 /*
  * ERROR codes: every ERROR record carries one in "code", for programs to

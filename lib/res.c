@@ -529,6 +529,12 @@ res_empty(const struct res *r)
 	return 1;
 }
 
+int
+res_has(const struct res *r, const char *name)
+{
+	return res_find(r, name) != NULL;
+}
+
 int64_t
 res_get(const struct res *r, const char *name)
 {

@@ -68,6 +68,8 @@ int	res_meet(const struct res *a, const struct res *b, struct res *out);
 int	res_contains(const struct res *a, const struct res *b);
 /* True when R holds nothing (all scalars zero, no ranges). */
 int	res_empty(const struct res *r);
+/* True when R has an item NAME (of any value, zero too). */
+int	res_has(const struct res *r, const char *name);
 /* The scalar NAME in thousandths (0 when absent). */
 int64_t	res_get(const struct res *r, const char *name);
 /*
