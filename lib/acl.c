@@ -37,6 +37,7 @@ static const struct {
 	[ACL_WEIGHT] = { "weight", OBJ_ANY, id_valid, "role" },
 	[ACL_QUERY] = { "query", OBJ_ANY, NULL, "query" },
 	[ACL_VIEW] = { "view", OBJ_SOME, id_valid, "principal" },
+	[ACL_QUOTA] = { "quota", OBJ_ANY, id_valid, "role" },
 };
 #define NACTIONS	(sizeof(actions) / sizeof(*actions))
 
@@ -71,7 +72,7 @@ static int
 query_valid(const char *s)
 {
 	static const char *whats[] = { Q_AGENTS, Q_FRAMEWORKS, Q_TASKS,
-	    Q_OFFERS };
+	    Q_OFFERS, Q_QUOTA };
 	size_t i;
 
 	for (i = 0; i < sizeof(whats) / sizeof(*whats); i++)
@@ -187,7 +188,7 @@ parse_line(struct acl *a, char *line, size_t lineno, char *err)
 			break;
 	if (i == NACTIONS)
 		return parse_fail(err, lineno, "unknown action '%.64s' (register, "
-		    "run-as, agent, kill, weight, query, view)", act);
+		    "run-as, agent, kill, weight, query, view, quota)", act);
 	if ((r = add_rule(a)) == NULL)
 		return parse_fail(err, lineno, "out of memory");
 	r->permit = tok[0] == 'p';

@@ -30,7 +30,8 @@ enum acl_action {
 	ACL_KILL,	/* kill and tear down these principals' frameworks */
 	ACL_WEIGHT,	/* set these roles' weights */
 	ACL_QUERY,	/* these operator queries */
-	ACL_VIEW	/* see these principals' frameworks and tasks */
+	ACL_VIEW,	/* see these principals' frameworks and tasks */
+	ACL_QUOTA	/* set and remove these roles' quota */
 };
 
 struct acl;

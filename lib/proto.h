@@ -44,11 +44,14 @@
 #define R_STATE			"STATE"
 #define R_SET_WEIGHT		"SET_WEIGHT"
 #define R_WEIGHT_SET		"WEIGHT_SET"
+#define R_SET_QUOTA		"SET_QUOTA"	/* a role's guarantee and limit */
+#define R_QUOTA_SET		"QUOTA_SET"
 /* what a QUERY may ask for (its "what"); an ACL's query rules name them */
 #define Q_AGENTS		"agents"
 #define Q_FRAMEWORKS		"frameworks"
 #define Q_TASKS			"tasks"
 #define Q_OFFERS		"offers"
+#define Q_QUOTA			"quota"
 /* anyone -> anyone */
 #define R_ERROR			"ERROR"
 
@@ -85,6 +88,7 @@
 #define E_NOT_OWNER		"not_owner"	/* about another principal's framework or agent, or a STATUS not from the task's agent */
 #define E_FORBIDDEN		"forbidden"	/* the master's ACL file does not permit it */
 #define E_LIMITED		"limited"	/* over a per-principal limit: slow down or use fewer */
+#define E_OVER_CLUSTER		"over_cluster"	/* guarantees (quota) above what the cluster's agents have */
 
 /* Task states, as Mesos names them. */
 #define TASK_STAGING		"TASK_STAGING"

@@ -93,6 +93,7 @@ int	cmd_list(int, char **);
 int	cmd_logs(int, char **);
 int	cmd_history(int, char **);
 int	cmd_weight(int, char **);
+int	cmd_quota(int, char **);
 int	cmd_run(int, char **);
 int	cmd_subscribe(int, char **);
 

@@ -53,6 +53,8 @@ usage(FILE *fp)
 	    "       cluster-ctl leader\n"
 	    "       cluster-ctl logs [-f] [-F framework-id] [--stream=stream] "
 	    "task-id\n"
+	    "       cluster-ctl quota [set [-g guarantee] [-l limit] | rm] "
+	    "[role]\n"
 	    "       cluster-ctl run [-q] [-a attributes] [-c cpus] "
 	    "[-e name=value] [-M mem]\n"
 	    "                       [-n name] [-R resources] [-r role] "
@@ -428,6 +430,8 @@ main(int argc, char *argv[])
 		return cmd_leader(argc, argv);
 	if (strcmp(argv[0], "weight") == 0)
 		return cmd_weight(argc, argv);
+	if (strcmp(argv[0], "quota") == 0)
+		return cmd_quota(argc, argv);
 	if (strcmp(argv[0], "send") == 0)
 		return cmd_send(argc, argv);
 	if (strcmp(argv[0], "subscribe") == 0)

@@ -1,7 +1,7 @@
 /*
  * What cluster-ctl asks the master: the listings (agents, frameworks,
  * tasks, offers), the history of ended tasks, as tables or JSON lines;
- * and weight.
+ * and what operators set: weight and quota.
  */
 #include <ctype.h>
 #include <err.h>
@@ -48,6 +48,7 @@ static const struct listing {
 	{ "offers", "offer_id,framework_id,agent_id,resources,age_ms",
 	    "offer_id,framework_id,agent_id,resources,age_ms" },
 	{ "weights", "role,weight", "role,weight" },
+	{ "quota", "role,guarantee,limit", "role,guarantee,limit" },
 	{ "history", "task_id,framework,state,hostname,started,ended,"
 	    "exit_code,cpu_ms,mem_peak_mb",
 	    "task_id,name,framework_id,framework,role,principal,agent_id,"
@@ -413,6 +414,89 @@ cmd_weight(int argc, char **argv)
 	    "weight", w);
 	ans = request(n, q, R_WEIGHT_SET);
 	printf("role %s weight %g\n", argv[1], w);
+	json_decref(q);
+	json_decref(ans);
+	net_close(n);
+	return 0;
+}
+
+/* Exit 100 unless TEXT (of option OPT) is resources of scalars only. */
+static void
+quota_arg(const char *opt, const char *text)
+{
+	char e[RES_ERRLEN];
+	struct res r;
+	int i;
+
+	if (res_parse(text, &r, e) == -1)
+		errx(EXIT_USAGE, "%s '%s': %s", opt, text, e);
+	for (i = 0; i < r.n; i++)
+		if (r.it[i].kind != RES_SCALAR)
+			errx(EXIT_USAGE, "%s '%s': %s is not a scalar", opt,
+			    text, r.it[i].name);
+	res_free(&r);
+}
+
+/*
+ * quota: list every role's quota; quota set ROLE [-g RES] [-l RES]: set
+ * its guarantee and limit (what is not given, it has none of); quota rm
+ * ROLE: take them away.
+ */
+int
+cmd_quota(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "guarantee", required_argument, NULL, 'g' },
+		{ "limit", required_argument, NULL, 'l' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *g = NULL, *l = NULL, *role;
+	struct net *n;
+	json_t *q, *ans;
+	int ch, set;
+
+	if (argc < 2 || argv[1][0] == '-')
+		return cmd_list(argc, argv);
+	set = strcmp(argv[1], "set") == 0;
+	if (!set && strcmp(argv[1], "rm") != 0)
+		errx(EXIT_USAGE, "quota: want set or rm, not '%s'", argv[1]);
+	argc--;
+	argv++;
+	optind = 1;
+	while ((ch = next_opt(argc, argv, set ? "g:l:" : "", longopts)) != -1) {
+		switch (ch) {
+		case 'g':
+			quota_arg("-g", g = optarg);
+			break;
+		case 'l':
+			quota_arg("-l", l = optarg);
+			break;
+		default:
+			return bad_usage();
+		}
+	}
+	if (optind != argc - 1)
+		return bad_usage();
+	role = argv[optind];
+	if (!id_valid(role) && strcmp(role, "*") != 0)
+		errx(EXIT_USAGE, "'%s' is not a role name", role);
+	if (set && g == NULL && l == NULL)
+		errx(EXIT_USAGE, "quota set: give -g, -l or both (quota rm "
+		    "takes a quota away)");
+	q = rec_new(R_SET_QUOTA);
+	rec_set_str(q, "role", role);
+	if (g != NULL)
+		rec_set_str(q, "guarantee", g);
+	if (l != NULL)
+		rec_set_str(q, "limit", l);
+	n = connect_master();
+	ans = request(n, q, R_QUOTA_SET);
+	if (set)
+		printf("role %s guarantee %s limit %s\n", role,
+		    rec_str(ans, "guarantee") ? rec_str(ans, "guarantee") : "-",
+		    rec_str(ans, "limit") ? rec_str(ans, "limit") : "-");
+	else
+		printf("role %s quota removed\n", role);
 	json_decref(q);
 	json_decref(ans);
 	net_close(n);

@@ -95,6 +95,7 @@ alloc_start(struct master *m)
 		return -1;
 	}
 	alloc_weights(m);
+	quota_send_all(m);
 	return 0;
 }
 
@@ -313,6 +314,8 @@ alloc_replay(struct master *m)
 	size_t pos = 0;
 	json_t *r;
 
+	alloc_weights(m);
+	quota_send_all(m);
 	while ((a = map_next(m->agents, &pos, NULL)) != NULL)
 		if (a->active)
 			alloc_agent_total(m, a);

@@ -87,6 +87,7 @@ master_handle(struct master *m, json_t *rec, const struct net_route *from)
 		{ R_RECONCILE, task_reconcile },
 		{ R_QUERY, control_query },
 		{ R_SET_WEIGHT, control_set_weight },
+		{ R_SET_QUOTA, quota_set },
 		{ R_TEARDOWN, framework_teardown },
 		{ R_LOGS, logs_request },
 		{ R_LOGS_DATA, logs_data },

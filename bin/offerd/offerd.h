@@ -192,6 +192,7 @@ struct master {
 	int64_t		 state_next;
 	struct map	*seen_agents, *removed_agents, *seen_fw, *removed_fw;
 	json_t		*weights;	/* role -> weight set: -W, SET_WEIGHT */
+	json_t		*quota;		/* role -> its quota: see quota.c */
 	struct map	*logs;		/* LOGS in flight, by ref: see logs.c */
 	unsigned long long logs_seq;
 	int		 history_fd;	/* WORK/history, or -1: see history.c */
@@ -234,6 +235,18 @@ int	master_sees(struct master *, const struct net_route *from,
 /* QUERY "history": the accounting log's lines that match its filters. */
 void	history_query(struct master *, json_t *, const struct net_route *);
 void	control_set_weight(struct master *, json_t *, const struct net_route *);
+
+/* quota.c */
+/* SET_QUOTA: check, authorize, keep and pass on a role's quota. */
+void	quota_set(struct master *, json_t *, const struct net_route *);
+/* Tell the allocator every role's quota (at its start and restart). */
+void	quota_send_all(struct master *);
+/* QUERY "quota": a new array of {role, guarantee, limit}, one page. */
+json_t	*quota_items(struct master *);
+/* Take the quota of the durable state's SAVED object (NULL: none). */
+void	quota_load(struct master *, const json_t *saved);
+/* TOTAL (not initialised) = the resources of every active agent. */
+void	cluster_total(struct master *, struct res *total);
 
 /* dispatch.c */
 /* Receive and handle a bounded batch of records from the hub. */

@@ -6,7 +6,9 @@
  *   {"version":1,
  *    "agents_seen":{id:since,...}, "agents_removed":{...},
  *    "frameworks_seen":{...}, "frameworks_removed":{...},
- *    "agents_principals":{id:principal,...}, "frameworks_principals":{...}}
+ *    "agents_principals":{id:principal,...}, "frameworks_principals":{...},
+ *    "weights":{role:weight,...},
+ *    "quota":{role:{"guarantee":RES,"limit":RES},...}}
  *
  * where since is when the id entered the set (seconds since the epoch),
  * and principal the one that made a seen id: after a restart only that
@@ -141,6 +143,7 @@ state_load(struct master *m, const char *work_dir)
 	m->removed_agents = map_create();
 	m->seen_fw = map_create();
 	m->removed_fw = map_create();
+	m->quota = json_object();
 	sets[0] = m->seen_agents;
 	sets[1] = m->removed_agents;
 	sets[2] = m->seen_fw;
@@ -175,6 +178,7 @@ state_load(struct master *m, const char *work_dir)
 				json_object_set(w, key, v);
 		m->weights = w;
 	}
+	quota_load(m, json_object_get(j, "quota"));
 	log_info("recovered %zu agent and %zu framework ids (%zu and %zu "
 	    "removed) from %s", map_count(m->seen_agents),
 	    map_count(m->seen_fw), map_count(m->removed_agents),
@@ -223,6 +227,8 @@ state_save(struct master *m)
 	}
 	if (m->weights != NULL && json_object_size(m->weights) > 0)
 		json_object_set(j, "weights", m->weights);
+	if (m->quota != NULL && json_object_size(m->quota) > 0)
+		json_object_set(j, "quota", m->quota);
 	snprintf(tmp, sizeof(tmp), "%s/" WORK_STATE_TMP, m->conf->work_dir);
 	if ((fp = fopen(tmp, "w")) == NULL ||
 	    json_dumpf(j, fp, JSON_COMPACT) == -1 || fflush(fp) == EOF ||
