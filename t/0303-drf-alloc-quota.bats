@@ -84,7 +84,7 @@ EOF
 {"type":"ALLOCATION","framework_id":"b1","agent_id":"n1","resources":"cpus:3"}' ]
 }
 
-@test "what a role uses counts against its limit: at it, nothing more is offered" {
+@test "what a role uses counts against its limit: at it in any resource the agent has, nothing of it is offered" {
 	run drf-alloc -c manual <<'EOF'
 {"type":"FRAMEWORK_ADD","framework_id":"a1","role":"a"}
 {"type":"QUOTA","role":"a","limit":"cpus:1;mem:1024"}
@@ -93,9 +93,13 @@ EOF
 {"type":"ALLOCATE"}
 {"type":"QUOTA","role":"a","limit":"cpus:2;mem:1024"}
 {"type":"ALLOCATE"}
+{"type":"QUOTA","role":"a","limit":"cpus:2;mem:1536"}
+{"type":"ALLOCATE"}
 EOF
 	[ "$status" -eq 0 ]
-	[ "$output" = '{"type":"ALLOCATION","framework_id":"a1","agent_id":"n1","resources":"cpus:1"}' ]
+	# room for cpus but none for mem: an offer of cpus alone would hold
+	# the agent for nothing
+	[ "$output" = '{"type":"ALLOCATION","framework_id":"a1","agent_id":"n1","resources":"cpus:1;mem:512"}' ]
 }
 
 @test "bad QUOTA records get ERRORs with codes and change nothing" {

@@ -1618,7 +1618,9 @@ fw_eligible(struct hnode *n, void *arg)
 
 /*
  * OUT (initialised) = FREE with every scalar that ROLE's limit names cut
- * to what the role may still hold.  Returns 0, or -1 out of memory.
+ * to what the role may still hold.  Returns 0; 1 when the role has no
+ * room left for a limited scalar FREE has (an offer without it would
+ * hold the rest of the agent for nothing); -1 out of memory.
  */
 static int
 limit_cap(const struct drf *d, const struct role *r, const struct res *free,
@@ -1632,13 +1634,13 @@ limit_cap(const struct drf *d, const struct role *r, const struct res *free,
 	if (res_copy(out, free) == -1)
 		return -1;
 	for (i = 0; i < out->n; i++) {
-		if (out->it[i].kind != RES_SCALAR ||
+		if (out->it[i].kind != RES_SCALAR || out->it[i].milli == 0 ||
 		    !res_has(l, out->it[i].name))
 			continue;
 		k = name_index(d, out->it[i].name);
 		head = res_get(l, out->it[i].name) - (k >= 0 ? r->alloc[k] : 0);
-		if (head < 0)
-			head = 0;
+		if (head <= 0)
+			return 1;
 		if (out->it[i].milli > head)
 			out->it[i].milli = head;
 	}
@@ -1657,7 +1659,7 @@ role_eligible(struct hnode *n, void *arg)
 
 	p->avail = &p->ag->free;
 	if (r->limit != NULL) {
-		if (limit_cap(p->d, r, &p->ag->free, &p->capped) == -1 ||
+		if (limit_cap(p->d, r, &p->ag->free, &p->capped) != 0 ||
 		    !allocatable(p->d, &p->capped))
 			return 0;
 		p->avail = &p->capped;
