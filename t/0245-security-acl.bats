@@ -241,3 +241,22 @@ permit ops frobnicate"
 	start_daemon agent2 agentd -d -k -w "$TMP/agent2" -r 'cpus:1;mem:256' -g 1s
 	wait_for 15 agents_registered 1
 }
+
+@test "quota: a role not permitted is refused, forbidden, and nothing changes" {
+	principal bob
+	acl_set "permit bob quota analytics
+permit bob query quota"
+	run cluster-ctl -C "$TMP/bob" quota set -l cpus:1 web
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"principal bob may not quota web"* ]]
+	send_as bob '{"type":"SET_QUOTA","role":"web","limit":"cpus:1"}'
+	[[ "$output" == *'"code":"forbidden"'* ]]
+	grep -q "refused SET_QUOTA from principal bob: not permitted to quota web" "$TMP/offerd.log"
+	[ -z "$(cluster-ctl -C "$TMP/bob" -h quota)" ]
+	run cluster-ctl -C "$TMP/bob" quota set -l cpus:1 analytics
+	[ "$status" -eq 0 ]
+	grep -q "role analytics: guarantee none, limit cpus:1, set by bob" "$TMP/offerd.log"
+	[ "$(cluster-ctl -C "$TMP/bob" -h -o role quota)" = analytics ]
+	! grep -q "role web: guarantee" "$TMP/offerd.log"
+	still_serving
+}
