@@ -266,6 +266,7 @@ struct agent {
 	struct res	*over;		/* held beyond total, paid back first;
 					   NULL when nothing is (most agents) */
 	int		 listed;	/* on the candidates list */
+	int		 reserved;	/* some of its total is reserved to roles */
 	TAILQ_ENTRY(agent) cand;
 	struct hold	*holds;
 };
@@ -335,15 +336,20 @@ agent_unlist(struct drf *d, struct agent *a)
 
 /* ---- scalar vectors indexed by interned resource name ---- */
 
-/* The index of scalar NAME, or -1 when the cluster has never seen it. */
+/*
+ * The index of scalar NAME, or -1 when the cluster has never seen it.  A
+ * reserved resource counts as its unreserved name: "cpus(a)" is "cpus".
+ */
 static int
 name_index(const struct drf *d, const char *name)
 {
+	size_t n = res_base_len(name);
 	int i;
 
 	/* the first byte settles most comparisons without a call */
 	for (i = 0; i < d->nnames; i++)
-		if (d->names[i][0] == name[0] && strcmp(d->names[i], name) == 0)
+		if (d->names[i][0] == name[0] &&
+		    strncmp(d->names[i], name, n) == 0 && d->names[i][n] == '\0')
 			return i;
 	return -1;
 }
@@ -369,7 +375,8 @@ names_add(struct drf *d, const struct res *r)
 	for (i = 0; i < r->n; i++)
 		if (r->it[i].kind == RES_SCALAR &&
 		    name_index(d, r->it[i].name) < 0 && d->nnames < DRF_MAX_NAMES)
-			strlcpy(d->names[d->nnames++], r->it[i].name, RES_NAMELEN);
+			snprintf(d->names[d->nnames++], RES_NAMELEN, "%.*s",
+			    (int)res_base_len(r->it[i].name), r->it[i].name);
 }
 
 /* V += SIGN x the scalars of R (names not interned are zero and skipped). */
@@ -985,6 +992,7 @@ ev_agent_add(struct drf *d, const json_t *rec)
 		a->attrs = attrcopy;
 		agent_touch(d, a);
 	}
+	a->reserved = res_reserved(&a->total);
 	names_add(d, &a->total);
 	vec_add(d, d->total, &a->total, 1);
 	d->dirty = 1;
@@ -1430,9 +1438,10 @@ quota_parse(struct drf *d, const json_t *rec, const char *key,
 	if (parse_res(d, rec, key, &r) == -1)
 		return -1;
 	for (i = 0; i < r.n; i++)
-		if (r.it[i].kind != RES_SCALAR) {
-			fail(d, rec, E_INVALID, "QUOTA: %s: %s is not a "
-			    "scalar: a quota counts scalars only", key,
+		if (r.it[i].kind != RES_SCALAR ||
+		    r.it[i].name[res_base_len(r.it[i].name)] != '\0') {
+			fail(d, rec, E_INVALID, "QUOTA: %s: %s is not an "
+			    "unreserved scalar: a quota counts those only", key,
 			    r.it[i].name);
 			res_free(&r);
 			return -1;
@@ -1561,16 +1570,28 @@ drf_handle(struct drf *d, const json_t *rec)
 
 /* ---- the cycle ---- */
 
-/* Does R meet the min-offer rule (at least one alternative, and not empty)? */
+/*
+ * Does R meet the min-offer rule (at least one alternative, and not
+ * empty)?  RESERVED: R may hold reserved resources, which count as their
+ * unreserved names.
+ */
 static int
-allocatable(const struct drf *d, const struct res *r)
+allocatable(const struct drf *d, const struct res *r, int reserved)
 {
-	int i;
+	struct res flat;
+	int i, ok = 0;
 
 	if (res_empty(r))
 		return 0;
 	if (d->nminoffer == 0)
 		return 1;
+	if (reserved) {
+		if (res_collapse(r, &flat) == -1)
+			return 0;
+		ok = allocatable(d, &flat, 0);
+		res_free(&flat);
+		return ok;
+	}
 	for (i = 0; i < d->nminoffer; i++)
 		if (res_contains(r, &d->minoffer[i]))
 			return 1;
@@ -1584,7 +1605,9 @@ struct pick {
 	int64_t		 now;
 	struct fw	*found;
 	const struct res *avail;	/* what the role met may be offered */
-	struct res	 capped;	/* the agent's free within a limit */
+	struct res	 capped;	/* the agent's free for a role: within
+					   its limit, without others' reservations */
+	struct res	 flat;		/* CAPPED collapsed, for min filters */
 };
 
 /* Is agent P->ag refused to F by a live decline filter?  Drops an expired one. */
@@ -1611,38 +1634,58 @@ fw_eligible(struct hnode *n, void *arg)
 
 	if (f->attr_filter != NULL && !attr_match(p->ag->attrs, f->attr_filter))
 		return 0;
-	if (f->min.n > 0 && !res_contains(p->avail, &f->min))
+	if (f->min.n > 0 && !res_contains(p->ag->reserved ? &p->flat :
+	    p->avail, &f->min))
 		return 0;
 	return !refused(f, p);
 }
 
 /*
- * OUT (initialised) = FREE with every scalar that ROLE's limit names cut
- * to what the role may still hold.  Returns 0; 1 when the role has no
- * room left for a limited scalar FREE has (an offer without it would
- * hold the rest of the agent for nothing); -1 out of memory.
+ * OUT (initialised) = what of AVAIL role R may be offered: without what
+ * is reserved to other roles, and every scalar its limit names (reserved
+ * to it or not) cut to what it may still hold.  Returns 0; 1 when the role
+ * has no room left for a limited scalar AVAIL has (an offer without it
+ * would hold the rest of the agent for nothing); -1 out of memory.
  */
 static int
-limit_cap(const struct drf *d, const struct role *r, const struct res *free,
+offerable(const struct drf *d, const struct role *r, const struct res *avail,
     struct res *out)
 {
 	const struct res *l = r->limit;
-	int64_t head;
+	char base[RES_NAMELEN];
+	struct res_item *it;
+	int64_t head, taken[DRF_MAX_NAMES] = { 0 };
 	int i, k;
 
 	res_free(out);
-	if (res_copy(out, free) == -1)
+	if (res_copy(out, avail) == -1)
 		return -1;
 	for (i = 0; i < out->n; i++) {
-		if (out->it[i].kind != RES_SCALAR || out->it[i].milli == 0 ||
-		    !res_has(l, out->it[i].name))
+		it = &out->it[i];
+		if (it->name[res_base_len(it->name)] != '\0' &&
+		    !res_reserved_to(it->name, r->name)) {
+			/* another role's: not for this one */
+			it->milli = 0;
+			free(it->r);
+			it->r = NULL;
+			it->nr = 0;
 			continue;
-		k = name_index(d, out->it[i].name);
-		head = res_get(l, out->it[i].name) - (k >= 0 ? r->alloc[k] : 0);
+		}
+		if (l == NULL || it->kind != RES_SCALAR || it->milli == 0)
+			continue;
+		snprintf(base, sizeof(base), "%.*s", (int)res_base_len(it->name),
+		    it->name);
+		if (!res_has(l, base))
+			continue;
+		/* "cpus" and "cpus(r)" share one limit: TAKEN is this offer's */
+		k = name_index(d, base);
+		head = res_get(l, base) - (k >= 0 ? r->alloc[k] + taken[k] : 0);
 		if (head <= 0)
 			return 1;
-		if (out->it[i].milli > head)
-			out->it[i].milli = head;
+		if (it->milli > head)
+			it->milli = head;
+		if (k >= 0)
+			taken[k] += it->milli;
 	}
 	return 0;
 }
@@ -1658,11 +1701,14 @@ role_eligible(struct hnode *n, void *arg)
 	struct pick *p = arg;
 
 	p->avail = &p->ag->free;
-	if (r->limit != NULL) {
-		if (limit_cap(p->d, r, &p->ag->free, &p->capped) != 0 ||
-		    !allocatable(p->d, &p->capped))
+	if (r->limit != NULL || p->ag->reserved) {
+		if (offerable(p->d, r, &p->ag->free, &p->capped) != 0 ||
+		    !allocatable(p->d, &p->capped, p->ag->reserved))
 			return 0;
 		p->avail = &p->capped;
+		res_free(&p->flat);
+		if (p->ag->reserved && res_collapse(&p->capped, &p->flat) == -1)
+			return 0;
 	}
 	p->found = (struct fw *)heap_first(&r->fws, &p->d->vfws, fw_eligible, p);
 	return p->found != NULL;
@@ -1744,7 +1790,7 @@ drf_allocate(struct drf *d)
 	TAILQ_FOREACH_SAFE(a, &d->cands, cand, an) {
 		if (d->roles.n == 0)
 			break;
-		if (!allocatable(d, &a->free)) {
+		if (!allocatable(d, &a->free, a->reserved)) {
 			agent_unlist(d, a);	/* until its resources change */
 			continue;
 		}
@@ -1752,8 +1798,8 @@ drf_allocate(struct drf *d)
 		 * A part given within a limit leaves the rest for the next
 		 * role: each part fills a limit, so few rounds are possible.
 		 */
-		for (k = 0; k <= DRF_MAX_NAMES && allocatable(d, &a->free);
-		    k++) {
+		for (k = 0; k <= DRF_MAX_NAMES && allocatable(d, &a->free,
+		    a->reserved); k++) {
 			p.ag = a;
 			p.found = NULL;
 			if (heap_first(&d->roles, &d->vroles, role_eligible,
@@ -1761,6 +1807,7 @@ drf_allocate(struct drf *d)
 				break;
 			if (give(d, p.found, a, p.avail) == -1) {
 				res_free(&p.capped);
+				res_free(&p.flat);
 				return -1;
 			}
 			n++;
@@ -1769,6 +1816,7 @@ drf_allocate(struct drf *d)
 		}
 	}
 	res_free(&p.capped);
+	res_free(&p.flat);
 	return n;
 }
 
