@@ -39,9 +39,10 @@ quota_field(struct master *m, const struct net_route *from, json_t *rec,
 		return -1;
 	}
 	for (i = 0; i < out->n; i++)
-		if (out->it[i].kind != RES_SCALAR) {
-			master_error(m, from, rec, E_INVALID, "%s: %s is not a "
-			    "scalar: a quota counts scalars only", key,
+		if (out->it[i].kind != RES_SCALAR ||
+		    out->it[i].name[res_base_len(out->it[i].name)] != '\0') {
+			master_error(m, from, rec, E_INVALID, "%s: %s is not an "
+			    "unreserved scalar: a quota counts those only", key,
 			    out->it[i].name);
 			res_free(out);
 			return -1;
@@ -72,7 +73,7 @@ quota_over_cluster(struct master *m, const char *role, const struct res *g,
     struct res *sum)
 {
 	static char name[RES_NAMELEN];
-	struct res total, other;
+	struct res total, other, flat;
 	const char *key, *over = NULL;
 	json_t *v;
 	int i;
@@ -89,7 +90,11 @@ quota_over_cluster(struct master *m, const char *role, const struct res *g,
 		res_add(sum, &other);
 		res_free(&other);
 	}
-	cluster_total(m, &total);
+	/* reserved or not, the cluster has them */
+	cluster_total(m, &flat);
+	if (res_collapse(&flat, &total) == -1)
+		res_init(&total);
+	res_free(&flat);
 	for (i = 0; i < sum->n && over == NULL; i++)
 		if (sum->it[i].milli > res_get(&total, sum->it[i].name)) {
 			strlcpy(name, sum->it[i].name, sizeof(name));
