@@ -38,6 +38,7 @@ static const struct {
 	[ACL_QUERY] = { "query", OBJ_ANY, NULL, "query" },
 	[ACL_VIEW] = { "view", OBJ_SOME, id_valid, "principal" },
 	[ACL_QUOTA] = { "quota", OBJ_ANY, id_valid, "role" },
+	[ACL_RESERVE] = { "reserve", OBJ_ANY, id_valid, "role" },
 };
 #define NACTIONS	(sizeof(actions) / sizeof(*actions))
 
@@ -188,7 +189,8 @@ parse_line(struct acl *a, char *line, size_t lineno, char *err)
 			break;
 	if (i == NACTIONS)
 		return parse_fail(err, lineno, "unknown action '%.64s' (register, "
-		    "run-as, agent, kill, weight, query, view, quota)", act);
+		    "run-as, agent, kill, weight, query, view, quota, "
+		    "reserve)", act);
 	if ((r = add_rule(a)) == NULL)
 		return parse_fail(err, lineno, "out of memory");
 	r->permit = tok[0] == 'p';

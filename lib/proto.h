@@ -46,6 +46,9 @@
 #define R_WEIGHT_SET		"WEIGHT_SET"
 #define R_SET_QUOTA		"SET_QUOTA"	/* a role's guarantee and limit */
 #define R_QUOTA_SET		"QUOTA_SET"
+#define R_RESERVE		"RESERVE"	/* an agent's resources to a role */
+#define R_UNRESERVE		"UNRESERVE"
+#define R_RESERVED		"RESERVED"	/* the answer to both */
 /* what a QUERY may ask for (its "what"); an ACL's query rules name them */
 #define Q_AGENTS		"agents"
 #define Q_FRAMEWORKS		"frameworks"

@@ -94,6 +94,7 @@ int	cmd_logs(int, char **);
 int	cmd_history(int, char **);
 int	cmd_weight(int, char **);
 int	cmd_quota(int, char **);
+int	cmd_reserve(int, char **);
 int	cmd_run(int, char **);
 int	cmd_subscribe(int, char **);
 

@@ -502,3 +502,40 @@ cmd_quota(int argc, char **argv)
 	net_close(n);
 	return 0;
 }
+
+/*
+ * reserve AGENT ROLE RESOURCES, unreserve AGENT ROLE RESOURCES: an
+ * agent's free resources become ROLE's, or go back to every role.
+ */
+int
+cmd_reserve(int argc, char **argv)
+{
+	int un = strcmp(argv[0], "unreserve") == 0;
+	char e[RES_ERRLEN];
+	struct res r;
+	struct net *n;
+	json_t *q, *ans;
+
+	if (no_own_opts(argc, argv, 4) == -1)
+		return bad_usage();
+	argv += optind - 1;
+	if (!id_valid(argv[1]))
+		errx(EXIT_USAGE, "'%s' is not an agent id", argv[1]);
+	if (!id_valid(argv[2]))
+		errx(EXIT_USAGE, "'%s' is not a role a reservation can have",
+		    argv[2]);
+	if (res_parse(argv[3], &r, e) == -1)
+		errx(EXIT_USAGE, "'%s': %s", argv[3], e);
+	res_free(&r);
+	q = json_pack("{s:s,s:s,s:s,s:s}", "type", un ? R_UNRESERVE :
+	    R_RESERVE, "agent_id", argv[1], "role", argv[2], "resources",
+	    argv[3]);
+	n = connect_master();
+	ans = request(n, q, R_RESERVED);
+	printf("agent %s resources %s\n", argv[1], rec_str(ans, "resources") ?
+	    rec_str(ans, "resources") : "-");
+	json_decref(q);
+	json_decref(ans);
+	net_close(n);
+	return 0;
+}

@@ -88,6 +88,8 @@ master_handle(struct master *m, json_t *rec, const struct net_route *from)
 		{ R_QUERY, control_query },
 		{ R_SET_WEIGHT, control_set_weight },
 		{ R_SET_QUOTA, quota_set },
+		{ R_RESERVE, reserve_request },
+		{ R_UNRESERVE, reserve_release },
 		{ R_TEARDOWN, framework_teardown },
 		{ R_LOGS, logs_request },
 		{ R_LOGS_DATA, logs_data },

@@ -193,6 +193,7 @@ struct master {
 	struct map	*seen_agents, *removed_agents, *seen_fw, *removed_fw;
 	json_t		*weights;	/* role -> weight set: -W, SET_WEIGHT */
 	json_t		*quota;		/* role -> its quota: see quota.c */
+	json_t		*reservations;	/* agent id -> reserved: reserve.c */
 	struct map	*logs;		/* LOGS in flight, by ref: see logs.c */
 	unsigned long long logs_seq;
 	int		 history_fd;	/* WORK/history, or -1: see history.c */
@@ -245,6 +246,13 @@ void	quota_send_all(struct master *);
 json_t	*quota_items(struct master *);
 /* Take the quota of the durable state's SAVED object (NULL: none). */
 void	quota_load(struct master *, const json_t *saved);
+/* reserve.c */
+/* RESERVE: free resources of an agent become a role's (an operator's). */
+void	reserve_request(struct master *, json_t *, const struct net_route *);
+/* UNRESERVE: a dynamic reservation goes back to every role. */
+void	reserve_release(struct master *, json_t *, const struct net_route *);
+/* Apply agent A's kept dynamic reservation to its total (it registered). */
+void	reserve_apply(struct master *, struct agent *);
 /* TOTAL (not initialised) = the resources of every active agent. */
 void	cluster_total(struct master *, struct res *total);
 

@@ -8,7 +8,8 @@
  *    "frameworks_seen":{...}, "frameworks_removed":{...},
  *    "agents_principals":{id:principal,...}, "frameworks_principals":{...},
  *    "weights":{role:weight,...},
- *    "quota":{role:{"guarantee":RES,"limit":RES},...}}
+ *    "quota":{role:{"guarantee":RES,"limit":RES},...},
+ *    "reservations":{agent_id:RES,...}}
  *
  * where since is when the id entered the set (seconds since the epoch),
  * and principal the one that made a seen id: after a restart only that
@@ -144,6 +145,7 @@ state_load(struct master *m, const char *work_dir)
 	m->seen_fw = map_create();
 	m->removed_fw = map_create();
 	m->quota = json_object();
+	m->reservations = json_object();
 	sets[0] = m->seen_agents;
 	sets[1] = m->removed_agents;
 	sets[2] = m->seen_fw;
@@ -179,6 +181,9 @@ state_load(struct master *m, const char *work_dir)
 		m->weights = w;
 	}
 	quota_load(m, json_object_get(j, "quota"));
+	json_object_foreach(json_object_get(j, "reservations"), key, v)
+		if (json_is_string(v) && id_valid(key))
+			json_object_set(m->reservations, key, v);
 	log_info("recovered %zu agent and %zu framework ids (%zu and %zu "
 	    "removed) from %s", map_count(m->seen_agents),
 	    map_count(m->seen_fw), map_count(m->removed_agents),
@@ -229,6 +234,8 @@ state_save(struct master *m)
 		json_object_set(j, "weights", m->weights);
 	if (m->quota != NULL && json_object_size(m->quota) > 0)
 		json_object_set(j, "quota", m->quota);
+	if (m->reservations != NULL && json_object_size(m->reservations) > 0)
+		json_object_set(j, "reservations", m->reservations);
 	snprintf(tmp, sizeof(tmp), "%s/" WORK_STATE_TMP, m->conf->work_dir);
 	if ((fp = fopen(tmp, "w")) == NULL ||
 	    json_dumpf(j, fp, JSON_COMPACT) == -1 || fflush(fp) == EOF ||
