@@ -260,3 +260,17 @@ permit bob query quota"
 	! grep -q "role web: guarantee" "$TMP/offerd.log"
 	still_serving
 }
+
+@test "reserve: a role not permitted is refused, forbidden, and nothing changes" {
+	principal bob
+	acl_set "permit bob reserve analytics"
+	ag=$(cluster-ctl -h -o agent_id agents)
+	send_as bob "{\"type\":\"RESERVE\",\"agent_id\":\"$ag\",\"role\":\"web\",\"resources\":\"cpus:1\"}"
+	[[ "$output" == *'"code":"forbidden"'* ]]
+	grep -q "refused RESERVE from principal bob: not permitted to reserve web" "$TMP/offerd.log"
+	[ "$(cluster-ctl -h -o resources agents)" = "cpus:2;mem:1024" ]
+	run cluster-ctl -C "$TMP/bob" reserve "$ag" analytics cpus:1
+	[ "$status" -eq 0 ]
+	[ "$(cluster-ctl -h -o resources agents)" = "cpus:1;mem:1024;cpus(analytics):1" ]
+	still_serving
+}
