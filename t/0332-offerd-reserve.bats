@@ -79,3 +79,36 @@ resources_are() {
 	[ "$(jq -c .reservations "$TMP/master/state.json")" = "{\"$AG\":\"cpus(analytics):0.5\"}" ]
 	[ "$(cluster-ctl -h -o active agents)" = yes ]
 }
+
+@test "a framework reserves in ACCEPT for its own role and runs a task on it; bad operations change nothing" {
+	bridge_start an -r analytics
+	bridge_wait an '"type":"OFFER"'
+	offer=$(bridge_free_offer an)
+	echo "$offer" >>"$TMP/an.used"
+	bridge_send an "{\"type\":\"ACCEPT\",\"offer_id\":\"$offer\",\"refuse_seconds\":0,\"operations\":[{\"type\":\"RESERVE\",\"resources\":\"cpus:1;mem:256\"}],\"tasks\":[{\"task_id\":\"r1\",\"resources\":\"cpus(analytics):0.5;mem(analytics):64\",\"command\":\"sleep 30\"}]}"
+	wait_for 15 sh -c 'cluster-ctl -h -o task_id tasks -s running | grep -qx r1'
+	resources_are 'cpus:1;mem:768;cpus(analytics):1;mem(analytics):256'
+	[ "$(jq -c .reservations "$TMP/master/state.json")" = "{\"$AG\":\"cpus(analytics):1;mem(analytics):256\"}" ]
+	# an UNRESERVE of what is not reserved, a RESERVE beyond the offer
+	bridge_wait an '"type":"OFFER".*cpus(analytics):0.5'
+	offer=$(bridge_free_offer an)
+	echo "$offer" >>"$TMP/an.used"
+	bridge_send an "{\"type\":\"ACCEPT\",\"offer_id\":\"$offer\",\"refuse_seconds\":0,\"operations\":[{\"type\":\"UNRESERVE\",\"resources\":\"cpus(analytics):2\"}],\"tasks\":[]}"
+	bridge_wait an 'not in the offer as a dynamic reservation'
+	bridge_wait an '"type":"OFFER".*cpus(analytics):0.5' 
+	offer=$(bridge_free_offer an)
+	echo "$offer" >>"$TMP/an.used"
+	bridge_send an "{\"type\":\"ACCEPT\",\"offer_id\":\"$offer\",\"refuse_seconds\":0,\"operations\":[{\"type\":\"RESERVE\",\"resources\":\"cpus:5\"}],\"tasks\":[]}"
+	bridge_wait an 'RESERVE cpus:5: not within the offer'
+	resources_are 'cpus:1;mem:768;cpus(analytics):1;mem(analytics):256'
+	# a framework of role * reserves nothing
+	bridge_start star
+	bridge_send an '{"type":"KILL","task_id":"r1"}'
+	bridge_send an '{"type":"TEARDOWN"}'
+	bridge_wait star '"type":"OFFER"' 20
+	offer=$(bridge_free_offer star)
+	bridge_send star "{\"type\":\"ACCEPT\",\"offer_id\":\"$offer\",\"operations\":[{\"type\":\"RESERVE\",\"resources\":\"cpus:0.5\"}],\"tasks\":[]}"
+	bridge_wait star 'a framework of role \* reserves nothing'
+	resources_are 'cpus:1;mem:768;cpus(analytics):1;mem(analytics):256'
+	! grep '"type":"OFFER"' "$TMP/star.ev" | grep -q analytics
+}

@@ -182,8 +182,7 @@ alloc_recover(struct master *m, const char *fw_id, const char *agent_id,
 	alloc_send(m, r);
 }
 
-/* Tell the allocator that FW_ID holds RES of AGENT_ID. */
-static void
+void
 alloc_claim(struct master *m, const char *fw_id, const char *agent_id,
     const struct res *res)
 {

@@ -251,6 +251,14 @@ void	quota_load(struct master *, const json_t *saved);
 void	reserve_request(struct master *, json_t *, const struct net_route *);
 /* UNRESERVE: a dynamic reservation goes back to every role. */
 void	reserve_release(struct master *, json_t *, const struct net_route *);
+/*
+ * The RESERVE and UNRESERVE operations OPS of framework FW's ACCEPT REC
+ * on offer O: all checked, then applied to the offer, its agent and the
+ * allocator.  Returns 0, or -1 after an ERROR with nothing changed.
+ */
+int	reserve_offer_ops(struct master *, json_t *rec,
+	    const struct net_route *, struct framework *, struct offer *,
+	    json_t *ops);
 /* Apply agent A's kept dynamic reservation to its total (it registered). */
 void	reserve_apply(struct master *, struct agent *);
 /* TOTAL (not initialised) = the resources of every active agent. */
@@ -396,6 +404,9 @@ void	alloc_send(struct master *, json_t *rec);
 /* Tell the allocator that RES of AGENT_ID is no longer FW_ID's. */
 void	alloc_recover(struct master *, const char *fw_id, const char *agent_id,
 	    const struct res *res, int64_t refuse_ms);
+/* Tell the allocator that FW_ID holds RES of AGENT_ID. */
+void	alloc_claim(struct master *, const char *fw_id, const char *agent_id,
+	    const struct res *res);
 /* Tell the allocator agent A, and when CLAIMS every live task it runs. */
 void	alloc_agent_add(struct master *, struct agent *, int claims);
 

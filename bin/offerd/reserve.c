@@ -281,3 +281,128 @@ done:
 	res_free(&re);
 	res_free(&dyn);
 }
+
+/* The state of an ACCEPT's operations, applied to copies until all pass. */
+struct ops {
+	struct res	 offer, total, dyn;
+};
+
+/*
+ * Apply one operation OP (RESERVE or UNRESERVE, of ROLE) to the copies in
+ * S.  Returns 0, or -1 with ERR (RES_ERRLEN bytes).
+ */
+static int
+reserve_op(struct ops *s, const json_t *op, const char *role, char *err)
+{
+	const char *type = rec_str(op, "type"), *text = rec_str(op, "resources");
+	struct res un, re;
+	int rc = -1, i;
+
+	if (type == NULL || text == NULL || (strcmp(type, R_RESERVE) != 0 &&
+	    strcmp(type, R_UNRESERVE) != 0)) {
+		snprintf(err, RES_ERRLEN, "each operation is {\"type\": "
+		    "\"RESERVE\" or \"UNRESERVE\", \"resources\": string}");
+		return -1;
+	}
+	if (strcmp(type, R_RESERVE) == 0) {
+		if (res_parse(text, &un, err) == -1)
+			return -1;
+		if (reserve_rename(&un, role, &re, err) == -1) {
+			res_free(&un);
+			return -1;
+		}
+	} else {
+		if (res_parse(text, &re, err) == -1)
+			return -1;
+		for (i = 0; i < re.n; i++)
+			if (!res_reserved_to(re.it[i].name, role)) {
+				snprintf(err, RES_ERRLEN, "UNRESERVE: %s is not "
+				    "reserved to role %s", re.it[i].name, role);
+				res_free(&re);
+				return -1;
+			}
+		if (reserve_unname(&re, &un) == -1) {
+			res_free(&re);
+			snprintf(err, RES_ERRLEN, "out of memory");
+			return -1;
+		}
+	}
+	if (strcmp(type, R_RESERVE) == 0 ? !res_contains(&s->offer, &un) :
+	    !res_contains(&s->offer, &re) || !res_contains(&s->dyn, &re))
+		snprintf(err, RES_ERRLEN, "%s %s: %s", type, text,
+		    strcmp(type, R_RESERVE) == 0 ? "not within the offer" :
+		    "not in the offer as a dynamic reservation");
+	else if (strcmp(type, R_RESERVE) == 0 ? res_sub(&s->offer, &un) ||
+	    res_add(&s->offer, &re) || res_sub(&s->total, &un) ||
+	    res_add(&s->total, &re) || res_add(&s->dyn, &re) :
+	    res_sub(&s->offer, &re) || res_add(&s->offer, &un) ||
+	    res_sub(&s->total, &re) || res_add(&s->total, &un) ||
+	    res_sub(&s->dyn, &re))
+		snprintf(err, RES_ERRLEN, "%s %s: more resource names than a "
+		    "vector holds", type, text);
+	else
+		rc = 0;
+	res_free(&un);
+	res_free(&re);
+	return rc;
+}
+
+int
+reserve_offer_ops(struct master *m, json_t *rec, const struct net_route *from,
+    struct framework *fw, struct offer *o, json_t *ops)
+{
+	char err[RES_ERRLEN], buf[RES_TEXT];
+	struct agent *a = map_get(m->agents, o->agent_id);
+	struct ops s;
+	const char *d;
+	json_t *op;
+	size_t i;
+
+	if (strcmp(fw->role, "*") == 0) {
+		master_error(m, from, rec, E_INVALID, "a framework of role * "
+		    "reserves nothing: subscribe in a role");
+		return -1;
+	}
+	if (a == NULL || master_may(m, from, rec, ACL_RESERVE, fw->role) == -1)
+		return -1;
+	res_init(&s.dyn);
+	if ((d = rec_str(m->reservations, a->id)) != NULL &&
+	    res_parse(d, &s.dyn, err) == -1)
+		res_init(&s.dyn);
+	if (res_copy(&s.offer, &o->res) == -1 ||
+	    res_copy(&s.total, &a->total) == -1) {
+		res_free(&s.dyn);
+		master_error(m, from, rec, E_NO_MEMORY, "out of memory");
+		return -1;
+	}
+	json_array_foreach(ops, i, op)
+		if (reserve_op(&s, op, fw->role, err) == -1) {
+			master_error(m, from, rec, E_INVALID, "operation %zu: "
+			    "%s; nothing launched", i, err);
+			res_free(&s.offer);
+			res_free(&s.total);
+			res_free(&s.dyn);
+			return -1;
+		}
+	/* the allocator: the old offer back, the new total, the new offer held */
+	alloc_recover(m, fw->id, a->id, &o->res, 0);
+	res_sub(&a->offered, &o->res);
+	res_add(&a->offered, &s.offer);
+	res_free(&o->res);
+	o->res = s.offer;
+	res_free(&a->total);
+	a->total = s.total;
+	alloc_agent_add(m, a, 0);
+	alloc_claim(m, fw->id, a->id, &o->res);
+	if (res_empty(&s.dyn))
+		json_object_del(m->reservations, a->id);
+	else
+		json_object_set_new(m->reservations, a->id,
+		    json_string(res_format(&s.dyn, buf, sizeof(buf))));
+	res_free(&s.dyn);
+	m->state_dirty = 2;
+	log_info("agent %s: framework %s (role %s) changed its reservations; "
+	    "it has %s", a->id, fw->id, fw->role, res_format(&a->total, buf,
+	    sizeof(buf)));
+	return 0;
+}
