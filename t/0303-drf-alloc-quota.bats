@@ -116,7 +116,7 @@ EOF
 EOF
 	[ "$status" -eq 0 ]
 	[ "$output" = '{"type":"ERROR","code":"invalid","message":"QUOTA: role a: the guarantee of cpus is over its limit","about":"QUOTA"}
-{"type":"ERROR","code":"invalid","message":"QUOTA: limit: ports is not a scalar: a quota counts scalars only","about":"QUOTA"}
+{"type":"ERROR","code":"invalid","message":"QUOTA: limit: ports is not an unreserved scalar: a quota counts those only","about":"QUOTA"}
 {"type":"ERROR","code":"invalid","message":"QUOTA: limit: cpus: '"'x'"' is not a non-negative number","about":"QUOTA"}
 {"type":"ERROR","code":"invalid","message":"QUOTA: '"'no way'"' is not a role name (\"*\" or 1..63 of A-Z a-z 0-9 . _ -)","about":"QUOTA"}
 {"type":"ERROR","code":"malformed","message":"QUOTA: field '"'role'"' is missing","about":"QUOTA"}
