@@ -28,9 +28,11 @@ offers_of() {
 }
 
 # held_cpus FW: the cpus framework FW is offered plus what its live tasks
-# hold, by the master's listings.
+# hold, by the master's listings.  Tasks are listed first: an ACCEPT
+# between the two listings would otherwise count its cpus twice, as the
+# offer and as the task.
 held_cpus() {
-	{ cluster-ctl -o json offers; cluster-ctl -o json tasks; } |
+	{ cluster-ctl -o json tasks; cluster-ctl -o json offers; } |
 	    jq -r --arg fw "$1" 'select(.framework_id == $fw and
 	    (.state == null or (.state | test("STAGING|STARTING|RUNNING"))))
 	    | .resources' |
