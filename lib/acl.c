@@ -38,6 +38,8 @@ static const struct {
 	[ACL_QUERY] = { "query", OBJ_ANY, NULL, "query" },
 	[ACL_VIEW] = { "view", OBJ_SOME, id_valid, "principal" },
 	[ACL_DRAIN] = { "drain", OBJ_ANY, id_valid, "agent" },
+	[ACL_QUOTA] = { "quota", OBJ_ANY, id_valid, "role" },
+	[ACL_RESERVE] = { "reserve", OBJ_ANY, id_valid, "role" },
 };
 #define NACTIONS	(sizeof(actions) / sizeof(*actions))
 
@@ -72,7 +74,7 @@ static int
 query_valid(const char *s)
 {
 	static const char *whats[] = { Q_AGENTS, Q_FRAMEWORKS, Q_TASKS,
-	    Q_OFFERS };
+	    Q_OFFERS, Q_QUOTA };
 	size_t i;
 
 	for (i = 0; i < sizeof(whats) / sizeof(*whats); i++)
@@ -188,7 +190,8 @@ parse_line(struct acl *a, char *line, size_t lineno, char *err)
 			break;
 	if (i == NACTIONS)
 		return parse_fail(err, lineno, "unknown action '%.64s' (register, "
-		    "run-as, agent, kill, weight, query, view, drain)", act);
+		    "run-as, agent, kill, weight, query, view, drain, quota, "
+		    "reserve)", act);
 	if ((r = add_rule(a)) == NULL)
 		return parse_fail(err, lineno, "out of memory");
 	r->permit = tok[0] == 'p';

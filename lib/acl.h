@@ -31,7 +31,9 @@ enum acl_action {
 	ACL_WEIGHT,	/* set these roles' weights */
 	ACL_QUERY,	/* these operator queries */
 	ACL_VIEW,	/* see these principals' frameworks and tasks */
-	ACL_DRAIN	/* drain and undrain these agents */
+	ACL_DRAIN,	/* drain and undrain these agents */
+	ACL_QUOTA,	/* set and remove these roles' quota */
+	ACL_RESERVE	/* reserve and unreserve resources for these roles */
 };
 
 struct acl;

@@ -44,6 +44,11 @@
 #define R_STATE			"STATE"
 #define R_SET_WEIGHT		"SET_WEIGHT"
 #define R_WEIGHT_SET		"WEIGHT_SET"
+#define R_SET_QUOTA		"SET_QUOTA"	/* a role's guarantee and limit */
+#define R_QUOTA_SET		"QUOTA_SET"
+#define R_RESERVE		"RESERVE"	/* an agent's resources to a role */
+#define R_UNRESERVE		"UNRESERVE"
+#define R_RESERVED		"RESERVED"	/* the answer to both */
 /* what a QUERY may ask for (its "what"); an ACL's query rules name them */
 #define Q_AGENTS		"agents"
 #define Q_FRAMEWORKS		"frameworks"
@@ -57,6 +62,7 @@
 /* offerd -> the sender of a TEARDOWN: the framework is gone */
 #define R_TORN_DOWN		"TORN_DOWN"
 #define Q_METRICS		"metrics"	/* offerd(8) METRICS, as text */
+#define Q_QUOTA			"quota"
 /* anyone -> anyone */
 #define R_ERROR			"ERROR"
 
@@ -79,6 +85,7 @@
 /* the metrics' names start with these (offerd(8), agentd(8) METRICS) */
 #define METRICS_OFFERD		"cluster_offerd_"
 #define METRICS_AGENTD		"cluster_agentd_"
+#define A_QUOTA			"QUOTA"		/* a role's guarantee and limit */
 
 /*
  * ERROR codes: every ERROR record carries one in "code", for programs to
@@ -99,6 +106,7 @@
 #define E_FORBIDDEN		"forbidden"	/* the master's ACL file does not permit it */
 #define E_LIMITED		"limited"	/* over a per-principal limit: slow down or use fewer */
 #define E_UNAVAILABLE		"unavailable"	/* the registry could not be written: nothing changed */
+#define E_OVER_CLUSTER		"over_cluster"	/* guarantees (quota) above what the cluster's agents have */
 
 /* Task states, as Mesos names them. */
 #define TASK_STAGING		"TASK_STAGING"

@@ -194,18 +194,82 @@ bad:
 	return -1;
 }
 
+/*
+ * Is S a resource name: a base name (lower case letters, digits, _ and
+ * -, starting with a letter), reserved or not ("cpus(analytics)"), that
+ * fits RES_NAMELEN?  "name(*)", unreserved, is made "name" in place.
+ */
 static int
-name_ok(const char *s)
+name_ok(char *s)
 {
-	size_t i;
+	size_t i, n = strcspn(s, "(");
 
 	if (!islower((unsigned char)s[0]))
 		return 0;
-	for (i = 0; s[i]; i++)
+	for (i = 0; i < n; i++)
 		if (!islower((unsigned char)s[i]) && !isdigit((unsigned char)s[i]) &&
 		    s[i] != '_' && s[i] != '-')
 			return 0;
-	return i < RES_NAMELEN;
+	if (s[n] == '\0')
+		return n < RES_NAMELEN;
+	if (strcmp(s + n, "(*)") == 0) {
+		s[n] = '\0';
+		return 1;
+	}
+	for (i = n + 1; s[i] != '\0' && s[i] != ')'; i++)
+		if (!isalnum((unsigned char)s[i]) && strchr("._-", s[i]) == NULL)
+			return 0;
+	return i > n + 1 && s[i] == ')' && s[i + 1] == '\0' && i + 1 < RES_NAMELEN;
+}
+
+size_t
+res_base_len(const char *name)
+{
+	return strcspn(name, "(");
+}
+
+int
+res_reserved_to(const char *name, const char *role)
+{
+	size_t n = strcspn(name, "("), k;
+
+	if (name[n] == '\0')
+		return 0;
+	k = strlen(role);
+	return strncmp(name + n + 1, role, k) == 0 && name[n + 1 + k] == ')' &&
+	    name[n + 2 + k] == '\0';
+}
+
+int
+res_reserved(const struct res *r)
+{
+	int i;
+
+	for (i = 0; i < r->n; i++)
+		if (r->it[i].name[strcspn(r->it[i].name, "(")] != '\0')
+			return 1;
+	return 0;
+}
+
+int
+res_collapse(const struct res *in, struct res *out)
+{
+	struct res one;
+	int i;
+
+	res_init(out);
+	for (i = 0; i < in->n; i++) {
+		res_init(&one);
+		one.n = 1;
+		one.it[0] = in->it[i];
+		one.it[0].name[res_base_len(one.it[0].name)] = '\0';
+		/* res_add copies ONE's ranges: it stays the caller's */
+		if (res_add(out, &one) == -1) {
+			res_free(out);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 int
@@ -238,7 +302,9 @@ res_parse(const char *s, struct res *out, char *err)
 		v = colon + 1;
 		if (!name_ok(w)) {
 			snprintf(err, RES_ERRLEN, "'%s' is not a resource name "
-			    "(lower case letters, digits, _ and -)", w);
+			    "(lower case letters, digits, _ and -, then "
+			    "(role) when reserved; at most %d characters)", w,
+			    RES_NAMELEN - 1);
 			goto fail;
 		}
 		if (res_find(out, w) != NULL) {
@@ -253,8 +319,14 @@ res_parse(const char *s, struct res *out, char *err)
 		if (it->kind == RES_RANGES) {
 			if (ranges_parse(v, it, err) == -1)
 				goto fail;
-		} else if (scalar_parse(w, v, &it->milli, err) == -1)
-			goto fail;
+		} else {
+			char base[RES_NAMELEN];
+
+			/* mem(analytics) takes the suffixes of mem */
+			snprintf(base, sizeof(base), "%.*s", (int)res_base_len(w), w);
+			if (scalar_parse(base, v, &it->milli, err) == -1)
+				goto fail;
+		}
 	}
 	free(copy);
 	return 0;
@@ -527,6 +599,12 @@ res_empty(const struct res *r)
 		    (r->it[i].kind == RES_RANGES && r->it[i].nr != 0))
 			return 0;
 	return 1;
+}
+
+int
+res_has(const struct res *r, const char *name)
+{
+	return res_find(r, name) != NULL;
 }
 
 int64_t

@@ -2,6 +2,7 @@
  * res: resource vectors and attributes in Mesos syntax.
  *
  *   resources   cpus:4;mem:8192;disk:20000;ports:[31000-32000,33000-33100]
+ *   reserved    cpus(analytics):2;mem(analytics):1024;cpus:2
  *   attributes  rack:r1;zone:a
  *
  * Scalars are kept in thousandths (fixed point), so adding and taking
@@ -10,6 +11,11 @@
  * intervals.  A struct res owns its range arrays: initialise it with
  * res_init() or res_parse(), copy it with res_copy(), release it with
  * res_free().  Never copy one by assignment.
+ *
+ * A resource reserved to a role is its own name, "cpus(analytics)", so
+ * that adding, taking away and containing keep reserved and unreserved
+ * apart; "cpus(*)" is "cpus".  res_collapse() folds them for what counts
+ * them together (shares, a task's limits, minimums).
  */
 #ifndef CLUSTER_RES_H
 #define CLUSTER_RES_H
@@ -68,6 +74,20 @@ int	res_meet(const struct res *a, const struct res *b, struct res *out);
 int	res_contains(const struct res *a, const struct res *b);
 /* True when R holds nothing (all scalars zero, no ranges). */
 int	res_empty(const struct res *r);
+/* The length of NAME without its reservation: 4 for "cpus(analytics)". */
+size_t	res_base_len(const char *name);
+/* True when NAME is reserved to ROLE ("cpus(ROLE)"). */
+int	res_reserved_to(const char *name, const char *role);
+/* True when R holds a reserved resource. */
+int	res_reserved(const struct res *r);
+/*
+ * OUT (not initialised) = IN with every reserved resource added to its
+ * unreserved name ("cpus(a):2;cpus:1" is "cpus:3").  Returns 0, or -1
+ * (out of memory) and OUT empty.
+ */
+int	res_collapse(const struct res *in, struct res *out);
+/* True when R has an item NAME (of any value, zero too). */
+int	res_has(const struct res *r, const char *name);
 /* The scalar NAME in thousandths (0 when absent). */
 int64_t	res_get(const struct res *r, const char *name);
 /*

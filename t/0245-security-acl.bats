@@ -269,3 +269,46 @@ permit ops view $ME"
 	grep -q "LOGS of task .* by principal ops: the ACL permits it" "$TMP/offerd.log"
 	still_serving
 }
+
+# send_retry WHO JSON: send_as, tried again (twice) when cluster-ctl send
+# gave up before its socket connected (a loaded machine).
+send_retry() {
+	local i
+	for i in 1 2 3; do
+		send_as "$1" "$2"
+		[[ "$output" != *"cannot send to the master"* ]] && break
+	done
+}
+
+@test "quota: a role not permitted is refused, forbidden, and nothing changes" {
+	principal bob
+	acl_set "permit bob quota analytics
+permit bob query quota"
+	run cluster-ctl -C "$TMP/bob" quota set -l cpus:1 web
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"principal bob may not quota web"* ]]
+	send_retry bob '{"type":"SET_QUOTA","role":"web","limit":"cpus:1"}'
+	[[ "$output" == *'"code":"forbidden"'* ]]
+	grep -q "refused SET_QUOTA from principal bob: not permitted to quota web" "$TMP/offerd.log"
+	[ -z "$(cluster-ctl -C "$TMP/bob" -h quota)" ]
+	run cluster-ctl -C "$TMP/bob" quota set -l cpus:1 analytics
+	[ "$status" -eq 0 ]
+	grep -q "role analytics: guarantee none, limit cpus:1, set by bob" "$TMP/offerd.log"
+	[ "$(cluster-ctl -C "$TMP/bob" -h -o role quota)" = analytics ]
+	! grep -q "role web: guarantee" "$TMP/offerd.log"
+	still_serving
+}
+
+@test "reserve: a role not permitted is refused, forbidden, and nothing changes" {
+	principal bob
+	acl_set "permit bob reserve analytics"
+	ag=$(cluster-ctl -h -o agent_id agents)
+	send_retry bob "{\"type\":\"RESERVE\",\"agent_id\":\"$ag\",\"role\":\"web\",\"resources\":\"cpus:1\"}"
+	[[ "$output" == *'"code":"forbidden"'* ]]
+	grep -q "refused RESERVE from principal bob: not permitted to reserve web" "$TMP/offerd.log"
+	[ "$(cluster-ctl -h -o resources agents)" = "cpus:2;mem:1024" ]
+	run cluster-ctl -C "$TMP/bob" reserve "$ag" analytics cpus:1
+	[ "$status" -eq 0 ]
+	[ "$(cluster-ctl -h -o resources agents)" = "cpus:1;mem:1024;cpus(analytics):1" ]
+	still_serving
+}

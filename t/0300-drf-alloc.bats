@@ -428,5 +428,5 @@ print("examples", n)
 EOF
 	echo "$output"
 	[ "$status" -eq 0 ]
-	[ "$output" = "examples 2" ]
+	[ "$output" = "examples 3" ]
 }

@@ -352,6 +352,12 @@ resources_warn(const struct res *r)
 	long long mem = (long long)sysconf(_SC_PHYS_PAGES) *
 	    sysconf(_SC_PAGESIZE) / (1024 * 1024);
 
+	struct res flat;
+
+	/* reserved or not, they are this machine's */
+	if (res_collapse(r, &flat) == -1)
+		return;
+	r = &flat;
 	if (cpus > 0 && res_get(r, "cpus") > (int64_t)cpus * 1000)
 		log_warnx("-r offers cpus:%g but this machine has %ld: tasks "
 		    "placed on them will compete for the processors",
@@ -360,6 +366,7 @@ resources_warn(const struct res *r)
 		log_warnx("-r offers mem:%.0f but this machine has %lld MB: tasks "
 		    "placed on it may be killed for memory",
 		    res_get(r, "mem") / 1000.0, mem);
+	res_free(&flat);
 }
 
 /* Check the option values of D's config; a bad one exits 100. */

@@ -159,7 +159,7 @@ static int
 launcher_argv(struct agentd *ag, struct atask *t, char **argv, int max,
     char *store, size_t storelen, char *why, size_t whylen)
 {
-	struct res r;
+	struct res r, flat;
 	char err[RES_ERRLEN];
 	json_t *env = json_object_get(t->base.info, "env");
 	json_t *args = json_object_get(t->base.info, "argv");
@@ -172,10 +172,17 @@ launcher_argv(struct agentd *ag, struct atask *t, char **argv, int max,
 #define FMT(...) ({ char *_p = store + off; int _n = snprintf(_p, storelen - off, __VA_ARGS__); \
 	if (_n < 0 || (size_t)_n >= storelen - off) goto toolong; off += _n + 1; _p; })
 
-	if (res_parse(rec_str(t->base.info, "resources"), &r, err) == -1) {
+	if (res_parse(rec_str(t->base.info, "resources"), &flat, err) == -1) {
 		snprintf(why, whylen, "resources: %s", err);
 		return -1;
 	}
+	/* reserved or not, cpus are cpus: the limits count them all */
+	if (res_collapse(&flat, &r) == -1) {
+		res_free(&flat);
+		snprintf(why, whylen, "resources: out of memory");
+		return -1;
+	}
+	res_free(&flat);
 	ADD(ag->launcher);
 	ADD("--sandbox");
 	ADD(FMT("%s/sandbox", t->dir));

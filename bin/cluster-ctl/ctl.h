@@ -113,6 +113,8 @@ int	cmd_history(int, char **);
 int	cmd_weight(int, char **);
 int	cmd_drain(int, char **);
 int	cmd_undrain(int, char **);
+int	cmd_quota(int, char **);
+int	cmd_reserve(int, char **);
 int	cmd_run(int, char **);
 int	cmd_subscribe(int, char **);
 

@@ -56,6 +56,10 @@ usage(FILE *fp)
 	    "       cluster-ctl metrics\n"
 	    "       cluster-ctl logs [-f] [-F framework-id] [--stream=stream] "
 	    "task-id\n"
+	    "       cluster-ctl quota\n"
+	    "       cluster-ctl quota set [-g guarantee] [-l limit] role\n"
+	    "       cluster-ctl quota rm role\n"
+	    "       cluster-ctl reserve | unreserve agent-id role resources\n"
 	    "       cluster-ctl run [-qv] [-a attributes] [-c cpus] "
 	    "[-e name=value] [-M mem]\n"
 	    "                       [-n name] [-R resources] [-r role] "
@@ -449,6 +453,10 @@ main(int argc, char *argv[])
 		return cmd_drain(argc, argv);
 	if (strcmp(argv[0], "undrain") == 0)
 		return cmd_undrain(argc, argv);
+	if (strcmp(argv[0], "quota") == 0)
+		return cmd_quota(argc, argv);
+	if (strcmp(argv[0], "reserve") == 0 || strcmp(argv[0], "unreserve") == 0)
+		return cmd_reserve(argc, argv);
 	if (strcmp(argv[0], "send") == 0)
 		return cmd_send(argc, argv);
 	if (strcmp(argv[0], "subscribe") == 0)

@@ -49,6 +49,7 @@ static const struct listing {
 	{ "offers", "offer_id,framework_id,agent_id,resources,age_ms",
 	    "offer_id,framework_id,agent_id,resources,age_ms" },
 	{ "weights", "role,weight", "role,weight" },
+	{ "quota", "role,guarantee,limit", "role,guarantee,limit" },
 	{ "history", "task_id,framework,state,hostname,started,ended,"
 	    "exit_code,cpu_ms,mem_peak_mb",
 	    "task_id,name,framework_id,framework,role,principal,agent_id,"
@@ -557,4 +558,124 @@ cmd_undrain(int argc, char **argv)
 	q = rec_new(R_UNDRAIN);
 	rec_set_str(q, "agent_id", argv[optind]);
 	return drain_send(q);
+}
+
+/* Exit 100 unless TEXT (of option OPT) is resources of scalars only. */
+static void
+quota_arg(const char *opt, const char *text)
+{
+	char e[RES_ERRLEN];
+	struct res r;
+	int i;
+
+	if (res_parse(text, &r, e) == -1)
+		errx(EXIT_USAGE, "%s '%s': %s", opt, text, e);
+	for (i = 0; i < r.n; i++)
+		if (r.it[i].kind != RES_SCALAR)
+			errx(EXIT_USAGE, "%s '%s': %s is not a scalar", opt,
+			    text, r.it[i].name);
+	res_free(&r);
+}
+
+/*
+ * quota: list every role's quota; quota set ROLE [-g RES] [-l RES]: set
+ * its guarantee and limit (what is not given, it has none of); quota rm
+ * ROLE: take them away.
+ */
+int
+cmd_quota(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "guarantee", required_argument, NULL, 'g' },
+		{ "limit", required_argument, NULL, 'l' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *g = NULL, *l = NULL, *role;
+	struct net *n;
+	json_t *q, *ans;
+	int ch, set;
+
+	if (argc < 2 || argv[1][0] == '-')
+		return cmd_list(argc, argv);
+	set = strcmp(argv[1], "set") == 0;
+	if (!set && strcmp(argv[1], "rm") != 0)
+		errx(EXIT_USAGE, "quota: want set or rm, not '%s'", argv[1]);
+	argc--;
+	argv++;
+	optind = 1;
+	while ((ch = next_opt(argc, argv, set ? "g:l:" : "", longopts)) != -1) {
+		switch (ch) {
+		case 'g':
+			quota_arg("-g", g = optarg);
+			break;
+		case 'l':
+			quota_arg("-l", l = optarg);
+			break;
+		default:
+			return bad_usage();
+		}
+	}
+	if (optind != argc - 1)
+		return bad_usage();
+	role = argv[optind];
+	if (!id_valid(role) && strcmp(role, "*") != 0)
+		errx(EXIT_USAGE, "'%s' is not a role name", role);
+	if (set && g == NULL && l == NULL)
+		errx(EXIT_USAGE, "quota set: give -g, -l or both (quota rm "
+		    "takes a quota away)");
+	q = rec_new(R_SET_QUOTA);
+	rec_set_str(q, "role", role);
+	if (g != NULL)
+		rec_set_str(q, "guarantee", g);
+	if (l != NULL)
+		rec_set_str(q, "limit", l);
+	n = connect_master();
+	ans = request(n, q, R_QUOTA_SET);
+	if (set)
+		printf("role %s guarantee %s limit %s\n", role,
+		    rec_str(ans, "guarantee") ? rec_str(ans, "guarantee") : "-",
+		    rec_str(ans, "limit") ? rec_str(ans, "limit") : "-");
+	else
+		printf("role %s quota removed\n", role);
+	json_decref(q);
+	json_decref(ans);
+	net_close(n);
+	return 0;
+}
+
+/*
+ * reserve AGENT ROLE RESOURCES, unreserve AGENT ROLE RESOURCES: an
+ * agent's free resources become ROLE's, or go back to every role.
+ */
+int
+cmd_reserve(int argc, char **argv)
+{
+	int un = strcmp(argv[0], "unreserve") == 0;
+	char e[RES_ERRLEN];
+	struct res r;
+	struct net *n;
+	json_t *q, *ans;
+
+	if (no_own_opts(argc, argv, 4) == -1)
+		return bad_usage();
+	argv += optind - 1;
+	if (!id_valid(argv[1]))
+		errx(EXIT_USAGE, "'%s' is not an agent id", argv[1]);
+	if (!id_valid(argv[2]))
+		errx(EXIT_USAGE, "'%s' is not a role a reservation can have",
+		    argv[2]);
+	if (res_parse(argv[3], &r, e) == -1)
+		errx(EXIT_USAGE, "'%s': %s", argv[3], e);
+	res_free(&r);
+	q = json_pack("{s:s,s:s,s:s,s:s}", "type", un ? R_UNRESERVE :
+	    R_RESERVE, "agent_id", argv[1], "role", argv[2], "resources",
+	    argv[3]);
+	n = connect_master();
+	ans = request(n, q, R_RESERVED);
+	printf("agent %s resources %s\n", argv[1], rec_str(ans, "resources") ?
+	    rec_str(ans, "resources") : "-");
+	json_decref(q);
+	json_decref(ans);
+	net_close(n);
+	return 0;
 }

@@ -240,6 +240,9 @@ struct role {
 	uint64_t	 nalloc;	/* allocations made to its frameworks */
 	struct heap	 fws;		/* its frameworks that are not suppressed */
 	size_t		 nfw;		/* all its frameworks */
+	struct res	*guarantee;	/* QUOTA: NULL when it has none */
+	struct res	*limit;		/* QUOTA: NULL when it has none */
+	int		 below;		/* holds less than its guarantee */
 };
 
 struct fw {
@@ -264,6 +267,7 @@ struct agent {
 	struct res	*over;		/* held beyond total, paid back first;
 					   NULL when nothing is (most agents) */
 	int		 listed;	/* on the candidates list */
+	int		 reserved;	/* some of its total is reserved to roles */
 	TAILQ_ENTRY(agent) cand;
 	struct hold	*holds;
 };
@@ -334,15 +338,20 @@ agent_unlist(struct drf *d, struct agent *a)
 
 /* ---- scalar vectors indexed by interned resource name ---- */
 
-/* The index of scalar NAME, or -1 when the cluster has never seen it. */
+/*
+ * The index of scalar NAME, or -1 when the cluster has never seen it.  A
+ * reserved resource counts as its unreserved name: "cpus(a)" is "cpus".
+ */
 static int
 name_index(const struct drf *d, const char *name)
 {
+	size_t n = res_base_len(name);
 	int i;
 
 	/* the first byte settles most comparisons without a call */
 	for (i = 0; i < d->nnames; i++)
-		if (d->names[i][0] == name[0] && strcmp(d->names[i], name) == 0)
+		if (d->names[i][0] == name[0] &&
+		    strncmp(d->names[i], name, n) == 0 && d->names[i][n] == '\0')
 			return i;
 	return -1;
 }
@@ -368,7 +377,8 @@ names_add(struct drf *d, const struct res *r)
 	for (i = 0; i < r->n; i++)
 		if (r->it[i].kind == RES_SCALAR &&
 		    name_index(d, r->it[i].name) < 0 && d->nnames < DRF_MAX_NAMES)
-			strlcpy(d->names[d->nnames++], r->it[i].name, RES_NAMELEN);
+			snprintf(d->names[d->nnames++], RES_NAMELEN, "%.*s",
+			    (int)res_base_len(r->it[i].name), r->it[i].name);
 }
 
 /* V += SIGN x the scalars of R (names not interned are zero and skipped). */
@@ -436,11 +446,34 @@ role_less(const struct hnode *a, const struct hnode *b)
 {
 	const struct role *x = (const struct role *)a, *y = (const struct role *)b;
 
+	/* a role below its guarantee comes before every other */
+	if (x->below != y->below)
+		return x->below;
 	if (x->share != y->share)
 		return x->share < y->share;
 	if (x->nalloc != y->nalloc)
 		return x->nalloc < y->nalloc;
 	return strcmp(x->name, y->name) < 0;
+}
+
+/*
+ * Is ROLE below its guarantee: does it hold less of some scalar than its
+ * guarantee names?  A role without a guarantee never is.
+ */
+static int
+role_below(const struct drf *d, const struct role *r)
+{
+	const struct res *g = r->guarantee;
+	int i, k;
+
+	if (g == NULL)
+		return 0;
+	for (i = 0; i < g->n; i++) {
+		k = name_index(d, g->it[i].name);
+		if (g->it[i].milli > (k >= 0 ? r->alloc[k] : 0))
+			return 1;
+	}
+	return 0;
 }
 
 /* Recompute ROLE's shares and its place among the roles. */
@@ -449,6 +482,7 @@ role_reshare(struct drf *d, struct role *r)
 {
 	r->dominant = dominant(d, r->alloc);
 	r->share = r->dominant / r->weight;
+	r->below = role_below(d, r);
 	if (!d->dirty)
 		heap_fix(&d->roles, &r->hn);
 }
@@ -507,6 +541,7 @@ refresh(struct drf *d)
 	while ((r = map_next(d->roles_by_name, &pos, NULL)) != NULL) {
 		r->dominant = dominant(d, r->alloc);
 		r->share = r->dominant / r->weight;
+		r->below = role_below(d, r);
 		heap_build(&r->fws);
 	}
 	heap_build(&d->roles);
@@ -708,6 +743,25 @@ fw_free(struct fw *f)
 
 static int	over_set(struct agent *, struct res *);
 
+/* Free one quota vector (NULL is allowed). */
+static void
+quota_res_free(struct res *q)
+{
+	if (q == NULL)
+		return;
+	res_free(q);
+	free(q);
+}
+
+/* Take ROLE's guarantee and limit away. */
+static void
+quota_clear(struct role *r)
+{
+	quota_res_free(r->guarantee);
+	quota_res_free(r->limit);
+	r->guarantee = r->limit = NULL;
+}
+
 void
 drf_destroy(struct drf *d)
 {
@@ -735,6 +789,7 @@ drf_destroy(struct drf *d)
 	pos = 0;
 	if (d->roles_by_name != NULL)
 		while ((r = map_next(d->roles_by_name, &pos, NULL)) != NULL) {
+			quota_clear(r);
 			free(r->fws.a);
 			free(r);
 		}
@@ -940,6 +995,7 @@ ev_agent_add(struct drf *d, const json_t *rec)
 		a->attrs = attrcopy;
 		agent_touch(d, a);
 	}
+	a->reserved = res_reserved(&a->total);
 	names_add(d, &a->total);
 	vec_add(d, d->total, &a->total, 1);
 	d->dirty = 1;
@@ -1366,6 +1422,87 @@ ev_weight(struct drf *d, const json_t *rec)
 	return 0;
 }
 
+/*
+ * Parse the quota vector of field KEY of REC into *OUT: NULL when the
+ * field is absent or empty, else a new vector of scalars.  Returns 0, or
+ * -1 after an ERROR reply.
+ */
+static int
+quota_parse(struct drf *d, const json_t *rec, const char *key,
+    struct res **out)
+{
+	const char *s = rec_str(rec, key);
+	struct res r;
+	int i;
+
+	*out = NULL;
+	if (s == NULL || *s == '\0')
+		return 0;
+	if (parse_res(d, rec, key, &r) == -1)
+		return -1;
+	for (i = 0; i < r.n; i++)
+		if (r.it[i].kind != RES_SCALAR ||
+		    r.it[i].name[res_base_len(r.it[i].name)] != '\0') {
+			fail(d, rec, E_INVALID, "QUOTA: %s: %s is not an "
+			    "unreserved scalar: a quota counts those only", key,
+			    r.it[i].name);
+			res_free(&r);
+			return -1;
+		}
+	if ((*out = malloc(sizeof(**out))) == NULL) {
+		res_free(&r);
+		return fail(d, rec, E_NO_MEMORY, "QUOTA: out of memory");
+	}
+	**out = r;
+	return 0;
+}
+
+/*
+ * QUOTA: a role's guarantee and limit (either absent or empty: none;
+ * both: the role has no quota any more).
+ */
+static int
+ev_quota(struct drf *d, const json_t *rec)
+{
+	struct res *g, *l;
+	struct role *r;
+	const char *name;
+	int i;
+
+	if (require(d, rec, "role:s ?guarantee:s ?limit:s") == -1)
+		return -1;
+	name = rec_str(rec, "role");
+	if (!role_valid(name))
+		return fail(d, rec, E_INVALID, "QUOTA: '%s' is not a role name "
+		    "(\"*\" or 1..63 of A-Z a-z 0-9 . _ -)", name);
+	if (quota_parse(d, rec, "guarantee", &g) == -1)
+		return -1;
+	if (quota_parse(d, rec, "limit", &l) == -1) {
+		quota_res_free(g);
+		return -1;
+	}
+	for (i = 0; g != NULL && l != NULL && i < g->n; i++)
+		if (res_has(l, g->it[i].name) &&
+		    g->it[i].milli > res_get(l, g->it[i].name)) {
+			fail(d, rec, E_INVALID, "QUOTA: role %s: the guarantee "
+			    "of %s is over its limit", name, g->it[i].name);
+			quota_res_free(g);
+			quota_res_free(l);
+			return -1;
+		}
+	if ((r = role_get(d, name)) == NULL) {
+		quota_res_free(g);
+		quota_res_free(l);
+		return fail(d, rec, E_NO_MEMORY, "QUOTA: out of memory");
+	}
+	quota_clear(r);
+	r->guarantee = g;
+	r->limit = l;
+	role_reshare(d, r);
+	d->pending = 1;
+	return 0;
+}
+
 /* TICK: advance the manual clock; run a cycle when an interval is crossed. */
 static int
 ev_tick(struct drf *d, const json_t *rec)
@@ -1412,6 +1549,8 @@ drf_handle(struct drf *d, const json_t *rec)
 		return ev_suppress(d, rec, 0);
 	if (strcmp(t, A_WEIGHT) == 0)
 		return ev_weight(d, rec);
+	if (strcmp(t, A_QUOTA) == 0)
+		return ev_quota(d, rec);
 	if (strcmp(t, A_ALLOCATE) == 0) {
 		drf_allocate(d);
 		return 0;
@@ -1434,16 +1573,28 @@ drf_handle(struct drf *d, const json_t *rec)
 
 /* ---- the cycle ---- */
 
-/* Does R meet the min-offer rule (at least one alternative, and not empty)? */
+/*
+ * Does R meet the min-offer rule (at least one alternative, and not
+ * empty)?  RESERVED: R may hold reserved resources, which count as their
+ * unreserved names.
+ */
 static int
-allocatable(const struct drf *d, const struct res *r)
+allocatable(const struct drf *d, const struct res *r, int reserved)
 {
-	int i;
+	struct res flat;
+	int i, ok = 0;
 
 	if (res_empty(r))
 		return 0;
 	if (d->nminoffer == 0)
 		return 1;
+	if (reserved) {
+		if (res_collapse(r, &flat) == -1)
+			return 0;
+		ok = allocatable(d, &flat, 0);
+		res_free(&flat);
+		return ok;
+	}
 	for (i = 0; i < d->nminoffer; i++)
 		if (res_contains(r, &d->minoffer[i]))
 			return 1;
@@ -1456,6 +1607,10 @@ struct pick {
 	struct agent	*ag;
 	int64_t		 now;
 	struct fw	*found;
+	const struct res *avail;	/* what the role met may be offered */
+	struct res	 capped;	/* the agent's free for a role: within
+					   its limit, without others' reservations */
+	struct res	 flat;		/* CAPPED collapsed, for min filters */
 };
 
 /* Is agent P->ag refused to F by a live decline filter?  Drops an expired one. */
@@ -1482,18 +1637,82 @@ fw_eligible(struct hnode *n, void *arg)
 
 	if (f->attr_filter != NULL && !attr_match(p->ag->attrs, f->attr_filter))
 		return 0;
-	if (f->min.n > 0 && !res_contains(&p->ag->free, &f->min))
+	if (f->min.n > 0 && !res_contains(p->ag->reserved ? &p->flat :
+	    p->avail, &f->min))
 		return 0;
 	return !refused(f, p);
 }
 
-/* heap_first predicate: does role N have an eligible framework?  Sets P->found. */
+/*
+ * OUT (initialised) = what of AVAIL role R may be offered: without what
+ * is reserved to other roles, and every scalar its limit names (reserved
+ * to it or not) cut to what it may still hold.  Returns 0; 1 when the role
+ * has no room left for a limited scalar AVAIL has (an offer without it
+ * would hold the rest of the agent for nothing); -1 out of memory.
+ */
+static int
+offerable(const struct drf *d, const struct role *r, const struct res *avail,
+    struct res *out)
+{
+	const struct res *l = r->limit;
+	char base[RES_NAMELEN];
+	struct res_item *it;
+	int64_t head, taken[DRF_MAX_NAMES] = { 0 };
+	int i, k;
+
+	res_free(out);
+	if (res_copy(out, avail) == -1)
+		return -1;
+	for (i = 0; i < out->n; i++) {
+		it = &out->it[i];
+		if (it->name[res_base_len(it->name)] != '\0' &&
+		    !res_reserved_to(it->name, r->name)) {
+			/* another role's: not for this one */
+			it->milli = 0;
+			free(it->r);
+			it->r = NULL;
+			it->nr = 0;
+			continue;
+		}
+		if (l == NULL || it->kind != RES_SCALAR || it->milli == 0)
+			continue;
+		snprintf(base, sizeof(base), "%.*s", (int)res_base_len(it->name),
+		    it->name);
+		if (!res_has(l, base))
+			continue;
+		/* "cpus" and "cpus(r)" share one limit: TAKEN is this offer's */
+		k = name_index(d, base);
+		head = res_get(l, base) - (k >= 0 ? r->alloc[k] + taken[k] : 0);
+		if (head <= 0)
+			return 1;
+		if (it->milli > head)
+			it->milli = head;
+		if (k >= 0)
+			taken[k] += it->milli;
+	}
+	return 0;
+}
+
+/*
+ * heap_first predicate: does role N have an eligible framework?  Sets
+ * P->found, and P->avail to what it may be offered (within its limit).
+ */
 static int
 role_eligible(struct hnode *n, void *arg)
 {
 	struct role *r = (struct role *)n;
 	struct pick *p = arg;
 
+	p->avail = &p->ag->free;
+	if (r->limit != NULL || p->ag->reserved) {
+		if (offerable(p->d, r, &p->ag->free, &p->capped) != 0 ||
+		    !allocatable(p->d, &p->capped, p->ag->reserved))
+			return 0;
+		p->avail = &p->capped;
+		res_free(&p->flat);
+		if (p->ag->reserved && res_collapse(&p->capped, &p->flat) == -1)
+			return 0;
+	}
 	p->found = (struct fw *)heap_first(&r->fws, &p->d->vfws, fw_eligible, p);
 	return p->found != NULL;
 }
@@ -1518,33 +1737,37 @@ sweep(struct drf *d, int64_t now)
 }
 
 /*
- * Offer all of agent A's free resources to framework F: report it, then
- * move them into F's hold.  Returns 0, or -1 when it was not delivered.
+ * Offer R, all of agent A's free resources or a part of them (within a
+ * limit), to framework F: report it, then move R into F's hold.  Returns
+ * 0, or -1 when it was not delivered.
  */
 static int
-give(struct drf *d, struct fw *f, struct agent *a)
+give(struct drf *d, struct fw *f, struct agent *a, const struct res *r)
 {
 	struct hold *h = hold_find(f, a);
-	int fresh = 0;
+	int fresh = 0, whole = r == &a->free;
 
-	if (d->ops.allocated(d->ops.arg, f->id, a->id, &a->free) == -1)
+	if (d->ops.allocated(d->ops.arg, f->id, a->id, r) == -1)
 		return -1;
-	vec_add(d, f->alloc, &a->free, 1);
-	vec_add(d, f->role->alloc, &a->free, 1);
+	vec_add(d, f->alloc, r, 1);
+	vec_add(d, f->role->alloc, r, 1);
 	if (h == NULL) {
 		if ((h = hold_new(f, a)) == NULL)
 			log_fatalx("allocation: out of memory");
 		fresh = 1;
 	}
-	if (fresh || res_empty(&h->res)) {
+	if (whole && (fresh || res_empty(&h->res))) {
 		/* move: the free vector's range arrays change owner */
 		res_free(&h->res);
 		h->res = a->free;
 		res_init(&a->free);
 	} else {
-		if (res_add(&h->res, &a->free) == -1)
+		if (res_add(&h->res, r) == -1)
 			log_fatalx("allocation: out of memory");
-		res_free(&a->free);
+		if (whole)
+			res_free(&a->free);
+		else if (res_sub(&a->free, r) == -1)
+			log_fatalx("allocation: a part is not within free");
 	}
 	agent_touch(d, a);
 	f->nalloc++;
@@ -1558,7 +1781,7 @@ drf_allocate(struct drf *d)
 {
 	struct pick p = { .d = d };
 	struct agent *a, *an;
-	int n = 0;
+	int n = 0, k;
 
 	refresh(d);
 	d->pending = 0;
@@ -1570,18 +1793,33 @@ drf_allocate(struct drf *d)
 	TAILQ_FOREACH_SAFE(a, &d->cands, cand, an) {
 		if (d->roles.n == 0)
 			break;
-		if (!allocatable(d, &a->free)) {
+		if (!allocatable(d, &a->free, a->reserved)) {
 			agent_unlist(d, a);	/* until its resources change */
 			continue;
 		}
-		p.ag = a;
-		p.found = NULL;
-		if (heap_first(&d->roles, &d->vroles, role_eligible, &p) == NULL)
-			continue;
-		if (give(d, p.found, a) == -1)
-			return -1;
-		n++;
+		/*
+		 * A part given within a limit leaves the rest for the next
+		 * role: each part fills a limit, so few rounds are possible.
+		 */
+		for (k = 0; k <= DRF_MAX_NAMES && allocatable(d, &a->free,
+		    a->reserved); k++) {
+			p.ag = a;
+			p.found = NULL;
+			if (heap_first(&d->roles, &d->vroles, role_eligible,
+			    &p) == NULL)
+				break;
+			if (give(d, p.found, a, p.avail) == -1) {
+				res_free(&p.capped);
+				res_free(&p.flat);
+				return -1;
+			}
+			n++;
+			if (p.avail == &a->free)
+				break;
+		}
 	}
+	res_free(&p.capped);
+	res_free(&p.flat);
 	return n;
 }
 
@@ -1710,6 +1948,12 @@ drf_shares(struct drf *d)
 		rec_set_str(o, "allocated", vec_format(d, r->alloc, buf,
 		    sizeof(buf)));
 		rec_set_int(o, "frameworks", (int64_t)r->nfw);
+		if (r->guarantee != NULL)
+			rec_set_str(o, "guarantee", res_format(r->guarantee,
+			    buf, sizeof(buf)));
+		if (r->limit != NULL)
+			rec_set_str(o, "limit", res_format(r->limit, buf,
+			    sizeof(buf)));
 		json_array_append_new(roles, o);
 	}
 	pos = 0;

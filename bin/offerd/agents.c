@@ -153,6 +153,7 @@ agent_register(struct master *m, json_t *rec, const struct net_route *from)
 	}
 	if ((a = agent_take(m, want_id, &total)) == NULL)
 		return;
+	reserve_apply(m, a);
 	state_mark(m, m->seen_agents, a->id, from->principal);
 	strlcpy(a->hostname, rec_str(rec, "hostname"), sizeof(a->hostname));
 	free(a->attributes);

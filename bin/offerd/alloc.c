@@ -98,6 +98,7 @@ alloc_start(struct master *m)
 		return -1;
 	}
 	alloc_weights(m);
+	quota_send_all(m);
 	return 0;
 }
 
@@ -184,8 +185,7 @@ alloc_recover(struct master *m, const char *fw_id, const char *agent_id,
 	alloc_send(m, r);
 }
 
-/* Tell the allocator that FW_ID holds RES of AGENT_ID. */
-static void
+void
 alloc_claim(struct master *m, const char *fw_id, const char *agent_id,
     const struct res *res)
 {
@@ -325,6 +325,8 @@ alloc_replay(struct master *m)
 	size_t pos = 0;
 	json_t *r;
 
+	alloc_weights(m);
+	quota_send_all(m);
 	while ((a = map_next(m->agents, &pos, NULL)) != NULL)
 		if (agent_offerable(m, a))
 			alloc_agent_total(m, a);

@@ -219,6 +219,8 @@ struct master {
 	struct zkstore	*registry;	/* or NULL: WORK/state.json */
 	json_t		*weights;	/* role -> weight set: -W, SET_WEIGHT */
 	struct map	*drains;	/* agent id -> its struct drain */
+	json_t		*quota;		/* role -> its quota: see quota.c */
+	json_t		*reservations;	/* agent id -> reserved: reserve.c */
 	struct map	*logs;		/* LOGS in flight, by ref: see logs.c */
 	unsigned long long logs_seq;
 	int		 history_fd;	/* WORK/history, or -1: see history.c */
@@ -275,6 +277,33 @@ int	agent_offerable(struct master *, const struct agent *);
 const char *agent_state(struct master *, const struct agent *);
 /* Kill the tasks of the drains whose deadline has come; note the drained. */
 void	drains_tick(struct master *);
+
+/* quota.c */
+/* SET_QUOTA: check, authorize, keep and pass on a role's quota. */
+void	quota_set(struct master *, json_t *, const struct net_route *);
+/* Tell the allocator every role's quota (at its start and restart). */
+void	quota_send_all(struct master *);
+/* QUERY "quota": a new array of {role, guarantee, limit}, one page. */
+json_t	*quota_items(struct master *);
+/* Take the quota of the durable state's SAVED object (NULL: none). */
+void	quota_load(struct master *, const json_t *saved);
+/* reserve.c */
+/* RESERVE: free resources of an agent become a role's (an operator's). */
+void	reserve_request(struct master *, json_t *, const struct net_route *);
+/* UNRESERVE: a dynamic reservation goes back to every role. */
+void	reserve_release(struct master *, json_t *, const struct net_route *);
+/*
+ * The RESERVE and UNRESERVE operations OPS of framework FW's ACCEPT REC
+ * on offer O: all checked, then applied to the offer, its agent and the
+ * allocator.  Returns 0, or -1 after an ERROR with nothing changed.
+ */
+int	reserve_offer_ops(struct master *, json_t *rec,
+	    const struct net_route *, struct framework *, struct offer *,
+	    json_t *ops);
+/* Apply agent A's kept dynamic reservation to its total (it registered). */
+void	reserve_apply(struct master *, struct agent *);
+/* TOTAL (not initialised) = the resources of every active agent. */
+void	cluster_total(struct master *, struct res *total);
 
 /* dispatch.c */
 /* Receive and handle a bounded batch of records from the hub. */
@@ -426,6 +455,9 @@ void	alloc_send(struct master *, json_t *rec);
 /* Tell the allocator that RES of AGENT_ID is no longer FW_ID's. */
 void	alloc_recover(struct master *, const char *fw_id, const char *agent_id,
 	    const struct res *res, int64_t refuse_ms);
+/* Tell the allocator that FW_ID holds RES of AGENT_ID. */
+void	alloc_claim(struct master *, const char *fw_id, const char *agent_id,
+	    const struct res *res);
 /* Tell the allocator agent A, and when CLAIMS every live task it runs. */
 void	alloc_agent_add(struct master *, struct agent *, int claims);
 

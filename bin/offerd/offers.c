@@ -237,10 +237,17 @@ offer_accept(struct master *m, json_t *rec, const struct net_route *from)
 	int64_t refuse_ms;
 
 	if ((o = offer_answered(m, rec, from, "offer_id:s tasks:a "
-	    "?refuse_seconds:n", &fw, &refuse_ms)) == NULL)
+	    "?operations:a ?refuse_seconds:n", &fw, &refuse_ms)) == NULL)
 		return;
 	a = map_get(m->agents, o->agent_id);
 	tasks = json_object_get(rec, "tasks");
+	/* RESERVE and UNRESERVE first: the tasks may use what they make */
+	if (json_array_size(json_object_get(rec, "operations")) > 0 &&
+	    reserve_offer_ops(m, rec, from, fw, o,
+	    json_object_get(rec, "operations")) == -1) {
+		offer_remove(m, o, 0, 0);
+		return;
+	}
 	if (accept_permitted(m, rec, from, tasks) == -1) {
 		offer_remove(m, o, 0, 0);
 		return;

@@ -53,8 +53,7 @@ agent_json(struct master *m, const struct agent *a)
 	return j;
 }
 
-/* The resources of every active agent. */
-static void
+void
 cluster_total(struct master *m, struct res *total)
 {
 	struct agent *a;
@@ -459,14 +458,15 @@ control_query(struct master *m, json_t *rec, const struct net_route *from)
 	size_t i;
 
 	if (what == NULL || (strcmp(what, "history") != 0 &&
-	    strcmp(what, "weights") != 0 && strcmp(what, Q_METRICS) != 0)) {
+	    strcmp(what, "weights") != 0 && strcmp(what, Q_METRICS) != 0 &&
+	    strcmp(what, Q_QUOTA) != 0)) {
 		for (i = 0; i < sizeof(listings) / sizeof(*listings); i++)
 			if (what != NULL && strcmp(what, listings[i].what) == 0)
 				l = &listings[i];
 		if (l == NULL) {
 			master_error(m, from, rec, E_INVALID, "QUERY: 'what' "
 			    "must be agents, frameworks, tasks, offers, "
-			    "weights, history or metrics");
+			    "weights, quota, history or metrics");
 			return;
 		}
 	}
@@ -489,7 +489,9 @@ control_query(struct master *m, json_t *rec, const struct net_route *from)
 		master_error(m, from, rec, E_INVALID, "QUERY: %s", err);
 		return;
 	}
-	if (l == NULL)
+	if (l == NULL && strcmp(what, Q_QUOTA) == 0)
+		items = quota_items(m);
+	else if (l == NULL)
 		items = weights_items(m);
 	else {
 		if (strcmp(what, Q_FRAMEWORKS) == 0)

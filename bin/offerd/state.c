@@ -13,7 +13,9 @@
  *    "frameworks_seen":{...}, "frameworks_removed":{...},
  *    "agents_principals":{id:principal,...}, "frameworks_principals":{...},
  *    "weights":{role:weight,...},
- *    "drains":{id:{"since":ms,"deadline":ms,"reason":s,"by":principal}}}
+ *    "drains":{id:{"since":ms,"deadline":ms,"reason":s,"by":principal}},
+ *    "quota":{role:{"guarantee":RES,"limit":RES},...},
+ *    "reservations":{agent_id:RES,...}}
  *
  * where since is when the id entered the set (seconds since the epoch),
  * and principal the one that made a seen id: after a restart only that
@@ -219,6 +221,10 @@ state_parse(struct master *m, json_t *j)
 		m->weights = w;
 	}
 	drains_load(m, json_object_get(j, "drains"));
+	quota_load(m, json_object_get(j, "quota"));
+	json_object_foreach(json_object_get(j, "reservations"), key, v)
+		if (json_is_string(v) && id_valid(key))
+			json_object_set(m->reservations, key, v);
 }
 
 /*
@@ -267,6 +273,8 @@ state_load(struct master *m, const char *work_dir)
 	m->seen_fw = map_create();
 	m->removed_fw = map_create();
 	m->drains = map_create();
+	m->quota = json_object();
+	m->reservations = json_object();
 	if (m->conf->registry != NULL) {
 		if (registry_load(m, &j) == -1)
 			return -1;
@@ -326,6 +334,10 @@ state_json(struct master *m)
 	}
 	if (m->weights != NULL && json_object_size(m->weights) > 0)
 		json_object_set(j, "weights", m->weights);
+	if (m->quota != NULL && json_object_size(m->quota) > 0)
+		json_object_set(j, "quota", m->quota);
+	if (m->reservations != NULL && json_object_size(m->reservations) > 0)
+		json_object_set(j, "reservations", m->reservations);
 	if (map_count(m->drains) > 0)
 		json_object_set_new(j, "drains", drains_json(m));
 	return j;

@@ -145,7 +145,9 @@ task_check(struct master *m, const struct framework *fw, const struct offer *o,
 	const char *tid = rec_str(t, "task_id"), *aid = rec_str(t, "agent_id");
 	char key[KEY_LEN], tmp[REC_ERRLEN];
 	json_t *argv = json_object_get(t, "argv");
+	struct res flat;
 	size_t i;
+	int small;
 
 	if (!json_is_object(t))
 		return check_fail(err, "each task is a map");
@@ -175,8 +177,12 @@ task_check(struct master *m, const struct framework *fw, const struct offer *o,
 		return -1;
 	}
 	/* what a task may use is bounded, and counted: never nothing */
-	if (res_get(res, "mem") < PROTO_TASK_MEM_MIN * 1000 ||
-	    res_get(res, "cpus") < PROTO_TASK_CPUS_MIN_MILLI)
+	if (res_collapse(res, &flat) == -1)
+		return check_fail(err, "out of memory");
+	small = res_get(&flat, "mem") < PROTO_TASK_MEM_MIN * 1000 ||
+	    res_get(&flat, "cpus") < PROTO_TASK_CPUS_MIN_MILLI;
+	res_free(&flat);
+	if (small)
 		return check_fail(err, "task '%s' needs at least mem:%d and "
 		    "cpus:%g: a task always has a memory limit and counts "
 		    "for what it can use", tid, PROTO_TASK_MEM_MIN,
