@@ -49,6 +49,16 @@
 #define Q_FRAMEWORKS		"frameworks"
 #define Q_TASKS			"tasks"
 #define Q_OFFERS		"offers"
+/* executors (cluster-protocol(7), EXECUTORS) */
+#define R_FRAMEWORK_MESSAGE	"FRAMEWORK_MESSAGE"	/* scheduler <-> master <-> agent <-> executor */
+#define R_EXECUTOR_EXITED	"EXECUTOR_EXITED"	/* agentd -> offerd -> framework */
+#define R_SHUTDOWN_EXECUTOR	"SHUTDOWN_EXECUTOR"	/* framework -> offerd -> agentd */
+#define R_REGISTER_EXECUTOR	"REGISTER_EXECUTOR"	/* executor -> agentd, also its heartbeat */
+#define R_EXECUTOR_REGISTERED	"EXECUTOR_REGISTERED"	/* agentd -> executor */
+#define R_LAUNCH_TASK		"LAUNCH_TASK"	/* agentd -> executor */
+#define R_KILL_TASK		"KILL_TASK"	/* agentd -> executor */
+#define R_SHUTDOWN		"SHUTDOWN"	/* agentd -> executor */
+#define Q_EXECUTORS		"executors"
 /* anyone -> anyone */
 #define R_ERROR			"ERROR"
 
@@ -84,6 +94,7 @@
 #define E_NOT_OWNER		"not_owner"	/* about another principal's framework or agent, or a STATUS not from the task's agent */
 #define E_FORBIDDEN		"forbidden"	/* the master's ACL file does not permit it */
 #define E_LIMITED		"limited"	/* over a per-principal limit: slow down or use fewer */
+#define E_UNKNOWN_EXECUTOR	"unknown_executor"	/* no such executor here: exit */
 
 /* Task states, as Mesos names them. */
 #define TASK_STAGING		"TASK_STAGING"
