@@ -52,3 +52,83 @@ state_is() {
 	wait_for 20 state_is fw t4 TASK_FINISHED
 	grep '"task_id":"t4"' "$TMP/fw.ev" | grep -q '"message":"done=4"'
 }
+
+@test "framework messages go both ways; one to no executor is dropped" {
+	start_cluster 1 3>&-
+	bridge_start fw
+	bridge_accept fw "$(xtask t1 sleep)"
+	wait_for 20 state_is fw t1 TASK_RUNNING
+	aid=$(grep '"type":"STATUS"' "$TMP/fw.ev" | head -1 | jq -r .agent_id)
+	bridge_send fw "{\"type\":\"FRAMEWORK_MESSAGE\",\"agent_id\":\"$aid\",\"executor_id\":\"x1\",\"data\":\"ping\"}"
+	bridge_wait fw '"data":"echo:ping"'
+	grep '"data":"echo:ping"' "$TMP/fw.ev" | grep -q '"executor_id":"x1"'
+	# to an executor the agent does not have: dropped, nothing else
+	bridge_send fw "{\"type\":\"FRAMEWORK_MESSAGE\",\"agent_id\":\"$aid\",\"executor_id\":\"nope\",\"data\":\"x\"}"
+	# too long: refused with a code
+	big=$(head -c 62000 /dev/zero | tr '\0' a)
+	bridge_send fw "{\"type\":\"FRAMEWORK_MESSAGE\",\"agent_id\":\"$aid\",\"executor_id\":\"x1\",\"data\":\"$big\"}"
+	bridge_wait fw '"code":"malformed"'
+	bridge_send fw "{\"type\":\"FRAMEWORK_MESSAGE\",\"agent_id\":\"$aid\",\"executor_id\":\"x1\",\"data\":\"again\"}"
+	bridge_wait fw '"data":"echo:again"'
+}
+
+@test "a kill of one task leaves the executor and its other task running" {
+	start_cluster 1 3>&-
+	bridge_start fw
+	bridge_accept fw "$(xtask t1 sleep),$(xtask t2 sleep)"
+	wait_for 20 state_is fw t1 TASK_RUNNING
+	wait_for 20 state_is fw t2 TASK_RUNNING
+	bridge_send fw '{"type":"KILL","task_id":"t1"}'
+	wait_for 20 state_is fw t1 TASK_KILLED
+	sleep 1
+	state_is fw t2 TASK_RUNNING
+	bridge_accept fw "$(xtask t3 hi)"
+	wait_for 20 state_is fw t3 TASK_FINISHED
+}
+
+@test "an executor that crashes fails its unfinished tasks and the framework is told" {
+	start_cluster 1 3>&-
+	bridge_start fw
+	bridge_accept fw "$(xtask t1 sleep)"
+	wait_for 20 state_is fw t1 TASK_RUNNING
+	bridge_accept fw "$(xtask t2 crash)"
+	wait_for 20 state_is fw t1 TASK_FAILED
+	status_field fw t1 TASK_FAILED reason | grep -q 'executor x1 exited with status 3'
+	bridge_wait fw '"type":"EXECUTOR_EXITED"'
+	# its resources went back: the whole agent is offered again
+	bridge_send fw '{"type":"REVIVE"}'
+	bridge_wait fw '"resources":"cpus:2;mem:1024"' 20
+}
+
+@test "an executor that never registers is killed after the timeout" {
+	start_daemon offerd offerd -d -v -w "$TMP/master"
+	start_daemon agent1 agentd -d -v -k -w "$TMP/agent1" -h host1 \
+	    -r "cpus:2;mem:1024" -g 1s -x 1s
+	wait_for 15 agents_registered 1
+	bridge_start fw
+	bridge_accept fw '{"task_id":"t1","resources":"cpus:0.1;mem:16","executor":{"executor_id":"x1","command":"sleep 60","resources":"cpus:0.5;mem:64"}}'
+	wait_for 20 state_is fw t1 TASK_FAILED
+	status_field fw t1 TASK_FAILED reason | grep -q 'did not register in time'
+	grep -q 'executor x1 of .*did not register in time: killed' "$TMP/agent1.log"
+}
+
+@test "a wrong secret and an unknown executor are refused with a code" {
+	start_cluster 1 3>&-
+	bridge_start fw
+	bridge_accept fw "$(xtask t1 sleep)"
+	wait_for 20 state_is fw t1 TASK_RUNNING
+	ep="ipc://$(cat "$TMP/agent1/executor_dir")/x"
+	fid=$(bridge_fw fw)
+	run env CLUSTER_EXECUTOR_ENDPOINT="$ep" CLUSTER_EXECUTOR_ID=x1 \
+	    CLUSTER_EXECUTOR_SECRET=wrong FRAMEWORK_ID="$fid" timeout 10 "$TMP/echo-exec"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	grep -q "refused REGISTER_EXECUTOR from executor x1 of $fid: wrong secret" "$TMP/agent1.log"
+	run env CLUSTER_EXECUTOR_ENDPOINT="$ep" CLUSTER_EXECUTOR_ID=x9 \
+	    CLUSTER_EXECUTOR_SECRET=wrong FRAMEWORK_ID="$fid" timeout 10 "$TMP/echo-exec"
+	grep -q "refused REGISTER_EXECUTOR from executor x9 of $fid: no such executor" "$TMP/agent1.log"
+	# nothing changed: the real executor still serves
+	bridge_accept fw "$(xtask t2 hi)"
+	wait_for 20 state_is fw t2 TASK_FINISHED
+	state_is fw t1 TASK_RUNNING
+}
