@@ -138,6 +138,11 @@ struct agent_ops {
 	/* Optional: an ERROR record from the master; NULL: logged. */
 	void	(*error)(void *arg, const json_t *rec);
 	/*
+	 * Optional (executors): make what task T's checkpoint needs before
+	 * it runs in its executor; 0, or -1 (it fails).
+	 */
+	int	(*task_prepare)(void *arg, struct agent_task *t);
+	/*
 	 * Optional (executors): start executor E (e->info, e->secret set)
 	 * with the endpoint of agent_exec_open in its environment; 0, or -1
 	 * with WHY (256 bytes).  Its end is told through agent_exec_exited.

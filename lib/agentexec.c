@@ -239,6 +239,12 @@ agent_exec_task_start(struct agent_task *t)
 		    "this agent runs no executors"));
 		return;
 	}
+	if (s->conf.ops->task_prepare != NULL &&
+	    s->conf.ops->task_prepare(s->conf.arg, t) == -1) {
+		agent_update(t, TASK_FAILED, json_pack("{s:s}", "reason",
+		    "the task's directory cannot be made"));
+		return;
+	}
 	if (!exec_info_ok(x, why)) {
 		agent_update(t, TASK_ERROR, json_pack("{s:s}", "reason", why));
 		return;

