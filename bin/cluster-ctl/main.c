@@ -43,13 +43,14 @@ usage(FILE *fp)
 	    "[-t timeout]\n"
 	    "                   command [args]\n"
 	    "       cluster-ctl credential [-a] [-K credentials] principal file\n"
-	    "       cluster-ctl agents | frameworks | tasks | offers | weights\n"
-	    "                   [-a attributes] [-F framework-id] [-r role] "
-	    "[-s state]\n"
+	    "       cluster-ctl agents | executors | frameworks | offers | tasks |\n"
+	    "                   weights [-a attributes] [-F framework-id] "
+	    "[-r role] [-s state]\n"
 	    "                   [--agent=agent-id]\n"
 	    "       cluster-ctl history [-E until] [-F framework-id] [-n count] "
 	    "[-S since]\n"
 	    "                           [-s state]\n"
+	    "       cluster-ctl executor\n"
 	    "       cluster-ctl leader\n"
 	    "       cluster-ctl logs [-f] [-F framework-id] [--stream=stream] "
 	    "task-id\n"
@@ -414,8 +415,11 @@ main(int argc, char *argv[])
 	argv += optind;
 	if (strcmp(argv[0], "agents") == 0 || strcmp(argv[0], "frameworks") == 0 ||
 	    strcmp(argv[0], "tasks") == 0 || strcmp(argv[0], "offers") == 0 ||
-	    strcmp(argv[0], "weights") == 0)
+	    strcmp(argv[0], "weights") == 0 ||
+	    strcmp(argv[0], "executors") == 0)
 		return cmd_list(argc, argv);
+	if (strcmp(argv[0], "executor") == 0)
+		return cmd_executor(argc, argv);
 	if (strcmp(argv[0], "credential") == 0)
 		return cmd_credential(argc, argv);
 	if (strcmp(argv[0], "history") == 0)

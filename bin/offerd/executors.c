@@ -21,14 +21,15 @@
 
 /* The executor FW/XID of agent A, or NULL. */
 static struct mexec *
-exec_get(const struct agent *a, const char *fw, const char *xid)
+exec_get(struct master *m, const struct agent *a, const char *fw,
+    const char *xid)
 {
-	char key[KEY_LEN];
+	char key[3 * ID_LEN];
 
-	if (fw == NULL || xid == NULL || a->executors == NULL)
+	if (fw == NULL || xid == NULL)
 		return NULL;
-	snprintf(key, sizeof(key), "%s/%s", fw, xid);
-	return map_get(a->executors, key);
+	snprintf(key, sizeof(key), "%s/%s/%s", a->id, fw, xid);
+	return map_get(m->executors, key);
 }
 
 int
@@ -40,7 +41,6 @@ executor_need(struct master *m, const struct framework *fw,
 	char tmp[REC_ERRLEN];
 	size_t k;
 
-	(void)m;
 	if (x == NULL)
 		return 0;
 	if (rec_require(x, "executor_id:s command:s resources:s ?env:o "
@@ -60,7 +60,7 @@ executor_need(struct master *m, const struct framework *fw,
 		    "tasks must name the same", xid);
 		return -1;
 	}
-	if (exec_get(a, fw->id, xid) != NULL)
+	if (exec_get(m, a, fw->id, xid) != NULL)
 		return 0;		/* counted already */
 	for (k = 0; k < i; k++) {
 		y = json_object_get(json_array_get(tasks, k), "executor");
@@ -92,8 +92,8 @@ executor_hold(struct master *m, struct framework *fw, struct agent *a,
 	char err[REC_ERRLEN];
 	struct mexec *e;
 
-	(void)m;
-	if (x == NULL || exec_get(a, fw->id, rec_str(x, "executor_id")) != NULL)
+	if (x == NULL ||
+	    exec_get(m, a, fw->id, rec_str(x, "executor_id")) != NULL)
 		return;
 	if ((e = calloc(1, sizeof(*e))) == NULL) {
 		log_warnx("out of memory");
@@ -105,10 +105,10 @@ executor_hold(struct master *m, struct framework *fw, struct agent *a,
 	}
 	strlcpy(e->id, rec_str(x, "executor_id"), sizeof(e->id));
 	strlcpy(e->framework_id, fw->id, sizeof(e->framework_id));
-	snprintf(e->key, sizeof(e->key), "%s/%s", fw->id, e->id);
+	strlcpy(e->agent_id, a->id, sizeof(e->agent_id));
+	snprintf(e->key, sizeof(e->key), "%s/%s/%s", a->id, fw->id, e->id);
 	e->started = wall_ms();
-	if ((a->executors == NULL && (a->executors = map_create()) == NULL) ||
-	    map_put(a->executors, e->key, e) == -1) {
+	if (map_put(m->executors, e->key, e) == -1) {
 		res_free(&e->res);
 		free(e);
 		log_warnx("out of memory");
@@ -124,7 +124,7 @@ exec_release(struct master *m, struct agent *a, struct mexec *e)
 {
 	struct framework *fw = map_get(m->frameworks, e->framework_id);
 
-	map_del(a->executors, e->key);
+	map_del(m->executors, e->key);
 	res_sub(&a->used, &e->res);
 	if (a->active && fw != NULL)
 		alloc_recover(m, e->framework_id, a->id, &e->res, 0);
@@ -138,15 +138,23 @@ executors_agent_gone(struct master *m, struct agent *a)
 	struct mexec *e;
 	size_t pos = 0;
 
-	(void)m;
-	if (a->executors == NULL)
-		return;
-	while ((e = map_next(a->executors, &pos, NULL)) != NULL) {
-		res_free(&e->res);
-		free(e);
-	}
-	map_destroy(a->executors);
-	a->executors = NULL;
+	while ((e = map_next(m->executors, &pos, NULL)) != NULL)
+		if (strcmp(e->agent_id, a->id) == 0) {
+			map_del(m->executors, e->key);
+			res_free(&e->res);
+			free(e);
+		}
+}
+
+void
+executors_held(struct master *m, const char *fid, struct res *held)
+{
+	struct mexec *e;
+	size_t pos = 0;
+
+	while ((e = map_next(m->executors, &pos, NULL)) != NULL)
+		if (strcmp(e->framework_id, fid) == 0)
+			res_add(held, &e->res);
 }
 
 /* Ask agent A to shut executor E down. */
@@ -166,15 +174,12 @@ executors_framework_gone(struct master *m, const char *fid)
 {
 	struct agent *a;
 	struct mexec *e;
-	size_t pa = 0, pe;
+	size_t pos = 0;
 
-	while ((a = map_next(m->agents, &pa, NULL)) != NULL) {
-		if (a->executors == NULL)
-			continue;
-		for (pe = 0; (e = map_next(a->executors, &pe, NULL)) != NULL;)
-			if (strcmp(e->framework_id, fid) == 0)
-				exec_shutdown(m, a, e);
-	}
+	while ((e = map_next(m->executors, &pos, NULL)) != NULL)
+		if (strcmp(e->framework_id, fid) == 0 &&
+		    (a = map_get(m->agents, e->agent_id)) != NULL)
+			exec_shutdown(m, a, e);
 }
 
 /* The agent REC names, when FROM is its connection; else NULL. */
@@ -203,7 +208,7 @@ executor_exited(struct master *m, json_t *rec, const struct net_route *from)
 		    "connection of the agent it names");
 		return;
 	}
-	if ((e = exec_get(a, rec_str(rec, "framework_id"),
+	if ((e = exec_get(m, a, rec_str(rec, "framework_id"),
 	    rec_str(rec, "executor_id"))) != NULL) {
 		log_info("executor %s of %s on %s exited: %s", e->id,
 		    e->framework_id, a->id, rec_str(rec, "reason") ?
@@ -265,7 +270,7 @@ executor_shutdown(struct master *m, json_t *rec, const struct net_route *from)
 	if ((fw = framework_to_kill(m, rec, from)) == NULL)
 		return;
 	if ((a = map_get(m->agents, rec_str(rec, "agent_id"))) == NULL ||
-	    (e = exec_get(a, fw->id, rec_str(rec, "executor_id"))) == NULL) {
+	    (e = exec_get(m, a, fw->id, rec_str(rec, "executor_id"))) == NULL) {
 		master_error(m, from, rec, E_INVALID, "no such executor of "
 		    "framework '%s'", fw->id);
 		return;

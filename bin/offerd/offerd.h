@@ -123,14 +123,14 @@ struct agent {
 	struct map	*offers;	/* its outstanding offers, by id */
 	int64_t		 unreachable_since;
 	struct limit_bucket limit;	/* its own records (limits.c) */
-	struct map	*executors;	/* by FRAMEWORK/EXECUTOR, or NULL */
 };
 
 /* An executor of a framework on an agent (executors.c). */
 struct mexec {
-	char		 key[KEY_LEN];	/* framework_id/executor_id */
+	char		 key[3 * ID_LEN];	/* agent_id/framework_id/executor_id */
 	char		 id[ID_LEN];
 	char		 framework_id[ID_LEN];
+	char		 agent_id[ID_LEN];
 	struct res	 res;		/* its own, beside its tasks' */
 	int64_t		 started;	/* wall clock ms */
 };
@@ -193,6 +193,7 @@ struct master {
 	int64_t		 alloc_started;	/* when the allocator was started */
 	int64_t		 alloc_backoff;	/* the wait before the next start */
 	struct map	*agents, *frameworks, *offers, *tasks;
+	struct map	*executors;	/* struct mexec, by key (executors.c) */
 	struct map	*pending;	/* tasks with a launch or kill in flight */
 	struct offer	*ohead, *otail;	/* offers, oldest first */
 	struct task	*dhead, *dtail;	/* ended tasks, oldest first */
@@ -350,6 +351,8 @@ void	executor_hold(struct master *, struct framework *, struct agent *,
 	    json_t *task);
 /* Agent A is forgotten: its executors with it. */
 void	executors_agent_gone(struct master *, struct agent *);
+/* Add the resources of framework FID's executors to HELD. */
+void	executors_held(struct master *, const char *fid, struct res *held);
 /* Framework FID is removed: its executors are shut down. */
 void	executors_framework_gone(struct master *, const char *fid);
 void	executor_exited(struct master *, json_t *, const struct net_route *);
