@@ -188,3 +188,81 @@ state_is() {
 	# its resources are the agent's again
 	wait_for 20 sh -c '[ "$(cluster-ctl -h -o used agents)" = "" ] || cluster-ctl -h -o used agents | grep -qv "cpus"'
 }
+
+@test "offers, the listing and the DRF share count an executor's resources once" {
+	start_cluster 1 3>&-
+	bridge_start fw
+	# the task cpus:0.1;mem:16 and its executor cpus:0.5;mem:64
+	bridge_accept fw "$(xtask t1 sleep),$(xtask t2 sleep)"
+	wait_for 20 state_is fw t1 TASK_RUNNING
+	# what is left is offered: 2 - 0.5 - 2 x 0.1 cpus, 1024 - 64 - 2 x 16 mem
+	bridge_send fw '{"type":"REVIVE"}'
+	bridge_wait fw '"resources":"cpus:1.3;mem:928"' 20
+	run cluster-ctl -h -o executor_id,resources,tasks,state executors
+	echo "$output"
+	[ "$output" = "x1           cpus:0.5;mem:64  2      running" ] ||
+	    [ "$(echo "$output" | tr -s ' ')" = "x1 cpus:0.5;mem:64 2 running" ]
+	# the dominant share: (0.5 + 0.2) of 2 cpus, with the offer held
+	share=$(cluster-ctl -o json frameworks | jq -r .share)
+	echo "share $share"
+	[ "$share" = "1" ] || [ "$share" = "1.0" ]
+	# a new task in the same executor counts only its own
+	offer=$(bridge_free_offer fw)
+	echo "$offer" >>"$TMP/fw.used"
+	bridge_send fw "{\"type\":\"ACCEPT\",\"offer_id\":\"$offer\",\"refuse_seconds\":0,\"tasks\":[$(xtask t3 sleep)]}"
+	wait_for 20 state_is fw t3 TASK_RUNNING
+	[ "$(cluster-ctl -h -o used agents | tr -d ' ')" = "cpus:0.8;mem:112" ]
+	# killed tasks give theirs back; the executor keeps its own
+	for t in t1 t2 t3; do bridge_send fw "{\"type\":\"KILL\",\"task_id\":\"$t\"}"; done
+	wait_for 20 state_is fw t3 TASK_KILLED
+	wait_for 10 state_is fw t1 TASK_KILLED
+	wait_for 10 state_is fw t2 TASK_KILLED
+	[ "$(cluster-ctl -h -o used agents | tr -d ' ')" = "cpus:0.5;mem:64" ]
+	[ "$(cluster-ctl -h -o tasks executors | tr -d ' ')" = "0" ]
+}
+
+@test "the allocator's DRF shares hold an executor's resources as offerd accounts them" {
+	# what offerd sends drf-alloc for one ACCEPT of a task (cpus:1;mem:128)
+	# in a new executor (cpus:1;mem:256) out of an offer of the whole
+	# agent: RECOVER of the rest only; the executor's stay allocated
+	run sh -c 'printf "%s\n" \
+	    "{\"type\":\"AGENT_ADD\",\"agent_id\":\"a1\",\"resources\":\"cpus:4;mem:1024\"}" \
+	    "{\"type\":\"FRAMEWORK_ADD\",\"framework_id\":\"A\"}" \
+	    "{\"type\":\"ALLOCATE\"}" \
+	    "{\"type\":\"RECOVER\",\"framework_id\":\"A\",\"agent_id\":\"a1\",\"resources\":\"cpus:2;mem:640\",\"refuse_seconds\":3600}" \
+	    "{\"type\":\"SHARES_QUERY\"}" | drf-alloc -c manual'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	echo "$output" | grep '"type":"SHARES"' | jq -e '.frameworks[0].dominant == 0.5'
+	echo "$output" | grep '"type":"SHARES"' | jq -e '.frameworks[0].allocated == "cpus:2;mem:384"'
+}
+
+@test "cluster-ctl executor: an executor in sh speaking JSON lines" {
+	start_cluster 1 3>&-
+	cat >"$TMP/sh-exec" <<'EOS'
+#!/bin/sh
+# each task finishes with its data upper-cased; messages are answered
+"$CTL" executor <"$1/x.in" | while read -r line; do
+	case $line in
+	*'"type":"LAUNCH_TASK"'*)
+		t=$(echo "$line" | jq -r .task.task_id)
+		d=$(echo "$line" | jq -r .task.data | tr a-z A-Z)
+		echo "{\"type\":\"STATUS\",\"task_id\":\"$t\",\"state\":\"TASK_FINISHED\",\"message\":\"$d\"}" >&3 ;;
+	*'"type":"FRAMEWORK_MESSAGE"'*)
+		echo "{\"type\":\"FRAMEWORK_MESSAGE\",\"data\":\"sh got $(echo "$line" | jq -r .data)\"}" >&3 ;;
+	*'"type":"SHUTDOWN"'*)
+		exit 0 ;;
+	esac
+done 3>"$1/x.in"
+EOS
+	chmod 755 "$TMP/sh-exec"
+	bridge_start fw
+	# in its sandbox, its working directory; cluster-ctl named by $CTL
+	x='"executor":{"executor_id":"sh","command":"mkfifo x.in && exec '"$TMP"'/sh-exec $PWD","resources":"cpus:0.2;mem:32","env":{"CTL":"'"$TOP/build/bin/cluster-ctl"'"}}'
+	bridge_accept fw "{\"task_id\":\"s1\",\"resources\":\"cpus:0.1;mem:16\",\"data\":\"abc\",$x}"
+	wait_for 20 state_is fw s1 TASK_FINISHED
+	status_field fw s1 TASK_FINISHED message | grep -qx ABC
+	aid=$(grep '"type":"STATUS"' "$TMP/fw.ev" | head -1 | jq -r .agent_id)
+	bridge_send fw "{\"type\":\"FRAMEWORK_MESSAGE\",\"agent_id\":\"$aid\",\"executor_id\":\"sh\",\"data\":\"hi\"}"
+	bridge_wait fw '"data":"sh got hi"'
+}
