@@ -51,7 +51,7 @@ LIBOBJ	 = $(LIBSRC:lib/%.c=build/lib/%.o)
 PROGOBJ	 = $(PROGSRC:lib/%.c=build/lib/%.o)
 LIBHDR	 = $(wildcard lib/*.h)
 # Installed headers: the scheduler API and the headers it includes.
-PUBHDR	 = lib/scheduler.h $(addprefix lib/,$(shell sed -n \
+PUBHDR	 = lib/scheduler.h lib/executor.h $(addprefix lib/,$(shell sed -n \
 	   's/^\#include "\(.*\)"/\1/p' lib/scheduler.h))
 PROGLIBS = build/libprog.a build/libcluster.a
 BINS	 = $(PROGS:%=build/bin/%)
