@@ -266,3 +266,15 @@ EOS
 	bridge_send fw "{\"type\":\"FRAMEWORK_MESSAGE\",\"agent_id\":\"$aid\",\"executor_id\":\"sh\",\"data\":\"hi\"}"
 	bridge_wait fw '"data":"sh got hi"'
 }
+
+@test "a master restart learns the executor again from its agent" {
+	start_cluster 1 3>&-
+	bridge_start fw -F 60s
+	bridge_accept fw "$(xtask t1 sleep)"
+	wait_for 20 state_is fw t1 TASK_RUNNING
+	kill -9 "$PID_offerd"
+	start_daemon offerd2 offerd -d -v -w "$TMP/master"
+	wait_for 20 agents_registered 1
+	wait_for 20 sh -c '[ "$(cluster-ctl -h -o executor_id executors | tr -d " ")" = x1 ]'
+	[ "$(cluster-ctl -h -o used agents | tr -d ' ')" = "cpus:0.6;mem:80" ]
+}

@@ -270,6 +270,7 @@ report_recover(struct master *m, struct agent *a, json_t *e)
 		return;
 	}
 	task_hold(t, a, fw);
+	executor_hold(m, fw, a, info);	/* its executor, once */
 	log_info("task %s of %s on %s recovered: %s", tid, fid, a->id, state);
 }
 
