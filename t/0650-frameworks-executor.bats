@@ -278,3 +278,20 @@ EOS
 	wait_for 20 sh -c '[ "$(cluster-ctl -h -o executor_id executors | tr -d " ")" = x1 ]'
 	[ "$(cluster-ctl -h -o used agents | tr -d ' ')" = "cpus:0.6;mem:80" ]
 }
+
+@test "examples/shell-executor: tasks in one sh executor share its sandbox" {
+	start_cluster 1 3>&-
+	bridge_start fw
+	x='"executor":{"executor_id":"sh","command":"exec '"$TOP"'/examples/shell-executor/shell-executor","resources":"cpus:0.2;mem:32","env":{"CTL":"'"$TOP/build/bin/cluster-ctl"'"}}'
+	bridge_accept fw "{\"task_id\":\"s1\",\"resources\":\"cpus:0.1;mem:16\",\"data\":\"echo one >>kept; wc -l <kept\",$x}"
+	wait_for 20 state_is fw s1 TASK_FINISHED
+	bridge_accept fw "{\"task_id\":\"s2\",\"resources\":\"cpus:0.1;mem:16\",\"data\":\"echo two >>kept; wc -l <kept\",$x}"
+	wait_for 20 state_is fw s2 TASK_FINISHED
+	[ "$(status_field fw s2 TASK_FINISHED message)" = 2 ]
+	bridge_accept fw "{\"task_id\":\"s3\",\"resources\":\"cpus:0.1;mem:16\",\"data\":\"exit 4\",$x}"
+	wait_for 20 state_is fw s3 TASK_FAILED
+	[ "$(status_field fw s3 TASK_FAILED reason)" = "exit status 4" ]
+	aid=$(grep '"type":"STATUS"' "$TMP/fw.ev" | head -1 | jq -r .agent_id)
+	bridge_send fw "{\"type\":\"FRAMEWORK_MESSAGE\",\"agent_id\":\"$aid\",\"executor_id\":\"sh\",\"data\":\"paste -sd+ kept\"}"
+	bridge_wait fw '"data":"one+two"'
+}
