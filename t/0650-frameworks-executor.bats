@@ -295,3 +295,20 @@ EOS
 	bridge_send fw "{\"type\":\"FRAMEWORK_MESSAGE\",\"agent_id\":\"$aid\",\"executor_id\":\"sh\",\"data\":\"paste -sd+ kept\"}"
 	bridge_wait fw '"data":"one+two"'
 }
+
+@test "examples/wordcount: map outputs stay in the executors, reduces fetch them by framework messages" {
+	start_cluster 2 3>&-
+	mkdir -m 755 "$TMP/in"
+	for i in 1 2 3 4 5; do
+		seq 1 $((i * 40)) | sed 's/$/ apple pear/' >"$TMP/in/f$i"
+	done
+	chmod 644 "$TMP/in"/*
+	run timeout 90 "$TOP/build/examples/wordcount/wordcount" -r 3 "$TMP"/in/f*
+	echo "$output" | head -5
+	[ "$status" -eq 0 ]
+	want=$(cat "$TMP"/in/f* | tr ' ' '\n' | grep -v '^$' | sort | uniq -c |
+	    awk '{ print $2, $1 }' | sort)
+	[ "$(echo "$output" | sort)" = "$want" ]
+	# one executor per agent that ran maps, at most: never one per task
+	[ "$(grep -h 'executor wc of .*: started' "$TMP"/agent*.log | wc -l)" -le 2 ]
+}
