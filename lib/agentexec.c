@@ -206,6 +206,26 @@ exec_launch(struct agent_task *t)
 	exec_send(t->exec, r);
 }
 
+/*
+ * Executor XID of FW never ran on A (WHY): the master, which counted it
+ * with the task's ACCEPT, hears EXECUTOR_EXITED.
+ */
+static void
+exec_never(struct agent *a, const char *fw, const char *xid, const char *why)
+{
+	struct agent_set *s = a->set;
+	json_t *r;
+
+	if (xid == NULL || !id_valid(xid) || agent_exec_find(s, fw, xid) != NULL)
+		return;
+	r = json_pack("{s:s,s:s,s:s,s:s,s:s}", "type", R_EXECUTOR_EXITED,
+	    "agent_id", a->id, "framework_id", fw, "executor_id", xid,
+	    "reason", why);
+	if (s->conf.ops->send(s->conf.arg, r) == -1)
+		log_debug("send %s: master not reachable", R_EXECUTOR_EXITED);
+	json_decref(r);
+}
+
 /* True when executor map X of a LAUNCH can be run; else WHY (256). */
 static int
 exec_info_ok(const json_t *x, char *why)
@@ -235,6 +255,8 @@ agent_exec_task_start(struct agent_task *t)
 	char why[256];
 
 	if (s->exec_net == NULL || s->conf.ops->executor_start == NULL) {
+		exec_never(a, t->framework_id, rec_str(x, "executor_id"),
+		    "this agent runs no executors");
 		agent_update(t, TASK_FAILED, json_pack("{s:s}", "reason",
 		    "this agent runs no executors"));
 		return;
@@ -246,6 +268,7 @@ agent_exec_task_start(struct agent_task *t)
 		return;
 	}
 	if (!exec_info_ok(x, why)) {
+		exec_never(a, t->framework_id, rec_str(x, "executor_id"), why);
 		agent_update(t, TASK_ERROR, json_pack("{s:s}", "reason", why));
 		return;
 	}
@@ -267,9 +290,16 @@ agent_exec_task_start(struct agent_task *t)
 		if (s->conf.ops->executor_start(s->conf.arg, e, why) == -1) {
 			log_warnx("executor %s of %s: %s", e->id,
 			    e->framework_id, why);
-			exec_free(e);
+			agent_exec_exited(e, 0, why);
 			agent_update(t, TASK_FAILED, json_pack("{s:s}",
 			    "reason", why));
+			return;
+		}
+		/* a launch that failed at once has ended it already */
+		if ((e = agent_exec_find(s, t->framework_id,
+		    rec_str(x, "executor_id"))) == NULL) {
+			agent_update(t, TASK_FAILED, json_pack("{s:s}",
+			    "reason", "its executor could not start"));
 			return;
 		}
 		log_info("executor %s of %s: started", e->id, e->framework_id);

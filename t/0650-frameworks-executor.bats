@@ -186,7 +186,7 @@ state_is() {
 	wait_for 20 grep -q "executor x1 of $fid: shutdown" "$TMP/agent1.log"
 	wait_for 20 grep -q "executor x1 of $fid: executor x1 exited with status 0" "$TMP/agent1.log"
 	# its resources are the agent's again
-	wait_for 20 sh -c '[ "$(cluster-ctl -h -o used agents)" = "" ] || cluster-ctl -h -o used agents | grep -qv "cpus"'
+	wait_for 20 sh -c '[ "$(cluster-ctl -h -o used agents | tr -d " ")" = "-" ]'
 }
 
 @test "offers, the listing and the DRF share count an executor's resources once" {
@@ -311,4 +311,15 @@ EOS
 	[ "$(echo "$output" | sort)" = "$want" ]
 	# one executor per agent that ran maps, at most: never one per task
 	[ "$(grep -h 'executor wc of .*: started' "$TMP"/agent*.log | wc -l)" -le 2 ]
+}
+
+@test "an executor that cannot start fails its task and its resources go back" {
+	start_cluster 1 3>&-
+	bridge_start fw
+	bridge_accept fw '{"task_id":"t1","resources":"cpus:0.1;mem:16","user":"no-such-user-x","executor":{"executor_id":"x1","command":"true","resources":"cpus:0.5;mem:64","user":"no-such-user-x"}}'
+	wait_for 20 state_is fw t1 TASK_FAILED
+	bridge_wait fw '"type":"EXECUTOR_EXITED"'
+	wait_for 10 sh -c '[ -z "$(cluster-ctl -h executors)" ]'
+	# nothing used: an empty resource list shows as -
+	[ "$(cluster-ctl -h -o used agents | tr -d ' ')" = "-" ]
 }

@@ -123,6 +123,8 @@ void	aexec_tick(struct agentd *);
 void	aexec_recover(struct agentd *);
 /* After task_recover: the recovered executors whose process had ended. */
 void	aexec_recover_done(struct agentd *);
+/* The launcher server went: executors it forked are watched as adopted. */
+void	aexec_server_gone(struct agentd *);
 /* Shut every executor down (on a stop with -k). */
 void	aexec_shutdown_all(struct agentd *);
 

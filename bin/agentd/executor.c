@@ -189,9 +189,11 @@ aexec_free(void *arg, struct agent_executor *e)
 	(void)arg;
 	if (x == NULL)
 		return;
-	/* gone for good: a restart must not recover it */
-	strfmt(path, sizeof(path), "%s/executor.json", x->dir);
-	unlink(path);
+	/* ended, or never started: a restart must not recover it */
+	if (x->pid == 0) {
+		strfmt(path, sizeof(path), "%s/executor.json", x->dir);
+		unlink(path);
+	}
 	launch_forget(x);
 	json_decref(x->base.info);
 	free(x);
@@ -268,6 +270,17 @@ aexec_tick(struct agentd *ag)
 		    now - x->kill_sent > ag->grace_ms + EXEC_KILL_ESCALATE_MS)
 			kill(x->pid, SIGKILL);
 	}
+}
+
+void
+aexec_server_gone(struct agentd *ag)
+{
+	struct agent_executor *e;
+	size_t pos = 0;
+
+	while ((e = agent_exec_next(ag->set, &pos)) != NULL)
+		if (PROC(e) != NULL && PROC(e)->served && PROC(e)->pid > 0)
+			PROC(e)->adopted = 1;
 }
 
 void
