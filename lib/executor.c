@@ -31,6 +31,7 @@ struct executor {
 	json_t		*updates;	/* STATUS records not acknowledged */
 };
 
+/* The value of environment variable NAME, or NULL with ERR set. */
 static const char *
 env_or_fail(const char *name, char *err)
 {

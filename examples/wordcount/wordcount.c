@@ -390,6 +390,7 @@ wc_record(struct sched *s, void *ctx, const json_t *rec)
 	}
 }
 
+/* A task's end: a map's agent is noted; the last reduce stops us. */
 static void
 wc_status(struct sched *s, void *ctx, const struct sched_status *st)
 {
@@ -447,6 +448,7 @@ scheduler_main(int nfiles, char **files)
 	return 0;
 }
 
+/* Print the usage and exit 100. */
 static void __attribute__((noreturn))
 usage(void)
 {
