@@ -26,6 +26,17 @@ kill_strays() {
 	for p in $(pgrep -f "$TMP/"); do kill -KILL "$p" 2>/dev/null || true; done
 }
 
+@test "executor(3) is clean for mandoc and documents every function of the header" {
+	run mandoc -T lint -W warning "$TOP/man/executor.3"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	for f in $(grep -o '^[a-z_ *]*\bexecutor_[a-z_]*(' "$TOP/lib/executor.h" |
+	    grep -o 'executor_[a-z_]*' | sort -u); do
+		grep -q "^\.Fn $f " "$TOP/man/executor.3" || { echo "undocumented: $f"; false; }
+	done
+}
+
 # xtask ID DATA [EXECUTOR]: a task for the executor EXECUTOR (x1).
 xtask() {
 	echo "{\"task_id\":\"$1\",\"resources\":\"cpus:0.1;mem:16\",\"data\":\"$2\",\"executor\":{\"executor_id\":\"${3:-x1}\",\"command\":\"exec $TMP/echo-exec\",\"resources\":\"cpus:0.5;mem:64\"}}"
@@ -322,4 +333,20 @@ EOS
 	wait_for 10 sh -c '[ -z "$(cluster-ctl -h executors)" ]'
 	# nothing used: an empty resource list shows as -
 	[ "$(cluster-ctl -h -o used agents | tr -d ' ')" = "-" ]
+}
+
+@test "after an agentd restart, a running executor that does not register again is killed" {
+	start_cluster 1 3>&-
+	bridge_start fw
+	bridge_accept fw "$(xtask t1 sleep)"
+	wait_for 20 state_is fw t1 TASK_RUNNING
+	xpid=$(pgrep -f "^$TMP/echo-exec")
+	kill -KILL "$PID_agent1"
+	wait "$PID_agent1" 2>/dev/null || true
+	kill -STOP "$xpid"	# alive, but silent
+	start_daemon agent1b agentd -d -v -k -w "$TMP/agent1" -h host1 \
+	    -r "cpus:2;mem:1024" -a rack:r1 -g 1s
+	wait_for 30 state_is fw t1 TASK_FAILED
+	status_field fw t1 TASK_FAILED reason | grep -q 'did not register in time'
+	wait_for 10 no_process "^$TMP/echo-exec"
 }
