@@ -63,8 +63,8 @@ LIBSRC	 = $(filter-out $(PROGSRC),$(wildcard lib/*.c))
 LIBOBJ	 = $(LIBSRC:lib/%.c=build/lib/%.o)
 PROGOBJ	 = $(PROGSRC:lib/%.c=build/lib/%.o)
 LIBHDR	 = $(wildcard lib/*.h)
-# Installed headers: the scheduler API and the headers it includes.
-PUBHDR	 = lib/scheduler.h $(addprefix lib/,$(shell sed -n \
+# Installed headers: the scheduler and executor APIs and what they include.
+PUBHDR	 = lib/scheduler.h lib/executor.h $(addprefix lib/,$(shell sed -n \
 	   's/^\#include "\(.*\)"/\1/p' lib/scheduler.h))
 PROGLIBS = build/libprog.a build/libcluster.a
 BINS	 = $(PROGS:%=build/bin/%)

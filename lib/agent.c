@@ -48,7 +48,9 @@ agent_set_create(const struct agent_conf *conf, int n)
 	s->n = n;
 	LIST_INIT(&s->dirty);
 	if ((s->agents = calloc((size_t)n, sizeof(*s->agents))) == NULL ||
-	    (s->tasks = map_create()) == NULL) {
+	    (s->tasks = map_create()) == NULL ||
+	    (s->executors = map_create()) == NULL) {
+		map_destroy(s->tasks);
 		free(s->agents);
 		free(s);
 		return NULL;
@@ -92,6 +94,7 @@ agent_set_destroy(struct agent_set *s)
 		return;
 	while ((t = map_next(s->tasks, &pos, NULL)) != NULL)
 		task_forget(t);
+	agent_exec_destroy_all(s);
 	for (i = 0; i < s->n; i++)
 		timeq_stop(s->conf.timers, &s->agents[i].timer);
 	map_destroy(s->tasks);
@@ -134,9 +137,8 @@ task_journal(struct agent_task *t, json_t *line)
 	task_dirty(t);
 }
 
-/* Hand T's unsaved checkpoint lines to the caller. */
-static void
-task_checkpoint(struct agent_task *t)
+void
+agent_task_checkpoint(struct agent_task *t)
 {
 	struct agent_set *s = t->agent->set;
 
@@ -160,7 +162,7 @@ update_send(struct agent_task *t)
 		timeq_stop(s->conf.timers, &t->retry);
 		return;
 	}
-	task_checkpoint(t);		/* never send what a restart would lose */
+	agent_task_checkpoint(t);		/* never send what a restart would lose */
 	rec_set_str(head, "agent_id", t->agent->id);
 	if (s->conf.ops->send(s->conf.arg, head) == -1)
 		log_debug("send %s: master not reachable", R_STATUS);
@@ -233,7 +235,7 @@ agent_set_flush(struct agent_set *s)
 	while ((t = LIST_FIRST(&s->dirty)) != NULL) {
 		LIST_REMOVE(t, dirty_link);
 		t->dirty = 0;
-		task_checkpoint(t);
+		agent_task_checkpoint(t);
 		if (t->send_head)
 			update_send(t);
 	}
@@ -427,7 +429,7 @@ handle_registered(struct agent *a, const char *id, int kill_tasks)
 				task_done(t);
 			else {
 				task_journal(t, json_pack("{s:b}", "clear", 1));
-				s->conf.ops->task_kill(s->conf.arg, t);
+				agent_task_kill(t);
 			}
 		}
 	}
@@ -473,7 +475,21 @@ handle_launch(struct agent *a, const json_t *rec)
 		s->conf.ops->task_free(s->conf.arg, t);
 		return;
 	}
-	s->conf.ops->task_start(s->conf.arg, t);
+	if (json_is_object(json_object_get(info, "executor")))
+		agent_exec_task_start(t);
+	else
+		s->conf.ops->task_start(s->conf.arg, t);
+}
+
+void
+agent_task_kill(struct agent_task *t)
+{
+	struct agent_set *s = t->agent->set;
+
+	if (t->exec != NULL)
+		agent_exec_kill_task(t);
+	else
+		s->conf.ops->task_kill(s->conf.arg, t);
 }
 
 /* A KILL for agent A: stop the task, or say it is unknown. */
@@ -507,7 +523,7 @@ handle_kill(struct agent *a, const json_t *rec)
 		return;
 	}
 	LOGV(s, "killing task %s of %s", t->id, t->framework_id);
-	s->conf.ops->task_kill(s->conf.arg, t);
+	agent_task_kill(t);
 }
 
 /*
@@ -670,6 +686,9 @@ agent_set_handle(struct agent_set *s, const json_t *rec)
 		handle_ack(a, rec);
 	else if (strcmp(type, R_LOGS) == 0)
 		handle_logs(a, rec);
+	else if (strcmp(type, R_FRAMEWORK_MESSAGE) == 0 ||
+	    strcmp(type, R_SHUTDOWN_EXECUTOR) == 0)
+		agent_exec_handle(a, rec);
 	else
 		LOGV(s, "ignoring a %s record", type);
 }

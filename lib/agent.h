@@ -16,6 +16,14 @@
  * a recovered one itself) with a struct agent_task as its first member;
  * the set owns the task's JSON values and hands the task back through
  * ops->task_free once it is done with it.
+ *
+ * Executors (lib/agentexec.c, cluster-protocol(7) EXECUTORS): a task
+ * whose LAUNCH names an "executor" runs in that framework's executor,
+ * which the set starts through ops->executor_start (once per framework
+ * and executor id) and talks to over its own hub socket
+ * (agent_exec_open).  The set owns each struct agent_executor; the
+ * caller's process state hangs on its PROC and is let go of through
+ * ops->executor_free.  Executors are supported for a set of one agent.
  */
 #ifndef CLUSTER_AGENT_H
 #define CLUSTER_AGENT_H
@@ -25,6 +33,7 @@
 #include <sys/queue.h>
 #include <jansson.h>
 
+#include "net.h"
 #include "timeq.h"
 
 #define AGENT_ID_LEN	64	/* an identifier and its NUL (id_valid) */
@@ -33,7 +42,10 @@
 #define AGENT_UPDATE_RETRY_MS	10000	/* the default first resend */
 #define AGENT_RECV_BATCH	4096	/* records taken in one turn at most */
 
+#define AGENT_SECRET_LEN	65	/* an executor's secret, hex, and NUL */
+
 struct agent_set;
+struct agent_executor;
 struct net;
 
 struct agent_task {
@@ -52,6 +64,26 @@ struct agent_task {
 	int		 dirty;		/* on the set's list to flush */
 	struct timeq_ent retry;
 	LIST_ENTRY(agent_task) agent_link, dirty_link;
+	struct agent_executor *exec;	/* the executor it runs in, or NULL */
+	int64_t		 exec_seq;	/* the executor's last update taken */
+	int		 exec_kill;	/* a KILL_TASK is wanted */
+};
+
+/* One executor of a framework on the agent (lib/agentexec.c). */
+struct agent_executor {
+	char		 key[2 * AGENT_ID_LEN];	/* FRAMEWORK/EXECUTOR */
+	char		 id[AGENT_ID_LEN];
+	char		 framework_id[AGENT_ID_LEN];
+	struct agent	*agent;
+	json_t		*info;		/* the "executor" map of its LAUNCH */
+	char		 secret[AGENT_SECRET_LEN];
+	struct net_route route;		/* the way back to it */
+	int		 registered;	/* in this run of the agent */
+	int		 shutdown;	/* SHUTDOWN sent: killed at its timer */
+	int		 killed;	/* ops->executor_kill was called */
+	char		 why[128];	/* why it was killed, for its tasks */
+	struct timeq_ent timer;		/* registration, or shutdown grace */
+	void		*proc;		/* the caller's */
 };
 
 struct agent {
@@ -105,6 +137,21 @@ struct agent_ops {
 		    char *buf, size_t max, int64_t *size, char *err);
 	/* Optional: an ERROR record from the master; NULL: logged. */
 	void	(*error)(void *arg, const json_t *rec);
+	/*
+	 * Optional (executors): make what task T's checkpoint needs before
+	 * it runs in its executor; 0, or -1 (it fails).
+	 */
+	int	(*task_prepare)(void *arg, struct agent_task *t);
+	/*
+	 * Optional (executors): start executor E (e->info, e->secret set)
+	 * with the endpoint of agent_exec_open in its environment; 0, or -1
+	 * with WHY (256 bytes).  Its end is told through agent_exec_exited.
+	 */
+	int	(*executor_start)(void *arg, struct agent_executor *e, char *why);
+	/* Stop E: FORCE, at once (SIGKILL); else with the grace period. */
+	void	(*executor_kill)(void *arg, struct agent_executor *e, int force);
+	/* Let go of E's process state (e->proc); E is freed next. */
+	void	(*executor_free)(void *arg, struct agent_executor *e);
 };
 
 struct agent_conf {
@@ -117,6 +164,8 @@ struct agent_conf {
 	int64_t		 register_jitter_ms;	/* plus 0..this at random */
 	int		 register_rate;	/* REGISTER_AGENT a second; 0: any */
 	int		 verbose;	/* registration, updates: info, not debug */
+	int64_t		 exec_register_ms;	/* 0: PROTO_EXECUTOR_REGISTER_MS */
+	int64_t		 exec_grace_ms;	/* SHUTDOWN to kill; 0: 3 s */
 };
 
 struct agent_set {
@@ -125,6 +174,8 @@ struct agent_set {
 	int		 n, nregistered;
 	struct map	*tasks;		/* by key */
 	LIST_HEAD(, agent_task) dirty;
+	struct net	*exec_net;	/* executors' hub, or NULL */
+	struct map	*executors;	/* by key */
 	double		 tokens;	/* registrations that may go now */
 	int64_t		 tokens_at, last_sweep;
 };
@@ -172,5 +223,52 @@ int	agent_task_insert(struct agent *a, struct agent_task *t);
  * up on frees T.
  */
 void	agent_update(struct agent_task *t, const char *state, json_t *extra);
+/* Stop T: its executor's KILL_TASK, or ops->task_kill. */
+void	agent_task_kill(struct agent_task *t);
+/* Write T's checkpoint lines now (before an acknowledgement). */
+void	agent_task_checkpoint(struct agent_task *t);
+
+/* ---- executors: lib/agentexec.c ---- */
+/*
+ * Bind the executors' hub of set S on ENDPOINT (ipc://PATH).  Returns 0,
+ * or -1 with ERR (256 bytes).
+ */
+int	agent_exec_open(struct agent_set *s, const char *endpoint, char *err);
+/* The hub's descriptor to poll, or -1. */
+int	agent_exec_fd(struct agent_set *s);
+/* Handle what the executors sent, a bounded batch; returns how many. */
+int	agent_exec_receive(struct agent_set *s);
+/*
+ * Task T (in the set, t->info naming an executor) starts: in its
+ * executor, started first when it is the first task naming it.
+ */
+void	agent_exec_task_start(struct agent_task *t);
+/*
+ * Executor E's process has ended, as REASON says: its unfinished tasks
+ * end TASK_FAILED (TASK_LOST when LOST: the agent cannot tell how they
+ * ended), the master hears EXECUTOR_EXITED, and E is freed.
+ */
+void	agent_exec_exited(struct agent_executor *e, int lost,
+	    const char *reason);
+/*
+ * Add an executor recovered from a checkpoint to agent A: FW, ID, INFO
+ * (taken) and SECRET; it must register again within
+ * PROTO_EXECUTOR_RECONNECT_MS or is killed.  NULL out of memory.
+ */
+struct agent_executor *agent_exec_insert(struct agent *a, const char *fw,
+	    const char *id, json_t *info, const char *secret);
+/* Executor ID of framework FW, or NULL. */
+struct agent_executor *agent_exec_find(struct agent_set *s, const char *fw,
+	    const char *id);
+/* Walk every executor: start with *POS = 0; NULL at the end. */
+struct agent_executor *agent_exec_next(struct agent_set *s, size_t *pos);
+/* Ask E to shut down (SHUTDOWN, then a kill after the grace). */
+void	agent_exec_shutdown(struct agent_executor *e, const char *why);
+/* T's executor is told to kill T (agent_task_kill). */
+void	agent_exec_kill_task(struct agent_task *t);
+/* Free every executor, sending nothing (agent_set_destroy). */
+void	agent_exec_destroy_all(struct agent_set *s);
+/* FRAMEWORK_MESSAGE and SHUTDOWN_EXECUTOR from the master (agent.c). */
+void	agent_exec_handle(struct agent *a, const json_t *rec);
 
 #endif

@@ -35,5 +35,20 @@
 #define HISTORY_QUERY_DEFAULT	100
 #define HISTORY_QUERY_MAX	1000
 #define HISTORY_SCAN_MAX	(16 << 20)	/* bytes of history one query reads */
+/*
+ * Executors: the bytes of one FRAMEWORK_MESSAGE's data at most (a string;
+ * messages are best effort and may be lost), how often an executor sends
+ * REGISTER_EXECUTOR (its heartbeat), and how long agentd waits for a new
+ * executor to register and for a running one to register again after an
+ * agentd restart before it kills it.
+ */
+#define PROTO_MESSAGE_MAX	(60 * 1024)
+#define PROTO_EXECUTOR_HEARTBEAT_MS	500
+#define PROTO_EXECUTOR_REGISTER_MS	10000
+#define PROTO_EXECUTOR_RECONNECT_MS	5000
+/* the environment agentd gives an executor (executor(3)) */
+#define PROTO_EXECUTOR_ENV_ENDPOINT	"CLUSTER_EXECUTOR_ENDPOINT"
+#define PROTO_EXECUTOR_ENV_SECRET	"CLUSTER_EXECUTOR_SECRET"
+#define PROTO_EXECUTOR_ENV_ID		"CLUSTER_EXECUTOR_ID"
 
 #endif

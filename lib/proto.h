@@ -63,6 +63,16 @@
 #define R_TORN_DOWN		"TORN_DOWN"
 #define Q_METRICS		"metrics"	/* offerd(8) METRICS, as text */
 #define Q_QUOTA			"quota"
+/* executors (cluster-protocol(7), EXECUTORS) */
+#define R_FRAMEWORK_MESSAGE	"FRAMEWORK_MESSAGE"	/* scheduler <-> master <-> agent <-> executor */
+#define R_EXECUTOR_EXITED	"EXECUTOR_EXITED"	/* agentd -> offerd -> framework */
+#define R_SHUTDOWN_EXECUTOR	"SHUTDOWN_EXECUTOR"	/* framework -> offerd -> agentd */
+#define R_REGISTER_EXECUTOR	"REGISTER_EXECUTOR"	/* executor -> agentd, also its heartbeat */
+#define R_EXECUTOR_REGISTERED	"EXECUTOR_REGISTERED"	/* agentd -> executor */
+#define R_LAUNCH_TASK		"LAUNCH_TASK"	/* agentd -> executor */
+#define R_KILL_TASK		"KILL_TASK"	/* agentd -> executor */
+#define R_SHUTDOWN		"SHUTDOWN"	/* agentd -> executor */
+#define Q_EXECUTORS		"executors"
 /* anyone -> anyone */
 #define R_ERROR			"ERROR"
 
@@ -107,6 +117,7 @@
 #define E_LIMITED		"limited"	/* over a per-principal limit: slow down or use fewer */
 #define E_UNAVAILABLE		"unavailable"	/* the registry could not be written: nothing changed */
 #define E_OVER_CLUSTER		"over_cluster"	/* guarantees (quota) above what the cluster's agents have */
+#define E_UNKNOWN_EXECUTOR	"unknown_executor"	/* no such executor here: exit */
 
 /* Task states, as Mesos names them. */
 #define TASK_STAGING		"TASK_STAGING"

@@ -9,6 +9,8 @@
  *   launch.c   the launcher: fork server, posix_spawn, the exec notices
  *   user.c     who a task runs as (-U, -A) and its sandbox, which it owns
  *   stats.c    the metrics: counted here, served on -M
+ *   executor.c the agent_ops of executors: their launch, kill, end and
+ *              recovery (the protocol is lib/agentexec.c)
  *
  * Checkpoint, per task, in WORK/tasks/FRAMEWORK/TASK/:
  *   task.json      the task as launched
@@ -16,6 +18,11 @@
  *   updates.log    every status update and acknowledgement, appended
  *   status.json    written by the launcher when the task ends
  *   acked          present once every update was acknowledged
+ * and per executor, in WORK/executors/FRAMEWORK/EXECUTOR/:
+ *   executor.json  {"executor": the executor map, "secret": ...}
+ *   launcher.pid   as for a task
+ * The executors' socket is in a short directory of its own (sun_path
+ * holds 107 bytes), named in WORK/executor_dir.
  */
 #ifndef AGENTD_H
 #define AGENTD_H
@@ -27,6 +34,9 @@
 #include "agent.h"
 #include "net.h"
 #include "timeq.h"
+
+#define AGENTD_TASKS	"tasks"		/* WORK/tasks/FW/TASK */
+#define AGENTD_EXECUTORS "executors"	/* WORK/executors/FW/EXECUTOR */
 
 struct atask {
 	struct agent_task base;		/* first: the protocol's part */
@@ -44,6 +54,8 @@ struct atask {
 	int64_t	 launch_at;		/* now_ms() of its start, for metrics */
 	int	 kill_wanted;
 	int64_t	 kill_sent;
+	struct agent_executor *executor;	/* not a task: the launcher of
+					   this executor (executor.c) */
 };
 
 /* The atask of a struct agent_task: base is its first member. */
@@ -66,6 +78,7 @@ struct agentd {
 	json_t		*isolators;
 	char		 require[256];	/* isolators every task requires */
 	int		 notify;	/* the launcher reports each exec */
+	char		 exec_endpoint[PATH_MAX + 16];	/* executors' socket */
 };
 
 /*
@@ -92,6 +105,33 @@ int	user_sandbox(struct agentd *, struct atask *t, char *path, size_t len,
 
 /* task.c */
 extern const struct agent_ops task_ops;
+/*
+ * Fill ARGV (at most MAX, strings in STORE) with the launcher's command
+ * line for T (a task, or an executor's launcher).  -1 with WHY filled.
+ */
+int	task_launcher_argv(struct agentd *, struct atask *t, char **argv,
+	    int max, char *store, size_t storelen, char *why, size_t whylen);
+/* The start time of process PID, against pid reuse; 0: not running. */
+unsigned long long proc_start(pid_t pid);
+
+/* executor.c: the executor callbacks of task_ops (see agent.h). */
+int	aexec_start(void *, struct agent_executor *, char *why);
+void	aexec_kill(void *, struct agent_executor *, int force);
+void	aexec_free(void *, struct agent_executor *);
+/* Open the executors' socket; -1 logged. */
+int	aexec_open(struct agentd *);
+/* The launcher PID of an executor ended with STATUS; 0: none. */
+int	aexec_reaped(struct agentd *, pid_t pid, int status);
+/* Adopted executors' launchers gone; kills past their grace. */
+void	aexec_tick(struct agentd *);
+/* Recover executors an earlier run left (before task_recover). */
+void	aexec_recover(struct agentd *);
+/* After task_recover: the recovered executors whose process had ended. */
+void	aexec_recover_done(struct agentd *);
+/* The launcher server went: executors it forked are watched as adopted. */
+void	aexec_server_gone(struct agentd *);
+/* Shut every executor down (on a stop with -k). */
+void	aexec_shutdown_all(struct agentd *);
 
 /* output.c: the agent_ops output callback (see agent.h). */
 ssize_t	task_output(void *, struct agent *, const char *fw, const char *tid,

@@ -243,6 +243,7 @@ srv_stop(struct agentd *ag, const char *why)
 		if (((struct atask *)(void *)bt)->served &&
 		    ((struct atask *)(void *)bt)->pid > 0)
 			((struct atask *)(void *)bt)->adopted = 1;
+	aexec_server_gone(ag);
 	srv_fail_pending(ag);
 }
 

@@ -50,6 +50,7 @@ struct config {
 	const char	*attributes, *grace, *heartbeat, *retry, *launcher;
 	const char	*credential;	/* -C */
 	const char	*metrics;	/* -M */
+	const char	*exec_timeout;	/* -x */
 	const char	*task_user;	/* -U */
 	int		 fg, verbose, kill_on_exit, allow_root;
 };
@@ -73,7 +74,8 @@ usage(FILE *fp)
 	    "              [-H interval] [-L launcher] [-M address:port] "
 	    "[-m master]\n"
 	    "              [-p pidfile] [-r resources] [-U user] [-u retry] "
-	    "[-w work-dir]\n");
+	    "[-w work-dir]\n"
+	    "              [-x timeout]\n");
 }
 
 /* Log a start-up failure and exit with STATUS (agentd(8), EXIT STATUS). */
@@ -258,6 +260,7 @@ config_parse(struct daemon *d, int argc, char *argv[])
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "work-dir", required_argument, NULL, 'w' },
+		{ "executor-timeout", required_argument, NULL, 'x' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct agentd *ag = &d->ag;
@@ -270,7 +273,7 @@ config_parse(struct daemon *d, int argc, char *argv[])
 	    sizeof(ag->launcher));
 	snprintf(ag->work_dir, sizeof(ag->work_dir), "%s",
 	    getuid() == 0 ? "/var/lib/agentd" : "/tmp/agentd");
-	while ((ch = getopt_long(argc, argv, "Aa:C:dg:h:H:kL:M:m:p:r:U:u:vw:",
+	while ((ch = getopt_long(argc, argv, "Aa:C:dg:h:H:kL:M:m:p:r:U:u:vw:x:",
 	    longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'A':
@@ -324,6 +327,9 @@ config_parse(struct daemon *d, int argc, char *argv[])
 			break;
 		case 'w':
 			strlcpy(ag->work_dir, optarg, sizeof(ag->work_dir));
+			break;
+		case 'x':
+			c->exec_timeout = optarg;
 			break;
 		case 'V':
 			version_exit("agentd");
@@ -391,6 +397,9 @@ config_check(struct daemon *d, struct agent_conf *conf)
 	if (c->retry != NULL)
 		conf->retry_ms = duration_opt("update retry", c->retry,
 		    RETRY_MIN_MS);
+	if (c->exec_timeout != NULL)
+		conf->exec_register_ms = duration_opt("executor timeout",
+		    c->exec_timeout, RETRY_MIN_MS);
 	if (c->launcher != NULL && access(c->launcher, X_OK) == -1)
 		die(EXIT_USAGE, "launcher %s: %s", c->launcher, strerror(errno));
 	if (c->resources != NULL) {
@@ -463,11 +472,16 @@ setup(struct daemon *d, struct agent_conf *conf)
 	conf->timers = &ag->timers;
 	conf->register_retry_ms = REGISTER_RETRY_MS;
 	conf->verbose = 1;
+	conf->exec_grace_ms = ag->grace_ms;
 	if ((ag->set = agent_set_create(conf, 1)) == NULL)
 		log_fatal("agent");
 	strlcpy(ag->set->agents[0].id, d->saved_id, AGENT_ID_LEN);
+	if (aexec_open(ag) == -1)
+		log_warnx("tasks naming an executor will fail on this agent");
+	aexec_recover(ag);
 	task_recover(ag);
 	stats_init(ag, d->c.metrics);
+	aexec_recover_done(ag);
 	if (d->pfh != NULL)
 		pidfile_write(d->pfh);
 	if ((d->sigfd = sig_init((int[]){ SIGTERM, SIGINT, SIGCHLD }, 3)) == -1)
@@ -521,12 +535,13 @@ turn(struct daemon *d, int64_t max_ms)
 {
 	struct agentd *ag = &d->ag;
 	const char *id = ag->set->agents[0].id;
-	struct pollfd pfd[5] = {
+	struct pollfd pfd[] = {
 		{ .fd = net_fd(ag->net), .events = POLLIN },
 		{ .fd = d->sigfd, .events = POLLIN },
 		{ .fd = launch_server_fd(), .events = POLLIN },
 		{ .fd = launch_notify_fd(), .events = POLLIN },
 		{ .fd = stats_fd(), .events = POLLIN },	/* -1: no -M */
+		{ .fd = agent_exec_fd(ag->set), .events = POLLIN },
 	};
 	int64_t now = now_ms(), wait = d->next_tick - now, w;
 	int stop = 0;
@@ -537,7 +552,8 @@ turn(struct daemon *d, int64_t max_ms)
 		wait = w;
 	if (wait > max_ms)
 		wait = max_ms;
-	if (poll(pfd, 5, wait > 0 ? (int)wait : 0) == -1 && errno != EINTR)
+	if (poll(pfd, sizeof(pfd) / sizeof(*pfd), wait > 0 ? (int)wait : 0) ==
+	    -1 && errno != EINTR)
 		log_fatal("poll");
 	sig_drain();
 	if (sig_take(SIGTERM))
@@ -548,6 +564,7 @@ turn(struct daemon *d, int64_t max_ms)
 		reap(ag);
 	launch_read(ag);
 	agent_set_receive(ag->set, ag->net);
+	agent_exec_receive(ag->set);
 	if (ag->set->agents[0].registered && strcmp(d->saved_id, id) != 0) {
 		work_dir_save_id(ag, id);
 		strlcpy(d->saved_id, id, sizeof(d->saved_id));

@@ -61,6 +61,8 @@ task_checkpoint(void *arg, struct agent_task *bt, json_t *lines)
 	int bad = 0;
 
 	(void)arg;
+	if (t->dir[0] == '\0')
+		return;		/* no directory: nothing is kept */
 	snprintf(path, sizeof(path), "%s/updates.log", t->dir);
 	if ((fp = fopen(path, "ae")) == NULL)
 		bad = 1;
@@ -85,6 +87,8 @@ task_acked(void *arg, struct agent_task *bt)
 	int fd;
 
 	(void)arg;
+	if (T(bt)->dir[0] == '\0')
+		return;
 	snprintf(path, sizeof(path), "%s/acked", T(bt)->dir);
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0640)) == -1)
 		log_warn("%s", path);
@@ -112,7 +116,7 @@ task_status(void *arg, struct agent_task *bt, json_t *st)
 }
 
 /* The start time of process PID (field 22 of /proc/PID/stat), or 0. */
-static unsigned long long
+unsigned long long
 proc_start(pid_t pid)
 {
 	char path[64], buf[1024], *p;
@@ -151,12 +155,8 @@ isolated_by(struct agentd *ag, const char *isolator)
 	return 0;
 }
 
-/*
- * Fill ARGV (at most MAX, strings in STORE) with the launcher's command
- * line for T.  Returns -1 with WHY filled when T cannot be described.
- */
-static int
-launcher_argv(struct agentd *ag, struct atask *t, char **argv, int max,
+int
+task_launcher_argv(struct agentd *ag, struct atask *t, char **argv, int max,
     char *store, size_t storelen, char *why, size_t whylen)
 {
 	struct res r, flat;
@@ -272,11 +272,13 @@ task_new(void *arg, struct agent *a, json_t *info)
 	char err[REC_ERRLEN];
 	struct atask *t;
 
-	if (rec_require(info, "?command:s ?argv:a ?env:o", err) == -1) {
+	if (rec_require(info, "?command:s ?argv:a ?env:o ?executor:o",
+	    err) == -1) {
 		log_warnx("bad LAUNCH: %s", err);
 		return NULL;
 	}
-	if (!launch_command_ok(info)) {
+	if (json_object_get(info, "executor") == NULL &&
+	    !launch_command_ok(info)) {
 		log_warnx("bad LAUNCH of %s: it needs 'command' (a string) or "
 		    "'argv' (strings)", tid);
 		return NULL;
@@ -294,6 +296,10 @@ task_new(void *arg, struct agent *a, json_t *info)
 void
 task_launch_failed(struct agentd *ag, struct atask *t, const char *why)
 {
+	if (t->executor != NULL) {
+		agent_exec_exited(t->executor, 0, why);
+		return;
+	}
 	(void)ag;
 	log_warnx("task %s: %s", t->base.id, why);
 	t->starting = 0;
@@ -346,23 +352,22 @@ task_running(struct agentd *ag, pid_t pid)
 }
 
 /*
- * Start task T through the launcher, as its user (user.c), in its own
- * sandbox; a user it may not run as ends it TASK_ERROR, any other failure
- * TASK_FAILED.
+ * Make T's directory and write task.json there, before any update of it
+ * is checkpointed; -1 when its path is too long.
  */
-static void
-task_start(void *arg, struct agent_task *bt)
+static int
+task_prepare(void *arg, struct agent_task *bt)
 {
-	static char *argv[LAUNCH_ARGS_MAX], store[LAUNCH_ARGS_SPACE];
 	struct agentd *ag = arg;
 	struct atask *t = T(bt);
-	char why[512], path[PATH_MAX + 32];
+	char path[PATH_MAX + 32];
 	int made;
 
-	if ((size_t)snprintf(t->dir, sizeof(t->dir), "%s/tasks/%s/%s",
-	    ag->work_dir, bt->framework_id, bt->id) >= sizeof(t->dir)) {
-		task_launch_failed(ag, t, "work dir path too long");
-		return;
+	if ((size_t)snprintf(t->dir, sizeof(t->dir), "%s/%s/%s/%s",
+	    ag->work_dir, AGENTD_TASKS, bt->framework_id, bt->id) >=
+	    sizeof(t->dir)) {
+		t->dir[0] = '\0';
+		return -1;
 	}
 	if ((made = mkdirs(t->dir, 0750, 0750)) == -1)
 		log_warn("task dir %s", t->dir);
@@ -375,6 +380,26 @@ task_start(void *arg, struct agent_task *bt)
 	}
 	snprintf(path, sizeof(path), "%s/task.json", t->dir);
 	json_dump_file(bt->info, path, JSON_COMPACT);
+	return 0;
+}
+
+/*
+ * Start task T through the launcher, as its user (user.c), in its own
+ * sandbox; a user it may not run as ends it TASK_ERROR, any other failure
+ * TASK_FAILED.
+ */
+static void
+task_start(void *arg, struct agent_task *bt)
+{
+	static char *argv[LAUNCH_ARGS_MAX], store[LAUNCH_ARGS_SPACE];
+	struct agentd *ag = arg;
+	struct atask *t = T(bt);
+	char why[512], path[PATH_MAX + 32];
+
+	if (task_prepare(ag, bt) == -1) {
+		task_launch_failed(ag, t, "work dir path too long");
+		return;
+	}
 	if (user_of_task(ag, t, why, sizeof(why)) == -1) {
 		log_warnx("task %s of %s refused: %s", bt->id,
 		    bt->framework_id, why);
@@ -387,7 +412,7 @@ task_start(void *arg, struct agent_task *bt)
 	agent_update(bt, TASK_STARTING, NULL);
 	if (user_sandbox(ag, t, path, sizeof(path), why, sizeof(why)) == -1)
 		goto fail;
-	if (launcher_argv(ag, t, argv, LAUNCH_ARGS_MAX, store, sizeof(store),
+	if (task_launcher_argv(ag, t, argv, LAUNCH_ARGS_MAX, store, sizeof(store),
 	    why, sizeof(why)) == -1)
 		goto fail;
 	snprintf(path, sizeof(path), "%s/launcher.log", t->dir);
@@ -458,6 +483,10 @@ const struct agent_ops task_ops = {
 	.status = task_status,
 	.checkpoint = task_checkpoint,
 	.output = task_output,
+	.task_prepare = task_prepare,
+	.executor_start = aexec_start,
+	.executor_kill = aexec_kill,
+	.executor_free = aexec_free,
 };
 
 /*
@@ -471,6 +500,8 @@ task_reaped(struct agentd *ag, pid_t pid, int status)
 	size_t pos = 0;
 
 	launch_notices(ag);	/* its exec notice comes first */
+	if (aexec_reaped(ag, pid, status))
+		return;
 	while ((bt = agent_set_next(ag->set, &pos)) != NULL)
 		if (T(bt)->pid == pid && !T(bt)->adopted) {
 			task_finished(T(bt), status);
@@ -556,7 +587,8 @@ task_kill_all(struct agentd *ag)
 
 	while ((bt = agent_set_next(ag->set, &pos)) != NULL)
 		if (!bt->ended)
-			task_kill(ag, bt);
+			agent_task_kill(bt);
+	aexec_shutdown_all(ag);
 }
 
 void
@@ -579,6 +611,7 @@ task_tick(struct agentd *ag)
 		    now - t->kill_sent > ag->grace_ms + KILL_ESCALATE_MS)
 			kill(t->pid, SIGKILL);
 	}
+	aexec_tick(ag);
 }
 
 /*
@@ -611,6 +644,9 @@ replay_updates(struct agent_task *t, const char *path)
 			json_array_clear(t->updates);
 			t->disowned = 1;
 		} else if ((st = rec_str(j, "state")) != NULL) {
+			/* what the executor reported last is taken once */
+			if (rec_int_or(j, "executor_seq", 0) > t->exec_seq)
+				t->exec_seq = rec_int_or(j, "executor_seq", 0);
 			strlcpy(t->state, st, sizeof(t->state));
 			if (task_state_terminal(st))
 				t->ended = 1;
@@ -620,6 +656,31 @@ replay_updates(struct agent_task *t, const char *path)
 	}
 	free(line);
 	fclose(fp);
+}
+
+/*
+ * Task T runs in an executor: back in it when the executor was
+ * recovered (aexec_recover), else lost with it.
+ */
+static void
+recover_exec_task(struct agentd *ag, struct atask *t)
+{
+	struct agent_task *bt = &t->base;
+	json_t *x = json_object_get(bt->info, "executor");
+
+	bt->exec = agent_exec_find(ag->set, bt->framework_id,
+	    rec_str(x, "executor_id"));
+	if (bt->exec != NULL) {
+		log_info("recovered task %s of %s: in executor %s", bt->id,
+		    bt->framework_id, bt->exec->id);
+		if (bt->disowned)
+			agent_task_kill(bt);
+		return;
+	}
+	log_info("recovered task %s of %s: its executor is gone", bt->id,
+	    bt->framework_id);
+	agent_update(bt, TASK_LOST, json_pack("{s:s}", "reason", "its "
+	    "executor ended while agentd was down"));
 }
 
 /* Load one task directory DIR (FW/TASK) left by an earlier run. */
@@ -670,6 +731,10 @@ recover_task(struct agentd *ag, const char *fw, const char *tid, const char *dir
 		    t->base.state);
 		return;
 	}
+	if (json_is_object(json_object_get(info, "executor"))) {
+		recover_exec_task(ag, t);
+		return;
+	}
 	strfmt(path, sizeof(path), "%s/launcher.pid", dir);
 	if ((fp = fopen(path, "r")) != NULL) {
 		if (fscanf(fp, "%d %llu", &pid, &start) != 2)
@@ -698,7 +763,7 @@ task_recover(struct agentd *ag)
 	struct dirent *f, *k;
 	DIR *d1, *d2;
 
-	strfmt(base, sizeof(base), "%s/tasks", ag->work_dir);
+	strfmt(base, sizeof(base), "%s/%s", ag->work_dir, AGENTD_TASKS);
 	if ((d1 = opendir(base)) == NULL)
 		return;
 	while ((f = readdir(d1)) != NULL) {

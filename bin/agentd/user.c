@@ -114,7 +114,8 @@ user_sandbox(struct agentd *ag, struct atask *t, char *path, size_t len,
 	int fd;
 
 	if (strfmt(path, len, "%s/sandbox", t->dir) == -1 ||
-	    strfmt(want, sizeof(want), "%s/tasks/%s/%s/sandbox", ag->work_real,
+	    strfmt(want, sizeof(want), "%s/%s/%s/%s/sandbox", ag->work_real,
+	    t->executor != NULL ? AGENTD_EXECUTORS : AGENTD_TASKS,
 	    t->base.framework_id, t->base.id) == -1) {
 		snprintf(why, whylen, "sandbox path too long");
 		return -1;

@@ -26,12 +26,10 @@
 
 /* The scheduler bridge: what its callbacks tell its loop. */
 struct bridge {
-	int		 code;		/* the exit status so far */
+	struct lines	 in;		/* stdin, and the exit status so far */
 	int		 stop;		/* stdout is gone, or the socket */
 	int		 refused;	/* the master refused the SUBSCRIBE */
 	char		 why[SCHED_ERRLEN];
-	char		*ib;		/* stdin: a partial line */
-	size_t		 ilen;
 };
 
 /* Every record from the master goes out as a JSON line. */
@@ -72,46 +70,52 @@ bridge_error(struct sched *s, void *ctx, const struct sched_error *e)
 	}
 }
 
-/*
- * Read what stdin holds and send each complete line as a call (a bad one
- * makes the exit status 1).  Uses read(2), not stdio, so that every
- * complete line is sent now.  Returns 0 at the end of stdin, 1 otherwise.
- */
-static int
-bridge_read(struct sched *s, struct bridge *b)
+int
+lines_read(struct lines *in, void (*take)(void *, json_t *), void *arg)
 {
-	ssize_t got = read(0, b->ib + b->ilen, REC_MAX_SIZE + 1 - b->ilen);
-	char *start = b->ib, *nl, e[REC_ERRLEN];
+	ssize_t got;
+	char *start, *nl, e[REC_ERRLEN];
 	int open = 1;
 	json_t *rec;
 
+	if (in->ib == NULL && (in->ib = malloc(REC_MAX_SIZE + 2)) == NULL)
+		err(EXIT_SYSTEM, "malloc");
+	start = in->ib;
+	got = read(0, in->ib + in->ilen, REC_MAX_SIZE + 1 - in->ilen);
 	if (got == -1 && errno == EINTR)
 		return 1;
 	if (got <= 0) {
 		open = 0;
-		if (b->ilen > 0)	/* a last line without newline */
-			b->ib[b->ilen++] = '\n';
+		if (in->ilen > 0)	/* a last line without newline */
+			in->ib[in->ilen++] = '\n';
 	} else
-		b->ilen += got;
-	while ((nl = memchr(start, '\n', b->ilen - (start - b->ib))) != NULL) {
+		in->ilen += got;
+	while ((nl = memchr(start, '\n', in->ilen - (start - in->ib))) != NULL) {
 		*nl = '\0';
 		if (*start != '\0' && (rec = rec_from_json(start, e)) == NULL) {
 			warnx("stdin: %s", e);
-			b->code = 1;
+			in->code = 1;
 		} else if (*start != '\0') {
-			sched_call(s, rec);
+			take(arg, rec);
 			json_decref(rec);
 		}
 		start = nl + 1;
 	}
-	b->ilen -= start - b->ib;
-	memmove(b->ib, start, b->ilen);
-	if (b->ilen > REC_MAX_SIZE) {
+	in->ilen -= start - in->ib;
+	memmove(in->ib, start, in->ilen);
+	if (in->ilen > REC_MAX_SIZE) {
 		warnx("stdin: a line longer than %d bytes", REC_MAX_SIZE);
-		b->code = 1;
-		b->ilen = 0;
+		in->code = 1;
+		in->ilen = 0;
 	}
 	return open;
+}
+
+/* A line of the scheduler's: a call to the master. */
+static void
+bridge_take(void *arg, json_t *rec)
+{
+	sched_call(arg, rec);
 }
 
 /*
@@ -183,8 +187,6 @@ cmd_subscribe(int argc, char **argv)
 	}
 	if (optind != argc)
 		return bad_usage();
-	if ((b.ib = malloc(REC_MAX_SIZE + 2)) == NULL)
-		err(EXIT_SYSTEM, "malloc");
 	catch_signals();
 	signal(SIGPIPE, SIG_IGN);
 	s = connect_framework(&o, &cb, &b);
@@ -206,13 +208,13 @@ cmd_subscribe(int argc, char **argv)
 			break;
 		}
 		if (in_open && (pfd[1].revents & (POLLIN | POLLHUP)))
-			in_open = bridge_read(s, &b);
+			in_open = lines_read(&b.in, bridge_take, s);
 	}
 	if (b.refused)
 		errx(1, "subscribe refused: %s", b.why);
 	if (sched_subscribed(s) && o.failover_timeout == 0)
 		sched_teardown(s);
 	sched_destroy(s);
-	free(b.ib);
-	return failed ? EXIT_SYSTEM : b.code;
+	free(b.in.ib);
+	return failed ? EXIT_SYSTEM : b.in.code;
 }

@@ -117,5 +117,22 @@ int	cmd_quota(int, char **);
 int	cmd_reserve(int, char **);
 int	cmd_run(int, char **);
 int	cmd_subscribe(int, char **);
+int	cmd_executor(int, char **);
+
+/*
+ * bridge.c: JSON lines on stdin, for subscribe and executor.  Zeroed is
+ * empty; CODE becomes 1 when a line is not a record.
+ */
+struct lines {
+	char		*ib;		/* a partial line (allocated) */
+	size_t		 ilen;
+	int		 code;
+};
+/*
+ * Read what stdin holds and hand each complete line, as a record, to
+ * TAKE (borrowed).  Uses read(2), not stdio, so that every complete line
+ * is taken now.  Returns 0 at the end of stdin, 1 otherwise.
+ */
+int	lines_read(struct lines *, void (*take)(void *, json_t *), void *arg);
 
 #endif

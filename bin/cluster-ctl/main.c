@@ -45,18 +45,18 @@ usage(FILE *fp)
 	    "       cluster-ctl credential [-a] [-K credentials] principal file\n"
 	    "       cluster-ctl drain [-d deadline] [-r reason] agent-id\n"
 	    "       cluster-ctl undrain agent-id\n"
-	    "       cluster-ctl agents | frameworks | tasks | offers | weights\n"
-	    "                   [-a attributes] [-F framework-id] [-r role] "
-	    "[-s state]\n"
+	    "       cluster-ctl agents | executors | frameworks | offers | quota |\n"
+	    "                   tasks | weights [-a attributes] [-F framework-id] "
+	    "[-r role] [-s state]\n"
 	    "                   [--agent=agent-id]\n"
 	    "       cluster-ctl history [-E until] [-F framework-id] [-n count] "
 	    "[-S since]\n"
 	    "                           [-s state]\n"
+	    "       cluster-ctl executor\n"
 	    "       cluster-ctl leader\n"
 	    "       cluster-ctl metrics\n"
 	    "       cluster-ctl logs [-f] [-F framework-id] [--stream=stream] "
 	    "task-id\n"
-	    "       cluster-ctl quota\n"
 	    "       cluster-ctl quota set [-g guarantee] [-l limit] role\n"
 	    "       cluster-ctl quota rm role\n"
 	    "       cluster-ctl reserve | unreserve agent-id role resources\n"
@@ -431,8 +431,11 @@ main(int argc, char *argv[])
 	argv += optind;
 	if (strcmp(argv[0], "agents") == 0 || strcmp(argv[0], "frameworks") == 0 ||
 	    strcmp(argv[0], "tasks") == 0 || strcmp(argv[0], "offers") == 0 ||
-	    strcmp(argv[0], "weights") == 0)
+	    strcmp(argv[0], "weights") == 0 ||
+	    strcmp(argv[0], "executors") == 0)
 		return cmd_list(argc, argv);
+	if (strcmp(argv[0], "executor") == 0)
+		return cmd_executor(argc, argv);
 	if (strcmp(argv[0], "credential") == 0)
 		return cmd_credential(argc, argv);
 	if (strcmp(argv[0], "history") == 0)

@@ -50,6 +50,9 @@ static const struct listing {
 	    "offer_id,framework_id,agent_id,resources,age_ms" },
 	{ "weights", "role,weight", "role,weight" },
 	{ "quota", "role,guarantee,limit", "role,guarantee,limit" },
+	{ "executors", "executor_id,framework_id,hostname,resources,tasks,state",
+	    "executor_id,framework_id,agent_id,hostname,resources,tasks,"
+	    "state,started" },
 	{ "history", "task_id,framework,state,hostname,started,ended,"
 	    "exit_code,cpu_ms,mem_peak_mb",
 	    "task_id,name,framework_id,framework,role,principal,agent_id,"

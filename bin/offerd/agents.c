@@ -265,6 +265,7 @@ static void
 agent_forget(struct master *m, struct agent *a)
 {
 	map_del(m->agents, a->id);
+	executors_agent_gone(m, a);
 	map_destroy(a->tasks);
 	map_destroy(a->offers);
 	res_free(&a->total);

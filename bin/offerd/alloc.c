@@ -217,6 +217,7 @@ alloc_agent_total(struct master *m, const struct agent *a)
 void
 alloc_agent_add(struct master *m, struct agent *a, int claims)
 {
+	struct mexec *e;
 	struct task *t;
 	size_t pos = 0;
 
@@ -226,6 +227,11 @@ alloc_agent_add(struct master *m, struct agent *a, int claims)
 			continue;
 		alloc_claim(m, t->framework_id, a->id, &t->res);
 	}
+	for (pos = 0; claims &&
+	    (e = map_next(m->executors, &pos, NULL)) != NULL;)
+		if (strcmp(e->agent_id, a->id) == 0 &&
+		    map_get(m->frameworks, e->framework_id) != NULL)
+			alloc_claim(m, e->framework_id, a->id, &e->res);
 }
 
 /*
@@ -318,6 +324,7 @@ alloc_recv(struct master *m)
 static void
 alloc_replay(struct master *m)
 {
+	struct mexec *e;
 	struct agent *a;
 	struct framework *fw;
 	struct offer *o;
@@ -344,4 +351,6 @@ alloc_replay(struct master *m)
 	for (pos = 0; (t = map_next(m->tasks, &pos, NULL)) != NULL;)
 		if (!t->ended && map_get(m->drains, t->agent_id) == NULL)
 			alloc_claim(m, t->framework_id, t->agent_id, &t->res);
+	for (pos = 0; (e = map_next(m->executors, &pos, NULL)) != NULL;)
+		alloc_claim(m, e->framework_id, e->agent_id, &e->res);
 }

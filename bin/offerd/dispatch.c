@@ -146,6 +146,9 @@ master_handle(struct master *m, json_t *rec, const struct net_route *from)
 		{ R_TEARDOWN, framework_teardown },
 		{ R_LOGS, logs_request },
 		{ R_LOGS_DATA, logs_data },
+		{ R_FRAMEWORK_MESSAGE, executor_message },
+		{ R_EXECUTOR_EXITED, executor_exited },
+		{ R_SHUTDOWN_EXECUTOR, executor_shutdown },
 		{ R_ERROR, handle_error },
 	};
 	const char *type = rec_type(rec);

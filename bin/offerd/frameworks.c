@@ -124,6 +124,7 @@ framework_remove(struct master *m, struct framework *fw)
 	for (pos = 0; (t = map_next(fw->tasks, &pos, NULL)) != NULL;)
 		if (!t->ended)
 			task_kill_now(m, t);
+	executors_framework_gone(m, fw->id);
 	r = rec_new(A_FRAMEWORK_REMOVE);
 	rec_set_str(r, "framework_id", fw->id);
 	alloc_send(m, r);

@@ -12,6 +12,8 @@
  *   offers.c      offers: made, accepted, declined, rescinded, timed out
  *   tasks.c       tasks: launches and kills resent until answered, status
  *                 updates and their acknowledgements, reconciliation
+ *   executors.c   the frameworks' executors on agents: their resources,
+ *                 framework messages, their shutdown
  *   control.c     the queries and commands of cluster-ctl
  *   drain.c       maintenance: agents drained and undrained
  *   alloc.c       the allocator: its process, events out, decisions in
@@ -136,6 +138,16 @@ struct agent {
 	struct limit_bucket limit;	/* its own records (limits.c) */
 };
 
+/* An executor of a framework on an agent (executors.c). */
+struct mexec {
+	char		 key[3 * ID_LEN];	/* agent_id/framework_id/executor_id */
+	char		 id[ID_LEN];
+	char		 framework_id[ID_LEN];
+	char		 agent_id[ID_LEN];
+	struct res	 res;		/* its own, beside its tasks' */
+	int64_t		 started;	/* wall clock ms */
+};
+
 #define ROLE_LEN_MAX	63	/* a role name, without its NUL */
 
 struct framework {
@@ -206,6 +218,7 @@ struct master {
 	int64_t		 alloc_started;	/* when the allocator was started */
 	int64_t		 alloc_backoff;	/* the wait before the next start */
 	struct map	*agents, *frameworks, *offers, *tasks;
+	struct map	*executors;	/* struct mexec, by key (executors.c) */
 	struct map	*pending;	/* tasks with a launch or kill in flight */
 	struct offer	*ohead, *otail;	/* offers, oldest first */
 	struct task	*dhead, *dtail;	/* ended tasks, oldest first */
@@ -400,6 +413,29 @@ struct framework *framework_placeholder(struct master *, const char *id,
 void	framework_send(struct master *, struct framework *, json_t *rec);
 /* Deactivate silent frameworks and remove those past their failover. */
 void	frameworks_scan(struct master *, int64_t now);
+
+/* executors.c */
+/*
+ * Task I of TASKS (an ACCEPT by FW on agent A): 1 with its executor's
+ * resources in RES when it is the first to name an executor not on A
+ * yet, 0 when it names none or one counted already, -1 with ERR when
+ * its executor map is bad.
+ */
+int	executor_need(struct master *, const struct framework *,
+	    const struct agent *, json_t *tasks, size_t i, struct res *res,
+	    char *err);
+/* TASK launches on A: its executor is counted there if new. */
+void	executor_hold(struct master *, struct framework *, struct agent *,
+	    json_t *task);
+/* Agent A is forgotten: its executors with it. */
+void	executors_agent_gone(struct master *, struct agent *);
+/* Add the resources of framework FID's executors to HELD. */
+void	executors_held(struct master *, const char *fid, struct res *held);
+/* Framework FID is removed: its executors are shut down. */
+void	executors_framework_gone(struct master *, const char *fid);
+void	executor_exited(struct master *, json_t *, const struct net_route *);
+void	executor_message(struct master *, json_t *, const struct net_route *);
+void	executor_shutdown(struct master *, json_t *, const struct net_route *);
 
 /* offers.c */
 /* Offer RES (taken over) of agent A to framework FW. */

@@ -163,8 +163,11 @@ accept_check(struct master *m, const struct framework *fw,
     char *err)
 {
 	char buf[RES_TEXT], want[RES_TEXT];
+	struct agent *a = map_get(m->agents, o->agent_id);
+	struct res xres;
 	json_t *t;
 	size_t i, k, n = json_array_size(tasks);
+	int need;
 
 	for (i = 0; i < n; i++) {
 		t = json_array_get(tasks, i);
@@ -180,6 +183,17 @@ accept_check(struct master *m, const struct framework *fw,
 		if (res_add(sum, &each[i]) == -1) {
 			snprintf(err, REC_ERRLEN, "resources overflow");
 			return -1;
+		}
+		/* a new executor's own resources count once, with its first */
+		if ((need = executor_need(m, fw, a, tasks, i, &xres, err)) == -1)
+			return -1;
+		if (need == 1) {
+			need = res_add(sum, &xres);
+			res_free(&xres);
+			if (need == -1) {
+				snprintf(err, REC_ERRLEN, "resources overflow");
+				return -1;
+			}
 		}
 	}
 	if (!res_contains(&o->res, sum)) {
@@ -267,10 +281,12 @@ offer_accept(struct master *m, json_t *rec, const struct net_route *from)
 	stats_offer(ST_OFFER_ACCEPTED);
 	res_sub(&a->offered, &o->res);
 	res_sub(&o->res, &sum);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
+		executor_hold(m, fw, a, json_array_get(tasks, i));
 		if (task_create(m, fw, a, json_array_get(tasks, i),
 		    &each[i]) == -1)
 			goto done;
+	}
 	/* what the tasks did not use goes back, refused for refuse_seconds */
 	alloc_recover(m, fw->id, a->id, &o->res, refuse_ms);
 	offer_free(m, o);

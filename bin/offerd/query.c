@@ -65,9 +65,13 @@ cluster_total(struct master *m, struct res *total)
 			res_add(total, &a->total);
 }
 
-/* The dominant share of FW: its used plus offered resources over TOTAL. */
+/*
+ * The dominant share of FW: its used (its tasks' and executors')
+ * plus offered resources over TOTAL.
+ */
 static double
-framework_share(const struct framework *fw, const struct res *total)
+framework_share(struct master *m, const struct framework *fw,
+    const struct res *total)
 {
 	struct res held;
 	struct offer *o;
@@ -82,6 +86,7 @@ framework_share(const struct framework *fw, const struct res *total)
 	for (pos = 0; (t = map_next(fw->tasks, &pos, NULL)) != NULL;)
 		if (t->ended == 0)
 			res_add(&held, &t->res);
+	executors_held(m, fw->id, &held);
 	for (i = 0; i < held.n; i++) {
 		int64_t tot = res_get(total, held.it[i].name);
 
@@ -261,10 +266,9 @@ item_framework(struct master *m, const struct query *q, void *v)
 {
 	const struct framework *f = v;
 
-	(void)m;
 	return json_pack("{s:s,s:s,s:s,s:b,s:I,s:f}", "framework_id", f->id,
 	    "name", f->name, "role", f->role, "active", f->active, "tasks",
-	    (json_int_t)f->ntasks, "share", framework_share(f, &q->total));
+	    (json_int_t)f->ntasks, "share", framework_share(m, f, &q->total));
 }
 
 /*
@@ -322,6 +326,47 @@ item_offer(struct master *m, const struct query *q, void *v)
 	    (json_int_t)(now_ms() - o->created));
 }
 
+/* Whether executor E passes Q and its asker sees it. */
+static int
+keep_executor(struct master *m, const struct query *q, void *v)
+{
+	const struct mexec *e = v;
+
+	if (q->framework_id != NULL && strcmp(q->framework_id,
+	    e->framework_id) != 0)
+		return 0;
+	if (q->agent_id != NULL && strcmp(q->agent_id, e->agent_id) != 0)
+		return 0;
+	return master_sees(m, q->from, owner_of(m, e->framework_id));
+}
+
+/* Executor E as QUERY lists it, with its unfinished tasks. */
+static json_t *
+item_executor(struct master *m, const struct query *q, void *v)
+{
+	const struct mexec *e = v;
+	struct agent *a = map_get(m->agents, e->agent_id);
+	struct task *t;
+	char r[RES_TEXT];
+	size_t pos = 0;
+	json_int_t n = 0;
+
+	(void)q;
+	while (a != NULL && (t = map_next(a->tasks, &pos, NULL)) != NULL)
+		if (!t->ended && strcmp(t->framework_id, e->framework_id) == 0 &&
+		    rec_str(json_object_get(t->info, "executor"),
+		    "executor_id") != NULL &&
+		    strcmp(rec_str(json_object_get(t->info, "executor"),
+		    "executor_id"), e->id) == 0)
+			n++;
+	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:s,s:I}", "executor_id",
+	    e->id, "framework_id", e->framework_id, "agent_id", e->agent_id,
+	    "hostname", a != NULL ? a->hostname : "", "resources",
+	    res_format(&e->res, r, sizeof(r)), "tasks", n, "state",
+	    a != NULL && a->active ? "running" : "unreachable", "started",
+	    (json_int_t)e->started);
+}
+
 /* The listings QUERY answers from a map. */
 static const struct listing {
 	const char	*what;
@@ -334,6 +379,8 @@ static const struct listing {
 	    item_framework },
 	{ Q_TASKS, offsetof(struct master, tasks), keep_task, item_task },
 	{ Q_OFFERS, offsetof(struct master, offers), keep_offer, item_offer },
+	{ Q_EXECUTORS, offsetof(struct master, executors), keep_executor,
+	    item_executor },
 };
 
 /*
@@ -466,7 +513,7 @@ control_query(struct master *m, json_t *rec, const struct net_route *from)
 		if (l == NULL) {
 			master_error(m, from, rec, E_INVALID, "QUERY: 'what' "
 			    "must be agents, frameworks, tasks, offers, "
-			    "weights, quota, history or metrics");
+			    "executors, weights, quota, history or metrics");
 			return;
 		}
 	}

@@ -159,7 +159,11 @@ task_check(struct master *m, const struct framework *fw, const struct offer *o,
 	if (aid != NULL && strcmp(aid, o->agent_id) != 0)
 		return check_fail(err, "task '%s' names agent '%s' but offer "
 		    "'%s' is for agent '%s'", tid, aid, o->id, o->agent_id);
-	if (rec_str(t, "command") == NULL && !json_is_array(argv))
+	if (json_object_get(t, "executor") != NULL &&
+	    !json_is_object(json_object_get(t, "executor")))
+		return check_fail(err, "task '%s': executor is not a map", tid);
+	if (rec_str(t, "command") == NULL && !json_is_array(argv) &&
+	    json_object_get(t, "executor") == NULL)
 		return check_fail(err, "task '%s' has neither 'command' (a "
 		    "string) nor 'argv' (an array)", tid);
 	if (json_is_array(argv) && json_array_size(argv) == 0)
@@ -276,6 +280,7 @@ report_recover(struct master *m, struct agent *a, json_t *e)
 		return;
 	}
 	task_hold(t, a, fw);
+	executor_hold(m, fw, a, info);	/* its executor, once */
 	log_info("task %s of %s on %s recovered: %s", tid, fid, a->id, state);
 }
 

@@ -25,7 +25,10 @@
  * this file only decides.
  *
  * Throughput mode (-n N) runs N tasks of `true` (argv, no duration) as
- * fast as offers allow, packing each offer full, and prints
+ * fast as offers allow, packing each offer full (with -E COMMAND, each
+ * task runs in the framework's executor COMMAND on its agent instead,
+ * cluster-protocol(7) EXECUTORS; the first offer of an agent also holds
+ * the executor's EXEC_RES), and prints
  *   throughput tasks=N tasks_per_s=X
  * counted from the first offer to the last TASK_FINISHED.
  *
@@ -58,6 +61,8 @@
 #define RATE_DECLINE_S	1.0	/* refuse an offer over the -L rate */
 #define FAST_DECLINE_S	0.1	/* throughput mode: the agent frees soon */
 #define PROBE_IDLE_S	60.0	/* a probe framework between probes */
+#define EXEC_RES	"cpus:0.1;mem:16"	/* -E: the executor's own */
+#define EXEC_ID		"bench"
 #define PROBE_GAP_MS	1000	/* at most, between two probes */
 #define PROBE_GIVEUP_S	30	/* past its duration: a probe failed */
 #define GROWTH_SPAN_MS	5000	/* steady: running tasks grew less than */
@@ -85,6 +90,7 @@ struct opts {
 	const char	*res;
 	int64_t		 warm_min_ms, warm_max_ms, window_ms;
 	double		 rate;		/* load launches per second at most */
+	const char	*executor;	/* -E: the executor's command */
 };
 
 static struct opts o = {
@@ -95,7 +101,8 @@ static struct opts o = {
 
 static struct fw *fws;
 static int nfw, nsubscribed;
-static struct res need;
+static struct res need, xneed;
+static struct map *has_exec;	/* -E: agents with our executor */
 static unsigned long long seq;
 static int64_t w0, w1;		/* the measuring window, 0 until set */
 static volatile sig_atomic_t got_signal;
@@ -122,7 +129,8 @@ usage(void)
 	    "            [-n tasks] [-p probes] [-P probe-seconds] "
 	    "[-r resources] [-S stddev]\n"
 	    "            [-w warmup-min] [-W warmup-max] [-x master-pid] "
-	    "[-y allocator-pid]\n");
+	    "[-y allocator-pid]\n"
+	    "            [-E executor-command]\n");
 	exit(100);
 }
 
@@ -196,7 +204,11 @@ add_task(json_t *tasks, const char *id, double duration)
 		snprintf(d, sizeof(d), "%.3f", duration);
 		rec_set_num(t, "duration", duration);
 		json_object_set_new(t, "argv", json_pack("[s,s]", "sleep", d));
-	} else
+	} else if (o.executor != NULL)
+		json_object_set_new(t, "executor", json_pack("{s:s,s:s,s:s}",
+		    "executor_id", EXEC_ID, "command", o.executor,
+		    "resources", EXEC_RES));
+	else
 		json_object_set_new(t, "argv", json_pack("[s]", "true"));
 	json_array_append_new(tasks, t);
 }
@@ -280,6 +292,16 @@ on_offer(struct sched *s, void *ctx, const struct sched_offer *off)
 	}
 	if (res_copy(&have, off->res) == -1)
 		err(111, "offer");
+	if (o.executor != NULL && map_get(has_exec, off->agent_id) == NULL) {
+		/* the first task on this agent brings the executor */
+		if (!res_contains(&have, &xneed) || res_sub(&have, &xneed) == -1 ||
+		    !res_contains(&have, &need)) {
+			res_free(&have);
+			sched_decline(s, off->offer_id, FAST_DECLINE_S);
+			return;
+		}
+		map_put(has_exec, off->agent_id, f);
+	}
 	tasks = json_array();
 	do {
 		snprintf(id, sizeof(id), "%s-%llu", f->probe ? "p" : "t", ++seq);
@@ -542,8 +564,11 @@ main(int argc, char *argv[])
 	long long cpu0 = -1, acpu0 = -1, cpu1 = -1, acpu1 = -1;
 	double rss_max = -1;
 
-	while ((ch = getopt(argc, argv, "a:d:f:L:m:M:n:p:P:r:S:w:W:x:y:")) != -1) {
+	while ((ch = getopt(argc, argv, "a:d:E:f:L:m:M:n:p:P:r:S:w:W:x:y:")) != -1) {
 		switch (ch) {
+		case 'E':
+			o.executor = optarg;
+			break;
 		case 'a':
 			o.agents = (int)opt_num(optarg, 0, 1e7);
 			break;
@@ -602,6 +627,9 @@ main(int argc, char *argv[])
 	}
 	if (res_parse(o.res, &need, e) == -1)
 		errx(100, "resources '%s': %s", o.res, e);
+	if (res_parse(EXEC_RES, &xneed, e) == -1 ||
+	    (has_exec = map_create()) == NULL)
+		errx(111, "executor");
 	nfw = o.frameworks + o.probes;
 	if (nfw == 0)
 		errx(100, "no frameworks");

@@ -1,0 +1,564 @@
+/*
+ * agentexec: the agent side of the executor protocol (agent.h,
+ * cluster-protocol(7) EXECUTORS), shared by agentd and the emulator: the
+ * executors' hub, their registration and its secret, the tasks handed to
+ * them and their status updates taken into the task's update queue (and
+ * acknowledged once checkpointed), framework messages both ways, the
+ * registration and shutdown timers, and the end of an executor.
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sodium.h>
+
+#include "agent.h"
+#include "log.h"
+#include "map.h"
+#include "net.h"
+#include "proto.h"
+#include "proto-limits.h"
+#include "rec.h"
+#include "util.h"
+
+#define EXEC_GRACE_MS	3000	/* SHUTDOWN to kill, when the conf says none */
+
+#define CONTAINER(p, type, member) \
+	((type *)(void *)((char *)(p) - offsetof(type, member)))
+
+static void	exec_fire(struct timeq_ent *, int64_t);
+
+int
+agent_exec_open(struct agent_set *s, const char *endpoint, char *err)
+{
+	if ((s->exec_net = net_open(NET_HUB, endpoint, err)) == NULL)
+		return -1;
+	return 0;
+}
+
+int
+agent_exec_fd(struct agent_set *s)
+{
+	return s->exec_net != NULL ? net_fd(s->exec_net) : -1;
+}
+
+struct agent_executor *
+agent_exec_find(struct agent_set *s, const char *fw, const char *id)
+{
+	char key[2 * AGENT_ID_LEN];
+
+	if (fw == NULL || id == NULL)
+		return NULL;
+	snprintf(key, sizeof(key), "%s/%s", fw, id);
+	return map_get(s->executors, key);
+}
+
+struct agent_executor *
+agent_exec_next(struct agent_set *s, size_t *pos)
+{
+	return map_next(s->executors, pos, NULL);
+}
+
+/* A new executor ID of FW on A (INFO taken), not started; NULL: memory. */
+static struct agent_executor *
+exec_new(struct agent *a, const char *fw, const char *id, json_t *info)
+{
+	struct agent_set *s = a->set;
+	struct agent_executor *e;
+
+	if ((e = calloc(1, sizeof(*e))) == NULL) {
+		json_decref(info);
+		return NULL;
+	}
+	strlcpy(e->id, id, sizeof(e->id));
+	strlcpy(e->framework_id, fw, sizeof(e->framework_id));
+	snprintf(e->key, sizeof(e->key), "%s/%s", fw, id);
+	e->agent = a;
+	e->info = info;
+	e->timer.fire = exec_fire;
+	if (map_put(s->executors, e->key, e) == -1) {
+		json_decref(info);
+		free(e);
+		return NULL;
+	}
+	return e;
+}
+
+/* Free E, sending nothing; its tasks no longer name it. */
+static void
+exec_free(struct agent_executor *e)
+{
+	struct agent_set *s = e->agent->set;
+	struct agent_task *t;
+
+	LIST_FOREACH(t, &e->agent->tasks, agent_link)
+		if (t->exec == e)
+			t->exec = NULL;
+	map_del(s->executors, e->key);
+	timeq_stop(s->conf.timers, &e->timer);
+	if (s->conf.ops->executor_free != NULL)
+		s->conf.ops->executor_free(s->conf.arg, e);
+	json_decref(e->info);
+	free(e);
+}
+
+void
+agent_exec_destroy_all(struct agent_set *s)
+{
+	struct agent_executor *e;
+	size_t pos = 0;
+
+	if (s->executors == NULL)
+		return;
+	while ((e = map_next(s->executors, &pos, NULL)) != NULL)
+		exec_free(e);
+	map_destroy(s->executors);
+	s->executors = NULL;
+	if (s->exec_net != NULL)
+		net_close(s->exec_net);
+	s->exec_net = NULL;
+}
+
+struct agent_executor *
+agent_exec_insert(struct agent *a, const char *fw, const char *id,
+    json_t *info, const char *secret)
+{
+	struct agent_set *s = a->set;
+	struct agent_executor *e;
+
+	if ((e = exec_new(a, fw, id, info)) == NULL)
+		return NULL;
+	strlcpy(e->secret, secret, sizeof(e->secret));
+	timeq_set(s->conf.timers, &e->timer, now_ms() +
+	    PROTO_EXECUTOR_RECONNECT_MS);
+	return e;
+}
+
+/* Send REC (consumed) to executor E, once it has registered. */
+static void
+exec_send(struct agent_executor *e, json_t *rec)
+{
+	if (e->registered && net_send(e->agent->set->exec_net, &e->route,
+	    rec) == -1)
+		log_debug("send %s to executor %s: dropped", rec_type(rec),
+		    e->id);
+	json_decref(rec);
+}
+
+/* Kill E now, for WHY: its end comes through agent_exec_exited. */
+static void
+exec_kill(struct agent_executor *e, int force, const char *why)
+{
+	struct agent_set *s = e->agent->set;
+
+	if (e->why[0] == '\0')
+		strlcpy(e->why, why, sizeof(e->why));
+	e->killed = 1;
+	s->conf.ops->executor_kill(s->conf.arg, e, force);
+}
+
+/* E's timer: it did not register in time, or its shutdown grace is over. */
+static void
+exec_fire(struct timeq_ent *te, int64_t now)
+{
+	struct agent_executor *e = CONTAINER(te, struct agent_executor, timer);
+
+	(void)now;
+	if (e->shutdown) {
+		log_warnx("executor %s of %s: still running after its "
+		    "shutdown grace: killed", e->id, e->framework_id);
+		exec_kill(e, 1, "shut down");
+	} else if (!e->registered) {
+		log_warnx("executor %s of %s: did not register in time: "
+		    "killed", e->id, e->framework_id);
+		exec_kill(e, 1, "the executor did not register in time");
+	}
+}
+
+void
+agent_exec_shutdown(struct agent_executor *e, const char *why)
+{
+	struct agent_set *s = e->agent->set;
+
+	if (e->shutdown)
+		return;
+	log_info("executor %s of %s: shutdown: %s", e->id, e->framework_id,
+	    why);
+	strlcpy(e->why, why, sizeof(e->why));
+	e->shutdown = 1;
+	if (!e->registered) {
+		exec_kill(e, 1, why);
+		return;
+	}
+	exec_send(e, rec_new(R_SHUTDOWN));
+	timeq_set(s->conf.timers, &e->timer, now_ms() +
+	    (s->conf.exec_grace_ms > 0 ? s->conf.exec_grace_ms : EXEC_GRACE_MS));
+}
+
+/* LAUNCH_TASK of T to its executor. */
+static void
+exec_launch(struct agent_task *t)
+{
+	json_t *r = rec_new(R_LAUNCH_TASK);
+
+	json_object_set(r, "task", t->info);
+	rec_set_str(r, "framework_id", t->framework_id);
+	exec_send(t->exec, r);
+}
+
+/*
+ * Executor XID of FW never ran on A (WHY): the master, which counted it
+ * with the task's ACCEPT, hears EXECUTOR_EXITED.
+ */
+static void
+exec_never(struct agent *a, const char *fw, const char *xid, const char *why)
+{
+	struct agent_set *s = a->set;
+	json_t *r;
+
+	if (xid == NULL || !id_valid(xid) || agent_exec_find(s, fw, xid) != NULL)
+		return;
+	r = json_pack("{s:s,s:s,s:s,s:s,s:s}", "type", R_EXECUTOR_EXITED,
+	    "agent_id", a->id, "framework_id", fw, "executor_id", xid,
+	    "reason", why);
+	if (s->conf.ops->send(s->conf.arg, r) == -1)
+		log_debug("send %s: master not reachable", R_EXECUTOR_EXITED);
+	json_decref(r);
+}
+
+/* True when executor map X of a LAUNCH can be run; else WHY (256). */
+static int
+exec_info_ok(const json_t *x, char *why)
+{
+	char err[REC_ERRLEN];
+
+	if (rec_require(x, "executor_id:s command:s resources:s ?env:o "
+	    "?user:s", err) == -1) {
+		snprintf(why, 256, "executor: %.200s", err);
+		return 0;
+	}
+	if (!id_valid(rec_str(x, "executor_id"))) {
+		snprintf(why, 256, "executor: executor_id is not a valid id");
+		return 0;
+	}
+	return 1;
+}
+
+void
+agent_exec_task_start(struct agent_task *t)
+{
+	struct agent *a = t->agent;
+	struct agent_set *s = a->set;
+	json_t *x = json_object_get(t->info, "executor");
+	struct agent_executor *e;
+	unsigned char raw[(AGENT_SECRET_LEN - 1) / 2];
+	char why[256];
+
+	if (s->exec_net == NULL || s->conf.ops->executor_start == NULL) {
+		exec_never(a, t->framework_id, rec_str(x, "executor_id"),
+		    "this agent runs no executors");
+		agent_update(t, TASK_FAILED, json_pack("{s:s}", "reason",
+		    "this agent runs no executors"));
+		return;
+	}
+	if (s->conf.ops->task_prepare != NULL &&
+	    s->conf.ops->task_prepare(s->conf.arg, t) == -1) {
+		agent_update(t, TASK_FAILED, json_pack("{s:s}", "reason",
+		    "the task's directory cannot be made"));
+		return;
+	}
+	if (!exec_info_ok(x, why)) {
+		exec_never(a, t->framework_id, rec_str(x, "executor_id"), why);
+		agent_update(t, TASK_ERROR, json_pack("{s:s}", "reason", why));
+		return;
+	}
+	e = agent_exec_find(s, t->framework_id, rec_str(x, "executor_id"));
+	if (e != NULL && (e->shutdown || e->killed)) {
+		agent_update(t, TASK_FAILED, json_pack("{s:s}", "reason",
+		    "its executor is shutting down"));
+		return;
+	}
+	if (e == NULL) {
+		if ((e = exec_new(a, t->framework_id, rec_str(x, "executor_id"),
+		    json_deep_copy(x))) == NULL) {
+			agent_update(t, TASK_FAILED, json_pack("{s:s}",
+			    "reason", "out of memory"));
+			return;
+		}
+		randombytes_buf(raw, sizeof(raw));
+		sodium_bin2hex(e->secret, sizeof(e->secret), raw, sizeof(raw));
+		if (s->conf.ops->executor_start(s->conf.arg, e, why) == -1) {
+			log_warnx("executor %s of %s: %s", e->id,
+			    e->framework_id, why);
+			agent_exec_exited(e, 0, why);
+			agent_update(t, TASK_FAILED, json_pack("{s:s}",
+			    "reason", why));
+			return;
+		}
+		/* a launch that failed at once has ended it already */
+		if ((e = agent_exec_find(s, t->framework_id,
+		    rec_str(x, "executor_id"))) == NULL) {
+			agent_update(t, TASK_FAILED, json_pack("{s:s}",
+			    "reason", "its executor could not start"));
+			return;
+		}
+		log_info("executor %s of %s: started", e->id, e->framework_id);
+		timeq_set(s->conf.timers, &e->timer, now_ms() +
+		    (s->conf.exec_register_ms > 0 ? s->conf.exec_register_ms :
+		    PROTO_EXECUTOR_REGISTER_MS));
+	}
+	t->exec = e;
+	agent_update(t, TASK_STARTING, json_pack("{s:s}", "executor_id", e->id));
+	exec_launch(t);
+}
+
+void
+agent_exec_kill_task(struct agent_task *t)
+{
+	json_t *r;
+
+	t->exec_kill = 1;	/* sent again at each registration */
+	r = rec_new(R_KILL_TASK);
+	rec_set_str(r, "task_id", t->id);
+	rec_set_str(r, "framework_id", t->framework_id);
+	exec_send(t->exec, r);
+}
+
+void
+agent_exec_exited(struct agent_executor *e, int lost, const char *reason)
+{
+	struct agent_set *s = e->agent->set;
+	struct agent_task *t, *next;
+	char why[256];
+	json_t *r;
+
+	snprintf(why, sizeof(why), "executor %s %s%s%s", e->id, reason,
+	    e->why[0] ? ": " : "", e->why);
+	log_info("executor %s of %s: %s", e->id, e->framework_id, why);
+	for (t = LIST_FIRST(&e->agent->tasks); t != NULL; t = next) {
+		next = LIST_NEXT(t, agent_link);
+		if (t->exec == e && !t->ended)
+			agent_update(t, t->exec_kill ? TASK_KILLED :
+			    lost ? TASK_LOST : TASK_FAILED,
+			    json_pack("{s:s,s:s}", "reason", why,
+			    "executor_id", e->id));
+	}
+	r = rec_new(R_EXECUTOR_EXITED);
+	rec_set_str(r, "agent_id", e->agent->id);
+	rec_set_str(r, "framework_id", e->framework_id);
+	rec_set_str(r, "executor_id", e->id);
+	rec_set_str(r, "reason", why);
+	if (s->conf.ops->send(s->conf.arg, r) == -1)
+		log_debug("send %s: master not reachable", R_EXECUTOR_EXITED);
+	json_decref(r);
+	exec_free(e);
+}
+
+/* Answer the executor at TO an ERROR of CODE about REC, and log it. */
+static void
+exec_refuse(struct agent_set *s, const struct net_route *to,
+    const json_t *rec, const char *code, const char *why)
+{
+	json_t *r = rec_error(rec, code, "%s", why);
+
+	log_warnx("refused %s from executor %s of %s: %s", rec_type(rec),
+	    rec_str(rec, "executor_id") ? rec_str(rec, "executor_id") : "?",
+	    rec_str(rec, "framework_id") ? rec_str(rec, "framework_id") : "?",
+	    why);
+	if (net_send(s->exec_net, to, r) == -1)
+		log_debug("send ERROR to an executor: dropped");
+	json_decref(r);
+}
+
+/* REGISTER_EXECUTOR (also its heartbeat): answer, hand the tasks over. */
+static void
+exec_register(struct agent_executor *e)
+{
+	struct agent_set *s = e->agent->set;
+	struct agent_task *t;
+	json_t *r;
+
+	if (!e->registered) {
+		e->registered = 1;
+		if (!e->shutdown)
+			timeq_stop(s->conf.timers, &e->timer);
+		log_info("executor %s of %s: registered", e->id,
+		    e->framework_id);
+	}
+	r = rec_new(R_EXECUTOR_REGISTERED);
+	rec_set_str(r, "agent_id", e->agent->id);
+	rec_set_str(r, "framework_id", e->framework_id);
+	rec_set_str(r, "executor_id", e->id);
+	exec_send(e, r);
+	if (e->shutdown) {
+		exec_send(e, rec_new(R_SHUTDOWN));
+		return;
+	}
+	/* a task it has not spoken of yet may have missed its LAUNCH_TASK */
+	LIST_FOREACH(t, &e->agent->tasks, agent_link) {
+		if (t->exec != e || t->ended)
+			continue;
+		if (t->exec_seq == 0)
+			exec_launch(t);
+		if (t->exec_kill)
+			agent_exec_kill_task(t);
+	}
+}
+
+/*
+ * STATUS from executor E: queued as the task's update (checkpointed at
+ * once), then acknowledged; a resent one is only acknowledged again.
+ */
+static void
+exec_status(struct agent_executor *e, const json_t *rec,
+    const struct net_route *from)
+{
+	struct agent_set *s = e->agent->set;
+	char key[3 * AGENT_ID_LEN], err[REC_ERRLEN];
+	struct agent_task *t;
+	const char *state = rec_str(rec, "state");
+	int64_t seq = 0;
+	json_t *extra, *ack;
+
+	if (rec_require(rec, "task_id:s state:s uuid:s seq:i ?reason:s "
+	    "?message:s", err) == -1 || !task_state_valid(state) ||
+	    strcmp(state, TASK_STAGING) == 0 ||
+	    rec_int(rec, "seq", &seq) == -1 || seq <= 0) {
+		exec_refuse(s, from, rec, E_MALFORMED, err[0] ? err :
+		    "bad state or seq");
+		return;
+	}
+	snprintf(key, sizeof(key), "%d/%s/%s", e->agent->index,
+	    e->framework_id, rec_str(rec, "task_id"));
+	if ((t = map_get(s->tasks, key)) == NULL || t->exec != e) {
+		exec_refuse(s, from, rec, E_NOT_OWNER, "not a task of this "
+		    "executor");
+		return;
+	}
+	if (seq > t->exec_seq && !t->ended) {
+		t->exec_seq = seq;
+		extra = json_pack("{s:s,s:I}", "executor_id", e->id,
+		    "executor_seq", (json_int_t)seq);
+		if (rec_str(rec, "reason") != NULL)
+			rec_set_str(extra, "reason", rec_str(rec, "reason"));
+		if (rec_str(rec, "message") != NULL)
+			rec_set_str(extra, "message", rec_str(rec, "message"));
+		agent_update(t, state, extra);
+		agent_task_checkpoint(t);
+	}
+	ack = rec_new(R_ACKNOWLEDGE);
+	rec_set_str(ack, "task_id", rec_str(rec, "task_id"));
+	rec_set_str(ack, "uuid", rec_str(rec, "uuid"));
+	exec_send(e, ack);
+}
+
+/* FRAMEWORK_MESSAGE from executor E: on to the master, best effort. */
+static void
+exec_message(struct agent_executor *e, const json_t *rec,
+    const struct net_route *from)
+{
+	struct agent_set *s = e->agent->set;
+	const char *data = rec_str(rec, "data");
+	json_t *r;
+
+	if (data == NULL || strlen(data) > PROTO_MESSAGE_MAX) {
+		exec_refuse(s, from, rec, E_INVALID, "data missing or longer "
+		    "than the message limit");
+		return;
+	}
+	r = rec_new(R_FRAMEWORK_MESSAGE);
+	rec_set_str(r, "agent_id", e->agent->id);
+	rec_set_str(r, "framework_id", e->framework_id);
+	rec_set_str(r, "executor_id", e->id);
+	rec_set_str(r, "data", data);
+	if (s->conf.ops->send(s->conf.arg, r) == -1)
+		log_debug("send %s: master not reachable", R_FRAMEWORK_MESSAGE);
+	json_decref(r);
+}
+
+/* One record REC from the executor at FROM: proved, then handled. */
+static void
+exec_take(struct agent_set *s, const json_t *rec, const struct net_route *from)
+{
+	const char *type = rec_type(rec), *secret = rec_str(rec, "secret");
+	struct agent_executor *e;
+
+	if (strcmp(type, R_ERROR) == 0)
+		return;		/* never answer an ERROR */
+	e = agent_exec_find(s, rec_str(rec, "framework_id"),
+	    rec_str(rec, "executor_id"));
+	if (e == NULL) {
+		exec_refuse(s, from, rec, E_UNKNOWN_EXECUTOR, "no such "
+		    "executor on this agent");
+		return;
+	}
+	if (secret == NULL || strlen(secret) != strlen(e->secret) ||
+	    sodium_memcmp(secret, e->secret, strlen(e->secret)) != 0) {
+		exec_refuse(s, from, rec, E_UNAUTHENTICATED, "wrong secret");
+		return;
+	}
+	e->route = *from;
+	if (strcmp(type, R_REGISTER_EXECUTOR) == 0)
+		exec_register(e);
+	else if (!e->registered)
+		exec_refuse(s, from, rec, E_INVALID, "not registered");
+	else if (strcmp(type, R_STATUS) == 0)
+		exec_status(e, rec, from);
+	else if (strcmp(type, R_FRAMEWORK_MESSAGE) == 0)
+		exec_message(e, rec, from);
+	else
+		exec_refuse(s, from, rec, E_UNKNOWN_TYPE, "not a record an "
+		    "executor sends");
+}
+
+int
+agent_exec_receive(struct agent_set *s)
+{
+	struct net_route from;
+	char err[256];
+	json_t *rec;
+	int n, r;
+
+	if (s->exec_net == NULL)
+		return 0;
+	for (n = 0; n < AGENT_RECV_BATCH; n++) {
+		r = net_recv(s->exec_net, &rec, &from, err);
+		if (r == 0)
+			break;
+		if (r < 0) {
+			log_warnx("from an executor: %s", err);
+			if (r == -2)
+				break;
+			continue;
+		}
+		exec_take(s, rec, &from);
+		json_decref(rec);
+	}
+	return n;
+}
+
+void
+agent_exec_handle(struct agent *a, const json_t *rec)
+{
+	struct agent_executor *e;
+	const char *data = rec_str(rec, "data");
+	json_t *r;
+
+	e = agent_exec_find(a->set, rec_str(rec, "framework_id"),
+	    rec_str(rec, "executor_id"));
+	if (e == NULL) {
+		log_debug("%s for no executor of ours: dropped", rec_type(rec));
+		return;
+	}
+	if (strcmp(rec_type(rec), R_SHUTDOWN_EXECUTOR) == 0) {
+		agent_exec_shutdown(e, "the framework asked");
+		return;
+	}
+	if (data == NULL || strlen(data) > PROTO_MESSAGE_MAX)
+		return;
+	r = rec_new(R_FRAMEWORK_MESSAGE);
+	rec_set_str(r, "framework_id", e->framework_id);
+	rec_set_str(r, "executor_id", e->id);
+	rec_set_str(r, "data", data);
+	exec_send(e, r);
+}
