@@ -82,6 +82,8 @@ int	elect_zk_login(struct elect_zk *z, const struct auth_cred *cred,
  * to anyone.
  */
 struct ACL_vector *elect_zk_acl(const struct auth_cred *cred);
+/* The same without the read for anyone: for what only masters read. */
+struct ACL_vector *elect_zk_acl_private(const struct auth_cred *cred);
 /* The sequence number of a child name, or -1 when it is not ours. */
 long long elect_zk_seq(const char *name);
 /*

@@ -516,6 +516,19 @@ elect_zk_acl(const struct auth_cred *cred)
 	return &v;
 }
 
+struct ACL_vector *
+elect_zk_acl_private(const struct auth_cred *cred)
+{
+	static struct ACL acl[1];
+	static struct ACL_vector v = { 1, acl };
+
+	if (cred == NULL)
+		return &ZOO_OPEN_ACL_UNSAFE;
+	acl[0].perms = ZOO_PERM_ALL;
+	acl[0].id = ZOO_AUTH_IDS;
+	return &v;
+}
+
 /* The sequence number of a child name, or -1 when it is not ours. */
 long long
 elect_zk_seq(const char *name)

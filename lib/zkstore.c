@@ -232,7 +232,7 @@ header_make(struct zkstore *s, char *err)
 
 	n = snprintf(h, sizeof(h), ZKSTORE_MAGIC " 0 0 0");
 	rc = zoo_create(s->z->zh, s->path, h, n,
-	    elect_zk_acl(s->has_cred ? &s->cred : NULL), 0, NULL, 0);
+	    elect_zk_acl_private(s->has_cred ? &s->cred : NULL), 0, NULL, 0);
 	if (rc != ZOK && rc != ZNODEEXISTS) {
 		snprintf(err, ELECT_ERRLEN, "ZooKeeper create %.120s: %.80s",
 		    s->path, zerror(rc));
@@ -279,7 +279,7 @@ zkstore_write(struct zkstore *s, const char *buf, size_t len, char *err)
 		n = len - off < ZKSTORE_CHUNK ? len - off : ZKSTORE_CHUNK;
 		snprintf(path, sizeof(path), "%s/%llu-%ld", s->path, gen, i);
 		rc = zoo_create(s->z->zh, path, buf + off, (int)n,
-		    elect_zk_acl(s->has_cred ? &s->cred : NULL), 0, NULL, 0);
+		    elect_zk_acl_private(s->has_cred ? &s->cred : NULL), 0, NULL, 0);
 		if (rc == ZNODEEXISTS)
 			rc = zoo_set(s->z->zh, path, buf + off, (int)n, -1);
 		if (rc != ZOK) {

@@ -11,8 +11,8 @@
  * header (only if nobody wrote it since we read or wrote it last: a
  * master that is no longer the leader cannot overwrite its successor),
  * then deletes the old generation: a reader sees one whole document, the
- * old or the new.  Every znode is made with the election's ACL (all for
- * the masters' credential, read for anyone; elect_zk_acl).
+ * old or the new.  Every znode is the masters' credential's alone
+ * (elect_zk_acl_private: the registry names principals).
  *
  * Internal: not installed with libcluster.  Who frees what: zkstore_open()
  * is undone by zkstore_close(); zkstore_read()'s buffer is free()d by the

@@ -95,7 +95,8 @@ registry_write() {
 	cluster-ctl drain -r "disk swap" "$AGENT"
 	echo "{\"type\":\"TEARDOWN\",\"framework_id\":\"$FW\"}" |
 	    cluster-ctl send -w 500ms
-	# quota: cluster-ctl quota ... (once it is merged)
+	cluster-ctl quota set -g cpus:1 -l cpus:2 analytics
+	cluster-ctl reserve "$AGENT" analytics mem:256
 }
 
 # The same, checked on the second leader; one line each.
@@ -104,10 +105,11 @@ registry_check() {
 	wait_for 15 sh -c "cluster-ctl -o json agents | jq -e 'select(.agent_id == \"$AGENT\" and .state == \"drained\" and .reason == \"disk swap\")'"
 	echo "{\"type\":\"SUBSCRIBE\",\"framework_id\":\"$FW\",\"name\":\"again\"}" |
 	    cluster-ctl send -w 1s | grep -q '"code":"removed"'
-	# quota: cluster-ctl quota | grep ... (once it is merged)
+	cluster-ctl -h -o role,guarantee,limit quota | grep -qx "analytics *cpus:1 *cpus:2"
+	wait_for 15 sh -c "cluster-ctl -h -o resources agents | grep -q 'mem(analytics):256'"
 }
 
-@test "registry: a removal, a weight and a drain on the first leader hold after kill -9 of it, on the second host" {
+@test "registry: a removal, a weight, a drain, a quota and a reservation on the first leader hold after kill -9 of it, on the second host" {
 	master_on 1
 	wait_for 20 leads 1
 	master_on 2
@@ -123,8 +125,12 @@ registry_check() {
 	# written in ZooKeeper under the election, with its ACL
 	zkt="$TOP/build/test/zk-test"
 	path=${ELECT_MASTER#zk://*/}
-	"$zkt" "${NET}1:$ZK_PORT" get "/$path/registry" | grep -q '^zkstore/1 '
-	"$zkt" "${NET}1:$ZK_PORT" getacl "/$path/registry" | grep -qx "world:anyone:r"
+	"$zkt" -C "$TMP/conf/credential" "${NET}1:$ZK_PORT" get "/$path/registry" | grep -q '^zkstore/1 '
+	# only the masters' credential reads it: it names principals
+	run "$zkt" "${NET}1:$ZK_PORT" get "/$path/registry"
+	[[ "$output" == *NoAuth* ]]
+	run "$zkt" "${NET}1:$ZK_PORT" getacl "/$path/registry"
+	[[ "$output" != *world:anyone* ]]
 	run "$zkt" "${NET}1:$ZK_PORT" set "/$path/registry" "zkstore/1 0 0 0"
 	[[ "$output" == *NoAuth* ]]
 	[ ! -e "$TMP/w1/state.json" ]
