@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include <microhttpd.h>
 
+#include "log.h"
 #include "map.h"
 #include "metrics.h"
 
@@ -584,7 +585,23 @@ metrics_http_port(const struct metrics_http *h)
 int
 metrics_http_fd(const struct metrics_http *h)
 {
-	return h->pipe[0];
+	return h != NULL ? h->pipe[0] : -1;
+}
+
+void
+metrics_http_serve(struct metrics_http *h,
+    char *(*render)(void *arg, size_t *len), void *arg)
+{
+	char *text;
+	size_t len;
+
+	if (h == NULL || !metrics_http_wanted(h))
+		return;
+	if ((text = render(arg, &len)) == NULL) {
+		log_warnx("metrics: out of memory");
+		return;
+	}
+	metrics_http_publish(h, text, len);
 }
 
 int

@@ -78,7 +78,7 @@ int	metrics_http_port(const struct metrics_http *);
  * A descriptor that polls readable when a scraper waits for text: the
  * owner's loop then calls metrics_http_wanted and publishes.
  */
-int	metrics_http_fd(const struct metrics_http *);
+int	metrics_http_fd(const struct metrics_http *);	/* NULL: -1 */
 /*
  * Whether a scraper waits for fresh text (the descriptor is drained):
  * the owner renders only then, so metrics cost nothing unscraped.  A
@@ -87,6 +87,13 @@ int	metrics_http_fd(const struct metrics_http *);
 int	metrics_http_wanted(struct metrics_http *);
 /* Serve TEXT of LEN bytes from now on; takes TEXT over (it is freed). */
 void	metrics_http_publish(struct metrics_http *, char *text, size_t len);
+/*
+ * The owner loop's part, when H's descriptor polled readable: if a
+ * scraper waits, publish what RENDER(ARG, &len) makes (NULL: out of
+ * memory, logged; the last text stays).  H NULL is nothing.
+ */
+void	metrics_http_serve(struct metrics_http *h,
+	    char *(*render)(void *arg, size_t *len), void *arg);
 /* Stop serving and free H; NULL is nothing. */
 void	metrics_http_stop(struct metrics_http *);
 

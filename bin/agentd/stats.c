@@ -245,22 +245,20 @@ stats_render(struct agentd *ag, size_t *len)
 int
 stats_fd(void)
 {
-	return st.http != NULL ? metrics_http_fd(st.http) : -1;
+	return metrics_http_fd(st.http);
+}
+
+/* stats_render for metrics_http_serve. */
+static char *
+render(void *arg, size_t *len)
+{
+	return stats_render(arg, len);
 }
 
 void
 stats_serve(struct agentd *ag)
 {
-	char *text;
-	size_t len;
-
-	if (st.http == NULL || !metrics_http_wanted(st.http))
-		return;
-	if ((text = stats_render(ag, &len)) == NULL) {
-		log_warnx("metrics: out of memory");
-		return;
-	}
-	metrics_http_publish(st.http, text, len);
+	metrics_http_serve(st.http, render, ag);
 }
 
 void
