@@ -59,7 +59,7 @@ top_in_tmux() {
 	tmux -S "$SOCK" send-keys -t top q
 	wait_for 10 shows "TOP-EXITED-0"
 	# the terminal is back in canonical mode, with echo
-	shows "TTY-icanon"
+	wait_for 5 shows "TTY-icanon"
 	shows "TTY-echo"
 }
 
@@ -68,7 +68,7 @@ top_in_tmux() {
 	wait_for 15 shows "Agents: 2 active"
 	tmux -S "$SOCK" send-keys -t top C-c
 	wait_for 10 shows "TOP-EXITED-0"
-	shows "TTY-icanon"
+	wait_for 5 shows "TTY-icanon"
 }
 
 @test "top without a terminal prints one frame per interval, -n of them" {
