@@ -10,18 +10,6 @@ load helper
 setup() { setup_tmp; }
 teardown() { dump_logs; teardown_daemons; cleanup_tmp; }
 
-# send_rec JSON: send one record to the master; its answers in $output.
-# cluster-ctl send gives up when the socket is not connected in time (a
-# loaded machine): that is tried again, twice.
-send_rec() {
-	local i
-	for i in 1 2 3; do
-		run sh -c 'echo "$1" | cluster-ctl send -w 500ms' - "$1"
-		[[ "$output" != *"cannot send to the master"* ]] && break
-	done
-	echo "$1 -> $output"
-}
-
 # offers_of NAME: how many offers bridge NAME's framework holds now.
 offers_of() {
 	cluster-ctl -h -o framework_id offers | grep -c "^$(bridge_fw "$1")\$" || true

@@ -15,18 +15,6 @@ setup() {
 }
 teardown() { dump_logs; teardown_daemons; cleanup_tmp; }
 
-# send_rec JSON: send one record to the master; its answers in $output.
-# cluster-ctl send gives up when the socket is not connected in time (a
-# loaded machine): that is tried again, twice.
-send_rec() {
-	local i
-	for i in 1 2 3; do
-		run sh -c 'echo "$1" | cluster-ctl send -w 500ms' - "$1"
-		[[ "$output" != *"cannot send to the master"* ]] && break
-	done
-	echo "$1 -> $output"
-}
-
 # resources_are RES: the agent's listed resources, whatever their order.
 resources_are() {
 	[ "$(cluster-ctl -h -o resources agents | tr ';' '\n' | sort | tr '\n' ';')" = \

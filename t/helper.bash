@@ -229,3 +229,15 @@ need_debs() {
 	    install -y -qq --no-install-recommends $missing >/dev/null 2>&1 ||
 	    skip "cannot install$missing"
 }
+
+# send_rec JSON: send one record to the master; its answers in $output.
+# cluster-ctl send gives up when the socket is not connected in time (a
+# loaded machine): that is tried again, twice.
+send_rec() {
+	local i
+	for i in 1 2 3; do
+		run sh -c 'echo "$1" | cluster-ctl send -w 500ms' - "$1"
+		[[ "$output" != *"cannot send to the master"* ]] && break
+	done
+	echo "$1 -> $output"
+}
