@@ -209,6 +209,22 @@ agent_heartbeat(struct master *m, json_t *rec, const struct net_route *from)
 	a->last_seen = now_ms();
 }
 
+void
+agent_withdraw(struct master *m, struct agent *a, int tell)
+{
+	struct offer *o;
+	size_t pos = 0;
+	json_t *r;
+
+	while ((o = map_next(a->offers, &pos, NULL)) != NULL)
+		offer_remove(m, o, 1, 0);
+	if (tell) {
+		r = rec_new(A_AGENT_REMOVE);
+		rec_set_str(r, "agent_id", a->id);
+		alloc_send(m, r);
+	}
+}
+
 /*
  * Agent A is out of the pool: its offers are rescinded and the allocator
  * forgets it, so that nothing more is placed there; its removal clock
@@ -217,18 +233,8 @@ agent_heartbeat(struct master *m, json_t *rec, const struct net_route *from)
 static void
 agent_deactivate(struct master *m, struct agent *a)
 {
-	struct offer *o;
-	size_t pos = 0;
-	json_t *r;
-
-	while ((o = map_next(a->offers, &pos, NULL)) != NULL)
-		offer_remove(m, o, 1, 0);
 	/* a drained one is not the allocator's already */
-	if (agent_offerable(m, a)) {
-		r = rec_new(A_AGENT_REMOVE);
-		rec_set_str(r, "agent_id", a->id);
-		alloc_send(m, r);
-	}
+	agent_withdraw(m, a, agent_offerable(m, a));
 	a->active = 0;
 	a->unreachable_since = now_ms();
 }

@@ -98,24 +98,6 @@ drain_notify(struct master *m, struct agent *a, const struct drain *d)
 }
 
 /*
- * Take agent A out of the allocator's pool: its offers are rescinded
- * (their resources go back first), then the allocator forgets it.
- */
-static void
-drain_start(struct master *m, struct agent *a)
-{
-	struct offer *o;
-	size_t pos = 0;
-	json_t *r;
-
-	while ((o = map_next(a->offers, &pos, NULL)) != NULL)
-		offer_remove(m, o, 1, 0);
-	r = rec_new(A_AGENT_REMOVE);
-	rec_set_str(r, "agent_id", a->id);
-	alloc_send(m, r);
-}
-
-/*
  * Read a DRAIN's deadline and reason into D; 0, or -1 after an ERROR to
  * FROM.
  */
@@ -211,8 +193,9 @@ drain_request(struct master *m, json_t *rec, const struct net_route *from)
 	    a->hostname, from->principal[0] ? from->principal : "an operator",
 	    d->reason[0] ? ": " : "", d->reason, d->deadline ? "set" :
 	    "none: its tasks run until they end");
+	/* out of the allocator's pool, its offers rescinded */
 	if (fresh && a->active)
-		drain_start(m, a);
+		agent_withdraw(m, a, 1);
 	drain_notify(m, a, d);
 	master_reply(m, from, drain_answer(m, id, d));
 }

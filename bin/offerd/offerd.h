@@ -248,6 +248,11 @@ struct master {
  * the peer at FROM and answers an ERROR when it cannot be taken.
  */
 void	agent_register(struct master *, json_t *, const struct net_route *);
+/*
+ * Rescind agent A's offers (their resources go back first) and, when
+ * TELL, have the allocator forget A: nothing more is placed there.
+ */
+void	agent_withdraw(struct master *, struct agent *, int tell);
 void	agent_heartbeat(struct master *, json_t *, const struct net_route *);
 void	framework_subscribe(struct master *, json_t *, const struct net_route *);
 void	framework_heartbeat(struct master *, json_t *, const struct net_route *);

@@ -89,6 +89,19 @@ reserve_swap(struct agent *a, const struct res *out, const struct res *in)
 	return 0;
 }
 
+/* Agent A's dynamic reservation, as kept, into *DYN (empty: none). */
+static void
+reserve_dynamic(struct master *m, const struct agent *a, struct res *dyn)
+{
+	char err[RES_ERRLEN];
+	const char *s;
+
+	res_init(dyn);
+	if ((s = rec_str(m->reservations, a->id)) != NULL &&
+	    res_parse(s, dyn, err) == -1)
+		res_init(dyn);
+}
+
 void
 reserve_apply(struct master *m, struct agent *a)
 {
@@ -230,17 +243,12 @@ reserve_done(struct master *m, json_t *rec, const struct net_route *route,
 void
 reserve_request(struct master *m, json_t *rec, const struct net_route *from)
 {
-	char err[RES_ERRLEN];
-	const char *s;
 	struct res un, re, dyn;
 	struct agent *a;
 
 	if (reserve_parse(m, rec, from, &a, &un, &re) == -1)
 		return;
-	res_init(&dyn);
-	if ((s = rec_str(m->reservations, a->id)) != NULL &&
-	    res_parse(s, &dyn, err) == -1)
-		res_init(&dyn);
+	reserve_dynamic(m, a, &dyn);
 	if (reserve_free(m, rec, from, a, &un) == -1)
 		goto done;
 	if (res_add(&dyn, &re) == -1 || reserve_swap(a, &un, &re) == -1) {
@@ -259,17 +267,12 @@ done:
 void
 reserve_release(struct master *m, json_t *rec, const struct net_route *from)
 {
-	char err[RES_ERRLEN];
-	const char *s;
 	struct res un, re, dyn;
 	struct agent *a;
 
 	if (reserve_parse(m, rec, from, &a, &un, &re) == -1)
 		return;
-	res_init(&dyn);
-	if ((s = rec_str(m->reservations, a->id)) != NULL &&
-	    res_parse(s, &dyn, err) == -1)
-		res_init(&dyn);
+	reserve_dynamic(m, a, &dyn);
 	if (!res_contains(&dyn, &re)) {
 		master_error(m, from, rec, E_INVALID, "agent %s has not %s "
 		    "reserved dynamically for role %s", a->id,
@@ -361,7 +364,6 @@ reserve_offer_ops(struct master *m, json_t *rec, const struct net_route *from,
 	char err[RES_ERRLEN], buf[RES_TEXT];
 	struct agent *a = map_get(m->agents, o->agent_id);
 	struct ops s;
-	const char *d;
 	json_t *op;
 	size_t i;
 
@@ -372,10 +374,7 @@ reserve_offer_ops(struct master *m, json_t *rec, const struct net_route *from,
 	}
 	if (a == NULL || master_may(m, from, rec, ACL_RESERVE, fw->role) == -1)
 		return -1;
-	res_init(&s.dyn);
-	if ((d = rec_str(m->reservations, a->id)) != NULL &&
-	    res_parse(d, &s.dyn, err) == -1)
-		res_init(&s.dyn);
+	reserve_dynamic(m, a, &s.dyn);
 	if (res_copy(&s.offer, &o->res) == -1 ||
 	    res_copy(&s.total, &a->total) == -1) {
 		res_free(&s.dyn);
