@@ -151,3 +151,27 @@ contention() {
 	bridge_send gold '{"type":"KILL","task_id":"t1"}'
 	bridge_send gold '{"type":"KILL","task_id":"t2"}'
 }
+
+@test "a quota or weight the registry cannot keep is refused 'unavailable' and changes nothing" {
+	start_cluster 2
+	cluster-ctl quota set -l cpus:2 web >/dev/null
+	# the work dir (offerd's registry without ZooKeeper) cannot be written
+	chmod 500 "$TMP/master"
+	run cluster-ctl quota set -l cpus:3 web
+	chmod 700 "$TMP/master"
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"the quota of web is unchanged"* ]]
+	grep -q "refused SET_QUOTA from principal .*(unavailable)" "$TMP/offerd.log"
+	[ "$(cluster-ctl -h -o limit quota)" = "cpus:2" ]
+	chmod 500 "$TMP/master"
+	run cluster-ctl weight web 5
+	chmod 700 "$TMP/master"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"the weight of web is unchanged"* ]]
+	[ -z "$(cluster-ctl -h -o role weights | grep -x web)" ]
+	# written again once it can be
+	run cluster-ctl quota set -l cpus:3 web
+	[ "$status" -eq 0 ]
+	[ "$(cluster-ctl -h -o limit quota)" = "cpus:3" ]
+}
