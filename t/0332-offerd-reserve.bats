@@ -106,3 +106,18 @@ resources_are() {
 	resources_are 'cpus:1;mem:768;cpus(analytics):1;mem(analytics):256'
 	! grep '"type":"OFFER"' "$TMP/star.ev" | grep -q analytics
 }
+
+@test "a reservation the registry cannot keep is refused 'unavailable' and undone" {
+	chmod 500 "$TMP/master"
+	run cluster-ctl reserve "$AG" analytics 'cpus:1'
+	chmod 700 "$TMP/master"
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"reservations are unchanged"* ]]
+	grep -q "refused RESERVE from principal .*(unavailable)" "$TMP/offerd.log"
+	resources_are 'cpus:2;mem:1024'
+	# and made once it can be
+	run cluster-ctl reserve "$AG" analytics 'cpus:1'
+	[ "$status" -eq 0 ]
+	resources_are 'cpus:1;mem:1024;cpus(analytics):1'
+}

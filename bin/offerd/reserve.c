@@ -205,16 +205,20 @@ reserve_free(struct master *m, json_t *rec, const struct net_route *route,
 }
 
 /*
- * Make DYN, agent A's dynamic reservation after the change, the one kept,
- * tell the allocator A's new total, and answer RESERVED to ROUTE.
+ * Make DYN, agent A's dynamic reservation after the change (A's total
+ * had OUT swapped for IN), the one kept, tell the allocator A's new
+ * total, and answer RESERVED to ROUTE; when the registry cannot keep it,
+ * undo the change and answer "unavailable".
  */
 static void
 reserve_done(struct master *m, json_t *rec, const struct net_route *route,
-    struct agent *a, const struct res *dyn)
+    struct agent *a, const struct res *dyn, const struct res *out,
+    const struct res *in)
 {
 	char buf[RES_TEXT];
-	json_t *ans;
+	json_t *ans, *old;
 
+	old = json_incref(json_object_get(m->reservations, a->id));
 	if (res_empty(dyn))
 		json_object_del(m->reservations, a->id);
 	else
@@ -223,11 +227,18 @@ reserve_done(struct master *m, json_t *rec, const struct net_route *route,
 	/* it survives a restart: the registry has it before the answer */
 	m->state_dirty = 2;
 	if (state_commit(m) == -1) {
-		master_error(m, route, rec, E_UNAVAILABLE, "the registry cannot "
-		    "be written: the reservation holds until offerd stops");
+		if (old != NULL)
+			json_object_set(m->reservations, a->id, old);
+		else
+			json_object_del(m->reservations, a->id);
+		json_decref(old);
+		reserve_swap(a, in, out);	/* room for it: it was there */
 		alloc_agent_add(m, a, 0);
+		master_error(m, route, rec, E_UNAVAILABLE, "the registry cannot "
+		    "be written: agent %s's reservations are unchanged", a->id);
 		return;
 	}
+	json_decref(old);
 	alloc_agent_add(m, a, 0);
 	log_info("agent %s: %s %s for role %s by %s; it has %s", a->id,
 	    rec_type(rec), rec_str(rec, "resources"), rec_str(rec, "role"),
@@ -256,7 +267,7 @@ reserve_request(struct master *m, json_t *rec, const struct net_route *from)
 		    "resource names than a vector holds", a->id);
 		goto done;
 	}
-	reserve_done(m, rec, from, a, &dyn);
+	reserve_done(m, rec, from, a, &dyn, &un, &re);
 done:
 	res_free(&un);
 	res_free(&re);
@@ -285,7 +296,7 @@ reserve_release(struct master *m, json_t *rec, const struct net_route *from)
 		master_error(m, from, rec, E_NO_MEMORY, "out of memory");
 		goto done;
 	}
-	reserve_done(m, rec, from, a, &dyn);
+	reserve_done(m, rec, from, a, &dyn, &re, &un);
 done:
 	res_free(&un);
 	res_free(&re);
