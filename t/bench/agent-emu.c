@@ -262,8 +262,14 @@ emu_task_start(void *arg, struct agent_task *bt)
 		}
 	}
 	agent_update(bt, TASK_RUNNING, NULL);
+	/*
+	 * The updates carry wall-clock milliseconds, the timer runs on the
+	 * monotonic clock: each is cut to whole milliseconds at its own
+	 * phase, so one more millisecond keeps FINISHED's stamp at least D
+	 * after RUNNING's.
+	 */
 	if (d >= 0)
-		timeq_set(&e->timers, &t->end, now_ms() +
+		timeq_set(&e->timers, &t->end, now_ms() + 1 +
 		    (int64_t)(d * 1000 + 0.5));
 }
 
