@@ -36,7 +36,7 @@ teardown() { dump_logs; teardown_daemons; cleanup_tmp; }
 }
 
 @test "the task list shows finished tasks with their exit codes" {
-	cluster-ctl run -n listed -- sh -c 'exit 7' || true
+	cluster-ctl run -N listed -- sh -c 'exit 7' || true
 	run cluster-ctl -o json tasks
 	[[ "$output" == *'"state":"TASK_FAILED"'* ]]
 	[[ "$output" == *'"exit_code":7'* ]]
@@ -44,9 +44,9 @@ teardown() { dump_logs; teardown_daemons; cleanup_tmp; }
 }
 
 @test "two runs at once, each wanting more than half of one agent, both finish" {
-	cluster-ctl run --cpus 1.5 --mem 600 -n a -- sh -c 'sleep 1; echo A' >"$TMP/a.out" 2>&1 &
+	cluster-ctl run --cpus 1.5 --mem 600 -N a -- sh -c 'sleep 1; echo A' >"$TMP/a.out" 2>&1 &
 	pa=$!
-	cluster-ctl run --cpus 1.5 --mem 600 -n b -- sh -c 'sleep 1; echo B' >"$TMP/b.out" 2>&1 &
+	cluster-ctl run --cpus 1.5 --mem 600 -N b -- sh -c 'sleep 1; echo B' >"$TMP/b.out" 2>&1 &
 	pb=$!
 	wait "$pa"
 	wait "$pb"
@@ -61,9 +61,9 @@ teardown() { dump_logs; teardown_daemons; cleanup_tmp; }
 }
 
 @test "a task is never launched on more than an agent holds: on a busy cluster run waits, then -t gives up" {
-	cluster-ctl run -c 1.5 -n hog1 -- sh -c "sleep 30 # marker-$$" >/dev/null 2>&1 &
+	cluster-ctl run -c 1.5 -N hog1 -- sh -c "sleep 30 # marker-$$" >/dev/null 2>&1 &
 	PIDS="$PIDS $!"
-	cluster-ctl run -c 1.5 -n hog2 -- sh -c "sleep 30 # marker-$$" >/dev/null 2>&1 &
+	cluster-ctl run -c 1.5 -N hog2 -- sh -c "sleep 30 # marker-$$" >/dev/null 2>&1 &
 	PIDS="$PIDS $!"
 	wait_for 15 sh -c '[ "$(cluster-ctl -h -o state tasks | grep -c TASK_RUNNING)" -eq 2 ]'
 	run cluster-ctl -t 2s run --cpus 1 -- true
@@ -72,7 +72,7 @@ teardown() { dump_logs; teardown_daemons; cleanup_tmp; }
 }
 
 @test "a run killed by a signal kills its task and exits 128+signal" {
-	cluster-ctl run -n victim -- sh -c 'echo started; sleep 60' >"$TMP/v.out" 2>&1 &
+	cluster-ctl run -N victim -- sh -c 'echo started; sleep 60' >"$TMP/v.out" 2>&1 &
 	pid=$!
 	wait_for 10 grep -q running "$TMP/v.out"
 	kill -TERM "$pid"
@@ -83,7 +83,7 @@ teardown() { dump_logs; teardown_daemons; cleanup_tmp; }
 }
 
 @test "agentd -k: a clean stop kills its tasks and reports them killed" {
-	cluster-ctl run -n stopped -- sh -c "sleep 60 # marker-k-$$" >"$TMP/k.out" 2>&1 &
+	cluster-ctl run -N stopped -- sh -c "sleep 60 # marker-k-$$" >"$TMP/k.out" 2>&1 &
 	PIDS="$PIDS $!"
 	wait_for 10 grep -q running "$TMP/k.out"
 	agent=$(sed -n 's/.* running on \([^ ]*\) .*/\1/p' "$TMP/k.out")
@@ -100,7 +100,7 @@ teardown() { dump_logs; teardown_daemons; cleanup_tmp; }
 @test "ranges: a task takes ports from its agent, which offers the rest" {
 	teardown_daemons
 	start_daemon offerd offerd -d -w "$TMP/mp"
-	start_daemon agentp agentd -d -k -w "$TMP/ap" -r 'cpus:2;mem:512;ports:[31000-31009]'
+	start_daemon agentp agentd -d -k -w "$TMP/ap" -R 'cpus:2;mem:512;ports:[31000-31009]'
 	wait_for 15 agents_registered 1
 	cluster-ctl run -R 'cpus:0.5;mem:32;ports:[31002-31003]' -- sleep 30 >"$TMP/p.out" 2>&1 &
 	PIDS="$PIDS $!"

@@ -12,7 +12,7 @@ teardown() { dump_logs; teardown_daemons; cleanup_tmp; }
 slow_allocator() {
 	cat >"$TMP/slow-alloc" <<EOF
 #!/bin/sh
-exec "$TOP/build/bin/drf-alloc" -i 3600 "\$@"
+exec "$TOP/build/bin/drf-alloc" -I 3600 "\$@"
 EOF
 	chmod 755 "$TMP/slow-alloc"
 }
@@ -63,7 +63,7 @@ exit 0"
 @test "a run is offered at once, not at the allocator's next timed cycle" {
 	slow_allocator
 	OFFERD_FLAGS="-A $TMP/slow-alloc" start_cluster 1
-	pgrep -f "drf-alloc -i 3600" >/dev/null
+	pgrep -f "drf-alloc -I 3600" >/dev/null
 	# with an hour between timed cycles, only the cycle that a new
 	# subscription starts can offer within the minute
 	run cluster-ctl -t 60000 run -- true
@@ -78,7 +78,7 @@ exit 0"
 	printf '%s\n' \
 	    '{"type":"SUBSCRIBE","name":"td","role":"*","framework_id":"fw-td1"}' \
 	    '{"type":"TEARDOWN","framework_id":"fw-td1"}' |
-	    cluster-ctl send -w 1s >"$TMP/send.out"
+	    cluster-ctl send --wait 1s >"$TMP/send.out"
 	cat "$TMP/send.out"
 	grep -q '"type":"SUBSCRIBED"' "$TMP/send.out"
 	grep -q '"type":"TORN_DOWN".*"framework_id":"fw-td1"\|"framework_id":"fw-td1".*"type":"TORN_DOWN"' \
@@ -88,7 +88,7 @@ exit 0"
 	# a TEARDOWN of a framework that is gone is an ERROR, not TORN_DOWN
 	# (send exits 1 when an ERROR came back)
 	echo '{"type":"TEARDOWN","framework_id":"fw-td1"}' |
-	    cluster-ctl send -w 1s >"$TMP/send2.out" || true
+	    cluster-ctl send --wait 1s >"$TMP/send2.out" || true
 	cat "$TMP/send2.out"
 	grep -q '"type":"ERROR"' "$TMP/send2.out"
 	grep -q '"code":' "$TMP/send2.out"

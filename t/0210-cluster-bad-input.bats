@@ -7,23 +7,23 @@ setup() { setup_tmp; }
 teardown() { dump_logs; teardown_daemons; cleanup_tmp; }
 
 @test "malformed resource strings on command lines: message and status 100" {
-	run agentd -d -w "$TMP/a" -r 'cpus:x;mem:10'
+	run agentd -d -w "$TMP/a" -R 'cpus:x;mem:10'
 	[ "$status" -eq 100 ]
 	[[ "$output" == *"cpus: 'x' is not a non-negative number"* ]]
-	run agentd -d -w "$TMP/a" -r 'cpus:-1'
+	run agentd -d -w "$TMP/a" -R 'cpus:-1'
 	[ "$status" -eq 100 ]
-	run agentd -d -w "$TMP/a" -r 'ports:[5-2]'
+	run agentd -d -w "$TMP/a" -R 'ports:[5-2]'
 	[ "$status" -eq 100 ]
 	[[ "$output" == *"bad range list"* ]]
-	run agentd -d -w "$TMP/a" -r 'cpus:1;cpus:2'
+	run agentd -d -w "$TMP/a" -R 'cpus:1;cpus:2'
 	[ "$status" -eq 100 ]
 	[[ "$output" == *"given twice"* ]]
 	run agentd -d -w "$TMP/a" -a 'rack'
 	[ "$status" -eq 100 ]
-	run agentd -d -w "$TMP/a" -u 5ms
+	run agentd -d -w "$TMP/a" --update-retry 5ms
 	[ "$status" -eq 100 ]
 	[[ "$output" == *"update retry must be at least 10ms"* ]]
-	run agentd -d -w "$TMP/a" -u soon
+	run agentd -d -w "$TMP/a" --update-retry soon
 	[ "$status" -eq 100 ]
 	run cluster-ctl run --cpus nan -- true
 	[ "$status" -eq 100 ]
@@ -33,9 +33,9 @@ teardown() { dump_logs; teardown_daemons; cleanup_tmp; }
 	run cluster-ctl run -R 'mem:99999999999999999' -- true
 	[ "$status" -eq 100 ]
 	[[ "$output" == *"too large"* ]]
-	run offerd -n -W 'web=-1'
+	run offerd --check -W 'web=-1'
 	[ "$status" -eq 100 ]
-	run offerd -n -o 5parsecs
+	run offerd --check -O 5parsecs
 	[ "$status" -eq 100 ]
 	[[ "$output" == *"unknown unit"* ]]
 	run cluster-ctl run
@@ -47,30 +47,30 @@ teardown() { dump_logs; teardown_daemons; cleanup_tmp; }
 
 @test "garbage and malformed records sent to offerd get an ERROR back; offerd keeps serving" {
 	start_cluster 1
-	run sh -c 'head -c 300 /dev/urandom | cluster-ctl send -r -w 500ms'
+	run sh -c 'head -c 300 /dev/urandom | cluster-ctl send --raw --wait 500ms'
 	[[ "$output" == *'"type":"ERROR"'* ]]
 	[[ "$output" == *"bad record"* ]]
 	# a declared array of 2^32 elements in 5 bytes: refused before any allocation
-	run sh -c "printf '\335\377\377\377\377' | cluster-ctl send -r -w 500ms"
+	run sh -c "printf '\335\377\377\377\377' | cluster-ctl send --raw --wait 500ms"
 	[[ "$output" == *"declares"* ]]
 	# nested deeper than the limit (16)
 	deep='{"type":"X","a":'; for i in $(seq 20); do deep="$deep{\"b\":"; done
 	deep="${deep}1"; for i in $(seq 21); do deep="$deep}"; done
-	run sh -c "echo '$deep' | cluster-ctl send -w 500ms"
+	run sh -c "echo '$deep' | cluster-ctl send --wait 500ms"
 	[[ "$output" == *"nested deeper than 16"* ]]
 	# a msgpack map without a type
-	run sh -c "printf '\201\241a\001' | cluster-ctl send -r -w 500ms"
+	run sh -c "printf '\201\241a\001' | cluster-ctl send --raw --wait 500ms"
 	[[ "$output" == *"no string field 'type'"* ]]
-	run sh -c 'echo "{\"type\":\"NO_SUCH_THING\"}" | cluster-ctl send -w 500ms'
+	run sh -c 'echo "{\"type\":\"NO_SUCH_THING\"}" | cluster-ctl send --wait 500ms'
 	[[ "$output" == *"unknown record type 'NO_SUCH_THING'"* ]]
 	# answered with an ERROR: send exits 1, as cluster-ctl(1) says
 	[ "$status" -eq 1 ]
 	[[ "$output" == *'"code":"unknown_type"'* ]]
-	run sh -c 'echo "{\"type\":\"REGISTER_AGENT\",\"hostname\":7}" | cluster-ctl send -w 500ms'
+	run sh -c 'echo "{\"type\":\"REGISTER_AGENT\",\"hostname\":7}" | cluster-ctl send --wait 500ms'
 	[[ "$output" == *"field 'hostname' must be a string"* ]]
-	run sh -c 'echo "{\"type\":\"REGISTER_AGENT\",\"hostname\":\"h\",\"resources\":\"cpus:NaN\"}" | cluster-ctl send -w 500ms'
+	run sh -c 'echo "{\"type\":\"REGISTER_AGENT\",\"hostname\":\"h\",\"resources\":\"cpus:NaN\"}" | cluster-ctl send --wait 500ms'
 	[[ "$output" == *"resources: cpus"* ]]
-	run sh -c 'echo "{\"type\":\"ACCEPT\",\"framework_id\":\"fw-nope\",\"offer_id\":\"o\",\"tasks\":[]}" | cluster-ctl send -w 500ms'
+	run sh -c 'echo "{\"type\":\"ACCEPT\",\"framework_id\":\"fw-nope\",\"offer_id\":\"o\",\"tasks\":[]}" | cluster-ctl send --wait 500ms'
 	[[ "$output" == *"unknown framework 'fw-nope'"* ]]
 	# each refusal is a log line with its type, principal and code
 	grep -q "refused NO_SUCH_THING from principal $(id -un): unknown record type 'NO_SUCH_THING' (unknown_type)" "$TMP/offerd.log"
@@ -83,14 +83,14 @@ teardown() { dump_logs; teardown_daemons; cleanup_tmp; }
 
 @test "refusals are logged 20 a second at most, and the rest counted" {
 	start_cluster 1
-	run sh -c 'for i in $(seq 100); do echo "{\"type\":\"BAD_$i\"}"; done | cluster-ctl send -w 500ms'
+	run sh -c 'for i in $(seq 100); do echo "{\"type\":\"BAD_$i\"}"; done | cluster-ctl send --wait 500ms'
 	[ "$(grep -c '"code":"unknown_type"' <<<"$output")" -eq 100 ]
 	n=$(grep -c 'refused BAD_[0-9]* from principal' "$TMP/offerd.log")
 	echo "logged: $n"
 	[ "$n" -ge 20 ]
 	[ "$n" -le 60 ]
 	sleep 1.1
-	run sh -c 'echo "{\"type\":\"BAD_LAST\"}" | cluster-ctl send -w 500ms'
+	run sh -c 'echo "{\"type\":\"BAD_LAST\"}" | cluster-ctl send --wait 500ms'
 	grep -q 'refused BAD_LAST from principal' "$TMP/offerd.log"
 	m=$(grep -o '[0-9]* more refusals were not logged (at most 20 a second)' "$TMP/offerd.log" | awk '{s += $1} END {print s}')
 	[ "$((n + m))" -eq 100 ]
@@ -104,7 +104,7 @@ bridge_until() { wait_for 10 grep -q "$2" "$1"; }
 @test "an ACCEPT that over-commits its offer, or names another agent, launches nothing" {
 	start_cluster 1
 	mkfifo "$TMP/in"
-	cluster-ctl subscribe -n greedy <"$TMP/in" >"$TMP/ev" 2>&1 &
+	cluster-ctl subscribe -N greedy <"$TMP/in" >"$TMP/ev" 2>&1 &
 	exec 7>"$TMP/in"
 	bridge_until "$TMP/ev" '"type":"OFFER"'
 	offer=$(grep '"type":"OFFER"' "$TMP/ev" | head -1 | sed 's/.*"offer_id":"\([^"]*\)".*/\1/')
@@ -133,7 +133,7 @@ bridge_until() { wait_for 10 grep -q "$2" "$1"; }
 	run offerd -d -l "ipc://$TMP/other.ipc" -w "$TMP/m2" -p "$TMP/offerd.pid"
 	[ "$status" -eq 111 ]
 	[[ "$output" == *"already running as pid $PID_offerd"* ]]
-	run agentd -d -w "$TMP/a" -r 'cpus:1;mem:64' -p "$TMP/offerd.pid"
+	run agentd -d -w "$TMP/a" -R 'cpus:1;mem:64' -p "$TMP/offerd.pid"
 	[ "$status" -eq 111 ]
 	kill -TERM "$PID_offerd"
 	wait_for 10 sh -c "! test -e '$TMP/offerd.pid'"
@@ -141,7 +141,7 @@ bridge_until() { wait_for 10 grep -q "$2" "$1"; }
 
 @test "an ERROR names what it is about: the record's type and ids" {
 	start_cluster 1
-	run sh -c 'echo "{\"type\":\"DECLINE\",\"framework_id\":\"fw-none\",\"offer_id\":\"o-1\",\"ref\":7}" | cluster-ctl send -w 500ms'
+	run sh -c 'echo "{\"type\":\"DECLINE\",\"framework_id\":\"fw-none\",\"offer_id\":\"o-1\",\"ref\":7}" | cluster-ctl send --wait 500ms'
 	[[ "$output" == *'"about":"DECLINE"'* ]]
 	[[ "$output" == *'"framework_id":"fw-none"'* ]]
 	[[ "$output" == *'"offer_id":"o-1"'* ]]

@@ -13,10 +13,10 @@ teardown() { dump_logs; teardown_daemons; cleanup_tmp; }
 
 @test "a framework id or role of '.', '..' or '.hidden' is refused with code invalid" {
 	for id in . .. .hidden; do
-		run sh -c "echo '{\"type\":\"SUBSCRIBE\",\"name\":\"x\",\"framework_id\":\"$id\"}' | cluster-ctl send -w 500ms"
+		run sh -c "echo '{\"type\":\"SUBSCRIBE\",\"name\":\"x\",\"framework_id\":\"$id\"}' | cluster-ctl send --wait 500ms"
 		[[ "$output" == *'"code":"invalid"'* ]]
 		[[ "$output" == *'framework_id: not a valid id'* ]]
-		run sh -c "echo '{\"type\":\"SUBSCRIBE\",\"name\":\"x\",\"role\":\"$id\"}' | cluster-ctl send -w 500ms"
+		run sh -c "echo '{\"type\":\"SUBSCRIBE\",\"name\":\"x\",\"role\":\"$id\"}' | cluster-ctl send --wait 500ms"
 		[[ "$output" == *'"code":"invalid"'* ]]
 	done
 	[ -z "$(cluster-ctl -h -o framework_id frameworks)" ]

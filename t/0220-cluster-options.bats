@@ -17,7 +17,7 @@ teardown() { dump_logs; teardown_daemons; cleanup_tmp; }
 	[[ "$output" != TASK_ID* ]]
 	run cluster-ctl agents --noheader --format=hostname
 	[ "$output" = host1 ]
-	run cluster-ctl run -t 30s -n after -- true
+	run cluster-ctl run -t 30s -N after -- true
 	[ "$status" -eq 0 ]
 	[[ "$output" == *TASK_FINISHED* ]]
 	run cluster-ctl tasks -h -o task_id,state
@@ -48,9 +48,9 @@ teardown() { dump_logs; teardown_daemons; cleanup_tmp; }
 	[[ "$output" == *"no answer from the master"* ]]
 }
 
-@test "agentd -r beyond the machine's cpus or memory is warned about, and still taken" {
+@test "agentd -R beyond the machine's cpus or memory is warned about, and still taken" {
 	start_daemon offerd offerd -d -w "$TMP/master"
-	start_daemon big agentd -d -w "$TMP/big" -h big -r 'cpus:4096;mem:999999999'
+	start_daemon big agentd -d -w "$TMP/big" -N big -R 'cpus:4096;mem:999999999'
 	wait_for 15 agents_registered 1
 	grep -q "offers cpus:4096 but this machine has $(nproc)" "$TMP/big.log"
 	grep -q "offers mem:999999999 but this machine has [0-9]* MB" "$TMP/big.log"

@@ -15,7 +15,7 @@ teardown() { dump_logs; teardown_daemons; pkill -f "marker-$$" || true; cleanup_
 # from a connection of its own (cluster-ctl send); prints the answer.
 status_from() {
 	echo "{\"type\":\"STATUS\",\"agent_id\":\"$1\",\"framework_id\":\"$(bridge_fw fw)\",\"task_id\":\"t1\",\"state\":\"TASK_FAILED\",\"uuid\":\"forged-$1\"}" |
-	    cluster-ctl send -w 500ms
+	    cluster-ctl send --wait 500ms
 }
 
 @test "a STATUS not from the task's agent is refused; the task runs on, listed running, and the master serves" {

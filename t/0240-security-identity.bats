@@ -13,8 +13,8 @@ setup() {
 	PORT=$((20000 + RANDOM % 20000))
 	export CLUSTER_MASTER="tcp://127.0.0.1:$PORT"
 	start_daemon offerd offerd -d -v -w "$TMP/master" -l "$CLUSTER_MASTER"
-	start_daemon agent1 agentd -d -v -k -w "$TMP/agent1" -h host1 \
-	    -r 'cpus:2;mem:1024' -g 1s
+	start_daemon agent1 agentd -d -v -k -w "$TMP/agent1" -N host1 \
+	    -R 'cpus:2;mem:1024' -g 1s
 	wait_for 15 agents_registered 1
 }
 teardown() { dump_logs; teardown_daemons; pkill -f "marker-$$" || true; cleanup_tmp; }
@@ -46,7 +46,7 @@ still_serving() {
 	run as_nobody cluster-ctl run -- touch "$TMP/escaped"
 	[ "$status" -eq 125 ]
 	[[ "$output" == *"sealed with a credential it knows"* ]]
-	run as_nobody sh -c "\"echo '{\\\"type\\\":\\\"TEARDOWN\\\",\\\"framework_id\\\":\\\"fw-x\\\"}' | cluster-ctl send -w 500ms\""
+	run as_nobody sh -c "\"echo '{\\\"type\\\":\\\"TEARDOWN\\\",\\\"framework_id\\\":\\\"fw-x\\\"}' | cluster-ctl send --wait 500ms\""
 	[[ "$output" == *'"code":"unauthenticated"'* ]]
 	grep -q 'refused a record: unauthenticated: not a sealed record' "$TMP/offerd.log"
 	[ ! -e "$TMP/escaped" ]
@@ -91,7 +91,7 @@ still_serving() {
 	    "{\"type\":\"TEARDOWN\",\"framework_id\":\"$fw\"}" \
 	    "{\"type\":\"REGISTER_AGENT\",\"agent_id\":\"$agent\",\"hostname\":\"evil\",\"resources\":\"cpus:64\"}" \
 	    "{\"type\":\"STATUS\",\"agent_id\":\"$agent\",\"framework_id\":\"$fw\",\"task_id\":\"t1\",\"state\":\"TASK_FINISHED\"}"; do
-		run sh -c 'echo "$1" | cluster-ctl -C "$2" send -w 500ms' - "$rec" "$TMP/bob"
+		run sh -c 'echo "$1" | cluster-ctl -C "$2" send --wait 500ms' - "$rec" "$TMP/bob"
 		echo "$rec -> $output"
 		[[ "$output" == *'"code":"not_owner"'* ]]
 	done
@@ -119,7 +119,7 @@ still_serving() {
 	export CLUSTER_MASTER="ipc://$TMP/m2.ipc"
 	start_daemon offerd2 offerd -d -v -w "$TMP/m2" -K "$TMP/keys"
 	wait_for 5 grep -q "1 principals from $TMP/keys" "$TMP/offerd2.log"
-	start_daemon agent2 agentd -d -k -w "$TMP/agent2" -r 'cpus:1;mem:256' -g 1s
+	start_daemon agent2 agentd -d -k -w "$TMP/agent2" -R 'cpus:1;mem:256' -g 1s
 	wait_for 15 agents_registered 1
 }
 
@@ -127,7 +127,7 @@ still_serving() {
 	teardown_daemons
 	export CLUSTER_MASTER="ipc://$TMP/m3.ipc"
 	start_daemon offerd3 offerd -d -v -w "$TMP/m3" --insecure
-	CLUSTER_CREDENTIAL=none start_daemon agent3 agentd -d -k -w "$TMP/agent3" -r 'cpus:1;mem:256' -g 1s
+	CLUSTER_CREDENTIAL=none start_daemon agent3 agentd -d -k -w "$TMP/agent3" -R 'cpus:1;mem:256' -g 1s
 	CLUSTER_CREDENTIAL=none wait_for 15 agents_registered 1
 	run env CLUSTER_CREDENTIAL=none cluster-ctl run -- echo clear
 	[ "$status" -eq 0 ]
@@ -140,7 +140,7 @@ still_serving() {
 }
 
 @test "cluster-ctl credential makes a principal: its file 0600, -a adds it to the master's, known after SIGHUP" {
-	run cluster-ctl credential -a carol "$TMP/carol"
+	run cluster-ctl credential --add carol "$TMP/carol"
 	[ "$status" -eq 0 ]
 	[ "$(stat -c %a "$TMP/carol")" = 600 ]
 	[ "$(cut -d' ' -f1 "$TMP/carol")" = carol ]
@@ -151,7 +151,7 @@ still_serving() {
 	kill -HUP "$PID_offerd"
 	wait_for 5 sh -c "cluster-ctl -C '$TMP/carol' -h -o active agents | grep -q yes"
 	# twice the same principal, a bad name, a file that exists: refused
-	run cluster-ctl credential -a carol "$TMP/carol2"
+	run cluster-ctl credential --add carol "$TMP/carol2"
 	[ "$status" -eq 1 ]
 	[ ! -e "$TMP/carol2" ]
 	run cluster-ctl credential ../x "$TMP/x"

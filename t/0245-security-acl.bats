@@ -21,8 +21,8 @@ permit $ME weight"
 	chmod 600 "$TMP/acl"
 	start_daemon offerd offerd -d -v -w "$TMP/master" -P "$TMP/acl"
 	# -A: this agent runs root tasks, so that the master's rules decide
-	start_daemon agent1 agentd -d -v -k -A -w "$TMP/agent1" -h host1 \
-	    -r 'cpus:2;mem:1024' -g 1s
+	start_daemon agent1 agentd -d -v -k --allow-root-tasks -w "$TMP/agent1" -N host1 \
+	    -R 'cpus:2;mem:1024' -g 1s
 	wait_for 15 agents_registered 1
 }
 teardown() { dump_logs; teardown_daemons; pkill -f "marker-$$" || true; cleanup_tmp; }
@@ -48,7 +48,7 @@ acl_taken() {
 
 # send_as WHO JSON: send one record as principal WHO; its answers in $output.
 send_as() {
-	run sh -c 'echo "$1" | cluster-ctl -C "$2" send -w 500ms' - "$2" "$TMP/$1"
+	run sh -c 'echo "$1" | cluster-ctl -C "$2" send --wait 500ms' - "$2" "$TMP/$1"
 	echo "$1: $2 -> $output"
 }
 
@@ -97,7 +97,7 @@ permit $ME run-as daemon"
 	teardown_daemons
 	export CLUSTER_MASTER="ipc://$TMP/m2.ipc"
 	start_daemon offerd offerd -d -v -w "$TMP/m2"
-	start_daemon agent2 agentd -d -v -k -w "$TMP/agent2" -r 'cpus:2;mem:1024' -g 1s
+	start_daemon agent2 agentd -d -v -k -w "$TMP/agent2" -R 'cpus:2;mem:1024' -g 1s
 	wait_for 15 agents_registered 1
 	grep -q "no ACL file" "$TMP/offerd.log"
 	bridge_start fw
@@ -216,36 +216,36 @@ permit ops frobnicate"
 	run offerd -d -w "$TMP/m2" -l "ipc://$TMP/m2.ipc" -P "$TMP/bad"
 	[ "$status" -eq 111 ]
 	[[ "$output" == *"$TMP/bad:2: 'ro/ot' is not a user nor *"* ]]
-	run offerd -n -P "$TMP/bad"
+	run offerd --check -P "$TMP/bad"
 	[ "$status" -eq 111 ]
 	[[ "$output" == *"$TMP/bad:2:"* ]]
 	chmod 646 "$TMP/acl"
-	run offerd -n -P "$TMP/acl"
+	run offerd --check -P "$TMP/acl"
 	[ "$status" -eq 111 ]
 	[[ "$output" == *"too open"* ]]
 	chmod 644 "$TMP/acl"
-	run offerd -n -P "$TMP/acl"
+	run offerd --check -P "$TMP/acl"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"6 ACL rules"* ]]
-	run offerd -n --insecure -P "$TMP/acl"
+	run offerd --check --insecure -P "$TMP/acl"
 	[ "$status" -eq 100 ]
 	# the credentials directory's acl is read when it exists
 	cp "$TMP/bad" "$CLUSTER_CONF/acl"
-	run offerd -n
+	run offerd --check
 	[ "$status" -eq 111 ]
 	[[ "$output" == *"$CLUSTER_CONF/acl:2:"* ]]
 	cp "$TMP/acl" "$CLUSTER_CONF/acl"
 	export CLUSTER_MASTER="ipc://$TMP/m2.ipc"
 	start_daemon offerd offerd -d -v -w "$TMP/m2"
 	wait_for 5 grep -q "6 ACL rules from $CLUSTER_CONF/acl" "$TMP/offerd.log"
-	start_daemon agent2 agentd -d -k -w "$TMP/agent2" -r 'cpus:1;mem:256' -g 1s
+	start_daemon agent2 agentd -d -k -w "$TMP/agent2" -R 'cpus:1;mem:256' -g 1s
 	wait_for 15 agents_registered 1
 }
 
 @test "history and task output are shown only to whom the ACL lets view their principal's work" {
 	principal ops
 	acl_set "permit ops query"
-	run cluster-ctl run -n secret -- echo the-output
+	run cluster-ctl run -N secret -- echo the-output
 	[ "$status" -eq 0 ]
 	tid=$(cluster-ctl -h -o task_id,name history | awk '$2 == "secret" {print $1}')
 	fid=$(cluster-ctl -h -o framework_id,name history | awk '$2 == "secret" {print $1}')
@@ -255,7 +255,7 @@ permit ops frobnicate"
 	[ "$status" -eq 0 ]
 	[ -z "$output" ]
 	# and the output is refused, and logged
-	run cluster-ctl -C "$TMP/ops" logs -F "$fid" "$tid"
+	run cluster-ctl -C "$TMP/ops" logs --framework "$fid" "$tid"
 	[ "$status" -ne 0 ]
 	[[ "$output" != *the-output* ]]
 	# with view, both
@@ -263,7 +263,7 @@ permit ops frobnicate"
 permit ops view $ME"
 	run cluster-ctl -C "$TMP/ops" -h -o name history
 	[ "$output" = secret ]
-	run cluster-ctl -C "$TMP/ops" logs -F "$fid" "$tid"
+	run cluster-ctl -C "$TMP/ops" logs --framework "$fid" "$tid"
 	[ "$status" -eq 0 ]
 	[ "$output" = the-output ]
 	grep -q "LOGS of task .* by principal ops: the ACL permits it" "$TMP/offerd.log"
@@ -284,14 +284,14 @@ send_retry() {
 	principal bob
 	acl_set "permit bob quota analytics
 permit bob query quota"
-	run cluster-ctl -C "$TMP/bob" quota set -l cpus:1 web
+	run cluster-ctl -C "$TMP/bob" quota set -L cpus:1 web
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"principal bob may not quota web"* ]]
 	send_retry bob '{"type":"SET_QUOTA","role":"web","limit":"cpus:1"}'
 	[[ "$output" == *'"code":"forbidden"'* ]]
 	grep -q "refused SET_QUOTA from principal bob: not permitted to quota web" "$TMP/offerd.log"
 	[ -z "$(cluster-ctl -C "$TMP/bob" -h quota)" ]
-	run cluster-ctl -C "$TMP/bob" quota set -l cpus:1 analytics
+	run cluster-ctl -C "$TMP/bob" quota set -L cpus:1 analytics
 	[ "$status" -eq 0 ]
 	grep -q "role analytics: guarantee none, limit cpus:1, set by bob" "$TMP/offerd.log"
 	[ "$(cluster-ctl -C "$TMP/bob" -h -o role quota)" = analytics ]

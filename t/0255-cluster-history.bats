@@ -11,9 +11,9 @@ teardown() { dump_logs; teardown_daemons; pkill -f "marker-$$" || true; cleanup_
 
 @test "ended tasks have submit, start and end times, where they ran, how they ended and what they used" {
 	start_cluster 1
-	run cluster-ctl run -n ok -- sh -c 'echo hi'
+	run cluster-ctl run -N ok -- sh -c 'echo hi'
 	[ "$status" -eq 0 ]
-	run cluster-ctl run -n bad -- sh -c 'exit 3'
+	run cluster-ctl run -N bad -- sh -c 'exit 3'
 	[ "$status" -eq 3 ]
 	run cluster-ctl -o json history
 	[ "$status" -eq 0 ]
@@ -46,8 +46,8 @@ teardown() { dump_logs; teardown_daemons; pkill -f "marker-$$" || true; cleanup_
 
 @test "filters: state, framework, time range, count; bad ones are usage errors" {
 	start_cluster 1
-	for i in 1 2 3; do cluster-ctl run -n "t$i" -- true >/dev/null; done
-	cluster-ctl run -n f -- false >/dev/null || true
+	for i in 1 2 3; do cluster-ctl run -N "t$i" -- true >/dev/null; done
+	cluster-ctl run -N f -- false >/dev/null || true
 	run cluster-ctl -h -o name history -s failed
 	[ "$output" = f ]
 	run --separate-stderr cluster-ctl -h -o name history -s TASK_FINISHED -n 2
@@ -55,7 +55,7 @@ teardown() { dump_logs; teardown_daemons; pkill -f "marker-$$" || true; cleanup_
 	[ "${lines[1]}" = t3 ]
 	[[ "$stderr" == *"more matched than shown"* ]]
 	fid=$(cluster-ctl -h -o framework_id,name history | awk '$2 == "t2" {print $1}')
-	run cluster-ctl -h -o name history -F "$fid"
+	run cluster-ctl -h -o name history --framework "$fid"
 	[ "$output" = t2 ]
 	run cluster-ctl -h -o name history -S 1h
 	[ "${#lines[@]}" -eq 4 ]
@@ -78,11 +78,11 @@ teardown() { dump_logs; teardown_daemons; pkill -f "marker-$$" || true; cleanup_
 }
 
 @test "the history survives a restart of the master and is rotated by size" {
-	start_daemon offerd offerd -d -v -w "$TMP/master" -S 4k
-	start_daemon agent1 agentd -d -v -k -w "$TMP/agent1" -h host1 \
-	    -r 'cpus:2;mem:1024' -g 1s
+	start_daemon offerd offerd -d -v -w "$TMP/master" --history-size 4k
+	start_daemon agent1 agentd -d -v -k -w "$TMP/agent1" -N host1 \
+	    -R 'cpus:2;mem:1024' -g 1s
 	wait_for 15 agents_registered 1
-	for i in $(seq 12); do cluster-ctl run -n "r$i" -- true >/dev/null; done
+	for i in $(seq 12); do cluster-ctl run -N "r$i" -- true >/dev/null; done
 	[ -f "$TMP/master/history.1" ]
 	[ "$(stat -c %a "$TMP/master/history")" = 600 ]
 	[ "$(stat -c %s "$TMP/master/history.1")" -ge 4096 ]
@@ -93,15 +93,15 @@ teardown() { dump_logs; teardown_daemons; pkill -f "marker-$$" || true; cleanup_
 	[ "${lines[11]}" = r12 ]
 	kill -TERM "$PID_offerd"
 	wait_for 10 no_process "$PID_offerd"
-	start_daemon offerd2 offerd -d -v -w "$TMP/master" -S 4k
+	start_daemon offerd2 offerd -d -v -w "$TMP/master" --history-size 4k
 	wait_for 15 agents_registered 1
 	run cluster-ctl -h -o name history
 	[ "${lines[11]}" = r12 ]
-	cluster-ctl run -n after -- true >/dev/null
+	cluster-ctl run -N after -- true >/dev/null
 	run --separate-stderr cluster-ctl -h -o name history -n 2
 	[ "${lines[0]}" = r12 ]
 	[ "${lines[1]}" = after ]
-	run offerd -S 12 -n
+	run offerd --history-size 12 --check
 	[ "$status" -eq 100 ]
 }
 
@@ -114,7 +114,7 @@ teardown() { dump_logs; teardown_daemons; pkill -f "marker-$$" || true; cleanup_
 	echo '{"task_id":"z","framework_id":"ancient","agent_id":"a","hostname":"h","state":"TASK_FAILED","resources":"cpus:1","name":"ancient","ended":"1999-01-01T00:00:00.000Z"}' \
 	    >"$TMP/master/history.2"
 	start_cluster 1
-	cluster-ctl run -n new -- true >/dev/null
+	cluster-ctl run -N new -- true >/dev/null
 	# the newest lines cost one block from the end
 	run --separate-stderr cluster-ctl -h -o name history -n 2
 	[ "$status" -eq 0 ]
@@ -126,7 +126,7 @@ teardown() { dump_logs; teardown_daemons; pkill -f "marker-$$" || true; cleanup_
 	[ "$status" -eq 0 ]
 	[ "$output" = new ]
 	# a filter matching only what lies beyond 16 MiB says so
-	run --separate-stderr cluster-ctl -h -o name history -F ancient
+	run --separate-stderr cluster-ctl -h -o name history --framework ancient
 	[ "$status" -eq 0 ]
 	[ -z "$output" ]
 	[[ "$stderr" == *"only the newest 16 MiB of the history were searched"* ]]

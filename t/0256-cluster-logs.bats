@@ -32,7 +32,7 @@ teardown() { dump_logs; teardown_daemons; pkill -f "marker-$$" || true; cleanup_
 }
 
 @test "logs reads a task's stdout and stderr; -s picks one; -f follows it to its end" {
-	cluster-ctl run -n done -- sh -c 'echo a; echo b >&2' >/dev/null 2>&1
+	cluster-ctl run -N done -- sh -c 'echo a; echo b >&2' >/dev/null 2>&1
 	tid=$(cluster-ctl -h -o task_id,name tasks | awk '$2 == "done" {print $1}')
 	run cluster-ctl logs "$tid"
 	[ "$status" -eq 0 ]
@@ -40,7 +40,7 @@ teardown() { dump_logs; teardown_daemons; pkill -f "marker-$$" || true; cleanup_
 	[[ "$output" == *b* ]]
 	[ "$(cluster-ctl logs --stream=stdout "$tid" 2>/dev/null)" = a ]
 	[ "$(cluster-ctl logs --stream=stderr "$tid" 2>&1 >/dev/null)" = b ]
-	cluster-ctl run -n slow -- sh -c 'for i in 1 2 3; do echo tick $i; sleep 1; done' >/dev/null 2>&1 &
+	cluster-ctl run -N slow -- sh -c 'for i in 1 2 3; do echo tick $i; sleep 1; done' >/dev/null 2>&1 &
 	PIDS="$PIDS $!"
 	wait_for 10 sh -c "cluster-ctl -h -o name,state tasks | grep -q 'slow *TASK_RUNNING'"
 	tid=$(cluster-ctl -h -o task_id,name tasks | awk '$2 == "slow" {print $1}')
@@ -58,20 +58,20 @@ teardown() { dump_logs; teardown_daemons; pkill -f "marker-$$" || true; cleanup_
 	run cluster-ctl logs ../x
 	[ "$status" -eq 100 ]
 	# a master that does not answer: 111 after -t
-	run env CLUSTER_MASTER="ipc://$TMP/nobody.ipc" cluster-ctl -t 1s logs -F fw-x t-x
+	run env CLUSTER_MASTER="ipc://$TMP/nobody.ipc" cluster-ctl -t 1s logs --framework fw-x t-x
 	[ "$status" -eq 111 ]
 	[[ "$output" == *"no answer about task t-x"* ]]
-	cluster-ctl run -n mine -- sh -c 'echo secret' >/dev/null 2>&1
+	cluster-ctl run -N mine -- sh -c 'echo secret' >/dev/null 2>&1
 	tid=$(cluster-ctl -h -o task_id,name tasks | awk '$2 == "mine" {print $1}')
 	fid=$(cluster-ctl -h -o framework_id,name tasks | awk '$2 == "mine" {print $1}')
 	principal bob
-	run cluster-ctl -C "$TMP/bob" logs -F "$fid" "$tid"
+	run cluster-ctl -C "$TMP/bob" logs --framework "$fid" "$tid"
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"belongs to another principal"* ]]
 	[[ "$output" != *secret* ]]
 	grep -q "refused LOGS from principal bob" "$TMP/offerd.log"
 	# a task that swaps its stdout for a link to a file of the agent's
-	cluster-ctl run -n sly -- sh -c 'rm stdout; ln -s /etc/hostname stdout' >/dev/null 2>&1
+	cluster-ctl run -N sly -- sh -c 'rm stdout; ln -s /etc/hostname stdout' >/dev/null 2>&1
 	tid=$(cluster-ctl -h -o task_id,name tasks | awk '$2 == "sly" {print $1}')
 	run cluster-ctl logs --stream=stdout "$tid"
 	[ "$status" -eq 1 ]
@@ -82,16 +82,16 @@ teardown() { dump_logs; teardown_daemons; pkill -f "marker-$$" || true; cleanup_
 }
 
 @test "at most 1024 reads wait for agents at once: more are refused 'limited', and the master keeps serving" {
-	cluster-ctl run -n quiet -- echo words >/dev/null 2>&1
+	cluster-ctl run -N quiet -- echo words >/dev/null 2>&1
 	tid=$(cluster-ctl -h -o task_id,name tasks | awk '$2 == "quiet" {print $1}')
 	fid=$(cluster-ctl -h -o framework_id,name tasks | awk '$2 == "quiet" {print $1}')
 	# an agent that does not answer: every read waits for it
 	kill -STOP "$PID_agent1"
-	run sh -c 'for i in $(seq 1030); do printf "{\"type\":\"LOGS\",\"framework_id\":\"%s\",\"task_id\":\"%s\"}\n" "$1" "$2"; done | cluster-ctl send -w 1s' - "$fid" "$tid"
+	run sh -c 'for i in $(seq 1030); do printf "{\"type\":\"LOGS\",\"framework_id\":\"%s\",\"task_id\":\"%s\"}\n" "$1" "$2"; done | cluster-ctl send --wait 1s' - "$fid" "$tid"
 	kill -CONT "$PID_agent1"
 	[ "$(grep -c '"code":"limited"' <<<"$output")" -eq 6 ]
 	grep -q "refused LOGS from principal $(id -un): too many log reads in flight" "$TMP/offerd.log"
 	# the waits end (5 s at most) and reads work again
-	wait_for 15 sh -c "[ \"\$(cluster-ctl logs -F $fid $tid 2>/dev/null)\" = words ]"
+	wait_for 15 sh -c "[ \"\$(cluster-ctl logs --framework $fid $tid 2>/dev/null)\" = words ]"
 	[ "$(cluster-ctl -h -o active agents)" = yes ]
 }

@@ -107,10 +107,10 @@ unprivileged() {
 	[ "$status" -eq 100 ]
 	[[ "$output" == *"-u no-such-user-$$: no such user"* ]]
 	[ ! -e "$TMP/master" ]
-	run su nobody -s /bin/sh -c "$TOP/build/bin/offerd -n -u root"
+	run su nobody -s /bin/sh -c "$TOP/build/bin/offerd --check -u root"
 	[ "$status" -eq 100 ]
 	[[ "$output" == *"only root may serve as another user"* ]]
-	run su nobody -s /bin/sh -c "$TOP/build/bin/offerd -n -u nobody"
+	run su nobody -s /bin/sh -c "$TOP/build/bin/offerd --check -u nobody"
 	[ "$status" -eq 0 ]
 	U=nobody UID_U=$(id -u nobody)
 	start_daemon offerd offerd -d -v -w "$TMP/master" -u nobody

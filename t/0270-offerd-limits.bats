@@ -14,7 +14,7 @@ teardown() { dump_logs; teardown_daemons; cleanup_tmp; }
 send_as() {
 	local c=
 	[ "$1" = root ] || c="-C $TMP/$1"
-	echo "$2" | cluster-ctl $c send -w 500ms
+	echo "$2" | cluster-ctl $c send --wait 500ms
 }
 
 @test "a flood of 20,000 SUBSCRIBE from one principal: the other's first offer and the listing stay prompt" {
@@ -75,14 +75,14 @@ send_as() {
 }
 
 @test "-L sets each limit; a bad one is a usage error (100)" {
-	run offerd -n -L frameworks=5,offers=10,rate=50,burst=100 -L rate=60
+	run offerd --check -L frameworks=5,offers=10,rate=50,burst=100 -L rate=60
 	[ "$status" -eq 0 ]
 	for bad in frameworks=0 rate=-1 burst=x offers= limits=3 rate; do
-		run offerd -n -L "$bad"
+		run offerd --check -L "$bad"
 		echo "$bad -> $status $output"
 		[ "$status" -eq 100 ]
 	done
-	run offerd -n -L nothing=1
+	run offerd --check -L nothing=1
 	[[ "$output" == *"not one of frameworks, offers, rate, burst"* ]]
 }
 

@@ -33,12 +33,12 @@ for line in sys.stdin:
         print(r["framework_id"], r["agent_id"], r["resources"])'
 }
 
-# manual_allocations [OPTION...]: drf-alloc -c manual OPTION... on stdin,
+# manual_allocations [OPTION...]: drf-alloc --clock manual OPTION... on stdin,
 # only its ALLOCATION lines, as allocations prints them; the status is
 # drf-alloc's.
 manual_allocations() {
 	local out st=0
-	out=$(drf-alloc -c manual "$@") || st=$?
+	out=$(drf-alloc --clock manual "$@") || st=$?
 	allocations <<<"$out"
 	return "$st"
 }
@@ -46,18 +46,18 @@ manual_allocations() {
 @test "--help prints the usage on stdout, a bad option exits 100" {
 	run drf-alloc --help
 	[ "$status" -eq 0 ]
-	[[ "${lines[0]}" == "usage: drf-alloc [-dv] [-c clock]"* ]]
+	[[ "${lines[0]}" == "usage: drf-alloc [-dv] [-A program]"* ]]
 	run drf-alloc --no-such-option
 	[ "$status" -eq 100 ]
-	run drf-alloc -c sundial
+	run drf-alloc --clock sundial
 	[ "$status" -eq 100 ]
 	run drf-alloc -W nonsense
 	[ "$status" -eq 100 ]
 	run drf-alloc -W r=-1
 	[ "$status" -eq 100 ]
-	run drf-alloc -m cpus:x
+	run drf-alloc --min-offer cpus:x
 	[ "$status" -eq 100 ]
-	run drf-alloc -x true
+	run drf-alloc -A true
 	[ "$status" -eq 100 ]
 }
 
@@ -67,7 +67,7 @@ manual_allocations() {
 	# nothing fits it declines the whole offer for an hour.
 	cat >"$TMP/paper.py" <<'EOF'
 import json, subprocess
-p = subprocess.Popen(["drf-alloc", "-c", "manual"], stdin=subprocess.PIPE,
+p = subprocess.Popen(["drf-alloc", "--clock", "manual"], stdin=subprocess.PIPE,
                      stdout=subprocess.PIPE, text=True, bufsize=1)
 def send(**r):
     p.stdin.write(json.dumps(r) + "\n")
@@ -117,7 +117,7 @@ EOF
 }
 
 @test "one cycle: the lowest share takes a whole agent, ties by allocations then name" {
-	run drf-alloc -c manual <<'EOF'
+	run drf-alloc --clock manual <<'EOF'
 {"type":"FRAMEWORK_ADD","framework_id":"b"}
 {"type":"FRAMEWORK_ADD","framework_id":"a"}
 {"type":"AGENT_ADD","agent_id":"n1","resources":"cpus:2;mem:1024;ports:[31000-31009]"}
@@ -141,7 +141,7 @@ EOF
 		events="$events
 {\"type\":\"AGENT_ADD\",\"agent_id\":\"n$i\",\"resources\":\"cpus:1;mem:1024\"}"
 	done
-	run drf-alloc -c manual -W gold=2 <<<"$events
+	run drf-alloc --clock manual -W gold=2 <<<"$events
 {\"type\":\"ALLOCATE\"}
 {\"type\":\"SHARES_QUERY\"}"
 	echo "$output"
@@ -150,7 +150,7 @@ EOF
 	[ "${lines[0]}" = "f1 gold 0.667 cpus:4;mem:4096 agents=4" ]
 	[ "${lines[1]}" = "f2 tin 0.333 cpus:2;mem:2048 agents=2" ]
 	# the same through the record, and the other way round
-	run drf-alloc -c manual <<<"{\"type\":\"WEIGHT\",\"role\":\"tin\",\"weight\":2}
+	run drf-alloc --clock manual <<<"{\"type\":\"WEIGHT\",\"role\":\"tin\",\"weight\":2}
 $events
 {\"type\":\"ALLOCATE\"}
 {\"type\":\"SHARES_QUERY\"}"
@@ -158,7 +158,7 @@ $events
 	[ "${lines[0]}" = "f1 gold 0.333 cpus:2;mem:2048 agents=2" ]
 	[ "${lines[1]}" = "f2 tin 0.667 cpus:4;mem:4096 agents=4" ]
 	# -w is the work dir elsewhere: never the weight
-	run drf-alloc -c manual -w gold=2 </dev/null
+	run drf-alloc --clock manual -w gold=2 </dev/null
 	[ "$status" -eq 100 ]
 }
 
@@ -203,7 +203,7 @@ slow n3 cpus:4;mem:4096" ]
 }
 
 @test "decline filters hold until they expire on the manual clock" {
-	run drf-alloc -c manual -i 1s <<'EOF'
+	run drf-alloc --clock manual -I 1s <<'EOF'
 {"type":"FRAMEWORK_ADD","framework_id":"f1"}
 {"type":"AGENT_ADD","agent_id":"n1","resources":"cpus:4;mem:4096"}
 {"type":"ALLOCATE"}
@@ -224,7 +224,7 @@ EOF
 }
 
 @test "a decline filter holds only while the agent has no more free than was declined" {
-	run drf-alloc -c manual <<'EOF'
+	run drf-alloc --clock manual <<'EOF'
 {"type":"FRAMEWORK_ADD","framework_id":"f1"}
 {"type":"AGENT_ADD","agent_id":"n1","resources":"cpus:4;mem:4096"}
 {"type":"ALLOCATE"}
@@ -256,7 +256,7 @@ f2 n1 cpus:4;mem:4096" ]
 }
 
 @test "suppress stops offers; revive resumes them and clears decline filters" {
-	run drf-alloc -c manual <<'EOF'
+	run drf-alloc --clock manual <<'EOF'
 {"type":"FRAMEWORK_ADD","framework_id":"f1"}
 {"type":"AGENT_ADD","agent_id":"n1","resources":"cpus:4;mem:4096"}
 {"type":"SUPPRESS","framework_id":"f1"}
@@ -305,7 +305,7 @@ b-big n4 cpus:16;mem:4096" ]
 EOF
 	[ "$output" = "f1 n2 mem:32
 f1 n3 cpus:0.01" ]
-	run manual_allocations -m 'cpus:1;mem:64' <<'EOF'
+	run manual_allocations --min-offer 'cpus:1;mem:64' <<'EOF'
 {"type":"FRAMEWORK_ADD","framework_id":"f1"}
 {"type":"AGENT_ADD","agent_id":"n1","resources":"cpus:1;mem:63"}
 {"type":"AGENT_ADD","agent_id":"n2","resources":"cpus:1;mem:64"}
@@ -315,7 +315,7 @@ EOF
 }
 
 @test "partial recover, claim, agent and framework removal keep the books exact" {
-	run drf-alloc -c manual <<'EOF'
+	run drf-alloc --clock manual <<'EOF'
 {"type":"FRAMEWORK_ADD","framework_id":"f1"}
 {"type":"FRAMEWORK_ADD","framework_id":"f2"}
 {"type":"AGENT_ADD","agent_id":"n1","resources":"cpus:4;mem:4096;ports:[100-199]"}
@@ -351,7 +351,7 @@ f2 n1 cpus:4;mem:4096;ports:[100-199]" ]
 }
 
 @test "shares after removal: agent resources vanish, framework holdings return" {
-	run drf-alloc -c manual <<'EOF'
+	run drf-alloc --clock manual <<'EOF'
 {"type":"FRAMEWORK_ADD","framework_id":"f1"}
 {"type":"FRAMEWORK_ADD","framework_id":"f2"}
 {"type":"AGENT_ADD","agent_id":"n1","resources":"cpus:4;mem:4096"}
@@ -384,7 +384,7 @@ EOF
 
 @test "the real clock allocates on events while the input stays open" {
 	mkfifo "$TMP/in"
-	drf-alloc -i 1h <"$TMP/in" >"$TMP/out" &
+	drf-alloc -I 1h <"$TMP/in" >"$TMP/out" &
 	pid=$!
 	exec 7>"$TMP/in"
 	echo '{"type":"FRAMEWORK_ADD","framework_id":"f1"}' >&7

@@ -52,7 +52,7 @@ BAD='not json at all	bad record: bad JSON
 
 @test "each bad record gets one clear ERROR and leaves the state as it was" {
 	bad_records=$(cut -f1 <<<"$BAD")
-	run drf-alloc -c manual <<<"$GOOD
+	run drf-alloc --clock manual <<<"$GOOD
 $bad_records
 {\"type\":\"SHARES_QUERY\"}
 {\"type\":\"ALLOCATE\"}
@@ -90,14 +90,14 @@ EOF
 }
 
 @test "an ERROR names the record type and echoes its framework and agent" {
-	run drf-alloc -c manual <<'EOF'
+	run drf-alloc --clock manual <<'EOF'
 {"type":"RECOVER","framework_id":"ghost","agent_id":"n1","resources":"cpus:1","ref":42}
 EOF
 	[ "$output" = '{"type":"ERROR","code":"unknown_framework","message":"RECOVER: unknown framework '"'"'ghost'"'"'","about":"RECOVER","ref":42,"framework_id":"ghost","agent_id":"n1"}' ]
 }
 
 @test "an agent re-added smaller than what is allocated on it offers nothing until as much is given back" {
-	run drf-alloc -c manual <<'EOF'
+	run drf-alloc --clock manual <<'EOF'
 {"type":"FRAMEWORK_ADD","framework_id":"f1"}
 {"type":"AGENT_ADD","agent_id":"n1","resources":"cpus:4;mem:4096"}
 {"type":"ALLOCATE"}
@@ -124,7 +124,7 @@ EOF
 }
 
 @test "an incoming ERROR is logged, never answered" {
-	run drf-alloc -c manual <<'EOF'
+	run drf-alloc --clock manual <<'EOF'
 {"type":"ERROR","message":"offerd did not like something","about":"ALLOCATION"}
 EOF
 	[ "$status" -eq 0 ]
@@ -144,7 +144,7 @@ import sys
 sys.stdout.write("{\"type\":\"FRAMEWORK_ADD\",\"framework_id\":\"f1\",\"pad\":\"" + "x" * (1100 * 1024) + "\"}\n")
 sys.stdout.write("{\"type\":\"FRAMEWORK_ADD\",\"framework_id\":\"f2\"}\n")
 sys.stdout.write("{\"type\":\"SHARES_QUERY\"}\n")' >"$TMP/in"
-	run drf-alloc -c manual <"$TMP/in"
+	run drf-alloc --clock manual <"$TMP/in"
 	echo "$output"
 	[ "${#lines[@]}" -eq 2 ]
 	[[ "${lines[0]}" == *'line longer than the record size limit'* ]]
@@ -169,7 +169,7 @@ sys.stdout.buffer.write(out)
 sys.stdout.buffer.write(pack({"type": "SHARES_QUERY"}))
 sys.stdout.buffer.write(pack({"type": "AGENT_REMOVE"}))
 sys.stdout.buffer.write(b"\xc1")' >"$TMP/in"
-	drf-alloc -c manual -f msgpack <"$TMP/in" >"$TMP/out"
+	drf-alloc --clock manual -o msgpack <"$TMP/in" >"$TMP/out"
 	run python3 -c "$MSGPACK_PY"'
 import sys
 b = open(sys.argv[1], "rb").read()
@@ -195,12 +195,12 @@ while i < len(b):
 
 @test "-f msgpack: a record cut short at EOF and a hostile length are ERRORs" {
 	printf '\x82\xa4type\xa8ALLOCATE\xa3' >"$TMP/in"
-	run sh -c "drf-alloc -c manual -f msgpack <'$TMP/in' | python3 -c 'import sys; sys.stdout.write(repr(sys.stdin.buffer.read()))'"
+	run sh -c "drf-alloc --clock manual -o msgpack <'$TMP/in' | python3 -c 'import sys; sys.stdout.write(repr(sys.stdin.buffer.read()))'"
 	echo "$output"
 	[[ "$output" == *"truncated msgpack record at end of input"* ]]
 	# a map that declares 2^32-1 pairs in a handful of bytes
 	printf '\xdf\xff\xff\xff\xff\xa4type' >"$TMP/in"
-	run sh -c "drf-alloc -c manual -f msgpack <'$TMP/in' | python3 -c 'import sys; sys.stdout.write(repr(sys.stdin.buffer.read()))'"
+	run sh -c "drf-alloc --clock manual -o msgpack <'$TMP/in' | python3 -c 'import sys; sys.stdout.write(repr(sys.stdin.buffer.read()))'"
 	echo "$output"
 	[[ "$output" == *"more than the limit"* ]]
 }
@@ -209,7 +209,7 @@ while i < len(b):
 	cat >"$TMP/fuzz.py" <<'EOF'
 import json, random, subprocess, sys
 random.seed(int(sys.argv[1]))
-p = subprocess.Popen(["drf-alloc", "-c", "manual"], stdin=subprocess.PIPE,
+p = subprocess.Popen(["drf-alloc", "--clock", "manual"], stdin=subprocess.PIPE,
                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                      text=True, bufsize=1)
 def res(s):

@@ -91,7 +91,7 @@ EOF
 }
 
 @test "-l: nothing is allocated while offerd is not there to take it" {
-	start_daemon alloc drf-alloc -d -c manual -l "$EP"
+	start_daemon alloc drf-alloc -d --clock manual -l "$EP"
 	# the allocation decided before anyone connected must not be lost:
 	# with no peer the send fails and the resources stay free
 	run python3 "$TMP/offerd.py" "$EP" <<'EOF'
@@ -120,7 +120,7 @@ while read -r line; do
 done
 EOF
 	chmod +x "$TMP/prog"
-	start_daemon alloc drf-alloc -d -l "$EP" -x "$TMP/prog"
+	start_daemon alloc drf-alloc -d -l "$EP" -A "$TMP/prog"
 	run python3 "$TMP/offerd.py" "$EP" <<'EOF'
 send {"type":"ALLOCATE"}
 quiet 1
@@ -137,7 +137,7 @@ EOF
 }
 
 @test "-x with the static example: owners get their agents over the socket" {
-	start_daemon alloc drf-alloc -d -l "$EP" -x "$TOP/examples/alloc-static/alloc-static"
+	start_daemon alloc drf-alloc -d -l "$EP" -A "$TOP/examples/alloc-static/alloc-static"
 	run python3 "$TMP/offerd.py" "$EP" <<'EOF'
 send {"type":"FRAMEWORK_ADD","framework_id":"web"}
 send {"type":"FRAMEWORK_ADD","framework_id":"batch"}
@@ -153,7 +153,7 @@ EOF
 }
 
 @test "-x: when the program dies drf-alloc exits 111" {
-	drf-alloc -d -l "$EP" -x 'exit 3' 2>"$TMP/err" &
+	drf-alloc -d -l "$EP" -A 'exit 3' 2>"$TMP/err" &
 	pid=$!
 	rc=0; wait "$pid" || rc=$?
 	cat "$TMP/err"

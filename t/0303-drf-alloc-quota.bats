@@ -17,14 +17,14 @@ FOUR='{"type":"FRAMEWORK_ADD","framework_id":"a1","role":"a"}
 {"type":"AGENT_ADD","agent_id":"n4","resources":"cpus:1;mem:100"}'
 
 @test "without quota two roles split four agents; with b guaranteed 3 cpus, b is served first up to them" {
-	run drf-alloc -c manual <<<"$FOUR
+	run drf-alloc --clock manual <<<"$FOUR
 {\"type\":\"ALLOCATE\"}"
 	[ "$status" -eq 0 ]
 	[ "$output" = '{"type":"ALLOCATION","framework_id":"a1","agent_id":"n1","resources":"cpus:1;mem:100"}
 {"type":"ALLOCATION","framework_id":"b1","agent_id":"n2","resources":"cpus:1;mem:100"}
 {"type":"ALLOCATION","framework_id":"a1","agent_id":"n3","resources":"cpus:1;mem:100"}
 {"type":"ALLOCATION","framework_id":"b1","agent_id":"n4","resources":"cpus:1;mem:100"}' ]
-	run drf-alloc -c manual <<<"{\"type\":\"QUOTA\",\"role\":\"b\",\"guarantee\":\"cpus:3\"}
+	run drf-alloc --clock manual <<<"{\"type\":\"QUOTA\",\"role\":\"b\",\"guarantee\":\"cpus:3\"}
 $FOUR
 {\"type\":\"ALLOCATE\"}"
 	[ "$status" -eq 0 ]
@@ -35,7 +35,7 @@ $FOUR
 }
 
 @test "a guarantee puts a role first even when its share is the larger, and only while it is below it" {
-	run drf-alloc -c manual <<'EOF'
+	run drf-alloc --clock manual <<'EOF'
 {"type":"FRAMEWORK_ADD","framework_id":"a1","role":"a"}
 {"type":"FRAMEWORK_ADD","framework_id":"b1","role":"b"}
 {"type":"QUOTA","role":"b","guarantee":"cpus:3"}
@@ -54,7 +54,7 @@ EOF
 }
 
 @test "a limit caps what a role is offered; what it gives back comes again within it; no limit, the rest" {
-	run drf-alloc -c manual <<'EOF'
+	run drf-alloc --clock manual <<'EOF'
 {"type":"FRAMEWORK_ADD","framework_id":"a1","role":"a"}
 {"type":"QUOTA","role":"a","limit":"cpus:1"}
 {"type":"AGENT_ADD","agent_id":"n1","resources":"cpus:4;mem:4096"}
@@ -72,7 +72,7 @@ EOF
 }
 
 @test "the part of an agent beyond a limit goes to the next role in the same cycle" {
-	run drf-alloc -c manual <<'EOF'
+	run drf-alloc --clock manual <<'EOF'
 {"type":"FRAMEWORK_ADD","framework_id":"a1","role":"a"}
 {"type":"FRAMEWORK_ADD","framework_id":"b1","role":"b"}
 {"type":"QUOTA","role":"a","limit":"cpus:1"}
@@ -85,7 +85,7 @@ EOF
 }
 
 @test "what a role uses counts against its limit: at it in any resource the agent has, nothing of it is offered" {
-	run drf-alloc -c manual <<'EOF'
+	run drf-alloc --clock manual <<'EOF'
 {"type":"FRAMEWORK_ADD","framework_id":"a1","role":"a"}
 {"type":"QUOTA","role":"a","limit":"cpus:1;mem:1024"}
 {"type":"AGENT_ADD","agent_id":"n1","resources":"cpus:4;mem:4096"}
@@ -103,7 +103,7 @@ EOF
 }
 
 @test "bad QUOTA records get ERRORs with codes and change nothing" {
-	run drf-alloc -c manual <<'EOF'
+	run drf-alloc --clock manual <<'EOF'
 {"type":"QUOTA","role":"a","limit":"cpus:4"}
 {"type":"QUOTA","role":"a","guarantee":"cpus:2","limit":"cpus:1"}
 {"type":"QUOTA","role":"a","limit":"ports:[1-2]"}

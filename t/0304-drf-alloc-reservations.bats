@@ -10,7 +10,7 @@ setup() { setup_tmp; }
 teardown() { cleanup_tmp; }
 
 @test "reserved resources go only to their role; the agent's unreserved rest to the first role" {
-	run drf-alloc -c manual <<'EOF'
+	run drf-alloc --clock manual <<'EOF'
 {"type":"FRAMEWORK_ADD","framework_id":"b1","role":"batch"}
 {"type":"FRAMEWORK_ADD","framework_id":"o1","role":"ops"}
 {"type":"FRAMEWORK_ADD","framework_id":"s1"}
@@ -31,7 +31,7 @@ EOF
 }
 
 @test "a limit counts reserved and unreserved cpus together" {
-	run drf-alloc -c manual <<'EOF'
+	run drf-alloc --clock manual <<'EOF'
 {"type":"FRAMEWORK_ADD","framework_id":"o1","role":"ops"}
 {"type":"QUOTA","role":"ops","limit":"cpus:3"}
 {"type":"AGENT_ADD","agent_id":"n1","resources":"cpus(ops):2;cpus:2;mem:1024"}
@@ -42,7 +42,7 @@ EOF
 }
 
 @test "bad reservations are refused: a role that is no name, too long a name, a reserved quota" {
-	run drf-alloc -c manual <<'EOF'
+	run drf-alloc --clock manual <<'EOF'
 {"type":"AGENT_ADD","agent_id":"n3","resources":"cpus(no way):2"}
 {"type":"AGENT_ADD","agent_id":"n3","resources":"cpus(averyveryverylongrolename):2"}
 {"type":"AGENT_ADD","agent_id":"n3","resources":"cpus():2"}

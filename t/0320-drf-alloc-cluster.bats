@@ -17,10 +17,10 @@ offer_hosts() {
 	# allocator runs as that user too, so that it may connect to it
 	as=
 	[ "$(id -u)" -ne 0 ] || as="setpriv --reuid=$(offerd_user) --regid=$(id -g "$(offerd_user)") --init-groups"
-	start_daemon alloc $as drf-alloc -d -l "ipc://$TMP/alloc.ipc" -x "$TOP/examples/alloc-static/alloc-static"
-	start_daemon offerd offerd -d -v -w "$TMP/master" -a "ipc://$TMP/alloc.ipc"
-	start_daemon agent1 agentd -d -k -w "$TMP/a1" -h host1 -r 'cpus:2;mem:512' -a owner:web
-	start_daemon agent2 agentd -d -k -w "$TMP/a2" -h host2 -r 'cpus:2;mem:512' -a owner:batch
+	start_daemon alloc $as drf-alloc -d -l "ipc://$TMP/alloc.ipc" -A "$TOP/examples/alloc-static/alloc-static"
+	start_daemon offerd offerd -d -v -w "$TMP/master" --allocator "ipc://$TMP/alloc.ipc"
+	start_daemon agent1 agentd -d -k -w "$TMP/a1" -N host1 -R 'cpus:2;mem:512' -a owner:web
+	start_daemon agent2 agentd -d -k -w "$TMP/a2" -N host2 -R 'cpus:2;mem:512' -a owner:batch
 	wait_for 15 agents_registered 2
 	bridge_start web -i web
 	bridge_start batch -i batch
@@ -34,7 +34,7 @@ offer_hosts() {
 }
 
 @test "an offer not answered within the offer timeout is rescinded and its resources offered again" {
-	OFFERD_FLAGS="-o 1s"
+	OFFERD_FLAGS="-O 1s"
 	start_cluster 1
 	bridge_start slow
 	bridge_wait slow '"type":"OFFER"'
@@ -84,14 +84,14 @@ offer_hosts() {
 	[ "$status" -eq 100 ]
 	run cluster-ctl weight 'a b' 1
 	[ "$status" -eq 100 ]
-	run offerd -n -W 'a b=1'
+	run offerd --check -W 'a b=1'
 	[ "$status" -eq 100 ]
 }
 
 @test "node filters from SUBSCRIBE: only matching agents, only those with the minimum free" {
 	start_cluster 2
 	bridge_start picky2 -a 'rack:r2'
-	bridge_start big -M 'cpus:3'
+	bridge_start big --min 'cpus:3'
 	bridge_wait picky2 '"type":"OFFER"'
 	sleep 2
 	[ "$(offer_hosts picky2)" = "host2 " ]

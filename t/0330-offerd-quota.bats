@@ -30,12 +30,12 @@ held_cpus() {
 
 @test "quota set, list and rm; bad requests are refused with codes, change nothing, and the master serves on" {
 	start_cluster 2
-	run cluster-ctl quota set -g cpus:1 -l 'cpus:2;mem:1G' gold
+	run cluster-ctl quota set --guarantee cpus:1 -L 'cpus:2;mem:1G' gold
 	[ "$status" -eq 0 ]
 	[ "$output" = "role gold guarantee cpus:1 limit cpus:2;mem:1024" ]
 	grep -q "role gold: guarantee cpus:1, limit cpus:2;mem:1024, set by" "$TMP/offerd.log"
 	# the guarantees would sum above the cluster's 4 cpus
-	run cluster-ctl quota set -g cpus:3.5 web
+	run cluster-ctl quota set --guarantee cpus:3.5 web
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"role web: the guarantees would sum to cpus:4.5, more cpus than the cluster's agents have"* ]]
 	send_rec '{"type":"SET_QUOTA","role":"web","guarantee":"cpus:3.5"}'
@@ -44,7 +44,7 @@ held_cpus() {
 	send_rec '{"type":"SET_QUOTA","role":"web","guarantee":"gpus:1"}'
 	[[ "$output" == *'"code":"over_cluster"'* ]]
 	# a guarantee over its limit
-	run cluster-ctl quota set -g cpus:2 -l cpus:1 web
+	run cluster-ctl quota set --guarantee cpus:2 -L cpus:1 web
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"the guarantee of cpus is over its limit"* ]]
 	send_rec '{"type":"SET_QUOTA","role":"web","guarantee":"cpus:2","limit":"cpus:1"}'
@@ -58,7 +58,7 @@ held_cpus() {
 	[[ "$output" == *'"code":"invalid"'* ]]
 	send_rec '{"type":"SET_QUOTA","role":"web","limit":7}'
 	[[ "$output" == *'"code":"malformed"'* ]]
-	run cluster-ctl quota set -l 'ports:[1-2]' web
+	run cluster-ctl quota set -L 'ports:[1-2]' web
 	[ "$status" -eq 100 ]
 	run cluster-ctl quota set web
 	[ "$status" -eq 100 ]
@@ -72,7 +72,7 @@ held_cpus() {
 	! grep -q "role web: guarantee" "$TMP/offerd.log"
 	[ "$(cluster-ctl -h -o active agents | sort -u)" = yes ]
 	# a second role fits beside gold; rm takes gold's away
-	run cluster-ctl quota set -g cpus:3 web
+	run cluster-ctl quota set --guarantee cpus:3 web
 	[ "$status" -eq 0 ]
 	run cluster-ctl quota rm gold
 	[ "$status" -eq 0 ]
@@ -83,7 +83,7 @@ held_cpus() {
 
 @test "quota survives a restart of offerd and is told to the new allocator" {
 	start_cluster 2
-	cluster-ctl quota set -l cpus:1 gold
+	cluster-ctl quota set -L cpus:1 gold
 	kill -TERM "$PID_offerd"
 	wait_for 10 sh -c "! kill -0 $PID_offerd 2>/dev/null"
 	start_daemon offerd offerd -d -v -w "$TMP/master"
@@ -100,7 +100,7 @@ held_cpus() {
 # first; web (role ROLE) subscribes; batch declines everything at once.
 contention() {
 	AGENT_RESOURCES='cpus:1;mem:256' start_cluster 4
-	[ -z "$1" ] || cluster-ctl quota set -g cpus:3 "$1"
+	[ -z "$1" ] || cluster-ctl quota set --guarantee cpus:3 "$1"
 	bridge_start batch -r batch
 	wait_for 15 sh -c "[ \$(grep -c '\"type\":\"OFFER\"' '$TMP/batch.ev') -ge 4 ]"
 	bridge_start web -r web
@@ -126,7 +126,7 @@ contention() {
 
 @test "a role's limit is never exceeded by what it is offered and runs, over a run" {
 	start_cluster 2
-	cluster-ctl quota set -l 'cpus:1' gold
+	cluster-ctl quota set -L 'cpus:1' gold
 	bridge_start gold -r gold
 	bridge_wait gold '"type":"OFFER"'
 	bridge_start other -r batch
@@ -154,10 +154,10 @@ contention() {
 
 @test "a quota or weight the registry cannot keep is refused 'unavailable' and changes nothing" {
 	start_cluster 2
-	cluster-ctl quota set -l cpus:2 web >/dev/null
+	cluster-ctl quota set -L cpus:2 web >/dev/null
 	# the work dir (offerd's registry without ZooKeeper) cannot be written
 	chmod 500 "$TMP/master"
-	run cluster-ctl quota set -l cpus:3 web
+	run cluster-ctl quota set -L cpus:3 web
 	chmod 700 "$TMP/master"
 	echo "$output"
 	[ "$status" -eq 1 ]
@@ -171,7 +171,7 @@ contention() {
 	[[ "$output" == *"the weight of web is unchanged"* ]]
 	[ -z "$(cluster-ctl -h -o role weights | grep -x web)" ]
 	# written again once it can be
-	run cluster-ctl quota set -l cpus:3 web
+	run cluster-ctl quota set -L cpus:3 web
 	[ "$status" -eq 0 ]
 	[ "$(cluster-ctl -h -o limit quota)" = "cpus:3" ]
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # Static reservations end to end: an agent started with
-# -r 'cpus(analytics):1;mem(analytics):256;cpus:1;mem:256' offers its
+# -R 'cpus(analytics):1;mem(analytics):256;cpus:1;mem:256' offers its
 # reserved part only to frameworks of role analytics, which run tasks on
 # it; listings show the reservation; it holds across restarts of agentd
 # (its flags) and offerd.
@@ -11,7 +11,7 @@ setup() {
 	setup_tmp
 	RES='cpus(analytics):1;mem(analytics):256;cpus:1;mem:256'
 	start_daemon offerd offerd -d -v -w "$TMP/master"
-	start_daemon agent1 agentd -d -v -k -w "$TMP/agent1" -h host1 -r "$RES" -g 1s
+	start_daemon agent1 agentd -d -v -k -w "$TMP/agent1" -N host1 -R "$RES" -g 1s
 	wait_for 15 agents_registered 1
 }
 teardown() { dump_logs; teardown_daemons; cleanup_tmp; }
@@ -44,7 +44,7 @@ only_role_sees_reserved() {
 @test "reservations hold across restarts of agentd and offerd" {
 	kill -TERM "$PID_agent1"
 	wait_for 10 sh -c "! kill -0 $PID_agent1 2>/dev/null"
-	start_daemon agent1 agentd -d -v -k -w "$TMP/agent1" -h host1 -r "$RES" -g 1s
+	start_daemon agent1 agentd -d -v -k -w "$TMP/agent1" -N host1 -R "$RES" -g 1s
 	wait_for 15 agents_registered 1
 	kill -TERM "$PID_offerd"
 	wait_for 10 sh -c "! kill -0 $PID_offerd 2>/dev/null"

@@ -35,7 +35,7 @@ resources_are() {
 	# agentd restarts with its plain -r: the master applies it again
 	kill -TERM "$PID_agent1"
 	wait_for 10 sh -c "! kill -0 $PID_agent1 2>/dev/null"
-	start_daemon agent1 agentd -d -v -k -w "$TMP/agent1" -h host1 -r 'cpus:2;mem:1024' -a rack:r1 -g 1s
+	start_daemon agent1 agentd -d -v -k -w "$TMP/agent1" -N host1 -R 'cpus:2;mem:1024' -a rack:r1 -g 1s
 	wait_for 15 agents_registered 1
 	resources_are 'cpus:1;mem:768;cpus(analytics):1;mem(analytics):256'
 	kill -TERM "$PID_offerd"

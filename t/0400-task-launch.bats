@@ -72,7 +72,7 @@ remove_task_cgroups() {
 }
 
 @test "basic exec: output in the sandbox, exit code propagates, cgroup removed" {
-	run task-launch -d "$SB" -i "$ID" -s "$ST" -- sh -c 'echo out; echo err >&2; exit 3'
+	run task-launch -w "$SB" -i "$ID" --status-file "$ST" -- sh -c 'echo out; echo err >&2; exit 3'
 	[ "$status" -eq 3 ]
 	[ "$(cat "$SB/stdout")" = out ]
 	[ "$(cat "$SB/stderr")" = err ]
@@ -81,14 +81,14 @@ remove_task_cgroups() {
 	grep -q "\"id\":\"$ID\"" "$ST"
 	[ -z "$(task_cgroups)" ]
 	# a second run appends
-	run task-launch -d "$SB" -i "$ID" -- sh -c 'echo again'
+	run task-launch -w "$SB" -i "$ID" -- sh -c 'echo again'
 	[ "$status" -eq 0 ]
 	[ "$(cat "$SB/stdout")" = "$(printf 'out\nagain')" ]
 }
 
 @test "cpu_ms counts every process of the task, also one killed when the task's init exits" {
 	# a CPU burner in the background, killed when sh (pid 1) exits after 1 s
-	run task-launch -d "$SB" -i "$ID" -s "$ST" -c 1 -- sh -c 'while :; do :; done & sleep 1; exit 0'
+	run task-launch -w "$SB" -i "$ID" --status-file "$ST" -c 1 -- sh -c 'while :; do :; done & sleep 1; exit 0'
 	[ "$status" -eq 0 ]
 	cpu=$(jq .cpu_ms "$ST")
 	echo "cpu_ms=$cpu"
@@ -96,14 +96,14 @@ remove_task_cgroups() {
 }
 
 @test "the task gets descriptors 0, 1 and 2 only, whatever the launcher inherited" {
-	run task-launch -d "$SB" -i "$ID" -- sh -c 'ls /proc/$$/fd' 7>/dev/null 8<&0
+	run task-launch -w "$SB" -i "$ID" -- sh -c 'ls /proc/$$/fd' 7>/dev/null 8<&0
 	[ "$status" -eq 0 ]
 	[ "$(tr '\n' ' ' <"$SB/stdout")" = "0 1 2 " ]
 }
 
 @test "environment is cleared to the base plus --env, cwd is the sandbox, stdin /dev/null" {
 	export LEAK=yes
-	run task-launch -d "$SB/new/dir" -i "$ID" -e FOO=bar -e X=1=2 -- sh -c 'env | sort; pwd; cat; echo end'
+	run task-launch -w "$SB/new/dir" -i "$ID" -e FOO=bar -e X=1=2 -- sh -c 'env | sort; pwd; cat; echo end'
 	[ "$status" -eq 0 ]
 	run cat "$SB/new/dir/stdout"
 	[ "${lines[0]}" = "FOO=bar" ]
@@ -119,7 +119,7 @@ remove_task_cgroups() {
 }
 
 @test "limits are written to the task's cgroups while it runs" {
-	task-launch -d "$SB" -i "$ID" -c 1.5 -m 96 -p 50 -- sleep 300 3>&- &
+	task-launch -w "$SB" -i "$ID" -c 1.5 -M 96 --pids 50 -- sleep 300 3>&- &
 	local pid=$!
 	wait_for 5 test -e "$(parent_of pids)/$ID/pids.max"
 	wait_for 5 grep -q . "$(parent_of pids)/$ID/cgroup.procs"
@@ -163,7 +163,7 @@ remove_pool() {
 	    skip "no cgroup v1 hierarchies here"
 	POOL="tlpool$$-$BATS_TEST_NUMBER"
 	# a task with every limit, that uses CPU and 16 MiB
-	run task-launch -d "$SB" -i "$ID.a" -s "$ST" -C "$POOL" -c 0.5 -m 64 -p 20 -- \
+	run task-launch -w "$SB" -i "$ID.a" --status-file "$ST" --cgroup-parent "$POOL" -c 0.5 -M 64 --pids 20 -- \
 	    sh -c 'dd if=/dev/zero of=/dev/null bs=16M count=1 2>/dev/null; i=0; while [ $i -lt 100000 ]; do i=$((i + 1)); done'
 	[ "$status" -eq 0 ]
 	cpu_a=$(sed 's/.*"cpu_ms":\([0-9]*\).*/\1/' "$ST")
@@ -180,7 +180,7 @@ remove_pool() {
 	# the next task runs in it under its own name, with no limits as asked
 	# (it runs until the test writes to the fifo "gate" in its sandbox)
 	mkfifo "$SB/gate"
-	task-launch -d "$SB" -i "$ID.b" -s "$ST" -C "$POOL" -- \
+	task-launch -w "$SB" -i "$ID.b" --status-file "$ST" --cgroup-parent "$POOL" -- \
 	    sh -c 'cat /proc/self/cgroup; read x <gate' 3>&- &
 	local pid=$!
 	wait_for 10 grep -q . "$(pool_dir pids)/$ID.b/cgroup.procs"
@@ -205,21 +205,21 @@ remove_pool() {
 	[ "$(spares memory | wc -l)" -eq 1 ]
 	[ "$(spares pids | wc -l)" -eq 1 ]
 	# a cgroup with an OOM kill on record is removed, not kept
-	run timeout 30 task-launch -d "$SB" -i "$ID.c" -s "$ST" -C "$POOL" -m 32 -- \
+	run timeout 30 task-launch -w "$SB" -i "$ID.c" --status-file "$ST" --cgroup-parent "$POOL" -M 32 -- \
 	    perl -e '$x = "x" x (256 * 1024 * 1024)'
 	[ "$status" -eq 137 ]
 	[ -z "$(spares memory)" ]
 	[ -z "$(spares pids)" ]
 	[ ! -e "$(pool_dir memory)/$ID.c" ]
 	# nor is one that page cache of the task's keeps charged past 1 MiB
-	run task-launch -d "$SB" -i "$ID.d" -s "$ST" -C "$POOL" -- \
+	run task-launch -w "$SB" -i "$ID.d" --status-file "$ST" --cgroup-parent "$POOL" -- \
 	    dd if=/dev/zero of=big bs=1M count=8
 	[ "$status" -eq 0 ]
 	[ -z "$(spares memory)" ]
 	[ -z "$(spares pids)" ]
 	[ ! -e "$(pool_dir memory)/$ID.d" ]
 	# a small one is
-	run task-launch -d "$SB" -i "$ID.e" -s "$ST" -C "$POOL" -- true
+	run task-launch -w "$SB" -i "$ID.e" --status-file "$ST" --cgroup-parent "$POOL" -- true
 	[ "$(spares memory | wc -l)" -eq 1 ]
 }
 
@@ -232,13 +232,13 @@ remove_pool() {
 		for n in $(seq 0 63); do mkdir "$(pool_dir "$c")/spare.$n"; done
 	done
 	# the launch takes one and puts it back: 64 again
-	run task-launch -d "$SB" -i "$ID" -s "$ST" -C "$POOL" -- true
+	run task-launch -w "$SB" -i "$ID" --status-file "$ST" --cgroup-parent "$POOL" -- true
 	[ "$status" -eq 0 ]
 	[ "$(spares memory | wc -l)" -eq 64 ]
 	[ "$(spares pids | wc -l)" -eq 64 ]
 	# a 65th cgroup, made while the task runs, is removed at its end
 	mkfifo "$SB/gate"
-	task-launch -d "$SB" -i "$ID.b" -C "$POOL" -- sh -c 'read x <gate' 3>&- &
+	task-launch -w "$SB" -i "$ID.b" --cgroup-parent "$POOL" -- sh -c 'read x <gate' 3>&- &
 	local pid=$!
 	wait_for 10 test -d "$(pool_dir pids)/$ID.b"
 	[ "$(spares pids | wc -l)" -eq 63 ]
@@ -255,7 +255,7 @@ remove_pool() {
 }
 
 @test "a task allocating past --mem is killed and the status says oom" {
-	run timeout 30 task-launch -d "$SB" -i "$ID" -s "$ST" -m 32 -- \
+	run timeout 30 task-launch -w "$SB" -i "$ID" --status-file "$ST" -M 32 -- \
 	    perl -e '$x = "x" x (256 * 1024 * 1024); print "survived\n"'
 	[ "$status" -eq 137 ]
 	grep -q '"oom":true' "$ST"
@@ -264,7 +264,7 @@ remove_pool() {
 	! grep -q survived "$SB/stdout"
 	# and the same allocation fits without the limit
 	# (emulated in t/0440's VM, on a loaded host, 256 MiB takes a while)
-	run timeout 120 task-launch -d "$SB" -i "$ID" -s "$ST" -m 1024 -- \
+	run timeout 120 task-launch -w "$SB" -i "$ID" --status-file "$ST" -M 1024 -- \
 	    perl -e '$x = "x" x (256 * 1024 * 1024); print "survived\n"'
 	[ "$status" -eq 0 ]
 	grep -q '"oom":false' "$ST"
@@ -273,7 +273,7 @@ remove_pool() {
 
 @test "a fork bomb stops at --pids" {
 	# Fork up to 100 sleepers and count the forks that fail.
-	run timeout 30 task-launch -d "$SB" -i "$ID" -p 20 -- perl -e '
+	run timeout 30 task-launch -w "$SB" -i "$ID" --pids 20 -- perl -e '
 	    my ($ok, $fail) = (0, 0);
 	    for (1 .. 100) {
 		my $p = fork;
@@ -290,16 +290,16 @@ remove_pool() {
 }
 
 @test "capabilities: none by default, --caps keeps one (root and --user)" {
-	run task-launch -d "$SB" -i "$ID" -- grep CapEff /proc/self/status
+	run task-launch -w "$SB" -i "$ID" -- grep CapEff /proc/self/status
 	[ "$status" -eq 0 ]
 	[ "$(cat "$SB/stdout")" = "$(printf 'CapEff:\t0000000000000000')" ]
 	rm "$SB/stdout"
-	run task-launch -d "$SB" -i "$ID" -k cap_net_bind_service -- grep -E 'CapEff|CapBnd' /proc/self/status
+	run task-launch -w "$SB" -i "$ID" --caps cap_net_bind_service -- grep -E 'CapEff|CapBnd' /proc/self/status
 	[ "$status" -eq 0 ]
 	grep -q "$(printf 'CapEff:\t0000000000000400')" "$SB/stdout"
 	grep -q "$(printf 'CapBnd:\t0000000000000400')" "$SB/stdout"
 	rm "$SB/stdout"
-	run task-launch -d "$SB" -i "$ID" -u nobody -k cap_net_bind_service -- sh -c 'id -u; grep CapEff /proc/self/status; grep NoNewPrivs /proc/self/status'
+	run task-launch -w "$SB" -i "$ID" -u nobody --caps cap_net_bind_service -- sh -c 'id -u; grep CapEff /proc/self/status; grep NoNewPrivs /proc/self/status'
 	[ "$status" -eq 0 ]
 	[ "$(sed -n 1p "$SB/stdout")" = "$(id -u nobody)" ]
 	grep -q "$(printf 'CapEff:\t0000000000000400')" "$SB/stdout"
@@ -308,7 +308,7 @@ remove_pool() {
 }
 
 @test "the task is pid 1 of its own pid namespace, with its own /proc and hostname" {
-	run task-launch -d "$SB" -i "$ID" -- sh -c 'echo $$; hostname; ls /proc | grep -c "^[0-9]"'
+	run task-launch -w "$SB" -i "$ID" -- sh -c 'echo $$; hostname; ls /proc | grep -c "^[0-9]"'
 	[ "$status" -eq 0 ]
 	run cat "$SB/stdout"
 	[ "${lines[0]}" = 1 ]
@@ -318,14 +318,14 @@ remove_pool() {
 }
 
 @test "--net gives a network namespace with loopback only" {
-	run task-launch -d "$SB" -i "$ID" -n -- sh -c 'tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d " "'
+	run task-launch -w "$SB" -i "$ID" --net -- sh -c 'tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d " "'
 	[ "$status" -eq 0 ]
 	[ "$(cat "$SB/stdout")" = lo ]
 }
 
 @test "SIGTERM kills every process of the task after the grace period" {
 	local marker="tl-marker-$ID" t0 t1
-	task-launch -d "$SB" -i "$ID" -s "$ST" -t 1 -- sh -c "
+	task-launch -w "$SB" -i "$ID" --status-file "$ST" -g 1 -- sh -c "
 	    trap '' TERM
 	    sh -c 'sleep 1000; : $marker' &
 	    sh -c 'sleep 1000; : $marker' &
@@ -347,7 +347,7 @@ remove_pool() {
 }
 
 @test "a task that handles SIGTERM exits by itself within the grace" {
-	task-launch -d "$SB" -i "$ID" -s "$ST" -t 10 -- sh -c 'trap "echo bye; exit 7" TERM; echo started; while :; do sleep 0.1; done' 3>&- &
+	task-launch -w "$SB" -i "$ID" --status-file "$ST" -g 10 -- sh -c 'trap "echo bye; exit 7" TERM; echo started; while :; do sleep 0.1; done' 3>&- &
 	local pid=$!
 	wait_for 5 grep -q started "$SB/stdout"
 	kill -TERM "$pid"
@@ -360,7 +360,7 @@ remove_pool() {
 }
 
 @test "a pid 1 that does not catch SIGTERM stops at once, not after the grace" {
-	task-launch -d "$SB" -i "$ID" -s "$ST" -t 10 -- sh -c 'echo started; exec sleep 100' 3>&- &
+	task-launch -w "$SB" -i "$ID" --status-file "$ST" -g 10 -- sh -c 'echo started; exec sleep 100' 3>&- &
 	local pid=$! rc=0 t0 t1
 	wait_for 5 grep -q started "$SB/stdout"
 	wait_for 5 pgrep -P "$pid" -x sleep
@@ -377,7 +377,7 @@ remove_pool() {
 @test "--require of a missing isolator fails and never runs the task" {
 	# A directory that is not a cgroup filesystem: no cgroup isolator.
 	mkdir "$TMP/notcgroup"
-	run task-launch -d "$SB" -i "$ID" -s "$ST" -R "$TMP/notcgroup" -r memory -- touch "$TMP/ran"
+	run task-launch -w "$SB" -i "$ID" --status-file "$ST" --cgroup-root "$TMP/notcgroup" --require memory -- touch "$TMP/ran"
 	[ "$status" -eq 111 ]
 	[[ "$output" == *"task-launch: required isolator 'memory' missing"* ]]
 	[ ! -e "$TMP/ran" ]
@@ -388,7 +388,7 @@ remove_pool() {
 @test "--require of a controller the cgroup2 hierarchy lacks fails (hybrid host)" {
 	[ -e /sys/fs/cgroup/unified/cgroup.controllers ] || skip "no hybrid cgroup2 mount here"
 	grep -qw memory /sys/fs/cgroup/unified/cgroup.controllers && skip "memory is enabled in cgroup2 here"
-	run task-launch -d "$SB" -i "$ID" -s "$ST" -R /sys/fs/cgroup/unified -r pid,memory -- touch "$TMP/ran"
+	run task-launch -w "$SB" -i "$ID" --status-file "$ST" --cgroup-root /sys/fs/cgroup/unified --require pid,memory -- touch "$TMP/ran"
 	[ "$status" -eq 111 ]
 	[[ "$output" == *"required isolator 'memory' missing"* ]]
 	[ ! -e "$TMP/ran" ]
@@ -397,7 +397,7 @@ remove_pool() {
 
 @test "a missing isolator that is not required is skipped and recorded" {
 	mkdir "$TMP/notcgroup"
-	run task-launch -v -d "$SB" -i "$ID" -s "$ST" -R "$TMP/notcgroup" -- sh -c 'echo $$'
+	run task-launch -v -w "$SB" -i "$ID" --status-file "$ST" --cgroup-root "$TMP/notcgroup" -- sh -c 'echo $$'
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"skipping isolator 'memory'"* ]]
 	[ "$(cat "$SB/stdout")" = 1 ]
@@ -407,7 +407,7 @@ remove_pool() {
 
 @test "cgroup v2 code path: the task runs in its own cgroup2 cgroup, removed after" {
 	[ -e /sys/fs/cgroup/unified/cgroup.controllers ] || skip "no cgroup2 mount at /sys/fs/cgroup/unified"
-	run task-launch -d "$SB" -i "$ID" -s "$ST" -R /sys/fs/cgroup/unified -- cat /proc/self/cgroup
+	run task-launch -w "$SB" -i "$ID" --status-file "$ST" --cgroup-root /sys/fs/cgroup/unified -- cat /proc/self/cgroup
 	[ "$status" -eq 0 ]
 	grep -qx "0::/cluster-tasks/$ID" "$SB/stdout"
 	grep -q '"isolators":"cgroup,' "$ST"
@@ -441,7 +441,7 @@ a.close()
 print("server", srv.wait())
 PY
 	run python3 "$TMP/client.py" "$TOP/build/bin/task-launch" "$TMP/launcher.log" \
-	    task-launch -d "$SB" -i "$ID" -s "$ST" -- sh -c 'echo served; exit 7'
+	    task-launch -w "$SB" -i "$ID" --status-file "$ST" -- sh -c 'echo served; exit 7'
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = ready ]
@@ -487,13 +487,13 @@ PY
 	[ "$names" = "cgroup memory cpu pids pid mount ipc uts net caps no_new_privs rlimits " ]
 	[[ "${lines[0]}" =~ ^cgroup$'\t'available$'\t'v[12]$ ]]
 	[[ "${lines[4]}" == pid$'\t'available* ]]
-	run task-launch -R "$TMP" --probe
+	run task-launch --cgroup-root "$TMP" --probe
 	[ "$status" -eq 0 ]
 	[[ "${lines[1]}" == memory$'\t'missing$'\t'* ]]
 }
 
 @test "unknown user: exit 111, a clear message and a failed status" {
-	run task-launch -d "$SB" -i "$ID" -s "$ST" -u nobodyx -- touch "$TMP/ran"
+	run task-launch -w "$SB" -i "$ID" --status-file "$ST" -u nobodyx -- touch "$TMP/ran"
 	[ "$status" -eq 111 ]
 	[ "$output" = "task-launch: unknown user 'nobodyx'" ]
 	grep -q "\"reason\":\"unknown user 'nobodyx'\"" "$ST"
@@ -504,24 +504,24 @@ PY
 @test "malformed numbers are usage errors (100)" {
 	local v
 	for v in 12x -5 nan 0 1e3 99999999999999999999 ""; do
-		run task-launch -d "$SB" -m "$v" -- true
+		run task-launch -w "$SB" -M "$v" -- true
 		[ "$status" -eq 100 ]
 		[[ "${lines[0]}" == "task-launch: invalid memory size: '$v'" ]]
 	done
 	for v in nan -1 inf 1.2.3 0 0x10; do
-		run task-launch -d "$SB" -c "$v" -- true
+		run task-launch -w "$SB" -c "$v" -- true
 		[ "$status" -eq 100 ]
 		[[ "${lines[0]}" == "task-launch: invalid cpus: '$v'" ]]
 	done
-	run task-launch -d "$SB" -p 0 -- true
+	run task-launch -w "$SB" --pids 0 -- true
 	[ "$status" -eq 100 ]
-	run task-launch -d "$SB" -l nofile=abc -- true
+	run task-launch -w "$SB" --rlimit nofile=abc -- true
 	[ "$status" -eq 100 ]
-	run task-launch -d "$SB" -x memory,bogus -- true
+	run task-launch -w "$SB" -x memory,bogus -- true
 	[ "$status" -eq 100 ]
-	run task-launch -d "$SB" -k cap_bogus -- true
+	run task-launch -w "$SB" --caps cap_bogus -- true
 	[ "$status" -eq 100 ]
-	run task-launch -d "$SB" -i ../escape -- true
+	run task-launch -w "$SB" -i ../escape -- true
 	[ "$status" -eq 100 ]
 	run task-launch --bogus -- true
 	[ "$status" -eq 100 ]
@@ -529,7 +529,7 @@ PY
 }
 
 @test "missing command is a usage error (100)" {
-	run task-launch -d "$SB" -i "$ID"
+	run task-launch -w "$SB" -i "$ID"
 	[ "$status" -eq 100 ]
 	[ "${lines[0]}" = "task-launch: missing command" ]
 	[[ "${lines[1]}" == usage:* ]]
@@ -539,7 +539,7 @@ PY
 	local d
 	d="$(parent_of pids)/$ID"
 	mkdir -p "$d"
-	run task-launch -d "$SB" -i "$ID" -s "$ST" -- touch "$TMP/ran"
+	run task-launch -w "$SB" -i "$ID" --status-file "$ST" -- touch "$TMP/ran"
 	[ "$status" -eq 111 ]
 	[ "$output" = "task-launch: cgroup $d exists" ]
 	[ -d "$d" ]
@@ -550,27 +550,27 @@ PY
 }
 
 @test "command not found is 127, not executable is 126" {
-	run -127 task-launch -d "$SB" -i "$ID" -s "$ST" -- /nonexistent/cmd
+	run -127 task-launch -w "$SB" -i "$ID" --status-file "$ST" -- /nonexistent/cmd
 	[ "$status" -eq 127 ]
 	[[ "$output" == *"task-launch: /nonexistent/cmd: No such file or directory"* ]]
 	grep -q '"exit_status":127' "$ST"
 	echo 'echo no' >"$TMP/noexec"
 	chmod 644 "$TMP/noexec"
-	run -126 task-launch -d "$SB" -i "$ID" -- "$TMP/noexec"
+	run -126 task-launch -w "$SB" -i "$ID" -- "$TMP/noexec"
 	[ "$status" -eq 126 ]
 	[[ "$output" == *"task-launch: $TMP/noexec: Permission denied"* ]]
 	[ -z "$(task_cgroups)" ]
 }
 
 @test "rlimits are applied" {
-	run task-launch -d "$SB" -i "$ID" -l nofile=77 -l core=0 -- sh -c 'ulimit -n; ulimit -c'
+	run task-launch -w "$SB" -i "$ID" --rlimit nofile=77 --rlimit core=0 -- sh -c 'ulimit -n; ulimit -c'
 	[ "$status" -eq 0 ]
 	[ "$(cat "$SB/stdout")" = "$(printf '77\n0')" ]
 }
 
 @test "the task dies with its supervisor even when it is SIGKILLed" {
 	local marker="tl-orphan-$ID"
-	task-launch -d "$SB" -i "$ID" -- sh -c "sh -c 'sleep 1000; : $marker' & echo started; sleep 1000" 3>&- &
+	task-launch -w "$SB" -i "$ID" -- sh -c "sh -c 'sleep 1000; : $marker' & echo started; sleep 1000" 3>&- &
 	local pid=$!
 	wait_for 5 grep -q started "$SB/stdout"
 	[ "$(pgrep -f "$marker" | wc -l)" -ge 2 ]
@@ -583,9 +583,8 @@ PY
 	mkdir -p "$W/tasks/f/a/sandbox" "$W/tasks/f/b/sandbox"
 	echo secret >"$W/agent_file"
 	chown nobody "$W/tasks/f/b/sandbox"
-	run task-launch -d "$W/tasks/f/a/sandbox" -i "$ID" -s "$ST" -u nobody --hide "$W" -- \
-	    sh -c "echo own >\$SANDBOX/own; ls $W; ls $W/tasks/f; cat $W/agent_file; \
-echo x >$W/tasks/f/b/sandbox/evil; touch $W/new; pwd"
+	run task-launch -w "$W/tasks/f/a/sandbox" -i "$ID" --status-file "$ST" -u nobody --hide "$W" -- \
+	    sh -c "echo own >\$SANDBOX/own; ls $W; ls $W/tasks/f; cat $W/agent_file; \ echo x >$W/tasks/f/b/sandbox/evil; touch $W/new; pwd"
 	[ "$status" -eq 0 ]
 	out="$W/tasks/f/a/sandbox/stdout"
 	cat "$out" "$W/tasks/f/a/sandbox/stderr"
@@ -602,14 +601,14 @@ echo x >$W/tasks/f/b/sandbox/evil; touch $W/new; pwd"
 
 @test "--hide needs the mount isolator (111) and a directory above the sandbox (100)" {
 	mkdir -p "$TMP/w/sb"
-	run task-launch -d "$TMP/w/sb" -i "$ID" -s "$ST" -x pid --hide "$TMP/w" -- touch "$TMP/ran"
+	run task-launch -w "$TMP/w/sb" -i "$ID" --status-file "$ST" -x pid --hide "$TMP/w" -- touch "$TMP/ran"
 	[ "$status" -eq 111 ]
 	[[ "$output" == *"needs the mount isolator"* ]]
-	run task-launch -d "$TMP/w/sb" -i "$ID" -s "$ST" --hide "$TMP/w/sb" -- touch "$TMP/ran"
+	run task-launch -w "$TMP/w/sb" -i "$ID" --status-file "$ST" --hide "$TMP/w/sb" -- touch "$TMP/ran"
 	[ "$status" -eq 100 ]
-	run task-launch -d "$TMP/w/sb" -i "$ID" -s "$ST" --hide / -- touch "$TMP/ran"
+	run task-launch -w "$TMP/w/sb" -i "$ID" --status-file "$ST" --hide / -- touch "$TMP/ran"
 	[ "$status" -eq 100 ]
-	run task-launch -d "$TMP/w/sb" -i "$ID" -s "$ST" --hide relative -- true
+	run task-launch -w "$TMP/w/sb" -i "$ID" --status-file "$ST" --hide relative -- true
 	[ "$status" -eq 100 ]
 	[ ! -e "$TMP/ran" ]
 	[ -z "$(task_cgroups)" ]
@@ -619,13 +618,13 @@ echo x >$W/tasks/f/b/sandbox/evil; touch $W/new; pwd"
 	mkdir -p "$SB"
 	echo keep >"$TMP/target"
 	ln -s "$TMP/target" "$SB/stdout"
-	run task-launch -d "$SB" -i "$ID" -s "$ST" -u nobody -- echo written
+	run task-launch -w "$SB" -i "$ID" --status-file "$ST" -u nobody -- echo written
 	[ "$status" -eq 111 ]
 	[ "$(cat "$TMP/target")" = keep ]
 	[ "$(stat -c %U "$TMP/target")" = root ]
 	rm "$SB/stdout"
 	ln "$TMP/target" "$SB/stdout"
-	run task-launch -d "$SB" -i "$ID" -s "$ST" -u nobody -- echo written
+	run task-launch -w "$SB" -i "$ID" --status-file "$ST" -u nobody -- echo written
 	[ "$status" -eq 111 ]
 	[ "$(cat "$TMP/target")" = keep ]
 	[ "$(stat -c %U "$TMP/target")" = root ]

@@ -15,7 +15,7 @@ teardown() {
 }
 
 @test "launcher-nice runs the task in its sandbox, niced, with task-launch's arguments" {
-	run "$LAUNCHER" -d "$SB" -i t1 -c 1.5 --mem=64 -p 10 -nv -x pid -s "$TMP/st" \
+	run "$LAUNCHER" -w "$SB" -i t1 -c 1.5 --mem=64 --pids 10 --net -v -x pid --status-file "$TMP/st" \
 	    -e "GREETING=it's hi" --env X=1 -- \
 	    sh -c 'echo "$GREETING $X $TASK_ID"; cut -d" " -f19 /proc/self/stat; pwd; echo oops >&2; exit 4'
 	[ "$status" -eq 4 ]
@@ -37,7 +37,7 @@ teardown() {
 }
 
 @test "launcher-nice: usage errors are 100, --probe reports no isolation" {
-	run "$LAUNCHER" -d "$SB"
+	run "$LAUNCHER" -w "$SB"
 	[ "$status" -eq 100 ]
 	run "$LAUNCHER" --bogus x -- true
 	[ "$status" -eq 100 ]
@@ -49,11 +49,11 @@ teardown() {
 
 @test "launcher-nice runs the task as --user, never as its own user" {
 	[ "$(id -u)" -eq 0 ] || skip "needs root (switches user)"
-	run "$LAUNCHER" -d "$SB" -i t3 -u nobody --hide /unused -- sh -c 'id -un; echo x >$SANDBOX/mine'
+	run "$LAUNCHER" -w "$SB" -i t3 -u nobody --hide /unused -- sh -c 'id -un; echo x >$SANDBOX/mine'
 	[ "$status" -eq 0 ]
 	[ "$(cat "$SB/stdout")" = nobody ]
 	[ "$(stat -c %U "$SB" "$SB/mine" "$SB/stdout")" = "$(printf 'nobody\nnobody\nnobody')" ]
-	run "$LAUNCHER" -d "$TMP/sb2" -i t4 --user no-such-user-x -- true
+	run "$LAUNCHER" -w "$TMP/sb2" -i t4 --user no-such-user-x -- true
 	[ "$status" -eq 111 ]
 	[[ "$output" == *"unknown user 'no-such-user-x'"* ]]
 }

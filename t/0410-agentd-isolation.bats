@@ -18,7 +18,7 @@ teardown() { dump_logs; teardown_daemons; cleanup_tmp; }
 }
 
 @test "a task past its memory limit is reported as memory limit exceeded" {
-	run cluster-ctl run --mem 32 -n hog -- perl -e '$x = "a" x (200 * 1024 * 1024); sleep 1'
+	run cluster-ctl run --mem 32 -N hog -- perl -e '$x = "a" x (200 * 1024 * 1024); sleep 1'
 	echo "$output"
 	[ "$status" -ne 0 ]
 	[[ "$output" == *TASK_FAILED* ]]
@@ -36,7 +36,7 @@ teardown() { dump_logs; teardown_daemons; cleanup_tmp; }
 }
 
 @test "killing a task leaves nothing of it, even children that ignore SIGTERM" {
-	cluster-ctl run -n stubborn -- sh -c 'trap "" TERM; sh -c "sleep 300" marker-x1y2 & sleep 300' >"$TMP/out" 2>&1 &
+	cluster-ctl run -N stubborn -- sh -c 'trap "" TERM; sh -c "sleep 300" marker-x1y2 & sleep 300' >"$TMP/out" 2>&1 &
 	pid=$!
 	wait_for 10 grep -q running "$TMP/out"
 	wait_for 5 pgrep -f marker-x1y2
@@ -59,8 +59,8 @@ teardown() { dump_logs; teardown_daemons; cleanup_tmp; }
 @test "agentd --launcher swaps the isolation step" {
 	teardown_daemons
 	start_daemon offerd offerd -d -w "$TMP/m2"
-	start_daemon agentx agentd -d -k -w "$TMP/ax" -r 'cpus:1;mem:256' \
-	    -L "$TOP/examples/launcher-nice/launcher"
+	start_daemon agentx agentd -d -k -w "$TMP/ax" -R 'cpus:1;mem:256' \
+	    --launcher "$TOP/examples/launcher-nice/launcher"
 	wait_for 15 agents_registered 1
 	run cluster-ctl run -- sh -c 'echo nice=$(nice)'
 	echo "$output"
@@ -79,7 +79,7 @@ server_of() {
 # agent1's launcher server.
 run_until_running() {
 	local name=$1; shift
-	cluster-ctl run -n "$name" -- "$@" >"$TMP/out" 2>&1 &
+	cluster-ctl run -N "$name" -- "$@" >"$TMP/out" 2>&1 &
 	pid=$!
 	wait_for 10 grep -q running "$TMP/out"
 	srv=$(server_of "$PID_agent1")
@@ -116,7 +116,7 @@ run_until_running() {
 	teardown_daemons
 	cp "$TOP/build/bin/task-launch" "$TMP/tl"
 	start_daemon offerd offerd -d -w "$TMP/m2"
-	start_daemon agentx agentd -d -k -w "$TMP/ax" -r 'cpus:1;mem:256' -L "$TMP/tl"
+	start_daemon agentx agentd -d -k -w "$TMP/ax" -R 'cpus:1;mem:256' --launcher "$TMP/tl"
 	wait_for 15 agents_registered 1
 	run cluster-ctl run -- true
 	[ "$status" -eq 0 ]
@@ -138,7 +138,7 @@ run_until_running() {
 	    "$TOP/build/bin/task-launch" >"$TMP/mute"
 	chmod +x "$TMP/mute"
 	start_daemon offerd offerd -d -w "$TMP/m2"
-	start_daemon agentx agentd -d -v -k -w "$TMP/ax" -r 'cpus:1;mem:256' -L "$TMP/mute"
+	start_daemon agentx agentd -d -v -k -w "$TMP/ax" -R 'cpus:1;mem:256' --launcher "$TMP/mute"
 	wait_for 15 agents_registered 1
 	SECONDS=0
 	run cluster-ctl run -- true

@@ -46,8 +46,8 @@ launch_argv() {
 	    "$TOP/build/bin/task-launch" >"$TMP/mute"
 	chmod +x "$TMP/mute"
 	start_daemon offerd offerd -d -v -w "$TMP/master" -t 2s
-	start_daemon agentx agentd -d -v -k -w "$TMP/ax" -r 'cpus:1;mem:256' \
-	    -H 200ms -L "$TMP/mute"
+	start_daemon agentx agentd -d -v -k -w "$TMP/ax" -R 'cpus:1;mem:256' \
+	    -H 200ms --launcher "$TMP/mute"
 	wait_for 15 agents_registered 1
 	bridge_start fw
 	launch_argv fw first '["true"]'

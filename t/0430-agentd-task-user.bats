@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
-# Who a task runs as (agentd -U, -A; agentd(8), TASK USER): a task naming
+# Who a task runs as (agentd -U, --allow-root-tasks; agentd(8), TASK USER): a task naming
 # no user runs as nobody when agentd is root, in a sandbox that it owns
-# and that is all it sees of the work dir; uid 0 needs agentd -A; a user
+# and that is all it sees of the work dir; uid 0 needs agentd --allow-root-tasks; a user
 # the agent cannot run as is TASK_ERROR with a reason, and the agent keeps
 # serving after every refusal.
 
@@ -22,8 +22,8 @@ start_agent() {
 	    'permit * query' 'permit * view *' >"$TMP/acl"
 	chmod 600 "$TMP/acl"
 	start_daemon offerd offerd -d -v -w "$TMP/master" -P "$TMP/acl"
-	start_daemon agent1 agentd -d -v -k -w "$TMP/agent1" -h host1 \
-	    -r 'cpus:2;mem:1024' -g 1s "$@"
+	start_daemon agent1 agentd -d -v -k -w "$TMP/agent1" -N host1 \
+	    -R 'cpus:2;mem:1024' -g 1s "$@"
 	wait_for 15 agents_registered 1
 	bridge_start fw
 }
@@ -119,8 +119,8 @@ rm -f $TMP/agent1/agent_id && echo removed-id; ls $TMP/agent1; true"
 	still_serving
 }
 
-@test "with agentd -A a task naming root runs as root" {
-	start_agent -A
+@test "with agentd --allow-root-tasks a task naming root runs as root" {
+	start_agent --allow-root-tasks
 	launch asroot 'id -u' root
 	[ "$(ended asroot)" = "TASK_STARTING TASK_RUNNING TASK_FINISHED " ]
 	[ "$(cat "$(sandbox_of asroot)/stdout")" = 0 ]
@@ -157,7 +157,7 @@ rm -f $TMP/agent1/agent_id && echo removed-id; ls $TMP/agent1; true"
 	start_daemon offerd "${AS_DAEMON[@]}" offerd -d -w "$TMP/d/master"
 	wait_for 10 test -S "$TMP/d/m.ipc"
 	start_daemon agent1 "${AS_DAEMON[@]}" agentd -d -v -k -w "$TMP/d/agent" \
-	    -r 'cpus:1;mem:256' -g 1s
+	    -R 'cpus:1;mem:256' -g 1s
 	wait_for 15 eval '[ "$("${AS_DAEMON[@]}" cluster-ctl -h -o active agents 2>/dev/null)" = yes ]'
 	run "${AS_DAEMON[@]}" cluster-ctl run -- id -un
 	[ "$status" -eq 0 ]

@@ -20,7 +20,7 @@ teardown() { dump_logs; teardown_daemons; pkill -f "marker-$$" || true; cleanup_
 	bridge_wait fw '"type":"AGENT_LOST"' 2
 	# the task goes on without its agent
 	pgrep -f "marker-$$"
-	start_daemon agent1b agentd -d -v -k -w "$TMP/agent1" -h host1 -r 'cpus:2;mem:1024' -g 1s
+	start_daemon agent1b agentd -d -v -k -w "$TMP/agent1" -N host1 -R 'cpus:2;mem:1024' -g 1s
 	bridge_wait fw '"reason":"agent reachable again"'
 	bridge_wait fw '"state":"TASK_FINISHED"' 15
 	sleep 1
@@ -31,7 +31,7 @@ teardown() { dump_logs; teardown_daemons; pkill -f "marker-$$" || true; cleanup_
 	bridge_launch fw t2 "sleep 3; echo done # marker-$$"
 	bridge_wait fw '"state":"TASK_RUNNING"'
 	kill -9 "$PID_agent1"
-	start_daemon agent1b agentd -d -v -k -w "$TMP/agent1" -h host1 -r 'cpus:2;mem:1024' -g 1s
+	start_daemon agent1b agentd -d -v -k -w "$TMP/agent1" -N host1 -R 'cpus:2;mem:1024' -g 1s
 	bridge_wait fw '"state":"TASK_FINISHED"' 15
 	grep -q 'recovered task t2' "$TMP/agent1b.log"
 	# the same agent id, and the task's output in its sandbox
@@ -46,7 +46,7 @@ teardown() { dump_logs; teardown_daemons; pkill -f "marker-$$" || true; cleanup_
 	bridge_wait fw '"state":"TASK_RUNNING"'
 	kill -9 "$PID_agent1"
 	sleep 2
-	start_daemon agent1b agentd -d -v -k -w "$TMP/agent1" -h host1 -r 'cpus:2;mem:1024' -g 1s
+	start_daemon agent1b agentd -d -v -k -w "$TMP/agent1" -N host1 -R 'cpus:2;mem:1024' -g 1s
 	bridge_wait fw '"state":"TASK_FAILED"' 15
 	grep '"state":"TASK_FAILED"' "$TMP/fw.ev" | grep -q '"exit_code":4'
 }
@@ -59,9 +59,9 @@ manual_cluster() {
 	shift
 	teardown_daemons
 	start_daemon offerd offerd -d -v -w "$TMP/m$tag"
-	start_daemon "agent$tag" agentd -d -v -k -w "$TMP/a$tag" -r 'cpus:2;mem:1024' "$@"
+	start_daemon "agent$tag" agentd -d -v -k -w "$TMP/a$tag" -R 'cpus:2;mem:1024' "$@"
 	wait_for 15 agents_registered 1
-	bridge_start manual -A
+	bridge_start manual --manual-ack
 }
 
 @test "the updates log: after a restart only the unacknowledged update is sent again" {
@@ -80,7 +80,7 @@ manual_cluster() {
 	[ "$(sed -n 1p "$log" | jq -r .state)" = TASK_STARTING ]
 	[ "$(grep -c '"state":"TASK_RUNNING"' "$log")" -eq 1 ]
 	kill -9 "$PID_agentl"
-	start_daemon agentl2 agentd -d -v -k -w "$TMP/al" -r 'cpus:2;mem:1024' -g 1s
+	start_daemon agentl2 agentd -d -v -k -w "$TMP/al" -R 'cpus:2;mem:1024' -g 1s
 	wait_for 15 sh -c "[ \$(grep -c '\"state\":\"TASK_RUNNING\"' '$TMP/manual.ev') -ge 2 ]"
 	[ "$(bridge_count manual '"state":"TASK_STARTING"')" -eq 1 ]
 	grep -q 'recovered task t6' "$TMP/agentl2.log"
@@ -103,7 +103,7 @@ manual_cluster() {
 	printf '%s\n' '{"type":"STATUS","task_id":"done","state":"TASK_STARTING","uuid":"u3"}' \
 	    '{"ack":"u3"}' '{"type":"STATUS","task_id":"done","state":"TASK_FINISHED","uuid":"u4"}' \
 	    '{"ack":"u4"}' >"$wd/tasks/fwx/done/updates.log"
-	start_daemon agentz agentd -d -v -k -w "$wd" -h hostz -r 'cpus:2;mem:1024' -g 1s
+	start_daemon agentz agentd -d -v -k -w "$wd" -N hostz -R 'cpus:2;mem:1024' -g 1s
 	wait_for 10 no_process "marker-$$-gone"
 	wait_for 10 test -e "$wd/tasks/fwx/gone/acked"
 	[ -e "$wd/tasks/fwx/done/acked" ]
@@ -115,7 +115,7 @@ manual_cluster() {
 }
 
 @test "status updates are retransmitted until acknowledged, in order" {
-	manual_cluster m -u 1s
+	manual_cluster m --update-retry 1s
 	bridge_launch manual t4 "true"
 	bridge_wait manual '"state":"TASK_STARTING"'
 	# unacknowledged: STARTING comes again, and nothing after it yet
@@ -136,7 +136,7 @@ manual_cluster() {
 @test "an agent away past the removal timeout: its tasks are lost; back, it is told to kill them" {
 	teardown_daemons
 	start_daemon offerd offerd -d -v -w "$TMP/m3" -t 1s -T 2s
-	start_daemon agentr agentd -d -v -k -w "$TMP/ar" -r 'cpus:2;mem:1024' -g 1s
+	start_daemon agentr agentd -d -v -k -w "$TMP/ar" -R 'cpus:2;mem:1024' -g 1s
 	wait_for 15 agents_registered 1
 	bridge_start fr
 	bridge_launch fr t5 "sleep 60 # marker-$$"
@@ -144,7 +144,7 @@ manual_cluster() {
 	kill -9 "$PID_agentr"
 	bridge_wait fr '"state":"TASK_LOST"' 10
 	grep '"state":"TASK_LOST"' "$TMP/fr.ev" | grep -q '"reason":"agent removed"'
-	start_daemon agentr2 agentd -d -v -k -w "$TMP/ar" -r 'cpus:2;mem:1024' -g 1s
+	start_daemon agentr2 agentd -d -v -k -w "$TMP/ar" -R 'cpus:2;mem:1024' -g 1s
 	wait_for 15 agents_registered 1
 	# the old task is killed and reported no more
 	wait_for 10 no_process "marker-$$"

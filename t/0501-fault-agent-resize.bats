@@ -9,8 +9,8 @@ setup() {
 	setup_tmp
 	# the default agent timeout: a restart keeps the agent active
 	start_daemon offerd offerd -d -v -w "$TMP/master"
-	start_daemon agent agentd -d -v -w "$TMP/agent" -h rr -a kind:rr \
-	    -r 'cpus:4;mem:4000' -g 1s
+	start_daemon agent agentd -d -v -w "$TMP/agent" -N rr -a kind:rr \
+	    -R 'cpus:4;mem:4000' -g 1s
 	wait_for 15 agents_registered 1
 	bridge_start fw
 }
@@ -31,8 +31,8 @@ registered() {
 	n=$(bridge_count fw '"type":"OFFER"')
 	kill -TERM "$PID_agent"
 	wait_for 10 sh -c "! kill -0 $PID_agent 2>/dev/null"
-	start_daemon agent2 agentd -d -v -w "$TMP/agent" -h rr -a kind:rr \
-	    -r 'cpus:1;mem:500' -g 1s
+	start_daemon agent2 agentd -d -v -w "$TMP/agent" -N rr -a kind:rr \
+	    -R 'cpus:1;mem:500' -g 1s
 	wait_for 15 registered 2
 	# the offer cut from the old size is rescinded, the new one is the truth
 	bridge_wait fw '"type":"RESCIND"'
@@ -50,8 +50,8 @@ registered() {
 	bridge_wait fw '"state":"TASK_RUNNING"'
 	n=$(bridge_count fw '"type":"OFFER"')
 	kill -9 "$PID_agent"
-	start_daemon agent2 agentd -d -v -w "$TMP/agent" -h rr -a kind:rr \
-	    -r 'cpus:1;mem:500' -g 1s
+	start_daemon agent2 agentd -d -v -w "$TMP/agent" -N rr -a kind:rr \
+	    -R 'cpus:1;mem:500' -g 1s
 	wait_for 15 registered 2
 	grep -q 'less than its tasks use' "$TMP/offerd.log"
 	# the task is still accounted, and nothing is free

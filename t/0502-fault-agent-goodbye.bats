@@ -9,7 +9,7 @@ load helper
 setup() {
 	setup_tmp
 	start_daemon offerd offerd -d -v -w "$TMP/master" -t 15s
-	start_daemon agent2 agentd -d -v -k -w "$TMP/agent2" -h host2 -r 'cpus:2;mem:1024'
+	start_daemon agent2 agentd -d -v -k -w "$TMP/agent2" -N host2 -R 'cpus:2;mem:1024'
 }
 teardown() { dump_logs; teardown_daemons; pkill -f "marker-$$" || true; cleanup_tmp; }
 
@@ -21,9 +21,9 @@ active_of() {
 active_is() { [ "$(active_of "$1")" = "$2" ]; }
 
 @test "without -k: out of the pool at once, its task stays running, and it comes back" {
-	start_daemon agent1 agentd -d -v -w "$TMP/agent1" -h host1 -r 'cpus:2;mem:1024' -a only:one
+	start_daemon agent1 agentd -d -v -w "$TMP/agent1" -N host1 -R 'cpus:2;mem:1024' -a only:one
 	wait_for 15 agents_registered 2
-	cluster-ctl run -a only:one -n stay -- sh -c "sleep 60 # marker-$$" >"$TMP/stay.out" 2>&1 &
+	cluster-ctl run -a only:one -N stay -- sh -c "sleep 60 # marker-$$" >"$TMP/stay.out" 2>&1 &
 	PIDS="$PIDS $!"
 	wait_for 15 grep -q running "$TMP/stay.out"
 	kill -TERM "$PID_agent1"
@@ -37,15 +37,15 @@ active_is() { [ "$(active_of "$1")" = "$2" ]; }
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"agent=$(cluster-ctl -h -o agent_id,hostname agents | awk '$2 == "host2" {print $1}')"* ]]
 	# it comes back with its task
-	start_daemon agent1b agentd -d -v -w "$TMP/agent1" -h host1 -r 'cpus:2;mem:1024' -a only:one
+	start_daemon agent1b agentd -d -v -w "$TMP/agent1" -N host1 -R 'cpus:2;mem:1024' -a only:one
 	wait_for 15 active_is host1 yes
 	[ "$(cluster-ctl -h -o name,state tasks | awk '$1 == "stay" {print $2}')" = TASK_RUNNING ]
 }
 
 @test "with -k: its tasks are killed and reported, and it leaves the cluster" {
-	start_daemon agent1 agentd -d -v -k -w "$TMP/agent1" -h host1 -r 'cpus:2;mem:1024' -a only:one -g 1s
+	start_daemon agent1 agentd -d -v -k -w "$TMP/agent1" -N host1 -R 'cpus:2;mem:1024' -a only:one -g 1s
 	wait_for 15 agents_registered 2
-	cluster-ctl run -a only:one -n doomed -- sh -c "sleep 60 # marker-$$" >"$TMP/doomed.out" 2>&1 &
+	cluster-ctl run -a only:one -N doomed -- sh -c "sleep 60 # marker-$$" >"$TMP/doomed.out" 2>&1 &
 	PIDS="$PIDS $!"
 	wait_for 15 grep -q running "$TMP/doomed.out"
 	kill -TERM "$PID_agent1"

@@ -7,7 +7,7 @@ setup() {
 	setup_tmp
 	# -o: the bridges hold the offers they do not use; a short offer
 	# timeout hands those to the other frameworks
-	OFFERD_FLAGS="-F 2s -o 5s"
+	OFFERD_FLAGS="-F 2s -O 5s"
 	start_cluster 2
 }
 teardown() { dump_logs; teardown_daemons; pkill -f "marker-$$" || true; cleanup_tmp; }
@@ -18,7 +18,7 @@ running_tasks() {
 }
 
 @test "kill -9 and restart of offerd while tasks run: all state comes back, nothing lost" {
-	cluster-ctl run -n keep -- sh -c "sleep 5; echo survived # marker-$$" >"$TMP/run.out" 2>&1 &
+	cluster-ctl run -N keep -- sh -c "sleep 5; echo survived # marker-$$" >"$TMP/run.out" 2>&1 &
 	runpid=$!
 	bridge_start fw
 	bridge_launch fw long1 "sleep 30 # marker-$$"
@@ -27,7 +27,7 @@ running_tasks() {
 	before=$(running_tasks)
 	fwid=$(bridge_fw fw)
 	kill -9 "$PID_offerd"
-	start_daemon offerd2 offerd -d -v -w "$TMP/master" -F 2s -o 5s
+	start_daemon offerd2 offerd -d -v -w "$TMP/master" -F 2s -O 5s
 	# agents re-register with their tasks, frameworks subscribe again
 	wait_for 15 agents_registered 2
 	wait_for 15 sh -c "[ \$(cluster-ctl -h -o state tasks | grep -c TASK_RUNNING) -eq 3 ]"
@@ -81,7 +81,7 @@ running_tasks() {
 	bridge_wait gone TASK_RUNNING
 	kill -9 "$PID_bridge_gone"
 	kill -9 "$PID_offerd"
-	start_daemon offerd2 offerd -d -v -w "$TMP/master" -F 2s -o 5s -R 2s
+	start_daemon offerd2 offerd -d -v -w "$TMP/master" -F 2s -O 5s --recovery-timeout 2s
 	# the agents bring the task back; nobody claims its framework
 	wait_for 15 sh -c "cluster-ctl -h -o task_id,state tasks | grep orphan | grep -q TASK_RUNNING"
 	wait_for 15 sh -c "cluster-ctl -h -o task_id,state tasks | grep orphan | grep -q TASK_KILLED"

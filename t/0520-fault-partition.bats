@@ -94,8 +94,8 @@ start_master() {
 # start_agent I: agent I in namespace I, host name hostI, over TCP.
 start_agent() {
 	start_daemon "agent$1" ip netns exec "pt$$-$1" agentd -d -v -k \
-	    -m "$CLUSTER_MASTER" -w "$TMP/agent$1" -h "host$1" \
-	    -r 'cpus:2;mem:1024' -g 1s -H 500ms
+	    -m "$CLUSTER_MASTER" -w "$TMP/agent$1" -N "host$1" \
+	    -R 'cpus:2;mem:1024' -g 1s -H 500ms
 }
 
 cut_link() { ip link set "pth$$-$1" down; }

@@ -61,8 +61,8 @@ start_master() {
 	CUR[m]=$!
 }
 start_agent() {
-	start_daemon "agent$1_$2" agentd -d -v -k -w "$TMP/agent$1" -h "host$1" \
-	    -r 'cpus:2;mem:1024' -a "rack:r$1" -g 1s
+	start_daemon "agent$1_$2" agentd -d -v -k -w "$TMP/agent$1" -N "host$1" \
+	    -R 'cpus:2;mem:1024' -a "rack:r$1" -g 1s
 	CUR[$1]=$!
 }
 # forget_pid PID: a killed daemon is no longer teardown's (its id may be
@@ -365,7 +365,7 @@ verdict() {
 	start_master 1
 	for i in $(seq $AGENTS); do start_agent "$i" 1; done
 	wait_for 15 agents_registered $AGENTS
-	bridge_start fw -A
+	bridge_start fw --manual-ack
 	SEED=${CHAOS_SEED:-$$}
 	RANDOM=$SEED
 	echo "seed $SEED"

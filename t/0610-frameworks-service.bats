@@ -95,7 +95,7 @@ running_tasks() {
 	before=$(running_tasks | cut -d' ' -f1 | sort)
 	kill -9 "$PID_offerd"
 	# -R: a framework that does not subscribe again in 5 s loses its tasks
-	start_daemon offerd2 offerd -d -v -w "$TMP/master" -t 2s -R 5s
+	start_daemon offerd2 offerd -d -v -w "$TMP/master" -t 2s --recovery-timeout 5s
 	wait_for 20 grep -q "service subscribed framework=$fw (again)" "$TMP/service.log"
 	wait_for 10 sh -c "cluster-ctl -h -o framework_id,active frameworks | grep -q '^$fw *yes'"
 	sleep 7

@@ -113,8 +113,8 @@ state_is() {
 
 @test "an executor that never registers is killed after the timeout" {
 	start_daemon offerd offerd -d -v -w "$TMP/master"
-	start_daemon agent1 agentd -d -v -k -w "$TMP/agent1" -h host1 \
-	    -r "cpus:2;mem:1024" -g 1s -x 1s
+	start_daemon agent1 agentd -d -v -k -w "$TMP/agent1" -N host1 \
+	    -R "cpus:2;mem:1024" -g 1s --executor-timeout 1s
 	wait_for 15 agents_registered 1
 	bridge_start fw
 	bridge_accept fw '{"task_id":"t1","resources":"cpus:0.1;mem:16","executor":{"executor_id":"x1","command":"sleep 60","resources":"cpus:0.5;mem:64"}}'
@@ -153,8 +153,8 @@ state_is() {
 	xpid=$(pgrep -f "^$TMP/echo-exec")
 	kill -KILL "$PID_agent1"
 	wait "$PID_agent1" 2>/dev/null || true
-	start_daemon agent1b agentd -d -v -k -w "$TMP/agent1" -h host1 \
-	    -r "cpus:2;mem:1024" -a rack:r1 -g 1s
+	start_daemon agent1b agentd -d -v -k -w "$TMP/agent1" -N host1 \
+	    -R "cpus:2;mem:1024" -a rack:r1 -g 1s
 	wait_for 20 grep -q 'executor x1 of .*: registered' "$TMP/agent1b.log"
 	grep -q 'recovered executor x1 of .*still running' "$TMP/agent1b.log"
 	grep -q 'recovered task t1 of .*in executor x1' "$TMP/agent1b.log"
@@ -178,8 +178,8 @@ state_is() {
 	kill -KILL "$PID_agent1"
 	wait "$PID_agent1" 2>/dev/null || true
 	pkill -KILL -f "^$TMP/echo-exec"
-	start_daemon agent1b agentd -d -v -k -w "$TMP/agent1" -h host1 \
-	    -r "cpus:2;mem:1024" -a rack:r1 -g 1s
+	start_daemon agent1b agentd -d -v -k -w "$TMP/agent1" -N host1 \
+	    -R "cpus:2;mem:1024" -a rack:r1 -g 1s
 	# the launcher saw it killed: failed, not lost
 	wait_for 30 state_is fw t1 TASK_FAILED
 	status_field fw t1 TASK_FAILED reason | grep -q 'executor x1 was killed by signal 9'
@@ -241,7 +241,7 @@ state_is() {
 	    "{\"type\":\"FRAMEWORK_ADD\",\"framework_id\":\"A\"}" \
 	    "{\"type\":\"ALLOCATE\"}" \
 	    "{\"type\":\"RECOVER\",\"framework_id\":\"A\",\"agent_id\":\"a1\",\"resources\":\"cpus:2;mem:640\",\"refuse_seconds\":3600}" \
-	    "{\"type\":\"SHARES_QUERY\"}" | drf-alloc -c manual'
+	    "{\"type\":\"SHARES_QUERY\"}" | drf-alloc --clock manual'
 	echo "$output"
 	[ "$status" -eq 0 ]
 	echo "$output" | grep '"type":"SHARES"' | jq -e '.frameworks[0].dominant == 0.5'
@@ -344,8 +344,8 @@ EOS
 	kill -KILL "$PID_agent1"
 	wait "$PID_agent1" 2>/dev/null || true
 	kill -STOP "$xpid"	# alive, but silent
-	start_daemon agent1b agentd -d -v -k -w "$TMP/agent1" -h host1 \
-	    -r "cpus:2;mem:1024" -a rack:r1 -g 1s
+	start_daemon agent1b agentd -d -v -k -w "$TMP/agent1" -N host1 \
+	    -R "cpus:2;mem:1024" -a rack:r1 -g 1s
 	wait_for 30 state_is fw t1 TASK_FAILED
 	status_field fw t1 TASK_FAILED reason | grep -q 'did not register in time'
 	wait_for 10 no_process "^$TMP/echo-exec"

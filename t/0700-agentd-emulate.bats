@@ -13,8 +13,8 @@ setup() {
 	start_daemon offerd offerd -d -v -w "$TMP/master"
 	# the emulator makes no credentials: it starts once offerd made them
 	wait_for 15 grep -q 'listening on' "$TMP/offerd.log"
-	start_daemon emu "$EMU" -d -v -h emu -r 'cpus:2;mem:1024' \
-	    -a 'rack:r%{i%10};zone:z%{i/25}' -H 500ms -u 1s 50
+	start_daemon emu "$EMU" -d -v -N emu -R 'cpus:2;mem:1024' \
+	    -a 'rack:r%{i%10};zone:z%{i/25}' -H 500ms --update-retry 1s 50
 	wait_for 15 agents_registered 50
 }
 teardown() { dump_logs; teardown_daemons; cleanup_tmp; }
@@ -68,7 +68,7 @@ accept() {
 }
 
 @test "updates are resent until acknowledged, and in order" {
-	bridge_start fw -A
+	bridge_start fw --manual-ack
 	accept fw quick 0.2
 	bridge_wait fw '"state":"TASK_RUNNING"'
 	# not acknowledged: TASK_RUNNING again after a second (-u), nothing after it

@@ -21,7 +21,7 @@ page() {
 }
 
 @test "12,000 agents list whole, page by page, each agent once, in a few seconds" {
-	start_daemon emu "$EMU" -h emu -r 'cpus:8;mem:16384' \
+	start_daemon emu "$EMU" -N emu -R 'cpus:8;mem:16384' \
 	    -a 'rack:r%{i%10}' 12000
 	wait_for 60 sh -c '[ "$(cluster-ctl -h -o agent_id agents | wc -l)" -ge 12000 ]'
 	start=$(date +%s)
@@ -48,24 +48,24 @@ page() {
 }
 
 @test "task and framework listings filter by state, framework, agent and role" {
-	start_daemon agent1 agentd -d -v -k -w "$TMP/agent1" -h host1 -r 'cpus:2;mem:1024' -g 1s
+	start_daemon agent1 agentd -d -v -k -w "$TMP/agent1" -N host1 -R 'cpus:2;mem:1024' -g 1s
 	wait_for 15 agents_registered 1
-	cluster-ctl run -n ok -- true >/dev/null 2>&1
-	cluster-ctl run -n bad -- false >/dev/null 2>&1 || true
-	cluster-ctl run -r gold -n slow -- sh -c "sleep 30 # marker-$$" >/dev/null 2>&1 &
+	cluster-ctl run -N ok -- true >/dev/null 2>&1
+	cluster-ctl run -N bad -- false >/dev/null 2>&1 || true
+	cluster-ctl run -r gold -N slow -- sh -c "sleep 30 # marker-$$" >/dev/null 2>&1 &
 	PIDS="$PIDS $!"
 	wait_for 15 sh -c "cluster-ctl -h -o name tasks -s running | grep -q slow"
 	[ "$(cluster-ctl -h -o name tasks -s finished)" = ok ]
 	[ "$(cluster-ctl -h -o name tasks -s TASK_FAILED)" = bad ]
 	[ "$(cluster-ctl -h -o name frameworks -r gold)" = slow ]
 	fid=$(cluster-ctl -h -o framework_id frameworks -r gold)
-	[ "$(cluster-ctl -h -o name tasks -F "$fid")" = slow ]
+	[ "$(cluster-ctl -h -o name tasks --framework "$fid")" = slow ]
 	aid=$(cluster-ctl -h -o agent_id agents)
 	[ "$(cluster-ctl -h -o name tasks --agent "$aid" | sort | tr '\n' ' ')" = "bad ok slow " ]
 	[ -z "$(cluster-ctl -h -o name tasks --agent no-such-agent)" ]
 	run cluster-ctl tasks -s sleeping
 	[ "$status" -eq 100 ]
-	run cluster-ctl tasks -F ../x
+	run cluster-ctl tasks --framework ../x
 	[ "$status" -eq 100 ]
 	# a bad filter sent as it is: the master refuses it and keeps serving
 	run sh -c 'echo "{\"type\":\"QUERY\",\"what\":\"agents\",\"limit\":0}" | cluster-ctl send'

@@ -50,7 +50,7 @@ lines() {
 	wait_for 15 bridge_free_offer fw host1
 	held=$(bridge_free_offer fw host1)
 	mark=$(lines fw)
-	run cluster-ctl drain -d 8s -r "disk swap" "$a1"
+	run cluster-ctl drain --deadline 8s --reason "disk swap" "$a1"
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[ "$output" = "agent $a1 draining: disk swap" ]
@@ -119,19 +119,19 @@ lines() {
 	run cluster-ctl drain agent-nosuch
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"no agent agent-nosuch"* ]]
-	run sh -c 'echo "{\"type\":\"DRAIN\",\"agent_id\":\"agent-nosuch\"}" | cluster-ctl send -w 500ms'
+	run sh -c 'echo "{\"type\":\"DRAIN\",\"agent_id\":\"agent-nosuch\"}" | cluster-ctl send --wait 500ms'
 	[[ "$output" == *'"code":"unknown_agent"'* ]]
-	run sh -c "echo '{\"type\":\"DRAIN\",\"agent_id\":\"$a1\",\"grace_seconds\":-1}' | cluster-ctl send -w 500ms"
+	run sh -c "echo '{\"type\":\"DRAIN\",\"agent_id\":\"$a1\",\"grace_seconds\":-1}' | cluster-ctl send --wait 500ms"
 	[[ "$output" == *'"code":"invalid"'* ]]
-	run sh -c "echo '{\"type\":\"DRAIN\",\"agent_id\":\"$a1\",\"reason\":\"a\\\\nb\"}' | cluster-ctl send -w 500ms"
+	run sh -c "echo '{\"type\":\"DRAIN\",\"agent_id\":\"$a1\",\"reason\":\"a\\\\nb\"}' | cluster-ctl send --wait 500ms"
 	[[ "$output" == *'"code":"invalid"'* ]]
-	run sh -c "echo '{\"type\":\"DRAIN\",\"agent_id\":7}' | cluster-ctl send -w 500ms"
+	run sh -c "echo '{\"type\":\"DRAIN\",\"agent_id\":7}' | cluster-ctl send --wait 500ms"
 	[[ "$output" == *'"code":"malformed"'* ]]
-	run sh -c "echo '{\"type\":\"UNDRAIN\",\"agent_id\":\"$a1\"}' | cluster-ctl send -w 500ms"
+	run sh -c "echo '{\"type\":\"UNDRAIN\",\"agent_id\":\"$a1\"}' | cluster-ctl send --wait 500ms"
 	[[ "$output" == *'"code":"invalid"'* ]]
 	run cluster-ctl undrain agent-nosuch
 	[ "$status" -eq 1 ]
-	run cluster-ctl drain -d soon "$a1"
+	run cluster-ctl drain --deadline soon "$a1"
 	[ "$status" -eq 100 ]
 	run cluster-ctl drain
 	[ "$status" -eq 100 ]
@@ -158,7 +158,7 @@ lines() {
 	[[ "$output" == *"principal bob may not drain $a1"* ]]
 	grep -q "refused DRAIN from principal bob: not permitted to drain $a1" "$TMP/offerd.log"
 	[ "$(agent_field "$a1" state)" = active ]
-	run cluster-ctl drain -r "by the admin" "$a1"
+	run cluster-ctl drain --reason "by the admin" "$a1"
 	[ "$status" -eq 0 ]
 	run cluster-ctl -C "$TMP/bob" undrain "$a1"
 	[ "$status" -eq 1 ]
@@ -172,7 +172,7 @@ lines() {
 	"$TOP/build/test/drain-sched" >"$TMP/sched.out" 2>"$TMP/sched.log" &
 	PIDS="$PIDS $!"
 	wait_for 15 grep -q "status held TASK_RUNNING" "$TMP/sched.out"
-	run cluster-ctl drain -d 2s -r "kernel update" "$a1"
+	run cluster-ctl drain --deadline 2s --reason "kernel update" "$a1"
 	[ "$status" -eq 0 ]
 	wait_for 10 grep -q "^drain $a1 host1 " "$TMP/sched.out"
 	line=$(grep "^drain " "$TMP/sched.out")

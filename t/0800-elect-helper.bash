@@ -11,7 +11,7 @@ ELECT_SESSION=${ELECT_SESSION:-1s}
 # would: the command then has another one, and both can be stopped apart.
 elect_start() {
 	local i=$1; shift
-	start_daemon "elect$i" setsid cluster-elect -d -v -s "$ELECT_SESSION" \
+	start_daemon "elect$i" setsid cluster-elect -d -v --session-timeout "$ELECT_SESSION" \
 	    "$@" $ELECT_ARGS -- offerd -d -vv -l "ipc://$TMP/m$i.ipc" \
 	    -w "$TMP/w$i" $OFFERD_FLAGS
 }

@@ -9,20 +9,20 @@ load 0800-elect-helper
 
 setup() {
 	setup_tmp
-	ELECT_ARGS="-l $TMP/lock"
+	ELECT_ARGS="--lock $TMP/lock"
 	ELECT_MASTER="lock://$TMP/lock"
 	export CLUSTER_MASTER=$ELECT_MASTER
 }
 teardown() { elect_teardown; }
 
 @test "bad input: usage errors exit 100, a missing directory 111, a missing command 127" {
-	run cluster-elect -l "$TMP/lock"
+	run cluster-elect --lock "$TMP/lock"
 	[ "$status" -eq 100 ]
 	[[ "$output" == *"no command given"* ]]
 	[[ "$output" == *"usage: cluster-elect"* ]]
 	run cluster-elect -- offerd -l ipc://x
 	[ "$status" -eq 100 ]
-	[[ "$output" == *"give -z zk-url or -l lockfile"* ]]
+	[[ "$output" == *"give -z zk-url or --lock=lockfile"* ]]
 	run cluster-elect -z "zk://127.0.0.1:2181" -- offerd -l ipc://x
 	[ "$status" -eq 100 ]
 	[[ "$output" == *"no path"* ]]
@@ -31,18 +31,18 @@ teardown() { elect_teardown; }
 	[[ "$output" == *"port is invalid"* ]]
 	run cluster-elect -z "http://h:1/x" -- offerd -l ipc://x
 	[ "$status" -eq 100 ]
-	run cluster-elect -l "$TMP/lock" -z "zk://h:1/x" -- offerd -l ipc://x
+	run cluster-elect --lock "$TMP/lock" -z "zk://h:1/x" -- offerd -l ipc://x
 	[ "$status" -eq 100 ]
-	run cluster-elect -s 5ms -l "$TMP/lock" -- offerd -l ipc://x
+	run cluster-elect --session-timeout 5ms --lock "$TMP/lock" -- offerd -l ipc://x
 	[ "$status" -eq 100 ]
 	[[ "$output" == *"session timeout"* ]]
-	run cluster-elect -l "$TMP/lock" -- sleep 1
+	run cluster-elect --lock "$TMP/lock" -- sleep 1
 	[ "$status" -eq 100 ]
 	[[ "$output" == *"no endpoint to publish"* ]]
-	run cluster-elect -d -l "$TMP/no/such/dir/lock" -- offerd -l ipc://x
+	run cluster-elect -d --lock "$TMP/no/such/dir/lock" -- offerd -l ipc://x
 	[ "$status" -eq 111 ]
 	[[ "$output" == *"directory does not exist"* ]]
-	run -127 cluster-elect -d -l "$TMP/lock" -e ipc://x -- no-such-command-here
+	run -127 cluster-elect -d --lock "$TMP/lock" --endpoint ipc://x -- no-such-command-here
 	[[ "$output" == *"command not found"* ]]
 	run cluster-ctl -m "lock://relative/path" leader
 	[ "$status" -eq 100 ]
@@ -123,19 +123,19 @@ teardown() { elect_teardown; }
 }
 
 @test "a command that exits gives up leadership; cluster-elect exits with its status" {
-	run cluster-elect -d -l "$TMP/lock" -e ipc://nowhere -- sh -c 'exit 7'
+	run cluster-elect -d --lock "$TMP/lock" --endpoint ipc://nowhere -- sh -c 'exit 7'
 	[ "$status" -eq 7 ]
 	[[ "$output" == *"giving up leadership"* ]]
-	run cluster-elect -d -l "$TMP/lock" -e ipc://nowhere -- sh -c 'kill -TERM $$'
+	run cluster-elect -d --lock "$TMP/lock" --endpoint ipc://nowhere -- sh -c 'kill -TERM $$'
 	[ "$status" -eq 143 ]
 	# and the next candidate is not kept waiting
-	run cluster-elect -d -l "$TMP/lock" -e ipc://nowhere -- true
+	run cluster-elect -d --lock "$TMP/lock" --endpoint ipc://nowhere -- true
 	[ "$status" -eq 0 ]
 	[[ "$output" != *"waiting"* ]]
 }
 
 @test "the lease is readable by any command: a deadline in CLOCK_BOOTTIME ms, revoked on loss" {
-	run cluster-elect -l "$TMP/lock" -e ipc://nowhere -- sh -c \
+	run cluster-elect --lock "$TMP/lock" --endpoint ipc://nowhere -- sh -c \
 	    'd=$(od -An -t d8 -N8 "/dev/fd/$CLUSTER_LEASE_FD"); u=$(cut -d" " -f1 /proc/uptime); echo "deadline=$d uptime=$u"'
 	[ "$status" -eq 0 ]
 	d=$(echo "$output" | sed -n 's/.*deadline= *\([0-9]*\).*/\1/p')
@@ -160,7 +160,7 @@ man_example() {
 	mkdir -p "$TMP/run" "$TMP/var/lib"
 	man_example | sed -e "s|/run/|$TMP/run/|g" -e "s|/var/lib/|$TMP/var/lib/|g" \
 	    >"$TMP/example.sh"
-	grep -q "cluster-elect -d -s 1s -l $TMP/run/cluster/master.lock" "$TMP/example.sh"
+	grep -q "cluster-elect -d --session-timeout 1s --lock $TMP/run/cluster/master.lock" "$TMP/example.sh"
 	bash "$TMP/example.sh" >"$TMP/example.log" 2>&1
 	cat "$TMP/example.log"
 	grep -q "^tcp://127.0.0.1:505[123]$" "$TMP/example.log"
@@ -172,24 +172,24 @@ man_example() {
 
 @test "a lock directory or file that others may write, or a symbolic link, is refused: nobody else may publish a leader" {
 	mkdir -m 0777 "$TMP/open"
-	run cluster-elect -d -l "$TMP/open/lock" -e ipc://x -- true
+	run cluster-elect -d --lock "$TMP/open/lock" --endpoint ipc://x -- true
 	[ "$status" -eq 111 ]
 	[[ "$output" == *"$TMP/open: mode 0777: others could replace the lock file (chmod go-w $TMP/open)"* ]]
 	[ ! -e "$TMP/open/lock" ]
 	mkdir -m 0755 "$TMP/d"
 	touch "$TMP/d/lock"
 	chmod 0666 "$TMP/d/lock"
-	run cluster-elect -d -l "$TMP/d/lock" -e ipc://x -- true
+	run cluster-elect -d --lock "$TMP/d/lock" --endpoint ipc://x -- true
 	[ "$status" -eq 111 ]
 	[[ "$output" == *"$TMP/d/lock: mode 0666: others could publish a leader"* ]]
 	chmod 0644 "$TMP/d/lock"
 	ln -s "$TMP/d/lock" "$TMP/d/link"
-	run cluster-elect -d -l "$TMP/d/link" -e ipc://x -- true
+	run cluster-elect -d --lock "$TMP/d/link" --endpoint ipc://x -- true
 	[ "$status" -eq 111 ]
 	[[ "$output" == *"a symbolic link"* ]]
 	if [ "$(id -u)" -eq 0 ]; then
 		chown nobody "$TMP/d/lock"
-		run cluster-elect -d -l "$TMP/d/lock" -e ipc://x -- true
+		run cluster-elect -d --lock "$TMP/d/lock" --endpoint ipc://x -- true
 		[ "$status" -eq 111 ]
 		[[ "$output" == *"owned by uid $(id -u nobody), neither us nor root"* ]]
 		chown root "$TMP/d/lock"
@@ -205,8 +205,8 @@ man_example() {
 	[ "$(cluster-ctl -m "lock://$TMP/d/forged" leader)" = "ipc://$TMP/evil.ipc" ]
 	# a sticky directory such as /tmp is fine: nobody else removes our files
 	mkdir -m 1777 "$TMP/sticky"
-	run cluster-elect -d -l "$TMP/sticky/lock" -e ipc://x -- sh -c 'exit 5'
+	run cluster-elect -d --lock "$TMP/sticky/lock" --endpoint ipc://x -- sh -c 'exit 5'
 	[ "$status" -eq 5 ]
-	run cluster-elect -d -l "$TMP/d/lock" -e ipc://x -- sh -c 'exit 6'
+	run cluster-elect -d --lock "$TMP/d/lock" --endpoint ipc://x -- sh -c 'exit 6'
 	[ "$status" -eq 6 ]
 }

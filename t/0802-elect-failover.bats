@@ -32,7 +32,7 @@ failover_with_tasks() {
 	wait_for 15 serving
 	for i in 1 2; do
 		start_daemon "agent$i" agentd -d -v -k -w "$TMP/agent$i" \
-		    -h "host$i" -r 'cpus:2;mem:1024' -g 1s
+		    -N "host$i" -R 'cpus:2;mem:1024' -g 1s
 	done
 	wait_for 15 agents_registered 2
 	bridge_start fw -F 60s
@@ -71,7 +71,7 @@ failover_with_tasks() {
 
 @test "failover with the lock file: kill -9 of the leader while tasks run, no task lost" {
 	ELECT_MASTER="lock://$TMP/lock"
-	ELECT_ARGS="-l $TMP/lock"
+	ELECT_ARGS="--lock $TMP/lock"
 	failover_with_tasks
 }
 

@@ -195,7 +195,7 @@ own_principal() {
 	run zkt "$ZK" get "$TOPNODE"
 	[[ "$output" == *NoNode* ]]
 	# a lock file needs none: the command runs and its status comes back
-	CLUSTER_CREDENTIAL=none run cluster-elect -d -l "$TMP/lock" -e none -- \
+	CLUSTER_CREDENTIAL=none run cluster-elect -d --lock "$TMP/lock" --endpoint none -- \
 	    sh -c 'exit 3'
 	[ "$status" -eq 3 ]
 }

@@ -74,7 +74,7 @@ master_on() {
 	local ns
 	eval "ns=\$NS$1"
 	start_daemon "elect$1" ip netns exec "$ns" setsid cluster-elect -d -v \
-	    -s 1s -z "$ELECT_MASTER" -- offerd -d -vv -T 1h \
+	    --session-timeout 1s -z "$ELECT_MASTER" -- offerd -d -vv -T 1h \
 	    -l "tcp://${NET}$(($1 + 1)):$MASTER_PORT" -w "$TMP/w$1"
 }
 
@@ -92,10 +92,10 @@ agent_field() {
 # The registry's writes, made on the first leader; one line each.
 registry_write() {
 	cluster-ctl weight analytics 3
-	cluster-ctl drain -r "disk swap" "$AGENT"
+	cluster-ctl drain --reason "disk swap" "$AGENT"
 	echo "{\"type\":\"TEARDOWN\",\"framework_id\":\"$FW\"}" |
-	    cluster-ctl send -w 500ms
-	cluster-ctl quota set -g cpus:1 -l cpus:2 analytics
+	    cluster-ctl send --wait 500ms
+	cluster-ctl quota set --guarantee cpus:1 -L cpus:2 analytics
 	cluster-ctl reserve "$AGENT" analytics mem:256
 }
 
@@ -104,7 +104,7 @@ registry_check() {
 	cluster-ctl -h -o role,weight weights | grep -qx "analytics *3"
 	wait_for 15 sh -c "cluster-ctl -o json agents | jq -e 'select(.agent_id == \"$AGENT\" and .state == \"drained\" and .reason == \"disk swap\")'"
 	echo "{\"type\":\"SUBSCRIBE\",\"framework_id\":\"$FW\",\"name\":\"again\"}" |
-	    cluster-ctl send -w 1s | grep -q '"code":"removed"'
+	    cluster-ctl send --wait 1s | grep -q '"code":"removed"'
 	cluster-ctl -h -o role,guarantee,limit quota | grep -qx "analytics *cpus:1 *cpus:2"
 	wait_for 15 sh -c "cluster-ctl -h -o resources agents | grep -q 'mem(analytics):256'"
 }
@@ -113,8 +113,8 @@ registry_check() {
 	master_on 1
 	wait_for 20 leads 1
 	master_on 2
-	start_daemon agent1 agentd -d -v -k -w "$TMP/agent1" -h host1 \
-	    -r 'cpus:2;mem:1024' -g 1s
+	start_daemon agent1 agentd -d -v -k -w "$TMP/agent1" -N host1 \
+	    -R 'cpus:2;mem:1024' -g 1s
 	wait_for 20 sh -c '[ "$(cluster-ctl -h -o agent_id agents | wc -l)" -eq 1 ]'
 	AGENT=$(cluster-ctl -h -o agent_id agents)
 	bridge_start fw

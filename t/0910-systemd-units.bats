@@ -91,8 +91,8 @@ unit_value() {
 	[ "$(stat -c %U "$TMP/master")" = "$(offerd_user)" ]
 	start_daemon offerd setpriv --bounding-set "$set" --inh-caps -all \
 	    --no-new-privs offerd -d -v -w "$TMP/master" -p "$TMP/offerd.pid"
-	start_daemon agent1 agentd -d -v -k -w "$TMP/agent1" -h host1 \
-	    -r 'cpus:1;mem:256' -g 1s
+	start_daemon agent1 agentd -d -v -k -w "$TMP/agent1" -N host1 \
+	    -R 'cpus:1;mem:256' -g 1s
 	wait_for 15 agents_registered 1
 	grep -q "serving as $(offerd_user)" "$TMP/offerd.log"
 	[ "$(cat "$TMP/offerd.pid")" -eq "$PID_offerd" ]

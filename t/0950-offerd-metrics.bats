@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# Metrics (offerd(8) and agentd(8), METRICS): offerd -M and agentd -M
+# Metrics (offerd(8) and agentd(8), METRICS): offerd --metrics and agentd --metrics
 # serve the Prometheus text on GET /metrics only, cluster-ctl metrics
 # prints the master's, promtool (Debian's prometheus package) finds the
 # text valid, the counts follow the tasks run, and what a hostile peer
@@ -10,10 +10,10 @@ load helper
 setup() {
 	setup_tmp
 	need_debs prometheus curl
-	OFFERD_FLAGS="-M 127.0.0.1:0"
+	OFFERD_FLAGS="--metrics 127.0.0.1:0"
 	start_daemon offerd offerd -d -v -w "$TMP/master" $OFFERD_FLAGS
-	start_daemon agent1 agentd -d -v -k -w "$TMP/agent1" -h host1 \
-	    -r 'cpus:2;mem:1024' -g 1s -M 127.0.0.1:0
+	start_daemon agent1 agentd -d -v -k -w "$TMP/agent1" -N host1 \
+	    -R 'cpus:2;mem:1024' -g 1s --metrics 127.0.0.1:0
 	wait_for 15 agents_registered 1
 	MPORT=$(metrics_port offerd)
 	APORT=$(metrics_port agent1)
@@ -117,10 +117,10 @@ scrape() {
 }
 
 @test "a port already in use ends the daemon at start with 111" {
-	run offerd -d -w "$TMP/m2" -l "ipc://$TMP/m2.ipc" -M "127.0.0.1:$MPORT"
+	run offerd -d -w "$TMP/m2" -l "ipc://$TMP/m2.ipc" --metrics "127.0.0.1:$MPORT"
 	[ "$status" -eq 111 ]
 	[[ "$output" == *"cannot listen on 127.0.0.1:$MPORT"* ]]
-	run offerd -d -w "$TMP/m3" -l "ipc://$TMP/m3.ipc" -M "localhost"
+	run offerd -d -w "$TMP/m3" -l "ipc://$TMP/m3.ipc" --metrics "localhost"
 	[ "$status" -eq 111 ]
 	[[ "$output" == *"want ADDRESS:PORT"* ]]
 }

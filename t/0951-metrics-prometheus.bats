@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # A real Prometheus server (Debian's prometheus package, installed when
 # missing) on a free loopback port, with a configuration written here,
-# scrapes offerd -M and agentd -M every second while tasks run; its HTTP
+# scrapes offerd --metrics and agentd --metrics every second while tasks run; its HTTP
 # API then answers with the task and allocation metrics they should have.
 
 load helper
@@ -9,9 +9,9 @@ load helper
 setup() {
 	setup_tmp
 	need_debs prometheus curl jq
-	start_daemon offerd offerd -d -v -w "$TMP/master" -M 127.0.0.1:0
-	start_daemon agent1 agentd -d -v -k -w "$TMP/agent1" -h host1 \
-	    -r 'cpus:2;mem:1024' -g 1s -M 127.0.0.1:0
+	start_daemon offerd offerd -d -v -w "$TMP/master" --metrics 127.0.0.1:0
+	start_daemon agent1 agentd -d -v -k -w "$TMP/agent1" -N host1 \
+	    -R 'cpus:2;mem:1024' -g 1s --metrics 127.0.0.1:0
 	wait_for 15 agents_registered 1
 	PROM=$(free_port)
 	cat >"$TMP/prometheus.yml" <<-EOF

@@ -33,11 +33,11 @@ shows() {
 # shell there says how, and the terminal's settings after it.
 top_in_tmux() {
 	tmux -S "$SOCK" new-session -d -s top -x 120 -y 40 \
-	    "PATH='$PATH' CLUSTER_MASTER='$CLUSTER_MASTER' CLUSTER_CONF='$CLUSTER_CONF' cluster-ctl top -d 500ms; echo TOP-EXITED-\$?; stty -a | tr ' ;' '\\n\\n' | grep -x 'icanon\\|echo' | sed 's/^/TTY-/'; sleep 60"
+	    "PATH='$PATH' CLUSTER_MASTER='$CLUSTER_MASTER' CLUSTER_CONF='$CLUSTER_CONF' cluster-ctl top -I 500ms; echo TOP-EXITED-\$?; stty -a | tr ' ;' '\\n\\n' | grep -x 'icanon\\|echo' | sed 's/^/TTY-/'; sleep 60"
 }
 
 @test "top shows agents, frameworks with shares and tasks in a terminal, and q quits" {
-	cluster-ctl run -q -n busy -c 1 -- sleep 60 &
+	cluster-ctl run -q -N busy -c 1 -- sleep 60 &
 	runpid=$!
 	wait_for 15 sh -c '[ "$(cluster-ctl -h -o state tasks | grep -c TASK_RUNNING)" -eq 1 ]'
 	top_in_tmux
@@ -72,7 +72,7 @@ top_in_tmux() {
 }
 
 @test "top without a terminal prints one frame per interval, -n of them" {
-	run cluster-ctl top -n 3 -d 200ms </dev/null
+	run cluster-ctl top -n 3 -I 200ms </dev/null
 	[ "$status" -eq 0 ]
 	[ "$(echo "$output" | grep -c '^cluster-ctl top:')" -eq 3 ]
 	[ "$(echo "$output" | grep -c '^Agents: 2 active')" -eq 3 ]
@@ -81,6 +81,6 @@ top_in_tmux() {
 	[[ "$output" != *"q quits"* ]]
 	run cluster-ctl top -n 0
 	[ "$status" -eq 100 ]
-	run cluster-ctl top -d 1ms
+	run cluster-ctl top -I 1ms
 	[ "$status" -eq 100 ]
 }

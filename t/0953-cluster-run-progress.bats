@@ -23,7 +23,7 @@ teardown() { dump_logs; teardown_daemons; cleanup_tmp; }
 
 @test "run on a busy cluster says once, after 2 s, that it waits for an offer, and why" {
 	# the only agent's cpus are taken: the next run waits
-	cluster-ctl run -q -n hog -c 2 -- sleep 60 &
+	cluster-ctl run -q -N hog -c 2 -- sleep 60 &
 	hog=$!
 	wait_for 15 sh -c '[ "$(cluster-ctl -h -o state tasks | grep -c TASK_RUNNING)" -eq 1 ]'
 	start=$(date +%s)

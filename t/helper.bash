@@ -79,7 +79,7 @@ start_cluster() {
 	start_daemon offerd offerd -d -v -w "$TMP/master" $OFFERD_FLAGS
 	for i in $(seq "$n"); do
 		start_daemon "agent$i" agentd -d -v -k -w "$TMP/agent$i" \
-		    -h "host$i" -r "${AGENT_RESOURCES:-cpus:2;mem:1024}" \
+		    -N "host$i" -R "${AGENT_RESOURCES:-cpus:2;mem:1024}" \
 		    -a "rack:r$i" -g 1s
 	done
 	wait_for 15 agents_registered "$n"
@@ -96,7 +96,7 @@ agents_registered() {
 bridge_start() {
 	local name=$1; shift
 	mkfifo "$TMP/$name.in"
-	cluster-ctl subscribe -n "$name" "$@" <"$TMP/$name.in" >"$TMP/$name.ev" 2>"$TMP/$name.log" 3>&- &
+	cluster-ctl subscribe -N "$name" "$@" <"$TMP/$name.in" >"$TMP/$name.ev" 2>"$TMP/$name.log" 3>&- &
 	PIDS="$PIDS $!"
 	eval "PID_bridge_$name=$!"
 	# keep the FIFO open for writing in this shell
@@ -188,19 +188,19 @@ no_process() {
 principal() {
 	local n
 	n=$(grep -c "principals from" "$TMP/offerd.log" || true)
-	cluster-ctl credential -a "$1" "$TMP/$1" >/dev/null
+	cluster-ctl credential --add "$1" "$TMP/$1" >/dev/null
 	kill -HUP "$PID_offerd"
 	# sh -c: the count is taken again at every try, not once here
 	wait_for 5 sh -c 'test "$(grep -c "principals from" "$1")" -gt "$2"' - \
 	    "$TMP/offerd.log" "$n"
 }
 
-# ---- metrics (offerd -M, agentd -M; t/095x) ----
+# ---- metrics (offerd --metrics, agentd --metrics; t/095x) ----
 
 # metrics_port NAME: the port daemon NAME (started with -v and -M
 # ADDR:0) says it serves its metrics on.
 metrics_port() {
-	sed -n 's/.*metrics on -M [^ ]*: port \([0-9]*\), .*/\1/p' \
+	sed -n 's/.*metrics on [^ ]*: port \([0-9]*\), .*/\1/p' \
 	    "$TMP/$1.log" | tail -1
 }
 
@@ -236,7 +236,7 @@ need_debs() {
 send_rec() {
 	local i
 	for i in 1 2 3; do
-		run sh -c 'echo "$1" | cluster-ctl send -w 500ms' - "$1"
+		run sh -c 'echo "$1" | cluster-ctl send --wait 500ms' - "$1"
 		[[ "$output" != *"cannot send to the master"* ]] && break
 	done
 	echo "$1 -> $output"

@@ -49,8 +49,8 @@ struct config {
 	const char	*master, *pidpath, *resources;
 	const char	*attributes, *grace, *heartbeat, *retry, *launcher;
 	const char	*credential;	/* -C */
-	const char	*metrics;	/* -M */
-	const char	*exec_timeout;	/* -x */
+	const char	*metrics;	/* --metrics */
+	const char	*exec_timeout;	/* --executor-timeout */
 	const char	*task_user;	/* -U */
 	int		 fg, verbose, kill_on_exit, allow_root;
 };
@@ -69,13 +69,14 @@ struct daemon {
 static void
 usage(FILE *fp)
 {
-	fprintf(fp, "usage: agentd [-Adkv] [-a attributes] [-C credential] "
-	    "[-g grace] [-h hostname]\n"
-	    "              [-H interval] [-L launcher] [-M address:port] "
-	    "[-m master]\n"
-	    "              [-p pidfile] [-r resources] [-U user] [-u retry] "
-	    "[-w work-dir]\n"
-	    "              [-x timeout]\n");
+	fprintf(fp, "usage: agentd [-dkv] [-a attributes] [-C credential] "
+	    "[-g grace] [-H interval]\n"
+	    "              [-m master] [-N hostname] [-p pidfile] "
+	    "[-R resources] [-U user]\n"
+	    "              [-w work-dir] [--allow-root-tasks] "
+	    "[--executor-timeout=timeout]\n"
+	    "              [--launcher=program] [--metrics=address:port] "
+	    "[--update-retry=retry]\n");
 }
 
 /* Log a start-up failure and exit with STATUS (agentd(8), EXIT STATUS). */
@@ -108,7 +109,7 @@ duration_opt(const char *name, const char *arg, int64_t min_ms)
 }
 
 /*
- * What this machine offers when -r is not given: every cpu, the memory
+ * What this machine offers when -R is not given: every cpu, the memory
  * less what the system needs (1 GB or half, whichever is less) and the
  * work dir's free disk less a like reserve.
  */
@@ -246,7 +247,7 @@ config_parse(struct daemon *d, int argc, char *argv[])
 		{ "credential", required_argument, NULL, 'C' },
 		{ "foreground", no_argument, NULL, 'd' },
 		{ "grace", required_argument, NULL, 'g' },
-		{ "hostname", required_argument, NULL, 'h' },
+		{ "hostname", required_argument, NULL, 'N' },
 		{ "heartbeat", required_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'X' },
 		{ "kill-on-exit", no_argument, NULL, 'k' },
@@ -254,7 +255,7 @@ config_parse(struct daemon *d, int argc, char *argv[])
 		{ "master", required_argument, NULL, 'm' },
 		{ "metrics", required_argument, NULL, 'M' },
 		{ "pidfile", required_argument, NULL, 'p' },
-		{ "resources", required_argument, NULL, 'r' },
+		{ "resources", required_argument, NULL, 'R' },
 		{ "task-user", required_argument, NULL, 'U' },
 		{ "update-retry", required_argument, NULL, 'u' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -273,7 +274,7 @@ config_parse(struct daemon *d, int argc, char *argv[])
 	    sizeof(ag->launcher));
 	snprintf(ag->work_dir, sizeof(ag->work_dir), "%s",
 	    getuid() == 0 ? "/var/lib/agentd" : "/tmp/agentd");
-	while ((ch = getopt_long(argc, argv, "Aa:C:dg:h:H:kL:M:m:p:r:U:u:vw:x:",
+	while ((ch = getopt_long(argc, argv, "a:C:dg:H:km:N:p:R:U:vw:",
 	    longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'A':
@@ -291,7 +292,7 @@ config_parse(struct daemon *d, int argc, char *argv[])
 		case 'g':
 			c->grace = optarg;
 			break;
-		case 'h':
+		case 'N':
 			strlcpy(ag->hostname, optarg, sizeof(ag->hostname));
 			break;
 		case 'H':
@@ -313,7 +314,7 @@ config_parse(struct daemon *d, int argc, char *argv[])
 		case 'p':
 			c->pidpath = optarg;
 			break;
-		case 'r':
+		case 'R':
 			c->resources = optarg;
 			break;
 		case 'U':
@@ -365,11 +366,11 @@ resources_warn(const struct res *r)
 		return;
 	r = &flat;
 	if (cpus > 0 && res_get(r, "cpus") > (int64_t)cpus * 1000)
-		log_warnx("-r offers cpus:%g but this machine has %ld: tasks "
+		log_warnx("-R offers cpus:%g but this machine has %ld: tasks "
 		    "placed on them will compete for the processors",
 		    res_get(r, "cpus") / 1000.0, cpus);
 	if (mem > 0 && res_get(r, "mem") > mem * 1000)
-		log_warnx("-r offers mem:%.0f but this machine has %lld MB: tasks "
+		log_warnx("-R offers mem:%.0f but this machine has %lld MB: tasks "
 		    "placed on it may be killed for memory",
 		    res_get(r, "mem") / 1000.0, mem);
 	res_free(&flat);
@@ -540,7 +541,7 @@ turn(struct daemon *d, int64_t max_ms)
 		{ .fd = d->sigfd, .events = POLLIN },
 		{ .fd = launch_server_fd(), .events = POLLIN },
 		{ .fd = launch_notify_fd(), .events = POLLIN },
-		{ .fd = stats_fd(), .events = POLLIN },	/* -1: no -M */
+		{ .fd = stats_fd(), .events = POLLIN },	/* -1: no --metrics */
 		{ .fd = agent_exec_fd(ag->set), .events = POLLIN },
 	};
 	int64_t now = now_ms(), wait = d->next_tick - now, w;

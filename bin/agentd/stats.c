@@ -3,7 +3,7 @@
  * ended tasks, OOM kills and records sent, counted as they happen; tasks
  * by state and each running task's cpu and memory, read when the text is
  * rendered, the latter from the task's own cgroup (v2 or v1) found
- * through /proc; and -M's HTTP server (lib/metrics.c).  A scrape costs
+ * through /proc; and --metrics' HTTP server (lib/metrics.c).  A scrape costs
  * the loop one render; nothing is rendered unscraped.
  */
 #include <limits.h>
@@ -188,8 +188,8 @@ stats_init(struct agentd *ag, const char *addr)
 		return;
 	if ((st.http = metrics_http_start(addr, err)) == NULL)
 		log_fatalx("%s", err);
-	/* port 0 (-M ADDR:0) takes a free one: say which */
-	log_info("metrics on -M %s: port %d, path /metrics", addr,
+	/* port 0 (--metrics ADDR:0) takes a free one: say which */
+	log_info("metrics on %s: port %d, path /metrics", addr,
 	    metrics_http_port(st.http));
 }
 

@@ -135,7 +135,7 @@ cmd_subscribe(int argc, char **argv)
 		{ "failover", required_argument, NULL, 'F' },
 		{ "framework-id", required_argument, NULL, 'i' },
 		{ "min", required_argument, NULL, 'M' },
-		{ "name", required_argument, NULL, 'n' },
+		{ "name", required_argument, NULL, 'N' },
 		{ "role", required_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -149,7 +149,7 @@ cmd_subscribe(int argc, char **argv)
 	struct res tmp;
 
 	optind = 1;
-	while ((ch = next_opt(argc, argv, "Aa:F:i:M:n:r:", longopts)) != -1) {
+	while ((ch = next_opt(argc, argv, "a:F:i:N:r:", longopts)) != -1) {
 		switch (ch) {
 		case 'A':
 			o.manual_ack = 1;
@@ -175,7 +175,7 @@ cmd_subscribe(int argc, char **argv)
 			res_free(&tmp);
 			o.filter_min = optarg;
 			break;
-		case 'n':
+		case 'N':
 			o.name = optarg;
 			break;
 		case 'r':

@@ -80,7 +80,7 @@ cmd_credential(int argc, char **argv)
 	int ch, add = 0;
 
 	optind = 1;
-	while ((ch = next_opt(argc, argv, "aK:", longopts)) != -1) {
+	while ((ch = next_opt(argc, argv, "K:", longopts)) != -1) {
 		switch (ch) {
 		case 'a':
 			add = 1;

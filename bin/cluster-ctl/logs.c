@@ -200,14 +200,14 @@ cmd_logs(int argc, char **argv)
 	struct tail t;
 
 	optind = 1;
-	while ((ch = next_opt(argc, argv, "fF:", longopts)) != -1) {
+	while ((ch = next_opt(argc, argv, "f", longopts)) != -1) {
 		switch (ch) {
 		case 'f':
 			follow = 1;
 			break;
 		case 'F':
 			if (!id_valid(optarg))
-				errx(EXIT_USAGE, "-F '%s': not a framework id",
+				errx(EXIT_USAGE, "--framework '%s': not a framework id",
 				    optarg);
 			strlcpy(fw, optarg, sizeof(fw));
 			break;

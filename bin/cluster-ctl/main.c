@@ -42,35 +42,37 @@ usage(FILE *fp)
 	    "usage: cluster-ctl [-h] [-C credential] [-m master] [-o format] "
 	    "[-t timeout]\n"
 	    "                   command [args]\n"
-	    "       cluster-ctl credential [-a] [-K credentials] principal file\n"
-	    "       cluster-ctl drain [-d deadline] [-r reason] agent-id\n"
+	    "       cluster-ctl credential [-K credentials] [--add] principal file\n"
+	    "       cluster-ctl drain [--deadline=deadline] [--reason=reason] "
+	    "agent-id\n"
 	    "       cluster-ctl undrain agent-id\n"
 	    "       cluster-ctl agents | executors | frameworks | offers | tasks |\n"
-	    "                   weights [-a attributes] [-F framework-id] "
-	    "[-r role] [-s state]\n"
-	    "                   [--agent=agent-id]\n"
-	    "       cluster-ctl history [-E until] [-F framework-id] [-n count] "
-	    "[-S since]\n"
-	    "                           [-s state]\n"
+	    "                   weights [-a attributes] [-r role] [-s state] "
+	    "[--agent=agent-id]\n"
+	    "                   [--framework=framework-id]\n"
+	    "       cluster-ctl history [-E until] [-n count] [-S since] "
+	    "[-s state]\n"
+	    "                           [--framework=framework-id]\n"
 	    "       cluster-ctl executor\n"
 	    "       cluster-ctl leader\n"
 	    "       cluster-ctl metrics\n"
-	    "       cluster-ctl logs [-f] [-F framework-id] [--stream=stream] "
-	    "task-id\n"
+	    "       cluster-ctl logs [-f] [--framework=framework-id] "
+	    "[--stream=stream] task-id\n"
 	    "       cluster-ctl quota\n"
-	    "       cluster-ctl quota set [-g guarantee] [-l limit] role\n"
+	    "       cluster-ctl quota set [-L limit] [--guarantee=guarantee] "
+	    "role\n"
 	    "       cluster-ctl quota rm role\n"
 	    "       cluster-ctl reserve | unreserve agent-id role resources\n"
 	    "       cluster-ctl run [-qv] [-a attributes] [-c cpus] "
 	    "[-e name=value] [-M mem]\n"
-	    "                       [-n name] [-R resources] [-r role] "
-	    "[-u user] [-v] -- command\n"
+	    "                       [-N name] [-R resources] [-r role] "
+	    "[-u user] -- command\n"
 	    "                       [arg ...]\n"
-	    "       cluster-ctl send [-r] [-w wait]\n"
-	    "       cluster-ctl subscribe [-A] [-a attributes] [-F failover] "
-	    "[-i framework-id]\n"
-	    "                       [-M min] [-n name] [-r role]\n"
-	    "       cluster-ctl top [-d delay] [-n iterations]\n"
+	    "       cluster-ctl send [--raw] [--wait=wait]\n"
+	    "       cluster-ctl subscribe [-a attributes] [-F failover] "
+	    "[-i framework-id] [-N name]\n"
+	    "                       [-r role] [--manual-ack] [--min=min]\n"
+	    "       cluster-ctl top [-I interval] [-n iterations]\n"
 	    "       cluster-ctl weight role weight\n");
 }
 
@@ -352,7 +354,7 @@ cmd_send(int argc, char **argv)
 	json_t *rec;
 
 	optind = 1;
-	while ((ch = next_opt(argc, argv, "rw:", longopts)) != -1) {
+	while ((ch = next_opt(argc, argv, "", longopts)) != -1) {
 		switch (ch) {
 		case 'r':
 			raw = 1;

@@ -330,7 +330,7 @@ cmd_list(int argc, char **argv)
 
 	rec_set_str(q, "what", what);
 	optind = 1;
-	while ((ch = next_opt(argc, argv, "a:F:r:s:", longopts)) != -1) {
+	while ((ch = next_opt(argc, argv, "a:r:s:", longopts)) != -1) {
 		switch (ch) {
 		case 'a':
 			if (attr_check(optarg, e) == -1)
@@ -412,7 +412,7 @@ cmd_history(int argc, char **argv)
 
 	rec_set_str(q, "what", "history");
 	optind = 1;
-	while ((ch = next_opt(argc, argv, "E:F:n:s:S:", longopts)) != -1) {
+	while ((ch = next_opt(argc, argv, "E:n:s:S:", longopts)) != -1) {
 		switch (ch) {
 		case 'E':
 			time_arg("-E", optarg, until);
@@ -420,7 +420,7 @@ cmd_history(int argc, char **argv)
 			break;
 		case 'F':
 			if (!id_valid(optarg))
-				errx(EXIT_USAGE, "-F '%s': not a framework id",
+				errx(EXIT_USAGE, "--framework '%s': not a framework id",
 				    optarg);
 			rec_set_str(q, "framework_id", optarg);
 			break;
@@ -521,7 +521,7 @@ cmd_drain(int argc, char **argv)
 	int ch;
 
 	optind = 1;
-	while ((ch = next_opt(argc, argv, "d:r:", longopts)) != -1) {
+	while ((ch = next_opt(argc, argv, "", longopts)) != -1) {
 		switch (ch) {
 		case 'd':
 			ms = duration_arg("deadline", optarg);
@@ -590,7 +590,7 @@ cmd_quota(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "guarantee", required_argument, NULL, 'g' },
-		{ "limit", required_argument, NULL, 'l' },
+		{ "limit", required_argument, NULL, 'L' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *g = NULL, *l = NULL, *role;
@@ -606,13 +606,13 @@ cmd_quota(int argc, char **argv)
 	argc--;
 	argv++;
 	optind = 1;
-	while ((ch = next_opt(argc, argv, set ? "g:l:" : "", longopts)) != -1) {
+	while ((ch = next_opt(argc, argv, set ? "L:" : "", longopts)) != -1) {
 		switch (ch) {
 		case 'g':
-			quota_arg("-g", g = optarg);
+			quota_arg("--guarantee", g = optarg);
 			break;
-		case 'l':
-			quota_arg("-l", l = optarg);
+		case 'L':
+			quota_arg("-L", l = optarg);
 			break;
 		default:
 			return bad_usage();

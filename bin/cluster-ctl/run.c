@@ -456,7 +456,7 @@ cmd_run(int argc, char **argv)
 		{ "env", required_argument, NULL, 'e' },
 		{ "mem", required_argument, NULL, 'M' },
 		{ "attributes", required_argument, NULL, 'a' },
-		{ "name", required_argument, NULL, 'n' },
+		{ "name", required_argument, NULL, 'N' },
 		{ "no-output", no_argument, NULL, 'q' },
 		{ "role", required_argument, NULL, 'r' },
 		{ "resources", required_argument, NULL, 'R' },
@@ -476,7 +476,7 @@ cmd_run(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &r.t0);
 	r.env = json_object();
 	optind = 1;
-	while ((ch = next_opt(argc, argv, "a:c:e:M:n:qr:R:u:v", longopts)) != -1) {
+	while ((ch = next_opt(argc, argv, "a:c:e:M:N:qr:R:u:v", longopts)) != -1) {
 		switch (ch) {
 		case 'a':
 			if (attr_check(optarg, e) == -1)
@@ -499,7 +499,7 @@ cmd_run(int argc, char **argv)
 		case 'M':
 			mem = optarg;
 			break;
-		case 'n':
+		case 'N':
 			if (!id_valid(optarg))
 				USAGE("name '%s': use 1-40 of [A-Za-z0-9._-]",
 				    optarg);

@@ -244,7 +244,7 @@ int
 cmd_top(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "delay", required_argument, NULL, 'd' },
+		{ "interval", required_argument, NULL, 'I' },
 		{ "iterations", required_argument, NULL, 'n' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -255,10 +255,10 @@ cmd_top(int argc, char **argv)
 	int ch, keys;
 
 	optind = 1;
-	while ((ch = next_opt(argc, argv, "d:n:", longopts)) != -1) {
+	while ((ch = next_opt(argc, argv, "I:n:", longopts)) != -1) {
 		switch (ch) {
-		case 'd':
-			delay = duration_arg_min("delay", optarg, 100);
+		case 'I':
+			delay = duration_arg_min("interval", optarg, 100);
 			break;
 		case 'n':
 			iterations = strtonum(optarg, 1, 1000000000, &errstr);

@@ -36,7 +36,7 @@ struct config {
 	int		 insecure;
 	const char	*endpoint;	/* to publish; NULL: the command's -l */
 	const char	*where;		/* the master string of the election */
-	char		 master[PATH_MAX + 16];	/* -l as a lock:// string */
+	char		 master[PATH_MAX + 16];	/* --lock as a lock:// string */
 	struct elect_url url;
 	int64_t		 session_ms;
 	int		 foreground;
@@ -58,10 +58,11 @@ struct run {
 static void
 usage(FILE *fp)
 {
-	fprintf(fp, "usage: cluster-elect [-dv] [-C credential] [-e endpoint] "
-	    "[-s session-timeout]\n"
-	    "                     (-z zk-url | -l lockfile) -- command "
-	    "[arg ...]\n");
+	fprintf(fp, "usage: cluster-elect [-dv] [-C credential] "
+	    "[--endpoint=endpoint]\n"
+	    "                     [--session-timeout=timeout] "
+	    "(-z zk-url | --lock=lockfile)\n"
+	    "                     -- command [arg ...]\n");
 }
 
 /* Print a usage error and the usage, and exit EXIT_USAGE. */
@@ -73,7 +74,7 @@ usage_error(const char *why)
 	exit(EXIT_USAGE);
 }
 
-/* The master string for a -l argument: lock:// and an absolute path. */
+/* The master string for a --lock argument: lock:// and an absolute path. */
 static void
 lock_url(const char *arg, char *buf, size_t len)
 {
@@ -116,7 +117,7 @@ config_option(struct config *cf, int ch, const char *arg)
 	case 'l':
 	case 'z':
 		if (cf->where != NULL)
-			errx(EXIT_USAGE, "give one of -z and -l");
+			errx(EXIT_USAGE, "give one of -z and --lock");
 		if (ch == 'z' && strncmp(arg, "zk://", 5) != 0)
 			errx(EXIT_USAGE, "'%s': want zk://HOST:PORT[,HOST:PORT"
 			    "...]/PATH", arg);
@@ -164,19 +165,19 @@ config_parse(struct config *cf, int argc, char *argv[])
 
 	memset(cf, 0, sizeof(*cf));
 	cf->session_ms = SESSION_DEFAULT_MS;
-	while ((ch = getopt_long(argc, argv, "+C:de:l:s:vz:", longopts,
+	while ((ch = getopt_long(argc, argv, "+C:dvz:", longopts,
 	    NULL)) != -1)
 		config_option(cf, ch, optarg);
 	cf->cmd = argv + optind;
 	if (cf->where == NULL)
-		usage_error("no election: give -z zk-url or -l lockfile");
+		usage_error("no election: give -z zk-url or --lock=lockfile");
 	if (*cf->cmd == NULL)
 		usage_error("no command given");
 	if (elect_url_parse(cf->where, &cf->url, e) == -1)
 		errx(EXIT_USAGE, "%s", e);
 	if (cf->endpoint == NULL &&
 	    (cf->endpoint = command_endpoint(cf->cmd)) == NULL)
-		errx(EXIT_USAGE, "no endpoint to publish: give -e endpoint or "
+		errx(EXIT_USAGE, "no endpoint to publish: give --endpoint=endpoint or "
 		    "a --listen argument to the command");
 	ep = cf->endpoint;
 	if (strlen(ep) >= ELECT_ENDPOINT_MAX || *ep == '\0' ||

@@ -42,10 +42,10 @@ struct out {
 static void
 usage(FILE *fp)
 {
-	fprintf(fp, "usage: drf-alloc [-dv] [-c clock] [-f format] "
-	    "[-i interval] [-l endpoint]\n"
-	    "                 [-m min-offer] [-W role=weight]... "
-	    "[-x program]\n");
+	fprintf(fp, "usage: drf-alloc [-dv] [-A program] [-I interval] "
+	    "[-l endpoint] [-o format]\n"
+	    "                 [-W role=weight]... [--clock=clock] "
+	    "[--min-offer=min-offer]\n");
 }
 
 static void
@@ -477,15 +477,15 @@ config_option(struct config *cf, int ch, const char *arg)
 	switch (ch) {
 	case 'c':
 		if (strcmp(arg, "manual") != 0 && strcmp(arg, "real") != 0)
-			usage_error("-c %s: the clock is real or manual", arg);
+			usage_error("--clock %s: the clock is real or manual", arg);
 		cf->opts.manual_clock = strcmp(arg, "manual") == 0;
 		break;
 	case 'd':
 		cf->foreground = 1;
 		break;
-	case 'f':
+	case 'o':
 		if (strcmp(arg, "json") != 0 && strcmp(arg, "msgpack") != 0)
-			usage_error("-f %s: the format is json or msgpack", arg);
+			usage_error("-o %s: the format is json or msgpack", arg);
 		cf->format = strcmp(arg, "json") == 0 ? F_JSON : F_MSGPACK;
 		break;
 	case 'h':
@@ -493,11 +493,11 @@ config_option(struct config *cf, int ch, const char *arg)
 		exit(0);
 	case 'V':
 		version_exit("drf-alloc");
-	case 'i':
+	case 'I':
 		if (duration_parse(arg, &cf->opts.interval_ms, &errstr) == -1)
-			usage_error("-i %s: %s", arg, errstr);
+			usage_error("-I %s: %s", arg, errstr);
 		if (cf->opts.interval_ms <= 0)
-			usage_error("-i %s: must be positive", arg);
+			usage_error("-I %s: must be positive", arg);
 		break;
 	case 'l':
 		cf->listen = arg;
@@ -513,7 +513,7 @@ config_option(struct config *cf, int ch, const char *arg)
 			usage_error("too many -W");
 		cf->weights[cf->nweights++] = arg;
 		break;
-	case 'x':
+	case 'A':
 		cf->program = arg;
 		break;
 	default:
@@ -528,28 +528,28 @@ config_parse(struct config *cf, int argc, char *argv[])
 	static const struct option longopts[] = {
 		{ "clock",	required_argument,	NULL, 'c' },
 		{ "foreground",	no_argument,		NULL, 'd' },
-		{ "format",	required_argument,	NULL, 'f' },
+		{ "format",	required_argument,	NULL, 'o' },
 		{ "help",	no_argument,		NULL, 'h' },
-		{ "interval",	required_argument,	NULL, 'i' },
+		{ "interval",	required_argument,	NULL, 'I' },
 		{ "listen",	required_argument,	NULL, 'l' },
 		{ "min-offer",	required_argument,	NULL, 'm' },
 		{ "verbose",	no_argument,		NULL, 'v' },
 		{ "version",	no_argument,		NULL, 'V' },
 		{ "weight",	required_argument,	NULL, 'W' },
-		{ "exec",	required_argument,	NULL, 'x' },
+		{ "exec",	required_argument,	NULL, 'A' },
 		{ NULL,		0,			NULL, 0 }
 	};
 	int ch;
 
 	memset(cf, 0, sizeof(*cf));
 	cf->format = F_JSON;
-	while ((ch = getopt_long(argc, argv, "c:df:hi:l:m:vW:x:", longopts,
+	while ((ch = getopt_long(argc, argv, "A:dI:l:o:vW:", longopts,
 	    NULL)) != -1)
 		config_option(cf, ch, optarg);
 	if (optind != argc)
 		usage_error("unexpected argument '%s'", argv[optind]);
 	if (cf->program != NULL && cf->listen == NULL)
-		usage_error("-x needs -l");
+		usage_error("-A needs -l");
 }
 
 int

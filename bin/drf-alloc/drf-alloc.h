@@ -2,7 +2,7 @@
  * drf-alloc: the allocator program around its DRF core (see drf-alloc(8)).
  * drf-alloc.c holds the options, the standalone (stdin) mode and the
  * socket mode; drf.c is the DRF core (no I/O, see drf.h); relay.c holds
- * the -x mode, which hands the allocator's records to another program.
+ * the -A mode, which hands the allocator's records to another program.
  */
 #ifndef DRF_ALLOC_H
 #define DRF_ALLOC_H

@@ -1,5 +1,5 @@
 /*
- * The -x mode: any program that reads allocator records as JSON lines on
+ * The -A mode: any program that reads allocator records as JSON lines on
  * stdin and writes decisions as JSON lines on stdout becomes offerd's
  * allocator.  drf-alloc owns the socket and checks every line the program
  * writes, so a broken script cannot feed offerd garbage.

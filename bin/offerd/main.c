@@ -41,7 +41,7 @@
 #define REFUSE_MS		5000
 #define KEEP_DONE_MS		(3600 * 1000)
 #define KEEP_DONE_MAX		10000
-#define HISTORY_MAX		(16 << 20)	/* -S: the history rotates */
+#define HISTORY_MAX		(16 << 20)	/* --history-size: the history rotates */
 #define LOCK_TRIES		50	/* x LOCK_WAIT_MS for the work dir */
 #define LOCK_WAIT_MS		100
 #define HISTORY_MIN		4096
@@ -55,13 +55,15 @@
 static void
 usage(FILE *fp)
 {
-	fprintf(fp, "usage: offerd [-dnv] [-a endpoint] [-A program] "
-	    "[-F timeout] [-K file] [-L limits]\n"
-	    "              [-l endpoint] [-M address:port] [-o timeout] "
-	    "[-P file] [-p pidfile]\n"
-	    "              [-r duration] [-R timeout] [-S size] [-t timeout] "
-	    "[-T timeout]\n"
-	    "              [-u user] [-w work-dir] [-W role=weight]\n");
+	fprintf(fp, "usage: offerd [-dv] [-A program] [-F timeout] [-K file] "
+	    "[-L limits] [-l endpoint]\n"
+	    "              [-O timeout] [-P file] [-p pidfile] [-t timeout] "
+	    "[-T timeout] [-u user]\n"
+	    "              [-w work-dir] [-W role=weight] "
+	    "[--allocator=endpoint] [--check]\n"
+	    "              [--history-size=size] [--insecure] "
+	    "[--metrics=address:port]\n"
+	    "              [--recovery-timeout=timeout] [--refuse=duration]\n");
 }
 
 /* Check a -W role=weight argument and keep it in C; exits 100 if bad. */
@@ -146,7 +148,7 @@ config_parse(struct config *c, int argc, char *argv[], int *status)
 		{ "listen", required_argument, NULL, 'l' },
 		{ "metrics", required_argument, NULL, 'M' },
 		{ "check", no_argument, NULL, 'n' },
-		{ "offer-timeout", required_argument, NULL, 'o' },
+		{ "offer-timeout", required_argument, NULL, 'O' },
 		{ "pidfile", required_argument, NULL, 'p' },
 		{ "refuse", required_argument, NULL, 'r' },
 		{ "recovery-timeout", required_argument, NULL, 'R' },
@@ -165,7 +167,7 @@ config_parse(struct config *c, int argc, char *argv[], int *status)
 	int ch;
 
 	while ((ch = getopt_long(argc, argv,
-	    "a:A:dF:K:L:l:M:no:P:p:r:R:S:t:T:u:vw:W:",
+	    "A:dF:K:L:l:O:P:p:t:T:u:vw:W:",
 	    longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'a':
@@ -210,7 +212,7 @@ config_parse(struct config *c, int argc, char *argv[], int *status)
 		case 'n':
 			c->check = 1;
 			break;
-		case 'o':
+		case 'O':
 			c->offer_timeout_ms = duration_arg("offer timeout", optarg);
 			break;
 		case 'P':
@@ -403,7 +405,7 @@ serve(struct master *m, int sigfd)
 		{ .fd = net_fd(m->alloc), .events = POLLIN },
 		{ .fd = sigfd, .events = POLLIN },
 		{ .fd = priv_fd(), .events = POLLIN },	/* -1: not separated */
-		{ .fd = stats_fd(), .events = POLLIN },	/* -1: no -M */
+		{ .fd = stats_fd(), .events = POLLIN },	/* -1: no --metrics */
 	};
 
 	/* a stop ends the loop after this round, lease check included */

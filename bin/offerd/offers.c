@@ -119,7 +119,7 @@ offers_expire(struct master *m, int64_t now)
 /*
  * The offer an ACCEPT or DECLINE answers, checked: REC has the fields of
  * SPEC, comes from the framework the offer was made to (*FW), and its
- * refuse_seconds (default: offerd -r) is sane (*REFUSE_MS).  NULL after an
+ * refuse_seconds (default: offerd --refuse) is sane (*REFUSE_MS).  NULL after an
  * ERROR to the sender otherwise.
  */
 static struct offer *

@@ -7,7 +7,7 @@
  * it dynamically, as reserved resources; it is kept in the durable state
  * (state.c, key "reservations") and applied again to the total each time
  * the agent registers, so that it outlives restarts of agentd and offerd.
- * Static reservations (agentd -r) are the agent's own: never undone here.
+ * Static reservations (agentd -R) are the agent's own: never undone here.
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -2,7 +2,7 @@
  * The master's metrics (offerd(8) METRICS): the counters and histograms
  * the other files bump as things happen, the gauges read from the state
  * when the text is rendered, the text itself (for QUERY "metrics" and
- * for -M's HTTP server, lib/metrics.c), and that server's life.  A
+ * for --metrics' HTTP server, lib/metrics.c), and that server's life.  A
  * scrape costs the loop one render; nothing is rendered unscraped.
  */
 #include <stdio.h>
@@ -114,8 +114,8 @@ stats_init(struct master *m)
 		return;
 	if ((st.http = metrics_http_start(m->conf->metrics_addr, err)) == NULL)
 		log_fatalx("%s", err);
-	/* port 0 (-M ADDR:0) takes a free one: say which */
-	log_info("metrics on -M %s: port %d, path /metrics",
+	/* port 0 (--metrics ADDR:0) takes a free one: say which */
+	log_info("metrics on %s: port %d, path /metrics",
 	    m->conf->metrics_addr,
 	    metrics_http_port(st.http));
 }

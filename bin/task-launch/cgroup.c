@@ -17,7 +17,7 @@
  * process.  So controllers are only enabled in cgroups without processes,
  * but for our own: the cgroup systemd delegates to agentd.service holds
  * agentd, and its processes move to the leaf V2_LEAF below it, which
- * counts as our own cgroup from then on (task-launch(8), -C).
+ * counts as our own cgroup from then on (task-launch(8), --cgroup-parent).
  */
 #include <sys/stat.h>
 #include <sys/vfs.h>

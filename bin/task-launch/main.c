@@ -26,19 +26,19 @@
 #define OPT_NOTIFY	258
 #define OPT_HIDE	259
 
-static const char optstring[] = "+c:C:d:e:g:hi:k:l:m:np:R:r:s:t:u:vx:";
+static const char optstring[] = "+c:e:g:G:i:M:u:vw:x:";
 static const struct option longopts[] = {
 	{ "cpus",		required_argument,	NULL, 'c' },
 	{ "cgroup-parent",	required_argument,	NULL, 'C' },
-	{ "sandbox",		required_argument,	NULL, 'd' },
+	{ "sandbox",		required_argument,	NULL, 'w' },
 	{ "env",		required_argument,	NULL, 'e' },
-	{ "group",		required_argument,	NULL, 'g' },
+	{ "group",		required_argument,	NULL, 'G' },
 	{ "help",		no_argument,		NULL, 'h' },
 	{ "hide",		required_argument,	NULL, OPT_HIDE },
 	{ "id",			required_argument,	NULL, 'i' },
 	{ "caps",		required_argument,	NULL, 'k' },
 	{ "rlimit",		required_argument,	NULL, 'l' },
-	{ "mem",		required_argument,	NULL, 'm' },
+	{ "mem",		required_argument,	NULL, 'M' },
 	{ "net",		no_argument,		NULL, 'n' },
 	{ "notify-fd",		required_argument,	NULL, OPT_NOTIFY },
 	{ "pids",		required_argument,	NULL, 'p' },
@@ -47,7 +47,7 @@ static const struct option longopts[] = {
 	{ "require",		required_argument,	NULL, 'r' },
 	{ "serve",		no_argument,		NULL, OPT_SERVE },
 	{ "status-file",	required_argument,	NULL, 's' },
-	{ "grace",		required_argument,	NULL, 't' },
+	{ "grace",		required_argument,	NULL, 'g' },
 	{ "user",		required_argument,	NULL, 'u' },
 	{ "verbose",		no_argument,		NULL, 'v' },
 	{ "isolate",		required_argument,	NULL, 'x' },
@@ -61,16 +61,18 @@ usage(int code)
 	FILE *f = code == 0 ? stdout : stderr;
 
 	fprintf(f,
-	    "usage: task-launch [-nv] [-c cpus] [-C cgroup-parent] "
-	    "[-d sandbox] [-e NAME=VALUE]...\n"
-	    "                   [-g group] [-i id] [-k caps] "
-	    "[-l rlimit=value]... [-m mem_mb]\n"
-	    "                   [-p pids] [-r isolators] [-R cgroup-root] "
-	    "[-s status-file]\n"
-	    "                   [-t grace-seconds] [-u user] "
-	    "[-x isolators] [--hide dir]\n"
-	    "                   [--notify-fd fd] -- cmd [arg ...]\n"
-	    "       task-launch [-C cgroup-parent] [-R cgroup-root] --probe\n"
+	    "usage: task-launch [-v] [-c cpus] [-e NAME=VALUE]... "
+	    "[-g grace-seconds] [-G group]\n"
+	    "                   [-i id] [-M mem_mb] [-u user] "
+	    "[-w sandbox] [-x isolators]\n"
+	    "                   [--caps=caps] [--cgroup-parent=dir] "
+	    "[--cgroup-root=dir] [--hide=dir]\n"
+	    "                   [--net] [--notify-fd=fd] [--pids=pids] "
+	    "[--require=isolators]\n"
+	    "                   [--rlimit=name=value]... "
+	    "[--status-file=file] -- cmd [arg ...]\n"
+	    "       task-launch [--cgroup-parent=dir] [--cgroup-root=dir] "
+	    "--probe\n"
 	    "       task-launch --serve\n");
 	exit(code);
 }
@@ -191,7 +193,7 @@ parse_args(struct launch *l, int argc, char *argv[], const char **sandbox)
 				bad("cgroup parent", optarg);
 			l->cg_parent = optarg;
 			break;
-		case 'd':
+		case 'w':
 			if (optarg[0] == '\0')
 				bad("sandbox", optarg);
 			*sandbox = optarg;
@@ -203,7 +205,7 @@ parse_args(struct launch *l, int argc, char *argv[], const char **sandbox)
 				bad("environment variable (too many)", optarg);
 			l->env[l->nenv++] = optarg;
 			break;
-		case 'g':
+		case 'G':
 			l->group = optarg;
 			break;
 		case 'h':
@@ -223,7 +225,7 @@ parse_args(struct launch *l, int argc, char *argv[], const char **sandbox)
 				bad("rlimit", optarg);
 			l->nrlim++;
 			break;
-		case 'm':
+		case 'M':
 			if (parse_mem(optarg, &l->mem_bytes) == -1)
 				bad("memory size", optarg);
 			break;
@@ -265,7 +267,7 @@ parse_args(struct launch *l, int argc, char *argv[], const char **sandbox)
 		case 's':
 			l->status_file = optarg;
 			break;
-		case 't':
+		case 'g':
 			l->grace = strtonum(optarg, 0, TL_GRACE_MAX, &errstr);
 			if (errstr != NULL)
 				bad("grace", optarg);

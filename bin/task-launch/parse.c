@@ -41,7 +41,7 @@ static const struct {
 	{ "sigpending", RLIMIT_SIGPENDING }, { "stack", RLIMIT_STACK },
 };
 
-/* Return the isolator's name as --probe, -r and -x spell it. */
+/* Return the isolator's name as --probe, --require and -x spell it. */
 const char *
 iso_name(enum iso i)
 {

@@ -10,10 +10,11 @@
  * and one whose "duration" field says D seconds ends TASK_FINISHED D
  * seconds after its launch; one without a duration runs until killed.
  *
- *   usage: agent-emu [-dv] [-a pattern] [-h prefix] [-H interval]
- *                    [-m master] [-p pidfile] [-r resources] [-u retry] count
+ *   usage: agent-emu [-dv] [-a pattern] [-H interval] [-m master]
+ *                    [-N prefix] [-p pidfile] [-R resources]
+ *                    [--update-retry=retry] count
  *
- * Agent i is named PREFIX-i (-h, default "emu") and gets agent id TAG-i,
+ * Agent i is named PREFIX-i (-N, default "emu") and gets agent id TAG-i,
  * with TAG random per process, so that several emulating processes can
  * serve one master.  Its attributes are the -a pattern with "%{i}"
  * replaced by i, "%{i%K}" by i mod K, "%{i/K}" by i div K and "%%" by
@@ -87,10 +88,10 @@ struct emu {
 static void
 usage(FILE *fp)
 {
-	fprintf(fp, "usage: agent-emu [-dv] [-a pattern] [-h prefix] "
-	    "[-H interval]\n"
-	    "                 [-m master] [-p pidfile] [-r resources] "
-	    "[-u retry] count\n");
+	fprintf(fp, "usage: agent-emu [-dv] [-a pattern] [-H interval] "
+	    "[-m master] [-N prefix]\n"
+	    "                 [-p pidfile] [-R resources] "
+	    "[--update-retry=retry] count\n");
 }
 
 /*
@@ -377,6 +378,10 @@ main(int argc, char *argv[])
 		.register_jitter_ms = EMU_REGISTER_RETRY_MS,
 		.register_rate = EMU_REGISTER_RATE,
 	};
+	static const struct option longopts[] = {
+		{ "update-retry", required_argument, NULL, 'u' },
+		{ NULL, 0, NULL, 0 }
+	};
 	const char *master = NULL, *pidpath = NULL, *errstr;
 	char err[256], buf[1024];
 	struct pidfh *pfh = NULL;
@@ -386,7 +391,8 @@ main(int argc, char *argv[])
 	e.prefix = "emu";
 	e.pattern = "";
 	strlcpy(e.resources, EMU_RESOURCES_DEFAULT, sizeof(e.resources));
-	while ((ch = getopt(argc, argv, "a:dh:H:m:p:r:u:v")) != -1) {
+	while ((ch = getopt_long(argc, argv, "a:dH:m:N:p:R:v", longopts,
+	    NULL)) != -1) {
 		switch (ch) {
 		case 'a':
 			e.pattern = optarg;
@@ -394,7 +400,7 @@ main(int argc, char *argv[])
 		case 'd':
 			fg = 1;
 			break;
-		case 'h':
+		case 'N':
 			e.prefix = optarg;
 			break;
 		case 'H':
@@ -407,7 +413,7 @@ main(int argc, char *argv[])
 		case 'p':
 			pidpath = optarg;
 			break;
-		case 'r':
+		case 'R':
 			if (res_parse(optarg, &check, err) == -1)
 				errx(100, "resources '%s': %s", optarg, err);
 			res_format(&check, e.resources, sizeof(e.resources));
