@@ -10,7 +10,7 @@
  *
  * Scale mode (default) waits for the frameworks to subscribe, warms up
  * until the number of running tasks stops growing while the agents'
- * updates keep up (at most 2% of the tasks launched and not heard of yet),
+ * updates keep up (every task launched 2 s ago has had its first update),
  * measures for a window and prints one line:
  *   scale agents=N overhead_p50_ms=X overhead_p99_ms=Y offers_per_s=O
  *       updates_per_s=U master_cpu_pct=C master_rss_mb=R
@@ -72,8 +72,9 @@
 #define PROBE_GAP_MS	1000	/* at most, between two probes */
 #define PROBE_GIVEUP_S	30	/* past its duration: a probe failed */
 #define GROWTH_SPAN_MS	5000	/* steady: running tasks grew less than */
-#define GROWTH_MAX	0.02	/* this fraction over that span, and at
-				   most this fraction of them unheard of */
+#define GROWTH_MAX	0.02	/* this fraction over that span */
+#define HEARD_MAX_MS	2000	/* steady: every task launched longer ago
+				   than this has had its first update */
 #define ERRORS_SHOWN	5
 
 enum probe_state { P_IDLE, P_WANT, P_LAUNCHED };
@@ -627,9 +628,23 @@ scale_details(double acpu)
 		fprintf(stderr, "load: the agents' updates come too late (of "
 		    "the load tasks accepted in the window, %llu had none when "
 		    "the run ended): the master, the agents and this program do "
-		    "not keep up with this load on this machine; -L sets a "
-		    "launch rate they can\n", unheard);
+		    "not keep up with this load on this machine; longer tasks "
+		    "(-M) make fewer updates a second\n", unheard);
 	return overhead.n == 0 || p_failed > 0;
+}
+
+/* How long ago the oldest task without an update yet was accepted (0: none). */
+static int64_t
+oldest_unheard(int64_t now)
+{
+	struct ltask *l;
+	int64_t oldest = now;
+	size_t pos = 0;
+
+	while ((l = map_next(live, &pos, NULL)) != NULL)
+		if (!l->heard && l->accepted < oldest)
+			oldest = l->accepted;
+	return now - oldest;
 }
 
 /* Parse a duration option into milliseconds or exit 100. */
@@ -782,15 +797,17 @@ main(int argc, char *argv[])
 		if (w0 == 0) {
 			/*
 			 * warm-up: until the running tasks stop growing
-			 * and the agents' updates keep up (tasks whose
-			 * updates are late stop the count growing too)
+			 * and the agents' updates keep up (a backlog of
+			 * them stops the count growing too, and would
+			 * time itself, not the master)
 			 */
 			unsigned long long running = map_count(live);
 
 			if (now - grow_at >= GROWTH_SPAN_MS) {
+				int64_t late = oldest_unheard(now);
 				int steady = grow_at != 0 && running > 0 &&
 				    running < grow_base * (1 + GROWTH_MAX) &&
-				    n_unheard <= running * GROWTH_MAX;
+				    late < HEARD_MAX_MS;
 
 				if (now - subscribed_at >= o.warm_max_ms ||
 				    (steady && now - subscribed_at >= o.warm_min_ms)) {
@@ -812,11 +829,13 @@ main(int argc, char *argv[])
 					cpu0 = o.pid ? proc_cpu(o.pid) : -1;
 					acpu0 = o.alloc_pid ? proc_cpu(o.alloc_pid) : -1;
 					fprintf(stderr, "load: %s after %lld ms with "
-					    "%llu tasks running, %llu launched and not "
-					    "heard of; measuring %lld ms\n", steady ?
-					    "steady" : "NOT steady (WARM_MAX)",
+					    "%llu tasks running, %llu without an update, "
+					    "the oldest launched %lld ms ago; measuring "
+					    "%lld ms\n", steady ? "steady" :
+					    "NOT steady (-W)",
 					    (long long)(now - subscribed_at), running,
-					    n_unheard, (long long)o.window_ms);
+					    n_unheard, (long long)late,
+					    (long long)o.window_ms);
 				}
 				grow_at = now;
 				grow_base = running;
