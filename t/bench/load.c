@@ -436,6 +436,18 @@ on_record(struct sched *s, void *ctx, const json_t *rec)
 		n_updates++;
 }
 
+/* The ACCEPT of OFFER by F launched nothing: a probe wants again. */
+static void
+accept_lost(struct sched *s, struct fw *f, const char *offer)
+{
+	untrack(offer);
+	if (f->probe && f->pstate == P_LAUNCHED &&
+	    strcmp(f->poffer, offer) == 0) {
+		f->pstate = P_WANT;
+		sched_revive(s);
+	}
+}
+
 /* An ERROR: a refused ACCEPT launched nothing; a probe waiting wants again. */
 static void
 on_error(struct sched *s, void *ctx, const struct sched_error *e)
@@ -447,12 +459,7 @@ on_error(struct sched *s, void *ctx, const struct sched_error *e)
 		warnx("master: %s", e->message);
 	if (oid == NULL || e->about == NULL || strcmp(e->about, R_ACCEPT) != 0)
 		return;
-	untrack(oid);
-	if (f->probe && f->pstate == P_LAUNCHED &&
-	    strcmp(f->poffer, oid) == 0) {
-		f->pstate = P_WANT;
-		sched_revive(s);
-	}
+	accept_lost(s, f, oid);
 }
 
 /* SUBSCRIBED: count F in; a probe wants no offers until it probes. */
@@ -471,13 +478,16 @@ on_subscribed(struct sched *s, void *ctx, const char *id, int again)
 		sched_suppress(s);
 }
 
+/*
+ * RESCIND: an offer we accepted is rescinded only when the ACCEPT never
+ * reached the master (dropped over a limit, say): its tasks never ran.
+ */
 static void
 on_rescind(struct sched *s, void *ctx, const char *offer_id)
 {
-	(void)s;
-	(void)ctx;
-	(void)offer_id;
 	n_rescinds++;
+	if (map_get(accepts, offer_id) != NULL)
+		accept_lost(s, ctx, offer_id);
 }
 
 /* Dispatch F when its socket is readable (REVENTS) or its timers are due. */
