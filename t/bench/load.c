@@ -635,11 +635,12 @@ scale_details(double acpu)
 	    percentile(&update_lag, 100));
 	if (unended > 0 && (unheard > w_accepted / 2 ||
 	    percentile(&update_lag, 50) > o.probe_s * 1000))
-		fprintf(stderr, "load: the agents' updates come too late (of "
-		    "the load tasks accepted in the window, %llu had none when "
-		    "the run ended): the master, the agents and this program do "
-		    "not keep up with this load on this machine; longer tasks "
-		    "(-M) make fewer updates a second\n", unheard);
+		fprintf(stderr, "load: the agents' updates come too late (the "
+		    "load's first ones after %.0f ms at the median; %llu tasks "
+		    "accepted in the window had none at the end): the master, "
+		    "the agents and this program do not keep up with this load "
+		    "on this machine; longer tasks (-M) make fewer updates a "
+		    "second\n", percentile(&update_lag, 50), unheard);
 	return overhead.n == 0 || p_failed > 0;
 }
 
