@@ -9,13 +9,19 @@
  * includes waiting for an offer, accepting, the launch and the updates).
  *
  * Scale mode (default) waits for the frameworks to subscribe, warms up
- * until the number of running tasks stops growing, measures for a window
- * and prints one line:
+ * until the number of running tasks stops growing while the agents'
+ * updates keep up (every task launched 2 s ago has had its first update),
+ * measures for a window and prints one line:
  *   scale agents=N overhead_p50_ms=X overhead_p99_ms=Y offers_per_s=O
  *       updates_per_s=U master_cpu_pct=C master_rss_mb=R
  * where offers and updates are the OFFER and STATUS records the
  * frameworks received per second, and CPU and RSS are the master's (-x
- * pid) over the window.  Details go to stderr.
+ * pid) over the window.  Details go to stderr: among them what became of
+ * the probes wanted in the window (offered, and how long after REVIVE;
+ * running; a probe not ended when the run ends, 40 s after the window,
+ * counts as failed) and how long the load tasks accepted in the window
+ * waited for their first update, so that a window without samples says
+ * whether the offers or the agents' updates were late.
  *
  * The probes' sockets are read before and between the load frameworks'
  * (every PROBE_EVERY of them), as each framework of the paper was a
@@ -67,6 +73,8 @@
 #define PROBE_GIVEUP_S	30	/* past its duration: a probe failed */
 #define GROWTH_SPAN_MS	5000	/* steady: running tasks grew less than */
 #define GROWTH_MAX	0.02	/* this fraction over that span */
+#define HEARD_MAX_MS	2000	/* steady: every task launched longer ago
+				   than this has had its first update */
 #define ERRORS_SHOWN	5
 
 enum probe_state { P_IDLE, P_WANT, P_LAUNCHED };
@@ -116,9 +124,22 @@ static struct map *accepts;	/* offer id -> its tasks, until one speaks */
 
 struct ltask {
 	char	offer[ID_LEN];
+	int64_t	accepted;	/* when */
+	int	heard;		/* its first update came */
+	int	in_window;	/* accepted in the window, by a load framework */
 };
-static double *samples;
-static size_t nsamples, capsamples;
+
+/* Samples of one measure, in ms: sorted once, at the end. */
+struct dist {
+	double	*v;
+	size_t	 n, cap;
+};
+static struct dist overhead;	/* the probes' overhead: the figure */
+static struct dist offer_wait;	/* a probe's REVIVE to its offer */
+static struct dist update_lag;	/* a load task's ACCEPT to its first update */
+static unsigned long long p_wanted, p_offered, p_running;
+static unsigned long long w_accepted;	/* load tasks accepted in the window */
+static unsigned long long n_unheard;	/* tasks launched, no update yet */
 static int64_t first_offer, last_finish;
 
 static void
@@ -235,6 +256,18 @@ rate_ok(int64_t now)
 	return 1;
 }
 
+/* Add sample X (ms) to D. */
+static void
+dist_add(struct dist *d, double x)
+{
+	if (d->n == d->cap) {
+		d->cap = d->cap ? 2 * d->cap : 256;
+		if ((d->v = reallocarray(d->v, d->cap, sizeof(*d->v))) == NULL)
+			err(111, "samples");
+	}
+	d->v[d->n++] = x;
+}
+
 /* Remember the TASKS (a task array) accepted on OFFER until they end. */
 static void
 track(const char *offer, json_t *tasks)
@@ -248,6 +281,11 @@ track(const char *offer, json_t *tasks)
 		if (l == NULL || map_put(live, rec_str(t, "task_id"), l) == -1)
 			err(111, "tasks");
 		strlcpy(l->offer, offer, sizeof(l->offer));
+		l->accepted = now_ms();
+		l->in_window = w0 != 0 && w1 == 0 &&
+		    *rec_str(t, "task_id") == 't';
+		w_accepted += l->in_window;
+		n_unheard++;
 	}
 	if (map_put(accepts, offer, json_incref(tasks)) == -1)
 		err(111, "accepts");
@@ -261,7 +299,13 @@ untrack(const char *offer)
 	size_t i;
 
 	json_array_foreach(tasks, i, t) {
-		free(map_del(live, rec_str(t, "task_id")));
+		struct ltask *l = map_del(live, rec_str(t, "task_id"));
+
+		if (l != NULL) {
+			w_accepted -= l->in_window;
+			n_unheard -= !l->heard;
+		}
+		free(l);
 		n_launched--;
 		n_accept_failed++;
 	}
@@ -307,6 +351,10 @@ on_offer(struct sched *s, void *ctx, const struct sched_offer *off)
 		snprintf(id, sizeof(id), "%s-%llu", f->probe ? "p" : "t", ++seq);
 		if (f->probe) {
 			add_task(tasks, id, o.probe_s);
+			if (w0 != 0 && f->pstart >= w0) {
+				p_offered++;
+				dist_add(&offer_wait, (double)(now - f->pstart));
+			}
 			strlcpy(f->ptask, id, sizeof(f->ptask));
 			strlcpy(f->poffer, off->offer_id, sizeof(f->poffer));
 			f->pstate = P_LAUNCHED;
@@ -337,15 +385,8 @@ probe_done(struct fw *f, const char *state, int64_t now)
 {
 	if (strcmp(state, TASK_FINISHED) != 0)
 		p_failed++;
-	else if (w0 != 0 && f->pstart >= w0 && (w1 == 0 || f->pstart <= w1)) {
-		if (nsamples == capsamples) {
-			capsamples = capsamples ? 2 * capsamples : 256;
-			samples = reallocarray(samples, capsamples, sizeof(*samples));
-			if (samples == NULL)
-				err(111, "samples");
-		}
-		samples[nsamples++] = (double)(now - f->pstart) - o.probe_s * 1000;
-	}
+	else if (w0 != 0 && f->pstart >= w0 && (w1 == 0 || f->pstart <= w1))
+		dist_add(&overhead, (double)(now - f->pstart) - o.probe_s * 1000);
 	f->pstate = P_IDLE;
 	f->pnext = now + arc4random_uniform(PROBE_GAP_MS);
 }
@@ -362,6 +403,15 @@ on_status(struct sched *s, void *ctx, const struct sched_status *st)
 	if (st->reconcile || (l = map_get(live, st->task_id)) == NULL)
 		return;
 	json_decref(map_del(accepts, l->offer));	/* it was launched */
+	if (!l->heard) {
+		/* its first update: how far behind the agents' records are */
+		l->heard = 1;
+		n_unheard--;
+		if (l->in_window)
+			dist_add(&update_lag, (double)(now - l->accepted));
+		if (f->probe && w0 != 0 && f->pstart >= w0)
+			p_running++;
+	}
 	if (!st->terminal)
 		return;
 	free(map_del(live, st->task_id));
@@ -386,6 +436,18 @@ on_record(struct sched *s, void *ctx, const json_t *rec)
 		n_updates++;
 }
 
+/* The ACCEPT of OFFER by F launched nothing: a probe wants again. */
+static void
+accept_lost(struct sched *s, struct fw *f, const char *offer)
+{
+	untrack(offer);
+	if (f->probe && f->pstate == P_LAUNCHED &&
+	    strcmp(f->poffer, offer) == 0) {
+		f->pstate = P_WANT;
+		sched_revive(s);
+	}
+}
+
 /* An ERROR: a refused ACCEPT launched nothing; a probe waiting wants again. */
 static void
 on_error(struct sched *s, void *ctx, const struct sched_error *e)
@@ -397,12 +459,7 @@ on_error(struct sched *s, void *ctx, const struct sched_error *e)
 		warnx("master: %s", e->message);
 	if (oid == NULL || e->about == NULL || strcmp(e->about, R_ACCEPT) != 0)
 		return;
-	untrack(oid);
-	if (f->probe && f->pstate == P_LAUNCHED &&
-	    strcmp(f->poffer, oid) == 0) {
-		f->pstate = P_WANT;
-		sched_revive(s);
-	}
+	accept_lost(s, f, oid);
 }
 
 /* SUBSCRIBED: count F in; a probe wants no offers until it probes. */
@@ -421,13 +478,16 @@ on_subscribed(struct sched *s, void *ctx, const char *id, int again)
 		sched_suppress(s);
 }
 
+/*
+ * RESCIND: an offer we accepted is rescinded only when the ACCEPT never
+ * reached the master (dropped over a limit, say): its tasks never ran.
+ */
 static void
 on_rescind(struct sched *s, void *ctx, const char *offer_id)
 {
-	(void)s;
-	(void)ctx;
-	(void)offer_id;
 	n_rescinds++;
+	if (map_get(accepts, offer_id) != NULL)
+		accept_lost(s, ctx, offer_id);
 }
 
 /* Dispatch F when its socket is readable (REVENTS) or its timers are due. */
@@ -495,6 +555,7 @@ tick(int64_t now, int measuring)
 		if (f->pstate == P_IDLE && now >= f->pnext) {
 			f->pstate = P_WANT;
 			f->pstart = now;
+			p_wanted++;
 			sched_revive(f->s);
 		} else if (f->pstate == P_LAUNCHED &&
 		    now - f->pstart > (o.probe_s + PROBE_GIVEUP_S) * 1000) {
@@ -513,15 +574,88 @@ cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* The P-th percentile of the sorted samples (nearest rank). */
+/* The P-th percentile of D, sorted (nearest rank); NAN when empty. */
 static double
-percentile(double p)
+percentile(const struct dist *d, double p)
 {
-	size_t k = (size_t)ceil(p / 100 * nsamples);
+	size_t k = (size_t)ceil(p / 100 * d->n);
 
-	if (nsamples == 0)
+	if (d->n == 0)
 		return NAN;
-	return samples[k > 0 ? k - 1 : 0];
+	return d->v[k > 0 ? k - 1 : 0];
+}
+
+/* Sort D for percentile. */
+static void
+dist_sort(struct dist *d)
+{
+	if (d->n > 0)
+		qsort(d->v, d->n, sizeof(*d->v), cmp_double);
+}
+
+/*
+ * Scale mode's details, to stderr (ACPU: the allocator's CPU), with every
+ * sample sorted for percentile: the samples, what became of the probes
+ * wanted in the window (one not ended when the run ends counts as failed)
+ * and how late the load's first updates came.  The exit status.
+ */
+static int
+scale_details(double acpu)
+{
+	unsigned long long unoffered = 0, unended = 0, unheard;
+	int i;
+
+	dist_sort(&overhead);
+	dist_sort(&offer_wait);
+	dist_sort(&update_lag);
+	for (i = o.frameworks; i < nfw; i++)
+		if (fws[i].pstate != P_IDLE && fws[i].pstart >= w0 &&
+		    fws[i].pstart <= w1) {
+			if (fws[i].pstate == P_WANT)
+				unoffered++;
+			else
+				unended++;
+		}
+	p_failed += unoffered + unended;
+	unheard = w_accepted - update_lag.n;
+	fprintf(stderr, "load: agents=%d probes=%zu probe_failures=%llu "
+	    "overhead_min_ms=%.0f overhead_max_ms=%.0f running=%zu "
+	    "launched=%llu finished=%llu failed=%llu errors=%llu "
+	    "refused_launches=%llu rescinds=%llu alloc_cpu_pct=%.0f\n",
+	    o.agents, overhead.n, p_failed, percentile(&overhead, 0),
+	    percentile(&overhead, 100), map_count(live), n_launched,
+	    n_finished, n_failed, n_errors, n_accept_failed, n_rescinds, acpu);
+	fprintf(stderr, "load: window: probes wanted=%llu offered=%llu "
+	    "running=%llu unoffered=%llu unended=%llu offer_wait_p50_ms=%.0f "
+	    "offer_wait_max_ms=%.0f; load tasks accepted=%llu unheard=%llu "
+	    "first_update_p50_ms=%.0f first_update_max_ms=%.0f\n", p_wanted,
+	    p_offered, p_running, unoffered, unended,
+	    percentile(&offer_wait, 50), percentile(&offer_wait, 100),
+	    w_accepted, unheard, percentile(&update_lag, 50),
+	    percentile(&update_lag, 100));
+	if (unended > 0 && (unheard > w_accepted / 2 ||
+	    percentile(&update_lag, 50) > o.probe_s * 1000))
+		fprintf(stderr, "load: the agents' updates come too late (the "
+		    "load's first ones after %.0f ms at the median; %llu tasks "
+		    "accepted in the window had none at the end): the master, "
+		    "the agents and this program do not keep up with this load "
+		    "on this machine; longer tasks (-M) make fewer updates a "
+		    "second\n", percentile(&update_lag, 50), unheard);
+	return overhead.n == 0 || p_failed > 0;
+}
+
+/* How long ago the oldest task without an update yet was accepted (0: none). */
+static int64_t
+oldest_unheard(int64_t now)
+{
+	struct ltask *l;
+	int64_t oldest = now;
+	size_t pos = 0;
+
+	while ((l = map_next(live, &pos, NULL)) != NULL)
+		if (!l->heard && l->accepted < oldest)
+			oldest = l->accepted;
+	return now - oldest;
 }
 
 /* Parse a duration option into milliseconds or exit 100. */
@@ -672,12 +806,19 @@ main(int argc, char *argv[])
 		if (subscribed_at == 0)
 			continue;
 		if (w0 == 0) {
-			/* warm-up: until the running tasks stop growing */
+			/*
+			 * warm-up: until the running tasks stop growing
+			 * and the agents' updates keep up (a backlog of
+			 * them stops the count growing too, and would
+			 * time itself, not the master)
+			 */
 			unsigned long long running = map_count(live);
 
 			if (now - grow_at >= GROWTH_SPAN_MS) {
+				int64_t late = oldest_unheard(now);
 				int steady = grow_at != 0 && running > 0 &&
-				    running < grow_base * (1 + GROWTH_MAX);
+				    running < grow_base * (1 + GROWTH_MAX) &&
+				    late < HEARD_MAX_MS;
 
 				if (now - subscribed_at >= o.warm_max_ms ||
 				    (steady && now - subscribed_at >= o.warm_min_ms)) {
@@ -698,9 +839,13 @@ main(int argc, char *argv[])
 					updates0 = n_updates;
 					cpu0 = o.pid ? proc_cpu(o.pid) : -1;
 					acpu0 = o.alloc_pid ? proc_cpu(o.alloc_pid) : -1;
-					fprintf(stderr, "load: steady after %lld ms with "
-					    "%llu tasks running; measuring %lld ms\n",
+					fprintf(stderr, "load: %s after %lld ms with "
+					    "%llu tasks running, %llu without an update, "
+					    "the oldest launched %lld ms ago; measuring "
+					    "%lld ms\n", steady ? "steady" :
+					    "NOT steady (-W)",
 					    (long long)(now - subscribed_at), running,
+					    n_unheard, (long long)late,
 					    (long long)o.window_ms);
 				}
 				grow_at = now;
@@ -753,22 +898,12 @@ main(int argc, char *argv[])
 			cpu = (double)(cpu1 - cpu0) / hz / secs * 100;
 		if (acpu0 >= 0 && acpu1 >= 0)
 			acpu = (double)(acpu1 - acpu0) / hz / secs * 100;
-		qsort(samples, nsamples, sizeof(*samples), cmp_double);
+		rc = scale_details(acpu);
 		printf("scale agents=%d overhead_p50_ms=%.0f overhead_p99_ms=%.0f "
 		    "offers_per_s=%.0f updates_per_s=%.0f master_cpu_pct=%.0f "
-		    "master_rss_mb=%.0f\n", o.agents, percentile(50),
-		    percentile(99), (offers1 - offers0) / secs,
+		    "master_rss_mb=%.0f\n", o.agents, percentile(&overhead, 50),
+		    percentile(&overhead, 99), (offers1 - offers0) / secs,
 		    (updates1 - updates0) / secs, cpu, rss_max);
-		fprintf(stderr, "load: agents=%d probes=%zu probe_failures=%llu "
-		    "overhead_min_ms=%.0f overhead_max_ms=%.0f running=%zu "
-		    "launched=%llu finished=%llu failed=%llu errors=%llu "
-		    "refused_launches=%llu rescinds=%llu "
-		    "alloc_cpu_pct=%.0f\n", o.agents, nsamples, p_failed,
-		    nsamples ? samples[0] : NAN,
-		    nsamples ? samples[nsamples - 1] : NAN, map_count(live),
-		    n_launched, n_finished, n_failed, n_errors, n_accept_failed,
-		    n_rescinds, acpu);
-		rc = nsamples == 0 || p_failed > 0;
 	}
 	/* gone for good: what it was offered goes back to others at once */
 	for (i = 0; i < nfw; i++) {
