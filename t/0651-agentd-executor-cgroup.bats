@@ -1,0 +1,252 @@
+#!/usr/bin/env bats
+# An executor's cgroup follows its tasks (agentd(8), EXECUTORS): the
+# launcher server resizes it (task-launch(8), FORK SERVER, resize) to the
+# executor's resources and its live tasks', as each task starts and ends.
+# The limits are read from the cgroup files (cgroup v1 here).
+
+load helper
+
+setup() {
+	[ -f /sys/fs/cgroup/memory/memory.limit_in_bytes ] ||
+	    skip "no cgroup v1 memory hierarchy"
+	setup_tmp
+	# the example of executor(3), compiled, as t/0650 does
+	sed -n '/^\.Sh EXAMPLES/,/^\.Sh SEE ALSO/p' "$TOP/man/executor.3" |
+	    sed -n '/^\.Bd -literal$/,/^\.Ed$/p' | sed '1d' |
+	    sed '/^\.Ed$/,$d' | sed -e 's/\\e/\\/g' -e 's/\\&//g' >"$TMP/echo-exec.c"
+	$CC -std=gnu11 -Wall -Wextra -Werror \
+	    -I"$TOP/lib" -isystem /usr/include/bsd -DLIBBSD_OVERLAY \
+	    -o "$TMP/echo-exec" "$TMP/echo-exec.c" "$TOP/build/libcluster.a" $LIBS
+	chmod 755 "$TMP/echo-exec"
+}
+teardown() { dump_logs; teardown_daemons; kill_strays; cleanup_tmp; }
+
+CC=$(cat "$TOP/build/cc" 2>/dev/null || echo cc)
+LIBS="$(pkg-config --libs libbsd-overlay msgpack nanomsg jansson libcap libsodium) -lzookeeper_mt -lm"
+MB=1048576
+
+kill_strays() {
+	local p
+	for p in $(pgrep -f "$TMP/"); do kill -KILL "$p" 2>/dev/null || true; done
+}
+
+# start_agent [agentd options]: offerd and one agent, as start_cluster.
+start_agent() {
+	start_daemon offerd offerd -d -v -w "$TMP/master"
+	start_daemon agent1 agentd -d -v -k -w "$TMP/agent1" \
+	    --hostname host1 --resources "cpus:2;mem:1024" --grace 1s "$@"
+	wait_for 15 agents_registered 1
+}
+
+# cg PID CONTROLLER FILE: FILE of the v1 CONTROLLER cgroup process PID is in.
+cg() {
+	local p
+	p=$(awk -F: -v c="$2" '{ n = split($2, a, ",");
+	    for (i = 1; i <= n; i++) if (a[i] == c) print $3 }' "/proc/$1/cgroup")
+	cat "/sys/fs/cgroup/$2$p/$3"
+}
+
+# mem_is PID MB: the memory limit of PID's cgroup is MB, and so is memsw.
+mem_is() {
+	[ "$(cg "$1" memory memory.limit_in_bytes)" = $(($2 * MB)) ] || return 1
+	[ ! -e /sys/fs/cgroup/memory/memory.memsw.limit_in_bytes ] ||
+	    [ "$(cg "$1" memory memory.memsw.limit_in_bytes)" = $(($2 * MB)) ]
+}
+
+# used_over PID MB: the cgroup of PID uses more than MB of memory.
+used_over() {
+	[ "$(cg "$1" memory memory.usage_in_bytes)" -gt $(($2 * MB)) ]
+}
+
+# quota_is PID US: the CFS quota of PID's cgroup.
+quota_is() {
+	[ "$(cg "$1" cpu cpu.cfs_quota_us)" = "$2" ]
+}
+
+# xtask ID DATA MEM: a task of echo-exec (executor x1: cpus:0.5;mem:64).
+xtask() {
+	echo "{\"task_id\":\"$1\",\"resources\":\"cpus:0.25;mem:$3\",\"data\":\"$2\",\"executor\":{\"executor_id\":\"x1\",\"command\":\"exec $TMP/echo-exec\",\"resources\":\"cpus:0.5;mem:64\"}}"
+}
+
+state_is() {
+	[ "$(task_states "$1" "$2" | awk '{print $NF}')" = "$3" ]
+}
+
+# serve_client: a python client of task-launch --serve, on stdin's lines.
+serve_client() {
+	cat >"$TMP/client.py" <<'PY'
+import socket, subprocess, sys
+a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+srv = subprocess.Popen([sys.argv[1], "--serve"], stdin=b)
+b.close()
+print(a.recv(512).decode(), flush=True)
+for line in sys.stdin:
+    f = line.rstrip("\n").split(" ")
+    if f[0] == "launch":
+        f[1:1] = [sys.argv[2], sys.argv[1]]
+    a.send(b"\0".join(x.encode() for x in f) + b"\0")
+    r = a.recv(512).decode()
+    while r.startswith("exit "):
+        r = a.recv(512).decode()
+    print(r, flush=True)
+a.close()
+print("server", srv.wait(), flush=True)
+PY
+}
+
+@test "task-launch --serve: resize sets a running task's limits, refuses what it cannot, keeps serving" {
+	command -v python3 >/dev/null || skip "needs python3 to speak SOCK_SEQPACKET"
+	serve_client
+	id=rz-$$
+	mkfifo "$TMP/req"
+	python3 "$TMP/client.py" "$TOP/build/bin/task-launch" "$TMP/launcher.log" \
+	    <"$TMP/req" >"$TMP/replies" &
+	exec {req}>"$TMP/req"
+	# a task that holds 24 MiB under 32 MB and 0.5 cpus
+	printf 'import time\nx = b"x" * (24 << 20)\ntime.sleep(60)\n' >"$TMP/hold.py"
+	echo "launch --sandbox $TMP/sb --id $id --mem 32 --cpus 0.5 -- python3 $TMP/hold.py" >&$req
+	wait_for 10 grep -q '^pid ' "$TMP/replies"
+	wait_for 10 pgrep -f "^python3 $TMP/hold.py"
+	pid=$(pgrep -f "^python3 $TMP/hold.py")
+	wait_for 10 used_over "$pid" 20
+	mem_is "$pid" 32
+	quota_is "$pid" 50000
+	# up: memsw goes first, so the kernel takes it
+	echo "resize $id 1.5 160" >&$req
+	wait_for 10 sh -c "[ \$(grep -c . '$TMP/replies') -ge 3 ]"
+	[ "$(sed -n 3p "$TMP/replies")" = ok ]
+	mem_is "$pid" 160
+	quota_is "$pid" 150000
+	# below what it uses: refused "busy", the old limit kept, the task alive
+	echo "resize $id 1 8" >&$req
+	wait_for 10 sh -c "[ \$(grep -c . '$TMP/replies') -ge 4 ]"
+	sed -n 4p "$TMP/replies" | grep -q "^error busy memory limit in .*/$id: "
+	mem_is "$pid" 160
+	quota_is "$pid" 150000
+	kill -0 "$pid"
+	# 0: no limit, as a launch without --mem and --cpus
+	echo "resize $id 0 0" >&$req
+	# down, above the usage: memory goes first
+	echo "resize $id 1 48" >&$req
+	# refusals, each with a code; nothing changes
+	echo "resize no-such-task 1 64" >&$req
+	echo "resize ../x 1 64" >&$req
+	echo "resize $id -1 64" >&$req
+	echo "resize $id 1 64M5" >&$req
+	echo "resize $id 1 64 extra" >&$req
+	echo "resize $id 1" >&$req
+	echo "resize" >&$req
+	wait_for 10 sh -c "[ \$(grep -c . '$TMP/replies') -ge 13 ]"
+	cat "$TMP/replies"
+	[ "$(sed -n 5p "$TMP/replies")" = ok ]
+	[ "$(sed -n 6p "$TMP/replies")" = ok ]
+	[ "$(sed -n 7p "$TMP/replies")" = "error unknown_task no task cgroup no-such-task" ]
+	[ "$(sed -n 8p "$TMP/replies")" = "error invalid invalid id" ]
+	[ "$(sed -n 9p "$TMP/replies")" = "error invalid invalid cpus" ]
+	[ "$(sed -n 10p "$TMP/replies")" = "error invalid invalid memory size" ]
+	[ "$(sed -n 11p "$TMP/replies")" = "error malformed resize takes an id, cpus and mem" ]
+	[ "$(sed -n 12p "$TMP/replies")" = "error malformed resize takes an id, cpus and mem" ]
+	[ "$(sed -n 13p "$TMP/replies")" = "error malformed resize takes an id, cpus and mem" ]
+	mem_is "$pid" 48
+	quota_is "$pid" 100000
+	# and it still launches
+	echo "launch --sandbox $TMP/sb2 --id $id-2 -- true" >&$req
+	wait_for 10 sh -c "[ \$(grep -c . '$TMP/replies') -ge 14 ]"
+	sed -n 14p "$TMP/replies" | grep -q '^pid '
+	kill "$pid"
+	exec {req}>&-
+	wait_for 10 grep -q '^server 0$' "$TMP/replies"
+}
+
+@test "an executor's cgroup has the limits of the executor and its live tasks: two tasks sum" {
+	start_agent
+	bridge_start fw
+	bridge_accept fw "$(xtask t1 sleep 128)"
+	wait_for 20 state_is fw t1 TASK_RUNNING
+	xpid=$(pgrep -f "^$TMP/echo-exec")
+	wait_for 10 mem_is "$xpid" $((64 + 128))
+	quota_is "$xpid" 75000
+	bridge_accept fw "$(xtask t2 sleep 256)"
+	wait_for 20 state_is fw t2 TASK_RUNNING
+	wait_for 10 mem_is "$xpid" $((64 + 128 + 256))
+	quota_is "$xpid" 100000
+	# a task that ends, whatever its end: back down by its share
+	bridge_send fw '{"type":"KILL","task_id":"t1"}'
+	wait_for 20 state_is fw t1 TASK_KILLED
+	wait_for 10 mem_is "$xpid" $((64 + 256))
+	quota_is "$xpid" 75000
+	# one that finishes at once: its resize up and down, then as before
+	bridge_accept fw "$(xtask t3 hi 100)"
+	wait_for 20 state_is fw t3 TASK_FINISHED
+	wait_for 10 mem_is "$xpid" $((64 + 256))
+	bridge_send fw '{"type":"KILL","task_id":"t2"}'
+	wait_for 20 state_is fw t2 TASK_KILLED
+	wait_for 10 mem_is "$xpid" 64
+	quota_is "$xpid" 50000
+	[ "$(pgrep -f "^$TMP/echo-exec")" = "$xpid" ]
+}
+
+@test "a task using more memory than its executor's own runs to TASK_FINISHED in executor + task" {
+	command -v python3 >/dev/null || skip "needs python3"
+	start_agent
+	bridge_start fw
+	x='"executor":{"executor_id":"sh","command":"exec '"$TOP"'/examples/shell-executor/shell-executor","resources":"cpus:0.2;mem:32","env":{"CTL":"'"$TOP/build/bin/cluster-ctl"'"}}'
+	# 96 MiB, touched page by page, in an executor of 32 MB
+	big='python3 -c \"x = str(7) * (96 << 20); print(len(x) >> 20)\"'
+	bridge_accept fw "{\"task_id\":\"m1\",\"resources\":\"cpus:0.1;mem:128\",\"data\":\"$big\",$x}"
+	wait_for 30 state_is fw m1 TASK_FINISHED
+	[ "$(status_field fw m1 TASK_FINISHED message)" = 96 ]
+	xpid=$(pgrep -f "examples/shell-executor/shell-executor" | head -1)
+	wait_for 10 mem_is "$xpid" 32
+	# the same task counted at 16 MB: the kernel holds it to 48 MB
+	bridge_accept fw "{\"task_id\":\"m2\",\"resources\":\"cpus:0.1;mem:16\",\"data\":\"$big\",$x}"
+	wait_for 30 state_is fw m2 TASK_FAILED
+	[ "$(status_field fw m2 TASK_FAILED reason)" = "exit status 137" ]
+	[ "$(cg "$xpid" memory memory.failcnt)" -gt 0 ]
+}
+
+@test "a resize the launcher server refuses fails the task with a reason, and its resources go back" {
+	command -v python3 >/dev/null || skip "needs python3"
+	# a launcher whose server asks task-launch's to resize a task that is not
+	cat >"$TMP/launcher" <<PY
+#!/usr/bin/env python3
+import os, select, socket, subprocess, sys
+real = "$TOP/build/bin/task-launch"
+if sys.argv[1:] != ["--serve"]:
+    os.execv(real, [real] + sys.argv[1:])
+up = socket.socket(fileno=0)
+a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+srv = subprocess.Popen([real, "--serve"], stdin=b, pass_fds=(3,))
+b.close()
+while True:
+    r = select.select([up, a], [], [])[0]
+    if up in r:
+        m = up.recv(200000)
+        if not m:
+            break
+        if m.startswith(b"resize\0"):
+            f = m.split(b"\0")
+            f[1] = b"not-" + f[1]
+            m = b"\0".join(f)
+        a.send(m)
+    if a in r:
+        m = a.recv(512)
+        if not m:
+            break
+        up.send(m)
+PY
+	chmod 755 "$TMP/launcher"
+	start_agent --launcher "$TMP/launcher"
+	bridge_start fw
+	bridge_accept fw "$(xtask t1 sleep 128)"
+	wait_for 20 state_is fw t1 TASK_FAILED
+	status_field fw t1 TASK_FAILED reason |
+	    grep -q "^executor x1 cannot take the task's resources: launcher server: unknown_task no task cgroup not-"
+	[ "$(status_field fw t1 TASK_FAILED executor_id)" = x1 ]
+	grep -q "executor x1 of .*: resize: launcher server: unknown_task" "$TMP/agent1.log"
+	# it never reached the executor, which runs on with its own limits
+	xpid=$(pgrep -f "^$TMP/echo-exec")
+	mem_is "$xpid" 64
+	# the task's resources went back: only the executor's are used
+	wait_for 20 sh -c '[ "$(cluster-ctl -h -o used agents | tr -d " ")" = "cpus:0.5;mem:64" ]'
+}
