@@ -23,7 +23,10 @@
  * and executor id) and talks to over its own hub socket
  * (agent_exec_open).  The set owns each struct agent_executor; the
  * caller's process state hangs on its PROC and is let go of through
- * ops->executor_free.  Executors are supported for a set of one agent.
+ * ops->executor_free.  With ops->executor_resize, the executor's
+ * container follows its tasks (agent_exec_resize): a task goes to the
+ * executor once its resources are in the limits.  Executors are
+ * supported for a set of one agent.
  */
 #ifndef CLUSTER_AGENT_H
 #define CLUSTER_AGENT_H

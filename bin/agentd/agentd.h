@@ -9,8 +9,8 @@
  *   launch.c   the launcher: fork server, posix_spawn, the exec notices
  *   user.c     who a task runs as (-U, -A) and its sandbox, which it owns
  *   stats.c    the metrics: counted here, served on -M
- *   executor.c the agent_ops of executors: their launch, kill, end and
- *              recovery (the protocol is lib/agentexec.c)
+ *   executor.c the agent_ops of executors: their launch, kill, end,
+ *              resize and recovery (the protocol is lib/agentexec.c)
  *
  * Checkpoint, per task, in WORK/tasks/FRAMEWORK/TASK/:
  *   task.json      the task as launched

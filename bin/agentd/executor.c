@@ -2,7 +2,8 @@
  * The executors of a real agent, as the executor callbacks of task_ops
  * (the protocol is lib/agentexec.c): each executor's directory and
  * checkpoint, its launch through the launcher like a task's (an atask
- * that is in no agent set, its EXECUTOR set), its kill and its end; the
+ * that is in no agent set, its EXECUTOR set), its kill and its end, the
+ * resize of its cgroup to it and its tasks (through launch.c); the
  * executors' socket; and the recovery of the executors an earlier run
  * left, which must register again within PROTO_EXECUTOR_RECONNECT_MS.
  */

@@ -21,6 +21,12 @@
  * launcher file changes (an upgrade), the server is replaced at the next
  * launch, so that new tasks run the new launcher.
  *
+ * The server also resizes executors' cgroups (launch_resize): such a
+ * request waits in the same queue, its answer "ok" or "error CODE TEXT"
+ * comes in its turn and goes to aexec_resized.  A resize still waiting
+ * when the server stops fails; with a launcher that turns out to have
+ * no --serve, nothing is resized and that counts as done.
+ *
  * Exec notices: a launcher with --serve also takes --notify-fd (see
  * task-launch(8)).  Every launcher of such a file, served or spawned,
  * gets the write end of one pipe as NOTIFY_FD and writes "running PID"
