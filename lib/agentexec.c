@@ -394,7 +394,6 @@ exec_register(struct agent_executor *e)
 	struct agent_set *s = e->agent->set;
 	struct agent_task *t;
 	json_t *r;
-
 	int first = !e->registered;
 
 	if (first) {

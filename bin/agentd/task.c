@@ -694,6 +694,9 @@ recover_exec_task(struct agentd *ag, struct atask *t)
 		    bt->framework_id, bt->exec->id);
 		if (bt->disowned)
 			agent_task_kill(bt);
+		else if (bt->exec_seq == 0 && !bt->ended)
+			bt->exec_hold = 1;	/* as at its start: the resize
+						   at registration first */
 		return;
 	}
 	log_info("recovered task %s of %s: its executor is gone", bt->id,
