@@ -97,7 +97,7 @@ state_is() {
 }
 
 @test "a task using more memory than its executor's own runs to TASK_FINISHED in executor + task" {
-	command -v python3 >/dev/null || skip "needs python3"
+	[ -x /usr/bin/python3 ] || skip "needs /usr/bin/python3 (the tasks' PATH)"
 	start_agent
 	bridge_start fw
 	x='"executor":{"executor_id":"sh","command":"exec '"$TOP"'/examples/shell-executor/shell-executor","resources":"cpus:0.2;mem:32","env":{"CTL":"'"$TOP/build/bin/cluster-ctl"'"}}'
@@ -115,12 +115,16 @@ state_is() {
 	[ "$(cg "$xpid" memory memory.oom_control | awk '$1 == "oom_kill" { print $2 }')" -gt 0 ]
 }
 
-@test "a resize the launcher server refuses fails the task with a reason, and its resources go back" {
-	command -v python3 >/dev/null || skip "needs python3"
-	# a launcher whose server asks task-launch's to resize a task that is not
+# proxy_launcher MODE: $TMP/launcher, task-launch whose server a proxy
+# fronts: MODE "fail" renames the task of every resize (so the server
+# refuses it), "gate" holds each resize until $TMP/go exists (4 s at
+# most: agentd waits 5 s for an answer).  The system's python3, without
+# site: a pyenv shim takes seconds to start under load, and agentd waits
+# 5 s for "ready" too.
+proxy_launcher() {
 	cat >"$TMP/launcher" <<PY
-#!/usr/bin/env python3
-import os, select, socket, subprocess, sys
+#!/usr/bin/python3 -S
+import os, select, socket, subprocess, sys, time
 real = "$TOP/build/bin/task-launch"
 if sys.argv[1:] != ["--serve"]:
     os.execv(real, [real] + sys.argv[1:])
@@ -134,10 +138,15 @@ while True:
         m = up.recv(200000)
         if not m:
             break
-        if m.startswith(b"resize\0"):
+        if m.startswith(b"resize\0") and "$1" == "fail":
             f = m.split(b"\0")
             f[1] = b"not-" + f[1]
             m = b"\0".join(f)
+        if m.startswith(b"resize\0") and "$1" == "gate":
+            for i in range(80):
+                if os.path.exists("$TMP/go"):
+                    break
+                time.sleep(0.05)
         a.send(m)
     if a in r:
         m = a.recv(512)
@@ -146,6 +155,11 @@ while True:
         up.send(m)
 PY
 	chmod 755 "$TMP/launcher"
+}
+
+@test "a resize the launcher server refuses fails the task with a reason, and its resources go back" {
+	[ -x /usr/bin/python3 ] || skip "needs /usr/bin/python3"
+	proxy_launcher fail
 	start_agent --launcher "$TMP/launcher"
 	bridge_start fw
 	bridge_accept fw "$(xtask t1 sleep 128)"
@@ -159,4 +173,51 @@ PY
 	mem_is "$xpid" 64
 	# the task's resources went back: only the executor's are used
 	wait_for 20 sh -c '[ "$(cluster-ctl -h -o used agents | tr -d " ")" = "cpus:0.5;mem:64" ]'
+}
+
+@test "a task killed while its resize is under way ends TASK_KILLED and never reaches the executor" {
+	[ -x /usr/bin/python3 ] || skip "needs /usr/bin/python3"
+	proxy_launcher gate
+	start_agent --launcher "$TMP/launcher"
+	bridge_start fw
+	bridge_accept fw "$(xtask t1 sleep 128)"
+	wait_for 20 grep -q 'executor x1 of .*: resize to cpus 0.75, mem 192 MB' "$TMP/agent1.log"
+	bridge_send fw '{"type":"KILL","task_id":"t1"}'
+	wait_for 10 state_is fw t1 TASK_KILLED
+	touch "$TMP/go"
+	[ "$(status_field fw t1 TASK_KILLED reason)" = "killed before its executor ran it" ]
+	[ "$(task_states fw t1)" = "TASK_STARTING TASK_KILLED " ]
+	# the executor's limits are its own again, and it serves the next task
+	xpid=$(pgrep -f "^$TMP/echo-exec")
+	wait_for 10 mem_is "$xpid" 64
+	bridge_accept fw "$(xtask t2 hi 16)"
+	wait_for 20 state_is fw t2 TASK_FINISHED
+	# t2 is the first task it ran: t1 never reached it
+	grep '"task_id":"t2"' "$TMP/fw.ev" | grep -q '"message":"done=1"'
+}
+
+@test "after an agentd restart the executor's limits are its own and its live tasks' again" {
+	start_agent
+	bridge_start fw
+	bridge_accept fw "$(xtask t1 sleep 128),$(xtask t2 sleep 32)"
+	wait_for 20 state_is fw t1 TASK_RUNNING
+	wait_for 20 state_is fw t2 TASK_RUNNING
+	xpid=$(pgrep -f "^$TMP/echo-exec")
+	wait_for 10 mem_is "$xpid" $((64 + 128 + 32))
+	kill -KILL "$PID_agent1"
+	wait "$PID_agent1" 2>/dev/null || true
+	# limits that drifted while agentd was down are set right at registration
+	d=/sys/fs/cgroup/memory$(awk -F: '$2 == "memory" { print $3 }' "/proc/$xpid/cgroup")
+	[ ! -e "$d/memory.memsw.limit_in_bytes" ] ||
+	    echo $((300 * MB)) >"$d/memory.memsw.limit_in_bytes"
+	echo $((300 * MB)) >"$d/memory.limit_in_bytes"
+	mem_is "$xpid" 300
+	start_daemon agent1b agentd -d -v -k -w "$TMP/agent1" \
+	    --hostname host1 --resources "cpus:2;mem:1024" --grace 1s
+	wait_for 20 grep -q 'executor x1 of .*: registered' "$TMP/agent1b.log"
+	wait_for 10 mem_is "$xpid" $((64 + 128 + 32))
+	bridge_send fw '{"type":"KILL","task_id":"t2"}'
+	wait_for 20 state_is fw t2 TASK_KILLED
+	wait_for 10 mem_is "$xpid" $((64 + 128))
+	[ "$(pgrep -f "^$TMP/echo-exec")" = "$xpid" ]
 }
