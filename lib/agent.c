@@ -191,15 +191,21 @@ void
 agent_update(struct agent_task *t, const char *state, json_t *extra)
 {
 	struct agent_set *s = t->agent->set;
+	struct agent_executor *shrink = NULL;
 	char uuid[AGENT_ID_LEN];
 	json_t *st;
 
 	strlcpy(t->state, state, sizeof(t->state));
-	if (task_state_terminal(state))
+	if (task_state_terminal(state)) {
+		if (!t->ended)
+			shrink = t->exec;	/* its executor needs less */
 		t->ended = 1;
+	}
 	if (t->disowned) {
 		/* the master reported it lost already: no second ending */
 		json_decref(extra);
+		if (shrink != NULL)
+			agent_exec_resize(shrink);
 		if (t->ended)
 			task_done(t);
 		return;
@@ -225,6 +231,8 @@ agent_update(struct agent_task *t, const char *state, json_t *extra)
 		t->send_head = 1;
 		task_dirty(t);
 	}
+	if (shrink != NULL)
+		agent_exec_resize(shrink);
 }
 
 void

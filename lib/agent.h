@@ -23,7 +23,10 @@
  * and executor id) and talks to over its own hub socket
  * (agent_exec_open).  The set owns each struct agent_executor; the
  * caller's process state hangs on its PROC and is let go of through
- * ops->executor_free.  Executors are supported for a set of one agent.
+ * ops->executor_free.  With ops->executor_resize, the executor's
+ * container follows its tasks (agent_exec_resize): a task goes to the
+ * executor once its resources are in the limits.  Executors are
+ * supported for a set of one agent.
  */
 #ifndef CLUSTER_AGENT_H
 #define CLUSTER_AGENT_H
@@ -46,6 +49,7 @@
 
 struct agent_set;
 struct agent_executor;
+struct res;
 struct net;
 
 struct agent_task {
@@ -67,6 +71,10 @@ struct agent_task {
 	struct agent_executor *exec;	/* the executor it runs in, or NULL */
 	int64_t		 exec_seq;	/* the executor's last update taken */
 	int		 exec_kill;	/* a KILL_TASK is wanted */
+	int		 exec_hold;	/* its LAUNCH_TASK waits for the
+					   executor's limits to take it */
+	int64_t		 exec_gen;	/* the resize that counts it; 0: none
+					   asked yet */
 };
 
 /* One executor of a framework on the agent (lib/agentexec.c). */
@@ -81,6 +89,8 @@ struct agent_executor {
 	int		 registered;	/* in this run of the agent */
 	int		 shutdown;	/* SHUTDOWN sent: killed at its timer */
 	int		 killed;	/* ops->executor_kill was called */
+	int		 exited;	/* agent_exec_exited runs: no resize */
+	int64_t		 resize_gen;	/* of the last resize asked */
 	char		 why[128];	/* why it was killed, for its tasks */
 	struct timeq_ent timer;		/* registration, or shutdown grace */
 	void		*proc;		/* the caller's */
@@ -152,6 +162,15 @@ struct agent_ops {
 	void	(*executor_kill)(void *arg, struct agent_executor *e, int force);
 	/* Let go of E's process state (e->proc); E is freed next. */
 	void	(*executor_free)(void *arg, struct agent_executor *e);
+	/*
+	 * Optional (executors): set the limits of E's container to LIMITS
+	 * (its own resources and its live tasks'), without waiting: 0 and
+	 * the answer later through agent_exec_resized with GEN; 1 when
+	 * there is nothing to resize (done); -1 with WHY (256 bytes).
+	 * NULL: tasks go to their executor at once.
+	 */
+	int	(*executor_resize)(void *arg, struct agent_executor *e,
+		    const struct res *limits, int64_t gen, char *why);
 };
 
 struct agent_conf {
@@ -270,5 +289,17 @@ void	agent_exec_kill_task(struct agent_task *t);
 void	agent_exec_destroy_all(struct agent_set *s);
 /* FRAMEWORK_MESSAGE and SHUTDOWN_EXECUTOR from the master (agent.c). */
 void	agent_exec_handle(struct agent *a, const json_t *rec);
+/*
+ * Resize E's container to its resources and its live tasks' (through
+ * ops->executor_resize, once E has registered): when a task starts in E
+ * (its LAUNCH_TASK waits for the answer), ends, and when E registers.
+ */
+void	agent_exec_resize(struct agent_executor *e);
+/*
+ * The answer to E's resize GEN: WHY NULL, done, and the tasks it counts
+ * go to E; else they fail with WHY, the limits as they were.
+ */
+void	agent_exec_resized(struct agent_executor *e, int64_t gen,
+	    const char *why);
 
 #endif

@@ -4,7 +4,9 @@
  * executors' hub, their registration and its secret, the tasks handed to
  * them and their status updates taken into the task's update queue (and
  * acknowledged once checkpointed), framework messages both ways, the
- * registration and shutdown timers, and the end of an executor.
+ * registration and shutdown timers, the resize of an executor's
+ * container to its resources and its live tasks' (a task waits for it
+ * before it goes to the executor), and the end of an executor.
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -19,6 +21,7 @@
 #include "proto.h"
 #include "proto-limits.h"
 #include "rec.h"
+#include "res.h"
 #include "util.h"
 
 #define EXEC_GRACE_MS	3000	/* SHUTDOWN to kill, when the conf says none */
@@ -309,7 +312,13 @@ agent_exec_task_start(struct agent_task *t)
 	}
 	t->exec = e;
 	agent_update(t, TASK_STARTING, json_pack("{s:s}", "executor_id", e->id));
-	exec_launch(t);
+	if (s->conf.ops->executor_resize == NULL) {
+		exec_launch(t);
+		return;
+	}
+	t->exec_hold = 1;
+	t->exec_gen = 0;
+	agent_exec_resize(e);
 }
 
 void
@@ -317,6 +326,13 @@ agent_exec_kill_task(struct agent_task *t)
 {
 	json_t *r;
 
+	if (t->exec_hold) {	/* its executor has not heard of it */
+		t->exec_hold = 0;
+		agent_update(t, TASK_KILLED, json_pack("{s:s,s:s}", "reason",
+		    "killed before its executor ran it", "executor_id",
+		    t->exec->id));
+		return;
+	}
 	t->exec_kill = 1;	/* sent again at each registration */
 	r = rec_new(R_KILL_TASK);
 	rec_set_str(r, "task_id", t->id);
@@ -332,6 +348,7 @@ agent_exec_exited(struct agent_executor *e, int lost, const char *reason)
 	char why[256];
 	json_t *r;
 
+	e->exited = 1;
 	snprintf(why, sizeof(why), "executor %s %s%s%s", e->id, reason,
 	    e->why[0] ? ": " : "", e->why);
 	log_info("executor %s of %s: %s", e->id, e->framework_id, why);
@@ -377,8 +394,9 @@ exec_register(struct agent_executor *e)
 	struct agent_set *s = e->agent->set;
 	struct agent_task *t;
 	json_t *r;
+	int first = !e->registered;
 
-	if (!e->registered) {
+	if (first) {
 		e->registered = 1;
 		if (!e->shutdown)
 			timeq_stop(s->conf.timers, &e->timer);
@@ -396,13 +414,16 @@ exec_register(struct agent_executor *e)
 	}
 	/* a task it has not spoken of yet may have missed its LAUNCH_TASK */
 	LIST_FOREACH(t, &e->agent->tasks, agent_link) {
-		if (t->exec != e || t->ended)
+		if (t->exec != e || t->ended || t->exec_hold)
 			continue;
 		if (t->exec_seq == 0)
 			exec_launch(t);
 		if (t->exec_kill)
 			agent_exec_kill_task(t);
 	}
+	/* its limits as they must be now: it may be one an earlier run left */
+	if (first)
+		agent_exec_resize(e);
 }
 
 /*
@@ -561,4 +582,93 @@ agent_exec_handle(struct agent *a, const json_t *rec)
 	rec_set_str(r, "executor_id", e->id);
 	rec_set_str(r, "data", data);
 	exec_send(e, r);
+}
+
+/*
+ * Sum into LIMITS (not initialised) executor E's resources and those of
+ * its live tasks.  Returns 0, or -1 with LIMITS empty.
+ */
+static int
+exec_limits(struct agent_executor *e, struct res *limits)
+{
+	struct agent_task *t;
+	struct res r;
+	char err[RES_ERRLEN];
+	const char *v;
+	int rc;
+
+	if (res_parse(rec_str(e->info, "resources"), limits, err) == -1)
+		return -1;
+	LIST_FOREACH(t, &e->agent->tasks, agent_link) {
+		if (t->exec != e || t->ended ||
+		    (v = rec_str(t->info, "resources")) == NULL)
+			continue;
+		if (res_parse(v, &r, err) == -1)
+			continue;	/* its launch failed on it already */
+		rc = res_add(limits, &r);
+		res_free(&r);
+		if (rc == -1) {
+			res_free(limits);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void
+agent_exec_resize(struct agent_executor *e)
+{
+	struct agent_set *s = e->agent->set;
+	struct agent_task *t;
+	struct res limits;
+	char why[256];
+	int64_t gen;
+	int rc;
+
+	if (e->exited)
+		return;
+	/* before it registers, its limits are its own: exec_register asks */
+	if (s->conf.ops->executor_resize == NULL || !e->registered)
+		return;
+	gen = ++e->resize_gen;
+	LIST_FOREACH(t, &e->agent->tasks, agent_link)
+		if (t->exec == e && t->exec_hold && t->exec_gen == 0)
+			t->exec_gen = gen;
+	if (exec_limits(e, &limits) == -1) {
+		agent_exec_resized(e, gen, "its resources and its tasks' "
+		    "cannot be added up");
+		return;
+	}
+	rc = s->conf.ops->executor_resize(s->conf.arg, e, &limits, gen, why);
+	res_free(&limits);
+	if (rc != 0)
+		agent_exec_resized(e, gen, rc == -1 ? why : NULL);
+}
+
+void
+agent_exec_resized(struct agent_executor *e, int64_t gen, const char *why)
+{
+	struct agent_task *t, *next;
+	char reason[512];
+
+	if (why != NULL) {
+		log_warnx("executor %s of %s: resize: %s", e->id,
+		    e->framework_id, why);
+		snprintf(reason, sizeof(reason), "executor %s cannot take the "
+		    "task's resources: %s", e->id, why);
+	}
+	for (t = LIST_FIRST(&e->agent->tasks); t != NULL; t = next) {
+		next = LIST_NEXT(t, agent_link);
+		if (t->exec != e || !t->exec_hold || t->exec_gen == 0 ||
+		    t->exec_gen > gen)
+			continue;
+		t->exec_hold = 0;
+		if (t->ended)
+			continue;
+		if (why == NULL)
+			exec_launch(t);
+		else
+			agent_update(t, TASK_FAILED, json_pack("{s:s,s:s}",
+			    "reason", reason, "executor_id", e->id));
+	}
 }

@@ -464,6 +464,120 @@ PY
 	grep -q "unrecognized option '--bogus'" "$TMP/launcher.log"
 }
 
+# The memory limit and CFS quota of task cgroup $ID, as v1 writes them:
+# bytes or "max", microseconds or "max".
+mem_max() {
+	if cgroup_v2; then
+		cat "$(parent_of memory)/$ID/memory.max"
+	else
+		cat "$(parent_of memory)/$ID/memory.limit_in_bytes" |
+		    sed 's/^9223372036854771712$/max/'
+	fi
+}
+cpu_quota() {
+	if cgroup_v2; then
+		cut -d' ' -f1 "$(parent_of cpu)/$ID/cpu.max"
+	else
+		sed 's/^-1$/max/' "$(parent_of cpu)/$ID/cpu.cfs_quota_us"
+	fi
+}
+no_task_cgroups() {
+	[ -z "$(task_cgroups)" ]
+}
+# replies N: the reply file has N lines.
+replies() {
+	[ "$(grep -c . "$TMP/replies")" -ge "$1" ]
+}
+
+@test "--serve: resize sets a running task's limits, refuses what it cannot, keeps serving" {
+	command -v python3 >/dev/null || skip "needs python3 to speak SOCK_SEQPACKET"
+	# a client that sends each line of its input, split at spaces
+	cat >"$TMP/client.py" <<'PY'
+import socket, subprocess, sys
+a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+srv = subprocess.Popen([sys.argv[1], "--serve"], stdin=b)
+b.close()
+print(a.recv(512).decode(), flush=True)
+for line in sys.stdin:
+    f = line.rstrip("\n").split(" ")
+    if f[0] == "launch":
+        f[1:1] = [sys.argv[2], sys.argv[1]]
+    a.send(b"\0".join(x.encode() for x in f) + b"\0")
+    r = a.recv(512).decode()
+    while r.startswith("exit "):
+        r = a.recv(512).decode()
+    print(r, flush=True)
+a.shutdown(socket.SHUT_WR)
+while a.recv(512):
+    pass
+print("server", srv.wait(), flush=True)
+PY
+	mkfifo "$TMP/req"
+	python3 "$TMP/client.py" "$TOP/build/bin/task-launch" "$TMP/launcher.log" \
+	    <"$TMP/req" >"$TMP/replies" 3>&- &
+	exec {req}>"$TMP/req"
+	# a task that holds 24 MiB under 32 MB and 0.5 cpus
+	printf 'import time\nx = b"x" * (24 << 20)\ntime.sleep(60)\n' >"$TMP/hold.py"
+	echo "launch --sandbox $SB --id $ID --mem 32 --cpus 0.5 -- python3 $TMP/hold.py" >&$req
+	wait_for 20 replies 2 || { cat "$TMP/replies" "$TMP/launcher.log"; false; }
+	sed -n 2p "$TMP/replies" | grep -q '^pid '
+	wait_for 10 grep -q . "$(parent_of memory)/$ID/cgroup.procs"
+	used=memory.usage_in_bytes
+	! cgroup_v2 || used=memory.current
+	wait_for 10 sh -c "[ \$(cat '$(parent_of memory)/$ID/$used') -gt $((20 << 20)) ]"
+	[ "$(mem_max)" = $((32 << 20)) ]
+	[ "$(cpu_quota)" = 50000 ]
+	# up (v1: memory+swap first, which may never be below memory)
+	echo "resize $ID 1.5 160" >&$req
+	wait_for 10 replies 3
+	[ "$(sed -n 3p "$TMP/replies")" = ok ]
+	[ "$(mem_max)" = $((160 << 20)) ]
+	[ "$(cpu_quota)" = 150000 ]
+	# below what it uses: refused "busy", the old limits kept, the task alive
+	echo "resize $ID 1 8" >&$req
+	wait_for 10 replies 4
+	sed -n 4p "$TMP/replies" | grep -q "^error busy memory limit in .*/$ID: "
+	[ "$(mem_max)" = $((160 << 20)) ]
+	[ "$(cpu_quota)" = 150000 ]
+	grep -q . "$(parent_of memory)/$ID/cgroup.procs"
+	# 0: no limit, as a launch without --mem and --cpus
+	echo "resize $ID 0 0" >&$req
+	wait_for 10 replies 5
+	[ "$(sed -n 5p "$TMP/replies")" = ok ]
+	[ "$(mem_max)" = max ]
+	[ "$(cpu_quota)" = max ]
+	# down, above what it uses
+	echo "resize $ID 1 48" >&$req
+	# refusals, each with a code; nothing changes
+	echo "resize no-such-task 1 64" >&$req
+	echo "resize ../x 1 64" >&$req
+	echo "resize $ID -1 64" >&$req
+	echo "resize $ID 1 lots" >&$req
+	echo "resize $ID 1 64 extra" >&$req
+	echo "resize $ID 1" >&$req
+	echo "resize" >&$req
+	wait_for 10 replies 13
+	cat "$TMP/replies"
+	[ "$(sed -n 6p "$TMP/replies")" = ok ]
+	[ "$(sed -n 7p "$TMP/replies")" = "error unknown_task no task cgroup no-such-task" ]
+	[ "$(sed -n 8p "$TMP/replies")" = "error invalid invalid id" ]
+	[ "$(sed -n 9p "$TMP/replies")" = "error invalid invalid cpus" ]
+	[ "$(sed -n 10p "$TMP/replies")" = "error invalid invalid memory size" ]
+	[ "$(sed -n 11p "$TMP/replies")" = "error malformed resize takes an id, cpus and mem" ]
+	[ "$(sed -n 12p "$TMP/replies")" = "error malformed resize takes an id, cpus and mem" ]
+	[ "$(sed -n 13p "$TMP/replies")" = "error malformed resize takes an id, cpus and mem" ]
+	[ "$(mem_max)" = $((48 << 20)) ]
+	[ "$(cpu_quota)" = 100000 ]
+	# and it still launches
+	echo "launch --sandbox $SB.2 --id $ID.b -- true" >&$req
+	wait_for 10 replies 14
+	sed -n 14p "$TMP/replies" | grep -q '^pid '
+	pkill -KILL -f "^python3 $TMP/hold.py"
+	exec {req}>&-
+	wait_for 10 grep -q '^server 0$' "$TMP/replies"
+	wait_for 10 no_task_cgroups || { task_cgroups; cat "$TMP/launcher.log"; false; }
+}
+
 @test "--serve takes no other arguments and needs a SOCK_SEQPACKET stdin" {
 	run task-launch --serve </dev/null
 	[ "$status" -eq 100 ]

@@ -9,8 +9,8 @@
  *   launch.c   the launcher: fork server, posix_spawn, the exec notices
  *   user.c     who a task runs as (-U, -A) and its sandbox, which it owns
  *   stats.c    the metrics: counted here, served on -M
- *   executor.c the agent_ops of executors: their launch, kill, end and
- *              recovery (the protocol is lib/agentexec.c)
+ *   executor.c the agent_ops of executors: their launch, kill, end,
+ *              resize and recovery (the protocol is lib/agentexec.c)
  *
  * Checkpoint, per task, in WORK/tasks/FRAMEWORK/TASK/:
  *   task.json      the task as launched
@@ -105,6 +105,16 @@ int	user_sandbox(struct agentd *, struct atask *t, char *path, size_t len,
 
 /* task.c */
 extern const struct agent_ops task_ops;
+#define TASK_LIMIT_LEN	32
+/* T's launcher --id (its cgroup's name), AGENT.TASK, in BUF of LEN. */
+const char *task_launch_id(struct agentd *, struct atask *t, char *buf,
+	    size_t len);
+/*
+ * The launcher's --cpus and --mem values (CPUS, MEM, LEN bytes each) for
+ * collapsed resources R; "0" where R has none: no limit.
+ */
+struct res;
+void	task_limits(const struct res *r, char *cpus, char *mem, size_t len);
 /*
  * Fill ARGV (at most MAX, strings in STORE) with the launcher's command
  * line for T (a task, or an executor's launcher).  -1 with WHY filled.
@@ -118,6 +128,10 @@ unsigned long long proc_start(pid_t pid);
 int	aexec_start(void *, struct agent_executor *, char *why);
 void	aexec_kill(void *, struct agent_executor *, int force);
 void	aexec_free(void *, struct agent_executor *);
+int	aexec_resize(void *, struct agent_executor *, const struct res *,
+	    int64_t gen, char *why);
+/* The launcher server's answer to executor X's resize GEN (WHY: error). */
+void	aexec_resized(struct atask *x, int64_t gen, const char *why);
 /* Open the executors' socket; -1 logged. */
 int	aexec_open(struct agentd *);
 /* The launcher PID of an executor ended with STATUS; 0: none. */
@@ -171,6 +185,15 @@ int	launch_start(struct agentd *, struct atask *t, char **argv,
 	    const char *log, char *why, size_t whylen);
 /* T is going away: forget any launch of it still waiting for an answer. */
 void	launch_forget(struct atask *t);
+/*
+ * Ask the launcher server to set the limits of X's cgroup (task-launch's
+ * --id ID) to CPUS and MEM (as task_limits gives them), without waiting:
+ * 0 and aexec_resized later with GEN; 1 when the launcher has no server
+ * (no resize: its limits are its own); -1 with WHY filled.
+ */
+int	launch_resize(struct agentd *, struct atask *x, const char *id,
+	    const char *cpus, const char *mem, int64_t gen, char *why,
+	    size_t whylen);
 /* Open the exec notice pipe; -1 on failure. */
 int	launch_init(struct agentd *);
 /* The descriptors to poll (the server, the notices), -1 when none. */

@@ -2,7 +2,8 @@
  * The executors of a real agent, as the executor callbacks of task_ops
  * (the protocol is lib/agentexec.c): each executor's directory and
  * checkpoint, its launch through the launcher like a task's (an atask
- * that is in no agent set, its EXECUTOR set), its kill and its end; the
+ * that is in no agent set, its EXECUTOR set), its kill and its end, the
+ * resize of its cgroup to it and its tasks (through launch.c); the
  * executors' socket; and the recovery of the executors an earlier run
  * left, which must register again within PROTO_EXECUTOR_RECONNECT_MS.
  */
@@ -23,6 +24,7 @@
 #include "proto.h"
 #include "proto-limits.h"
 #include "rec.h"
+#include "res.h"
 #include "util.h"
 
 #define EXEC_DIR_FILE	"executor_dir"	/* WORK/executor_dir */
@@ -198,6 +200,39 @@ aexec_free(void *arg, struct agent_executor *e)
 	json_decref(x->base.info);
 	free(x);
 	e->proc = NULL;
+}
+
+int
+aexec_resize(void *arg, struct agent_executor *e, const struct res *limits,
+    int64_t gen, char *why)
+{
+	struct agentd *ag = arg;
+	struct atask *x = PROC(e);
+	char id[2 * AGENT_ID_LEN], cpus[TASK_LIMIT_LEN], mem[TASK_LIMIT_LEN];
+	struct res r;
+
+	if (x == NULL) {
+		snprintf(why, 256, "its launcher has gone");
+		return -1;
+	}
+	/* reserved or not, cpus are cpus: the limits count them all */
+	if (res_collapse(limits, &r) == -1) {
+		snprintf(why, 256, "out of memory");
+		return -1;
+	}
+	task_limits(&r, cpus, mem, sizeof(cpus));
+	res_free(&r);
+	log_info("executor %s of %s: resize to cpus %s, mem %s MB", e->id,
+	    e->framework_id, cpus, mem);
+	return launch_resize(ag, x, task_launch_id(ag, x, id, sizeof(id)),
+	    cpus, mem, gen, why, 256);
+}
+
+void
+aexec_resized(struct atask *x, int64_t gen, const char *why)
+{
+	if (x->executor != NULL)
+		agent_exec_resized(x->executor, gen, why);
 }
 
 /* How executor E's launcher ended, from its status file or STATUS. */

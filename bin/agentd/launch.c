@@ -21,6 +21,12 @@
  * launcher file changes (an upgrade), the server is replaced at the next
  * launch, so that new tasks run the new launcher.
  *
+ * The server also resizes executors' cgroups (launch_resize): such a
+ * request waits in the same queue, its answer "ok" or "error CODE TEXT"
+ * comes in its turn and goes to aexec_resized.  A resize still waiting
+ * when the server stops fails; with a launcher that turns out to have
+ * no --serve, nothing is resized and that counts as done.
+ *
  * Exec notices: a launcher with --serve also takes --notify-fd (see
  * task-launch(8)).  Every launcher of such a file, served or spawned,
  * gets the write end of one pipe as NOTIFY_FD and writes "running PID"
@@ -60,12 +66,17 @@ struct ended {
 	int	 status;
 };
 
-/* A launch waiting for the server: to send, or sent and unanswered. */
+/*
+ * A request waiting for the server: to send, or sent and unanswered.  A
+ * launch, or with gen a resize of executor t's cgroup.
+ */
 struct pending {
 	struct atask	*t;		/* NULL: the task has gone */
-	char		*args;		/* "LOG\0ARG0\0ARG1\0...\0" */
+	char		*args;		/* "LOG\0ARG0\0ARG1\0...\0", or a
+					   whole "resize\0..." request */
 	size_t		 len;
 	int64_t		 deadline;	/* of its answer; 0: not sent yet */
+	int64_t		 gen;		/* a resize's (> 0); 0: a launch */
 };
 
 static struct {
@@ -247,7 +258,11 @@ srv_stop(struct agentd *ag, const char *why)
 	srv_fail_pending(ag);
 }
 
-/* Every waiting launch, in order, gets one exec. */
+/*
+ * Every waiting launch, in order, gets one exec; every waiting resize
+ * fails, but where the launcher turned out to have no server (refused):
+ * then its executor's limits stay its own, as when one runs no server.
+ */
 static void
 srv_fail_pending(struct agentd *ag)
 {
@@ -256,7 +271,10 @@ srv_fail_pending(struct agentd *ag)
 
 		srv.q[0].args = NULL;
 		pending_pop();
-		if (p.t != NULL)
+		if (p.t != NULL && p.gen > 0)
+			aexec_resized(p.t, p.gen, srv.refused ? NULL :
+			    "the launcher server stopped");
+		else if (p.t != NULL)
 			spawn(ag, p.t, p.args, p.len, srv.serves);
 		free(p.args);
 	}
@@ -334,8 +352,21 @@ srv_send_pending(struct agentd *ag)
 			i++;
 			continue;
 		}
-		args_unpack(p->args, p->len, 1, &log, argv);
 		errno = 0;
+		if (p->gen > 0) {
+			if (send(srv.fd, p->args, p->len, MSG_NOSIGNAL |
+			    MSG_DONTWAIT) == -1 && (errno == EAGAIN ||
+			    errno == EINTR))
+				break;
+			if (errno != 0) {
+				srv_stop(ag, strerror(errno));
+				return;
+			}
+			p->deadline = now_ms() + SERVER_WAIT_MS;
+			i++;
+			continue;
+		}
+		args_unpack(p->args, p->len, 1, &log, argv);
 		off = strlcpy(msg, "launch", sizeof(msg)) + 1;
 		memcpy(msg + off, log, strlen(log) + 1);
 		off += strlen(log) + 1;
@@ -368,11 +399,30 @@ srv_send_pending(struct agentd *ag)
 	}
 }
 
+/* Queue request ARGS (LEN bytes, taken) for T; GEN > 0: a resize. */
+static void
+pending_push(struct atask *t, char *args, size_t len, int64_t gen)
+{
+	struct pending *q;
+
+	if (srv.nq == srv.capq) {
+		srv.capq = srv.capq ? 2 * srv.capq : 64;
+		if ((q = reallocarray(srv.q, srv.capq, sizeof(*q))) == NULL)
+			log_fatal("launches");
+		srv.q = q;
+	}
+	srv.q[srv.nq].t = t;
+	srv.q[srv.nq].args = args;
+	srv.q[srv.nq].len = len;
+	srv.q[srv.nq].deadline = 0;
+	srv.q[srv.nq].gen = gen;
+	srv.nq++;
+}
+
 int
 launch_start(struct agentd *ag, struct atask *t, char **argv, const char *log,
     char *why, size_t whylen)
 {
-	struct pending *q;
 	struct stat st;
 	size_t len;
 	char *args;
@@ -398,17 +448,48 @@ launch_start(struct agentd *ag, struct atask *t, char **argv, const char *log,
 			return 0;
 		}
 	}
-	if (srv.nq == srv.capq) {
-		srv.capq = srv.capq ? 2 * srv.capq : 64;
-		if ((q = reallocarray(srv.q, srv.capq, sizeof(*q))) == NULL)
-			log_fatal("launches");
-		srv.q = q;
+	pending_push(t, args, len, 0);
+	srv_send_pending(ag);
+	return 0;
+}
+
+int
+launch_resize(struct agentd *ag, struct atask *x, const char *id,
+    const char *cpus, const char *mem, int64_t gen, char *why, size_t whylen)
+{
+	struct stat st;
+	size_t len, off = 0;
+	char *req;
+	const char *f[] = { "resize", id, cpus, mem };
+	size_t i;
+
+	if (srv.fd == -1) {
+		if (stat(ag->launcher, &st) == -1) {
+			snprintf(why, whylen, "launcher %.300s: %s",
+			    ag->launcher, strerror(errno));
+			return -1;
+		}
+		if (!same_file(&st, &srv.file))
+			srv.refused = srv.serves = 0;
+		if (srv.refused)
+			return 1;	/* no server: nothing resizes */
+		if (srv_start(ag, &st) == -1) {
+			snprintf(why, whylen, "cannot start the launcher "
+			    "server: %s", strerror(errno));
+			return -1;
+		}
 	}
-	srv.q[srv.nq].t = t;
-	srv.q[srv.nq].args = args;
-	srv.q[srv.nq].len = len;
-	srv.q[srv.nq].deadline = 0;
-	srv.nq++;
+	for (i = 0, len = 0; i < sizeof(f) / sizeof(f[0]); i++)
+		len += strlen(f[i]) + 1;
+	if ((req = malloc(len)) == NULL) {
+		snprintf(why, whylen, "out of memory");
+		return -1;
+	}
+	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		memcpy(req + off, f[i], strlen(f[i]) + 1);
+		off += strlen(f[i]) + 1;
+	}
+	pending_push(x, req, len, gen);
 	srv_send_pending(ag);
 	return 0;
 }
@@ -430,6 +511,10 @@ srv_pid(struct agentd *ag, pid_t pid)
 	struct atask *t = srv.nq > 0 ? srv.q[0].t : NULL;
 	size_t i;
 
+	if (srv.nq > 0 && srv.q[0].gen > 0) {
+		srv_stop(ag, "a pid for a resize");
+		return;
+	}
 	if (srv.nq > 0)
 		pending_pop();
 	if (t == NULL) {
@@ -463,14 +548,26 @@ srv_message(struct agentd *ag, const char *msg)
 		srv_send_pending(ag);
 	} else if (strncmp(msg, "pid ", 4) == 0)
 		srv_pid(ag, (pid_t)atoi(msg + 4));
-	else if (strncmp(msg, "error ", 6) == 0) {
+	else if (strcmp(msg, "ok") == 0 || strncmp(msg, "error ", 6) == 0) {
 		char why[512];
+		int64_t gen;
 
 		t = srv.nq > 0 ? srv.q[0].t : NULL;
+		gen = srv.nq > 0 ? srv.q[0].gen : 0;
+		if (gen == 0 && msg[0] == 'o') {
+			srv_stop(ag, "an ok for a launch");
+			return;
+		}
 		if (srv.nq > 0)
 			pending_pop();
-		snprintf(why, sizeof(why), "launcher server: %.400s", msg + 6);
-		if (t != NULL)
+		if (msg[0] == 'o')
+			why[0] = '\0';
+		else
+			snprintf(why, sizeof(why), "launcher server: %.400s",
+			    msg + 6);
+		if (t != NULL && gen > 0)
+			aexec_resized(t, gen, why[0] == '\0' ? NULL : why);
+		else if (t != NULL)
 			task_launch_failed(ag, t, why);
 	} else
 		srv_note_exit(msg);

@@ -155,12 +155,29 @@ isolated_by(struct agentd *ag, const char *isolator)
 	return 0;
 }
 
+const char *
+task_launch_id(struct agentd *ag, struct atask *t, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s.%s", ag->set->agents[0].id, t->base.id);
+	return buf;
+}
+
+void
+task_limits(const struct res *r, char *cpus, char *mem, size_t len)
+{
+	snprintf(cpus, len, "%g", res_get(r, "cpus") > 0 ?
+	    res_get(r, "cpus") / 1000.0 : 0.0);
+	snprintf(mem, len, "%lld", res_get(r, "mem") > 0 ?
+	    (long long)((res_get(r, "mem") + 999) / 1000) : 0LL);
+}
+
 int
 task_launcher_argv(struct agentd *ag, struct atask *t, char **argv, int max,
     char *store, size_t storelen, char *why, size_t whylen)
 {
 	struct res r, flat;
-	char err[RES_ERRLEN];
+	char err[RES_ERRLEN], cpus[TASK_LIMIT_LEN], mem[TASK_LIMIT_LEN];
+	char id[2 * AGENT_ID_LEN];
 	json_t *env = json_object_get(t->base.info, "env");
 	json_t *args = json_object_get(t->base.info, "argv");
 	const char *cmd = rec_str(t->base.info, "command"), *k;
@@ -187,16 +204,17 @@ task_launcher_argv(struct agentd *ag, struct atask *t, char **argv, int max,
 	ADD("--sandbox");
 	ADD(FMT("%s/sandbox", t->dir));
 	ADD("--id");
-	ADD(FMT("%s.%s", ag->set->agents[0].id, t->base.id));
-	if (res_get(&r, "cpus") > 0) {
-		ADD("--cpus");
-		ADD(FMT("%g", res_get(&r, "cpus") / 1000.0));
-	}
-	if (res_get(&r, "mem") > 0) {
-		ADD("--mem");
-		ADD(FMT("%lld", (long long)((res_get(&r, "mem") + 999) / 1000)));
-	}
+	ADD(FMT("%s", task_launch_id(ag, t, id, sizeof(id))));
+	task_limits(&r, cpus, mem, sizeof(cpus));
 	res_free(&r);
+	if (strcmp(cpus, "0") != 0) {
+		ADD("--cpus");
+		ADD(FMT("%s", cpus));
+	}
+	if (strcmp(mem, "0") != 0) {
+		ADD("--mem");
+		ADD(FMT("%s", mem));
+	}
 	ADD("--status-file");
 	ADD(FMT("%s/status.json", t->dir));
 	if (ag->require[0] != '\0') {
@@ -487,6 +505,7 @@ const struct agent_ops task_ops = {
 	.executor_start = aexec_start,
 	.executor_kill = aexec_kill,
 	.executor_free = aexec_free,
+	.executor_resize = aexec_resize,
 };
 
 /*
@@ -675,6 +694,9 @@ recover_exec_task(struct agentd *ag, struct atask *t)
 		    bt->framework_id, bt->exec->id);
 		if (bt->disowned)
 			agent_task_kill(bt);
+		else if (bt->exec_seq == 0 && !bt->ended)
+			bt->exec_hold = 1;	/* as at its start: the resize
+						   at registration first */
 		return;
 	}
 	log_info("recovered task %s of %s: its executor is gone", bt->id,

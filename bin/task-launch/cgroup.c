@@ -497,6 +497,26 @@ pool_reset(const struct hier *h, const struct result *r)
 	return 0;
 }
 
+/* On v2, note in h the controllers its parent passes to task cgroups. */
+static void
+v2_task_ctls(struct hier *h)
+{
+	char	 avail[512], *p, *c;
+	int	 k;
+
+	if (cg_read(h->parent, "cgroup.subtree_control", avail,
+	    sizeof(avail)) == -1)
+		return;
+	avail[strcspn(avail, "\n")] = '\0';
+	p = avail;
+	while ((c = strsep(&p, " ")) != NULL)
+		for (k = 0; k < C_COUNT; k++)
+			if (strcmp(c, ctl_names[k]) == 0)
+				h->ctls |= 1u << k;
+	if (h->ctls & (1u << C_CPU))
+		h->ctls |= 1u << C_CPUACCT;
+}
+
 /*
  * Create the task cgroup "id" below the parent in every hierarchy (the
  * parents as needed) and note in pr which controllers it really has (none
@@ -508,7 +528,7 @@ cg_create(struct cgroups *cg, const char *id, struct probe *pr,
     char *why, size_t len)
 {
 	struct hier	*h;
-	char		 path[PATH_MAX], avail[512], *p, *c;
+	char		 path[PATH_MAX];
 	int		 i, k, e, made = 0, slot = -1;
 
 	for (i = 0; i < cg->nh; i++) {
@@ -547,17 +567,8 @@ cg_create(struct cgroups *cg, const char *id, struct probe *pr,
 			return -1;
 		}
 		made++;
-		if (cg->version == 2 && cg_read(h->parent,
-		    "cgroup.subtree_control", avail, sizeof(avail)) == 0) {
-			avail[strcspn(avail, "\n")] = '\0';
-			p = avail;
-			while ((c = strsep(&p, " ")) != NULL)
-				for (k = 0; k < C_COUNT; k++)
-					if (strcmp(c, ctl_names[k]) == 0)
-						h->ctls |= 1u << k;
-			if (h->ctls & (1u << C_CPU))
-				h->ctls |= 1u << C_CPUACCT;
-		}
+		if (cg->version == 2)
+			v2_task_ctls(h);
 		cg->ctls |= h->ctls;
 	}
 	if (made == 0) {
@@ -587,6 +598,34 @@ cg_create(struct cgroups *cg, const char *id, struct probe *pr,
 	return 0;
 }
 
+/*
+ * Take the task cgroup "id" that a running launch made below the parent,
+ * in every hierarchy where it exists, for cg_limit to change its limits
+ * (the fork server's resize); nothing is created.  Returns in how many
+ * hierarchies it is, 0 when there is no such cgroup.
+ */
+int
+cg_open(struct cgroups *cg, const char *id)
+{
+	struct hier	*h;
+	struct stat	 st;
+	char		 path[PATH_MAX];
+	int		 i, n = 0;
+
+	for (i = 0; i < cg->nh; i++) {
+		h = &cg->h[i];
+		if (strfmt(path, sizeof(path), "%s/%s", h->parent, id) == -1 ||
+		    lstat(path, &st) == -1 || !S_ISDIR(st.st_mode))
+			continue;
+		strlcpy(h->task, path, sizeof(h->task));
+		if (cg->version == 2)
+			v2_task_ctls(h);
+		cg->ctls |= h->ctls;
+		n++;
+	}
+	return n;
+}
+
 /* Return the hierarchy with controller c and a task cgroup, or NULL. */
 static const struct hier *
 task_hier(const struct cgroups *cg, enum ctl c)
@@ -609,49 +648,94 @@ task_dir(const struct cgroups *cg, enum ctl c)
 }
 
 /*
+ * Set the memory limit of v1 task cgroup d to lim bytes (-1: none), and
+ * the memory+swap limit with it where the kernel accounts swap.  memsw
+ * may never be below memory: a rise writes memsw first, a fall writes it
+ * last.  The kernel refuses a fall below what the cgroup uses and cannot
+ * reclaim (EBUSY); on any failure both limits are left as they were.
+ * Returns -1 with errno set.
+ */
+static int
+v1_mem_limit(const char *d, long long lim)
+{
+	long long	 cur, cursw;
+	int		 e;
+
+	cur = cg_read_num(d, "memory.limit_in_bytes", NULL);
+	cursw = cg_read_num(d, "memory.memsw.limit_in_bytes", NULL);
+	if (lim == -1 || lim > cur) {
+		if (cursw >= 0 &&
+		    cg_write(d, "memory.memsw.limit_in_bytes", "%lld", lim) == -1)
+			return -1;
+		if (cg_write(d, "memory.limit_in_bytes", "%lld", lim) == 0)
+			return 0;
+		e = errno;
+		if (cursw >= 0)
+			cg_write(d, "memory.memsw.limit_in_bytes", "%lld", cursw);
+	} else {
+		if (cg_write(d, "memory.limit_in_bytes", "%lld", lim) == -1)
+			return -1;
+		if (cursw < 0 ||
+		    cg_write(d, "memory.memsw.limit_in_bytes", "%lld", lim) == 0)
+			return 0;
+		e = errno;
+		cg_write(d, "memory.limit_in_bytes", "%lld", cur);
+	}
+	errno = e;
+	return -1;
+}
+
+/*
+ * Set the memory limit of v2 task cgroup d to lim bytes (-1: none), and
+ * no swap.  v2 takes a limit below the usage and then OOM-kills what it
+ * cannot reclaim: such a limit is refused here (EBUSY), the old kept.
+ * Returns -1 with errno set.
+ */
+static int
+v2_mem_limit(const char *d, long long lim)
+{
+	if (lim != -1 && cg_read_num(d, "memory.current", NULL) > lim) {
+		errno = EBUSY;
+		return -1;
+	}
+	if ((lim == -1 ? cg_write(d, "memory.max", "max") :
+	    cg_write(d, "memory.max", "%lld", lim)) == -1)
+		return -1;
+	if (cg_write(d, "memory.swap.max", "0") == -1 && errno != ENOENT)
+		return -1;
+	return 0;
+}
+
+/*
  * Write the limits of the applied cgroup isolators: memory (and no swap),
- * cpu shares/weight and CFS quota, pids.max.  A v1 cgroup that was a
- * spare has its last task's limits: those that are not set now go back
- * to what a new cgroup has.  Returns -1 with why filled.
+ * cpu shares/weight and CFS quota, pids.max.  Those not set now go back
+ * to what a new cgroup has in a v1 cgroup that was a spare (it has its
+ * last task's limits), and for the isolators in l->reset (a resize of a
+ * running task's cgroup, cg_open).  Returns -1 with why filled.
  */
 int
 cg_limit(struct cgroups *cg, const struct launch *l, char *why, size_t len)
 {
 	const struct hier *h;
 	char		 buf[32];
-	long long	 shares, quota, weight;
+	long long	 shares, quota, weight, lim;
 	bool		 on;
 	int		 rc = 0;
 
 	on = (l->applied & ISO_BIT(ISO_MEMORY)) && l->mem_bytes > 0;
-	if ((h = task_hier(cg, C_MEMORY)) != NULL && (on || h->spare)) {
+	if ((h = task_hier(cg, C_MEMORY)) != NULL && (on || h->spare ||
+	    (l->reset & ISO_BIT(ISO_MEMORY)))) {
+		lim = on ? (long long)l->mem_bytes : -1;
 		if (cg->version == 1) {
-			/* the swap limit may not go below the memory limit */
-			if (h->spare && cg_write(h->task,
-			    "memory.memsw.limit_in_bytes", "-1") == -1 &&
-			    errno != ENOENT)
-				rc = -1;
-			if (rc == 0 && cg_write(h->task, "memory.limit_in_bytes",
-			    "%lld", on ? (long long)l->mem_bytes : -1LL) == -1)
-				rc = -1;
-			if (rc == 0 && on && cg_write(h->task,
-			    "memory.memsw.limit_in_bytes", "%llu",
-			    (unsigned long long)l->mem_bytes) == -1 &&
-			    errno != ENOENT)
-				rc = -1;
+			rc = v1_mem_limit(h->task, lim);
 			/* swappiness: 0 under a limit, else the parent's */
 			if (rc == 0 && on)
 				cg_write(h->task, "memory.swappiness", "0");
 			else if (rc == 0 && cg_read(h->parent,
 			    "memory.swappiness", buf, sizeof(buf)) == 0)
 				cg_write(h->task, "memory.swappiness", "%s", buf);
-		} else {
-			rc = cg_write(h->task, "memory.max", "%llu",
-			    (unsigned long long)l->mem_bytes);
-			if (rc == 0 && cg_write(h->task, "memory.swap.max",
-			    "0") == -1 && errno != ENOENT)
-				rc = -1;
-		}
+		} else
+			rc = v2_mem_limit(h->task, lim);
 		if (rc == -1) {
 			snprintf(why, len, "memory limit in %s: %s", h->task,
 			    strerror(errno));
@@ -659,7 +743,8 @@ cg_limit(struct cgroups *cg, const struct launch *l, char *why, size_t len)
 		}
 	}
 	on = (l->applied & ISO_BIT(ISO_CPU)) && l->cpus > 0;
-	if ((h = task_hier(cg, C_CPU)) != NULL && (on || h->spare)) {
+	if ((h = task_hier(cg, C_CPU)) != NULL && (on || h->spare ||
+	    (l->reset & ISO_BIT(ISO_CPU)))) {
 		shares = (long long)(l->cpus * 1024 + 0.5);
 		shares = shares < SHARES_MIN ? SHARES_MIN :
 		    shares > SHARES_MAX ? SHARES_MAX : shares;

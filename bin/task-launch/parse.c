@@ -17,10 +17,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto.h"
 #include "task-launch.h"
 
 #define CPUS_MAX	65536.0
 #define MEM_MB_MAX	(1LL << 30)	/* one petabyte, in MB */
+#define RESIZE_FIELDS	4		/* "resize", id, cpus, mem */
 
 static const char *const iso_names[ISO_COUNT] = {
 	"cgroup", "memory", "cpu", "pids",
@@ -296,4 +298,52 @@ parse_request(char *msg, size_t len, char **log, char **argv, int max,
 	}
 	argv[argc] = NULL;
 	return argc;
+}
+
+/*
+ * Parse a fork server's resize request MSG of LEN bytes,
+ * "resize\0ID\0CPUS\0MEM\0" (CPUS and MEM as --cpus and --mem take
+ * them, "0": no limit), into l's id, cpus and mem_bytes.  Returns 0, or
+ * -1 with why and code (E_MALFORMED, E_INVALID) set.
+ */
+int
+parse_resize(const char *msg, size_t len, struct launch *l, const char **code,
+    const char **why)
+{
+	const char	*f[RESIZE_FIELDS], *p = msg, *end = msg + len;
+	int		 n = 0;
+
+	*code = E_MALFORMED;
+	if (len == 0 || msg[len - 1] != '\0') {
+		*why = "request does not end in NUL";
+		return -1;
+	}
+	for (; p < end; p += strlen(p) + 1) {
+		if (n == RESIZE_FIELDS) {
+			*why = "resize takes an id, cpus and mem";
+			return -1;
+		}
+		f[n++] = p;
+	}
+	if (n != RESIZE_FIELDS || strcmp(f[0], "resize") != 0) {
+		*why = "resize takes an id, cpus and mem";
+		return -1;
+	}
+	*code = E_INVALID;
+	if (parse_id(f[1]) == -1) {
+		*why = "invalid id";
+		return -1;
+	}
+	l->id = f[1];
+	l->cpus = 0;
+	if (strcmp(f[2], "0") != 0 && parse_cpus(f[2], &l->cpus) == -1) {
+		*why = "invalid cpus";
+		return -1;
+	}
+	l->mem_bytes = 0;
+	if (strcmp(f[3], "0") != 0 && parse_mem(f[3], &l->mem_bytes) == -1) {
+		*why = "invalid memory size";
+		return -1;
+	}
+	return 0;
 }

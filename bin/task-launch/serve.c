@@ -11,6 +11,8 @@
  *   client -> server  "launch\0LOG\0ARG0\0ARG1\0...\0"  (parse_request)
  *   server -> client  "pid N" | "error TEXT"      the reply to each launch
  *   server -> client  "exit N STATUS"             a supervisor has ended
+ *   client -> server  "resize\0ID\0CPUS\0MEM\0"  (parse_resize)
+ *   server -> client  "ok" | "error CODE TEXT"    the reply to each resize
  * End of file on the socket ends the server; supervisors still running
  * carry on without it (their parent becomes init).
  */
@@ -34,6 +36,7 @@
 #include "task-launch.h"
 
 #define NSS_PRELOAD_GROUPS 64	/* enough for root's; more are not needed */
+#define RESIZE_REQ	"resize"	/* with its NUL: a resize request */
 
 bool	 tl_served;	/* this supervisor was forked by the server */
 
@@ -89,6 +92,42 @@ run_launch(int sock, int sigfd, const sigset_t *old, const char *log,
 }
 
 /*
+ * A resize request MSG of LEN bytes: set the limits of running task ID's
+ * cgroup (the one a launch with --id ID made below the default parent)
+ * to CPUS and MEM, as its launch would have, with cg_limit; answer "ok"
+ * or "error CODE TEXT".  A memory limit below what the task uses is
+ * refused and the old one kept (cgroup.c, v1_mem_limit, v2_mem_limit).
+ */
+static void
+serve_resize(int sock, const char *msg, size_t len)
+{
+	struct launch	 l;
+	struct cgroups	*cg;
+	const char	*code, *why;
+	char		 buf[TL_REASON_MAX];
+
+	memset(&l, 0, sizeof(l));
+	if (parse_resize(msg, len, &l, &code, &why) == -1) {
+		reply(sock, "error %s %s", code, why);
+		return;
+	}
+	if ((cg = cg_discover(TL_CGROUP_ROOT, TL_CGROUP_PARENT, buf,
+	    sizeof(buf))) == NULL) {
+		reply(sock, "error %s %s", TL_E_UNKNOWN, buf);
+		return;
+	}
+	l.applied = l.reset = ISO_BIT(ISO_MEMORY) | ISO_BIT(ISO_CPU);
+	if (cg_open(cg, l.id) == 0)
+		reply(sock, "error %s no task cgroup %s", TL_E_UNKNOWN, l.id);
+	else if (cg_limit(cg, &l, buf, sizeof(buf)) == -1)
+		reply(sock, "error %s %s", errno == EBUSY ? TL_E_BUSY :
+		    TL_E_SYSTEM, buf);
+	else
+		reply(sock, "ok");
+	cg_destroy(cg);
+}
+
+/*
  * Load the name service's modules here, once: every launcher forked from
  * this server then looks its task's user and groups up without a dlopen
  * of them (with "files systemd" in nsswitch.conf, libnss_systemd and the
@@ -107,7 +146,7 @@ nss_preload(void)
 }
 
 /*
- * Serve launch requests on standard input until end of file.  ARGC0 and
+ * Serve launch and resize requests on standard input until end of file.  ARGC0 and
  * ARGV0 are the server's own, whose memory the supervisors' process
  * titles reuse.  Returns the exit status (100 when standard input is not
  * a SOCK_SEQPACKET socket).
@@ -167,6 +206,11 @@ serve_run(int (*launch)(int, char **), int argc0, char *argv0[])
 		if ((size_t)n > sizeof(msg)) {
 			reply(sock, "error request longer than %zu bytes",
 			    sizeof(msg));
+			continue;
+		}
+		if ((size_t)n >= sizeof(RESIZE_REQ) &&
+		    memcmp(msg, RESIZE_REQ, sizeof(RESIZE_REQ)) == 0) {
+			serve_resize(sock, msg, n);
 			continue;
 		}
 		if ((argc = parse_request(msg, n, &log, argv, SERVE_ARGS_MAX,

@@ -12,7 +12,8 @@
  *   child.c      everything between fork and exec in the task's process
  *   supervise.c  signals, the wait loop, the kill sequence
  *   status.c     the JSON status file
- *   serve.c      --serve: the fork server agentd keeps
+ *   serve.c      --serve: the fork server agentd keeps, and its resize
+ *                of a running task's cgroup limits
  * Nothing here is shared outside this folder.
  */
 #ifndef TASK_LAUNCH_H
@@ -61,6 +62,11 @@
 #define TL_REASON_MAX	256
 /* a request, log path and argv: below a socket's default send buffer */
 #define SERVE_ARGS_MAX	4096
+/* The codes of a refused resize (task-launch(8), FORK SERVER), besides
+ * E_MALFORMED and E_INVALID of proto.h. */
+#define TL_E_UNKNOWN	"unknown_task"	/* no task cgroup of that id */
+#define TL_E_BUSY	"busy"		/* it uses more than the new limit */
+#define TL_E_SYSTEM	"system"	/* the kernel refused a limit */
 
 /* The isolators, in the order --probe prints them. */
 enum iso {
@@ -101,6 +107,8 @@ struct launch {
 	unsigned	 require;	/* isolators that must be available */
 	unsigned	 applied;	/* what was really applied */
 	unsigned	 skipped;	/* wanted, missing, not required */
+	unsigned	 reset;		/* isolators whose limits cg_limit
+					   sets back to none when not set */
 	uint64_t	 keep_caps;	/* bit per capability to keep */
 	struct rlim_opt	 rlim[TL_MAX_RLIMITS];
 	int		 nrlim;
@@ -141,6 +149,8 @@ int	 parse_caps(const char *, uint64_t *);
 int	 parse_id(const char *);
 int	 parse_user(struct launch *, char *, size_t);
 int	 parse_request(char *, size_t, char **, char **, int, const char **);
+int	 parse_resize(const char *, size_t, struct launch *, const char **,
+	    const char **);
 const char *iso_name(enum iso);
 
 /* isolator.c */
@@ -154,6 +164,7 @@ struct cgroups *cg_discover(const char *root, const char *parent,
 	    char *why, size_t);
 int	 cg_create(struct cgroups *, const char *id, struct probe *,
 	    char *why, size_t);
+int	 cg_open(struct cgroups *, const char *id);
 int	 cg_limit(struct cgroups *, const struct launch *, char *, size_t);
 int	 cg_join(struct cgroups *);
 void	 cg_close_procs(struct cgroups *);

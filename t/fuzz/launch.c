@@ -4,7 +4,9 @@
  * each argument it yields is then read by every option value parser
  * (cpus, memory, rlimit, isolators, capabilities, id), as the supervisor
  * that the request starts would read it.  A request that decodes must
- * give arguments inside the request, in order, ending in NULL.
+ * give arguments inside the request, in order, ending in NULL.  The same
+ * bytes are read as a resize request (parse_resize), whose id must be
+ * inside the request and valid.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -40,7 +42,8 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static char *argv[SERVE_ARGS_MAX];
-	const char *why = NULL;
+	struct launch l;
+	const char *why = NULL, *code = NULL;
 	char *msg, *log, *prev;
 	int argc, i;
 
@@ -48,6 +51,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if ((msg = malloc(size > 0 ? size : 1)) == NULL)
 		return 0;
 	memcpy(msg, data, size);
+	memset(&l, 0, sizeof(l));
+	if (parse_resize(msg, size, &l, &code, &why) == -1) {
+		if (why == NULL || code == NULL)
+			abort();
+	} else if (l.id <= msg || l.id >= msg + size || parse_id(l.id) == -1)
+		abort();
+	why = NULL;
 	argc = parse_request(msg, size, &log, argv, SERVE_ARGS_MAX, &why);
 	if (argc == -1) {
 		if (why == NULL)
