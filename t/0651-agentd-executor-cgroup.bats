@@ -106,7 +106,7 @@ state_is() {
 	bridge_accept fw "{\"task_id\":\"m1\",\"resources\":\"cpus:0.1;mem:128\",\"data\":\"$big\",$x}"
 	wait_for 30 state_is fw m1 TASK_FINISHED
 	[ "$(status_field fw m1 TASK_FINISHED message)" = 96 ]
-	xpid=$(pgrep -f "examples/shell-executor/shell-executor" | head -1)
+	xpid=$(pgrep -f "$TOP/examples/shell-executor/shell-executor" | head -1)
 	wait_for 10 mem_is "$xpid" 32
 	# the same task counted at 16 MB: the kernel holds it to 48 MB
 	bridge_accept fw "{\"task_id\":\"m2\",\"resources\":\"cpus:0.1;mem:16\",\"data\":\"$big\",$x}"
