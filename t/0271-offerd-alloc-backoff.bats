@@ -1,27 +1,42 @@
 #!/usr/bin/env bats
 # offerd's allocator link (offerd(8), DESCRIPTION; bin/offerd/alloc.c): an
 # allocator that keeps dying is started again after a wait that doubles
-# each time, from half a second up to 30 seconds, and the master keeps
-# serving meanwhile.  The cap cannot be set shorter, so only the first
-# four steps (0.5, 1, 2, 4 s) are waited for; they are read from the log
-# lines and from their times.
+# each time, from half a second up to 30 seconds, back to half a second
+# after one that lived 10 seconds, and the master keeps serving
+# meanwhile.  The cap cannot be set shorter, so only the first four steps
+# (0.5, 1, 2, 4 s) are waited for, not the cap; they are read from the
+# log lines and from their times.
 
 load helper
 
 setup() {
 	setup_tmp
-	# an allocator that exits 3 at once its first four times, then is
-	# drf-alloc; offerd runs it as its own user, which may write here
+}
+teardown() { dump_logs; teardown_daemons; cleanup_tmp; }
+
+# fake_alloc N: an allocator that exits 3 at once its first N times,
+# then is drf-alloc; offerd runs it as its own user, which may write here.
+fake_alloc() {
 	mkdir -m 777 "$TMP/fa"
 	cat >"$TMP/fake-alloc" <<EOF
 #!/bin/sh
 echo x >>"$TMP/fa/starts"
-[ "\$(wc -l <"$TMP/fa/starts")" -gt 4 ] && exec "$TOP/build/bin/drf-alloc" "\$@"
+[ "\$(wc -l <"$TMP/fa/starts")" -gt $1 ] && exec "$TOP/build/bin/drf-alloc" "\$@"
 exit 3
 EOF
 	chmod 755 "$TMP/fake-alloc"
 }
-teardown() { dump_logs; teardown_daemons; cleanup_tmp; }
+
+# starts N: true once the allocator was started N times.
+starts() {
+	[ -f "$TMP/fa/starts" ] && [ "$(wc -l <"$TMP/fa/starts")" -ge "$1" ]
+}
+
+# waits: the waits offerd announced, in order, on one line.
+waits() {
+	sed -n 's/.*allocator .* after [0-9]* ms; starting it again in \([0-9]*\) ms$/\1/p' \
+	    "$TMP/offerd.log" | tr '\n' ' '
+}
 
 # ms HH:MM:SS.mmm: milliseconds since midnight.
 ms() {
@@ -29,6 +44,7 @@ ms() {
 }
 
 @test "an allocator that keeps dying is started again after 0.5, 1, 2, 4 s, and the master serves meanwhile" {
+	fake_alloc 4
 	start_daemon offerd offerd -d -v -w "$TMP/master" \
 	    --allocator-program="$TMP/fake-alloc"
 	wait_for 15 grep -q 'listening on' "$TMP/offerd.log"
@@ -37,12 +53,11 @@ ms() {
 	run cluster-ctl -h -o agent_id agents
 	[ "$status" -eq 0 ]
 	# the fifth start is the real allocator
-	wait_for 20 sh -c '[ "$(wc -l <"$1")" -ge 5 ]' - "$TMP/fa/starts"
+	wait_for 20 starts 5
 	sleep 1
 	grep 'allocator' "$TMP/offerd.log"
 	# the waits announced double
-	[ "$(sed -n 's/.*allocator exited with status 3 after [0-9]* ms; starting it again in \([0-9]*\) ms$/\1/p' \
-	    "$TMP/offerd.log" | tr '\n' ' ')" = "500 1000 2000 4000 " ]
+	[ "$(waits)" = "500 1000 2000 4000 " ]
 	# and are kept: each start comes at least the announced wait after
 	# the exit before it (and not long after it)
 	sed -n -e 's/^\([0-9:.]*\) .*allocator exited .* again in \([0-9]*\) ms$/\1 \2/p' \
@@ -70,4 +85,30 @@ ms() {
 	run timeout 30 cluster-ctl run -- echo served
 	[ "$status" -eq 0 ]
 	[[ "$output" == *served* ]]
+}
+
+@test "an allocator that lived 10 s is started again after 0.5 s, not twice the wait before" {
+	fake_alloc 2
+	start_daemon offerd offerd -d -v -w "$TMP/master" \
+	    --allocator-program="$TMP/fake-alloc"
+	wait_for 15 starts 3
+	wait_for 10 grep -q 'drf-alloc: serving' "$TMP/offerd.log"
+	[ "$(waits)" = "500 1000 " ]
+	# the third start lives past 10 s, then is killed: 0.5 s again
+	pid=$(sed -n 's/.*allocator .* started (pid \([0-9]*\)).*/\1/p' \
+	    "$TMP/offerd.log" | tail -1)
+	sleep 10.5
+	kill -KILL "$pid"
+	wait_for 10 grep -q "allocator killed by signal 9 after" "$TMP/offerd.log"
+	grep 'allocator' "$TMP/offerd.log"
+	[ "$(waits)" = "500 1000 500 " ]
+	lived=$(sed -n 's/.*allocator killed by signal 9 after \([0-9]*\) ms.*/\1/p' \
+	    "$TMP/offerd.log")
+	[ "$lived" -ge 10000 ]
+	# and it is started again, and serves
+	wait_for 10 starts 4
+	wait_for 10 sh -c '[ "$(grep -c "drf-alloc: serving" "$1")" -eq 2 ]' - \
+	    "$TMP/offerd.log"
+	run cluster-ctl -h -o agent_id agents
+	[ "$status" -eq 0 ]
 }
