@@ -46,6 +46,8 @@ teardown() {
 	dump_logs
 	[ -f "$TMP/fw.ev" ] && cut -c1-200 "$TMP/fw.ev" | tail -12
 	grep -rs . "$TMP/agent1" --include=stderr | cut -c1-300 | tail -5
+	ls -l "$TMP/raw"
+	pgrep -af "exec-raw|sh-exec|cluster-ctl executor" || true
 	teardown_daemons
 	cleanup_tmp
 }
