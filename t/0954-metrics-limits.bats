@@ -17,7 +17,7 @@ teardown() { dump_logs; teardown_daemons; cleanup_tmp; }
 	    - "$TMP/offerd.log"
 	port=$(metrics_port offerd)
 	run python3 - "$port" <<'EOF'
-import socket, sys, time
+import socket, subprocess, sys, time
 port = int(sys.argv[1])
 GET = b"GET /metrics HTTP/1.0\r\n\r\n"
 
@@ -51,7 +51,14 @@ def scrape():
 # eight scrapers connect and say nothing yet: each holds a place
 held = [socket.create_connection(("127.0.0.1", port)) for _ in range(8)]
 opened = time.time()
-time.sleep(0.5)
+# once the server took them all (its accept queue is empty)
+for _ in range(50):
+    time.sleep(0.1)
+    ss = subprocess.run(["ss", "-Hltn", "sport = :%d" % port],
+                        capture_output=True, text=True).stdout.split()
+    if ss and ss[1] == "0":
+        break
+time.sleep(0.2)
 # the ninth is closed at once, unanswered
 what, took = scrape()
 print("ninth", what, round(took, 2))
