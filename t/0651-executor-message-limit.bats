@@ -31,7 +31,8 @@ setup() {
 			b=$(head -c "${d#size:}" /dev/zero | tr '\0' b)
 			echo "{\"type\":\"FRAMEWORK_MESSAGE\",\"data\":\"$b\"}" >&3 ;;
 		raw:*)
-			"$RAW" "${d#raw:}" >"$OUT/${d#raw:}" ;;
+			"$RAW" "${d#raw:}" >"$OUT/tmp"
+			mv "$OUT/tmp" "$OUT/${d#raw:}" ;;
 		*)
 			echo "{\"type\":\"FRAMEWORK_MESSAGE\",\"data\":\"len=${#d}\"}" >&3 ;;
 		esac ;;
@@ -55,6 +56,16 @@ teardown() {
 # say TEXT: a FRAMEWORK_MESSAGE from the scheduler to the executor.
 say() {
 	bridge_send fw "{\"type\":\"FRAMEWORK_MESSAGE\",\"agent_id\":\"$aid\",\"executor_id\":\"sh\",\"data\":\"$1\"}"
+}
+
+# raw LENGTH: have the executor send LENGTH bytes past executor(3), and
+# wait until that sender has ended and the executor's next heartbeat has
+# taken the agent's route to it back (the sender proved the executor's
+# secret, so the agent answered it as the executor meanwhile).
+raw() {
+	say "raw:$1"
+	wait_for 15 test -f "$TMP/raw/$1"
+	sleep 1
 }
 
 # heard LENGTH: how many messages of data of LENGTH bytes the scheduler got.
@@ -82,7 +93,7 @@ ping() {
 	# executor to scheduler: the limit passes, through executor(3) and raw
 	say "size:$MAX"
 	wait_for 15 sh -c "[ \"\$(grep '\"type\":\"FRAMEWORK_MESSAGE\"' '$TMP/fw.ev' | jq -r '.data | length' | grep -cx $MAX)\" -ge 1 ]"
-	say "raw:$MAX"
+	raw $MAX
 	wait_for 15 sh -c "[ \"\$(grep '\"type\":\"FRAMEWORK_MESSAGE\"' '$TMP/fw.ev' | jq -r '.data | length' | grep -cx $MAX)\" -ge 2 ]"
 	[ "$(heard $MAX)" -eq 2 ]
 	[ ! -s "$TMP/raw/$MAX" ]
@@ -94,8 +105,8 @@ ping() {
 	say "size:$((MAX + 1))"
 	wait_for 10 grep -rqs "FRAMEWORK_MESSAGE needs data of at most $MAX bytes" "$TMP/agent1"
 	# one byte more past it: agentd answers malformed and logs it
-	say "raw:$((MAX + 1))"
-	wait_for 15 grep -qs '"code":"malformed"' "$TMP/raw/$((MAX + 1))"
+	raw $((MAX + 1))
+	grep -q '"code":"malformed"' "$TMP/raw/$((MAX + 1))"
 	jq -r .type "$TMP/raw/$((MAX + 1))" | grep -qx ERROR
 	grep -q "refused FRAMEWORK_MESSAGE from executor sh of .*: data missing or longer than $MAX bytes" "$TMP/agent1.log"
 	# none of the three went on, and both daemons still serve
