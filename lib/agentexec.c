@@ -480,11 +480,14 @@ exec_message(struct agent_executor *e, const json_t *rec,
 {
 	struct agent_set *s = e->agent->set;
 	const char *data = rec_str(rec, "data");
+	char why[64];
 	json_t *r;
 
 	if (data == NULL || strlen(data) > PROTO_MESSAGE_MAX) {
-		exec_refuse(s, from, rec, E_INVALID, "data missing or longer "
-		    "than the message limit");
+		/* as the master answers a scheduler's (cluster-protocol(7)) */
+		snprintf(why, sizeof(why), "data missing or longer than %d "
+		    "bytes", PROTO_MESSAGE_MAX);
+		exec_refuse(s, from, rec, E_MALFORMED, why);
 		return;
 	}
 	r = rec_new(R_FRAMEWORK_MESSAGE);

@@ -47,6 +47,7 @@ struct metrics_family {
 	struct map	*index;		/* values -> series */
 	struct series	**series;	/* in the order they came */
 	size_t		 nseries;
+	int		 cut;		/* a label set past the most was logged */
 };
 
 struct metrics {
@@ -176,8 +177,15 @@ series_of(struct metrics_family *f, const char *values)
 		values = "";
 	if ((s = map_get(f->index, values)) != NULL)
 		return s;
-	if (f->nseries == METRICS_SERIES_MAX)
+	if (f->nseries == METRICS_SERIES_MAX) {
+		/* once per family: the cut stays, a flood of logs would not */
+		if (!f->cut)
+			log_warnx("metrics: %s has %d series, its most: label "
+			    "sets past them are not counted", f->name,
+			    METRICS_SERIES_MAX);
+		f->cut = 1;
 		return NULL;
+	}
 	if ((f->nseries & (f->nseries - 1)) == 0) {
 		/* sizes go 0, 1, 2, 4, ...: grow at each power of two */
 		grown = reallocarray(f->series, f->nseries ? 2 * f->nseries :

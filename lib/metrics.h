@@ -6,8 +6,9 @@
  * A registry (struct metrics) holds families, each with a name, a help
  * line, a kind and at most METRICS_LABELS_MAX label names; a family's
  * series are made at their first use, one per label value set, at most
- * METRICS_SERIES_MAX of them (more are counted nowhere: labels are kept
- * small).  With two labels, the values are given as one string, the two
+ * METRICS_SERIES_MAX of them (a label set past them is counted nowhere,
+ * and the first one is logged, once per family: labels are kept small).
+ * With two labels, the values are given as one string, the two
  * separated by a tab.  Values are updated by the one thread that owns the
  * registry; the HTTP server runs in its own thread and serves only the
  * last text published to it (metrics_http_publish), so a slow scraper

@@ -20,7 +20,10 @@
 #include "rec.h"
 #include "util.h"
 
-/* The items of one STATE, in bytes at most: half a record's room. */
+/*
+ * The items of one STATE, in bytes (as compact JSON) at most: half a
+ * record's room; a page holds one item whatever its size.
+ */
 #define STATE_BYTES	(REC_MAX_SIZE / 2)
 
 /* Agent A as QUERY lists it, with what it has free. */
@@ -445,14 +448,17 @@ query_page(struct master *m, const struct listing *l, const struct query *q,
 	page_sort(&p);
 	for (i = 0; i < p.n; i++) {
 		json_t *it = l->item(m, q, p.val[i]);
+		size_t size = json_dumpb(it, NULL, 0, JSON_COMPACT);
 
-		bytes += json_dumpb(it, NULL, 0, JSON_COMPACT);
-		json_array_append_new(items, it);
-		if (bytes > STATE_BYTES && i + 1 < p.n) {
-			/* a page of large items: the rest on the next */
+		if (i > 0 && bytes + size > STATE_BYTES) {
+			/* a page of large items: this one and the rest next */
+			json_decref(it);
 			p.more = 1;
-			p.n = i + 1;
+			p.n = i;
+			break;
 		}
+		bytes += size;
+		json_array_append_new(items, it);
 	}
 	if (p.more && p.n > 0)
 		next = p.key[p.n - 1];

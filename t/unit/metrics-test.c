@@ -8,16 +8,52 @@
  * cleared gauge and values that are not finite, and prints its text
  * with the prefix "test_".  Also checks that bad names, unsorted bounds
  * and too many labels are refused; a failed check exits 1.
+ *
+ *   metrics-test series N
+ *
+ * sets N series of one gauge family (label "id", values 0 to N - 1,
+ * twice each) and prints its text: at most METRICS_SERIES_MAX of them,
+ * the cut logged on stderr.
  */
 #include <err.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "log.h"
 #include "metrics.h"
 
+/* Set N series of one family, twice each, and print the text. */
+static int
+series(long n)
+{
+	struct metrics *m = metrics_create();
+	struct metrics_family *f;
+	char v[32];
+	size_t len;
+	char *text;
+	long i;
+	int round;
+
+	if (m == NULL || (f = metrics_family(m, METRICS_GAUGE, "many",
+	    "Many series.", "id", NULL, 0)) == NULL)
+		errx(1, "metrics_family");
+	for (round = 0; round < 2; round++)
+		for (i = 0; i < n; i++) {
+			snprintf(v, sizeof(v), "%ld", i);
+			metrics_set(f, v, i);
+		}
+	if ((text = metrics_render(m, "test_", &len)) == NULL)
+		errx(1, "metrics_render");
+	fwrite(text, 1, len, stdout);
+	free(text);
+	metrics_destroy(m);
+	return 0;
+}
+
 int
-main(void)
+main(int argc, char **argv)
 {
 	static const double bounds[] = { 0.1, 1, 10 };
 	static const double unsorted[] = { 1, 0.1 };
@@ -26,6 +62,11 @@ main(void)
 	size_t len;
 	char *text;
 
+	log_init("metrics-test", 1, 0);
+	if (argc == 3 && strcmp(argv[1], "series") == 0)
+		return series(strtol(argv[2], NULL, 10));
+	if (argc != 1)
+		errx(100, "usage: metrics-test [series count]");
 	if (m == NULL)
 		err(1, "metrics_create");
 	if (metrics_family(m, METRICS_COUNTER, "9bad", "x", NULL, NULL, 0) ||
