@@ -20,7 +20,7 @@ setup() {
 	wait_for 15 grep -q 'listening on' "$TMP/offerd.log"
 	# 700 bytes of attributes each: about 950 bytes per listed agent
 	note=$(head -c 680 /dev/zero | tr '\0' n)
-	start_daemon emu "$EMU" -d -h emu -r 'cpus:2;mem:1024' \
+	start_daemon emu "$EMU" -d -N emu -R 'cpus:2;mem:1024' \
 	    -a "rack:r%{i%10};note:$note" "$NAGENTS"
 	wait_for 60 sh -c "[ \"\$(cluster-ctl -h -o agent_id agents | wc -l)\" -ge $NAGENTS ]"
 }
