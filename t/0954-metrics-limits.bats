@@ -13,7 +13,7 @@ teardown() { dump_logs; teardown_daemons; cleanup_tmp; }
 
 @test "a ninth scraper at once is closed unanswered; an idle one after 5 s; scrapes are served before and after" {
 	start_daemon offerd offerd -d -v -w "$TMP/master" --metrics=127.0.0.1:0
-	wait_for 15 sh -c '[ -n "$(sed -n "s/.*metrics on -M [^ ]*: port \([0-9]*\), .*/\1/p" "$1")" ]' \
+	wait_for 15 sh -c '[ -n "$(sed -n "s/.*metrics on [^ ]*: port \([0-9]*\), .*/\1/p" "$1")" ]' \
 	    - "$TMP/offerd.log"
 	port=$(metrics_port offerd)
 	run python3 - "$port" <<'EOF'

@@ -3,7 +3,7 @@
  * environment (CLUSTER_EXECUTOR_ENDPOINT, _ID, _SECRET and FRAMEWORK_ID,
  * as agentd sets them), its data of any length: executor(3) refuses to
  * send one over PROTO_MESSAGE_MAX, so agentd's own refusal is tried with
- * this, for t/0651-executor-message-limit.bats.
+ * this, for t/0652-executor-message-limit.bats.
  *
  *   exec-raw length
  *	send data of LENGTH bytes 'x', then print every record agentd
