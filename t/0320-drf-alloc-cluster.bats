@@ -99,3 +99,27 @@ offer_hosts() {
 	run cluster-ctl subscribe -a 'rack' </dev/null
 	[ "$status" -eq 100 ]
 }
+
+@test "a framework removed while its task dies keeps it in the allocator: nothing is offered that the master must give back" {
+	start_daemon offerd offerd -d -v -w "$TMP/master"
+	# a grace of 3 s: the task ignores SIGTERM and is killed at its end
+	start_daemon agent1 agentd -d -v -k -w "$TMP/agent1" -N host1 \
+	    -R 'cpus:2;mem:1024' -g 3s
+	wait_for 15 agents_registered 1
+	bridge_start a
+	bridge_launch a slow "trap '' TERM; sleep 60" 'cpus:2;mem:1024'
+	bridge_wait a '"state":"TASK_RUNNING"'
+	fa=$(bridge_fw a)
+	bridge_start b
+	# a leaves: its task is killed
+	bridge_send a '{"type":"TEARDOWN"}'
+	wait_for 10 grep -q "framework $fa .* removed" "$TMP/offerd.log"
+	# b is offered the whole agent once the task is dead, not before
+	bridge_wait b '"resources":"cpus:2;mem:1024"' 20
+	grep -q "task slow of $fa on .* ended: TASK_KILLED" "$TMP/offerd.log"
+	sleep 1
+	[ "$(grep -c 'given back' "$TMP/offerd.log")" -eq 0 ]
+	# and the allocator forgot a: b's share is the whole cluster's
+	bridge_launch b after "true" 'cpus:2;mem:1024'
+	bridge_wait b '"state":"TASK_FINISHED"'
+}

@@ -196,6 +196,67 @@ alloc_claim(struct master *m, const char *fw_id, const char *agent_id,
 	    "resources", res_format(res, buf, sizeof(buf))));
 }
 
+/*
+ * A framework removed while its tasks or executors still run (they are
+ * being killed) stays in the allocator, suppressed, holding what they
+ * hold, until the last of them ends: the master counts those resources as
+ * used until then, and an allocator that had freed them at once would
+ * offer them again and again, each offer given back as more than the
+ * agent has free.
+ */
+struct departing {
+	char	 role[ROLE_LEN_MAX + 1];
+	int	 live;
+};
+
+/* Tell the allocator FW_ID is gone. */
+static void
+alloc_framework_forget(struct master *m, const char *fw_id)
+{
+	json_t *r = rec_new(A_FRAMEWORK_REMOVE);
+
+	rec_set_str(r, "framework_id", fw_id);
+	alloc_send(m, r);
+}
+
+void
+alloc_framework_remove(struct master *m, const char *fw_id, const char *role,
+    int live)
+{
+	struct departing *d;
+
+	if (live <= 0 || (d = calloc(1, sizeof(*d))) == NULL) {
+		alloc_framework_forget(m, fw_id);
+		return;
+	}
+	strlcpy(d->role, role, sizeof(d->role));
+	d->live = live;
+	if (map_put(m->departing, fw_id, d) == -1) {
+		free(d);
+		alloc_framework_forget(m, fw_id);
+		return;
+	}
+	alloc_send(m, json_pack("{s:s,s:s}", "type", R_SUPPRESS,
+	    "framework_id", fw_id));
+}
+
+void
+alloc_departed(struct master *m, const char *fw_id, const char *agent_id,
+    const struct res *res)
+{
+	struct departing *d = map_get(m->departing, fw_id);
+
+	if (d == NULL)
+		return;
+	if (agent_id != NULL)
+		alloc_recover(m, fw_id, agent_id, res, 0);
+	if (--d->live > 0)
+		return;
+	map_del(m->departing, fw_id);
+	free(d);
+	alloc_framework_forget(m, fw_id);
+}
+
 /* Tell the allocator agent A's total and attributes. */
 static void
 alloc_agent_total(struct master *m, const struct agent *a)
@@ -324,11 +385,13 @@ alloc_recv(struct master *m)
 static void
 alloc_replay(struct master *m)
 {
+	struct departing *d;
 	struct mexec *e;
 	struct agent *a;
 	struct framework *fw;
 	struct offer *o;
 	struct task *t;
+	const char *id;
 	size_t pos = 0;
 	json_t *r;
 
@@ -344,6 +407,12 @@ alloc_replay(struct master *m)
 		if (fw->filters != NULL)
 			json_object_set(r, "filters", fw->filters);
 		alloc_send(m, r);
+	}
+	for (pos = 0; (d = map_next(m->departing, &pos, &id)) != NULL;) {
+		alloc_send(m, json_pack("{s:s,s:s,s:s}", "type", A_FRAMEWORK_ADD,
+		    "framework_id", id, "role", d->role));
+		alloc_send(m, json_pack("{s:s,s:s}", "type", R_SUPPRESS,
+		    "framework_id", id));
 	}
 	for (pos = 0; (o = map_next(m->offers, &pos, NULL)) != NULL;)
 		alloc_claim(m, o->framework_id, o->agent_id, &o->res);

@@ -128,6 +128,9 @@ exec_release(struct master *m, struct agent *a, struct mexec *e)
 	res_sub(&a->used, &e->res);
 	if (a->active && fw != NULL)
 		alloc_recover(m, e->framework_id, a->id, &e->res, 0);
+	if (fw == NULL)
+		alloc_departed(m, e->framework_id, a->active ? a->id : NULL,
+		    &e->res);
 	res_free(&e->res);
 	free(e);
 }
@@ -141,6 +144,7 @@ executors_agent_gone(struct master *m, struct agent *a)
 	while ((e = map_next(m->executors, &pos, NULL)) != NULL)
 		if (strcmp(e->agent_id, a->id) == 0) {
 			map_del(m->executors, e->key);
+			alloc_departed(m, e->framework_id, NULL, NULL);
 			res_free(&e->res);
 			free(e);
 		}
@@ -167,6 +171,18 @@ exec_shutdown(struct master *m, struct agent *a, struct mexec *e)
 	rec_set_str(r, "framework_id", e->framework_id);
 	rec_set_str(r, "executor_id", e->id);
 	master_reply(m, &a->route, r);
+}
+
+int
+executors_of(struct master *m, const char *fid)
+{
+	struct mexec *e;
+	size_t pos = 0;
+	int n = 0;
+
+	while ((e = map_next(m->executors, &pos, NULL)) != NULL)
+		n += strcmp(e->framework_id, fid) == 0;
+	return n;
 }
 
 void

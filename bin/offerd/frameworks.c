@@ -116,7 +116,7 @@ framework_remove(struct master *m, struct framework *fw)
 	struct offer *o;
 	struct task *t;
 	size_t pos = 0;
-	json_t *r;
+	int live = 0;
 
 	log_info("framework %s (%s) removed", fw->id, fw->name);
 	while ((o = map_next(fw->offers, &pos, NULL)) != NULL)
@@ -125,9 +125,10 @@ framework_remove(struct master *m, struct framework *fw)
 		if (!t->ended)
 			task_kill_now(m, t);
 	executors_framework_gone(m, fw->id);
-	r = rec_new(A_FRAMEWORK_REMOVE);
-	rec_set_str(r, "framework_id", fw->id);
-	alloc_send(m, r);
+	for (pos = 0; (t = map_next(fw->tasks, &pos, NULL)) != NULL;)
+		live += !t->ended;
+	live += executors_of(m, fw->id);
+	alloc_framework_remove(m, fw->id, fw->role, live);
 	state_mark(m, m->removed_fw, fw->id, NULL);
 	limits_framework_del(m, fw->route.principal);
 	fw->active = 0;

@@ -348,6 +348,7 @@ setup(struct master *m, const struct config *c)
 	m->offers = map_create();
 	m->tasks = map_create();
 	m->executors = map_create();
+	m->departing = map_create();
 	m->pending = map_create();
 	m->history_fd = -1;
 	/* its files are offerd's user's only (separated: priv.c made it) */

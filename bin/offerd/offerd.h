@@ -219,6 +219,7 @@ struct master {
 	int64_t		 alloc_backoff;	/* the wait before the next start */
 	struct map	*agents, *frameworks, *offers, *tasks;
 	struct map	*executors;	/* struct mexec, by key (executors.c) */
+	struct map	*departing;	/* removed frameworks still running: alloc.c */
 	struct map	*pending;	/* tasks with a launch or kill in flight */
 	struct offer	*ohead, *otail;	/* offers, oldest first */
 	struct task	*dhead, *dtail;	/* ended tasks, oldest first */
@@ -436,6 +437,8 @@ void	executor_hold(struct master *, struct framework *, struct agent *,
 void	executors_agent_gone(struct master *, struct agent *);
 /* Add the resources of framework FID's executors to HELD. */
 void	executors_held(struct master *, const char *fid, struct res *held);
+/* How many executors framework FID has. */
+int	executors_of(struct master *, const char *fid);
 /* Framework FID is removed: its executors are shut down. */
 void	executors_framework_gone(struct master *, const char *fid);
 void	executor_exited(struct master *, json_t *, const struct net_route *);
@@ -501,6 +504,19 @@ void	alloc_claim(struct master *, const char *fw_id, const char *agent_id,
 	    const struct res *res);
 /* Tell the allocator agent A, and when CLAIMS every live task it runs. */
 void	alloc_agent_add(struct master *, struct agent *, int claims);
+/*
+ * Framework FW_ID of ROLE is removed with LIVE tasks and executors still
+ * running: the allocator keeps it, suppressed, with what they hold, until
+ * alloc_departed has been called for each of them.
+ */
+void	alloc_framework_remove(struct master *, const char *fw_id,
+	    const char *role, int live);
+/*
+ * A task or executor of a removed framework ended, holding RES on agent
+ * AGENT_ID (NULL: the allocator holds nothing of that agent).
+ */
+void	alloc_departed(struct master *, const char *fw_id,
+	    const char *agent_id, const struct res *res);
 
 /* state.c */
 /* Load WORK_DIR/state.json (a missing file is a first start); 0 or -1. */

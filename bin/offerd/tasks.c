@@ -51,10 +51,12 @@ task_end(struct master *m, struct task *t)
 		res_sub(&a->used, &t->res);
 		if (a->ntasks > 0)
 			a->ntasks--;
-		/* a removed framework's allocation went back already */
 		if (agent_offerable(m, a) && fw != NULL)
 			alloc_recover(m, t->framework_id, a->id, &t->res, 0);
 	}
+	if (fw == NULL)
+		alloc_departed(m, t->framework_id, a != NULL &&
+		    agent_offerable(m, a) ? a->id : NULL, &t->res);
 	if (fw != NULL && fw->ntasks > 0)
 		fw->ntasks--;
 }
