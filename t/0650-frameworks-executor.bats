@@ -8,18 +8,9 @@ load helper
 setup() {
 	setup_tmp
 	# the example of executor(3), compiled: the executor of these tests
-	sed -n '/^\.Sh EXAMPLES/,/^\.Sh SEE ALSO/p' "$TOP/man/executor.3" |
-	    sed -n '/^\.Bd -literal$/,/^\.Ed$/p' | sed '1d' |
-	    sed '/^\.Ed$/,$d' | sed -e 's/\\e/\\/g' -e 's/\\&//g' >"$TMP/echo-exec.c"
-	$CC -std=gnu11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Werror \
-	    -I"$TOP/lib" -isystem /usr/include/bsd -DLIBBSD_OVERLAY \
-	    -o "$TMP/echo-exec" "$TMP/echo-exec.c" "$TOP/build/libcluster.a" $LIBS
-	chmod 755 "$TMP/echo-exec"
+	executor_example "$TMP/echo-exec"
 }
 teardown() { dump_logs; teardown_daemons; kill_strays; cleanup_tmp; }
-
-CC=$(cat "$TOP/build/cc" 2>/dev/null || echo cc)
-LIBS="$(pkg-config --libs libbsd-overlay msgpack nanomsg jansson libcap libsodium) -lzookeeper_mt -lm"
 
 kill_strays() {
 	local p

@@ -11,19 +11,11 @@ setup() {
 	[ -f /sys/fs/cgroup/memory/memory.limit_in_bytes ] ||
 	    skip "no cgroup v1 memory hierarchy"
 	setup_tmp
-	# the example of executor(3), compiled, as t/0650 does
-	sed -n '/^\.Sh EXAMPLES/,/^\.Sh SEE ALSO/p' "$TOP/man/executor.3" |
-	    sed -n '/^\.Bd -literal$/,/^\.Ed$/p' | sed '1d' |
-	    sed '/^\.Ed$/,$d' | sed -e 's/\\e/\\/g' -e 's/\\&//g' >"$TMP/echo-exec.c"
-	$CC -std=gnu11 -Wall -Wextra -Werror \
-	    -I"$TOP/lib" -isystem /usr/include/bsd -DLIBBSD_OVERLAY \
-	    -o "$TMP/echo-exec" "$TMP/echo-exec.c" "$TOP/build/libcluster.a" $LIBS
-	chmod 755 "$TMP/echo-exec"
+	# the example of executor(3), compiled: the executor of these tests
+	executor_example "$TMP/echo-exec"
 }
 teardown() { dump_logs; teardown_daemons; kill_strays; cleanup_tmp; }
 
-CC=$(cat "$TOP/build/cc" 2>/dev/null || echo cc)
-LIBS="$(pkg-config --libs libbsd-overlay msgpack nanomsg jansson libcap libsodium) -lzookeeper_mt -lm"
 MB=1048576
 
 kill_strays() {
