@@ -85,44 +85,34 @@ attr_value(const char *attrs, const char *name, char *buf, size_t len)
 }
 
 /*
- * Make task D (its command run with environment ENV) one for our
- * executor: the command, behind ENV's exports, becomes its data.
+ * Make task D, of index IDX with its data on DATA, one for our executor:
+ * the command, behind the export of its environment, becomes its data.
  */
 static void
-to_executor(const struct batch *b, json_t *d, json_t *env)
+to_executor(const struct batch *b, json_t *d, const char *idx,
+    const char *data, int local)
 {
 	char res[64];
-	const char *k, *ctl = getenv("CTL");
-	json_t *v, *x, *xenv = json_object();
-	char *data = NULL, *cmd = NULL;
+	const char *ctl = getenv("CTL");
+	json_t *xenv = json_object();
+	char *cmd, *exe;
 
-	if (asprintf(&data, "export") == -1)
-		err(EXIT_SYSTEM, "asprintf");
-	json_object_foreach(env, k, v) {		/* values of ours: [a-z0-9] */
-		char *more;
-
-		if (asprintf(&more, "%s %s=%s", data, k,
-		    json_string_value(v)) == -1)
-			err(EXIT_SYSTEM, "asprintf");
-		free(data);
-		data = more;
-	}
-	if (asprintf(&cmd, "%s; %s", data, b->c.command) == -1)
-		err(EXIT_SYSTEM, "asprintf");
-	free(data);
-	if (asprintf(&data, "exec %s", b->executor) == -1)
+	/* values of ours only: digits and r1, r2, ... */
+	if (asprintf(&cmd, "export TASK_INDEX=%s DATA=%s LOCAL=%d; %s", idx,
+	    data, local, b->c.command) == -1 ||
+	    asprintf(&exe, "exec %s", b->executor) == -1)
 		err(EXIT_SYSTEM, "asprintf");
 	snprintf(res, sizeof(res), "cpus:%g;mem:%g", EXEC_CPUS / 1000.0,
 	    EXEC_MEM / 1000.0);
 	if (ctl != NULL)	/* shell-executor's cluster-ctl, if not on PATH */
 		json_object_set_new(xenv, "CTL", json_string(ctl));
-	x = json_pack("{s:s,s:s,s:s,s:o}", "executor_id", EXEC_ID, "command",
-	    data, "resources", res, "env", xenv);
 	json_object_del(d, "command");
 	json_object_set_new(d, "data", json_string(cmd));
-	json_object_set_new(d, "executor", x);
+	json_object_set_new(d, "executor", json_pack("{s:s,s:s,s:s,s:o}",
+	    "executor_id", EXEC_ID, "command", exe, "resources", res, "env",
+	    xenv));
 	free(cmd);
-	free(data);
+	free(exe);
 }
 
 /* Add task T to TASKS, to run on agent AGENT; LOCAL says where its data is. */
@@ -131,20 +121,18 @@ launch(struct batch *b, struct btask *t, json_t *tasks, int local,
     const struct sched_offer *o)
 {
 	char idx[16];
-	json_t *d, *env;
+	json_t *d;
 
 	t->attempts++;
 	snprintf(t->id, sizeof(t->id), "%s-%d-%d", b->c.opts.name, (int)(t - b->t),
 	    t->attempts);
 	snprintf(idx, sizeof(idx), "%d", (int)(t - b->t));
 	d = sched_task(t->id, b->c.resources, b->c.command);
-	env = json_pack("{s:s,s:s,s:s}", "TASK_INDEX", idx, "DATA", t->data,
-	    "LOCAL", local ? "1" : "0");
-	if (b->executor != NULL) {
-		to_executor(b, d, env);
-		json_decref(env);
-	} else
-		json_object_set_new(d, "env", env);
+	if (b->executor != NULL)
+		to_executor(b, d, idx, t->data, local);
+	else
+		json_object_set_new(d, "env", json_pack("{s:s,s:s,s:s}",
+		    "TASK_INDEX", idx, "DATA", t->data, "LOCAL", local ? "1" : "0"));
 	json_array_append_new(tasks, d);
 	t->state = LAUNCHED;
 	t->local = local;
