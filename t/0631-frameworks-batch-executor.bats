@@ -88,3 +88,15 @@ started() {
 	exe=$(field makespan_s)
 	echo "# batch 12 x sleep 0.2 on 2 agents: command tasks makespan_s=$cmd, executor makespan_s=$exe" >&3
 }
+
+@test "executor mode: SIGTERM tears the job down, its running tasks end and both executors exit" {
+	"$BATCH" --executor "$BX" -N 2 -r 2 -- 'sleep 59.25' >"$TMP/b.out" 2>&1 3>&- &
+	pid=$!
+	PIDS="$PIDS $pid"
+	wait_for 30 sh -c "cat '$TMP'/agent*.log | grep -c 'TASK_RUNNING' | grep -qx 2"
+	pgrep -f 'sleep 59[.]25' >/dev/null
+	kill -TERM "$pid"
+	wait_for 20 sh -c "! kill -0 $pid 2>/dev/null"
+	wait_for 20 sh -c "! pgrep -f 'sleep 59[.]25' >/dev/null"
+	wait_for 20 sh -c "cat '$TMP'/agent*.log | grep -c 'executor batch of .*: executor batch exited' | grep -qx 2"
+}
