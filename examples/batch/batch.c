@@ -5,7 +5,10 @@
  * al., EuroSys 2010): an offer from an agent holding no pending task's
  * data is declined, unless the job has waited longer than the delay for
  * a local launch; then it takes the offer for non-local tasks.  At the
- * end it reports its locality and makespan.  See README.md.
+ * end it reports its locality and makespan.  With --executor PROGRAM
+ * each task runs in the framework's executor on its agent instead (one
+ * per agent, id EXEC_ID, reused by every later task there), which gets
+ * the task's command as its data.  See README.md.
  */
 #include <err.h>
 #include <getopt.h>
@@ -14,12 +17,18 @@
 #include <string.h>
 
 #include "example.h"
+#include "exits.h"
+#include "map.h"
 #include "util.h"
 
 #define MAX_TASKS	100000
 #define MAX_RACKS	1000
 #define MAX_REFUSE_MS	1000	/* longest decline while waiting for locality */
 #define MIN_REFUSE_MS	250	/* a decline refuses the whole agent: short */
+#define EXEC_ID		"batch"	/* our executor's id on every agent */
+#define EXEC_CPUS	100	/* the executor's own share, thousandths */
+#define EXEC_MEM	32000
+#define OPT_EXECUTOR	EX_LONG_ONLY	/* --executor */
 
 enum tstate { PENDING, LAUNCHED, DONE };
 
@@ -39,14 +48,16 @@ struct batch {
 	int64_t		 start, wait_since;	/* no local launch since */
 	int		 suppressed;
 	int		 exit_code;
+	const char	*executor;	/* --executor PROGRAM, or NULL */
+	struct map	*has_exec;	/* agent ids we started it on */
 };
 
 static void
 usage(void)
 {
 	fprintf(stderr, "usage: batch [-A only] [-a attribute] [-c cpus] "
-	    "[-d delay] [-m master] [-M mem]\n"
-	    "             [-n name] [-N tasks] [-r racks] -- command\n");
+	    "[-d delay] [--executor program] [-m master]\n"
+	    "             [-M mem] [-n name] [-N tasks] [-r racks] -- command\n");
 	exit(100);
 }
 
@@ -73,6 +84,37 @@ attr_value(const char *attrs, const char *name, char *buf, size_t len)
 	return -1;
 }
 
+/*
+ * Make task D, of index IDX with its data on DATA, one for our executor:
+ * the command, behind the export of its environment, becomes its data.
+ */
+static void
+to_executor(const struct batch *b, json_t *d, const char *idx,
+    const char *data, int local)
+{
+	char res[64];
+	const char *ctl = getenv("CTL");
+	json_t *xenv = json_object();
+	char *cmd, *exe;
+
+	/* values of ours only: digits and r1, r2, ... */
+	if (asprintf(&cmd, "export TASK_INDEX=%s DATA=%s LOCAL=%d; %s", idx,
+	    data, local, b->c.command) == -1 ||
+	    asprintf(&exe, "exec %s", b->executor) == -1)
+		err(EXIT_SYSTEM, "asprintf");
+	snprintf(res, sizeof(res), "cpus:%g;mem:%g", EXEC_CPUS / 1000.0,
+	    EXEC_MEM / 1000.0);
+	if (ctl != NULL)	/* shell-executor's cluster-ctl, if not on PATH */
+		json_object_set_new(xenv, "CTL", json_string(ctl));
+	json_object_del(d, "command");
+	json_object_set_new(d, "data", json_string(cmd));
+	json_object_set_new(d, "executor", json_pack("{s:s,s:s,s:s,s:o}",
+	    "executor_id", EXEC_ID, "command", exe, "resources", res, "env",
+	    xenv));
+	free(cmd);
+	free(exe);
+}
+
 /* Add task T to TASKS, to run on agent AGENT; LOCAL says where its data is. */
 static void
 launch(struct batch *b, struct btask *t, json_t *tasks, int local,
@@ -86,8 +128,11 @@ launch(struct batch *b, struct btask *t, json_t *tasks, int local,
 	    t->attempts);
 	snprintf(idx, sizeof(idx), "%d", (int)(t - b->t));
 	d = sched_task(t->id, b->c.resources, b->c.command);
-	json_object_set_new(d, "env", json_pack("{s:s,s:s,s:s}", "TASK_INDEX",
-	    idx, "DATA", t->data, "LOCAL", local ? "1" : "0"));
+	if (b->executor != NULL)
+		to_executor(b, d, idx, t->data, local);
+	else
+		json_object_set_new(d, "env", json_pack("{s:s,s:s,s:s}",
+		    "TASK_INDEX", idx, "DATA", t->data, "LOCAL", local ? "1" : "0"));
 	json_array_append_new(tasks, d);
 	t->state = LAUNCHED;
 	t->local = local;
@@ -109,6 +154,11 @@ on_offer(struct sched *s, void *ctx, const struct sched_offer *o)
 
 	if (attr_value(o->attributes, b->attr, here, sizeof(here)) == -1)
 		here[0] = '\0';
+	/* an agent without our executor yet: its share comes first */
+	if (b->executor != NULL && map_get(b->has_exec, o->agent_id) == NULL) {
+		cpus -= EXEC_CPUS;
+		mem -= EXEC_MEM;
+	}
 	for (i = 0; i < b->n && cpus >= b->c.cpus && mem >= b->c.mem; i++) {
 		if (b->t[i].state != PENDING || strcmp(b->t[i].data, here) != 0)
 			continue;
@@ -129,9 +179,11 @@ on_offer(struct sched *s, void *ctx, const struct sched_offer *o)
 			cpus -= b->c.cpus;
 			mem -= b->c.mem;
 		}
-	if (json_array_size(tasks) > 0)
+	if (json_array_size(tasks) > 0) {
+		if (b->executor != NULL)
+			map_put(b->has_exec, o->agent_id, b);
 		sched_accept(s, o->offer_id, tasks, 0);
-	else {
+	} else {
 		int64_t left = b->delay_ms - waited;
 
 		/* see this agent again about when the delay is up */
@@ -180,8 +232,11 @@ on_status(struct sched *s, void *ctx, const struct sched_status *st)
 	}
 	if (b->done == b->n) {
 		printf("batch tasks=%d local=%d nonlocal=%d failed=%d "
-		    "makespan_s=%.2f\n", b->n, b->local, b->nonlocal, b->failed,
+		    "makespan_s=%.2f", b->n, b->local, b->nonlocal, b->failed,
 		    (now_ms() - b->start) / 1000.0);
+		if (b->executor != NULL)
+			printf(" executors=%zu", map_count(b->has_exec));
+		printf("\n");
 		b->exit_code = b->failed > 0;
 		sched_teardown(s);
 	}
@@ -225,6 +280,7 @@ main(int argc, char *argv[])
 		{ 'd', "delay", EX_DURATION, &b.delay_ms, 0, 0 },
 		{ 'N', "tasks", EX_COUNT, &b.n, 1, MAX_TASKS },
 		{ 'r', "racks", EX_COUNT, &b.racks, 1, MAX_RACKS },
+		{ OPT_EXECUTOR, "executor", EX_STRING, &b.executor, 0, 0 },
 		{ 0, NULL, 0, NULL, 0, 0 }
 	};
 	struct sched_callbacks cb = { .offer = on_offer, .status = on_status,
@@ -238,7 +294,9 @@ main(int argc, char *argv[])
 	for (i = 0; i < b.n; i++)
 		snprintf(b.t[i].data, sizeof(b.t[i].data), "r%d", i % b.racks + 1);
 	b.pending = b.n;
+	b.has_exec = map_create();
 	rc = ex_run(&b.c, &cb, &b, EX_TICK_MS, on_tick, on_start);
+	map_destroy(b.has_exec);
 	free(b.t);
 	return rc == 0 ? b.exit_code : 111;
 }

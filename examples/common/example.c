@@ -109,11 +109,12 @@ ex_options(struct ex_common *c, const char *common, const struct ex_opt *own,
 		lo[n++] = (struct option){ own[k].name, required_argument,
 		    NULL, own[k].letter };
 	memset(&lo[n], 0, sizeof(lo[n]));
-	for (i = 0; i < n; i++) {
-		optstr[2 * i] = lo[i].val;
-		optstr[2 * i + 1] = ':';
-	}
-	optstr[2 * n] = '\0';
+	for (i = k = 0; i < n; i++)
+		if (lo[i].val < EX_LONG_ONLY) {	/* a letter */
+			optstr[k++] = lo[i].val;
+			optstr[k++] = ':';
+		}
+	optstr[k] = '\0';
 	while ((ch = getopt_long(argc, argv, optstr, lo, NULL)) != -1) {
 		for (k = 0; own[k].letter != 0 && own[k].letter != ch; k++)
 			;

@@ -39,6 +39,9 @@ enum ex_kind {
 	EX_DURATION	/* int64_t: milliseconds, "3s", "250ms", ... */
 };
 
+/* An own option's "letter" from here up has only its long name. */
+#define EX_LONG_ONLY	256
+
 /* One option of an example's own; a table of them ends with letter 0. */
 struct ex_opt {
 	int		 letter;
