@@ -10,10 +10,6 @@ teardown() { dump_logs; teardown_daemons; kill_strays; cleanup_tmp; }
 
 # kill_strays: end whatever outlived the daemons (an allocator whose offerd
 # was killed, the tasks of a killed agent): processes naming $TMP.
-kill_strays() {
-	local p
-	for p in $(pgrep -f "$TMP/"); do kill -KILL "$p" 2>/dev/null || true; done
-}
 
 # extract_example OUT: the C program of sched(3)'s EXAMPLES, unescaped.
 extract_example() {

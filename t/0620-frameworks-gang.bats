@@ -15,11 +15,6 @@ setup() {
 }
 teardown() { dump_logs; teardown_daemons; kill_strays; cleanup_tmp; }
 
-kill_strays() {
-	local p
-	for p in $(pgrep -f "$TMP/"); do kill -KILL "$p" 2>/dev/null || true; done
-}
-
 # whole_gangs N: every framework.gang.attempt that started any task started
 # all N, within 2 s of each other; prints the groups it saw.
 whole_gangs() {

@@ -2,33 +2,12 @@
 # examples/batch: delay scheduling trades waiting for data locality.
 
 load helper
+load 0630-batch-helper
 
 BATCH="$TOP/build/examples/batch/batch"
 
 setup() { setup_tmp; start_cluster 3 3>&-; }	# host1..3 in rack:r1..r3
 teardown() { dump_logs; teardown_daemons; kill_strays; cleanup_tmp; }
-
-kill_strays() {
-	local p
-	for p in $(pgrep -f "$TMP/"); do kill -KILL "$p" 2>/dev/null || true; done
-}
-
-# placements_true: every "batch task=" line's host is where the master ran
-# the task, and "local" is said exactly when the host's rack holds the data.
-placements_true() {
-	local tasks
-	tasks=$(cluster-ctl -o json tasks)
-	echo "$output" | grep '^batch task=' | while read -r _ t d h where; do
-		t=${t#task=}; d=${d#data=r}; h=${h#host=host}
-		echo "$tasks" | grep "\"task_id\":\"$t\"" | grep -q "\"hostname\":\"host$h\"" || return 1
-		if [ "$d" = "$h" ]; then [ "$where" = local ]; else [ "$where" = nonlocal ]; fi || return 1
-	done
-}
-
-# field NAME: the value of NAME= in the summary line.
-field() {
-	echo "$output" | grep '^batch tasks=' | sed "s/.* $1=\([0-9.]*\).*/\1/"
-}
 
 @test "data on every rack: all tasks run local" {
 	run timeout 60 "$BATCH" -N 12 -r 3 -d 5s -- 'sleep 0.3'

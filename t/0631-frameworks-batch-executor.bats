@@ -4,6 +4,7 @@
 # same delay scheduling and summary line.
 
 load helper
+load 0630-batch-helper
 
 BATCH="$TOP/build/examples/batch/batch"
 BX="$TOP/build/examples/batch/batch-executor"
@@ -15,28 +16,6 @@ setup() {
 	export CTL="$TOP/build/bin/cluster-ctl"	# shell-executor's bridge
 }
 teardown() { dump_logs; teardown_daemons; kill_strays; cleanup_tmp; }
-
-kill_strays() {
-	local p
-	for p in $(pgrep -f "$TMP/"); do kill -KILL "$p" 2>/dev/null || true; done
-}
-
-# placements_true: as in t/0630, every "batch task=" line's host is where
-# the master ran the task, "local" exactly when its rack holds the data.
-placements_true() {
-	local tasks
-	tasks=$(cluster-ctl -o json tasks)
-	echo "$output" | grep '^batch task=' | while read -r _ t d h where; do
-		t=${t#task=}; d=${d#data=r}; h=${h#host=host}
-		echo "$tasks" | grep "\"task_id\":\"$t\"" | grep -q "\"hostname\":\"host$h\"" || return 1
-		if [ "$d" = "$h" ]; then [ "$where" = local ]; else [ "$where" = nonlocal ]; fi || return 1
-	done
-}
-
-# field NAME: the value of NAME= in the summary line.
-field() {
-	echo "$output" | grep '^batch tasks=' | sed "s/.* $1=\([0-9.]*\).*/\1/"
-}
 
 # started: how many of our executors the agents' logs say they started.
 started() {

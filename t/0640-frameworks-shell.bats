@@ -8,11 +8,6 @@ SHS="$TOP/examples/shell-scheduler/shell-scheduler"
 setup() { setup_tmp; }
 teardown() { dump_logs; teardown_daemons; kill_strays; cleanup_tmp; }
 
-kill_strays() {
-	local p
-	for p in $(pgrep -f "$TMP/"); do kill -KILL "$p" 2>/dev/null || true; done
-}
-
 @test "runs every command of a file, reports each, and the framework leaves" {
 	start_cluster 2 3>&-
 	mkdir -m 1777 "$TMP/out"	# the tasks run as nobody (agentd -U)

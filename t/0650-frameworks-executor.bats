@@ -12,11 +12,6 @@ setup() {
 }
 teardown() { dump_logs; teardown_daemons; kill_strays; cleanup_tmp; }
 
-kill_strays() {
-	local p
-	for p in $(pgrep -f "$TMP/"); do kill -KILL "$p" 2>/dev/null || true; done
-}
-
 @test "executor(3) is clean for mandoc and documents every function of the header" {
 	run mandoc -T lint -W warning "$TOP/man/executor.3"
 	echo "$output"

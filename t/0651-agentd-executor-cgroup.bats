@@ -18,11 +18,6 @@ teardown() { dump_logs; teardown_daemons; kill_strays; cleanup_tmp; }
 
 MB=1048576
 
-kill_strays() {
-	local p
-	for p in $(pgrep -f "$TMP/"); do kill -KILL "$p" 2>/dev/null || true; done
-}
-
 # start_agent [agentd options]: offerd and one agent, as start_cluster.
 start_agent() {
 	start_daemon offerd offerd -d -v -w "$TMP/master"

@@ -256,3 +256,10 @@ executor_example() {
 	    -o "$1" "$1.c" "$TOP/build/libcluster.a" $libs
 	chmod 755 "$1"
 }
+
+# kill_strays: kill what a test left running from its directory (tasks,
+# executors): teardown's last resort before its directory goes.
+kill_strays() {
+	local p
+	for p in $(pgrep -f "$TMP/"); do kill -KILL "$p" 2>/dev/null || true; done
+}
