@@ -764,9 +764,11 @@ cg_limit(struct cgroups *cg, const struct launch *l, char *why, size_t len)
 		} else {
 			/* The shares-to-weight mapping runc and systemd use. */
 			weight = 1 + ((shares - 2) * 9999) / 262142;
+			/* no quota is "max" there, not v1's -1 */
 			if (cg_write(h->task, "cpu.weight", "%lld", weight) == -1 ||
-			    cg_write(h->task, "cpu.max", "%lld %d", quota,
-			    TL_CFS_PERIOD_US) == -1)
+			    (quota < 0 ? cg_write(h->task, "cpu.max", "max %d",
+			    TL_CFS_PERIOD_US) : cg_write(h->task, "cpu.max",
+			    "%lld %d", quota, TL_CFS_PERIOD_US)) == -1)
 				rc = -1;
 		}
 		if (rc == -1) {
