@@ -476,6 +476,8 @@ main(int argc, char *argv[])
 	if ((sigfd = sig_init((int[]){ SIGTERM, SIGINT, SIGCHLD, SIGHUP },
 	    4)) == -1)
 		log_fatal("signals");
+	/* an allocator that died before the handler was set sent no signal */
+	alloc_reap(&m);
 	log_info("listening on %s", conf.listen_ep);
 	if (!conf.foreground)
 		log_warnx("serving on %s", conf.listen_ep);

@@ -57,7 +57,7 @@ main(int argc, char **argv)
 {
 	static const double bounds[] = { 0.1, 1, 10 };
 	static const double unsorted[] = { 1, 0.1 };
-	struct metrics *m = metrics_create();
+	struct metrics *m;
 	struct metrics_family *c, *g, *h, *two, *gone;
 	size_t len;
 	char *text;
@@ -67,7 +67,7 @@ main(int argc, char **argv)
 		return series(strtol(argv[2], NULL, 10));
 	if (argc != 1)
 		errx(100, "usage: metrics-test [series count]");
-	if (m == NULL)
+	if ((m = metrics_create()) == NULL)
 		err(1, "metrics_create");
 	if (metrics_family(m, METRICS_COUNTER, "9bad", "x", NULL, NULL, 0) ||
 	    metrics_family(m, METRICS_COUNTER, "bad-name", "x", NULL, NULL,
