@@ -75,6 +75,8 @@ task_forget(struct agent_task *t)
 	if (t->dirty)
 		LIST_REMOVE(t, dirty_link);
 	LIST_REMOVE(t, agent_link);
+	if (t->exec != NULL)
+		LIST_REMOVE(t, exec_link);
 	map_del(s->tasks, t->key);
 	timeq_stop(s->conf.timers, &t->retry);
 	json_decref(t->info);
@@ -240,6 +242,7 @@ agent_set_flush(struct agent_set *s)
 {
 	struct agent_task *t;
 
+	agent_exec_flush(s);
 	while ((t = LIST_FIRST(&s->dirty)) != NULL) {
 		LIST_REMOVE(t, dirty_link);
 		t->dirty = 0;

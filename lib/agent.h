@@ -69,6 +69,7 @@ struct agent_task {
 	struct timeq_ent retry;
 	LIST_ENTRY(agent_task) agent_link, dirty_link;
 	struct agent_executor *exec;	/* the executor it runs in, or NULL */
+	LIST_ENTRY(agent_task) exec_link;	/* on exec's list */
 	int64_t		 exec_seq;	/* the executor's last update taken */
 	int		 exec_kill;	/* a KILL_TASK is wanted */
 	int		 exec_hold;	/* its LAUNCH_TASK waits for the
@@ -91,6 +92,9 @@ struct agent_executor {
 	int		 killed;	/* ops->executor_kill was called */
 	int		 exited;	/* agent_exec_exited runs: no resize */
 	int64_t		 resize_gen;	/* of the last resize asked */
+	int		 resize_wanted;	/* its tasks changed: resize at the flush */
+	int64_t		 resize_busy;	/* the resize awaiting its answer, or 0 */
+	LIST_HEAD(, agent_task) tasks;	/* the tasks that name it */
 	char		 why[128];	/* why it was killed, for its tasks */
 	struct timeq_ent timer;		/* registration, or shutdown grace */
 	void		*proc;		/* the caller's */
@@ -195,6 +199,7 @@ struct agent_set {
 	LIST_HEAD(, agent_task) dirty;
 	struct net	*exec_net;	/* executors' hub, or NULL */
 	struct map	*executors;	/* by key */
+	int		 exec_resize;	/* some executor's resize_wanted is set */
 	double		 tokens;	/* registrations that may go now */
 	int64_t		 tokens_at, last_sweep;
 };
@@ -289,12 +294,19 @@ void	agent_exec_kill_task(struct agent_task *t);
 void	agent_exec_destroy_all(struct agent_set *s);
 /* FRAMEWORK_MESSAGE and SHUTDOWN_EXECUTOR from the master (agent.c). */
 void	agent_exec_handle(struct agent *a, const json_t *rec);
+/* Task T runs in executor E (a task recovered with its executor). */
+void	agent_exec_attach(struct agent_task *t, struct agent_executor *e);
 /*
  * Resize E's container to its resources and its live tasks' (through
  * ops->executor_resize, once E has registered): when a task starts in E
  * (its LAUNCH_TASK waits for the answer), ends, and when E registers.
+ * The resize goes at the set's flush, one at a time for each executor:
+ * what changes while one awaits its answer goes in the next, so that a
+ * burst of short tasks costs a few resizes, not two each.
  */
 void	agent_exec_resize(struct agent_executor *e);
+/* Send the resizes wanted (agent_set_flush). */
+void	agent_exec_flush(struct agent_set *s);
 /*
  * The answer to E's resize GEN: WHY NULL, done, and the tasks it counts
  * go to E; else they fail with WHY, the limits as they were.

@@ -79,6 +79,7 @@ exec_new(struct agent *a, const char *fw, const char *id, json_t *info)
 	e->agent = a;
 	e->info = info;
 	e->timer.fire = exec_fire;
+	LIST_INIT(&e->tasks);
 	if (map_put(s->executors, e->key, e) == -1) {
 		json_decref(info);
 		free(e);
@@ -94,9 +95,10 @@ exec_free(struct agent_executor *e)
 	struct agent_set *s = e->agent->set;
 	struct agent_task *t;
 
-	LIST_FOREACH(t, &e->agent->tasks, agent_link)
-		if (t->exec == e)
-			t->exec = NULL;
+	while ((t = LIST_FIRST(&e->tasks)) != NULL) {
+		LIST_REMOVE(t, exec_link);
+		t->exec = NULL;
+	}
 	map_del(s->executors, e->key);
 	timeq_stop(s->conf.timers, &e->timer);
 	if (s->conf.ops->executor_free != NULL)
@@ -310,7 +312,7 @@ agent_exec_task_start(struct agent_task *t)
 		    (s->conf.exec_register_ms > 0 ? s->conf.exec_register_ms :
 		    PROTO_EXECUTOR_REGISTER_MS));
 	}
-	t->exec = e;
+	agent_exec_attach(t, e);
 	agent_update(t, TASK_STARTING, json_pack("{s:s}", "executor_id", e->id));
 	if (s->conf.ops->executor_resize == NULL) {
 		exec_launch(t);
@@ -352,9 +354,9 @@ agent_exec_exited(struct agent_executor *e, int lost, const char *reason)
 	snprintf(why, sizeof(why), "executor %s %s%s%s", e->id, reason,
 	    e->why[0] ? ": " : "", e->why);
 	log_info("executor %s of %s: %s", e->id, e->framework_id, why);
-	for (t = LIST_FIRST(&e->agent->tasks); t != NULL; t = next) {
-		next = LIST_NEXT(t, agent_link);
-		if (t->exec == e && !t->ended)
+	for (t = LIST_FIRST(&e->tasks); t != NULL; t = next) {
+		next = LIST_NEXT(t, exec_link);
+		if (!t->ended)
 			agent_update(t, t->exec_kill ? TASK_KILLED :
 			    lost ? TASK_LOST : TASK_FAILED,
 			    json_pack("{s:s,s:s}", "reason", why,
@@ -413,8 +415,8 @@ exec_register(struct agent_executor *e)
 		return;
 	}
 	/* a task it has not spoken of yet may have missed its LAUNCH_TASK */
-	LIST_FOREACH(t, &e->agent->tasks, agent_link) {
-		if (t->exec != e || t->ended || t->exec_hold)
+	LIST_FOREACH(t, &e->tasks, exec_link) {
+		if (t->ended || t->exec_hold)
 			continue;
 		if (t->exec_seq == 0)
 			exec_launch(t);
@@ -602,9 +604,8 @@ exec_limits(struct agent_executor *e, struct res *limits)
 
 	if (res_parse(rec_str(e->info, "resources"), limits, err) == -1)
 		return -1;
-	LIST_FOREACH(t, &e->agent->tasks, agent_link) {
-		if (t->exec != e || t->ended ||
-		    (v = rec_str(t->info, "resources")) == NULL)
+	LIST_FOREACH(t, &e->tasks, exec_link) {
+		if (t->ended || (v = rec_str(t->info, "resources")) == NULL)
 			continue;
 		if (res_parse(v, &r, err) == -1)
 			continue;	/* its launch failed on it already */
@@ -619,7 +620,28 @@ exec_limits(struct agent_executor *e, struct res *limits)
 }
 
 void
+agent_exec_attach(struct agent_task *t, struct agent_executor *e)
+{
+	t->exec = e;
+	LIST_INSERT_HEAD(&e->tasks, t, exec_link);
+}
+
+void
 agent_exec_resize(struct agent_executor *e)
+{
+	struct agent_set *s = e->agent->set;
+
+	/* before it registers, its limits are its own: exec_register asks */
+	if (e->exited || s->conf.ops->executor_resize == NULL ||
+	    !e->registered)
+		return;
+	e->resize_wanted = 1;
+	s->exec_resize = 1;
+}
+
+/* Ask for E's resize now: its limits as its tasks make them. */
+static void
+exec_resize_now(struct agent_executor *e)
 {
 	struct agent_set *s = e->agent->set;
 	struct agent_task *t;
@@ -628,14 +650,10 @@ agent_exec_resize(struct agent_executor *e)
 	int64_t gen;
 	int rc;
 
-	if (e->exited)
-		return;
-	/* before it registers, its limits are its own: exec_register asks */
-	if (s->conf.ops->executor_resize == NULL || !e->registered)
-		return;
+	e->resize_wanted = 0;
 	gen = ++e->resize_gen;
-	LIST_FOREACH(t, &e->agent->tasks, agent_link)
-		if (t->exec == e && t->exec_hold && t->exec_gen == 0)
+	LIST_FOREACH(t, &e->tasks, exec_link)
+		if (t->exec_hold && t->exec_gen == 0)
 			t->exec_gen = gen;
 	if (exec_limits(e, &limits) == -1) {
 		agent_exec_resized(e, gen, "its resources and its tasks' "
@@ -644,8 +662,24 @@ agent_exec_resize(struct agent_executor *e)
 	}
 	rc = s->conf.ops->executor_resize(s->conf.arg, e, &limits, gen, why);
 	res_free(&limits);
-	if (rc != 0)
+	if (rc == 0)
+		e->resize_busy = gen;
+	else
 		agent_exec_resized(e, gen, rc == -1 ? why : NULL);
+}
+
+void
+agent_exec_flush(struct agent_set *s)
+{
+	struct agent_executor *e;
+	size_t pos = 0;
+
+	if (!s->exec_resize)
+		return;
+	s->exec_resize = 0;
+	while ((e = map_next(s->executors, &pos, NULL)) != NULL)
+		if (e->resize_wanted && !e->exited && e->resize_busy == 0)
+			exec_resize_now(e);
 }
 
 void
@@ -660,10 +694,14 @@ agent_exec_resized(struct agent_executor *e, int64_t gen, const char *why)
 		snprintf(reason, sizeof(reason), "executor %s cannot take the "
 		    "task's resources: %s", e->id, why);
 	}
-	for (t = LIST_FIRST(&e->agent->tasks); t != NULL; t = next) {
-		next = LIST_NEXT(t, agent_link);
-		if (t->exec != e || !t->exec_hold || t->exec_gen == 0 ||
-		    t->exec_gen > gen)
+	if (e->resize_busy == gen) {
+		e->resize_busy = 0;
+		if (e->resize_wanted)
+			e->agent->set->exec_resize = 1;
+	}
+	for (t = LIST_FIRST(&e->tasks); t != NULL; t = next) {
+		next = LIST_NEXT(t, exec_link);
+		if (!t->exec_hold || t->exec_gen == 0 || t->exec_gen > gen)
 			continue;
 		t->exec_hold = 0;
 		if (t->ended)

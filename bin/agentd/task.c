@@ -686,10 +686,12 @@ recover_exec_task(struct agentd *ag, struct atask *t)
 {
 	struct agent_task *bt = &t->base;
 	json_t *x = json_object_get(bt->info, "executor");
+	struct agent_executor *e;
 
-	bt->exec = agent_exec_find(ag->set, bt->framework_id,
+	e = agent_exec_find(ag->set, bt->framework_id,
 	    rec_str(x, "executor_id"));
-	if (bt->exec != NULL) {
+	if (e != NULL) {
+		agent_exec_attach(bt, e);
 		log_info("recovered task %s of %s: in executor %s", bt->id,
 		    bt->framework_id, bt->exec->id);
 		if (bt->disowned)
