@@ -149,6 +149,8 @@ agent_task_checkpoint(struct agent_task *t)
 	s->conf.ops->checkpoint(s->conf.arg, t, t->unsaved);
 	json_decref(t->unsaved);
 	t->unsaved = NULL;
+	if (s->conf.ops->checkpoint_sync != NULL)
+		s->conf.ops->checkpoint_sync(s->conf.arg);
 }
 
 /* Send T's oldest unacknowledged update and schedule its resend. */
@@ -243,13 +245,22 @@ agent_set_flush(struct agent_set *s)
 	struct agent_task *t;
 
 	agent_exec_flush(s);
+	/* every line of the turn is kept, in one write, before any send */
+	LIST_FOREACH(t, &s->dirty, dirty_link)
+		if (t->unsaved != NULL) {
+			s->conf.ops->checkpoint(s->conf.arg, t, t->unsaved);
+			json_decref(t->unsaved);
+			t->unsaved = NULL;
+		}
+	if (s->conf.ops->checkpoint_sync != NULL)
+		s->conf.ops->checkpoint_sync(s->conf.arg);
 	while ((t = LIST_FIRST(&s->dirty)) != NULL) {
 		LIST_REMOVE(t, dirty_link);
 		t->dirty = 0;
-		agent_task_checkpoint(t);
 		if (t->send_head)
 			update_send(t);
 	}
+	agent_exec_flush_acks(s);
 }
 
 int

@@ -94,6 +94,8 @@ struct agent_executor {
 	int64_t		 resize_gen;	/* of the last resize asked */
 	int		 resize_wanted;	/* its tasks changed: resize at the flush */
 	int64_t		 resize_busy;	/* the resize awaiting its answer, or 0 */
+	json_t		*acks;		/* ACKNOWLEDGEs for it, sent at the
+					   flush once their updates are kept */
 	LIST_HEAD(, agent_task) tasks;	/* the tasks that name it */
 	char		 why[128];	/* why it was killed, for its tasks */
 	struct timeq_ent timer;		/* registration, or shutdown grace */
@@ -141,6 +143,12 @@ struct agent_ops {
 	 */
 	void	(*checkpoint)(void *arg, struct agent_task *t, json_t *lines);
 	/*
+	 * Optional: write what checkpoint took since the last call, which
+	 * it may have held to write once for many tasks; called before any
+	 * of it is sent or acknowledged.  NULL: checkpoint writes at once.
+	 */
+	void	(*checkpoint_sync)(void *arg);
+	/*
 	 * Optional: read at most MAX bytes at OFFSET of the output STREAM
 	 * ("stdout" or "stderr") of task TID of framework FW on agent A into
 	 * BUF, and its whole size into *SIZE; the count read, or -1 with
@@ -151,11 +159,6 @@ struct agent_ops {
 		    char *buf, size_t max, int64_t *size, char *err);
 	/* Optional: an ERROR record from the master; NULL: logged. */
 	void	(*error)(void *arg, const json_t *rec);
-	/*
-	 * Optional (executors): make what task T's checkpoint needs before
-	 * it runs in its executor; 0, or -1 (it fails).
-	 */
-	int	(*task_prepare)(void *arg, struct agent_task *t);
 	/*
 	 * Optional (executors): start executor E (e->info, e->secret set)
 	 * with the endpoint of agent_exec_open in its environment; 0, or -1
@@ -200,6 +203,7 @@ struct agent_set {
 	struct net	*exec_net;	/* executors' hub, or NULL */
 	struct map	*executors;	/* by key */
 	int		 exec_resize;	/* some executor's resize_wanted is set */
+	int		 exec_acks;	/* some executor's acks wait */
 	double		 tokens;	/* registrations that may go now */
 	int64_t		 tokens_at, last_sweep;
 };
@@ -305,8 +309,10 @@ void	agent_exec_attach(struct agent_task *t, struct agent_executor *e);
  * burst of short tasks costs a few resizes, not two each.
  */
 void	agent_exec_resize(struct agent_executor *e);
-/* Send the resizes wanted (agent_set_flush). */
+/* Send the resizes wanted (agent_set_flush, before the checkpoints). */
 void	agent_exec_flush(struct agent_set *s);
+/* Send the executors' acknowledgements (agent_set_flush, at its end). */
+void	agent_exec_flush_acks(struct agent_set *s);
 /*
  * The answer to E's resize GEN: WHY NULL, done, and the tasks it counts
  * go to E; else they fail with WHY, the limits as they were.

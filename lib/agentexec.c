@@ -101,6 +101,7 @@ exec_free(struct agent_executor *e)
 	}
 	map_del(s->executors, e->key);
 	timeq_stop(s->conf.timers, &e->timer);
+	json_decref(e->acks);
 	if (s->conf.ops->executor_free != NULL)
 		s->conf.ops->executor_free(s->conf.arg, e);
 	json_decref(e->info);
@@ -266,12 +267,6 @@ agent_exec_task_start(struct agent_task *t)
 		    "this agent runs no executors"));
 		return;
 	}
-	if (s->conf.ops->task_prepare != NULL &&
-	    s->conf.ops->task_prepare(s->conf.arg, t) == -1) {
-		agent_update(t, TASK_FAILED, json_pack("{s:s}", "reason",
-		    "the task's directory cannot be made"));
-		return;
-	}
 	if (!exec_info_ok(x, why)) {
 		exec_never(a, t->framework_id, rec_str(x, "executor_id"), why);
 		agent_update(t, TASK_ERROR, json_pack("{s:s}", "reason", why));
@@ -429,8 +424,9 @@ exec_register(struct agent_executor *e)
 }
 
 /*
- * STATUS from executor E: queued as the task's update (checkpointed at
- * once), then acknowledged; a resent one is only acknowledged again.
+ * STATUS from executor E: queued as the task's update, and acknowledged
+ * at the flush, once it is checkpointed; a resent one is only
+ * acknowledged again.
  */
 static void
 exec_status(struct agent_executor *e, const json_t *rec,
@@ -467,12 +463,34 @@ exec_status(struct agent_executor *e, const json_t *rec,
 		if (rec_str(rec, "message") != NULL)
 			rec_set_str(extra, "message", rec_str(rec, "message"));
 		agent_update(t, state, extra);
-		agent_task_checkpoint(t);
 	}
 	ack = rec_new(R_ACKNOWLEDGE);
 	rec_set_str(ack, "task_id", rec_str(rec, "task_id"));
 	rec_set_str(ack, "uuid", rec_str(rec, "uuid"));
-	exec_send(e, ack);
+	if (e->acks == NULL)
+		e->acks = json_array();
+	json_array_append_new(e->acks, ack);
+	s->exec_acks = 1;
+}
+
+void
+agent_exec_flush_acks(struct agent_set *s)
+{
+	struct agent_executor *e;
+	json_t *ack;
+	size_t pos = 0, i;
+
+	if (!s->exec_acks)
+		return;
+	s->exec_acks = 0;
+	while ((e = map_next(s->executors, &pos, NULL)) != NULL) {
+		if (e->acks == NULL)
+			continue;
+		json_array_foreach(e->acks, i, ack)
+			exec_send(e, json_incref(ack));
+		json_decref(e->acks);
+		e->acks = NULL;
+	}
 }
 
 /* FRAMEWORK_MESSAGE from executor E: on to the master, best effort. */

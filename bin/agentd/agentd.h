@@ -56,6 +56,8 @@ struct atask {
 	int64_t	 kill_sent;
 	struct agent_executor *executor;	/* not a task: the launcher of
 					   this executor (executor.c) */
+	struct journal *journal;	/* a task of an executor: where its
+					   checkpoint goes (journal.c) */
 };
 
 /* The atask of a struct agent_task: base is its first member. */
@@ -173,6 +175,33 @@ void	task_tick(struct agentd *);
  * status files, and unacknowledged updates are queued again.
  */
 void	task_recover(struct agentd *);
+/* Apply checkpoint line LINE (an update, an ack, a clear) to T. */
+void	task_replay_line(struct agent_task *t, json_t *line);
+/*
+ * Task T, read back from its checkpoint (info, updates, state and ids
+ * filled): into the set, its launcher adopted or its end found, or its
+ * executor's; an ended one with every update acknowledged is let go of.
+ */
+void	task_recovered(struct agentd *, struct atask *t);
+
+/*
+ * journal.c: the checkpoint of the tasks of each executor, one file for
+ * them all (see there).  journal_task appends T's checkpoint LINES
+ * (agent.c's, not consumed), written at journal_sync; journal_task_done
+ * notes that T is done (every update acknowledged); journal_task_free
+ * lets go of T's journal without ending it (agentd stops).  An
+ * executor's run holds its journal from journal_executor to
+ * journal_executor_gone (ENDED: it ended; else agentd stops).
+ * journal_recover reads back the journal of executor XID of FW, giving
+ * each task that is not done to task_recovered.
+ */
+void	journal_task(struct agentd *, struct atask *t, json_t *lines);
+void	journal_task_done(struct agentd *, struct atask *t);
+void	journal_task_free(struct atask *t);
+void	journal_sync(struct agentd *);
+void	journal_executor(struct agentd *, struct agent_executor *e);
+void	journal_executor_gone(struct agent_executor *e, int ended);
+void	journal_recover(struct agentd *, const char *fw, const char *xid);
 
 /*
  * launch.c: start T's launcher with ARGV, its output appended to LOG,

@@ -133,6 +133,7 @@ aexec_start(void *arg, struct agent_executor *e, char *why)
 		snprintf(why, 256, "out of memory");
 		return -1;
 	}
+	journal_executor(ag, e);
 	/* what the launcher reads of a task, with the executor's env */
 	x->base.info = json_deep_copy(e->info);
 	env = json_object_get(x->base.info, "env");
@@ -196,6 +197,7 @@ aexec_free(void *arg, struct agent_executor *e)
 		strfmt(path, sizeof(path), "%s/executor.json", x->dir);
 		unlink(path);
 	}
+	journal_executor_gone(e, x->pid == 0);
 	launch_forget(x);
 	json_decref(x->base.info);
 	free(x);
@@ -355,6 +357,7 @@ recover_one(struct agentd *ag, const char *fw, const char *id,
 	json_decref(j);
 	if ((x = exec_proc(ag, e)) == NULL)
 		return;
+	journal_executor(ag, e);
 	strfmt(path, sizeof(path), "%s/launcher.pid", dir);
 	if ((fp = fopen(path, "re")) != NULL) {
 		if (fscanf(fp, "%d %llu", &pid, &start) != 2)
@@ -390,8 +393,11 @@ aexec_recover(struct agentd *ag)
 		while ((k = readdir(d2)) != NULL)
 			if (id_valid(k->d_name) && k->d_name[0] != '.' &&
 			    strfmt(edir, sizeof(edir), "%s/%s", fdir,
-			    k->d_name) == 0)
+			    k->d_name) == 0) {
 				recover_one(ag, f->d_name, k->d_name, edir);
+				/* its tasks, whether it ran on or not */
+				journal_recover(ag, f->d_name, k->d_name);
+			}
 		closedir(d2);
 	}
 	closedir(d1);

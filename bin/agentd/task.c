@@ -4,7 +4,8 @@
  * its kill, and its end read from the launcher's status file; and the
  * recovery of what an earlier run of agentd left in the work dir.
  *
- * The checkpoint of a task's updates is updates.log in its directory,
+ * The checkpoint of a task's updates is updates.log in its directory
+ * (a task that runs in an executor has none: see journal.c),
  * one JSON object a line, only ever appended to (the lines agent.c hands
  * to task_checkpoint): every update as it was queued, {"ack":UUID} when
  * the oldest was acknowledged, {"clear":true} when the master gave up on
@@ -49,7 +50,17 @@ unlink_quiet(const char *dir, const char *name)
 	unlink(path);
 }
 
-/* Append LINES to T's updates.log, so that a restart loses none. */
+/* True when T runs in an executor: its checkpoint is the journal's. */
+static int
+in_executor(const struct agent_task *bt)
+{
+	return json_is_object(json_object_get(bt->info, "executor"));
+}
+
+/*
+ * Append LINES to T's updates.log, so that a restart loses none; a task
+ * of an executor's, to its executor's journal.
+ */
 static void
 task_checkpoint(void *arg, struct agent_task *bt, json_t *lines)
 {
@@ -60,7 +71,10 @@ task_checkpoint(void *arg, struct agent_task *bt, json_t *lines)
 	FILE *fp;
 	int bad = 0;
 
-	(void)arg;
+	if (in_executor(bt) && t->dir[0] == '\0') {
+		journal_task(arg, t, lines);
+		return;
+	}
 	if (t->dir[0] == '\0')
 		return;		/* no directory: nothing is kept */
 	snprintf(path, sizeof(path), "%s/updates.log", t->dir);
@@ -79,6 +93,13 @@ task_checkpoint(void *arg, struct agent_task *bt, json_t *lines)
 		log_warn("checkpoint %s", path);
 }
 
+/* The journal lines of this turn are written (before any is sent). */
+static void
+task_sync(void *arg)
+{
+	journal_sync(arg);
+}
+
 /* Every update of ended task T was acknowledged: recovery skips it. */
 static void
 task_acked(void *arg, struct agent_task *bt)
@@ -86,7 +107,10 @@ task_acked(void *arg, struct agent_task *bt)
 	char path[PATH_MAX + 16];
 	int fd;
 
-	(void)arg;
+	if (T(bt)->journal != NULL) {
+		journal_task_done(arg, T(bt));
+		return;
+	}
 	if (T(bt)->dir[0] == '\0')
 		return;
 	snprintf(path, sizeof(path), "%s/acked", T(bt)->dir);
@@ -101,17 +125,28 @@ task_free(void *arg, struct agent_task *bt)
 {
 	(void)arg;
 	launch_forget(T(bt));
+	journal_task_free(T(bt));
 	free(bt);
 }
 
-/* Every update names the task's sandbox. */
+/* Every update names the task's sandbox: its executor's, in one. */
 static void
 task_status(void *arg, struct agent_task *bt, json_t *st)
 {
+	struct agentd *ag = arg;
 	char sandbox[PATH_MAX + 16];
+	const char *xid;
 
-	(void)arg;
-	snprintf(sandbox, sizeof(sandbox), "%s/sandbox", T(bt)->dir);
+	if (in_executor(bt)) {
+		xid = rec_str(json_object_get(bt->info, "executor"),
+		    "executor_id");
+		if (xid == NULL || !id_valid(xid))
+			return;		/* it never ran: no sandbox */
+		if (strfmt(sandbox, sizeof(sandbox), "%s/%s/%s/%s/sandbox",
+		    ag->work_dir, AGENTD_EXECUTORS, bt->framework_id, xid) == -1)
+			return;
+	} else
+		snprintf(sandbox, sizeof(sandbox), "%s/sandbox", T(bt)->dir);
 	rec_set_str(st, "sandbox", sandbox);
 }
 
@@ -500,8 +535,8 @@ const struct agent_ops task_ops = {
 	.task_free = task_free,
 	.status = task_status,
 	.checkpoint = task_checkpoint,
+	.checkpoint_sync = task_sync,
 	.output = task_output,
-	.task_prepare = task_prepare,
 	.executor_start = aexec_start,
 	.executor_kill = aexec_kill,
 	.executor_free = aexec_free,
@@ -639,13 +674,38 @@ task_tick(struct agentd *ag)
  * and whether the master gave up on it.  A torn last line, from a crash
  * in the middle of a write, ends the replay.
  */
+void
+task_replay_line(struct agent_task *t, json_t *j)
+{
+	const char *st, *uuid;
+	json_t *head;
+
+	if ((uuid = rec_str(j, "ack")) != NULL) {
+		head = json_array_get(t->updates, 0);
+		if (head != NULL && rec_str(head, "uuid") != NULL &&
+		    strcmp(rec_str(head, "uuid"), uuid) == 0)
+			json_array_remove(t->updates, 0);
+	} else if (rec_bool_or(j, "clear", 0)) {
+		json_array_clear(t->updates);
+		t->disowned = 1;
+	} else if ((st = rec_str(j, "state")) != NULL &&
+	    task_state_valid(st)) {
+		/* what the executor reported last is taken once */
+		if (rec_int_or(j, "executor_seq", 0) > t->exec_seq)
+			t->exec_seq = rec_int_or(j, "executor_seq", 0);
+		strlcpy(t->state, st, sizeof(t->state));
+		if (task_state_terminal(st))
+			t->ended = 1;
+		json_array_append(t->updates, j);
+	}
+}
+
 static void
 replay_updates(struct agent_task *t, const char *path)
 {
-	const char *st, *uuid;
 	char *line = NULL;
 	size_t cap = 0;
-	json_t *j, *head;
+	json_t *j;
 	FILE *fp;
 
 	t->updates = json_array();
@@ -654,23 +714,7 @@ replay_updates(struct agent_task *t, const char *path)
 		return;
 	while (getline(&line, &cap, fp) != -1 &&
 	    (j = json_loads(line, 0, NULL)) != NULL) {
-		if ((uuid = rec_str(j, "ack")) != NULL) {
-			head = json_array_get(t->updates, 0);
-			if (head != NULL && rec_str(head, "uuid") != NULL &&
-			    strcmp(rec_str(head, "uuid"), uuid) == 0)
-				json_array_remove(t->updates, 0);
-		} else if (rec_bool_or(j, "clear", 0)) {
-			json_array_clear(t->updates);
-			t->disowned = 1;
-		} else if ((st = rec_str(j, "state")) != NULL) {
-			/* what the executor reported last is taken once */
-			if (rec_int_or(j, "executor_seq", 0) > t->exec_seq)
-				t->exec_seq = rec_int_or(j, "executor_seq", 0);
-			strlcpy(t->state, st, sizeof(t->state));
-			if (task_state_terminal(st))
-				t->ended = 1;
-			json_array_append(t->updates, j);
-		}
+		task_replay_line(t, j);
 		json_decref(j);
 	}
 	free(line);
@@ -707,6 +751,15 @@ recover_exec_task(struct agentd *ag, struct atask *t)
 	    "executor ended while agentd was down"));
 }
 
+/* Let go of recovered task T, which the set never took. */
+static void
+recovered_drop(struct agentd *ag, struct atask *t)
+{
+	json_decref(t->base.info);
+	json_decref(t->base.updates);
+	task_free(ag, &t->base);
+}
+
 /* Load one task directory DIR (FW/TASK) left by an earlier run. */
 static void
 recover_task(struct agentd *ag, const char *fw, const char *tid, const char *dir)
@@ -714,9 +767,6 @@ recover_task(struct agentd *ag, const char *fw, const char *tid, const char *dir
 	char path[PATH_MAX + 32];
 	struct atask *t;
 	json_t *info;
-	FILE *fp;
-	int pid = 0;
-	unsigned long long start = 0;
 
 	strfmt(path, sizeof(path), "%s/acked", dir);
 	if (access(path, F_OK) == 0)
@@ -735,19 +785,27 @@ recover_task(struct agentd *ag, const char *fw, const char *tid, const char *dir
 	t->base.info = info;
 	strfmt(path, sizeof(path), "%s/updates.log", dir);
 	replay_updates(&t->base, path);
+	task_recovered(ag, t);
+}
+
+void
+task_recovered(struct agentd *ag, struct atask *t)
+{
+	char path[PATH_MAX + 32];
+	const char *tid = t->base.id, *fw = t->base.framework_id;
+	FILE *fp;
+	int pid = 0;
+	unsigned long long start = 0;
+
 	if (t->base.ended && json_array_size(t->base.updates) == 0) {
 		/* all acknowledged; we stopped before we noted it */
 		task_acked(ag, &t->base);
-		json_decref(t->base.info);
-		json_decref(t->base.updates);
-		free(t);
+		recovered_drop(ag, t);
 		return;
 	}
 	if (agent_task_insert(&ag->set->agents[0], &t->base) == -1) {
 		log_warnx("recover task %s of %s: out of memory", tid, fw);
-		json_decref(t->base.info);
-		json_decref(t->base.updates);
-		free(t);
+		recovered_drop(ag, t);
 		return;
 	}
 	if (t->base.ended) {
@@ -755,11 +813,11 @@ recover_task(struct agentd *ag, const char *fw, const char *tid, const char *dir
 		    t->base.state);
 		return;
 	}
-	if (json_is_object(json_object_get(info, "executor"))) {
+	if (in_executor(&t->base)) {
 		recover_exec_task(ag, t);
 		return;
 	}
-	strfmt(path, sizeof(path), "%s/launcher.pid", dir);
+	strfmt(path, sizeof(path), "%s/launcher.pid", t->dir);
 	if ((fp = fopen(path, "r")) != NULL) {
 		if (fscanf(fp, "%d %llu", &pid, &start) != 2)
 			pid = 0;
