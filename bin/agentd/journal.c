@@ -352,6 +352,8 @@ journal_recover(struct agentd *ag, const char *fw, const char *xid)
 	struct atask *t;
 	char *line = NULL;
 	size_t cap = 0, pos = 0, n = 0;
+	off_t good = 0;
+	ssize_t len = 0;
 	json_t *l;
 	FILE *fp;
 
@@ -363,15 +365,27 @@ journal_recover(struct agentd *ag, const char *fw, const char *xid)
 		fclose(fp);
 		return;
 	}
-	/* a torn last line, from a crash in the middle of a write, ends it */
-	while (getline(&line, &cap, fp) != -1 &&
-	    (l = json_loads(line, 0, NULL)) != NULL) {
+	while ((len = getline(&line, &cap, fp)) != -1) {
+		if (line[len - 1] != '\n' ||
+		    (l = json_loads(line, 0, NULL)) == NULL)
+			break;
 		replay_line(tasks, l);
 		json_decref(l);
+		good += len;
 		n++;
 	}
 	free(line);
 	fclose(fp);
+	/*
+	 * A torn last line, from a crash in the middle of a write, ends the
+	 * replay; it goes, or what is appended next would be lost with it.
+	 */
+	if (len != -1) {
+		log_warnx("journal %s: a torn line at byte %lld dropped", path,
+		    (long long)good);
+		if (truncate(path, good) == -1)
+			log_warn("%s", path);
+	}
 	if ((j = journal_get(ag, fw, xid)) != NULL)
 		j->lines = n;
 	while ((t = map_next(tasks, &pos, NULL)) != NULL) {

@@ -1,0 +1,113 @@
+#!/usr/bin/env bats
+# The journal of an executor's tasks (agentd(8) FILES): the tasks that run
+# in an executor keep one checkpoint file for them all, tasks.log in the
+# executor's directory, compacted when it holds mostly done tasks, read
+# back at a restart, and removed once the executor and its tasks are gone.
+
+load helper
+
+setup() {
+	setup_tmp
+	executor_example "$TMP/echo-exec"
+}
+teardown() { dump_logs; teardown_daemons; kill_strays; cleanup_tmp; }
+
+# xtasks FIRST LAST DATA: tasks sFIRST..sLAST of executor x1, the least
+# a task may ask, as one JSON list body.
+xtasks() {
+	local i
+	for i in $(seq "$1" "$2"); do
+		printf '{"task_id":"s%d","resources":"cpus:0.01;mem:4","data":"%s","executor":{"executor_id":"x1","command":"exec %s","resources":"cpus:0.5;mem:64"}}\n' \
+		    "$i" "$3" "$TMP/echo-exec"
+	done | paste -sd, -
+}
+
+# finished NAME N: bridge NAME saw N tasks finish.
+finished() {
+	[ "$(grep '"type":"STATUS"' "$TMP/$1.ev" | grep -c '"state":"TASK_FINISHED"')" -ge "$2" ]
+}
+
+@test "an executor's tasks share one journal, compacted, read back after kill -9, gone with the executor" {
+	AGENT_RESOURCES="cpus:8;mem:8192" start_cluster 1 3>&-
+	bridge_start fw
+	bridge_accept fw "$(xtasks 0 0 sleep)"
+	wait_for 20 state_is_running fw s0
+	# 1,200 short tasks after it, as many at once as an offer holds:
+	# about 8,000 journal lines
+	next=1
+	while [ "$next" -le 1200 ]; do
+		bridge_send fw '{"type":"REVIVE"}'
+		wait_for 15 bridge_free_offer fw
+		offer=$(bridge_free_offer fw)
+		echo "$offer" >>"$TMP/fw.used"
+		n=$(grep '"type":"OFFER"' "$TMP/fw.ev" | grep "\"$offer\"" |
+		    jq -r .resources | tr ';' '\n' | awk -F: -v left=$((1201 - next)) '
+		    $1 == "cpus" { c = int($2 * 100 + 0.001) }
+		    $1 == "mem" { m = int($2 / 4) }
+		    END { n = c < m ? c : m; n = n < left ? n : left;
+			print (n < 200 ? n : 200) }')
+		[ "$n" -gt 0 ] || continue
+		bridge_send fw "{\"type\":\"ACCEPT\",\"offer_id\":\"$offer\",\"refuse_seconds\":0,\"tasks\":[$(xtasks "$next" $((next + n - 1)) hi)]}"
+		next=$((next + n))
+		wait_for 60 finished fw $((next - 1))
+	done
+	# no task of the executor has a directory of its own
+	[ ! -d "$TMP/agent1/tasks" ] || [ -z "$(ls -A "$TMP/agent1/tasks")" ]
+	journal=$(echo "$TMP"/agent1/executors/*/x1/tasks.log)
+	[ -f "$journal" ]
+	# compacted: far fewer lines than were written, its first a snapshot
+	lines=$(wc -l <"$journal")
+	echo "journal lines: $lines"
+	[ "$lines" -lt 6000 ]
+	head -1 "$journal" | jq -e '.state and .task' >/dev/null
+	grep -q '"task_id":"s0"' "$journal"
+	# kill -9 and restart: the live task is back in its executor
+	kill -KILL "$PID_agent1"
+	wait "$PID_agent1" 2>/dev/null || true
+	start_daemon agent1b agentd -d -v -k -w "$TMP/agent1" -N host1 \
+	    -R "cpus:8;mem:8192" -a rack:r1 -g 1s
+	wait_for 20 grep -q 'executor x1 of .*: registered' "$TMP/agent1b.log"
+	grep -q 'recovered task s0 of .*in executor x1' "$TMP/agent1b.log"
+	# done tasks are not recovered
+	! grep -q 'recovered task s1 ' "$TMP/agent1b.log"
+	bridge_send fw '{"type":"KILL","task_id":"s0"}'
+	wait_for 20 state_is fw s0 TASK_KILLED
+	[ "$(task_states fw s0 | tr ' ' '\n' | uniq | tr '\n' ' ')" = "TASK_STARTING TASK_RUNNING TASK_KILLED " ]
+	# every short task finished once at least, none failed or was lost
+	[ "$(grep '"type":"STATUS"' "$TMP/fw.ev" | grep '"state":"TASK_FINISHED"' | jq -r .task_id | sort -u | wc -l)" -eq 1200 ]
+	! grep '"type":"STATUS"' "$TMP/fw.ev" | grep -q -e TASK_FAILED -e TASK_LOST
+	# the framework goes: its executor shuts down, and the journal goes
+	bridge_send fw '{"type":"TEARDOWN"}'
+	wait_for 20 grep -q 'executor x1 of .*exited' "$TMP/agent1b.log"
+	wait_for 10 test ! -e "$journal"
+}
+
+@test "a torn last line of a journal ends its replay; the lines before it count" {
+	start_cluster 1 3>&-
+	bridge_start fw
+	bridge_accept fw "$(xtasks 1 2 sleep)"
+	wait_for 20 state_is_running fw s1
+	wait_for 20 state_is_running fw s2
+	journal=$(echo "$TMP"/agent1/executors/*/x1/tasks.log)
+	kill -KILL "$PID_agent1"
+	wait "$PID_agent1" 2>/dev/null || true
+	# a crash in the middle of a write: half a line at the end
+	printf '{"task_id":"s2","state":"TASK_FIN' >>"$journal"
+	start_daemon agent1b agentd -d -v -k -w "$TMP/agent1" -N host1 \
+	    -R "cpus:2;mem:1024" -a rack:r1 -g 1s
+	wait_for 20 grep -q 'executor x1 of .*: registered' "$TMP/agent1b.log"
+	grep -q 'recovered task s1 of .*in executor x1' "$TMP/agent1b.log"
+	grep -q 'recovered task s2 of .*in executor x1' "$TMP/agent1b.log"
+	bridge_send fw '{"type":"KILL","task_id":"s2"}'
+	wait_for 20 state_is fw s2 TASK_KILLED
+	! task_states fw s2 | grep -q TASK_FINISHED
+}
+
+# state_is_running NAME TASK: TASK has been reported running.
+state_is_running() {
+	task_states "$1" "$2" | grep -q TASK_RUNNING
+}
+
+state_is() {
+	[ "$(task_states "$1" "$2" | awk '{print $NF}')" = "$3" ]
+}
