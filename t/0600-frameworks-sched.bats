@@ -23,14 +23,7 @@ CC=$(cat "$TOP/build/cc" 2>/dev/null || echo cc)
 LIBS="$(pkg-config --libs libbsd-overlay msgpack nanomsg jansson libcap libsodium) -lzookeeper_mt -lm"
 
 @test "the man page is clean for mandoc and documents every function of the header" {
-	run mandoc -T lint -W warning "$TOP/man/sched.3"
-	echo "$output"
-	[ "$status" -eq 0 ]
-	[ -z "$output" ]
-	for f in $(grep -o '^[a-z_ *]*\bsched_[a-z_]*(' "$TOP/lib/scheduler.h" |
-	    grep -o 'sched_[a-z_]*' | sort -u); do
-		grep -q "^\.Fn $f " "$TOP/man/sched.3" || { echo "undocumented: $f"; false; }
-	done
+	man_documents sched.3 scheduler.h sched
 }
 
 @test "the EXAMPLES scheduler compiles warning-free and runs its tasks to the end" {

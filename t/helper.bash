@@ -27,6 +27,15 @@ setup_tmp() {
 	fi
 }
 
+# offerd_fails MESSAGE OPTION...: offerd started with OPTION... (on a
+# work dir and socket of its own) stops at once with 111, saying MESSAGE.
+offerd_fails() {
+	local msg=$1; shift
+	run offerd -d -w "$TMP/m2" -l "ipc://$TMP/m2.ipc" "$@"
+	[ "$status" -eq 111 ]
+	[[ "$output" == *"$msg"* ]]
+}
+
 # offerd_user: the user offerd started as root serves as by default
 # (offerd(8), -u): offerd when that user exists, else nobody.
 offerd_user() {
@@ -240,6 +249,20 @@ send_rec() {
 		[[ "$output" != *"cannot send to the master"* ]] && break
 	done
 	echo "$1 -> $output"
+}
+
+# man_documents PAGE HEADER PREFIX: man/PAGE is clean for mandoc and has
+# an .Fn for every function named PREFIX_* that lib/HEADER declares.
+man_documents() {
+	local f
+	run mandoc -T lint -W warning "$TOP/man/$1"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	for f in $(grep -o "^[a-z_ *]*\\b$3_[a-z_]*(" "$TOP/lib/$2" |
+	    grep -o "$3_[a-z_]*" | sort -u); do
+		grep -q "^\.Fn $f " "$TOP/man/$1" || { echo "undocumented: $f"; false; }
+	done
 }
 
 # executor_example DEST: the example of executor(3) compiled to DEST, the
