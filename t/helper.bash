@@ -265,15 +265,21 @@ man_documents() {
 	done
 }
 
+# man_example PAGE OUT: the C program of man/PAGE's EXAMPLES, unescaped,
+# written to OUT.
+man_example() {
+	sed -n '/^\.Sh EXAMPLES/,/^\.Sh SEE ALSO/p' "$TOP/man/$1" |
+	    sed -n '/^\.Bd -literal$/,/^\.Ed$/p' | sed '1d' |
+	    sed '/^\.Ed$/,$d' | sed -e 's/\\e/\\/g' -e 's/\\&//g' >"$2"
+}
+
 # executor_example DEST: the example of executor(3) compiled to DEST, the
 # executor of the executor tests (t/065x).
 executor_example() {
 	local cc libs
 	cc=$(cat "$TOP/build/cc" 2>/dev/null || echo cc)
 	libs="$(pkg-config --libs libbsd-overlay msgpack nanomsg jansson libcap libsodium) -lzookeeper_mt -lm"
-	sed -n '/^\.Sh EXAMPLES/,/^\.Sh SEE ALSO/p' "$TOP/man/executor.3" |
-	    sed -n '/^\.Bd -literal$/,/^\.Ed$/p' | sed '1d' |
-	    sed '/^\.Ed$/,$d' | sed -e 's/\\e/\\/g' -e 's/\\&//g' >"$1.c"
+	man_example executor.3 "$1.c"
 	$cc -std=gnu11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Werror \
 	    -I"$TOP/lib" -isystem /usr/include/bsd -DLIBBSD_OVERLAY \
 	    -o "$1" "$1.c" "$TOP/build/libcluster.a" $libs
