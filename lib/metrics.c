@@ -1,7 +1,7 @@
 /*
  * metrics: a daemon's counters, gauges and histograms, their Prometheus
- * text (exposition format 0.0.4), and the libmicrohttpd server that
- * serves it.  See metrics.h for the threading: the registry belongs to
+ * text (exposition format 0.0.4), the libmicrohttpd server that
+ * serves it, and a daemon's end point made of the two.  See metrics.h for the threading: the registry belongs to
  * the daemon's loop; the server's threads see only published text, under
  * a lock.
  */
@@ -541,8 +541,9 @@ http_addr(const char *addr, struct sockaddr_storage *sa, char *err)
 			return 0;
 	}
 bad:
-	snprintf(err, 256, "metrics address '%s': want ADDRESS:PORT, a numeric "
-	    "address (127.0.0.1:9105, [::1]:9105)", addr);
+	snprintf(err, METRICS_ERRLEN, "metrics address '%s': want "
+	    "ADDRESS:PORT, a numeric address (127.0.0.1:9105, [::1]:9105)",
+	    addr);
 	return -1;
 }
 
@@ -557,7 +558,7 @@ metrics_http_start(const char *addr, char *err)
 		return NULL;
 	if ((h = calloc(1, sizeof(*h))) == NULL ||
 	    pipe2(h->pipe, O_CLOEXEC | O_NONBLOCK) == -1) {
-		snprintf(err, 256, "metrics: %s", strerror(errno));
+		snprintf(err, METRICS_ERRLEN, "metrics: %s", strerror(errno));
 		free(h);
 		return NULL;
 	}
@@ -574,8 +575,8 @@ metrics_http_start(const char *addr, char *err)
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
 	    MHD_OPTION_END);
 	if (h->d == NULL) {
-		snprintf(err, 256, "metrics: cannot listen on %s (in use, or "
-		    "not an address of this host?)", addr);
+		snprintf(err, METRICS_ERRLEN, "metrics: cannot listen on %s "
+		    "(in use, or not an address of this host?)", addr);
 		metrics_http_stop(h);
 		return NULL;
 	}
@@ -652,4 +653,45 @@ metrics_http_stop(struct metrics_http *h)
 	pthread_mutex_destroy(&h->lock);
 	free(h->text);
 	free(h);
+}
+
+int
+metrics_endpoint_start(struct metrics_endpoint *e,
+    const struct metrics_spec *specs, size_t n, const char *addr, char *err)
+{
+	size_t i;
+
+	e->http = NULL;
+	if ((e->reg = metrics_create()) == NULL) {
+		snprintf(err, METRICS_ERRLEN, "metrics: out of memory");
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		if ((*specs[i].family = metrics_family(e->reg, specs[i].kind,
+		    specs[i].name, specs[i].help, specs[i].labels,
+		    specs[i].bounds, specs[i].nbounds)) == NULL) {
+			snprintf(err, METRICS_ERRLEN, "metrics: cannot make %s",
+			    specs[i].name);
+			goto fail;
+		}
+	if (addr == NULL)
+		return 0;
+	if ((e->http = metrics_http_start(addr, err)) == NULL)
+		goto fail;
+	/* port 0 (--metrics ADDR:0) takes a free one: say which */
+	log_info("metrics on %s: port %d, path /metrics", addr,
+	    metrics_http_port(e->http));
+	return 0;
+fail:
+	metrics_endpoint_stop(e);
+	return -1;
+}
+
+void
+metrics_endpoint_stop(struct metrics_endpoint *e)
+{
+	metrics_http_stop(e->http);
+	e->http = NULL;
+	metrics_destroy(e->reg);
+	e->reg = NULL;
 }

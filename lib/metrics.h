@@ -1,7 +1,8 @@
 /*
  * metrics: counters, gauges and histograms of a daemon, rendered in the
- * Prometheus text exposition format (version 0.0.4), and the HTTP server
- * that serves that text on GET /metrics.
+ * Prometheus text exposition format (version 0.0.4), the HTTP server
+ * that serves that text on GET /metrics, and a daemon's end point (its
+ * registry and server, set up from a table of families).
  *
  * A registry (struct metrics) holds families, each with a name, a help
  * line, a kind and at most METRICS_LABELS_MAX label names; a family's
@@ -28,6 +29,9 @@
 #define METRICS_WAIT_MS		1000	/* a scrape waits for fresh text */
 #define METRICS_CONNECTIONS	8	/* scrapers served at once */
 #define METRICS_CONTENT_TYPE	"text/plain; version=0.0.4; charset=utf-8"
+#define METRICS_ERRLEN		256	/* a reason why a start failed */
+/* The length of an array: a histogram's bounds, an end point's families. */
+#define METRICS_NITEMS(a)	(sizeof(a) / sizeof(*(a)))
 
 enum metrics_kind { METRICS_COUNTER, METRICS_GAUGE, METRICS_HISTOGRAM };
 
@@ -70,7 +74,7 @@ struct metrics_http;
  * Serve GET /metrics on ADDR ("host:port", a numeric IPv4 or IPv6
  * address; port 0: any free one) in a thread of its own; any other
  * method or path is answered 405 or 404.  Returns the server, or NULL
- * with a reason in ERR (256 bytes).  Start it after any fork.
+ * with a reason in ERR (METRICS_ERRLEN bytes).  Start it after any fork.
  */
 struct metrics_http *metrics_http_start(const char *addr, char *err);
 /* The port it listens on (useful after port 0). */
@@ -97,5 +101,36 @@ void	metrics_http_serve(struct metrics_http *h,
 	    char *(*render)(void *arg, size_t *len), void *arg);
 /* Stop serving and free H; NULL is nothing. */
 void	metrics_http_stop(struct metrics_http *);
+
+/*
+ * A daemon's metrics end point (offerd's and agentd's --metrics): its
+ * registry, its families, and the HTTP server when an address is given.
+ */
+struct metrics_endpoint {
+	struct metrics		*reg;
+	struct metrics_http	*http;		/* NULL: not served */
+};
+
+/* One family of an end point: where it is kept, and metrics_family's. */
+struct metrics_spec {
+	struct metrics_family	**family;
+	enum metrics_kind	  kind;
+	const char		 *name, *help, *labels;
+	const double		 *bounds;
+	size_t			  nbounds;
+};
+
+/*
+ * Set up E: a new registry with the N families of SPECS, each stored
+ * where its spec says, then, unless ADDR is NULL, the HTTP server on
+ * ADDR, whose port is logged ("metrics on ADDR: port P, path /metrics").
+ * Returns 0, or -1 with a reason in ERR (METRICS_ERRLEN bytes) and E
+ * left empty.  Start it after any fork.
+ */
+int	metrics_endpoint_start(struct metrics_endpoint *e,
+	    const struct metrics_spec *specs, size_t n, const char *addr,
+	    char *err);
+/* Stop E's server and free its registry, leaving E empty. */
+void	metrics_endpoint_stop(struct metrics_endpoint *e);
 
 #endif

@@ -56,21 +56,21 @@ teardown() { dump_logs; teardown_daemons; cleanup_tmp; }
 	# nested deeper than the limit (16)
 	deep='{"type":"X","a":'; for i in $(seq 20); do deep="$deep{\"b\":"; done
 	deep="${deep}1"; for i in $(seq 21); do deep="$deep}"; done
-	run sh -c "echo '$deep' | cluster-ctl send --wait 500ms"
+	send_rec "$deep"
 	[[ "$output" == *"nested deeper than 16"* ]]
 	# a msgpack map without a type
 	run sh -c "printf '\201\241a\001' | cluster-ctl send --raw --wait 500ms"
 	[[ "$output" == *"no string field 'type'"* ]]
-	run sh -c 'echo "{\"type\":\"NO_SUCH_THING\"}" | cluster-ctl send --wait 500ms'
+	send_rec '{"type":"NO_SUCH_THING"}'
 	[[ "$output" == *"unknown record type 'NO_SUCH_THING'"* ]]
 	# answered with an ERROR: send exits 1, as cluster-ctl(1) says
 	[ "$status" -eq 1 ]
 	[[ "$output" == *'"code":"unknown_type"'* ]]
-	run sh -c 'echo "{\"type\":\"REGISTER_AGENT\",\"hostname\":7}" | cluster-ctl send --wait 500ms'
+	send_rec '{"type":"REGISTER_AGENT","hostname":7}'
 	[[ "$output" == *"field 'hostname' must be a string"* ]]
-	run sh -c 'echo "{\"type\":\"REGISTER_AGENT\",\"hostname\":\"h\",\"resources\":\"cpus:NaN\"}" | cluster-ctl send --wait 500ms'
+	send_rec '{"type":"REGISTER_AGENT","hostname":"h","resources":"cpus:NaN"}'
 	[[ "$output" == *"resources: cpus"* ]]
-	run sh -c 'echo "{\"type\":\"ACCEPT\",\"framework_id\":\"fw-nope\",\"offer_id\":\"o\",\"tasks\":[]}" | cluster-ctl send --wait 500ms'
+	send_rec '{"type":"ACCEPT","framework_id":"fw-nope","offer_id":"o","tasks":[]}'
 	[[ "$output" == *"unknown framework 'fw-nope'"* ]]
 	# each refusal is a log line with its type, principal and code
 	grep -q "refused NO_SUCH_THING from principal $(id -un): unknown record type 'NO_SUCH_THING' (unknown_type)" "$TMP/offerd.log"
@@ -90,7 +90,7 @@ teardown() { dump_logs; teardown_daemons; cleanup_tmp; }
 	[ "$n" -ge 20 ]
 	[ "$n" -le 60 ]
 	sleep 1.1
-	run sh -c 'echo "{\"type\":\"BAD_LAST\"}" | cluster-ctl send --wait 500ms'
+	send_rec '{"type":"BAD_LAST"}'
 	grep -q 'refused BAD_LAST from principal' "$TMP/offerd.log"
 	m=$(grep -o '[0-9]* more refusals were not logged (at most 20 a second)' "$TMP/offerd.log" | awk '{s += $1} END {print s}')
 	[ "$((n + m))" -eq 100 ]
@@ -141,7 +141,7 @@ bridge_until() { wait_for 10 grep -q "$2" "$1"; }
 
 @test "an ERROR names what it is about: the record's type and ids" {
 	start_cluster 1
-	run sh -c 'echo "{\"type\":\"DECLINE\",\"framework_id\":\"fw-none\",\"offer_id\":\"o-1\",\"ref\":7}" | cluster-ctl send --wait 500ms'
+	send_rec '{"type":"DECLINE","framework_id":"fw-none","offer_id":"o-1","ref":7}'
 	[[ "$output" == *'"about":"DECLINE"'* ]]
 	[[ "$output" == *'"framework_id":"fw-none"'* ]]
 	[[ "$output" == *'"offer_id":"o-1"'* ]]

@@ -107,14 +107,10 @@ still_serving() {
 
 @test "-K names the credentials file; a missing or too open one stops offerd with 111 and a clear log" {
 	teardown_daemons
-	run offerd -d -w "$TMP/m2" -l "ipc://$TMP/m2.ipc" -K "$TMP/nothing"
-	[ "$status" -eq 111 ]
-	[[ "$output" == *"credentials: $TMP/nothing: No such file"* ]]
+	offerd_fails "credentials: $TMP/nothing: No such file" -K "$TMP/nothing"
 	cp "$CLUSTER_CONF/credentials" "$TMP/keys"
 	chmod 644 "$TMP/keys"
-	run offerd -d -w "$TMP/m2" -l "ipc://$TMP/m2.ipc" -K "$TMP/keys"
-	[ "$status" -eq 111 ]
-	[[ "$output" == *"mode 0644 is too open"* ]]
+	offerd_fails "mode 0644 is too open" -K "$TMP/keys"
 	chmod 600 "$TMP/keys"
 	export CLUSTER_MASTER="ipc://$TMP/m2.ipc"
 	start_daemon offerd2 offerd -d -v -w "$TMP/m2" -K "$TMP/keys"

@@ -52,13 +52,17 @@ send_as() {
 	echo "$1: $2 -> $output"
 }
 
+# forbidden_as WHO JSON: send_as, and the answer is an ERROR "forbidden".
+forbidden_as() {
+	send_as "$1" "$2"
+	[[ "$output" == *'"code":"forbidden"'* ]]
+}
+
 @test "a role not permitted is refused and the framework is not listed" {
 	principal bob
 	acl_set "permit bob register analytics"
-	send_as bob '{"type":"SUBSCRIBE","name":"evil","role":"web"}'
-	[[ "$output" == *'"code":"forbidden"'* ]]
-	send_as bob '{"type":"SUBSCRIBE","name":"evil"}'
-	[[ "$output" == *'"code":"forbidden"'* ]]
+	forbidden_as bob '{"type":"SUBSCRIBE","name":"evil","role":"web"}'
+	forbidden_as bob '{"type":"SUBSCRIBE","name":"evil"}'
 	grep -q "refused SUBSCRIBE from principal bob: not permitted to register web" "$TMP/offerd.log"
 	grep -q "refused SUBSCRIBE from principal bob: not permitted to register \*" "$TMP/offerd.log"
 	[ -z "$(cluster-ctl -h -o name frameworks)" ]
@@ -148,10 +152,8 @@ permit ops view $ME"
 	bridge_launch fw t1 "sleep 30 # marker-$$"
 	bridge_wait fw '"state":"TASK_RUNNING"'
 	acl_set "permit ops query"
-	send_as ops "{\"type\":\"KILL\",\"framework_id\":\"$fw\",\"task_id\":\"t1\"}"
-	[[ "$output" == *'"code":"forbidden"'* ]]
-	send_as ops "{\"type\":\"TEARDOWN\",\"framework_id\":\"$fw\"}"
-	[[ "$output" == *'"code":"forbidden"'* ]]
+	forbidden_as ops "{\"type\":\"KILL\",\"framework_id\":\"$fw\",\"task_id\":\"t1\"}"
+	forbidden_as ops "{\"type\":\"TEARDOWN\",\"framework_id\":\"$fw\"}"
 	grep -q "refused TEARDOWN from principal ops: framework $fw belongs to $ME" "$TMP/offerd.log"
 	[ "$(cluster-ctl -h -o state tasks)" = TASK_RUNNING ]
 	pgrep -f "marker-$$" >/dev/null
@@ -173,8 +175,7 @@ permit ops view $ME"
 @test "agents, weights: each needs its rule" {
 	principal bob
 	acl_set "permit bob weight analytics"
-	send_as bob '{"type":"REGISTER_AGENT","hostname":"evil","resources":"cpus:64"}'
-	[[ "$output" == *'"code":"forbidden"'* ]]
+	forbidden_as bob '{"type":"REGISTER_AGENT","hostname":"evil","resources":"cpus:64"}'
 	grep -q "refused REGISTER_AGENT from principal bob: not permitted to agent" "$TMP/offerd.log"
 	[ "$(cluster-ctl -h -o hostname agents)" = host1 ]
 	run cluster-ctl -C "$TMP/bob" weight web 3
@@ -208,14 +209,10 @@ permit ops frobnicate"
 
 @test "-P: a missing, too open or bad file stops offerd with 111 and FILE:LINE; -n checks it; the default is conf/acl" {
 	teardown_daemons
-	run offerd -d -w "$TMP/m2" -l "ipc://$TMP/m2.ipc" -P "$TMP/nothing"
-	[ "$status" -eq 111 ]
-	[[ "$output" == *"ACL file $TMP/nothing: No such file"* ]]
+	offerd_fails "ACL file $TMP/nothing: No such file" -P "$TMP/nothing"
 	printf 'permit ops agent\npermit ops run-as ro/ot\n' >"$TMP/bad"
 	chmod 644 "$TMP/bad"
-	run offerd -d -w "$TMP/m2" -l "ipc://$TMP/m2.ipc" -P "$TMP/bad"
-	[ "$status" -eq 111 ]
-	[[ "$output" == *"$TMP/bad:2: 'ro/ot' is not a user nor *"* ]]
+	offerd_fails "$TMP/bad:2: 'ro/ot' is not a user nor *" -P "$TMP/bad"
 	run offerd --check -P "$TMP/bad"
 	[ "$status" -eq 111 ]
 	[[ "$output" == *"$TMP/bad:2:"* ]]

@@ -61,9 +61,17 @@ EOF
 }
 teardown() { teardown_daemons; cleanup_tmp; }
 
+# talk: offerd.py plays the script on stdin against drf-alloc on $EP;
+# what came back is in $output and $lines, shown with the daemons' logs.
+talk() {
+	run python3 "$TMP/offerd.py" "$EP"
+	echo "$output"
+	dump_logs
+}
+
 @test "-l serves offerd: events in, ALLOCATION and ERROR out, SIGTERM exits 0" {
 	start_daemon alloc drf-alloc -d -v -l "$EP"
-	run python3 "$TMP/offerd.py" "$EP" <<'EOF'
+	talk <<'EOF'
 send {"type":"FRAMEWORK_ADD","framework_id":"f1"}
 send {"type":"AGENT_ADD","agent_id":"n1","resources":"cpus:2;mem:512;ports:[31000-31005]"}
 recv
@@ -76,8 +84,6 @@ recv
 send {"type":"SHARES_QUERY"}
 recv
 EOF
-	echo "$output"
-	dump_logs
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = '{"type":"ALLOCATION","framework_id":"f1","agent_id":"n1","resources":"cpus:2;mem:512;ports:[31000-31005]"}' ]
 	[ "${lines[1]}" = '{"type":"ALLOCATION","framework_id":"f1","agent_id":"n1","resources":"mem:512"}' ]
@@ -94,7 +100,7 @@ EOF
 	start_daemon alloc drf-alloc -d --clock manual -l "$EP"
 	# the allocation decided before anyone connected must not be lost:
 	# with no peer the send fails and the resources stay free
-	run python3 "$TMP/offerd.py" "$EP" <<'EOF'
+	talk <<'EOF'
 send {"type":"FRAMEWORK_ADD","framework_id":"f1"}
 send {"type":"AGENT_ADD","agent_id":"n1","resources":"cpus:1;mem:64"}
 send {"type":"ALLOCATE"}
@@ -103,7 +109,6 @@ send {"type":"ALLOCATE"}
 send {"type":"SHARES_QUERY"}
 recv
 EOF
-	echo "$output"
 	[ "${lines[0]}" = '{"type":"ALLOCATION","framework_id":"f1","agent_id":"n1","resources":"cpus:1;mem:64"}' ]
 	[[ "${lines[1]}" == *'"allocated":"cpus:1;mem:64","agents":1,"allocations":1,'* ]]
 }
@@ -121,12 +126,10 @@ done
 EOF
 	chmod +x "$TMP/prog"
 	start_daemon alloc drf-alloc -d -l "$EP" -A "$TMP/prog"
-	run python3 "$TMP/offerd.py" "$EP" <<'EOF'
+	talk <<'EOF'
 send {"type":"ALLOCATE"}
 quiet 1
 EOF
-	echo "$output"
-	dump_logs
 	[ "$output" = '{"type":"ALLOCATION","framework_id":"f1","agent_id":"n1","resources":"cpus:1"}' ]
 	grep -q "wrote a bad line, dropped: bad JSON" "$TMP/alloc.log"
 	grep -q "wrote a bad line, dropped: ALLOCATION: resources: cpus: '-1'" "$TMP/alloc.log"
@@ -138,7 +141,7 @@ EOF
 
 @test "-x with the static example: owners get their agents over the socket" {
 	start_daemon alloc drf-alloc -d -l "$EP" -A "$TOP/examples/alloc-static/alloc-static"
-	run python3 "$TMP/offerd.py" "$EP" <<'EOF'
+	talk <<'EOF'
 send {"type":"FRAMEWORK_ADD","framework_id":"web"}
 send {"type":"FRAMEWORK_ADD","framework_id":"batch"}
 send {"type":"AGENT_ADD","agent_id":"n1","resources":"cpus:4;mem:4096","attributes":"owner:batch"}
@@ -146,8 +149,6 @@ recv
 send {"type":"SHARES_QUERY"}
 recv
 EOF
-	echo "$output"
-	dump_logs
 	[ "${lines[0]}" = '{"type":"ALLOCATION","framework_id":"batch","agent_id":"n1","resources":"cpus:4;mem:4096"}' ]
 	[[ "${lines[1]}" == '{"type":"SHARES","total":"cpus:4;mem:4096"'* ]]
 }

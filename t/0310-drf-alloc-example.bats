@@ -10,8 +10,16 @@ setup() {
 }
 teardown() { cleanup_tmp; }
 
+# manual: the example on the manual clock reads the records on stdin and
+# exits 0; what it printed is in $output and $lines, and shown.
+manual() {
+	run "$ALLOC" --manual
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
+
 @test "alloc-static: owners get their agents, the rest go round-robin" {
-	run "$ALLOC" --manual <<'EOF'
+	manual <<'EOF'
 {"type":"FRAMEWORK_ADD","framework_id":"web"}
 {"type":"FRAMEWORK_ADD","framework_id":"batch"}
 {"type":"AGENT_ADD","agent_id":"n1","resources":"cpus:4;mem:4096","attributes":"rack:a;owner:batch"}
@@ -21,8 +29,6 @@ teardown() { cleanup_tmp; }
 {"type":"AGENT_ADD","agent_id":"n5","resources":"cpus:8;mem:8192","attributes":"owner:nobody"}
 {"type":"ALLOCATE"}
 EOF
-	echo "$output"
-	[ "$status" -eq 0 ]
 	[ "$output" = '{"type":"ALLOCATION","framework_id":"batch","agent_id":"n1","resources":"cpus:4;mem:4096"}
 {"type":"ALLOCATION","framework_id":"web","agent_id":"n2","resources":"cpus:2;mem:1024;ports:[1-10]"}
 {"type":"ALLOCATION","framework_id":"batch","agent_id":"n3","resources":"cpus:2;mem:1024"}
@@ -30,7 +36,7 @@ EOF
 }
 
 @test "alloc-static: recover, decline filters on the manual clock, suppress and revive" {
-	run "$ALLOC" --manual <<'EOF'
+	manual <<'EOF'
 {"type":"FRAMEWORK_ADD","framework_id":"web"}
 {"type":"AGENT_ADD","agent_id":"n1","resources":"cpus:4;mem:4096;ports:[1-10]","attributes":"owner:web"}
 {"type":"ALLOCATE"}
@@ -44,8 +50,6 @@ EOF
 {"type":"REVIVE","framework_id":"web"}
 {"type":"ALLOCATE"}
 EOF
-	echo "$output"
-	[ "$status" -eq 0 ]
 	[ "$output" = '{"type":"ALLOCATION","framework_id":"web","agent_id":"n1","resources":"cpus:4;mem:4096;ports:[1-10]"}
 {"type":"ALLOCATION","framework_id":"web","agent_id":"n1","resources":"cpus:1;ports:[5-5]"}
 {"type":"SHARES","total":"cpus:4;mem:4096","roles":[],"frameworks":[{"framework_id":"web","allocated":"cpus:4;mem:4000;ports:[1-10]","suppressed":true}]}
@@ -53,7 +57,7 @@ EOF
 }
 
 @test "alloc-static: bad records get ERRORs, the program goes on, EOF runs a last cycle" {
-	run "$ALLOC" --manual <<'EOF'
+	manual <<'EOF'
 this is not JSON
 {"type":"RECOVER","framework_id":"web","agent_id":"n1","resources":"cpus:1"}
 {"type":"FRAMEWORK_ADD","framework_id":"web"}
@@ -61,8 +65,6 @@ this is not JSON
 {"type":"AGENT_ADD","agent_id":"n1","resources":"cpus:1"}
 {"type":"RECOVER","framework_id":"web","agent_id":"n1","resources":"cpus:1"}
 EOF
-	echo "$output"
-	[ "$status" -eq 0 ]
 	[ "${#lines[@]}" -eq 5 ]
 	[[ "${lines[0]}" == '{"type":"ERROR","code":"malformed","message":"bad record: JSONDecodeError:'* ]]
 	[ "${lines[1]}" = '{"type":"ERROR","code":"invalid","message":"RECOVER: unknown framework or agent","about":"RECOVER"}' ]

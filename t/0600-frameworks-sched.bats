@@ -11,30 +11,16 @@ teardown() { dump_logs; teardown_daemons; kill_strays; cleanup_tmp; }
 # kill_strays: end whatever outlived the daemons (an allocator whose offerd
 # was killed, the tasks of a killed agent): processes naming $TMP.
 
-# extract_example OUT: the C program of sched(3)'s EXAMPLES, unescaped.
-extract_example() {
-	sed -n '/^\.Sh EXAMPLES/,/^\.Sh SEE ALSO/p' "$TOP/man/sched.3" |
-	    sed -n '/^\.Bd -literal$/,/^\.Ed$/p' | sed '1d' |
-	    sed '/^\.Ed$/,$d' | sed -e 's/\\e/\\/g' -e 's/\\&//g' >"$1"
-}
-
 # the compiler (and sanitizers, under t/san) that build/ was made with
 CC=$(cat "$TOP/build/cc" 2>/dev/null || echo cc)
 LIBS="$(pkg-config --libs libbsd-overlay msgpack nanomsg jansson libcap libsodium) -lzookeeper_mt -lm"
 
 @test "the man page is clean for mandoc and documents every function of the header" {
-	run mandoc -T lint -W warning "$TOP/man/sched.3"
-	echo "$output"
-	[ "$status" -eq 0 ]
-	[ -z "$output" ]
-	for f in $(grep -o '^[a-z_ *]*\bsched_[a-z_]*(' "$TOP/lib/scheduler.h" |
-	    grep -o 'sched_[a-z_]*' | sort -u); do
-		grep -q "^\.Fn $f " "$TOP/man/sched.3" || { echo "undocumented: $f"; false; }
-	done
+	man_documents sched.3 scheduler.h sched
 }
 
 @test "the EXAMPLES scheduler compiles warning-free and runs its tasks to the end" {
-	extract_example "$TMP/hello.c"
+	man_example sched.3 "$TMP/hello.c"
 	grep -q 'sched_run' "$TMP/hello.c"
 	$CC -std=gnu11 -Wall -Wextra -Wshadow -Wstrict-prototypes \
 	    -Wmissing-prototypes -Werror -I"$TOP/lib" -o "$TMP/hello" \
@@ -57,7 +43,7 @@ LIBS="$(pkg-config --libs libbsd-overlay msgpack nanomsg jansson libcap libsodiu
 }
 
 @test "with no master the scheduler keeps subscribing and never reports success" {
-	extract_example "$TMP/hello.c"
+	man_example sched.3 "$TMP/hello.c"
 	$CC -std=gnu11 -I"$TOP/lib" -o "$TMP/hello" "$TMP/hello.c" \
 	    "$TOP/build/libcluster.a" $LIBS
 	run timeout 2 "$TMP/hello"
@@ -65,7 +51,7 @@ LIBS="$(pkg-config --libs libbsd-overlay msgpack nanomsg jansson libcap libsodiu
 }
 
 @test "make install writes cluster.pc; pkg-config builds the example against the shared library" {
-	extract_example "$TMP/hello.c"
+	man_example sched.3 "$TMP/hello.c"
 	run make -C "$TOP" -s install PREFIX="$TMP/prefix"
 	echo "$output"
 	[ "$status" -eq 0 ]

@@ -22,15 +22,21 @@ started() {
 	cat "$TMP"/agent*.log | grep -c 'executor batch of .*: started'
 }
 
-@test "executor mode: 12 tasks on 2 agents finish local in at most one executor per agent" {
-	run timeout 90 "$BATCH" --executor "$BX" -N 12 -r 2 -d 5s -- \
-	    'test "$LOCAL" = 1 && echo "i=$TASK_INDEX d=$DATA"'
+# all_local EXECUTOR N COMMAND: batch runs N tasks of COMMAND in
+# EXECUTOR on the two agents (delay 5 s) and succeeds; every task ran
+# local, where the summary says, in at most one executor per agent.
+all_local() {
+	run timeout 90 "$BATCH" --executor "$1" -N "$2" -r 2 -d 5s -- "$3"
 	echo "$output"
 	[ "$status" -eq 0 ]
-	[[ "$output" == *"batch tasks=12 local=12 nonlocal=0 failed=0 makespan_s="*" executors=2"* ]]
+	[[ "$output" == *"batch tasks=$2 local=$2 nonlocal=0 failed=0 makespan_s="*" executors=2"* ]]
 	placements_true
 	cat "$TMP"/agent*.log | grep 'executor batch of' || true
 	[ "$(started)" -le 2 ]
+}
+
+@test "executor mode: 12 tasks on 2 agents finish local in at most one executor per agent" {
+	all_local "$BX" 12 'test "$LOCAL" = 1 && echo "i=$TASK_INDEX d=$DATA"'
 	[ "$(grep -c 'executor batch of .*: started' "$TMP/agent1.log")" -eq 1 ]
 	[ "$(grep -c 'executor batch of .*: started' "$TMP/agent2.log")" -eq 1 ]
 }
@@ -46,13 +52,7 @@ started() {
 }
 
 @test "executor mode with examples/shell-executor: it runs the tasks too, with their environment" {
-	run timeout 90 "$BATCH" --executor "$SHX" -N 4 -r 2 -d 5s -- \
-	    'test "$LOCAL" = 1 && test "$DATA" = r$((TASK_INDEX % 2 + 1))'
-	echo "$output"
-	[ "$status" -eq 0 ]
-	[[ "$output" == *"batch tasks=4 local=4 nonlocal=0 failed=0 makespan_s="*" executors=2"* ]]
-	placements_true
-	[ "$(started)" -le 2 ]
+	all_local "$SHX" 4 'test "$LOCAL" = 1 && test "$DATA" = r$((TASK_INDEX % 2 + 1))'
 }
 
 @test "makespan of 12 short tasks, command tasks and executor, same cluster" {

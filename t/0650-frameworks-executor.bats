@@ -13,14 +13,7 @@ setup() {
 teardown() { dump_logs; teardown_daemons; kill_strays; cleanup_tmp; }
 
 @test "executor(3) is clean for mandoc and documents every function of the header" {
-	run mandoc -T lint -W warning "$TOP/man/executor.3"
-	echo "$output"
-	[ "$status" -eq 0 ]
-	[ -z "$output" ]
-	for f in $(grep -o '^[a-z_ *]*\bexecutor_[a-z_]*(' "$TOP/lib/executor.h" |
-	    grep -o 'executor_[a-z_]*' | sort -u); do
-		grep -q "^\.Fn $f " "$TOP/man/executor.3" || { echo "undocumented: $f"; false; }
-	done
+	man_documents executor.3 executor.h executor
 }
 
 # xtask ID DATA [EXECUTOR]: a task for the executor EXECUTOR (x1).

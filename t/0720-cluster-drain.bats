@@ -119,15 +119,15 @@ lines() {
 	run cluster-ctl drain agent-nosuch
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"no agent agent-nosuch"* ]]
-	run sh -c 'echo "{\"type\":\"DRAIN\",\"agent_id\":\"agent-nosuch\"}" | cluster-ctl send --wait 500ms'
+	send_rec '{"type":"DRAIN","agent_id":"agent-nosuch"}'
 	[[ "$output" == *'"code":"unknown_agent"'* ]]
-	run sh -c "echo '{\"type\":\"DRAIN\",\"agent_id\":\"$a1\",\"grace_seconds\":-1}' | cluster-ctl send --wait 500ms"
+	send_rec "{\"type\":\"DRAIN\",\"agent_id\":\"$a1\",\"grace_seconds\":-1}"
 	[[ "$output" == *'"code":"invalid"'* ]]
-	run sh -c "echo '{\"type\":\"DRAIN\",\"agent_id\":\"$a1\",\"reason\":\"a\\\\nb\"}' | cluster-ctl send --wait 500ms"
+	send_rec "{\"type\":\"DRAIN\",\"agent_id\":\"$a1\",\"reason\":\"a\\\\nb\"}"
 	[[ "$output" == *'"code":"invalid"'* ]]
-	run sh -c "echo '{\"type\":\"DRAIN\",\"agent_id\":7}' | cluster-ctl send --wait 500ms"
+	send_rec '{"type":"DRAIN","agent_id":7}'
 	[[ "$output" == *'"code":"malformed"'* ]]
-	run sh -c "echo '{\"type\":\"UNDRAIN\",\"agent_id\":\"$a1\"}' | cluster-ctl send --wait 500ms"
+	send_rec "{\"type\":\"UNDRAIN\",\"agent_id\":\"$a1\"}"
 	[[ "$output" == *'"code":"invalid"'* ]]
 	run cluster-ctl undrain agent-nosuch
 	[ "$status" -eq 1 ]

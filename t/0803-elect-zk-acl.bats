@@ -53,6 +53,13 @@ acl_is_masters() {
 	[ "$(echo "$acl" | sed -n 2p)" = "world:anyone:r" ]
 }
 
+# no_auth ARGS...: zkt ARGS... is refused by ZooKeeper: exit 1, NoAuth.
+no_auth() {
+	run zkt "$@"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *NoAuth* ]]
+}
+
 # own_principal: the principal of the credential the first start made.
 own_principal() {
 	cut -d' ' -f1 "$CLUSTER_CONF/credential"
@@ -77,9 +84,7 @@ own_principal() {
 	# secret itself (it travels in the clear), and the secret is never logged
 	zkt -C "$CLUSTER_CONF/credential" "$ZK" set "$ELECT_PATH" ""
 	secret=$(cut -d' ' -f2 "$CLUSTER_CONF/credential")
-	run zkt -a "$p:$secret" "$ZK" set "$ELECT_PATH" ""
-	[ "$status" -eq 1 ]
-	[[ "$output" == *NoAuth* ]]
+	no_auth -a "$p:$secret" "$ZK" set "$ELECT_PATH" ""
 	! grep -qF "$secret" "$TMP"/elect*.log
 }
 
@@ -91,24 +96,12 @@ own_principal() {
 	node=$(leader_znode)
 	"$TOP/build/test/auth-test" new mallory "$TMP/mallory"
 	for who in "" "-C $TMP/mallory"; do
-		run zkt $who "$ZK" delete "$node"
-		[ "$status" -eq 1 ]
-		[[ "$output" == *NoAuth* ]]
-		run zkt $who "$ZK" set "$node" "ipc://$TMP/evil.ipc"
-		[ "$status" -eq 1 ]
-		[[ "$output" == *NoAuth* ]]
-		run zkt $who "$ZK" create "$ELECT_PATH/n_0000000000" "ipc://$TMP/evil.ipc"
-		[ "$status" -eq 1 ]
-		[[ "$output" == *NoAuth* ]]
-		run zkt $who "$ZK" openacl "$node"
-		[ "$status" -eq 1 ]
-		[[ "$output" == *NoAuth* ]]
-		run zkt $who "$ZK" openacl "$ELECT_PATH"
-		[ "$status" -eq 1 ]
-		[[ "$output" == *NoAuth* ]]
-		run zkt $who "$ZK" create "$TOPNODE/other" "x"
-		[ "$status" -eq 1 ]
-		[[ "$output" == *NoAuth* ]]
+		no_auth $who "$ZK" delete "$node"
+		no_auth $who "$ZK" set "$node" "ipc://$TMP/evil.ipc"
+		no_auth $who "$ZK" create "$ELECT_PATH/n_0000000000" "ipc://$TMP/evil.ipc"
+		no_auth $who "$ZK" openacl "$node"
+		no_auth $who "$ZK" openacl "$ELECT_PATH"
+		no_auth $who "$ZK" create "$TOPNODE/other" "x"
 	done
 	# nothing changed: same leader, same data, two candidates, serving
 	[ "$(zkt "$ZK" get "$node")" = "ipc://$TMP/m$l.ipc" ]

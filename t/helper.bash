@@ -27,6 +27,15 @@ setup_tmp() {
 	fi
 }
 
+# offerd_fails MESSAGE OPTION...: offerd started with OPTION... (on a
+# work dir and socket of its own) stops at once with 111, saying MESSAGE.
+offerd_fails() {
+	local msg=$1; shift
+	run offerd -d -w "$TMP/m2" -l "ipc://$TMP/m2.ipc" "$@"
+	[ "$status" -eq 111 ]
+	[[ "$output" == *"$msg"* ]]
+}
+
 # offerd_user: the user offerd started as root serves as by default
 # (offerd(8), -u): offerd when that user exists, else nobody.
 offerd_user() {
@@ -242,15 +251,35 @@ send_rec() {
 	echo "$1 -> $output"
 }
 
+# man_documents PAGE HEADER PREFIX: man/PAGE is clean for mandoc and has
+# an .Fn for every function named PREFIX_* that lib/HEADER declares.
+man_documents() {
+	local f
+	run mandoc -T lint -W warning "$TOP/man/$1"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	for f in $(grep -o "^[a-z_ *]*\\b$3_[a-z_]*(" "$TOP/lib/$2" |
+	    grep -o "$3_[a-z_]*" | sort -u); do
+		grep -q "^\.Fn $f " "$TOP/man/$1" || { echo "undocumented: $f"; false; }
+	done
+}
+
+# man_example PAGE OUT: the C program of man/PAGE's EXAMPLES, unescaped,
+# written to OUT.
+man_example() {
+	sed -n '/^\.Sh EXAMPLES/,/^\.Sh SEE ALSO/p' "$TOP/man/$1" |
+	    sed -n '/^\.Bd -literal$/,/^\.Ed$/p' | sed '1d' |
+	    sed '/^\.Ed$/,$d' | sed -e 's/\\e/\\/g' -e 's/\\&//g' >"$2"
+}
+
 # executor_example DEST: the example of executor(3) compiled to DEST, the
 # executor of the executor tests (t/065x).
 executor_example() {
 	local cc libs
 	cc=$(cat "$TOP/build/cc" 2>/dev/null || echo cc)
 	libs="$(pkg-config --libs libbsd-overlay msgpack nanomsg jansson libcap libsodium) -lzookeeper_mt -lm"
-	sed -n '/^\.Sh EXAMPLES/,/^\.Sh SEE ALSO/p' "$TOP/man/executor.3" |
-	    sed -n '/^\.Bd -literal$/,/^\.Ed$/p' | sed '1d' |
-	    sed '/^\.Ed$/,$d' | sed -e 's/\\e/\\/g' -e 's/\\&//g' >"$1.c"
+	man_example executor.3 "$1.c"
 	$cc -std=gnu11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Werror \
 	    -I"$TOP/lib" -isystem /usr/include/bsd -DLIBBSD_OVERLAY \
 	    -o "$1" "$1.c" "$TOP/build/libcluster.a" $libs

@@ -29,25 +29,35 @@ static const double launch_bounds[] = {
 };
 
 static struct {
-	struct metrics		*reg;
-	struct metrics_http	*http;
+	struct metrics_endpoint	 ep;
 	struct metrics_family	*tasks, *launches, *launch_time, *ended, *oom;
 	struct metrics_family	*sent, *cpu, *mem;
 	char			 self_cg[CG_LINE];	/* agentd's own */
 } st;
 
-/* A new family; a failure is fatal at start-up. */
-static struct metrics_family *
-family(enum metrics_kind kind, const char *name, const char *help,
-    const char *labels, const double *bounds, size_t nbounds)
-{
-	struct metrics_family *f;
-
-	f = metrics_family(st.reg, kind, name, help, labels, bounds, nbounds);
-	if (f == NULL)
-		log_fatalx("metrics: cannot make %s", name);
-	return f;
-}
+/* The families, in the order the text lists them. */
+static const struct metrics_spec families[] = {
+	{ &st.tasks, METRICS_GAUGE, "tasks",
+	    "Tasks this agent knows, by their latest state.", "state",
+	    NULL, 0 },
+	{ &st.launches, METRICS_COUNTER, "launches_total",
+	    "Tasks handed to the launcher.", NULL, NULL, 0 },
+	{ &st.launch_time, METRICS_HISTOGRAM, "launch_seconds",
+	    "Time from a LAUNCH taken to the task's exec (TASK_RUNNING).",
+	    NULL, launch_bounds, METRICS_NITEMS(launch_bounds) },
+	{ &st.ended, METRICS_COUNTER, "tasks_ended_total",
+	    "Tasks ended, by final state.", "state", NULL, 0 },
+	{ &st.oom, METRICS_COUNTER, "oom_kills_total",
+	    "Tasks killed for exceeding their memory limit.", NULL, NULL, 0 },
+	{ &st.sent, METRICS_COUNTER, "records_sent_total",
+	    "Records sent to the master, by type.", "type", NULL, 0 },
+	{ &st.cpu, METRICS_COUNTER, "task_cpu_seconds_total",
+	    "CPU time of a running task, from its cgroup.",
+	    "framework_id,task_id", NULL, 0 },
+	{ &st.mem, METRICS_GAUGE, "task_memory_bytes",
+	    "Memory in use by a running task, from its cgroup.",
+	    "framework_id,task_id", NULL, 0 },
+};
 
 /*
  * The cgroup of process PID for CONTROLLER ("" for v2's unified one),
@@ -158,39 +168,14 @@ task_usage(const struct atask *t, const char *labels)
 void
 stats_init(struct agentd *ag, const char *addr)
 {
-	char err[256];
+	char err[METRICS_ERRLEN];
 
 	(void)ag;
-	if ((st.reg = metrics_create()) == NULL)
-		log_fatalx("metrics: out of memory");
-	st.tasks = family(METRICS_GAUGE, "tasks", "Tasks this agent knows, "
-	    "by their latest state.", "state", NULL, 0);
-	st.launches = family(METRICS_COUNTER, "launches_total", "Tasks "
-	    "handed to the launcher.", NULL, NULL, 0);
-	st.launch_time = family(METRICS_HISTOGRAM, "launch_seconds", "Time "
-	    "from a LAUNCH taken to the task's exec (TASK_RUNNING).", NULL,
-	    launch_bounds, sizeof(launch_bounds) / sizeof(*launch_bounds));
-	st.ended = family(METRICS_COUNTER, "tasks_ended_total", "Tasks "
-	    "ended, by final state.", "state", NULL, 0);
-	st.oom = family(METRICS_COUNTER, "oom_kills_total", "Tasks killed "
-	    "for exceeding their memory limit.", NULL, NULL, 0);
-	st.sent = family(METRICS_COUNTER, "records_sent_total", "Records "
-	    "sent to the master, by type.", "type", NULL, 0);
-	st.cpu = family(METRICS_COUNTER, "task_cpu_seconds_total", "CPU time "
-	    "of a running task, from its cgroup.", "framework_id,task_id",
-	    NULL, 0);
-	st.mem = family(METRICS_GAUGE, "task_memory_bytes", "Memory in use "
-	    "by a running task, from its cgroup.", "framework_id,task_id",
-	    NULL, 0);
+	if (metrics_endpoint_start(&st.ep, families, METRICS_NITEMS(families),
+	    addr, err) == -1)
+		log_fatalx("%s", err);
 	if (cgroup_dir(getpid(), "", st.self_cg, sizeof(st.self_cg)) == -1)
 		st.self_cg[0] = '\0';
-	if (addr == NULL)
-		return;
-	if ((st.http = metrics_http_start(addr, err)) == NULL)
-		log_fatalx("%s", err);
-	/* port 0 (--metrics ADDR:0) takes a free one: say which */
-	log_info("metrics on %s: port %d, path /metrics", addr,
-	    metrics_http_port(st.http));
 }
 
 void
@@ -219,10 +204,14 @@ stats_sent(const char *type)
 	metrics_add(st.sent, type, 1);
 }
 
-/* The text, the gauges read afresh; NULL: out of memory. */
+/*
+ * The text of agentd AG, the gauges read afresh (metrics_http_serve's
+ * RENDER); NULL: out of memory.
+ */
 static char *
-stats_render(struct agentd *ag, size_t *len)
+stats_render(void *ag, size_t *len)
 {
+	struct agentd *a = ag;
 	struct agent_task *bt;
 	char labels[2 * AGENT_ID_LEN];
 	size_t pos = 0;
@@ -230,7 +219,7 @@ stats_render(struct agentd *ag, size_t *len)
 	metrics_clear(st.tasks);
 	metrics_clear(st.cpu);
 	metrics_clear(st.mem);
-	while ((bt = agent_set_next(ag->set, &pos)) != NULL) {
+	while ((bt = agent_set_next(a->set, &pos)) != NULL) {
 		metrics_add(st.tasks, task_state_valid(bt->state) ? bt->state :
 		    "other", 1);
 		if (strcmp(bt->state, TASK_RUNNING) != 0)
@@ -239,33 +228,23 @@ stats_render(struct agentd *ag, size_t *len)
 		    bt->id);
 		task_usage(T(bt), labels);
 	}
-	return metrics_render(st.reg, METRICS_AGENTD, len);
+	return metrics_render(st.ep.reg, METRICS_AGENTD, len);
 }
 
 int
 stats_fd(void)
 {
-	return metrics_http_fd(st.http);
-}
-
-/* stats_render for metrics_http_serve. */
-static char *
-render(void *arg, size_t *len)
-{
-	return stats_render(arg, len);
+	return metrics_http_fd(st.ep.http);
 }
 
 void
 stats_serve(struct agentd *ag)
 {
-	metrics_http_serve(st.http, render, ag);
+	metrics_http_serve(st.ep.http, stats_render, ag);
 }
 
 void
 stats_stop(void)
 {
-	metrics_http_stop(st.http);
-	st.http = NULL;
-	metrics_destroy(st.reg);
-	st.reg = NULL;
+	metrics_endpoint_stop(&st.ep);
 }

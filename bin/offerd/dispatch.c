@@ -66,31 +66,43 @@ refusal_log(struct master *m, const struct net_route *from,
 	    "a record", who(from), msg, code);
 }
 
+/*
+ * A new ERROR record about ABOUT of CODE, whose message FMT and AP make,
+ * cut at REC_ERRLEN bytes.
+ */
+static json_t * __attribute__((format(printf, 3, 0)))
+error_vrec(const json_t *about, const char *code, const char *fmt,
+    va_list ap)
+{
+	char msg[REC_ERRLEN];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	return rec_error(about, code, "%s", msg);
+}
+
 void
 master_error(struct master *m, const struct net_route *to,
     const json_t *about, const char *code, const char *fmt, ...)
 {
-	char msg[REC_ERRLEN];
 	va_list ap;
+	json_t *e;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	e = error_vrec(about, code, fmt, ap);
 	va_end(ap);
-	refusal_log(m, to, about, code, msg);
-	master_reply(m, to, rec_error(about, code, "%s", msg));
+	refusal_log(m, to, about, code, rec_str(e, "message"));
+	master_reply(m, to, e);
 }
 
 void
 master_error_logged(struct master *m, const struct net_route *to,
     const json_t *about, const char *code, const char *fmt, ...)
 {
-	char msg[REC_ERRLEN];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	master_reply(m, to, error_vrec(about, code, fmt, ap));
 	va_end(ap);
-	master_reply(m, to, rec_error(about, code, "%s", msg));
 }
 
 /* A HEARTBEAT names an agent or a framework; it goes to that role. */

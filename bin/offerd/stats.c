@@ -27,97 +27,76 @@ static const double cycle_bounds[] = {
 static const double ack_bounds[] = {
 	0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60
 };
-#define NBOUNDS(a)	(sizeof(a) / sizeof(*(a)))
-
-static const char *const offer_events[ST_OFFER_N] = {
-	[ST_OFFER_MADE] = "offers_made_total",
-	[ST_OFFER_ACCEPTED] = "offers_accepted_total",
-	[ST_OFFER_DECLINED] = "offers_declined_total",
-	[ST_OFFER_RESCINDED] = "offers_rescinded_total",
-	[ST_OFFER_TIMED_OUT] = "offers_timed_out_total",
-};
-static const char *const offer_help[ST_OFFER_N] = {
-	[ST_OFFER_MADE] = "Offers made to frameworks.",
-	[ST_OFFER_ACCEPTED] = "Offers accepted.",
-	[ST_OFFER_DECLINED] = "Offers declined.",
-	[ST_OFFER_RESCINDED] = "Offers rescinded (timed out ones included).",
-	[ST_OFFER_TIMED_OUT] = "Offers not answered within the offer timeout.",
-};
 
 static struct {
-	struct metrics		*reg;
-	struct metrics_http	*http;
+	struct metrics_endpoint	 ep;
 	struct metrics_family	*offers[ST_OFFER_N];
 	struct metrics_family	*agents, *frameworks, *tasks, *offers_out;
 	struct metrics_family	*started, *ended, *in, *out, *resent;
 	struct metrics_family	*cycle, *ack, *cpus, *mem, *disk;
 } st;
 
-/* A new family of the registry; a failure is fatal at start-up. */
-static struct metrics_family *
-family(enum metrics_kind kind, const char *name, const char *help,
-    const char *labels, const double *bounds, size_t nbounds)
-{
-	struct metrics_family *f;
-
-	f = metrics_family(st.reg, kind, name, help, labels, bounds, nbounds);
-	if (f == NULL)
-		log_fatalx("metrics: cannot make %s", name);
-	return f;
-}
+/* The families, in the order the text lists them. */
+static const struct metrics_spec families[] = {
+	{ &st.agents, METRICS_GAUGE, "agents",
+	    "Agents known, by state (active, unreachable).", "state", NULL, 0 },
+	{ &st.frameworks, METRICS_GAUGE, "frameworks",
+	    "Frameworks known, by state (active, inactive).", "state",
+	    NULL, 0 },
+	{ &st.tasks, METRICS_GAUGE, "tasks", "Tasks not ended, by state.",
+	    "state", NULL, 0 },
+	{ &st.started, METRICS_COUNTER, "tasks_started_total",
+	    "Tasks accepted and sent to their agent.", NULL, NULL, 0 },
+	{ &st.ended, METRICS_COUNTER, "tasks_ended_total",
+	    "Tasks ended, by final state.", "state", NULL, 0 },
+	{ &st.offers[ST_OFFER_MADE], METRICS_COUNTER, "offers_made_total",
+	    "Offers made to frameworks.", NULL, NULL, 0 },
+	{ &st.offers[ST_OFFER_ACCEPTED], METRICS_COUNTER,
+	    "offers_accepted_total", "Offers accepted.", NULL, NULL, 0 },
+	{ &st.offers[ST_OFFER_DECLINED], METRICS_COUNTER,
+	    "offers_declined_total", "Offers declined.", NULL, NULL, 0 },
+	{ &st.offers[ST_OFFER_RESCINDED], METRICS_COUNTER,
+	    "offers_rescinded_total",
+	    "Offers rescinded (timed out ones included).", NULL, NULL, 0 },
+	{ &st.offers[ST_OFFER_TIMED_OUT], METRICS_COUNTER,
+	    "offers_timed_out_total",
+	    "Offers not answered within the offer timeout.", NULL, NULL, 0 },
+	{ &st.offers_out, METRICS_GAUGE, "offers_outstanding",
+	    "Offers made and not yet answered.", NULL, NULL, 0 },
+	{ &st.cycle, METRICS_HISTOGRAM, "allocation_cycle_seconds",
+	    "Run time of the allocator's cycles.", NULL, cycle_bounds,
+	    METRICS_NITEMS(cycle_bounds) },
+	{ &st.in, METRICS_COUNTER, "records_received_total",
+	    "Records received and handled, by type (other: an unknown type).",
+	    "type", NULL, 0 },
+	{ &st.out, METRICS_COUNTER, "records_sent_total",
+	    "Records sent to agents, frameworks and tools, by type.", "type",
+	    NULL, 0 },
+	{ &st.resent, METRICS_COUNTER, "retransmissions_total",
+	    "LAUNCH and KILL records sent again to an agent that had not "
+	    "answered, by type.", "type", NULL, 0 },
+	{ &st.ack, METRICS_HISTOGRAM, "status_update_acknowledgement_seconds",
+	    "Time from a status update sent to a framework to its "
+	    "acknowledgement.", NULL, ack_bounds, METRICS_NITEMS(ack_bounds) },
+	{ &st.cpus, METRICS_GAUGE, "cpus",
+	    "CPUs of the active agents: total, used by tasks, offered.",
+	    "state", NULL, 0 },
+	{ &st.mem, METRICS_GAUGE, "memory_bytes",
+	    "Memory of the active agents: total, used by tasks, offered.",
+	    "state", NULL, 0 },
+	{ &st.disk, METRICS_GAUGE, "disk_bytes",
+	    "Disk of the active agents: total, used by tasks, offered.",
+	    "state", NULL, 0 },
+};
 
 void
 stats_init(struct master *m)
 {
-	char err[256];
-	int i;
+	char err[METRICS_ERRLEN];
 
-	if ((st.reg = metrics_create()) == NULL)
-		log_fatalx("metrics: out of memory");
-	st.agents = family(METRICS_GAUGE, "agents", "Agents known, by state "
-	    "(active, unreachable).", "state", NULL, 0);
-	st.frameworks = family(METRICS_GAUGE, "frameworks", "Frameworks known, "
-	    "by state (active, inactive).", "state", NULL, 0);
-	st.tasks = family(METRICS_GAUGE, "tasks", "Tasks not ended, by state.",
-	    "state", NULL, 0);
-	st.started = family(METRICS_COUNTER, "tasks_started_total", "Tasks "
-	    "accepted and sent to their agent.", NULL, NULL, 0);
-	st.ended = family(METRICS_COUNTER, "tasks_ended_total", "Tasks ended, "
-	    "by final state.", "state", NULL, 0);
-	for (i = 0; i < ST_OFFER_N; i++)
-		st.offers[i] = family(METRICS_COUNTER, offer_events[i],
-		    offer_help[i], NULL, NULL, 0);
-	st.offers_out = family(METRICS_GAUGE, "offers_outstanding", "Offers "
-	    "made and not yet answered.", NULL, NULL, 0);
-	st.cycle = family(METRICS_HISTOGRAM, "allocation_cycle_seconds",
-	    "Run time of the allocator's cycles.", NULL, cycle_bounds,
-	    NBOUNDS(cycle_bounds));
-	st.in = family(METRICS_COUNTER, "records_received_total", "Records "
-	    "received and handled, by type (other: an unknown type).", "type",
-	    NULL, 0);
-	st.out = family(METRICS_COUNTER, "records_sent_total", "Records sent "
-	    "to agents, frameworks and tools, by type.", "type", NULL, 0);
-	st.resent = family(METRICS_COUNTER, "retransmissions_total", "LAUNCH "
-	    "and KILL records sent again to an agent that had not answered, by "
-	    "type.", "type", NULL, 0);
-	st.ack = family(METRICS_HISTOGRAM,
-	    "status_update_acknowledgement_seconds", "Time from a status "
-	    "update sent to a framework to its acknowledgement.", NULL,
-	    ack_bounds, NBOUNDS(ack_bounds));
-	st.cpus = family(METRICS_GAUGE, "cpus", "CPUs of the active agents: "
-	    "total, used by tasks, offered.", "state", NULL, 0);
-	st.mem = family(METRICS_GAUGE, "memory_bytes", "Memory of the active "
-	    "agents: total, used by tasks, offered.", "state", NULL, 0);
-	st.disk = family(METRICS_GAUGE, "disk_bytes", "Disk of the active "
-	    "agents: total, used by tasks, offered.", "state", NULL, 0);
-	if (m->conf->metrics_addr == NULL)
-		return;
-	if ((st.http = metrics_http_start(m->conf->metrics_addr, err)) == NULL)
+	if (metrics_endpoint_start(&st.ep, families, METRICS_NITEMS(families),
+	    m->conf->metrics_addr, err) == -1)
 		log_fatalx("%s", err);
-	/* port 0 (--metrics ADDR:0) takes a free one: say which */
-	log_info("metrics on %s: port %d, path /metrics",
-	    m->conf->metrics_addr,
-	    metrics_http_port(st.http));
 }
 
 void
@@ -222,13 +201,13 @@ char *
 stats_render(struct master *m, size_t *len)
 {
 	stats_gauges(m);
-	return metrics_render(st.reg, METRICS_OFFERD, len);
+	return metrics_render(st.ep.reg, METRICS_OFFERD, len);
 }
 
 int
 stats_fd(void)
 {
-	return metrics_http_fd(st.http);
+	return metrics_http_fd(st.ep.http);
 }
 
 /* stats_render for metrics_http_serve. */
@@ -241,14 +220,11 @@ render(void *arg, size_t *len)
 void
 stats_serve(struct master *m)
 {
-	metrics_http_serve(st.http, render, m);
+	metrics_http_serve(st.ep.http, render, m);
 }
 
 void
 stats_stop(void)
 {
-	metrics_http_stop(st.http);
-	st.http = NULL;
-	metrics_destroy(st.reg);
-	st.reg = NULL;
+	metrics_endpoint_stop(&st.ep);
 }
