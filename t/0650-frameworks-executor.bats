@@ -130,10 +130,8 @@ state_is() {
 	wait_for 20 state_is fw t1 TASK_RUNNING
 	wait_for 20 state_is fw t2 TASK_FINISHED
 	xpid=$(pgrep -f "^$TMP/echo-exec")
-	kill -KILL "$PID_agent1"
-	wait "$PID_agent1" 2>/dev/null || true
-	start_daemon agent1b agentd -d -v -k -w "$TMP/agent1" -N host1 \
-	    -R "cpus:2;mem:1024" -a rack:r1 -g 1s
+	agent1_kill9
+	agent1_restart
 	wait_for 20 grep -q 'executor x1 of .*: registered' "$TMP/agent1b.log"
 	grep -q 'recovered executor x1 of .*still running' "$TMP/agent1b.log"
 	grep -q 'recovered task t1 of .*in executor x1' "$TMP/agent1b.log"
@@ -154,11 +152,9 @@ state_is() {
 	bridge_start fw
 	bridge_accept fw "$(xtask t1 sleep)"
 	wait_for 20 state_is fw t1 TASK_RUNNING
-	kill -KILL "$PID_agent1"
-	wait "$PID_agent1" 2>/dev/null || true
+	agent1_kill9
 	pkill -KILL -f "^$TMP/echo-exec"
-	start_daemon agent1b agentd -d -v -k -w "$TMP/agent1" -N host1 \
-	    -R "cpus:2;mem:1024" -a rack:r1 -g 1s
+	agent1_restart
 	# the launcher saw it killed: failed, not lost
 	wait_for 30 state_is fw t1 TASK_FAILED
 	status_field fw t1 TASK_FAILED reason | grep -q 'executor x1 was killed by signal 9'
@@ -320,11 +316,9 @@ EOS
 	bridge_accept fw "$(xtask t1 sleep)"
 	wait_for 20 state_is fw t1 TASK_RUNNING
 	xpid=$(pgrep -f "^$TMP/echo-exec")
-	kill -KILL "$PID_agent1"
-	wait "$PID_agent1" 2>/dev/null || true
+	agent1_kill9
 	kill -STOP "$xpid"	# alive, but silent
-	start_daemon agent1b agentd -d -v -k -w "$TMP/agent1" -N host1 \
-	    -R "cpus:2;mem:1024" -a rack:r1 -g 1s
+	agent1_restart
 	wait_for 30 state_is fw t1 TASK_FAILED
 	status_field fw t1 TASK_FAILED reason | grep -q 'did not register in time'
 	wait_for 10 no_process "^$TMP/echo-exec"

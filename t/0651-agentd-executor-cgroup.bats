@@ -191,8 +191,7 @@ PY
 	wait_for 20 state_is fw t2 TASK_RUNNING
 	xpid=$(pgrep -f "^$TMP/echo-exec")
 	wait_for 10 mem_is "$xpid" $((64 + 128 + 32))
-	kill -KILL "$PID_agent1"
-	wait "$PID_agent1" 2>/dev/null || true
+	agent1_kill9
 	# limits that drifted while agentd was down are set right at registration
 	d=/sys/fs/cgroup/memory$(awk -F: '$2 == "memory" { print $3 }' "/proc/$xpid/cgroup")
 	[ ! -e "$d/memory.memsw.limit_in_bytes" ] ||

@@ -28,7 +28,8 @@ finished() {
 }
 
 @test "an executor's tasks share one journal, compacted, read back after kill -9, gone with the executor" {
-	AGENT_RESOURCES="cpus:16;mem:8192" start_cluster 1 3>&-
+	AGENT_RESOURCES="cpus:16;mem:8192"
+	start_cluster 1 3>&-
 	bridge_start fw
 	bridge_accept fw "$(xtasks 0 0 sleep)"
 	wait_for 20 state_is_running fw s0
@@ -47,10 +48,8 @@ finished() {
 	head -1 "$journal" | jq -e '.state and .task' >/dev/null
 	grep -q '"task_id":"s0"' "$journal"
 	# kill -9 and restart: the live task is back in its executor
-	kill -KILL "$PID_agent1"
-	wait "$PID_agent1" 2>/dev/null || true
-	start_daemon agent1b agentd -d -v -k -w "$TMP/agent1" -N host1 \
-	    -R "cpus:16;mem:8192" -a rack:r1 -g 1s
+	agent1_kill9
+	agent1_restart
 	wait_for 20 grep -q 'executor x1 of .*: registered' "$TMP/agent1b.log"
 	grep -q 'recovered task s0 of .*in executor x1' "$TMP/agent1b.log"
 	# done tasks are not recovered
@@ -74,12 +73,10 @@ finished() {
 	wait_for 20 state_is_running fw s1
 	wait_for 20 state_is_running fw s2
 	journal=$(echo "$TMP"/agent1/executors/*/x1/tasks.log)
-	kill -KILL "$PID_agent1"
-	wait "$PID_agent1" 2>/dev/null || true
+	agent1_kill9
 	# a crash in the middle of a write: half a line at the end
 	printf '{"task_id":"s2","state":"TASK_FIN' >>"$journal"
-	start_daemon agent1b agentd -d -v -k -w "$TMP/agent1" -N host1 \
-	    -R "cpus:2;mem:1024" -a rack:r1 -g 1s
+	agent1_restart
 	wait_for 20 grep -q 'executor x1 of .*: registered' "$TMP/agent1b.log"
 	grep -q 'recovered task s1 of .*in executor x1' "$TMP/agent1b.log"
 	grep -q 'recovered task s2 of .*in executor x1' "$TMP/agent1b.log"

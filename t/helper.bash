@@ -94,6 +94,19 @@ start_cluster() {
 	wait_for 15 agents_registered "$n"
 }
 
+# agent1_kill9: agent1 of start_cluster dies at once (its tasks live on).
+agent1_kill9() {
+	kill -KILL "$PID_agent1"
+	wait "$PID_agent1" 2>/dev/null || true
+}
+
+# agent1_restart: agent1 again, as start_cluster started it, its log in
+# agent1b.log.
+agent1_restart() {
+	start_daemon agent1b agentd -d -v -k -w "$TMP/agent1" -N host1 \
+	    -R "${AGENT_RESOURCES:-cpus:2;mem:1024}" -a rack:r1 -g 1s
+}
+
 # agents_registered N: true when the master lists N active agents.
 agents_registered() {
 	[ "$(cluster-ctl -h -o active agents 2>/dev/null | grep -c yes)" -eq "$1" ]
