@@ -76,7 +76,7 @@ task_forget(struct agent_task *t)
 		LIST_REMOVE(t, dirty_link);
 	LIST_REMOVE(t, agent_link);
 	if (t->exec != NULL)
-		LIST_REMOVE(t, exec_link);
+		agent_exec_detach(t);
 	map_del(s->tasks, t->key);
 	timeq_stop(s->conf.timers, &t->retry);
 	json_decref(t->info);

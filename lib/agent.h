@@ -46,6 +46,7 @@
 #define AGENT_RECV_BATCH	4096	/* records taken in one turn at most */
 
 #define AGENT_SECRET_LEN	65	/* an executor's secret, hex, and NUL */
+#define AGENT_EXEC_WINDOW	128	/* LAUNCH_TASKs out unanswered, at most */
 
 struct agent_set;
 struct agent_executor;
@@ -76,6 +77,9 @@ struct agent_task {
 					   executor's limits to take it */
 	int64_t		 exec_gen;	/* the resize that counts it; 0: none
 					   asked yet */
+	int		 exec_ready;	/* on exec's ready queue */
+	int		 exec_sent;	/* its LAUNCH_TASK is out, unanswered */
+	TAILQ_ENTRY(agent_task) ready_link;
 };
 
 /* One executor of a framework on the agent (lib/agentexec.c). */
@@ -97,6 +101,9 @@ struct agent_executor {
 	json_t		*acks;		/* ACKNOWLEDGEs for it, sent at the
 					   flush once their updates are kept */
 	LIST_HEAD(, agent_task) tasks;	/* the tasks that name it */
+	TAILQ_HEAD(, agent_task) ready;	/* to send, in order, as the window
+					   lets them */
+	int		 inflight;	/* tasks exec_sent */
 	char		 why[128];	/* why it was killed, for its tasks */
 	struct timeq_ent timer;		/* registration, or shutdown grace */
 	void		*proc;		/* the caller's */
@@ -300,6 +307,8 @@ void	agent_exec_destroy_all(struct agent_set *s);
 void	agent_exec_handle(struct agent *a, const json_t *rec);
 /* Task T runs in executor E (a task recovered with its executor). */
 void	agent_exec_attach(struct agent_task *t, struct agent_executor *e);
+/* T, going away, no longer holds a place of its executor's (agent.c). */
+void	agent_exec_detach(struct agent_task *t);
 /*
  * Resize E's container to its resources and its live tasks' (through
  * ops->executor_resize, once E has registered): when a task starts in E
@@ -309,7 +318,13 @@ void	agent_exec_attach(struct agent_task *t, struct agent_executor *e);
  * burst of short tasks costs a few resizes, not two each.
  */
 void	agent_exec_resize(struct agent_executor *e);
-/* Send the resizes wanted (agent_set_flush, before the checkpoints). */
+/*
+ * Send the resizes wanted, then the LAUNCH_TASKs the executors' windows
+ * let go (agent_set_flush, before the checkpoints).  An executor is
+ * handed AGENT_EXEC_WINDOW tasks it has not answered at most: its socket
+ * drops what it cannot buffer, and a dropped LAUNCH_TASK would wait for
+ * the executor's next registration.
+ */
 void	agent_exec_flush(struct agent_set *s);
 /* Send the executors' acknowledgements (agent_set_flush, at its end). */
 void	agent_exec_flush_acks(struct agent_set *s);

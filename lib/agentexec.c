@@ -80,6 +80,7 @@ exec_new(struct agent *a, const char *fw, const char *id, json_t *info)
 	e->info = info;
 	e->timer.fire = exec_fire;
 	LIST_INIT(&e->tasks);
+	TAILQ_INIT(&e->ready);
 	if (map_put(s->executors, e->key, e) == -1) {
 		json_decref(info);
 		free(e);
@@ -95,10 +96,8 @@ exec_free(struct agent_executor *e)
 	struct agent_set *s = e->agent->set;
 	struct agent_task *t;
 
-	while ((t = LIST_FIRST(&e->tasks)) != NULL) {
-		LIST_REMOVE(t, exec_link);
-		t->exec = NULL;
-	}
+	while ((t = LIST_FIRST(&e->tasks)) != NULL)
+		agent_exec_detach(t);
 	map_del(s->executors, e->key);
 	timeq_stop(s->conf.timers, &e->timer);
 	json_decref(e->acks);
@@ -212,6 +211,62 @@ exec_launch(struct agent_task *t)
 	exec_send(t->exec, r);
 }
 
+/* T may go to its executor: queued, sent at the flush as the window lets. */
+static void
+exec_ready(struct agent_task *t)
+{
+	if (t->exec_ready || t->exec_sent)
+		return;
+	t->exec_ready = 1;
+	TAILQ_INSERT_TAIL(&t->exec->ready, t, ready_link);
+}
+
+/* Take T off its executor's ready queue. */
+static void
+exec_unready(struct agent_task *t)
+{
+	if (t->exec_ready) {
+		TAILQ_REMOVE(&t->exec->ready, t, ready_link);
+		t->exec_ready = 0;
+	}
+}
+
+/* The executor answered T's LAUNCH_TASK: a place in the window is free. */
+static void
+exec_landed(struct agent_task *t)
+{
+	if (t->exec_sent) {
+		t->exec_sent = 0;
+		t->exec->inflight--;
+	}
+}
+
+/* Send E the ready tasks its window has room for. */
+static void
+exec_pump(struct agent_executor *e)
+{
+	struct agent_task *t;
+
+	if (!e->registered || e->shutdown || e->killed || e->exited)
+		return;
+	while (e->inflight < AGENT_EXEC_WINDOW &&
+	    (t = TAILQ_FIRST(&e->ready)) != NULL) {
+		exec_unready(t);
+		t->exec_sent = 1;
+		e->inflight++;
+		exec_launch(t);
+	}
+}
+
+void
+agent_exec_detach(struct agent_task *t)
+{
+	exec_unready(t);
+	exec_landed(t);
+	LIST_REMOVE(t, exec_link);
+	t->exec = NULL;
+}
+
 /*
  * Executor XID of FW never ran on A (WHY): the master, which counted it
  * with the task's ACCEPT, hears EXECUTOR_EXITED.
@@ -310,7 +365,7 @@ agent_exec_task_start(struct agent_task *t)
 	agent_exec_attach(t, e);
 	agent_update(t, TASK_STARTING, json_pack("{s:s}", "executor_id", e->id));
 	if (s->conf.ops->executor_resize == NULL) {
-		exec_launch(t);
+		exec_ready(t);
 		return;
 	}
 	t->exec_hold = 1;
@@ -323,8 +378,10 @@ agent_exec_kill_task(struct agent_task *t)
 {
 	json_t *r;
 
-	if (t->exec_hold) {	/* its executor has not heard of it */
+	if (t->exec_hold || t->exec_ready) {	/* its executor has not
+						   heard of it */
 		t->exec_hold = 0;
+		exec_unready(t);
 		agent_update(t, TASK_KILLED, json_pack("{s:s,s:s}", "reason",
 		    "killed before its executor ran it", "executor_id",
 		    t->exec->id));
@@ -411,9 +468,9 @@ exec_register(struct agent_executor *e)
 	}
 	/* a task it has not spoken of yet may have missed its LAUNCH_TASK */
 	LIST_FOREACH(t, &e->tasks, exec_link) {
-		if (t->ended || t->exec_hold)
+		if (t->ended || t->exec_hold || t->exec_ready)
 			continue;
-		if (t->exec_seq == 0)
+		if (t->exec_sent)
 			exec_launch(t);
 		if (t->exec_kill)
 			agent_exec_kill_task(t);
@@ -455,6 +512,7 @@ exec_status(struct agent_executor *e, const json_t *rec,
 		return;
 	}
 	if (seq > t->exec_seq && !t->ended) {
+		exec_landed(t);
 		t->exec_seq = seq;
 		extra = json_pack("{s:s,s:I}", "executor_id", e->id,
 		    "executor_seq", (json_int_t)seq);
@@ -692,12 +750,15 @@ agent_exec_flush(struct agent_set *s)
 	struct agent_executor *e;
 	size_t pos = 0;
 
-	if (!s->exec_resize)
-		return;
+	int resize = s->exec_resize;
+
 	s->exec_resize = 0;
-	while ((e = map_next(s->executors, &pos, NULL)) != NULL)
-		if (e->resize_wanted && !e->exited && e->resize_busy == 0)
+	while ((e = map_next(s->executors, &pos, NULL)) != NULL) {
+		if (resize && e->resize_wanted && !e->exited &&
+		    e->resize_busy == 0)
 			exec_resize_now(e);
+		exec_pump(e);
+	}
 }
 
 void
@@ -725,7 +786,7 @@ agent_exec_resized(struct agent_executor *e, int64_t gen, const char *why)
 		if (t->ended)
 			continue;
 		if (why == NULL)
-			exec_launch(t);
+			exec_ready(t);
 		else
 			agent_update(t, TASK_FAILED, json_pack("{s:s,s:s}",
 			    "reason", reason, "executor_id", e->id));

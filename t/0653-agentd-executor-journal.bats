@@ -93,3 +93,52 @@ state_is_running() {
 state_is() {
 	[ "$(task_states "$1" "$2" | awk '{print $NF}')" = "$3" ]
 }
+
+@test "an executor is handed 128 tasks it has not answered at most; the rest follow as it answers" {
+	AGENT_RESOURCES="cpus:16;mem:8192"
+	start_cluster 1 3>&-
+	# it notes each task it is given, and answers none before a "go"
+	cat >"$TMP/slow-exec" <<'EOS'
+#!/bin/sh
+go=
+"$CTL" executor <"$1/x.in" | while read -r line; do
+	case $line in
+	*'"type":"LAUNCH_TASK"'*)
+		t=$(echo "$line" | jq -r .task.task_id)
+		echo "$t" >>"$1/given"
+		[ -z "$go" ] || echo "{\"type\":\"STATUS\",\"task_id\":\"$t\",\"state\":\"TASK_FINISHED\"}" >&3 ;;
+	*'"type":"FRAMEWORK_MESSAGE"'*)
+		go=1
+		for t in $(sort -u "$1/given"); do
+			echo "{\"type\":\"STATUS\",\"task_id\":\"$t\",\"state\":\"TASK_FINISHED\"}" >&3
+		done ;;
+	*'"type":"SHUTDOWN"'*)
+		exit 0 ;;
+	esac
+done 3>"$1/x.in"
+EOS
+	chmod 755 "$TMP/slow-exec"
+	bridge_start fw
+	x='"executor":{"executor_id":"slow","command":"mkfifo x.in && exec '"$TMP"'/slow-exec $PWD","resources":"cpus:0.2;mem:32","env":{"CTL":"'"$TOP/build/bin/cluster-ctl"'"}}'
+	tasks=$(for i in $(seq 1 300); do
+		printf '{"task_id":"w%d","resources":"cpus:0.01;mem:4",%s}\n' "$i" "$x"
+	done | paste -sd, -)
+	bridge_accept fw "$tasks"
+	wait_for 30 given_at_least 128
+	# its registrations every 500 ms bring the same tasks again, no more
+	sleep 3
+	[ "$(given)" -eq 128 ]
+	aid=$(grep '"type":"STATUS"' "$TMP/fw.ev" | head -1 | jq -r .agent_id)
+	bridge_send fw "{\"type\":\"FRAMEWORK_MESSAGE\",\"agent_id\":\"$aid\",\"executor_id\":\"slow\",\"data\":\"go\"}"
+	wait_for 90 finished fw 300
+	[ "$(given)" -eq 300 ]
+}
+
+# given: how many tasks the slow executor was given.
+given() {
+	cat "$TMP"/agent1/executors/*/slow/sandbox/given 2>/dev/null | sort -u | wc -l
+}
+
+given_at_least() {
+	[ "$(given)" -ge "$1" ]
+}
