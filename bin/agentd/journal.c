@@ -243,7 +243,8 @@ journal_snapshot(struct journal *j, struct agent_task *bt)
 /*
  * Write J again with only its live tasks: a new file, renamed over the
  * old.  Called with J's buffer written, so the tasks' memory is all it
- * holds.
+ * holds; not while a task of it has lines not given to the journal yet
+ * (a sync of one task's, outside the flush): the next sync tries again.
  */
 static void
 journal_compact(struct agentd *ag, struct journal *j)
@@ -253,6 +254,11 @@ journal_compact(struct agentd *ag, struct journal *j)
 	size_t pos = 0, n = 0;
 	int fd;
 
+	/* a task with lines still to come would have them twice */
+	while ((bt = agent_set_next(ag->set, &pos)) != NULL)
+		if (T(bt)->journal == j && bt->unsaved != NULL)
+			return;
+	pos = 0;
 	strfmt(tmp, sizeof(tmp), "%s.new", j->path);
 	while ((bt = agent_set_next(ag->set, &pos)) != NULL)
 		if (T(bt)->journal == j) {
