@@ -139,17 +139,26 @@ task_journal(struct agent_task *t, json_t *line)
 	task_dirty(t);
 }
 
+/* Hand T's checkpoint lines to ops->checkpoint; 0 when it had none. */
+static int
+task_lines(struct agent_task *t)
+{
+	struct agent_set *s = t->agent->set;
+
+	if (t->unsaved == NULL)
+		return 0;
+	s->conf.ops->checkpoint(s->conf.arg, t, t->unsaved);
+	json_decref(t->unsaved);
+	t->unsaved = NULL;
+	return 1;
+}
+
 void
 agent_task_checkpoint(struct agent_task *t)
 {
 	struct agent_set *s = t->agent->set;
 
-	if (t->unsaved == NULL)
-		return;
-	s->conf.ops->checkpoint(s->conf.arg, t, t->unsaved);
-	json_decref(t->unsaved);
-	t->unsaved = NULL;
-	if (s->conf.ops->checkpoint_sync != NULL)
+	if (task_lines(t) && s->conf.ops->checkpoint_sync != NULL)
 		s->conf.ops->checkpoint_sync(s->conf.arg);
 }
 
@@ -247,11 +256,7 @@ agent_set_flush(struct agent_set *s)
 	agent_exec_flush(s);
 	/* every line of the turn is kept, in one write, before any send */
 	LIST_FOREACH(t, &s->dirty, dirty_link)
-		if (t->unsaved != NULL) {
-			s->conf.ops->checkpoint(s->conf.arg, t, t->unsaved);
-			json_decref(t->unsaved);
-			t->unsaved = NULL;
-		}
+		task_lines(t);
 	if (s->conf.ops->checkpoint_sync != NULL)
 		s->conf.ops->checkpoint_sync(s->conf.arg);
 	while ((t = LIST_FIRST(&s->dirty)) != NULL) {
