@@ -31,6 +31,8 @@
 #define PROTO_LOGS_MAX		(32 * 1024)
 /* QUERY of agents, frameworks, tasks, offers: the most items of a page */
 #define PROTO_QUERY_PAGE	1000
+/* COMMIT: the most tasks of one transaction */
+#define PROTO_COMMIT_TASKS	1000
 /* QUERY "history": the lines answered by default, and at most */
 #define HISTORY_QUERY_DEFAULT	100
 #define HISTORY_QUERY_MAX	1000

@@ -73,6 +73,12 @@
 #define R_KILL_TASK		"KILL_TASK"	/* agentd -> executor */
 #define R_SHUTDOWN		"SHUTDOWN"	/* agentd -> executor */
 #define Q_EXECUTORS		"executors"
+/* shared state (cluster-protocol(7), SHARED STATE) */
+#define R_FREE			"FREE"		/* offerd -> optimistic framework */
+#define R_COMMIT		"COMMIT"	/* optimistic framework -> offerd */
+#define R_COMMITTED		"COMMITTED"	/* offerd -> optimistic framework */
+#define MODE_OFFERS		"offers"	/* SUBSCRIBE's mode: the default */
+#define MODE_OPTIMISTIC		"optimistic"
 /* anyone -> anyone */
 #define R_ERROR			"ERROR"
 

@@ -37,6 +37,7 @@ struct sched {
 	char		*name, *role, *fattrs, *fmin;
 	double		 failover;
 	int		 manual_ack;
+	int		 optimistic;
 	char		 fw_id[FW_ID_LEN];	/* "" until first SUBSCRIBED */
 	int		 subscribed;	/* the current subscription is live */
 	int		 ever_subscribed;
@@ -120,6 +121,8 @@ send_subscribe(struct sched *s)
 	rec_set_num(rec, "failover_timeout", s->failover);
 	if (s->fw_id[0] != '\0')
 		rec_set_str(rec, "framework_id", s->fw_id);
+	if (s->optimistic)
+		rec_set_str(rec, "mode", MODE_OPTIMISTIC);
 	if (s->fattrs != NULL || s->fmin != NULL) {
 		json_t *f = json_object();
 
@@ -179,6 +182,7 @@ sched_create(const struct sched_opts *opts, const struct sched_callbacks *cb,
 	s->fmin = dup_or_null(opts->filter_min, &bad);
 	s->failover = opts->failover_timeout;
 	s->manual_ack = opts->manual_ack;
+	s->optimistic = opts->optimistic;
 	s->hb_ms = SCHED_HEARTBEAT_MS;
 	/*
 	 * A new framework names itself, so that a SUBSCRIBE resent before
@@ -485,6 +489,63 @@ on_drain(struct sched *s, json_t *rec)
 	s->cb.drain(s, s->ctx, &d);
 }
 
+/* A FREE record: one free_resources call per agent (and a snapshot's end). */
+static void
+on_free(struct sched *s, json_t *rec)
+{
+	char err[RES_ERRLEN];
+	struct sched_free f;
+	struct res r;
+	json_t *e;
+	size_t i;
+	int64_t v;
+
+	if (s->cb.free_resources == NULL)
+		return;
+	memset(&f, 0, sizeof(f));
+	f.snapshot = rec_bool_or(rec, "snapshot", 0);
+	json_array_foreach(json_object_get(rec, "agents"), i, e) {
+		f.agent_id = rec_str(e, "agent_id");
+		f.state = rec_str(e, "state");
+		if (f.agent_id == NULL || f.state == NULL)
+			continue;
+		f.hostname = rec_str(e, "hostname") ? rec_str(e, "hostname") : "";
+		f.attributes = rec_str(e, "attributes") ?
+		    rec_str(e, "attributes") : "";
+		f.resources = rec_str(e, "free") ? rec_str(e, "free") : "";
+		if (res_parse(f.resources, &r, err) == -1)
+			continue;
+		f.res = &r;
+		f.version = rec_int(e, "version", &v) == 0 ? v : 0;
+		f.entry = e;
+		s->cb.free_resources(s, s->ctx, &f);
+		res_free(&r);
+	}
+	if (f.snapshot && rec_bool_or(rec, "complete", 0)) {
+		memset(&f, 0, sizeof(f));
+		f.snapshot = 1;
+		f.hostname = f.attributes = f.resources = f.state = "";
+		s->cb.free_resources(s, s->ctx, &f);
+	}
+}
+
+/* COMMITTED: to the committed callback. */
+static void
+on_committed(struct sched *s, json_t *rec)
+{
+	struct sched_committed c;
+
+	if (s->cb.committed == NULL ||
+	    rec_str(rec, "transaction_id") == NULL)
+		return;
+	c.transaction_id = rec_str(rec, "transaction_id");
+	c.outcome = rec_str(rec, "outcome") ? rec_str(rec, "outcome") : "";
+	c.launched = json_object_get(rec, "launched");
+	c.conflicts = json_object_get(rec, "conflicts");
+	c.rec = rec;
+	s->cb.committed(s, s->ctx, &c);
+}
+
 /* Turn one record from the master into a callback. */
 static void
 handle(struct sched *s, json_t *rec)
@@ -508,6 +569,10 @@ handle(struct sched *s, json_t *rec)
 			s->cb.rescind(s, s->ctx, rec_str(rec, "offer_id"));
 	} else if (strcmp(type, R_DRAIN) == 0) {
 		on_drain(s, rec);
+	} else if (strcmp(type, R_FREE) == 0) {
+		on_free(s, rec);
+	} else if (strcmp(type, R_COMMITTED) == 0) {
+		on_committed(s, rec);
 	} else if (strcmp(type, R_AGENT_LOST) == 0) {
 		if (s->cb.agent_lost != NULL && rec_str(rec, "agent_id") != NULL)
 			s->cb.agent_lost(s, s->ctx, rec_str(rec, "agent_id"));
@@ -672,6 +737,24 @@ sched_decline(struct sched *s, const char *offer_id, double refuse_seconds)
 	if (offer_id == NULL)
 		return -1;
 	return send_call(s, offer_call(R_DECLINE, offer_id, refuse_seconds));
+}
+
+int
+sched_commit(struct sched *s, const char *transaction_id, json_t *tasks,
+    int flags)
+{
+	json_t *rec;
+
+	if (transaction_id == NULL || !json_is_array(tasks))
+		return -1;
+	rec = rec_new(R_COMMIT);
+	rec_set_str(rec, "transaction_id", transaction_id);
+	json_object_set(rec, "tasks", tasks);
+	if (flags & SCHED_INCREMENTAL)
+		rec_set_bool(rec, "incremental", 1);
+	if (flags & SCHED_BY_AGENT)
+		rec_set_str(rec, "granularity", "agent");
+	return send_call(s, rec);
 }
 
 int

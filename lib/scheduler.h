@@ -73,6 +73,9 @@ struct sched_opts {
 					   $CLUSTER_CREDENTIAL, else the
 					   credentials directory's, else
 					   none (records in the clear) */
+	int		 optimistic;	/* 1: shared state instead of
+					   offers: the free_resources
+					   callback, sched_commit() */
 };
 
 /* One OFFER: every pointer is borrowed for the callback's duration. */
@@ -126,6 +129,33 @@ struct sched_drain {
 	const json_t	*rec;		/* the whole DRAIN record */
 };
 
+/*
+ * One agent of a FREE record (optimistic mode): what it has free for our
+ * role, as of VERSION.  Every pointer is borrowed, "" when absent.
+ */
+struct sched_free {
+	const char	*agent_id;	/* NULL: the end of a snapshot */
+	const char	*hostname;
+	const char	*attributes;
+	const char	*state;		/* active, draining, drained,
+					   unreachable, gone (forget it) */
+	const char	*resources;	/* Mesos syntax; "" for nothing */
+	const struct res *res;		/* the same, parsed */
+	long long	 version;	/* moves with every change */
+	int		 snapshot;	/* part of the view as a whole */
+	const json_t	*entry;		/* the agent's entry of the record */
+};
+
+/* The master's answer to sched_commit(); every pointer is borrowed. */
+struct sched_committed {
+	const char	*transaction_id;
+	const char	*outcome;	/* committed, partial, aborted */
+	const json_t	*launched;	/* array of the task ids launched */
+	const json_t	*conflicts;	/* array of {task_id, agent_id,
+					   reason, message} */
+	const json_t	*rec;		/* the whole COMMITTED record */
+};
+
 /* The scheduler's side: any pointer may be NULL to ignore that event. */
 struct sched_callbacks {
 	/* Every record from the master, before the library acts on it. */
@@ -153,6 +183,16 @@ struct sched_callbacks {
 	 * reason "drained".  Nothing more is offered on it meanwhile.
 	 */
 	void	(*drain)(struct sched *, void *ctx, const struct sched_drain *);
+	/*
+	 * Optimistic mode: an agent's free resources, one call per agent
+	 * of each FREE record; after a snapshot's last agent, one call
+	 * with agent_id NULL (drop the agents it did not name).
+	 */
+	void	(*free_resources)(struct sched *, void *ctx,
+		    const struct sched_free *);
+	/* Optimistic mode: the answer to a sched_commit(). */
+	void	(*committed)(struct sched *, void *ctx,
+		    const struct sched_committed *);
 };
 
 /*
@@ -217,6 +257,18 @@ int	sched_accept(struct sched *s, const char *offer_id, json_t *tasks,
  * (< 0: the master's default). */
 int	sched_decline(struct sched *s, const char *offer_id,
 	    double refuse_seconds);
+/*
+ * Optimistic mode: launch TASKS (task descriptions, each naming its
+ * "agent_id") as one transaction TRANSACTION_ID; the answer comes to the
+ * committed callback.  FLAGS: SCHED_INCREMENTAL launches the tasks that
+ * fit when some do not (default: all or nothing); SCHED_BY_AGENT makes a
+ * change of an agent's version since the task's "version" a conflict
+ * (default: only resources no longer free are).
+ */
+#define SCHED_INCREMENTAL	1
+#define SCHED_BY_AGENT		2
+int	sched_commit(struct sched *s, const char *transaction_id,
+	    json_t *tasks, int flags);
 /* Stop receiving offers until sched_revive(). */
 int	sched_suppress(struct sched *s);
 /* Receive offers again and drop every decline filter. */

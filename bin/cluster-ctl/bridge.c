@@ -136,6 +136,7 @@ cmd_subscribe(int argc, char **argv)
 		{ "framework-id", required_argument, NULL, 'i' },
 		{ "min", required_argument, NULL, 'M' },
 		{ "name", required_argument, NULL, 'N' },
+		{ "optimistic", no_argument, NULL, 'O' },
 		{ "role", required_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -149,7 +150,7 @@ cmd_subscribe(int argc, char **argv)
 	struct res tmp;
 
 	optind = 1;
-	while ((ch = next_opt(argc, argv, "a:F:i:N:r:", longopts)) != -1) {
+	while ((ch = next_opt(argc, argv, "a:F:i:N:Or:", longopts)) != -1) {
 		switch (ch) {
 		case 'A':
 			o.manual_ack = 1;
@@ -177,6 +178,9 @@ cmd_subscribe(int argc, char **argv)
 			break;
 		case 'N':
 			o.name = optarg;
+			break;
+		case 'O':
+			o.optimistic = 1;
 			break;
 		case 'r':
 			o.role = optarg;

@@ -71,7 +71,7 @@ usage(FILE *fp)
 	    "       cluster-ctl send [--raw] [--wait=wait]\n"
 	    "       cluster-ctl subscribe [-a attributes] [-F failover] "
 	    "[-i framework-id] [-N name]\n"
-	    "                       [-r role] [--manual-ack] [--min=min]\n"
+	    "                       [-O] [-r role] [--manual-ack] [--min=min]\n"
 	    "       cluster-ctl top [-I interval] [-n iterations]\n"
 	    "       cluster-ctl weight role weight\n");
 }

@@ -172,6 +172,7 @@ agent_register(struct master *m, json_t *rec, const struct net_route *from)
 	was_active = a->active;
 	a->active = 1;
 	a->unreachable_since = 0;
+	agent_touch(m, a);
 	if (!removed)
 		tasks_agent_report(m, a, json_object_get(rec, "tasks"));
 	/*
@@ -237,6 +238,7 @@ agent_deactivate(struct master *m, struct agent *a)
 	agent_withdraw(m, a, agent_offerable(m, a));
 	a->active = 0;
 	a->unreachable_since = now_ms();
+	agent_touch(m, a);
 }
 
 /*
@@ -270,8 +272,9 @@ agent_unreachable(struct master *m, struct agent *a)
 static void
 agent_forget(struct master *m, struct agent *a)
 {
-	map_del(m->agents, a->id);
 	executors_agent_gone(m, a);
+	agent_touch(m, a);
+	map_del(m->agents, a->id);
 	map_destroy(a->tasks);
 	map_destroy(a->offers);
 	res_free(&a->total);

@@ -332,6 +332,12 @@ alloc_handle(struct master *m, json_t *rec)
 		res_free(&res);
 		return;
 	}
+	if (fw->optimistic) {
+		/* a decision made before its SUPPRESS: it takes no offers */
+		alloc_recover(m, fw->id, a->id, &res, 0);
+		res_free(&res);
+		return;
+	}
 	if (!agent_offerable(m, a)) {
 		/* drained meanwhile: the allocator forgot it, and this too */
 		res_free(&res);
@@ -340,8 +346,9 @@ alloc_handle(struct master *m, json_t *rec)
 	/* one ledger: never offer what the master knows is not free */
 	agent_free(a, &free_);
 	if (!res_contains(&free_, &res)) {
-		log_warnx("allocator offered %s of agent %s, which has %s free "
-		    "(a decision made before it re-registered): given back",
+		log_info("allocator offered %s of agent %s, which has %s free "
+		    "(a decision made before the agent re-registered or a "
+		    "transaction took it): given back",
 		    res_format(&res, buf, sizeof(buf)), a->id,
 		    res_format(&free_, fbuf, sizeof(fbuf)));
 		alloc_recover(m, fw->id, a->id, &res, 0);

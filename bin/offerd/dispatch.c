@@ -139,6 +139,7 @@ master_handle(struct master *m, json_t *rec, const struct net_route *from)
 		{ R_HEARTBEAT, handle_heartbeat },
 		{ R_STATUS, task_status },
 		{ R_ACCEPT, offer_accept },
+		{ R_COMMIT, shared_commit },
 		{ R_DECLINE, offer_decline },
 		{ R_ACKNOWLEDGE, task_acknowledge },
 		{ R_REGISTER_AGENT, agent_register },

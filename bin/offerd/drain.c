@@ -196,6 +196,7 @@ drain_request(struct master *m, json_t *rec, const struct net_route *from)
 	/* out of the allocator's pool, its offers rescinded */
 	if (fresh && a->active)
 		agent_withdraw(m, a, 1);
+	agent_touch(m, a);
 	drain_notify(m, a, d);
 	master_reply(m, from, drain_answer(m, id, d));
 }
@@ -239,6 +240,8 @@ undrain_request(struct master *m, json_t *rec, const struct net_route *from)
 	    from->principal : "an operator");
 	if (a != NULL && a->active)
 		alloc_agent_add(m, a, 1);
+	if (a != NULL)
+		agent_touch(m, a);
 	master_reply(m, from, drain_answer(m, id, NULL));
 }
 

@@ -131,6 +131,7 @@ framework_remove(struct master *m, struct framework *fw)
 	alloc_framework_remove(m, fw->id, fw->role, live);
 	state_mark(m, m->removed_fw, fw->id, NULL);
 	limits_framework_del(m, fw->route.principal);
+	shared_gone(m, fw);
 	fw->active = 0;
 	fw->route.len = 0;
 	/* kept until its tasks are gone so their last updates find no one */
@@ -174,11 +175,18 @@ subscribe_check(struct master *m, json_t *rec, const struct net_route *from)
 	char err[REC_ERRLEN];
 	const char *want_id = rec_str(rec, "framework_id");
 	const char *role = rec_str(rec, "role");
+	const char *mode = rec_str(rec, "mode");
 	json_t *filters = json_object_get(rec, "filters");
 
 	if (rec_require(rec, "name:s ?role:s ?framework_id:s ?filters:o "
-	    "?failover_timeout:n", err) == -1) {
+	    "?failover_timeout:n ?mode:s", err) == -1) {
 		master_error(m, from, rec, E_MALFORMED, "%s", err);
+		return -1;
+	}
+	if (mode != NULL && strcmp(mode, MODE_OFFERS) != 0 &&
+	    strcmp(mode, MODE_OPTIMISTIC) != 0) {
+		master_error(m, from, rec, E_INVALID, "mode: '%s' or '%s'",
+		    MODE_OFFERS, MODE_OPTIMISTIC);
 		return -1;
 	}
 	if (want_id != NULL && !id_valid(want_id)) {
@@ -259,6 +267,8 @@ framework_subscribe(struct master *m, json_t *rec, const struct net_route *from)
 	if (filters != NULL)
 		json_object_set(add, "filters", filters);
 	alloc_send(m, add);
+	shared_subscribed(m, fw, rec_str(rec, "mode") != NULL &&
+	    strcmp(rec_str(rec, "mode"), MODE_OPTIMISTIC) == 0);
 	framework_activate(m, fw);
 }
 
@@ -359,6 +369,11 @@ framework_relay(struct master *m, json_t *rec, const struct net_route *from)
 
 	if ((fw = framework_of(m, rec, from)) == NULL)
 		return;
+	if (fw->optimistic) {
+		master_error(m, from, rec, E_INVALID, "framework '%s' is "
+		    "optimistic: it is never offered anything", fw->id);
+		return;
+	}
 	fw->suppressed = strcmp(rec_type(rec), R_SUPPRESS) == 0;
 	r = rec_new(rec_type(rec));
 	rec_set_str(r, "framework_id", fw->id);

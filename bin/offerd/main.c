@@ -350,6 +350,7 @@ setup(struct master *m, const struct config *c)
 	m->executors = map_create();
 	m->departing = map_create();
 	m->pending = map_create();
+	shared_init(m);
 	m->history_fd = -1;
 	/* its files are offerd's user's only (separated: priv.c made it) */
 	umask(077);
@@ -429,6 +430,7 @@ serve(struct master *m, int sigfd)
 		/* bounded batches so that neither side starves the other */
 		master_recv(m);
 		alloc_recv(m);
+		shared_flush(m);
 		if (pfd[4].revents != 0)
 			stats_serve(m);
 		if (now_ms() >= next_tick) {

@@ -16,6 +16,8 @@
  *                 framework messages, their shutdown
  *   control.c     the queries and commands of cluster-ctl
  *   drain.c       maintenance: agents drained and undrained
+ *   shared.c      shared state: optimistic frameworks' view of the free
+ *                 resources and their transactions (COMMIT)
  *   alloc.c       the allocator: its process, events out, decisions in
  *   state.c       the registry: the durable state, in the work dir or
  *                 in ZooKeeper under the election (registry.c)
@@ -136,6 +138,7 @@ struct agent {
 	struct map	*offers;	/* its outstanding offers, by id */
 	int64_t		 unreachable_since;
 	struct limit_bucket limit;	/* its own records (limits.c) */
+	uint64_t	 version;	/* moves with what it has free: shared.c */
 };
 
 /* An executor of a framework on an agent (executors.c). */
@@ -165,6 +168,7 @@ struct framework {
 	struct map	*offers;	/* its outstanding offers, by id */
 	int		 suppressed;	/* by its own SUPPRESS */
 	int		 placeholder;	/* known only from agents' reports */
+	int		 optimistic;	/* mode optimistic: shared.c */
 };
 
 struct offer {
@@ -242,6 +246,10 @@ struct master {
 	struct map	*principals;	/* what each uses: see limits.c */
 	int64_t		 refusals_since;	/* the second being logged */
 	long		 refusals_logged, refusals_quiet;
+	/* shared state: see shared.c */
+	struct map	*view_dirty;	/* ids of agents whose view moved */
+	size_t		 noptimistic;	/* optimistic frameworks */
+	uint64_t	 view_epoch;	/* the first version of an agent */
 };
 
 /*
@@ -456,9 +464,18 @@ void	offer_remove(struct master *, struct offer *, int rescind,
 void	offers_expire(struct master *, int64_t now);
 
 /* tasks.c */
-/* Check one task T of an ACCEPT of offer O; 0, or -1 with ERR. */
+/*
+ * Check one task T of FW to launch on agent AGENT_ID (an ACCEPT's
+ * offer's, a COMMIT's); 0, or -1 with ERR.
+ */
 int	task_check(struct master *, const struct framework *,
-	    const struct offer *, json_t *t, struct res *res, char *err);
+	    const char *agent_id, json_t *t, struct res *res, char *err);
+/*
+ * Whether FROM may run each task of TASKS (of REC) as the user it names;
+ * -1 after an ERROR.
+ */
+int	tasks_permitted(struct master *, json_t *rec,
+	    const struct net_route *from, json_t *tasks);
 /* Record task T, checked, with RES (taken over) and launch it on A. */
 int	task_create(struct master *, struct framework *, struct agent *,
 	    json_t *t, struct res *res);
@@ -603,6 +620,20 @@ int	priv_recv(void);
 /* The parent's pipe to poll, or -1 when not separated. */
 int	priv_fd(void);
 
+/* shared.c */
+/* Make the shared state's index; at start. */
+void	shared_init(struct master *);
+/* What agent A has free may have changed: a new version, sent out. */
+void	agent_touch(struct master *, struct agent *a);
+/* Send the optimistic frameworks the agents whose version moved. */
+void	shared_flush(struct master *);
+/* FW (re)subscribed in mode OPTIMISTIC (0: offers): its snapshot. */
+void	shared_subscribed(struct master *, struct framework *fw,
+	    int optimistic);
+/* FW is removed. */
+void	shared_gone(struct master *, struct framework *fw);
+void	shared_commit(struct master *, json_t *, const struct net_route *);
+
 /* stats.c: the metrics (offerd(8) METRICS) */
 enum stat_offer {
 	ST_OFFER_MADE, ST_OFFER_ACCEPTED, ST_OFFER_DECLINED,
@@ -620,6 +651,8 @@ void	stats_task(const char *ended_state);
 void	stats_resent(const char *type);
 /* A status update was acknowledged MS after it was sent. */
 void	stats_ack(int64_t ms);
+/* A COMMIT ended with OUTCOME (committed, partial, aborted). */
+void	stats_commit(const char *outcome);
 /* The allocator reports a cycle of SECONDS. */
 void	stats_cycle(double seconds);
 /* The metrics as text (the caller frees it), or NULL: out of memory. */

@@ -36,6 +36,7 @@ offer_make(struct master *m, struct framework *fw, struct agent *a,
 	o->expires = m->conf->offer_timeout_ms > 0 ?
 	    o->created + m->conf->offer_timeout_ms : 0;
 	res_add(&a->offered, &o->res);
+	agent_touch(m, a);
 	map_put(m->offers, o->id, o);
 	map_put(a->offers, o->id, o);
 	map_put(fw->offers, o->id, o);
@@ -73,8 +74,10 @@ offer_free(struct master *m, struct offer *o)
 		o->qnext->qprev = o->qprev;
 	else
 		m->otail = o->qprev;
-	if ((a = map_get(m->agents, o->agent_id)) != NULL)
+	if ((a = map_get(m->agents, o->agent_id)) != NULL) {
 		map_del(a->offers, o->id);
+		agent_touch(m, a);
+	}
 	if ((fw = map_get(m->frameworks, o->framework_id)) != NULL) {
 		map_del(fw->offers, o->id);
 		limits_offer(m, fw, -1);
@@ -171,7 +174,7 @@ accept_check(struct master *m, const struct framework *fw,
 
 	for (i = 0; i < n; i++) {
 		t = json_array_get(tasks, i);
-		if (task_check(m, fw, o, t, &each[i], err) == -1)
+		if (task_check(m, fw, o->agent_id, t, &each[i], err) == -1)
 			return -1;
 		for (k = 0; k < i; k++)
 			if (strcmp(rec_str(json_array_get(tasks, k), "task_id"),
@@ -206,34 +209,6 @@ accept_check(struct master *m, const struct framework *fw,
 }
 
 /*
- * Whether FROM may run each task of TASKS as the user it names (one that
- * names none runs as its agent's unprivileged default, unchecked here);
- * -1 after an ERROR.
- */
-static int
-accept_permitted(struct master *m, json_t *rec, const struct net_route *from,
-    json_t *tasks)
-{
-	const char *user;
-	json_t *t;
-	size_t i;
-
-	json_array_foreach(tasks, i, t) {
-		if ((user = rec_str(t, "user")) == NULL)
-			continue;
-		if (!acl_user_valid(user)) {
-			master_error(m, from, rec, E_INVALID, "task '%.64s': "
-			    "user is not a valid user name",
-			    rec_str(t, "task_id") ? rec_str(t, "task_id") : "");
-			return -1;
-		}
-		if (master_may(m, from, rec, ACL_RUN_AS, user) == -1)
-			return -1;
-	}
-	return 0;
-}
-
-/*
  * ACCEPT: launch the tasks on the offer's agent.  All of it is checked
  * first; on any fault nothing launches, the framework gets an ERROR and
  * the offer's resources go back to the pool.
@@ -262,7 +237,7 @@ offer_accept(struct master *m, json_t *rec, const struct net_route *from)
 		offer_remove(m, o, 0, 0);
 		return;
 	}
-	if (accept_permitted(m, rec, from, tasks) == -1) {
+	if (tasks_permitted(m, rec, from, tasks) == -1) {
 		offer_remove(m, o, 0, 0);
 		return;
 	}

@@ -74,7 +74,8 @@ reserve_unname(const struct res *r, struct res *from)
  * with the total unchanged.
  */
 static int
-reserve_swap(struct agent *a, const struct res *out, const struct res *in)
+reserve_swap(struct master *m, struct agent *a, const struct res *out,
+    const struct res *in)
 {
 	struct res t;
 
@@ -86,6 +87,7 @@ reserve_swap(struct agent *a, const struct res *out, const struct res *in)
 	}
 	res_free(&a->total);
 	a->total = t;
+	agent_touch(m, a);
 	return 0;
 }
 
@@ -112,7 +114,7 @@ reserve_apply(struct master *m, struct agent *a)
 	if (s == NULL || res_parse(s, &r, err) == -1)
 		return;
 	if (reserve_unname(&r, &from) == -1 || !res_contains(&a->total, &from) ||
-	    reserve_swap(a, &from, &r) == -1)
+	    reserve_swap(m, a, &from, &r) == -1)
 		log_warnx("agent %s: its reservation %s does not fit its "
 		    "resources %s: not applied until it does", a->id, s,
 		    res_format(&a->total, buf, sizeof(buf)));
@@ -232,7 +234,7 @@ reserve_done(struct master *m, json_t *rec, const struct net_route *route,
 		else
 			json_object_del(m->reservations, a->id);
 		json_decref(old);
-		reserve_swap(a, in, out);	/* room for it: it was there */
+		reserve_swap(m, a, in, out);	/* room for it: it was there */
 		alloc_agent_add(m, a, 0);
 		master_error(m, route, rec, E_UNAVAILABLE, "the registry cannot "
 		    "be written: agent %s's reservations are unchanged", a->id);
@@ -262,7 +264,7 @@ reserve_request(struct master *m, json_t *rec, const struct net_route *from)
 	reserve_dynamic(m, a, &dyn);
 	if (reserve_free(m, rec, from, a, &un) == -1)
 		goto done;
-	if (res_add(&dyn, &re) == -1 || reserve_swap(a, &un, &re) == -1) {
+	if (res_add(&dyn, &re) == -1 || reserve_swap(m, a, &un, &re) == -1) {
 		master_error(m, from, rec, E_INVALID, "agent %s: more "
 		    "resource names than a vector holds", a->id);
 		goto done;
@@ -292,7 +294,7 @@ reserve_release(struct master *m, json_t *rec, const struct net_route *from)
 	}
 	if (reserve_free(m, rec, from, a, &re) == -1)
 		goto done;
-	if (res_sub(&dyn, &re) == -1 || reserve_swap(a, &re, &un) == -1) {
+	if (res_sub(&dyn, &re) == -1 || reserve_swap(m, a, &re, &un) == -1) {
 		master_error(m, from, rec, E_NO_MEMORY, "out of memory");
 		goto done;
 	}
@@ -409,6 +411,7 @@ reserve_offer_ops(struct master *m, json_t *rec, const struct net_route *from,
 	o->res = s.offer;
 	res_free(&a->total);
 	a->total = s.total;
+	agent_touch(m, a);
 	alloc_agent_add(m, a, 0);
 	alloc_claim(m, fw->id, a->id, &o->res);
 	if (res_empty(&s.dyn))

@@ -34,6 +34,7 @@ static struct {
 	struct metrics_family	*agents, *frameworks, *tasks, *offers_out;
 	struct metrics_family	*started, *ended, *in, *out, *resent;
 	struct metrics_family	*cycle, *ack, *cpus, *mem, *disk;
+	struct metrics_family	*commits;
 } st;
 
 /* The families, in the order the text lists them. */
@@ -63,6 +64,9 @@ static const struct metrics_spec families[] = {
 	    "Offers not answered within the offer timeout.", NULL, NULL, 0 },
 	{ &st.offers_out, METRICS_GAUGE, "offers_outstanding",
 	    "Offers made and not yet answered.", NULL, NULL, 0 },
+	{ &st.commits, METRICS_COUNTER, "transactions_total",
+	    "COMMIT transactions of optimistic frameworks, by outcome "
+	    "(committed, partial, aborted).", "outcome", NULL, 0 },
 	{ &st.cycle, METRICS_HISTOGRAM, "allocation_cycle_seconds",
 	    "Run time of the allocator's cycles.", NULL, cycle_bounds,
 	    METRICS_NITEMS(cycle_bounds) },
@@ -137,6 +141,12 @@ void
 stats_ack(int64_t ms)
 {
 	metrics_observe(st.ack, NULL, ms / 1000.0);
+}
+
+void
+stats_commit(const char *outcome)
+{
+	metrics_add(st.commits, outcome, 1);
 }
 
 void

@@ -49,6 +49,7 @@ task_end(struct master *m, struct task *t)
 	map_del(m->pending, t->key);
 	if (a != NULL) {
 		res_sub(&a->used, &t->res);
+		agent_touch(m, a);
 		if (a->ntasks > 0)
 			a->ntasks--;
 		if (agent_offerable(m, a) && fw != NULL)
@@ -137,11 +138,11 @@ check_fail(char *err, const char *fmt, ...)
 }
 
 /*
- * Check one task description T of an ACCEPT of offer O by FW, and parse
- * its resources into RES; 0, or -1 with ERR (REC_ERRLEN bytes).
+ * Check one task description T of FW for agent AGENT_ID, and parse its
+ * resources into RES; 0, or -1 with ERR (REC_ERRLEN bytes).
  */
 int
-task_check(struct master *m, const struct framework *fw, const struct offer *o,
+task_check(struct master *m, const struct framework *fw, const char *agent_id,
     json_t *t, struct res *res, char *err)
 {
 	const char *tid = rec_str(t, "task_id"), *aid = rec_str(t, "agent_id");
@@ -158,9 +159,9 @@ task_check(struct master *m, const struct framework *fw, const struct offer *o,
 	snprintf(key, sizeof(key), "%s/%s", fw->id, tid);
 	if (map_get(m->tasks, key) != NULL)
 		return check_fail(err, "task '%s' exists already", tid);
-	if (aid != NULL && strcmp(aid, o->agent_id) != 0)
-		return check_fail(err, "task '%s' names agent '%s' but offer "
-		    "'%s' is for agent '%s'", tid, aid, o->id, o->agent_id);
+	if (aid != NULL && strcmp(aid, agent_id) != 0)
+		return check_fail(err, "task '%s' names agent '%s' but its "
+		    "offer is for agent '%s'", tid, aid, agent_id);
 	if (json_object_get(t, "executor") != NULL &&
 	    !json_is_object(json_object_get(t, "executor")))
 		return check_fail(err, "task '%s': executor is not a map", tid);
@@ -196,6 +197,34 @@ task_check(struct master *m, const struct framework *fw, const struct offer *o,
 	return 0;
 }
 
+/*
+ * Whether FROM may run each task of TASKS as the user it names (one that
+ * names none runs as its agent's unprivileged default, unchecked here);
+ * -1 after an ERROR.
+ */
+int
+tasks_permitted(struct master *m, json_t *rec, const struct net_route *from,
+    json_t *tasks)
+{
+	const char *user;
+	json_t *t;
+	size_t i;
+
+	json_array_foreach(tasks, i, t) {
+		if ((user = rec_str(t, "user")) == NULL)
+			continue;
+		if (!acl_user_valid(user)) {
+			master_error(m, from, rec, E_INVALID, "task '%.64s': "
+			    "user is not a valid user name",
+			    rec_str(t, "task_id") ? rec_str(t, "task_id") : "");
+			return -1;
+		}
+		if (master_may(m, from, rec, ACL_RUN_AS, user) == -1)
+			return -1;
+	}
+	return 0;
+}
+
 /* Index T, in state STATE, on the master, its agent A and framework FW. */
 static void
 task_index(struct master *m, struct task *t, struct agent *a,
@@ -214,9 +243,11 @@ task_index(struct master *m, struct task *t, struct agent *a,
 
 /* Count T, which runs, in what its agent A and framework FW hold. */
 static void
-task_hold(struct task *t, struct agent *a, struct framework *fw)
+task_hold(struct master *m, struct task *t, struct agent *a,
+    struct framework *fw)
 {
 	res_add(&a->used, &t->res);
+	agent_touch(m, a);
 	a->ntasks++;
 	fw->ntasks++;
 }
@@ -239,7 +270,7 @@ task_create(struct master *m, struct framework *fw, struct agent *a,
 	rec_set_str(tk->info, "agent_id", a->id);
 	rec_set_str(tk->info, "role", fw->role);
 	task_index(m, tk, a, fw, rec_str(t, "task_id"), TASK_STAGING);
-	task_hold(tk, a, fw);
+	task_hold(m, tk, a, fw);
 	log_info("launching task %s of %s on %s", tk->id, fw->id, a->id);
 	stats_task(NULL);
 	task_pending(m, tk);
@@ -281,7 +312,7 @@ report_recover(struct master *m, struct agent *a, json_t *e)
 		task_done(m, t);
 		return;
 	}
-	task_hold(t, a, fw);
+	task_hold(m, t, a, fw);
 	executor_hold(m, fw, a, info);	/* its executor, once */
 	log_info("task %s of %s on %s recovered: %s", tid, fid, a->id, state);
 }
