@@ -213,3 +213,29 @@ running_cpus() {
 	# no task failed for want of room
 	! grep '"type":"STATUS"' "$TMP/offers.ev" "$TMP/opt.ev" | grep -q 'TASK_FAILED\|TASK_LOST'
 }
+
+@test "after a master restart an optimistic framework gets a new snapshot, newer versions, and commits again" {
+	bridge_start opt -O
+	bridge_wait opt '"complete":true'
+	commit opt before "$(task b1 "$A1" 'cpus:1;mem:128' 'sleep 60')"
+	bridge_wait opt '"task_id":"b1".*"TASK_RUNNING"'
+	v=$(view opt "$A1" version)
+	kill -TERM "$PID_offerd"
+	wait_for 10 sh -c "! kill -0 $PID_offerd 2>/dev/null"
+	start_daemon offerd2 offerd -d -v -w "$TMP/master"
+	wait_for 20 agents_registered 2
+	# the library subscribes again, optimistic still, and is sent the view anew
+	wait_for 20 sh -c "[ \$(grep -c '\"complete\":true' '$TMP/opt.ev') -ge 2 ]"
+	[ "$(grep '"complete":true' "$TMP/opt.ev" | tail -1 | jq -r '.agents | length')" -ge 0 ]
+	# the running task still counts: agent 1 has a cpu free, not two
+	wait_for 10 sh -c "[ \"\$(grep '\"type\":\"FREE\"' '$TMP/opt.ev' | jq -r '.agents[] | select(.agent_id == \"$A1\") | .free' | tail -1)\" = 'cpus:1;mem:896' ]"
+	# versions never go back across masters, so an old one cannot match
+	[ "$(view opt "$A1" version)" -gt "$v" ]
+	commit opt after "$(task a1 "$A1" 'cpus:1;mem:128' 'sleep 60' "\"version\":$v")" '"granularity":"agent"'
+	[ "$(committed opt after 'conflicts[0].reason')" = '"version"' ]
+	commit opt after2 "$(task a2 "$A1" 'cpus:1;mem:128' 'sleep 60')"
+	[ "$(committed opt after2 outcome)" = '"committed"' ]
+	commit opt full "$(task a3 "$A1" 'cpus:1;mem:128' 'sleep 60')"
+	[ "$(committed opt full 'conflicts[0].reason')" = '"resources"' ]
+	[ "$(bridge_count opt '"type":"OFFER"')" -eq 0 ]
+}
