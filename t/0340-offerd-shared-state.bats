@@ -239,3 +239,25 @@ running_cpus() {
 	[ "$(committed opt full 'conflicts[0].reason')" = '"resources"' ]
 	[ "$(bridge_count opt '"type":"OFFER"')" -eq 0 ]
 }
+
+@test "reservations hold for optimistic frameworks: another role's are neither seen nor taken; users are the ACL's" {
+	cluster-ctl reserve "$A1" analytics 'cpus:1;mem:256'
+	bridge_start web -O -r web
+	bridge_start an -O -r analytics
+	bridge_wait web '"complete":true'
+	bridge_wait an '"complete":true'
+	[ "$(view web "$A1" free)" = "cpus:1;mem:768" ]
+	[ "$(view an "$A1" free | tr ';' '\n' | sort | tr '\n' ';')" = "cpus(analytics):1;cpus:1;mem(analytics):256;mem:768;" ]
+	commit web w1 "$(task w1 "$A1" 'cpus:2;mem:128' 'sleep 30')"
+	[ "$(committed web w1 'conflicts[0].reason')" = '"resources"' ]
+	commit web w2 "$(task w2 "$A1" 'cpus(analytics):1;mem(analytics):128' 'sleep 30')"
+	[ "$(committed web w2 'conflicts[0].reason')" = '"resources"' ]
+	commit an a1 "$(task a1 "$A1" 'cpus(analytics):1;mem(analytics):128' 'sleep 30')"
+	[ "$(committed an a1 outcome)" = '"committed"' ]
+	bridge_wait an '"task_id":"a1".*"TASK_RUNNING"'
+	# root is never a task's user without a rule naming it: an ERROR, nothing launched
+	bridge_send web "{\"type\":\"COMMIT\",\"transaction_id\":\"r1\",\"tasks\":[$(task r1 "$A2" 'cpus:0.5;mem:64' 'id' '"user":"root"')]}"
+	bridge_wait web '"type":"ERROR".*"about":"COMMIT"\|"about":"COMMIT".*"type":"ERROR"'
+	sleep 0.5
+	! cluster-ctl -h -o task_id tasks | grep -qx r1
+}
