@@ -85,7 +85,8 @@ permit $ME run-as daemon"
 	wait_for 10 grep -q "not permitted to run-as root" "$TMP/offerd.log"
 	bridge_accept fw "{\"task_id\":\"t3\",\"resources\":\"cpus:0.5;mem:64\",\"command\":\"sleep 30 # marker-$$\",\"user\":\"0\"}"
 	wait_for 10 grep -q "not permitted to run-as 0" "$TMP/offerd.log"
-	[ "$(bridge_count fw '"code":"forbidden"')" -eq 3 ]
+	# the log line comes before the ERROR reaches the bridge's output
+	wait_for 10 sh -c "[ \$(grep -c '\"code\":\"forbidden\"' '$TMP/fw.ev') -eq 3 ]"
 	sleep 1
 	[ -z "$(cluster-ctl -h -o task_id tasks)" ]
 	no_process "marker-$$"
