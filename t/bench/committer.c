@@ -5,7 +5,8 @@
  * window of COMMITs in flight: one task each (small resources, a short
  * duration that agent-emu honours), on an agent drawn at random among
  * those the view has room on (among the view's first -H agents only, to
- * make the frameworks contend).  The view is one for the process, the
+ * make the frameworks contend).  -R subscribes them with a role (a role
+ * with a quota limit has it checked at every commit).  The view is one for the process, the
  * freshest FREE entry of each agent (by version) whichever framework it
  * came to, less what was placed since; a conflict happens when another
  * transaction took the room between a placement and its check.
@@ -59,9 +60,9 @@ static struct {
 	int		 agents, frameworks, window, pid, hot;
 	int64_t		 warm_ms, measure_ms;
 	double		 duration;
-	const char	*res;
+	const char	*res, *role;
 	int64_t		 cpus, mem;
-} o = { 0, 4, 256, 0, 0, 5000, 20000, 2, "cpus:0.01;mem:8", 0, 0 };
+} o = { 0, 4, 256, 0, 0, 5000, 20000, 2, "cpus:0.01;mem:8", NULL, 0, 0 };
 
 static struct fw	 fws[MAX_FW];
 static struct map	*view;		/* agent id -> struct vagent */
@@ -80,7 +81,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: committer [-a agents] [-d window] [-D duration] "
 	    "[-f frameworks] [-H hot]\n"
-	    "                 [-r resources] [-W warm-up] [-w in-flight] "
+	    "                 [-r resources] [-R role] [-W warm-up] [-w in-flight] "
 	    "[-x pid] master\n");
 	exit(EXIT_USAGE);
 }
@@ -352,7 +353,7 @@ options(int argc, char *argv[])
 	struct res r;
 	int ch;
 
-	while ((ch = getopt(argc, argv, "a:d:D:f:H:r:W:w:x:")) != -1) {
+	while ((ch = getopt(argc, argv, "a:d:D:f:H:r:R:W:w:x:")) != -1) {
 		switch (ch) {
 		case 'a':
 			o.agents = strtonum(optarg, 0, 1000000, &errstr);
@@ -373,6 +374,10 @@ options(int argc, char *argv[])
 			break;
 		case 'r':
 			o.res = optarg;
+			errstr = NULL;
+			break;
+		case 'R':
+			o.role = optarg;
 			errstr = NULL;
 			break;
 		case 'W':
@@ -420,6 +425,7 @@ main(int argc, char *argv[])
 		so.master = argv[optind];
 		so.name = name;
 		so.optimistic = 1;
+		so.role = o.role;
 		if ((fws[i].s = sched_create(&so, &cb, &fws[i], why)) == NULL)
 			errx(EXIT_SYSTEM, "%s", why);
 	}
