@@ -100,6 +100,19 @@ agent_start() {
 	[ "$(live '' | awk '{print $3}' | sort -u | wc -l)" -eq 2 ]
 }
 
+@test "opt-service: SIGTERM tears the framework down and its tasks are killed" {
+	start_cluster 2 3>&-
+	start_daemon svc "$OPTSVC" -n web -N 2 -d 0 -- "$NAP" 3>&-
+	wait_for 20 grep -q 'running=2/2' "$TMP/svc.log"
+	wait_for 10 nap_count 2
+	kill -TERM "$PID_svc"
+	st=0; wait "$PID_svc" || st=$?
+	[ "$st" -eq 0 ]
+	grep -q 'opt-service signal 15: tearing down' "$TMP/svc.log"
+	wait_for 15 nap_count 0
+	wait_for 10 sh -c "[ -z \"\$(cluster-ctl -o json tasks | jq -r 'select(.state == \"TASK_RUNNING\") | .task_id')\" ]"
+}
+
 @test "opt-gang: too little room starts nothing; an agent added, the gang starts whole" {
 	start_cluster 1 3>&-
 	timeout 60 "$OPTGANG" -n mpi -N 3 -c 1 -d 0.2s -- 'sleep 3' >"$TMP/gang.out" 2>&1 3>&- &
