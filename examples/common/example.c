@@ -4,6 +4,7 @@
  */
 #include <err.h>
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -176,4 +177,111 @@ ex_want_offers(struct sched *s, int *off, int want)
 		sched_suppress(s);
 		*off = 1;
 	}
+}
+
+/* The entry of AGENT_ID in V, or NULL. */
+static struct ex_agent *
+ex_view_find(struct ex_view *v, const char *agent_id)
+{
+	size_t i;
+
+	for (i = 0; i < v->n; i++)
+		if (strcmp(v->a[i].agent_id, agent_id) == 0)
+			return &v->a[i];
+	return NULL;
+}
+
+/* Drop the agents the snapshot just read did not name; clear the marks. */
+static void
+ex_view_sweep(struct ex_view *v)
+{
+	size_t i = 0;
+
+	while (i < v->n)
+		if (!v->a[i].seen)
+			v->a[i] = v->a[--v->n];
+		else
+			v->a[i++].seen = 0;
+	v->complete = 1;
+}
+
+void
+ex_view_update(struct ex_view *v, const struct sched_free *f)
+{
+	struct ex_agent *a;
+	void *p;
+
+	v->gen++;
+	if (f->agent_id == NULL) {
+		ex_view_sweep(v);
+		return;
+	}
+	if (strlen(f->agent_id) >= EX_AGENT_ID_LEN)
+		return;		/* not an id of ours to keep: never placed on */
+	a = ex_view_find(v, f->agent_id);
+	if (strcmp(f->state, "gone") == 0) {
+		if (a != NULL)
+			*a = v->a[--v->n];
+		return;
+	}
+	if (a == NULL) {
+		if (v->n == EX_VIEW_MAX)
+			return;
+		if (v->n == v->cap) {
+			v->cap = v->cap ? 2 * v->cap : 16;
+			if ((p = reallocarray(v->a, v->cap, sizeof(*v->a))) == NULL)
+				err(EXIT_SYSTEM, "reallocarray");
+			v->a = p;
+		}
+		a = &v->a[v->n++];
+		memset(a, 0, sizeof(*a));
+		strlcpy(a->agent_id, f->agent_id, sizeof(a->agent_id));
+	}
+	strlcpy(a->hostname, f->hostname, sizeof(a->hostname));
+	/* only an active agent takes tasks, whatever it says it has free */
+	if (strcmp(f->state, "active") == 0) {
+		a->cpus = res_get(f->res, "cpus");
+		a->mem = res_get(f->res, "mem");
+	} else
+		a->cpus = a->mem = 0;
+	a->version = f->version;
+	if (f->snapshot)
+		a->seen = 1;
+}
+
+int
+ex_agent_slots(const struct ex_agent *a, int64_t cpus, int64_t mem)
+{
+	/* a task asking for none of a resource is not bounded by it */
+	int64_t c = cpus > 0 ? a->cpus / cpus : INT32_MAX;
+	int64_t m = mem > 0 ? a->mem / mem : INT32_MAX;
+
+	return (int)(c < m ? c : m);
+}
+
+struct ex_agent *
+ex_view_pick(struct ex_view *v, int64_t cpus, int64_t mem)
+{
+	struct ex_agent *best = NULL;
+	size_t i;
+
+	for (i = 0; i < v->n; i++) {
+		struct ex_agent *a = &v->a[i];
+
+		if (ex_agent_slots(a, cpus, mem) < 1)
+			continue;
+		if (best == NULL || a->cpus > best->cpus ||
+		    (a->cpus == best->cpus &&
+		    strcmp(a->agent_id, best->agent_id) < 0))
+			best = a;
+	}
+	return best;
+}
+
+void
+ex_view_free(struct ex_view *v)
+{
+	free(v->a);
+	v->a = NULL;
+	v->n = v->cap = 0;
 }

@@ -1,6 +1,6 @@
 /*
  * example (functions prefixed ex_): what the C example frameworks
- * (batch, gang, service) share and a real framework would write once:
+ * (batch, gang, service, opt-service, opt-gang) share and a real framework would write once:
  * the options every one of them takes, the per-task resources string,
  * stopping on SIGINT and SIGTERM, and the sched(3) run from create to
  * destroy.  Every mistake on the command line exits EXIT_USAGE (100),
@@ -78,5 +78,41 @@ int	ex_run(struct ex_common *c, const struct sched_callbacks *cb,
 	    void (*on_start)(void *ctx));
 /* Suppress offers when WANT is 0, revive them when 1, tracked in *OFF. */
 void	ex_want_offers(struct sched *s, int *off, int want);
+
+/*
+ * The optimistic examples' copy of the shared state (cluster-protocol(7),
+ * SHARED STATE): what each agent has free, from the free_resources
+ * callbacks.  The examples place their tasks from it and take what they
+ * place off it at once, so that two decisions before the next FREE record
+ * do not count the same room twice.  ex_view_free() frees its array.
+ */
+#define EX_AGENT_ID_LEN	128	/* an agent id or hostname; longer: skipped */
+#define EX_VIEW_MAX	100000	/* agents kept at most */
+
+struct ex_agent {
+	char		 agent_id[EX_AGENT_ID_LEN];
+	char		 hostname[EX_AGENT_ID_LEN];
+	int64_t		 cpus, mem;	/* free, thousandths; 0 unless active */
+	long long	 version;
+	int		 seen;		/* named by the snapshot being read */
+};
+
+struct ex_view {
+	struct ex_agent	*a;
+	size_t		 n, cap;
+	unsigned long	 gen;		/* moves with every FREE entry */
+	int		 complete;	/* a whole snapshot has been read */
+};
+
+/* Take one free_resources call F into V (F->agent_id NULL: a snapshot's
+ * end, which drops the agents it did not name). */
+void	ex_view_update(struct ex_view *v, const struct sched_free *f);
+/* How many tasks of CPUS and MEM (thousandths) agent A has room for. */
+int	ex_agent_slots(const struct ex_agent *a, int64_t cpus, int64_t mem);
+/* The agent with the most free cpus that has room for one task of CPUS
+ * and MEM, ties to the smallest id; NULL when none has. */
+struct ex_agent *ex_view_pick(struct ex_view *v, int64_t cpus, int64_t mem);
+/* Free V's array (V itself is the caller's). */
+void	ex_view_free(struct ex_view *v);
 
 #endif
