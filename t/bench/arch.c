@@ -23,7 +23,9 @@
  * The jobs are drawn from -s SEED alone (each kind, job and task from its
  * own stream), so that every row runs the very same workload.  Jobs arrive
  * for -t seconds; then the run waits for the last to end (at most -g more
- * seconds).  Emulated agents end each task after its "duration".
+ * seconds).  Emulated agents end each task after its "duration".  -x F
+ * scales every task's duration and every gap between arrivals by F (the
+ * decision times stay), so that a test runs the same shape in seconds.
  *
  * A decision takes time: a round of placement (of N tasks) keeps the
  * scheduler busy N times its kind's decision time (-d, and -D for the
@@ -160,7 +162,7 @@ static struct job *jobs;
 static int njobs, nextjob;
 static struct map *rt;		/* task id -> struct rtask */
 static int64_t t0, submit_ms = 120000, grace_ms = 120000;
-static double decide_s = 0.005, service_decide_s = 0.1;
+static double decide_s = 0.005, service_decide_s = 0.1, xscale = 1;
 static double total_cpus, total_mem;
 static unsigned long long seed = 1;
 static const char *row = "offers";
@@ -173,7 +175,8 @@ usage(void)
 	fprintf(stderr, "usage: arch -c cpus -M mem-mb [-D service-decide] "
 	    "[-d decide] [-g grace]\n"
 	    "            [-m static|offers|shared|mix] [-o series] "
-	    "[-s seed] [-t seconds]\n");
+	    "[-s seed] [-t seconds]\n"
+	    "            [-x time-scale]\n");
 	exit(100);
 }
 
@@ -209,7 +212,8 @@ task_duration(const struct job *j, int w, int idx)
 		d = -k->dexp * log(1 - u);
 	else
 		d = k->dmin + (k->dmax - k->dmin) * u;
-	return d < k->dmin ? k->dmin : d > k->dmax ? k->dmax : d;
+	d = d < k->dmin ? k->dmin : d > k->dmax ? k->dmax : d;
+	return d * xscale;
 }
 
 /* Every job of the run, in order of arrival, from the seed alone. */
@@ -224,7 +228,8 @@ make_jobs(void)
 		for (n = 0;; n++) {
 			struct job *j;
 
-			at += -ks[k].gap * log(1 - draw(k, (unsigned)n, 0));
+			at += -ks[k].gap * xscale *
+			    log(1 - draw(k, (unsigned)n, 0));
 			if (at * 1000 >= submit_ms)
 				break;
 			if (njobs == cap) {
@@ -907,39 +912,63 @@ report(double ucpu, double umem, int64_t elapsed)
 	return bad;
 }
 
-int
-main(int argc, char *argv[])
+/* A positive (or, when ZERO_OK, zero) number of option C, or exit 100. */
+static double
+num_arg(int c, const char *arg, int zero_ok)
 {
-	const char *errstr, *out = NULL;
-	enum mode mode[NKIND] = { M_OFFERS, M_OFFERS, M_OFFERS, M_OFFERS };
-	double ucpu = 0, umem = 0;
-	int64_t now, next_sample, end;
-	int c, i, ns = 0, part = 0;
+	char *end;
+	double v;
 
-	while ((c = getopt(argc, argv, "c:D:d:g:M:m:o:s:t:")) != -1) {
+	errno = 0;
+	v = strtod(arg, &end);
+	if (errno != 0 || end == arg || *end != '\0' || !isfinite(v) ||
+	    v < 0 || (v == 0 && !zero_ok))
+		errx(100, "-%c %s: not a %s number", c, arg,
+		    zero_ok ? "non-negative" : "positive");
+	return v;
+}
+
+/* Whole seconds of option C, 1 to a day, in milliseconds; or exit 100. */
+static int64_t
+seconds_arg(int c, const char *arg)
+{
+	const char *errstr;
+	long long v = strtonum(arg, 1, 86400, &errstr);
+
+	if (errstr != NULL)
+		errx(100, "-%c %s: %s", c, arg, errstr);
+	return v * 1000;
+}
+
+/* The options into the globals; the series file is OUT. */
+static void
+parse_args(int argc, char *argv[], const char **out)
+{
+	const char *errstr;
+	int c;
+
+	while ((c = getopt(argc, argv, "c:D:d:g:M:m:o:s:t:x:")) != -1) {
 		switch (c) {
 		case 'c':
-			total_cpus = strtod(optarg, NULL);
+			total_cpus = num_arg(c, optarg, 0);
 			break;
 		case 'D':
-			service_decide_s = strtod(optarg, NULL);
+			service_decide_s = num_arg(c, optarg, 1);
 			break;
 		case 'd':
-			decide_s = strtod(optarg, NULL);
+			decide_s = num_arg(c, optarg, 1);
 			break;
 		case 'g':
-			grace_ms = strtonum(optarg, 1, 86400, &errstr) * 1000;
-			if (errstr != NULL)
-				errx(100, "-g %s: %s", optarg, errstr);
+			grace_ms = seconds_arg(c, optarg);
 			break;
 		case 'M':
-			total_mem = strtod(optarg, NULL);
+			total_mem = num_arg(c, optarg, 0);
 			break;
 		case 'm':
 			row = optarg;
 			break;
 		case 'o':
-			out = optarg;
+			*out = optarg;
 			break;
 		case 's':
 			seed = strtonum(optarg, 0, LLONG_MAX, &errstr);
@@ -947,17 +976,82 @@ main(int argc, char *argv[])
 				errx(100, "-s %s: %s", optarg, errstr);
 			break;
 		case 't':
-			submit_ms = strtonum(optarg, 1, 86400, &errstr) * 1000;
-			if (errstr != NULL)
-				errx(100, "-t %s: %s", optarg, errstr);
+			submit_ms = seconds_arg(c, optarg);
+			break;
+		case 'x':
+			xscale = num_arg(c, optarg, 0);
 			break;
 		default:
 			usage();
 		}
 	}
-	if (argc != optind || !(total_cpus > 0) || !(total_mem > 0) ||
-	    !(service_decide_s >= 0) || !(decide_s >= 0))
+	if (argc != optind || total_cpus == 0 || total_mem == 0)
 		usage();
+}
+
+/* Wait until every framework is subscribed, then for the views to fill. */
+static void
+wait_subscribed(void)
+{
+	int64_t end = now_ms() + SUBSCRIBE_WAIT_MS;
+	int i, all;
+
+	for (;;) {
+		for (all = 1, i = 0; i < NKIND; i++)
+			all &= fws[i].subscribed;
+		if (all)
+			break;
+		if (now_ms() > end || got_signal)
+			errx(111, "not every framework subscribed");
+		poll_all(now_ms() + TICK_MS);
+	}
+	end = now_ms() + SNAPSHOT_WAIT_MS;
+	while (now_ms() < end && !got_signal)
+		poll_all(end);
+}
+
+/*
+ * The run: jobs arrive until -t, then it lasts until the last ends or -g
+ * more seconds pass.  Utilization sums go to UCPU and UMEM over NS
+ * samples.  Returns the run's length in ms.
+ */
+static int64_t
+run(double *ucpu, double *umem, int *ns)
+{
+	int64_t now, next_sample;
+	int i, done;
+
+	t0 = now = now_ms();
+	next_sample = t0;
+	while (!got_signal) {
+		now = now_ms();
+		if (now >= next_sample) {
+			sample(now, ucpu, umem, ns);
+			next_sample += SAMPLE_MS;
+		}
+		tick(now);
+		if (nextjob == njobs && now - t0 >= submit_ms) {
+			for (done = 1, i = 0; i < NKIND; i++)
+				done &= fws[i].jobs_done == fws[i].jobs;
+			if (done || now - t0 >= submit_ms + grace_ms)
+				break;
+		}
+		poll_all(now + TICK_MS < next_sample ? now + TICK_MS :
+		    next_sample);
+	}
+	return now - t0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	const char *out = NULL;
+	enum mode mode[NKIND] = { M_OFFERS, M_OFFERS, M_OFFERS, M_OFFERS };
+	double ucpu = 0, umem = 0;
+	int64_t elapsed;
+	int i, rc, ns = 0, part = 0;
+
+	parse_args(argc, argv, &out);
 	if (strcmp(row, "static") == 0)
 		part = 1;
 	else if (strcmp(row, "shared") == 0)
@@ -978,48 +1072,13 @@ main(int argc, char *argv[])
 		err(111, "map");
 	for (i = 0; i < NKIND; i++)
 		fw_start(i, mode[i], part);
-
-	end = now_ms() + SUBSCRIBE_WAIT_MS;
-	for (;;) {
-		int all = 1;
-
-		for (i = 0; i < NKIND; i++)
-			all &= fws[i].subscribed;
-		if (all)
-			break;
-		if (now_ms() > end || got_signal)
-			errx(111, "not every framework subscribed");
-		poll_all(now_ms() + TICK_MS);
-	}
-	end = now_ms() + SNAPSHOT_WAIT_MS;
-	while (now_ms() < end && !got_signal)
-		poll_all(end);
-
-	t0 = now = now_ms();
-	next_sample = t0;
-	while (!got_signal) {
-		now = now_ms();
-		if (now >= next_sample) {
-			sample(now, &ucpu, &umem, &ns);
-			next_sample += SAMPLE_MS;
-		}
-		tick(now);
-		if (nextjob == njobs && now - t0 >= submit_ms) {
-			int done = 1;
-
-			for (i = 0; i < NKIND; i++)
-				done &= fws[i].jobs_done == fws[i].jobs;
-			if (done || now - t0 >= submit_ms + grace_ms)
-				break;
-		}
-		poll_all(now + TICK_MS < next_sample ? now + TICK_MS :
-		    next_sample);
-	}
-	if (series != NULL)
-		fclose(series);
+	wait_subscribed();
+	elapsed = run(&ucpu, &umem, &ns);
+	if (series != NULL && fclose(series) == EOF)
+		err(111, "%s", out);
 	if (got_signal)
 		errx(111, "stopped by signal %d", (int)got_signal);
-	c = report(ns ? ucpu / ns : 0, ns ? umem / ns : 0, now - t0);
+	rc = report(ns ? ucpu / ns : 0, ns ? umem / ns : 0, elapsed);
 	teardown_all();
-	return c;
+	return rc;
 }
