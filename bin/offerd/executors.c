@@ -115,6 +115,7 @@ executor_hold(struct master *m, struct framework *fw, struct agent *a,
 		return;
 	}
 	res_add(&a->used, &e->res);
+	res_add(&fw->held, &e->res);
 	agent_touch(m, a);
 	log_info("executor %s of %s on %s: counted", e->id, fw->id, a->id);
 }
@@ -127,6 +128,8 @@ exec_release(struct master *m, struct agent *a, struct mexec *e)
 
 	map_del(m->executors, e->key);
 	res_sub(&a->used, &e->res);
+	if (fw != NULL)
+		res_sub(&fw->held, &e->res);
 	agent_touch(m, a);
 	if (a->active && fw != NULL)
 		alloc_recover(m, e->framework_id, a->id, &e->res, 0);

@@ -139,6 +139,7 @@ framework_remove(struct master *m, struct framework *fw)
 	json_decref(fw->filters);
 	map_destroy(fw->tasks);
 	map_destroy(fw->offers);
+	res_free(&fw->held);
 	free(fw);
 }
 

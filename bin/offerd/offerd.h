@@ -169,6 +169,7 @@ struct framework {
 	int		 suppressed;	/* by its own SUPPRESS */
 	int		 placeholder;	/* known only from agents' reports */
 	int		 optimistic;	/* mode optimistic: shared.c */
+	struct res	 held;		/* its live tasks, offers, executors */
 };
 
 struct offer {

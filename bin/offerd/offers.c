@@ -36,6 +36,7 @@ offer_make(struct master *m, struct framework *fw, struct agent *a,
 	o->expires = m->conf->offer_timeout_ms > 0 ?
 	    o->created + m->conf->offer_timeout_ms : 0;
 	res_add(&a->offered, &o->res);
+	res_add(&fw->held, &o->res);
 	agent_touch(m, a);
 	map_put(m->offers, o->id, o);
 	map_put(a->offers, o->id, o);
@@ -80,6 +81,7 @@ offer_free(struct master *m, struct offer *o)
 	}
 	if ((fw = map_get(m->frameworks, o->framework_id)) != NULL) {
 		map_del(fw->offers, o->id);
+		res_sub(&fw->held, &o->res);
 		limits_offer(m, fw, -1);
 	}
 	map_del(m->offers, o->id);
@@ -256,6 +258,7 @@ offer_accept(struct master *m, json_t *rec, const struct net_route *from)
 	stats_offer(ST_OFFER_ACCEPTED);
 	res_sub(&a->offered, &o->res);
 	res_sub(&o->res, &sum);
+	res_sub(&fw->held, &sum);	/* held again as tasks and executors */
 	for (i = 0; i < n; i++) {
 		executor_hold(m, fw, a, json_array_get(tasks, i));
 		if (task_create(m, fw, a, json_array_get(tasks, i),

@@ -407,6 +407,8 @@ reserve_offer_ops(struct master *m, json_t *rec, const struct net_route *from,
 	alloc_recover(m, fw->id, a->id, &o->res, 0);
 	res_sub(&a->offered, &o->res);
 	res_add(&a->offered, &s.offer);
+	res_sub(&fw->held, &o->res);
+	res_add(&fw->held, &s.offer);
 	res_free(&o->res);
 	o->res = s.offer;
 	res_free(&a->total);

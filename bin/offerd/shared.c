@@ -204,28 +204,20 @@ shared_gone(struct master *m, struct framework *fw)
 
 /*
  * Into HELD (not initialised): what the frameworks of ROLE hold, reserved
- * and unreserved together: their live tasks, offers and executors.
+ * and unreserved together: their live tasks, offers and executors, as
+ * each framework keeps them (framework->held).
  */
 static void
 role_held(struct master *m, const char *role, struct res *held)
 {
 	struct framework *fw;
-	struct offer *o;
-	struct task *t;
 	struct res sum;
-	size_t fpos, pos;
+	size_t pos;
 
 	res_init(&sum);
-	for (fpos = 0; (fw = map_next(m->frameworks, &fpos, NULL)) != NULL;) {
-		if (strcmp(fw->role, role) != 0)
-			continue;
-		for (pos = 0; (t = map_next(fw->tasks, &pos, NULL)) != NULL;)
-			if (!t->ended)
-				res_add(&sum, &t->res);
-		for (pos = 0; (o = map_next(fw->offers, &pos, NULL)) != NULL;)
-			res_add(&sum, &o->res);
-		executors_held(m, fw->id, &sum);
-	}
+	for (pos = 0; (fw = map_next(m->frameworks, &pos, NULL)) != NULL;)
+		if (strcmp(fw->role, role) == 0)
+			res_add(&sum, &fw->held);
 	if (res_collapse(&sum, held) == -1)
 		res_init(held);
 	res_free(&sum);

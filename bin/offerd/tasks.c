@@ -60,6 +60,8 @@ task_end(struct master *m, struct task *t)
 		    agent_offerable(m, a) ? a->id : NULL, &t->res);
 	if (fw != NULL && fw->ntasks > 0)
 		fw->ntasks--;
+	if (fw != NULL)
+		res_sub(&fw->held, &t->res);
 }
 
 /* Queue T's launch or kill for (re)transmission now. */
@@ -247,6 +249,7 @@ task_hold(struct master *m, struct task *t, struct agent *a,
     struct framework *fw)
 {
 	res_add(&a->used, &t->res);
+	res_add(&fw->held, &t->res);
 	agent_touch(m, a);
 	a->ntasks++;
 	fw->ntasks++;
