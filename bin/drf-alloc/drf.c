@@ -247,6 +247,7 @@ struct role {
 
 struct fw {
 	struct hnode	 hn;		/* in role->fws unless suppressed */
+	uint64_t	 idkey;		/* ID's first 8 bytes, big-endian */
 	char		 id[IDLEN];
 	struct role	*role;
 	char		*attr_filter;	/* NULL: any agent */
@@ -260,6 +261,14 @@ struct fw {
 	size_t		 nholds;
 };
 
+/* What one framework holds on one agent: on two lists, the fw's and the agent's. */
+struct hold {
+	struct fw	*fw;
+	struct agent	*ag;
+	struct res	 res;
+	struct hold	*fprev, *fnext, *aprev, *anext;
+};
+
 struct agent {
 	char		 id[IDLEN];
 	char		*attrs;
@@ -270,14 +279,12 @@ struct agent {
 	int		 reserved;	/* some of its total is reserved to roles */
 	TAILQ_ENTRY(agent) cand;
 	struct hold	*holds;
-};
-
-/* What one framework holds on one agent: on two lists, the fw's and the agent's. */
-struct hold {
-	struct fw	*fw;
-	struct agent	*ag;
-	struct res	 res;
-	struct hold	*fprev, *fnext, *aprev, *anext;
+	/*
+	 * Its first hold, in place (in use when slot.ag is set): most agents
+	 * are held whole by one framework, and a cycle that gave each a
+	 * malloc'd hold spent most of its time faulting those pages in.
+	 */
+	struct hold	 slot;
 };
 
 struct drf {
@@ -345,14 +352,20 @@ agent_unlist(struct drf *d, struct agent *a)
 static int
 name_index(const struct drf *d, const char *name)
 {
-	size_t n = res_base_len(name);
+	const char *a, *b;
 	int i;
 
-	/* the first byte settles most comparisons without a call */
-	for (i = 0; i < d->nnames; i++)
-		if (d->names[i][0] == name[0] &&
-		    strncmp(d->names[i], name, n) == 0 && d->names[i][n] == '\0')
+	/*
+	 * Compared in line, byte by byte up to NAME's end or its "(": a
+	 * cycle looks up every scalar of every offer twice, and calls to
+	 * strcspn and strncmp were a tenth of its instructions.
+	 */
+	for (i = 0; i < d->nnames; i++) {
+		for (a = d->names[i], b = name; *a != '\0' && *a == *b; a++, b++)
+			;
+		if (*a == '\0' && (*b == '\0' || *b == '('))
 			return i;
+	}
 	return -1;
 }
 
@@ -438,7 +451,29 @@ fw_less(const struct hnode *a, const struct hnode *b)
 		return x->dominant < y->dominant;
 	if (x->nalloc != y->nalloc)
 		return x->nalloc < y->nalloc;
+	/* equal shares are common (every fw at one allocation): skip strcmp */
+	if (x->idkey != y->idkey)
+		return x->idkey < y->idkey;
 	return strcmp(x->id, y->id) < 0;
+}
+
+/*
+ * The first 8 bytes of ID as a big-endian number, zero after its end:
+ * two keys compare as strcmp compares those bytes, and equal keys leave
+ * strcmp the rest to settle.
+ */
+static uint64_t
+id_key(const char *id)
+{
+	uint64_t k = 0;
+	int i, end = 0;
+
+	for (i = 0; i < 8; i++) {
+		if (id[i] == '\0')
+			end = 1;
+		k = k << 8 | (end ? 0 : (unsigned char)id[i]);
+	}
+	return k;
 }
 
 static int
@@ -587,9 +622,12 @@ hold_find(const struct fw *f, const struct agent *a)
 static struct hold *
 hold_new(struct fw *f, struct agent *a)
 {
-	struct hold *h = calloc(1, sizeof(*h));
+	struct hold *h;
 
-	if (h == NULL)
+	if (a->slot.ag == NULL) {
+		h = &a->slot;	/* its res is empty: hold_free left it so */
+		h->fprev = h->aprev = NULL;
+	} else if ((h = calloc(1, sizeof(*h))) == NULL)
 		return NULL;
 	h->fw = f;
 	h->ag = a;
@@ -621,7 +659,10 @@ hold_free(struct hold *h)
 		h->anext->aprev = h->aprev;
 	h->fw->nholds--;
 	res_free(&h->res);
-	free(h);
+	if (h == &h->ag->slot)
+		h->ag = NULL;
+	else
+		free(h);
 }
 
 /* ---- replies ---- */
@@ -1104,6 +1145,7 @@ ev_fw_add(struct drf *d, const json_t *rec)
 		if ((f = calloc(1, sizeof(*f))) == NULL)
 			goto nomem;
 		strlcpy(f->id, id, sizeof(f->id));
+		f->idkey = id_key(f->id);
 		f->hn.pos = NOPOS;
 		if (map_put(d->fws, id, f) == -1) {
 			free(f);
@@ -1745,12 +1787,17 @@ static int
 give(struct drf *d, struct fw *f, struct agent *a, const struct res *r)
 {
 	struct hold *h = hold_find(f, a);
-	int fresh = 0, whole = r == &a->free;
+	int64_t v[DRF_MAX_NAMES] = { 0 };
+	int fresh = 0, whole = r == &a->free, i;
 
 	if (d->ops.allocated(d->ops.arg, f->id, a->id, r) == -1)
 		return -1;
-	vec_add(d, f->alloc, r, 1);
-	vec_add(d, f->role->alloc, r, 1);
+	/* R's names are looked up once for the framework and its role */
+	vec_add(d, v, r, 1);
+	for (i = 0; i < d->nnames; i++) {
+		f->alloc[i] += v[i];
+		f->role->alloc[i] += v[i];
+	}
 	if (h == NULL) {
 		if ((h = hold_new(f, a)) == NULL)
 			log_fatalx("allocation: out of memory");
@@ -1758,7 +1805,8 @@ give(struct drf *d, struct fw *f, struct agent *a, const struct res *r)
 	}
 	if (whole && (fresh || res_empty(&h->res))) {
 		/* move: the free vector's range arrays change owner */
-		res_free(&h->res);
+		if (!fresh)
+			res_free(&h->res);	/* a new hold's is zeroed */
 		h->res = a->free;
 		res_init(&a->free);
 	} else {
@@ -1800,9 +1848,10 @@ drf_allocate(struct drf *d)
 		/*
 		 * A part given within a limit leaves the rest for the next
 		 * role: each part fills a limit, so few rounds are possible.
+		 * The first round was just checked above.
 		 */
-		for (k = 0; k <= DRF_MAX_NAMES && allocatable(d, &a->free,
-		    a->reserved); k++) {
+		for (k = 0; k <= DRF_MAX_NAMES && (k == 0 ||
+		    allocatable(d, &a->free, a->reserved)); k++) {
 			p.ag = a;
 			p.found = NULL;
 			if (heap_first(&d->roles, &d->vroles, role_eligible,

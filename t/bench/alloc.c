@@ -5,6 +5,7 @@
  * Each case runs in its own process so that rss_mb is its own peak.
  *
  *   alloc [AGENTS FRAMEWORKS]     default: the two cases of issue 3,
+ *                                 the 50,000 x 1,000 case of issue 19,
  *                                 then the quota comparison of issue 17
  *
  * The quota comparison (issue 17) puts 10,000 agents and 1,000 frameworks
@@ -249,5 +250,6 @@ main(int argc, char *argv[])
 		return 100;
 	}
 	return fork_case(10000, 1000, 0, 0, NULL) |
-	    fork_case(50000, 200, 0, 0, NULL) | quota_compare();
+	    fork_case(50000, 200, 0, 0, NULL) |
+	    fork_case(50000, 1000, 0, 0, NULL) | quota_compare();
 }
