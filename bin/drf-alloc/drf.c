@@ -53,22 +53,30 @@ heap_up(struct heap *h, size_t i)
 	}
 }
 
-/* Move the node at I down until no child is smaller. */
+/*
+ * Move the node at I down until no child is smaller.  The smaller child
+ * moves up into the hole and the node is written once, where it stops:
+ * after each allocation the framework sinks through the whole heap.
+ */
 static void
 heap_down(struct heap *h, size_t i)
 {
-	for (;;) {
-		size_t l = 2 * i + 1, r = l + 1, m = i;
+	struct hnode *x = h->a[i], *c;
 
-		if (l < h->n && h->less(h->a[l], h->a[m]))
-			m = l;
-		if (r < h->n && h->less(h->a[r], h->a[m]))
-			m = r;
-		if (m == i)
-			return;
-		heap_swap(h, i, m);
+	for (;;) {
+		size_t l = 2 * i + 1, m;
+
+		if (l >= h->n)
+			break;
+		m = l + 1 < h->n && h->less(h->a[l + 1], h->a[l]) ? l + 1 : l;
+		if (!h->less((c = h->a[m]), x))
+			break;
+		h->a[i] = c;
+		c->pos = i;
 		i = m;
 	}
+	h->a[i] = x;
+	x->pos = i;
 }
 
 /* Add X to H.  Returns 0 or -1 (out of memory). */
