@@ -1744,6 +1744,34 @@ offerable(const struct drf *d, const struct role *r, const struct res *avail,
 }
 
 /*
+ * Does role R's limit leave all of FREE (nothing reserved in it) to R?
+ * 1: yes, offerable() would copy FREE unchanged; -1: a limited scalar of
+ * FREE has no room left (offerable() returns 1); 0: the limit cuts a
+ * part, offerable() must make it.  Spares the common case a copy.
+ */
+static int
+within_limit(const struct drf *d, const struct role *r, const struct res *free)
+{
+	const struct res_item *it;
+	int i, k, whole = 1;
+	int64_t head;
+
+	for (i = 0; i < free->n; i++) {
+		it = &free->it[i];
+		if (it->kind != RES_SCALAR || it->milli == 0 ||
+		    !res_has(r->limit, it->name))
+			continue;
+		k = name_index(d, it->name);
+		head = res_get(r->limit, it->name) - (k >= 0 ? r->alloc[k] : 0);
+		if (head <= 0)
+			return -1;
+		if (it->milli > head)
+			whole = 0;
+	}
+	return whole;
+}
+
+/*
  * heap_first predicate: does role N have an eligible framework?  Sets
  * P->found, and P->avail to what it may be offered (within its limit).
  */
@@ -1754,6 +1782,14 @@ role_eligible(struct hnode *n, void *arg)
 	struct pick *p = arg;
 
 	p->avail = &p->ag->free;
+	if (r->limit != NULL && !p->ag->reserved) {
+		switch (within_limit(p->d, r, &p->ag->free)) {
+		case 1:
+			goto frameworks;	/* offer it all, no copy */
+		case -1:
+			return 0;		/* no room left */
+		}
+	}
 	if (r->limit != NULL || p->ag->reserved) {
 		if (offerable(p->d, r, &p->ag->free, &p->capped) != 0 ||
 		    !allocatable(p->d, &p->capped, p->ag->reserved))
@@ -1763,6 +1799,7 @@ role_eligible(struct hnode *n, void *arg)
 		if (p->ag->reserved && res_collapse(&p->capped, &p->flat) == -1)
 			return 0;
 	}
+frameworks:
 	p->found = (struct fw *)heap_first(&r->fws, &p->d->vfws, fw_eligible, p);
 	return p->found != NULL;
 }
