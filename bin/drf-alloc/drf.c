@@ -53,22 +53,30 @@ heap_up(struct heap *h, size_t i)
 	}
 }
 
-/* Move the node at I down until no child is smaller. */
+/*
+ * Move the node at I down until no child is smaller.  The smaller child
+ * moves up into the hole and the node is written once, where it stops:
+ * after each allocation the framework sinks through the whole heap.
+ */
 static void
 heap_down(struct heap *h, size_t i)
 {
-	for (;;) {
-		size_t l = 2 * i + 1, r = l + 1, m = i;
+	struct hnode *x = h->a[i], *c;
 
-		if (l < h->n && h->less(h->a[l], h->a[m]))
-			m = l;
-		if (r < h->n && h->less(h->a[r], h->a[m]))
-			m = r;
-		if (m == i)
-			return;
-		heap_swap(h, i, m);
+	for (;;) {
+		size_t l = 2 * i + 1, m;
+
+		if (l >= h->n)
+			break;
+		m = l + 1 < h->n && h->less(h->a[l + 1], h->a[l]) ? l + 1 : l;
+		if (!h->less((c = h->a[m]), x))
+			break;
+		h->a[i] = c;
+		c->pos = i;
 		i = m;
 	}
+	h->a[i] = x;
+	x->pos = i;
 }
 
 /* Add X to H.  Returns 0 or -1 (out of memory). */
@@ -247,6 +255,7 @@ struct role {
 
 struct fw {
 	struct hnode	 hn;		/* in role->fws unless suppressed */
+	uint64_t	 idkey;		/* ID's first 8 bytes, big-endian */
 	char		 id[IDLEN];
 	struct role	*role;
 	char		*attr_filter;	/* NULL: any agent */
@@ -260,6 +269,14 @@ struct fw {
 	size_t		 nholds;
 };
 
+/* What one framework holds on one agent: on two lists, the fw's and the agent's. */
+struct hold {
+	struct fw	*fw;
+	struct agent	*ag;
+	struct res	 res;
+	struct hold	*fprev, *fnext, *aprev, *anext;
+};
+
 struct agent {
 	char		 id[IDLEN];
 	char		*attrs;
@@ -270,14 +287,12 @@ struct agent {
 	int		 reserved;	/* some of its total is reserved to roles */
 	TAILQ_ENTRY(agent) cand;
 	struct hold	*holds;
-};
-
-/* What one framework holds on one agent: on two lists, the fw's and the agent's. */
-struct hold {
-	struct fw	*fw;
-	struct agent	*ag;
-	struct res	 res;
-	struct hold	*fprev, *fnext, *aprev, *anext;
+	/*
+	 * Its first hold, in place (in use when slot.ag is set): most agents
+	 * are held whole by one framework, and a cycle that gave each a
+	 * malloc'd hold spent most of its time faulting those pages in.
+	 */
+	struct hold	 slot;
 };
 
 struct drf {
@@ -345,14 +360,20 @@ agent_unlist(struct drf *d, struct agent *a)
 static int
 name_index(const struct drf *d, const char *name)
 {
-	size_t n = res_base_len(name);
+	const char *a, *b;
 	int i;
 
-	/* the first byte settles most comparisons without a call */
-	for (i = 0; i < d->nnames; i++)
-		if (d->names[i][0] == name[0] &&
-		    strncmp(d->names[i], name, n) == 0 && d->names[i][n] == '\0')
+	/*
+	 * Compared in line, byte by byte up to NAME's end or its "(": a
+	 * cycle looks up every scalar of every offer twice, and calls to
+	 * strcspn and strncmp were a tenth of its instructions.
+	 */
+	for (i = 0; i < d->nnames; i++) {
+		for (a = d->names[i], b = name; *a != '\0' && *a == *b; a++, b++)
+			;
+		if (*a == '\0' && (*b == '\0' || *b == '('))
 			return i;
+	}
 	return -1;
 }
 
@@ -438,7 +459,29 @@ fw_less(const struct hnode *a, const struct hnode *b)
 		return x->dominant < y->dominant;
 	if (x->nalloc != y->nalloc)
 		return x->nalloc < y->nalloc;
+	/* equal shares are common (every fw at one allocation): skip strcmp */
+	if (x->idkey != y->idkey)
+		return x->idkey < y->idkey;
 	return strcmp(x->id, y->id) < 0;
+}
+
+/*
+ * The first 8 bytes of ID as a big-endian number, zero after its end:
+ * two keys compare as strcmp compares those bytes, and equal keys leave
+ * strcmp the rest to settle.
+ */
+static uint64_t
+id_key(const char *id)
+{
+	uint64_t k = 0;
+	int i, end = 0;
+
+	for (i = 0; i < 8; i++) {
+		if (id[i] == '\0')
+			end = 1;
+		k = k << 8 | (end ? 0 : (unsigned char)id[i]);
+	}
+	return k;
 }
 
 static int
@@ -587,9 +630,12 @@ hold_find(const struct fw *f, const struct agent *a)
 static struct hold *
 hold_new(struct fw *f, struct agent *a)
 {
-	struct hold *h = calloc(1, sizeof(*h));
+	struct hold *h;
 
-	if (h == NULL)
+	if (a->slot.ag == NULL) {
+		h = &a->slot;	/* its res is empty: hold_free left it so */
+		h->fprev = h->aprev = NULL;
+	} else if ((h = calloc(1, sizeof(*h))) == NULL)
 		return NULL;
 	h->fw = f;
 	h->ag = a;
@@ -621,7 +667,10 @@ hold_free(struct hold *h)
 		h->anext->aprev = h->aprev;
 	h->fw->nholds--;
 	res_free(&h->res);
-	free(h);
+	if (h == &h->ag->slot)
+		h->ag = NULL;
+	else
+		free(h);
 }
 
 /* ---- replies ---- */
@@ -1104,6 +1153,7 @@ ev_fw_add(struct drf *d, const json_t *rec)
 		if ((f = calloc(1, sizeof(*f))) == NULL)
 			goto nomem;
 		strlcpy(f->id, id, sizeof(f->id));
+		f->idkey = id_key(f->id);
 		f->hn.pos = NOPOS;
 		if (map_put(d->fws, id, f) == -1) {
 			free(f);
@@ -1694,6 +1744,34 @@ offerable(const struct drf *d, const struct role *r, const struct res *avail,
 }
 
 /*
+ * Does role R's limit leave all of FREE (nothing reserved in it) to R?
+ * 1: yes, offerable() would copy FREE unchanged; -1: a limited scalar of
+ * FREE has no room left (offerable() returns 1); 0: the limit cuts a
+ * part, offerable() must make it.  Spares the common case a copy.
+ */
+static int
+within_limit(const struct drf *d, const struct role *r, const struct res *free)
+{
+	const struct res_item *it;
+	int i, k, whole = 1;
+	int64_t head;
+
+	for (i = 0; i < free->n; i++) {
+		it = &free->it[i];
+		if (it->kind != RES_SCALAR || it->milli == 0 ||
+		    !res_has(r->limit, it->name))
+			continue;
+		k = name_index(d, it->name);
+		head = res_get(r->limit, it->name) - (k >= 0 ? r->alloc[k] : 0);
+		if (head <= 0)
+			return -1;
+		if (it->milli > head)
+			whole = 0;
+	}
+	return whole;
+}
+
+/*
  * heap_first predicate: does role N have an eligible framework?  Sets
  * P->found, and P->avail to what it may be offered (within its limit).
  */
@@ -1704,6 +1782,14 @@ role_eligible(struct hnode *n, void *arg)
 	struct pick *p = arg;
 
 	p->avail = &p->ag->free;
+	if (r->limit != NULL && !p->ag->reserved) {
+		switch (within_limit(p->d, r, &p->ag->free)) {
+		case 1:
+			goto frameworks;	/* offer it all, no copy */
+		case -1:
+			return 0;		/* no room left */
+		}
+	}
 	if (r->limit != NULL || p->ag->reserved) {
 		if (offerable(p->d, r, &p->ag->free, &p->capped) != 0 ||
 		    !allocatable(p->d, &p->capped, p->ag->reserved))
@@ -1713,6 +1799,7 @@ role_eligible(struct hnode *n, void *arg)
 		if (p->ag->reserved && res_collapse(&p->capped, &p->flat) == -1)
 			return 0;
 	}
+frameworks:
 	p->found = (struct fw *)heap_first(&r->fws, &p->d->vfws, fw_eligible, p);
 	return p->found != NULL;
 }
@@ -1745,12 +1832,17 @@ static int
 give(struct drf *d, struct fw *f, struct agent *a, const struct res *r)
 {
 	struct hold *h = hold_find(f, a);
-	int fresh = 0, whole = r == &a->free;
+	int64_t v[DRF_MAX_NAMES] = { 0 };
+	int fresh = 0, whole = r == &a->free, i;
 
 	if (d->ops.allocated(d->ops.arg, f->id, a->id, r) == -1)
 		return -1;
-	vec_add(d, f->alloc, r, 1);
-	vec_add(d, f->role->alloc, r, 1);
+	/* R's names are looked up once for the framework and its role */
+	vec_add(d, v, r, 1);
+	for (i = 0; i < d->nnames; i++) {
+		f->alloc[i] += v[i];
+		f->role->alloc[i] += v[i];
+	}
 	if (h == NULL) {
 		if ((h = hold_new(f, a)) == NULL)
 			log_fatalx("allocation: out of memory");
@@ -1758,7 +1850,8 @@ give(struct drf *d, struct fw *f, struct agent *a, const struct res *r)
 	}
 	if (whole && (fresh || res_empty(&h->res))) {
 		/* move: the free vector's range arrays change owner */
-		res_free(&h->res);
+		if (!fresh)
+			res_free(&h->res);	/* a new hold's is zeroed */
 		h->res = a->free;
 		res_init(&a->free);
 	} else {
@@ -1800,9 +1893,10 @@ drf_allocate(struct drf *d)
 		/*
 		 * A part given within a limit leaves the rest for the next
 		 * role: each part fills a limit, so few rounds are possible.
+		 * The first round was just checked above.
 		 */
-		for (k = 0; k <= DRF_MAX_NAMES && allocatable(d, &a->free,
-		    a->reserved); k++) {
+		for (k = 0; k <= DRF_MAX_NAMES && (k == 0 ||
+		    allocatable(d, &a->free, a->reserved)); k++) {
 			p.ag = a;
 			p.found = NULL;
 			if (heap_first(&d->roles, &d->vroles, role_eligible,
