@@ -470,8 +470,15 @@ on_subscribed(struct sched *s, void *ctx, const char *id, int again)
 
 	(void)id;
 	(void)again;
-	if (f->subscribed)
+	/*
+	 * A framework that subscribes again has followed a new leader of
+	 * the master's election: the wall-clock time is for failover-storm.
+	 */
+	if (f->subscribed) {
+		fprintf(stderr, "load: framework %d subscribed again at %lld\n",
+		    (int)(f - fws), (long long)wall_ms());
 		return;
+	}
 	f->subscribed = 1;
 	nsubscribed++;
 	if (f->probe)
