@@ -20,8 +20,14 @@
  * replaced by i, "%{i%K}" by i mod K, "%{i/K}" by i div K and "%%" by
  * '%'.  -r is every agent's resources (default EMU_RESOURCES_DEFAULT),
  * -H the heartbeat interval (1s), -u the first resend of an update (10s).
+ * The master (-m, else as every tool finds it) may be named by its
+ * election (zk://, lock://, elect.h): the emulator then follows the
+ * leader as agentd does, and at a new one logs "the master moved to EP
+ * at T" (T: wall-clock ms) and has every agent register again, tasks and
+ * all, paced at EMU_REGISTER_RATE.
  * It logs like a daemon (-d: to stderr), "all N agents registered in T
- * ms" once, and counts every EMU_REPORT_MS.  Exit status: 0 after
+ * ms" once, "all N agents registered again in T ms, at W" after each
+ * move, and counts every EMU_REPORT_MS.  Exit status: 0 after
  * SIGTERM or SIGINT, 100 for a usage error, 111 for a system failure or
  * a malformed pattern.
  */
