@@ -51,6 +51,8 @@
 #define SCHED_QUEUE_MAX		65536	/* calls waiting at most; more fail */
 #define SCHED_KILL_RESEND_MS	1000	/* KILL retransmission */
 #define SCHED_KILL_TRIES	30	/* kills sent before giving up */
+#define SCHED_FOLLOW_MS		50	/* a new leader of the master's election
+					   is looked for this often at least */
 
 struct sched;
 

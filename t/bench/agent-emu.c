@@ -20,8 +20,14 @@
  * replaced by i, "%{i%K}" by i mod K, "%{i/K}" by i div K and "%%" by
  * '%'.  -r is every agent's resources (default EMU_RESOURCES_DEFAULT),
  * -H the heartbeat interval (1s), -u the first resend of an update (10s).
+ * The master (-m, else as every tool finds it) may be named by its
+ * election (zk://, lock://, elect.h): the emulator then follows the
+ * leader as agentd does, and at a new one logs "the master moved to EP
+ * at T" (T: wall-clock ms) and has every agent register again, tasks and
+ * all, paced at EMU_REGISTER_RATE.
  * It logs like a daemon (-d: to stderr), "all N agents registered in T
- * ms" once, and counts every EMU_REPORT_MS.  Exit status: 0 after
+ * ms" once, "all N agents registered again in T ms, at W" after each
+ * move, and counts every EMU_REPORT_MS.  Exit status: 0 after
  * SIGTERM or SIGINT, 100 for a usage error, 111 for a system failure or
  * a malformed pattern.
  */
@@ -40,6 +46,7 @@
 #include <bsd/libutil.h>
 
 #include "agent.h"
+#include "elect.h"
 #include "log.h"
 #include "map.h"
 #include "net.h"
@@ -61,6 +68,7 @@
 #define EMU_POLL_MAX_MS		1000
 #define EMU_REPORT_MS		10000
 #define EMU_ERRORS_LOGGED	10	/* ERROR records logged in full */
+#define EMU_LEADER_POLL_US	50000	/* waiting for an election's first leader */
 
 #define CONTAINER(p, type, member) \
 	((type *)(void *)((char *)(p) - offsetof(type, member)))
@@ -73,6 +81,7 @@ struct etask {
 
 struct emu {
 	struct net	 *net;
+	struct elect_follow *follow;	/* the master's leader, if elected */
 	struct agent_set *set;
 	struct timeq	  timers;
 	char		  tag[24];	/* "emu-" and 12 hex digits */
@@ -80,6 +89,7 @@ struct emu {
 	const char	 *prefix, *pattern;
 	char		  resources[1024];
 	int		  all_reported;
+	int64_t		  moved;	/* when the master last moved, or 0 */
 	struct net_queue  q;		/* records the socket refused */
 	int64_t		  started, next_report;
 	unsigned long long sent, dropped, launched, finished, killed, errors;
@@ -319,8 +329,13 @@ report(struct emu *e, int64_t now)
 	struct agent_set *s = e->set;
 
 	if (s->nregistered == s->n && !e->all_reported) {
-		log_info("emulate: all %d agents registered in %lld ms", s->n,
-		    (long long)(now - e->started));
+		if (e->moved != 0)
+			log_info("emulate: all %d agents registered again in "
+			    "%lld ms, at %lld", s->n,
+			    (long long)(now - e->moved), (long long)wall_ms());
+		else
+			log_info("emulate: all %d agents registered in %lld ms",
+			    s->n, (long long)(now - e->started));
 		e->all_reported = 1;
 	} else if (s->nregistered < s->n)
 		e->all_reported = 0;
@@ -332,6 +347,35 @@ report(struct emu *e, int64_t now)
 	    "%llu dropped, %llu errors", s->nregistered, s->n,
 	    map_count(s->tasks), e->launched, e->finished, e->killed, e->sent,
 	    e->q.len, e->dropped, e->errors);
+}
+
+/*
+ * A new leader of the master's election: every agent registers with it
+ * again, with its tasks, at once; the set's rate limit paces them.  The
+ * records the old leader's socket refused go nowhere: what matters is
+ * resent to the new one.
+ */
+static void
+follow_master(struct emu *e)
+{
+	char err[256], ep[ELECT_ENDPOINT_MAX];
+	struct net *nn;
+	int i;
+
+	if (elect_follow_poll(e->follow, ep, sizeof(ep)) != 1)
+		return;
+	if ((nn = net_open(NET_PEER, ep, err)) == NULL) {
+		log_warnx("new leader %s: %s", ep, err);
+		return;
+	}
+	log_info("the master moved to %s at %lld", ep, (long long)wall_ms());
+	net_queue_clear(&e->q);
+	net_close(e->net);
+	e->net = nn;
+	e->moved = now_ms();
+	e->all_reported = 0;
+	for (i = 0; i < e->set->n; i++)
+		agent_reregister(&e->set->agents[i], 0);
 }
 
 /* Serve the master until SIGTERM or SIGINT. */
@@ -358,6 +402,7 @@ run(struct emu *e, int sigfd)
 		sig_drain();
 		stop = sig_take(SIGTERM) || sig_take(SIGINT);
 		agent_set_receive(e->set, e->net);
+		follow_master(e);
 		e->sent += net_queue_flush(e->net, &e->q);
 		timeq_run(&e->timers, now_ms(), EMU_TIMER_BATCH);
 		agent_set_flush(e->set);
@@ -454,7 +499,12 @@ main(int argc, char *argv[])
 	/* the credential as every tool finds it ($CLUSTER_CREDENTIAL, ...) */
 	if (net_peer_cred_find(NULL, err) == -1)
 		log_fatalx("credential: %s", err);
-	if ((e.net = net_open(NET_PEER, master, err)) == NULL)
+	if ((e.follow = elect_follow_create(master, err)) == NULL)
+		errx(100, "master %s: %s", master, err);
+	/* a master named by its election: wait for its first leader */
+	while (elect_follow_poll(e.follow, buf, sizeof(buf)) != 1)
+		usleep(EMU_LEADER_POLL_US);
+	if ((e.net = net_open(NET_PEER, buf, err)) == NULL)
 		log_fatalx("%s", err);
 	if (pfh != NULL)
 		pidfile_write(pfh);
@@ -471,6 +521,7 @@ main(int argc, char *argv[])
 	agent_set_destroy(e.set);
 	net_queue_clear(&e.q);
 	net_close(e.net);
+	elect_follow_destroy(e.follow);
 	timeq_clear(&e.timers);
 	if (pfh != NULL)
 		pidfile_remove(pfh);

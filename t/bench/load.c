@@ -38,6 +38,11 @@
  *   throughput tasks=N tasks_per_s=X
  * counted from the first offer to the last TASK_FINISHED.
  *
+ * -F S gives every framework a failover timeout of S seconds (default 0:
+ * a framework the master stops hearing from is removed, its tasks
+ * killed); t/bench/failover-storm needs one, so that frameworks a loaded
+ * master heard from late are not removed while a leader changes.
+ *
  * Exit status: 0, 1 when tasks or probes failed or nothing was measured,
  * 100 on a usage error, 111 on a system failure.
  */
@@ -151,7 +156,7 @@ usage(void)
 	    "[-r resources] [-S stddev]\n"
 	    "            [-w warmup-min] [-W warmup-max] [-x master-pid] "
 	    "[-y allocator-pid]\n"
-	    "            [-E executor-command]\n");
+	    "            [-E executor-command] [-F failover-timeout]\n");
 	exit(100);
 }
 
@@ -470,8 +475,15 @@ on_subscribed(struct sched *s, void *ctx, const char *id, int again)
 
 	(void)id;
 	(void)again;
-	if (f->subscribed)
+	/*
+	 * A framework that subscribes again has followed a new leader of
+	 * the master's election: the wall-clock time is for failover-storm.
+	 */
+	if (f->subscribed) {
+		fprintf(stderr, "load: framework %d subscribed again at %lld\n",
+		    (int)(f - fws), (long long)wall_ms());
 		return;
+	}
 	f->subscribed = 1;
 	nsubscribed++;
 	if (f->probe)
@@ -698,8 +710,12 @@ main(int argc, char *argv[])
 	long long cpu0 = -1, acpu0 = -1, cpu1 = -1, acpu1 = -1;
 	double rss_max = -1;
 
-	while ((ch = getopt(argc, argv, "a:d:E:f:L:m:M:n:p:P:r:S:w:W:x:y:")) != -1) {
+	while ((ch = getopt(argc, argv, "a:d:E:f:F:L:m:M:n:p:P:r:S:w:W:x:y:")) != -1) {
 		switch (ch) {
+		case 'F':
+			/* seconds the master keeps a silent framework's tasks */
+			so.failover_timeout = opt_num(optarg, 0, 1e6);
+			break;
 		case 'E':
 			o.executor = optarg;
 			break;
