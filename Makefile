@@ -73,8 +73,9 @@ EXCOMMON = examples/common/example.c examples/common/example.h
 EXAMPLES = $(patsubst %.c,build/%,$(filter-out examples/common/%,\
 	   $(wildcard examples/*/*.c)))
 # Test tools, built with the programs and never installed: the agent
-# emulator and the drivers of library modules (t/unit).
-TESTPROGS = build/bench/agent-emu \
+# emulator, the architectures workload (t/0705) and the drivers of
+# library modules (t/unit).
+TESTPROGS = build/bench/agent-emu build/bench/arch \
 	   $(patsubst t/unit/%.c,build/test/%,$(wildcard t/unit/*.c))
 
 .PHONY: all deps check demo bench fuzz san install uninstall clean FORCE
