@@ -171,3 +171,25 @@ sibling_program(const char *name, const char *fallback, char *buf, size_t len)
 	return buf;
 }
 
+
+long long
+proc_cpu_ticks(int pid)
+{
+	char path[64], buf[2048], *p;
+	unsigned long long ut, st;
+	FILE *fp;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if ((fp = fopen(path, "r")) == NULL)
+		return -1;
+	n = fread(buf, 1, sizeof(buf) - 1, fp);
+	fclose(fp);
+	buf[n] = '\0';
+	/* the command may hold spaces and parentheses: skip past the last ')' */
+	if ((p = strrchr(buf, ')')) == NULL ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+	    &ut, &st) != 2)
+		return -1;
+	return (long long)(ut + st);
+}

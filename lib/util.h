@@ -86,4 +86,7 @@ struct pidfh *pidfile_take(const char *path);
 char	*sibling_program(const char *name, const char *fallback, char *buf,
 	    size_t len);
 
+/* utime + stime of process PID in clock ticks, or -1 (for benchmarks). */
+long long proc_cpu_ticks(int pid);
+
 #endif

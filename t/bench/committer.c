@@ -86,28 +86,6 @@ usage(void)
 	exit(EXIT_USAGE);
 }
 
-/* utime + stime of process PID in clock ticks, or -1. */
-static long long
-proc_cpu(int pid)
-{
-	char path[64], buf[2048], *p;
-	unsigned long long ut, st;
-	FILE *fp;
-	size_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	if ((fp = fopen(path, "r")) == NULL)
-		return -1;
-	n = fread(buf, 1, sizeof(buf) - 1, fp);
-	fclose(fp);
-	buf[n] = '\0';
-	if ((p = strrchr(buf, ')')) == NULL ||
-	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
-	    &ut, &st) != 2)
-		return -1;
-	return (long long)(ut + st);
-}
-
 static void	refill(struct fw *);
 
 /* One FREE entry into the view, unless it is older than what we have. */
@@ -314,13 +292,13 @@ run(void)
 	while (now_ms() < end)
 		poll_all(end);
 	measuring = 1;
-	cpu0 = o.pid ? proc_cpu(o.pid) : -1;
+	cpu0 = o.pid ? proc_cpu_ticks(o.pid) : -1;
 	t0 = now_ms();
 	end = t0 + o.measure_ms;
 	while (now_ms() < end)
 		poll_all(end);
 	t1 = now_ms();
-	cpu1 = o.pid ? proc_cpu(o.pid) : -1;
+	cpu1 = o.pid ? proc_cpu_ticks(o.pid) : -1;
 	measuring = 0;
 	n = n_committed + n_aborted;
 	if (n == 0) {

@@ -176,29 +176,6 @@ normal(double mean, double sd)
 	return mean + sd * sqrt(-2 * log(u1)) * cos(2 * M_PI * u2);
 }
 
-/* utime + stime of process PID in clock ticks, or -1. */
-static long long
-proc_cpu(int pid)
-{
-	char path[64], buf[2048], *p;
-	unsigned long long ut, st;
-	FILE *fp;
-	size_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	if ((fp = fopen(path, "r")) == NULL)
-		return -1;
-	n = fread(buf, 1, sizeof(buf) - 1, fp);
-	fclose(fp);
-	buf[n] = '\0';
-	/* the command may hold spaces and parentheses: skip past the last ')' */
-	if ((p = strrchr(buf, ')')) == NULL ||
-	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
-	    &ut, &st) != 2)
-		return -1;
-	return (long long)(ut + st);
-}
-
 /* VmRSS of process PID in MB, or -1. */
 static double
 proc_rss_mb(int pid)
@@ -853,8 +830,8 @@ main(int argc, char *argv[])
 							    PROBE_GAP_MS);
 					offers0 = n_offers;
 					updates0 = n_updates;
-					cpu0 = o.pid ? proc_cpu(o.pid) : -1;
-					acpu0 = o.alloc_pid ? proc_cpu(o.alloc_pid) : -1;
+					cpu0 = o.pid ? proc_cpu_ticks(o.pid) : -1;
+					acpu0 = o.alloc_pid ? proc_cpu_ticks(o.alloc_pid) : -1;
 					fprintf(stderr, "load: %s after %lld ms with "
 					    "%llu tasks running, %llu without an update, "
 					    "the oldest launched %lld ms ago; measuring "
@@ -880,8 +857,8 @@ main(int argc, char *argv[])
 			w1 = now;
 			offers1 = n_offers;
 			updates1 = n_updates;
-			cpu1 = o.pid ? proc_cpu(o.pid) : -1;
-			acpu1 = o.alloc_pid ? proc_cpu(o.alloc_pid) : -1;
+			cpu1 = o.pid ? proc_cpu_ticks(o.pid) : -1;
+			acpu1 = o.alloc_pid ? proc_cpu_ticks(o.alloc_pid) : -1;
 		}
 		if (w1 != 0) {
 			/* the probes started in the window may end after it */
