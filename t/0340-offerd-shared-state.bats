@@ -153,8 +153,12 @@ running_cpus() {
 	bridge_wait opt '"type":"ERROR".*no agent_id'
 	bridge_send opt "{\"type\":\"COMMIT\",\"transaction_id\":\"x5\",\"tasks\":[$(task b4 "$A1" 'cpus:0.5' 'true')]}"
 	bridge_wait opt '"type":"ERROR".*at least mem'
+	# more than 1000 tasks in one transaction
+	big=$(for i in $(seq 1001); do task "m$i" "$A1" 'cpus:0.01;mem:4' 'true'; done | paste -sd, -)
+	bridge_send opt "{\"type\":\"COMMIT\",\"transaction_id\":\"x6\",\"tasks\":[$big]}"
+	bridge_wait opt '"type":"ERROR".*tasks 1 to 1000'
 	[ "$(cluster-ctl -h -o task_id tasks | wc -l)" -eq "$n" ]
-	! grep -q '"transaction_id":"x[1-5]".*COMMITTED\|COMMITTED.*"transaction_id":"x[1-5]"' "$TMP/opt.ev"
+	! grep -q '"transaction_id":"x[1-6]".*COMMITTED.*"transaction_id":"x[1-6]"' "$TMP/opt.ev"
 	# an offer-based framework cannot COMMIT
 	bridge_start offers
 	bridge_send offers "{\"type\":\"COMMIT\",\"transaction_id\":\"o1\",\"tasks\":[$(task o1 "$A1" 'cpus:0.5;mem:64' 'true')]}"
