@@ -70,7 +70,7 @@ struct agent_task {
 	struct timeq_ent retry;
 	LIST_ENTRY(agent_task) agent_link, dirty_link;
 	struct agent_executor *exec;	/* the executor it runs in, or NULL */
-	LIST_ENTRY(agent_task) exec_link;	/* on exec's list */
+	TAILQ_ENTRY(agent_task) exec_link;	/* on exec's list */
 	int64_t		 exec_seq;	/* the executor's last update taken */
 	int		 exec_kill;	/* a KILL_TASK is wanted */
 	int		 exec_hold;	/* its LAUNCH_TASK waits for the
@@ -100,7 +100,7 @@ struct agent_executor {
 	int64_t		 resize_busy;	/* the resize awaiting its answer, or 0 */
 	json_t		*acks;		/* ACKNOWLEDGEs for it, sent at the
 					   flush once their updates are kept */
-	LIST_HEAD(, agent_task) tasks;	/* the tasks that name it */
+	TAILQ_HEAD(, agent_task) tasks;	/* the tasks that name it, oldest first */
 	TAILQ_HEAD(, agent_task) ready;	/* to send, in order, as the window
 					   lets them */
 	int		 inflight;	/* tasks exec_sent */

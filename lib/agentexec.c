@@ -79,7 +79,7 @@ exec_new(struct agent *a, const char *fw, const char *id, json_t *info)
 	e->agent = a;
 	e->info = info;
 	e->timer.fire = exec_fire;
-	LIST_INIT(&e->tasks);
+	TAILQ_INIT(&e->tasks);
 	TAILQ_INIT(&e->ready);
 	if (map_put(s->executors, e->key, e) == -1) {
 		json_decref(info);
@@ -96,7 +96,7 @@ exec_free(struct agent_executor *e)
 	struct agent_set *s = e->agent->set;
 	struct agent_task *t;
 
-	while ((t = LIST_FIRST(&e->tasks)) != NULL)
+	while ((t = TAILQ_FIRST(&e->tasks)) != NULL)
 		agent_exec_detach(t);
 	map_del(s->executors, e->key);
 	timeq_stop(s->conf.timers, &e->timer);
@@ -263,7 +263,7 @@ agent_exec_detach(struct agent_task *t)
 {
 	exec_unready(t);
 	exec_landed(t);
-	LIST_REMOVE(t, exec_link);
+	TAILQ_REMOVE(&t->exec->tasks, t, exec_link);
 	t->exec = NULL;
 }
 
@@ -406,8 +406,8 @@ agent_exec_exited(struct agent_executor *e, int lost, const char *reason)
 	snprintf(why, sizeof(why), "executor %s %s%s%s", e->id, reason,
 	    e->why[0] ? ": " : "", e->why);
 	log_info("executor %s of %s: %s", e->id, e->framework_id, why);
-	for (t = LIST_FIRST(&e->tasks); t != NULL; t = next) {
-		next = LIST_NEXT(t, exec_link);
+	for (t = TAILQ_FIRST(&e->tasks); t != NULL; t = next) {
+		next = TAILQ_NEXT(t, exec_link);
 		if (!t->ended)
 			agent_update(t, t->exec_kill ? TASK_KILLED :
 			    lost ? TASK_LOST : TASK_FAILED,
@@ -467,7 +467,7 @@ exec_register(struct agent_executor *e)
 		return;
 	}
 	/* a task it has not spoken of yet may have missed its LAUNCH_TASK */
-	LIST_FOREACH(t, &e->tasks, exec_link) {
+	TAILQ_FOREACH(t, &e->tasks, exec_link) {
 		if (t->ended || t->exec_hold || t->exec_ready)
 			continue;
 		if (t->exec_sent)
@@ -680,7 +680,7 @@ exec_limits(struct agent_executor *e, struct res *limits)
 
 	if (res_parse(rec_str(e->info, "resources"), limits, err) == -1)
 		return -1;
-	LIST_FOREACH(t, &e->tasks, exec_link) {
+	TAILQ_FOREACH(t, &e->tasks, exec_link) {
 		if (t->ended || (v = rec_str(t->info, "resources")) == NULL)
 			continue;
 		if (res_parse(v, &r, err) == -1)
@@ -699,7 +699,7 @@ void
 agent_exec_attach(struct agent_task *t, struct agent_executor *e)
 {
 	t->exec = e;
-	LIST_INSERT_HEAD(&e->tasks, t, exec_link);
+	TAILQ_INSERT_TAIL(&e->tasks, t, exec_link);
 }
 
 void
@@ -728,7 +728,7 @@ exec_resize_now(struct agent_executor *e)
 
 	e->resize_wanted = 0;
 	gen = ++e->resize_gen;
-	LIST_FOREACH(t, &e->tasks, exec_link)
+	TAILQ_FOREACH(t, &e->tasks, exec_link)
 		if (t->exec_hold && t->exec_gen == 0)
 			t->exec_gen = gen;
 	if (exec_limits(e, &limits) == -1) {
@@ -778,8 +778,8 @@ agent_exec_resized(struct agent_executor *e, int64_t gen, const char *why)
 		if (e->resize_wanted)
 			e->agent->set->exec_resize = 1;
 	}
-	for (t = LIST_FIRST(&e->tasks); t != NULL; t = next) {
-		next = LIST_NEXT(t, exec_link);
+	for (t = TAILQ_FIRST(&e->tasks); t != NULL; t = next) {
+		next = TAILQ_NEXT(t, exec_link);
 		if (!t->exec_hold || t->exec_gen == 0 || t->exec_gen > gen)
 			continue;
 		t->exec_hold = 0;

@@ -119,7 +119,9 @@ done 3>"$1/x.in"
 EOS
 	chmod 755 "$TMP/slow-exec"
 	bridge_start fw
-	x='"executor":{"executor_id":"slow","command":"mkfifo x.in && exec '"$TMP"'/slow-exec $PWD","resources":"cpus:0.2;mem:32","env":{"CTL":"'"$TOP/build/bin/cluster-ctl"'"}}'
+	# room for its shell, jq and cluster-ctl (sanitized under t/san) as
+	# the tasks' end shrinks it: a tighter cgroup thrashes
+	x='"executor":{"executor_id":"slow","command":"mkfifo x.in && exec '"$TMP"'/slow-exec $PWD","resources":"cpus:0.2;mem:256","env":{"CTL":"'"$TOP/build/bin/cluster-ctl"'"}}'
 	tasks=$(for i in $(seq 1 300); do
 		printf '{"task_id":"w%d","resources":"cpus:0.01;mem:4",%s}\n' "$i" "$x"
 	done | paste -sd, -)
@@ -128,6 +130,8 @@ EOS
 	# its registrations every 500 ms bring the same tasks again, no more
 	sleep 3
 	[ "$(given)" -eq 128 ]
+	# in the order the framework sent them
+	[ "$(cat "$TMP"/agent1/executors/*/slow/sandbox/given | sort -u | sort -k1.2n | tail -1)" = w128 ]
 	aid=$(grep '"type":"STATUS"' "$TMP/fw.ev" | head -1 | jq -r .agent_id)
 	bridge_send fw "{\"type\":\"FRAMEWORK_MESSAGE\",\"agent_id\":\"$aid\",\"executor_id\":\"slow\",\"data\":\"go\"}"
 	wait_for 90 finished fw 300
