@@ -102,3 +102,67 @@ running_tasks() {
 	kill -9 "$PID_bridge_hup"
 	wait_for 15 sh -c "grep -o '\"frameworks_removed\":{[^}]*}' '$TMP/master/state.json' | grep -q '$fwid'"
 }
+
+# restart_offerd FLAGS...: kill -9 of the master, and a new one on its
+# work dir (its registry: the agent and framework ids it had seen).
+restart_offerd() {
+	kill -9 "$PID_offerd"
+	wait "$PID_offerd" 2>/dev/null || true
+	start_daemon offerd offerd -d -v -w "$TMP/master" "$@"
+}
+
+# the agent (start_cluster's agentN) a task of the bridge runs on
+task_agent() {
+	grep "\"task_id\":\"$2\"" "$TMP/$1.ev" | head -1 | jq -r .agent_id
+}
+
+@test "after a master restart, a task on an agent still to register is unreachable to RECONCILE, not lost; known once it is back" {
+	bridge_start rc -F 60s
+	fwid=$(bridge_fw rc)
+	bridge_launch rc held "sleep 60 # marker-$$"
+	bridge_wait rc '"task_id":"held".*TASK_RUNNING'
+	aid=$(task_agent rc held)
+	# the agent running it dies (its task lives on), then the master;
+	# the registry has both agents written once seen (within 5 s)
+	wait_for 10 grep -q "$aid" "$TMP/master/state.json"
+	n=$(cluster-ctl -h -o agent_id,hostname agents | awk -v a="$aid" '$1 == a { sub("host", "", $2); print $2 }')
+	[ -n "$n" ]
+	kill -9 "$(eval echo \$PID_agent$n)"
+	restart_offerd -F 2s -O 5s -t 30s
+	# the other agent is back; the framework subscribed again
+	wait_for 15 agents_registered 1
+	wait_for 15 grep -q "framework $fwid .*subscribed" "$TMP/offerd.log"
+	bridge_send rc '{"type":"RECONCILE","task_ids":["held","never"]}'
+	bridge_wait rc '"task_id":"held".*"state":"TASK_UNREACHABLE".*"reconcile":true'
+	bridge_wait rc '"task_id":"never".*"state":"TASK_UNREACHABLE"'
+	! grep -q '"state":"TASK_LOST"' "$TMP/rc.ev"
+	# its agent comes back with the task: known, and now a task no
+	# agent had is lost
+	start_daemon "agent${n}b" agentd -d -v -k -w "$TMP/agent$n" \
+	    -N "host$n" -R "cpus:2;mem:1024" -a "rack:r$n" -g 1s
+	wait_for 15 agents_registered 2
+	: >"$TMP/rc.ev"
+	bridge_send rc '{"type":"RECONCILE","task_ids":["held","never"]}'
+	bridge_wait rc '"task_id":"held".*"state":"TASK_RUNNING"'
+	bridge_wait rc '"task_id":"never".*"state":"TASK_LOST".*"reason":"unknown task"'
+	! grep -q '"task_id":"held".*"state":"TASK_LOST"' "$TMP/rc.ev"
+}
+
+@test "an agent of the registry that never comes back holds RECONCILE's answers for the agent timeout, no longer" {
+	bridge_start rd -F 60s
+	fwid=$(bridge_fw rd)
+	wait_for 10 grep -q "$fwid" "$TMP/master/state.json"
+	agent1_kill9
+	restart_offerd -F 2s -O 5s -t 4s
+	wait_for 15 agents_registered 1
+	wait_for 15 grep -q "framework $fwid .*subscribed" "$TMP/offerd.log"
+	bridge_send rd '{"type":"RECONCILE","task_ids":["never"]}'
+	bridge_wait rd '"task_id":"never".*"state":"TASK_UNREACHABLE"'
+	sleep 4
+	: >"$TMP/rd.ev"
+	bridge_send rd '{"type":"RECONCILE","task_ids":["never"]}'
+	bridge_wait rd '"task_id":"never".*"state":"TASK_LOST".*"reason":"unknown task"'
+	grep -q "1 agents of the registry did not register again within 4000 ms" "$TMP/offerd.log"
+	# and the master kept serving
+	cluster-ctl -h agents >/dev/null
+}

@@ -175,6 +175,7 @@ agent_register(struct master *m, json_t *rec, const struct net_route *from)
 	agent_touch(m, a);
 	if (!removed)
 		tasks_agent_report(m, a, json_object_get(rec, "tasks"));
+	state_registered(m, a->id);
 	/*
 	 * Whatever it registers with is the allocator's truth too.  Its
 	 * outstanding offers were cut from the old totals: they are

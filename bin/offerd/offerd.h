@@ -235,6 +235,13 @@ struct master {
 	int		 state_dirty;	/* 1: lazily, 2: at the next tick */
 	int64_t		 state_next;
 	struct map	*seen_agents, *removed_agents, *seen_fw, *removed_fw;
+	/*
+	 * The registry's agents (not removed) that have not registered with
+	 * this master yet, until awaited_until: a task unknown meanwhile
+	 * may be on one of them (state_awaiting()).  NULL once none is.
+	 */
+	struct map	*awaited;
+	int64_t		 awaited_until;
 	struct zkstore	*registry;	/* or NULL: WORK/state.json */
 	json_t		*weights;	/* role -> weight set: -W, SET_WEIGHT */
 	struct map	*drains;	/* agent id -> its struct drain */
@@ -539,6 +546,8 @@ void	alloc_departed(struct master *, const char *fw_id,
 /* state.c */
 /* Load WORK_DIR/state.json (a missing file is a first start); 0 or -1. */
 int	state_load(struct master *, const char *work_dir);
+int	state_awaiting(struct master *);
+void	state_registered(struct master *, const char *agent_id);
 /* Write the durable state now if it changed; 0, or -1 logged. */
 int	state_save(struct master *);
 /*

@@ -262,6 +262,53 @@ registry_load(struct master *m, json_t **j)
 	return 0;
 }
 
+/*
+ * After a restart or a failover, the agents of the registry come back
+ * one by one, each with its tasks: until they have, or the agent
+ * timeout has passed, the master cannot tell a task it does not know
+ * from one on an agent still to come (RECONCILE answers
+ * TASK_UNREACHABLE rather than TASK_LOST meanwhile).
+ */
+static void
+state_await(struct master *m)
+{
+	const char *id;
+	size_t pos = 0;
+
+	m->awaited = map_create();
+	while (map_next(m->seen_agents, &pos, &id) != NULL)
+		if (map_get(m->removed_agents, id) == NULL)
+			map_put(m->awaited, id, m);
+	m->awaited_until = now_ms() + m->conf->agent_timeout_ms;
+	if (map_count(m->awaited) == 0) {
+		map_destroy(m->awaited);
+		m->awaited = NULL;
+	}
+}
+
+void
+state_registered(struct master *m, const char *agent_id)
+{
+	if (m->awaited != NULL)
+		map_del(m->awaited, agent_id);
+}
+
+int
+state_awaiting(struct master *m)
+{
+	if (m->awaited == NULL)
+		return 0;
+	if (map_count(m->awaited) > 0 && now_ms() < m->awaited_until)
+		return 1;
+	if (map_count(m->awaited) > 0)
+		log_info("%zu agents of the registry did not register again "
+		    "within %lld ms of the start", map_count(m->awaited),
+		    (long long)m->conf->agent_timeout_ms);
+	map_destroy(m->awaited);
+	m->awaited = NULL;
+	return 0;
+}
+
 int
 state_load(struct master *m, const char *work_dir)
 {
@@ -291,6 +338,7 @@ state_load(struct master *m, const char *work_dir)
 	if (j == NULL)
 		return 0;	/* a first start */
 	state_parse(m, j);
+	state_await(m);
 	log_info("recovered %zu agent and %zu framework ids (%zu and %zu "
 	    "removed), %zu drains from %s", map_count(m->seen_agents),
 	    map_count(m->seen_fw), map_count(m->removed_agents),

@@ -628,8 +628,14 @@ task_reconcile(struct master *m, json_t *rec, const struct net_route *from)
 		st = rec_new(R_STATUS);
 		rec_set_str(st, "framework_id", fw->id);
 		rec_set_str(st, "task_id", json_string_value(v));
-		rec_set_str(st, "state", TASK_LOST);
-		rec_set_str(st, "reason", "unknown task");
+		if (state_awaiting(m)) {
+			/* it may be on an agent still to register again */
+			rec_set_str(st, "state", TASK_UNREACHABLE);
+			rec_set_str(st, "reason", "agents still to register");
+		} else {
+			rec_set_str(st, "state", TASK_LOST);
+			rec_set_str(st, "reason", "unknown task");
+		}
 		rec_set_bool(st, "reconcile", 1);
 		master_reply(m, from, st);
 	}
