@@ -105,3 +105,15 @@ accept() {
 	# the task is known again from the agent that runs it
 	wait_for 10 sh -c "cluster-ctl -h -o task_id,state tasks | grep stay | grep -q TASK_RUNNING"
 }
+
+@test "an optimistic framework's view of 2,500 agents comes in pages of 1,000, every agent once, the last one complete" {
+	start_daemon emu2 "$EMU" -d -N big -R 'cpus:2;mem:1024' -H 2s 2450
+	wait_for 60 agents_registered 2500
+	bridge_start opt -O
+	bridge_wait opt '"type":"FREE".*"complete":true' 30
+	grep '"type":"FREE"' "$TMP/opt.ev" | jq -r '[(.agents | length), .complete] | @tsv' >"$TMP/pages"
+	cat "$TMP/pages"
+	[ "$(cat "$TMP/pages")" = "$(printf '1000\tfalse\n1000\tfalse\n500\ttrue')" ]
+	[ "$(grep '"type":"FREE"' "$TMP/opt.ev" | jq -r '.agents[].agent_id' | sort -u | wc -l)" -eq 2500 ]
+	grep '"type":"FREE"' "$TMP/opt.ev" | jq -r '.agents[] | select(.hostname == "big-2449") | .free' | grep -qx 'cpus:2;mem:1024'
+}

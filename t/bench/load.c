@@ -81,6 +81,10 @@
 #define HEARD_MAX_MS	2000	/* steady: every task launched longer ago
 				   than this has had its first update */
 #define ERRORS_SHOWN	5
+#define RECONCILE_AFTER_MS 1000	/* after a new master, ask after the tasks
+				   launched but not heard of */
+#define RECONCILE_EVERY_MS 2000	/* again, while some are unheard */
+#define RECONCILE_MAX	500	/* task ids a RECONCILE names at most */
 
 enum probe_state { P_IDLE, P_WANT, P_LAUNCHED };
 
@@ -94,6 +98,8 @@ struct fw {
 	int64_t		 pnext;		/* when the next probe is wanted */
 	char		 ptask[ID_LEN];
 	char		 poffer[ID_LEN];
+	int64_t		 reconcile_at;	/* ask after its unheard tasks then */
+	size_t		 nrec;		/* of them, named this time */
 };
 
 struct opts {
@@ -123,11 +129,12 @@ static volatile sig_atomic_t got_signal;
 /* counters */
 static unsigned long long n_offers, n_updates, n_launched, n_ended, n_finished;
 static unsigned long long n_failed, n_errors, n_rescinds, p_failed;
-static unsigned long long n_accept_failed;
+static unsigned long long n_accept_failed, n_reconciled_lost;
 static struct map *live;	/* task id -> struct ltask, until it ends */
 static struct map *accepts;	/* offer id -> its tasks, until one speaks */
 
 struct ltask {
+	struct fw *f;		/* whose */
 	char	offer[ID_LEN];
 	int64_t	accepted;	/* when */
 	int	heard;		/* its first update came */
@@ -250,9 +257,9 @@ dist_add(struct dist *d, double x)
 	d->v[d->n++] = x;
 }
 
-/* Remember the TASKS (a task array) accepted on OFFER until they end. */
+/* Remember the TASKS (a task array) F accepted on OFFER until they end. */
 static void
-track(const char *offer, json_t *tasks)
+track(struct fw *f, const char *offer, json_t *tasks)
 {
 	json_t *t;
 	size_t i;
@@ -262,6 +269,7 @@ track(const char *offer, json_t *tasks)
 
 		if (l == NULL || map_put(live, rec_str(t, "task_id"), l) == -1)
 			err(111, "tasks");
+		l->f = f;
 		strlcpy(l->offer, offer, sizeof(l->offer));
 		l->accepted = now_ms();
 		l->in_window = w0 != 0 && w1 == 0 &&
@@ -354,7 +362,7 @@ on_offer(struct sched *s, void *ctx, const struct sched_offer *off)
 	} while (o.tasks > 0 && (long)n_launched < o.tasks &&
 	    res_contains(&have, &need) && k < 1000);
 	res_free(&have);
-	track(off->offer_id, tasks);
+	track(f, off->offer_id, tasks);
 	sched_accept(s, off->offer_id, tasks, o.tasks > 0 ? 0 : -1);
 	json_decref(tasks);
 	if (f->probe)
@@ -373,6 +381,8 @@ probe_done(struct fw *f, const char *state, int64_t now)
 	f->pnext = now + arc4random_uniform(PROBE_GAP_MS);
 }
 
+static void accept_lost(struct sched *, struct fw *, const char *);
+
 /* A status update for F (sched(3) acknowledged it and hands it over once). */
 static void
 on_status(struct sched *s, void *ctx, const struct sched_status *st)
@@ -381,9 +391,18 @@ on_status(struct sched *s, void *ctx, const struct sched_status *st)
 	int64_t now = now_ms();
 	struct ltask *l;
 
-	(void)s;
-	if (st->reconcile || (l = map_get(live, st->task_id)) == NULL)
+	if ((l = map_get(live, st->task_id)) == NULL)
 		return;
+	if (st->reconcile && (l->heard ||
+	    strcmp(st->state, TASK_UNREACHABLE) == 0))
+		return;		/* known, or still to be told: ask again */
+	if (st->reconcile && st->terminal) {
+		/* the master never had it: its ACCEPT died with a master */
+		n_reconciled_lost++;
+		if (map_get(accepts, l->offer) != NULL)
+			accept_lost(s, f, l->offer);
+		return;
+	}
 	json_decref(map_del(accepts, l->offer));	/* it was launched */
 	if (!l->heard) {
 		/* its first update: how far behind the agents' records are */
@@ -459,6 +478,8 @@ on_subscribed(struct sched *s, void *ctx, const char *id, int again)
 	if (f->subscribed) {
 		fprintf(stderr, "load: framework %d subscribed again at %lld\n",
 		    (int)(f - fws), (long long)wall_ms());
+		/* ACCEPTs in flight may have died with the old master */
+		f->reconcile_at = now_ms() + RECONCILE_AFTER_MS;
 		return;
 	}
 	f->subscribed = 1;
@@ -555,6 +576,53 @@ tick(int64_t now, int measuring)
 	}
 }
 
+/*
+ * Ask the master after the tasks that frameworks subscribed again to a
+ * new master launched and never heard of: an ACCEPT that died with the
+ * old master launched nothing (TASK_LOST), and the task would count as
+ * running for ever.  One pass over the live tasks for every framework
+ * due; asked again while some stay unheard (TASK_UNREACHABLE: an agent
+ * still to register again).
+ */
+static void
+reconcile_due(int64_t now)
+{
+	static const char **ids;
+	struct ltask *l;
+	const char *key;
+	size_t pos = 0;
+	int i, any = 0;
+
+	for (i = 0; i < nfw; i++) {
+		fws[i].nrec = 0;
+		any |= fws[i].reconcile_at != 0 && now >= fws[i].reconcile_at;
+	}
+	if (!any)
+		return;
+	if (ids == NULL && (ids = calloc((size_t)nfw * RECONCILE_MAX,
+	    sizeof(*ids))) == NULL)
+		err(111, "reconcile");
+	while ((l = map_next(live, &pos, &key)) != NULL) {
+		struct fw *f = l->f;
+
+		if (l->heard || f->reconcile_at == 0 || now < f->reconcile_at ||
+		    f->nrec == RECONCILE_MAX)
+			continue;
+		ids[(f - fws) * RECONCILE_MAX + f->nrec++] = key;
+	}
+	for (i = 0; i < nfw; i++) {
+		struct fw *f = &fws[i];
+
+		if (f->reconcile_at == 0 || now < f->reconcile_at)
+			continue;
+		f->reconcile_at = 0;
+		if (f->nrec == 0)
+			continue;
+		sched_reconcile(f->s, ids + (size_t)i * RECONCILE_MAX, f->nrec);
+		f->reconcile_at = now + RECONCILE_EVERY_MS;
+	}
+}
+
 static int
 cmp_double(const void *a, const void *b)
 {
@@ -610,10 +678,12 @@ scale_details(double acpu)
 	fprintf(stderr, "load: agents=%d probes=%zu probe_failures=%llu "
 	    "overhead_min_ms=%.0f overhead_max_ms=%.0f running=%zu "
 	    "launched=%llu finished=%llu failed=%llu errors=%llu "
-	    "refused_launches=%llu rescinds=%llu alloc_cpu_pct=%.0f\n",
+	    "refused_launches=%llu rescinds=%llu reconciled_lost=%llu "
+	    "alloc_cpu_pct=%.0f\n",
 	    o.agents, overhead.n, p_failed, percentile(&overhead, 0),
 	    percentile(&overhead, 100), map_count(live), n_launched,
-	    n_finished, n_failed, n_errors, n_accept_failed, n_rescinds, acpu);
+	    n_finished, n_failed, n_errors, n_accept_failed, n_rescinds,
+	    n_reconciled_lost, acpu);
 	fprintf(stderr, "load: window: probes wanted=%llu offered=%llu "
 	    "running=%llu unoffered=%llu unended=%llu offer_wait_p50_ms=%.0f "
 	    "offer_wait_max_ms=%.0f; load tasks accepted=%llu unheard=%llu "
@@ -786,6 +856,7 @@ main(int argc, char *argv[])
 			continue;
 		next_tick = now + TICK_MS;
 		tick(now, w0 != 0 && w1 == 0);
+		reconcile_due(now);
 		if (subscribed_at == 0 && nsubscribed == nfw) {
 			subscribed_at = now;
 			fprintf(stderr, "load: %d frameworks subscribed in %lld ms\n",
@@ -870,7 +941,10 @@ main(int argc, char *argv[])
 		}
 	}
 	if (got_signal) {
-		warnx("interrupted");
+		/* what it counts as running: failover-storm compares */
+		warnx("interrupted with %zu tasks running, %llu launched, %llu "
+		    "found lost with a master by reconciling", map_count(live),
+		    n_launched, n_reconciled_lost);
 		return 1;
 	}
 	if (o.tasks > 0) {
