@@ -135,33 +135,58 @@ shared_snapshot(struct master *m, struct framework *fw)
 	free_send(m, fw, page, 1, 1);
 }
 
+/* The changed agents as a framework of ROLE sees them, built once a role. */
+static json_t *
+flush_entries(struct master *m, struct map *byrole, const char *role)
+{
+	json_t *all = map_get(byrole, role);
+	const char *id;
+	size_t pos;
+
+	if (all != NULL)
+		return all;
+	all = json_array();
+	for (pos = 0; map_next(m->view_dirty, &pos, &id) != NULL;)
+		json_array_append_new(all, view_entry(m, map_get(m->agents, id),
+		    id, role));
+	if (map_put(byrole, role, all) == -1) {
+		json_decref(all);
+		return NULL;
+	}
+	return all;
+}
+
 void
 shared_flush(struct master *m)
 {
 	struct framework *fw;
+	struct map *byrole;
 	const char *id;
-	json_t *page;
-	size_t fpos, pos;
+	json_t *all, *page;
+	size_t fpos, pos, i;
 
 	if (map_count(m->view_dirty) == 0)
 		return;
+	if ((byrole = map_create()) == NULL)
+		return;		/* out of memory: the next turn sends them */
 	for (fpos = 0; (fw = map_next(m->frameworks, &fpos, NULL)) != NULL;) {
 		if (!fw->optimistic || !fw->active)
 			continue;
-		page = json_array();
-		for (pos = 0; map_next(m->view_dirty, &pos, &id) != NULL;) {
-			json_array_append_new(page, view_entry(m,
-			    map_get(m->agents, id), id, fw->role));
-			if (json_array_size(page) == FREE_PAGE) {
-				free_send(m, fw, page, 0, 0);
-				page = json_array();
-			}
-		}
-		if (json_array_size(page) > 0)
+		/* the frameworks of one role share the entries, in pages */
+		if ((all = flush_entries(m, byrole, fw->role)) == NULL)
+			continue;
+		for (i = 0; i < json_array_size(all); i += FREE_PAGE) {
+			size_t j, end = i + FREE_PAGE;
+
+			page = json_array();
+			for (j = i; j < end && j < json_array_size(all); j++)
+				json_array_append(page, json_array_get(all, j));
 			free_send(m, fw, page, 0, 0);
-		else
-			json_decref(page);
+		}
 	}
+	for (pos = 0; (all = map_next(byrole, &pos, NULL)) != NULL;)
+		json_decref(all);
+	map_destroy(byrole);
 	for (pos = 0; map_next(m->view_dirty, &pos, &id) != NULL;)
 		map_del(m->view_dirty, id);
 }
