@@ -64,6 +64,9 @@ scrape() {
 	[ "$(echo "$text" | metric 'cluster_offerd_records_received_total{type="ACCEPT"}')" = 2 ]
 	[ "$(echo "$text" | metric cluster_offerd_allocation_cycle_seconds_count)" -ge 1 ]
 	[ "$(echo "$text" | metric cluster_offerd_status_update_acknowledgement_seconds_count)" -ge 1 ]
+	# the scrapes before this one were timed (the wait_for's, at least one)
+	[ "$(echo "$text" | metric cluster_offerd_scrape_render_seconds_count)" -ge 1 ]
+	[ "$(echo "$text" | metric 'cluster_offerd_scrape_render_seconds_bucket{le="+Inf"}')" -ge 1 ]
 	# nothing runs now: no task in a live state, nothing used
 	[ -z "$(echo "$text" | metric 'cluster_offerd_tasks{state="TASK_RUNNING"}')" ]
 	[ "$(echo "$text" | metric 'cluster_offerd_cpus{state="used"}')" = 0 ]

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 #include "metrics.h"
@@ -34,7 +35,7 @@ static struct {
 	struct metrics_family	*agents, *frameworks, *tasks, *offers_out;
 	struct metrics_family	*started, *ended, *in, *out, *resent;
 	struct metrics_family	*cycle, *ack, *cpus, *mem, *disk;
-	struct metrics_family	*commits;
+	struct metrics_family	*commits, *render;
 } st;
 
 /* The families, in the order the text lists them. */
@@ -91,6 +92,10 @@ static const struct metrics_spec families[] = {
 	{ &st.disk, METRICS_GAUGE, "disk_bytes",
 	    "Disk of the active agents: total, used by tasks, offered.",
 	    "state", NULL, 0 },
+	{ &st.render, METRICS_HISTOGRAM, "scrape_render_seconds",
+	    "Time the text of a scrape took to make, in the master's loop, "
+	    "which waits meanwhile (this scrape's is in the next).", NULL,
+	    cycle_bounds, METRICS_NITEMS(cycle_bounds) },
 };
 
 void
@@ -254,8 +259,16 @@ stats_gauges(struct master *m)
 char *
 stats_render(struct master *m, size_t *len)
 {
+	struct timespec t0, t1;
+	char *text;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	stats_gauges(m);
-	return metrics_render(st.ep.reg, METRICS_OFFERD, len);
+	text = metrics_render(st.ep.reg, METRICS_OFFERD, len);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	metrics_observe(st.render, NULL, (double)(t1.tv_sec - t0.tv_sec) +
+	    (t1.tv_nsec - t0.tv_nsec) / 1e9);
+	return text;
 }
 
 int
