@@ -65,6 +65,10 @@ static_partitioned() {
 		[ "$(figure "$row" gang ' jobs')" -gt 0 ]
 		[[ "$(figure "$row" all util_cpu_mean)" =~ ^0\.[0-9]{3}$|^1\.000$ ]]
 		[[ "$(figure "$row" batch jct_p95_s)" =~ ^[0-9]+\.[0-9]{2}$ ]]
+		# every job ended: the lower bound is the median itself
+		for k in batch iter gang service; do
+			[ "$(figure "$row" "$k" jct_p50_lb_s)" = "$(figure "$row" "$k" jct_p50_s)" ]
+		done
 		# a line of the series a second, with a count per kind
 		[ "$(awk 'NF == 7' "$TMP/$row.dat" | wc -l)" -ge 3 ]
 		[ "$row" != static ] || static_partitioned
@@ -79,6 +83,49 @@ static_partitioned() {
 	grep -q '^arch row=mix kind=iter mode=shared' "$TMP/mix.out"
 	[ "$(figure shared gang commits)" -ge "$(figure shared gang ' jobs')" ]
 	! grep -q 'row=offers .*commits=' "$TMP/offers.out"
+}
+
+# sweep_of ROW...: the rows' figures and series as the harness's sweep
+# writes them (one decision time, 0.1), drawn again by it into $TMP/sweep.
+sweep_of() {
+	local r
+	mkdir -p "$TMP/sweep"
+	for r in "$@"; do
+		sed 's/$/ service_decide=0.1/' "$TMP/$r.out"
+		cp "$TMP/$r.dat" "$TMP/sweep/$r-0.1.dat"
+	done >"$TMP/sweep/lines"
+	PLOT_ONLY=1 SWEEP=0.1 OUT="$TMP/sweep" "$TOP/t/bench/architectures" "$@"
+}
+
+@test "the harness tabulates and plots a sweep's figures" {
+	for row in offers shared; do
+		arch_row "$row" || { cat "$TMP/$row.err"; false; }
+	done
+	sweep_of offers shared
+	cat "$TMP/sweep/table.md" "$TMP/sweep"/sweep-*.dat
+	# a line a row in the table, with the row's own figures
+	[ "$(grep -c '^| 0.1 s | ' "$TMP/sweep/table.md")" -eq 2 ]
+	grep -q "^| 0.1 s | shared | $(figure shared batch jct_p50_s) / $(figure shared batch jct_p95_s) |" \
+	    "$TMP/sweep/table.md"
+	# sweep-ROW.dat: D, batch p50 and p95, service p50 and its lower
+	# bound, busy, done, jobs, conflicts (batch, iter, service), util
+	read -r d b50 b95 s50 slb busy done n cb ci cs u <"$TMP/sweep/sweep-shared.dat"
+	[ "$d" = 0.1 ] && [ "$b50" = "$(figure shared batch jct_p50_s)" ]
+	[ "$slb" = "$(figure shared service jct_p50_lb_s)" ]
+	[ "$n" = "$(figure shared service ' jobs')" ]
+	[ "$cb" = "$(figure shared batch conflict_frac)" ]
+	[ "$cs" = "$(figure shared service conflict_frac)" ]
+	[ "$u" = "$(figure shared all util_cpu_mean)" ]
+	# offers commit nothing: no conflict figures
+	read -r d b50 b95 s50 slb busy done n cb ci cs u <"$TMP/sweep/sweep-offers.dat"
+	[ "$cb" = - ] && [ "$cs" = - ] && [ "$done" = "$(figure offers service jobs_done)" ]
+	if command -v gnuplot >/dev/null; then
+		[ "$(head -c 4 "$TMP/sweep/sweep.png" | tail -c 3)" = PNG ]
+		[ "$(head -c 4 "$TMP/sweep/util-0.1.png" | tail -c 3)" = PNG ]
+	fi
+	# nothing to draw from: a usage error
+	run env PLOT_ONLY=1 SWEEP=0.1 OUT="$TMP/empty" "$TOP/t/bench/architectures"
+	[ "$status" -eq 100 ]
 }
 
 @test "usage errors exit 100" {

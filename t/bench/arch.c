@@ -39,7 +39,9 @@
  * for the cluster): util_cpu_mean and util_mem_mean (held by running
  * tasks over the total, -c and -M, sampled every second while jobs
  * arrive), and per kind jobs, jobs_done, jct_p50_s and jct_p95_s (job
- * completion: arrival to its last task's end), busy (fraction of the run
+ * completion: arrival to its last task's end, over the jobs that ended),
+ * jct_p50_lb_s (the median over every job, one not ended counting as
+ * ending with the run: a lower bound), busy (fraction of the run
  * spent deciding), and, in shared state, commits and conflict_frac (the
  * fraction of transactions with a conflict).  -o FILE gets the time
  * series: "t_s util_cpu util_mem" and a running count per kind.
@@ -874,6 +876,29 @@ percentile(const double *v, int n, double p)
 	return n == 0 ? NAN : v[k > 0 ? k - 1 : 0];
 }
 
+/*
+ * The median JCT of kind K counting every job, one not ended as if it
+ * ended at ELAPSED: a lower bound that a saturated scheduler still has,
+ * where the median of the jobs done has too few jobs or none.
+ */
+static double
+jct_p50_lb(enum kind k, int64_t elapsed)
+{
+	double *v, p;
+	int i, n = 0;
+
+	if ((v = calloc(fws[k].jobs + 1, sizeof(*v))) == NULL)
+		err(111, "report");
+	for (i = 0; i < njobs; i++)
+		if (jobs[i].kind == k)
+			v[n++] = ((jobs[i].end ? jobs[i].end : elapsed) -
+			    jobs[i].arrive) / 1000.0;
+	qsort(v, n, sizeof(*v), cmp_double);
+	p = percentile(v, n, 50);
+	free(v);
+	return p;
+}
+
 /* Every figure of the row, one a line. */
 static int
 report(double ucpu, double umem, int64_t elapsed)
@@ -896,6 +921,8 @@ report(double ucpu, double umem, int64_t elapsed)
 		    percentile(f->jct, f->jobs_done, 50));
 		printf("arch row=%s kind=%s jct_p95_s=%.2f\n", row, k,
 		    percentile(f->jct, f->jobs_done, 95));
+		printf("arch row=%s kind=%s jct_p50_lb_s=%.2f\n", row, k,
+		    jct_p50_lb(i, elapsed));
 		printf("arch row=%s kind=%s busy=%.4f\n", row, k,
 		    elapsed > 0 ? (double)f->busy_ms / elapsed : 0);
 		if (f->mode == M_SHARED) {
