@@ -67,8 +67,10 @@ scrape() {
 	# the scrapes before this one were timed (the wait_for's, at least one)
 	[ "$(echo "$text" | metric cluster_offerd_scrape_render_seconds_count)" -ge 1 ]
 	[ "$(echo "$text" | metric 'cluster_offerd_scrape_render_seconds_bucket{le="+Inf"}')" -ge 1 ]
-	# nothing runs now: no task in a live state, nothing used
-	[ -z "$(echo "$text" | metric 'cluster_offerd_tasks{state="TASK_RUNNING"}')" ]
+	# nothing runs now: no task in a live state (a state once seen stays
+	# listed, at 0), nothing used
+	echo "$text" | grep -q '^cluster_offerd_tasks{state="TASK_STAGING"} 0$'
+	[ -z "$(echo "$text" | grep '^cluster_offerd_tasks{' | grep -v ' 0$')" ]
 	[ "$(echo "$text" | metric 'cluster_offerd_cpus{state="used"}')" = 0 ]
 	text=$(scrape "$APORT")
 	[ "$(echo "$text" | metric cluster_agentd_launches_total)" = 2 ]
@@ -89,6 +91,37 @@ scrape() {
 	[ "$(echo "$text" | metric 'cluster_agentd_tasks{state="TASK_RUNNING"}')" = 1 ]
 	kill -INT "$runpid"
 	wait "$runpid" || true
+}
+
+@test "the agent and resource gauges follow agents that come and go" {
+	start_daemon agent2 agentd -d -v -k -w "$TMP/agent2" -N host2 \
+	    -R 'cpus:3;mem:512' -g 1s
+	wait_for 15 agents_registered 2
+	text=$(scrape "$MPORT")
+	[ "$(echo "$text" | metric 'cluster_offerd_agents{state="active"}')" = 2 ]
+	[ "$(echo "$text" | metric 'cluster_offerd_cpus{state="total"}')" = 5 ]
+	[ "$(echo "$text" | metric 'cluster_offerd_memory_bytes{state="total"}')" = 1610612736 ]
+	# a task on each: used is the sum, offered never more than what is free
+	cluster-ctl run -q -c 2 -M 64 -- sleep 30 &
+	r1=$!
+	cluster-ctl run -q -c 3 -M 64 -- sleep 30 &
+	r2=$!
+	wait_for 15 sh -c "curl -sf http://127.0.0.1:$MPORT/metrics | grep -q '^cluster_offerd_tasks{state=\"TASK_RUNNING\"} 2\$'"
+	text=$(scrape "$MPORT")
+	[ "$(echo "$text" | metric 'cluster_offerd_cpus{state="used"}')" = 5 ]
+	[ "$(echo "$text" | metric 'cluster_offerd_memory_bytes{state="used"}')" = 134217728 ]
+	[ "$(echo "$text" | metric 'cluster_offerd_cpus{state="offered"}')" = 0 ]
+	kill -INT "$r1" "$r2"
+	wait "$r1" "$r2" || true
+	# agent2 stops (its tasks killed) and leaves: out of every gauge
+	kill -TERM "$PID_agent2"
+	wait_for 15 agents_registered 1
+	wait_for 15 sh -c "curl -sf http://127.0.0.1:$MPORT/metrics | grep -q '^cluster_offerd_cpus{state=\"total\"} 2\$'"
+	text=$(scrape "$MPORT")
+	[ "$(echo "$text" | metric 'cluster_offerd_agents{state="active"}')" = 1 ]
+	[ "$(echo "$text" | metric 'cluster_offerd_memory_bytes{state="total"}')" = 1073741824 ]
+	[ "$(echo "$text" | metric 'cluster_offerd_cpus{state="used"}')" = 0 ]
+	[ -z "$(echo "$text" | grep '^cluster_offerd_tasks{' | grep -v ' 0$')" ]
 }
 
 @test "only GET /metrics is served: 404 elsewhere, 405 for other methods" {

@@ -274,6 +274,7 @@ static void
 agent_forget(struct master *m, struct agent *a)
 {
 	executors_agent_gone(m, a);
+	a->active = 0;		/* out of the gauges too */
 	agent_touch(m, a);
 	map_del(m->agents, a->id);
 	map_destroy(a->tasks);

@@ -124,6 +124,15 @@ struct config {
 	int		 registry_has_cred;	/* 0: open znodes */
 };
 
+/*
+ * The scalars the resource gauges show, in thousandths (stats.c): an
+ * agent's total, used and offered, kept in the sums as they change.
+ */
+enum { GSUM_TOTAL, GSUM_USED, GSUM_OFFERED, GSUM_N };
+struct gsum {
+	int64_t		 cpus, mem, disk;
+};
+
 struct agent {
 	char		 id[ID_LEN];
 	char		 hostname[256];
@@ -139,6 +148,8 @@ struct agent {
 	int64_t		 unreachable_since;
 	struct limit_bucket limit;	/* its own records (limits.c) */
 	uint64_t	 version;	/* moves with what it has free: shared.c */
+	struct gsum	 gauged[GSUM_N];	/* what it adds to the gauges */
+	int		 gauged_active;
 };
 
 /* An executor of a framework on an agent (executors.c). */
@@ -633,7 +644,11 @@ int	priv_fd(void);
 /* shared.c */
 /* Make the shared state's index; at start. */
 void	shared_init(struct master *);
-/* What agent A has free may have changed: a new version, sent out. */
+/*
+ * What agent A has (total, used, offered) or its being active may have
+ * changed: a new version, sent out, and the gauges (stats_agent).  Each
+ * such change is followed by a call.
+ */
 void	agent_touch(struct master *, struct agent *a);
 /* Send the optimistic frameworks the agents whose version moved. */
 void	shared_flush(struct master *);
@@ -657,6 +672,13 @@ void	stats_offer(enum stat_offer what);
 void	stats_record(int sent, const char *type);
 /* A task started (ENDED_STATE NULL), or ended in ENDED_STATE. */
 void	stats_task(const char *ended_state);
+/*
+ * A task not ended left state FROM ("" or NULL: it is new) for TO (NULL:
+ * it ended): the tasks gauge follows.
+ */
+void	stats_task_state(const char *from, const char *to);
+/* What agent A has or its being active changed: the gauges follow. */
+void	stats_agent(struct agent *a);
 /* A LAUNCH or KILL (TYPE) sent again. */
 void	stats_resent(const char *type);
 /* A status update was acknowledged MS after it was sent. */

@@ -50,6 +50,7 @@ shared_init(struct master *m)
 void
 agent_touch(struct master *m, struct agent *a)
 {
+	stats_agent(a);
 	a->version = a->version == 0 ? m->view_epoch + 1 : a->version + 1;
 	if (m->noptimistic > 0)
 		map_put(m->view_dirty, a->id, m);

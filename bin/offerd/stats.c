@@ -1,7 +1,8 @@
 /*
  * The master's metrics (offerd(8) METRICS): the counters and histograms
- * the other files bump as things happen, the gauges read from the state
- * when the text is rendered, the text itself (for QUERY "metrics" and
+ * the other files bump as things happen, the gauges they keep as tasks
+ * and agents change (so that a scrape reads no agent or task) or read at
+ * render time, the text itself (for QUERY "metrics" and
  * for --metrics' HTTP server, lib/metrics.c), and that server's life.  A
  * scrape costs the loop one render; nothing is rendered unscraped.
  */
@@ -160,99 +161,72 @@ stats_cycle(double seconds)
 	metrics_observe(st.cycle, NULL, seconds);
 }
 
-/* Scalars of the resource gauges, summed without a struct res to copy. */
-struct gsum {
-	double	cpus, mem, disk;	/* milli */
-};
+/* The sums of the active agents' scalars, and how many are active. */
+static struct gsum gsums[GSUM_N];
+static size_t gactive;
 
-static void
-gsum_add(struct gsum *g, const struct res *r)
+void
+stats_task_state(const char *from, const char *to)
 {
-	g->cpus += res_get(r, "cpus");
-	g->mem += res_get(r, "mem");
-	g->disk += res_get(r, "disk");
-}
-
-/* Set the resource gauges of STATE from G. */
-static void
-gauge_res(const char *state, const struct gsum *g)
-{
-	metrics_set(st.cpus, state, g->cpus / MILLI);
-	metrics_set(st.mem, state, g->mem / MILLI * MB_BYTES);
-	metrics_set(st.disk, state, g->disk / MILLI * MB_BYTES);
+	if (from != NULL && *from != '\0')
+		metrics_add(st.tasks, state_label(from), -1);
+	if (to != NULL)
+		metrics_add(st.tasks, state_label(to), 1);
 }
 
 /*
- * The tasks not ended, by state: counted here and set once a state, not
- * looked up in the family once a task (100,000 of them at 50,000 agents,
- * every scrape).
+ * A's share of the resource gauges is taken out of the sums and put back
+ * as it is now: a few lookups each time A changes, rather than a pass
+ * over every agent (and a cache miss each) every scrape.
  */
-static void
-gauge_tasks(struct master *m)
+void
+stats_agent(struct agent *a)
 {
-	struct {
-		const char	*label;
-		size_t		 n;
-	} c[16];
-	struct task *t;
-	size_t pos, k, nc = 0;
+	const struct res *r[GSUM_N] = { &a->total, &a->used, &a->offered };
+	struct gsum *g;
+	int k;
 
-	metrics_clear(st.tasks);
-	for (pos = 0; (t = map_next(m->tasks, &pos, NULL)) != NULL;) {
-		const char *label;
-
-		if (t->ended != 0)
-			continue;
-		label = state_label(t->state);
-		for (k = 0; k < nc && strcmp(c[k].label, label) != 0; k++)
-			;
-		if (k == nc) {
-			if (nc == sizeof(c) / sizeof(c[0])) {
-				metrics_add(st.tasks, label, 1);
-				continue;
-			}
-			c[nc].label = label;
-			c[nc++].n = 0;
-		}
-		c[k].n++;
+	for (k = 0; k < GSUM_N; k++) {
+		g = &a->gauged[k];
+		gsums[k].cpus -= g->cpus;
+		gsums[k].mem -= g->mem;
+		gsums[k].disk -= g->disk;
+		g->cpus = a->active ? res_get(r[k], "cpus") : 0;
+		g->mem = a->active ? res_get(r[k], "mem") : 0;
+		g->disk = a->active ? res_get(r[k], "disk") : 0;
+		gsums[k].cpus += g->cpus;
+		gsums[k].mem += g->mem;
+		gsums[k].disk += g->disk;
 	}
-	for (k = 0; k < nc; k++)
-		metrics_add(st.tasks, c[k].label, (double)c[k].n);
+	gactive -= a->gauged_active;
+	gactive += a->gauged_active = a->active != 0;
 }
 
 /*
- * Set the gauges from M's state: one pass over agents, frameworks and
- * tasks, each scrape, in the master's loop: kept to sums and counts.
+ * Set the gauges the state does not keep: the sums above and a pass over
+ * the frameworks (a thousand, not the agents or tasks).
  */
 static void
 stats_gauges(struct master *m)
 {
-	struct gsum total = { 0 }, used = { 0 }, offered = { 0 };
-	struct agent *a;
+	static const char *const names[GSUM_N] = { "total", "used", "offered" };
 	struct framework *fw;
 	size_t pos, active = 0;
+	int k;
 
-	for (pos = 0; (a = map_next(m->agents, &pos, NULL)) != NULL;) {
-		if (!a->active)
-			continue;
-		active++;
-		gsum_add(&total, &a->total);
-		gsum_add(&used, &a->used);
-		gsum_add(&offered, &a->offered);
+	metrics_set(st.agents, "active", gactive);
+	metrics_set(st.agents, "unreachable", map_count(m->agents) - gactive);
+	for (k = 0; k < GSUM_N; k++) {
+		metrics_set(st.cpus, names[k], gsums[k].cpus / MILLI);
+		metrics_set(st.mem, names[k], gsums[k].mem / MILLI * MB_BYTES);
+		metrics_set(st.disk, names[k], gsums[k].disk / MILLI *
+		    MB_BYTES);
 	}
-	metrics_set(st.agents, "active", active);
-	metrics_set(st.agents, "unreachable", map_count(m->agents) - active);
-	gauge_res("total", &total);
-	gauge_res("used", &used);
-	gauge_res("offered", &offered);
-	active = 0;
 	for (pos = 0; (fw = map_next(m->frameworks, &pos, NULL)) != NULL;)
 		active += fw->active != 0;
 	metrics_set(st.frameworks, "active", active);
 	metrics_set(st.frameworks, "inactive", map_count(m->frameworks) -
 	    active);
-	/* states come and go: only those that have tasks now are listed */
-	gauge_tasks(m);
 	metrics_set(st.offers_out, NULL, map_count(m->offers));
 }
 

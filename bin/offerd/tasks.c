@@ -21,10 +21,20 @@
 #define RESEND_MAX_MS	10000
 #define RESEND_DOUBLINGS 4	/* resends wait at most 16 x the first */
 
+/* Set T's state, and the tasks gauge while T has not ended. */
+static void
+task_state(struct task *t, const char *state)
+{
+	if (t->ended == 0)
+		stats_task_state(t->state, state);
+	strlcpy(t->state, state, sizeof(t->state));
+}
+
 /* T has ended: it stays listed a while, in the queue of ended tasks. */
 static void
 task_done(struct master *m, struct task *t)
 {
+	stats_task_state(t->state, NULL);
 	t->ended = now_ms();
 	history_add(m, t);
 	t->dnext = NULL;
@@ -116,7 +126,7 @@ task_notify(struct master *m, struct task *t, const char *state,
 {
 	json_t *st = rec_new(R_STATUS);
 
-	strlcpy(t->state, state, sizeof(t->state));
+	task_state(t, state);
 	rec_set_str(st, "framework_id", t->framework_id);
 	rec_set_str(st, "task_id", t->id);
 	rec_set_str(st, "agent_id", t->agent_id);
@@ -237,7 +247,7 @@ task_index(struct master *m, struct task *t, struct agent *a,
 	strlcpy(t->agent_id, a->id, sizeof(t->agent_id));
 	strlcpy(t->principal, fw->route.principal, sizeof(t->principal));
 	snprintf(t->key, sizeof(t->key), "%s/%s", fw->id, tid);
-	strlcpy(t->state, state, sizeof(t->state));
+	task_state(t, state);
 	map_put(m->tasks, t->key, t);
 	map_put(a->tasks, t->key, t);
 	map_put(fw->tasks, t->key, t);
@@ -522,7 +532,7 @@ task_status(struct master *m, json_t *rec, const struct net_route *from)
 		if (t->ended == 0) {
 			if (t->started == 0 && strcmp(state, TASK_RUNNING) == 0)
 				t->started = wall_ms();
-			strlcpy(t->state, state, sizeof(t->state));
+			task_state(t, state);
 			json_decref(t->status);
 			t->status = json_incref(rec);
 			if (task_state_terminal(state))
