@@ -62,6 +62,10 @@ TEST "a heap overflow in the background, its stderr thrown away" {
 }
 TEST "a clean test" { true; }
 TEST "a signed overflow" { run "$TOP/build/ub"; }
+TEST "only LeakSanitizer's notice of a thread it could not stop" {
+	printf '==drf-alloc==24690==Unable to get registers from thread 24577.\n' \
+	    >"${ASAN_OPTIONS##*log_path=}.drf-alloc.24690"
+}
 TESTS
 	run in_new_bats "$TMP/tree/t/san" t/9999-faulty.bats
 	echo "$output"
@@ -70,8 +74,9 @@ TESTS
 	[[ "$output" == *"ERROR: AddressSanitizer: heap-buffer-overflow"* ]]
 	[[ "$output" == *"not ok - sanitizer report 9999-faulty-3.ub."*"(in: a signed overflow)"* ]]
 	[[ "$output" == *"runtime error: signed integer overflow"* ]]
+	[[ "$output" == *"# sanitizer notice 9999-faulty-4.drf-alloc.24690: ==drf-alloc==24690==Unable to get registers from thread 24577."* ]]
 	[[ "$output" == *"sanitizers: 2 reports, kept in /tmp/cluster-san."* ]]
-	[ "${lines[${#lines[@]} - 1]}" = "3 passed, 2 failed, 0 skipped" ]
+	[ "${lines[${#lines[@]} - 1]}" = "4 passed, 2 failed, 0 skipped" ]
 	rm -rf "$(echo "$output" | sed -n 's/.*kept in \(.*\)$/\1/p')"
 }
 
