@@ -274,6 +274,13 @@ int	agent_exec_fd(struct agent_set *s);
 /* Handle what the executors sent, a bounded batch; returns how many. */
 int	agent_exec_receive(struct agent_set *s);
 /*
+ * Batches to executors (net_cork, net_flush, net_pending of the local
+ * socket); each does nothing without one.
+ */
+void	agent_exec_cork(struct agent_set *s);
+void	agent_exec_uncork(struct agent_set *s);
+int	agent_exec_pending(struct agent_set *s);
+/*
  * Task T (in the set, t->info naming an executor) starts: in its
  * executor, started first when it is the first task naming it.
  */

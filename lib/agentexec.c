@@ -45,6 +45,26 @@ agent_exec_fd(struct agent_set *s)
 	return s->exec_net != NULL ? net_fd(s->exec_net) : -1;
 }
 
+void
+agent_exec_cork(struct agent_set *s)
+{
+	if (s->exec_net != NULL)
+		net_cork(s->exec_net);
+}
+
+void
+agent_exec_uncork(struct agent_set *s)
+{
+	if (s->exec_net != NULL)
+		(void)net_flush(s->exec_net);
+}
+
+int
+agent_exec_pending(struct agent_set *s)
+{
+	return s->exec_net != NULL && net_pending(s->exec_net);
+}
+
 struct agent_executor *
 agent_exec_find(struct agent_set *s, const char *fw, const char *id)
 {

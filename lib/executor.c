@@ -17,6 +17,7 @@
 #include "util.h"
 
 #define EXECUTOR_ID_LEN	64
+#define EXECUTOR_UNSENT_MS 10	/* a frame the socket refused: again after */
 
 struct executor {
 	struct net	*net;
@@ -84,8 +85,10 @@ executor_destroy(struct executor *e)
 	if (e == NULL)
 		return;
 	map_destroy(e->tasks);
-	if (e->net != NULL)
+	if (e->net != NULL) {
+		net_flush(e->net);
 		net_close(e->net);
+	}
 	json_decref(e->updates);
 	free(e->secret);
 	free(e);
@@ -266,6 +269,12 @@ executor_next(struct executor *e, int ms, json_t **rec, char *err)
 	char nerr[256];
 	int r;
 
+	/*
+	 * What the caller sent while a frame's records were handed out goes
+	 * in one frame, once the last of them was (executor(3), BATCHES).
+	 */
+	if (!net_pending(e->net))
+		net_flush(e->net);
 	for (;;) {
 		now = now_ms();
 		if (now >= e->next_register)
@@ -275,19 +284,25 @@ executor_next(struct executor *e, int ms, json_t **rec, char *err)
 				break;		/* nanomsg reconnects */
 			if (r < 0)
 				continue;	/* not a record: skipped */
-			if ((r = take(e, *rec, err)) == 1)
+			if ((r = take(e, *rec, err)) == 1) {
+				if (net_pending(e->net))
+					net_cork(e->net);
 				return 1;
+			}
 			json_decref(*rec);
 			*rec = NULL;
 			if (r == -1)
 				return -1;
 		}
+		net_flush(e->net);
 		now = now_ms();
 		if (until >= 0 && now >= until)
 			return 0;
 		wait = e->next_register - now;
 		if (until >= 0 && until - now < wait)
 			wait = until - now;
+		if (net_unsent(e->net) && wait > EXECUTOR_UNSENT_MS)
+			wait = EXECUTOR_UNSENT_MS;	/* the socket refused it */
 		net_wait(e->net, wait > 0 ? (int)wait : 0);
 	}
 }

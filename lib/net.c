@@ -17,6 +17,19 @@
 /* Room for a sealed frame's header, nonce and MAC beyond the record. */
 #define SEAL_ROOM	(4 + AUTH_PRINCIPAL_MAX + AUTH_NONCELEN + AUTH_MACLEN)
 #define NET_REQID_LEN	4	/* a raw REQ message's request id */
+#define BATCH_HDR	5	/* a batch's msgpack array32 head: 0xdd, count */
+#define BATCH_KEEP	65536	/* a batch buffer larger is freed once sent */
+
+/*
+ * One peer's frame in the making (net_cork): its records packed back to
+ * back from BUF + BATCH_HDR, LEN bytes, COUNT of them.
+ */
+struct net_out {
+	struct net_route to;
+	unsigned char	*buf;
+	size_t		 len, cap;
+	unsigned	 count;
+};
 
 /* What every peer socket seals with (net_peer_cred), when HAVE_PEER_CRED. */
 static struct auth_cred	peer_cred;
@@ -31,6 +44,15 @@ struct net {
 	const struct auth_cred *cred;	/* a peer's own */
 	const struct auth_cred *(*keys)(void *, const char *);	/* a hub's */
 	void		*keys_arg;
+	int		corked;		/* net_cork .. net_flush */
+	struct net_out	*out;		/* frames in the making, NOUT used */
+	size_t		 nout, outcap;
+	uint32_t	*slot;		/* a hub's: 1 + index in OUT, by route */
+	size_t		 nslot;
+	json_t		*in;		/* a batch received, handed out from */
+	size_t		 in_next;	/* ... this index on */
+	struct net_route in_from;
+	uint64_t	 frames_in, frames_out;
 };
 
 struct net *
@@ -114,6 +136,11 @@ net_close(struct net *n)
 		return;
 	nn_close(n->sock);
 	auth_destroy(n->auth);
+	while (n->outcap > 0)
+		free(n->out[--n->outcap].buf);
+	free(n->out);
+	free(n->slot);
+	json_decref(n->in);
 	free(n);
 }
 
@@ -180,8 +207,9 @@ net_set_keys(struct net *n,
 }
 
 /*
- * Open the frame BODY of LEN bytes that came to N; returns the record it
- * holds, or NULL with ERR, and FROM's principal and refusal set.
+ * Open the frame BODY of LEN bytes that came to N; returns the records it
+ * holds (rec_unpack_frame), or NULL with ERR, and FROM's principal and
+ * refusal set.
  */
 static json_t *
 net_open_frame(struct net *n, const void *body, size_t len,
@@ -208,8 +236,15 @@ net_open_frame(struct net *n, const void *body, size_t len,
 		rec = rec_unpack(body, len, err);
 		if (rec != NULL && strcmp(rec_type(rec), R_ERROR) == 0 &&
 		    rec_str(rec, "code") != NULL &&
-		    strcmp(rec_str(rec, "code"), E_UNAUTHENTICATED) == 0)
-			return rec;
+		    strcmp(rec_str(rec, "code"), E_UNAUTHENTICATED) == 0) {
+			json_t *one = json_array();
+
+			if (one != NULL && json_array_append_new(one, rec) == 0)
+				return one;
+			json_decref(one);
+			snprintf(err, 256, "out of memory");
+			return NULL;
+		}
 		json_decref(rec);
 	}
 	if (plain == NULL) {
@@ -220,7 +255,7 @@ net_open_frame(struct net *n, const void *body, size_t len,
 	}
 	if (from != NULL && n->role == NET_HUB)
 		strlcpy(from->principal, principal, sizeof(from->principal));
-	rec = rec_unpack(plain, plen, err);
+	rec = rec_unpack_frame(plain, plen, err);
 	free(plain);
 	return rec;
 }
@@ -253,18 +288,50 @@ net_wait(struct net *n, int ms)
 {
 	struct pollfd p = { .fd = n->rcvfd, .events = POLLIN };
 
-	return poll(&p, 1, ms);
+	return n->in != NULL ? 1 : poll(&p, 1, ms);
+}
+
+void
+net_frames(const struct net *n, uint64_t *in, uint64_t *out)
+{
+	*in = n->frames_in;
+	*out = n->frames_out;
+}
+
+int
+net_pending(struct net *n)
+{
+	return n->in != NULL;
+}
+
+/* The next record of the batch being handed out, into *REC and *FROM. */
+static int
+net_next(struct net *n, json_t **rec, struct net_route *from)
+{
+	*rec = json_incref(json_array_get(n->in, n->in_next++));
+	if (from != NULL)
+		*from = n->in_from;
+	if (n->in_next >= json_array_size(n->in)) {
+		json_decref(n->in);
+		n->in = NULL;
+	}
+	return 1;
 }
 
 int
 net_recv(struct net *n, json_t **rec, struct net_route *from, char *err)
 {
 	char principal[AUTH_PRINCIPAL_MAX];
+	struct net_route here;
 	struct nn_msghdr mh;
 	struct nn_iovec iov;
 	void *body = NULL, *ctrl = NULL;
+	json_t *frame;
 	int len;
 
+	if (n->in != NULL)
+		return net_next(n, rec, from);
+	*rec = NULL;
 	memset(&mh, 0, sizeof(mh));
 	iov.iov_base = &body;
 	iov.iov_len = NN_MSG;
@@ -280,36 +347,40 @@ net_recv(struct net *n, json_t **rec, struct net_route *from, char *err)
 		snprintf(err, 256, "receive: %s", nn_strerror(nn_errno()));
 		return -2;
 	}
-	if (from != NULL) {
-		from->len = 0;
-		from->principal[0] = '\0';
-		from->refused = AUTH_OK;
-		if (ctrl != NULL) {
-			struct nn_cmsghdr *c = NN_CMSG_FIRSTHDR(&mh);
+	here.len = 0;
+	here.principal[0] = '\0';
+	here.refused = AUTH_OK;
+	if (ctrl != NULL) {
+		struct nn_cmsghdr *c = NN_CMSG_FIRSTHDR(&mh);
 
-			if (c != NULL && NN_CMSG_SPACE(c->cmsg_len - NN_CMSG_LEN(0)) <=
-			    NET_ROUTE_MAX) {
-				from->len = NN_CMSG_SPACE(c->cmsg_len - NN_CMSG_LEN(0));
-				memcpy(from->hdr, c, from->len);
-			}
+		if (c != NULL && NN_CMSG_SPACE(c->cmsg_len - NN_CMSG_LEN(0)) <=
+		    NET_ROUTE_MAX) {
+			here.len = NN_CMSG_SPACE(c->cmsg_len - NN_CMSG_LEN(0));
+			memcpy(here.hdr, c, here.len);
 		}
-	}
-	if (ctrl != NULL)
 		nn_freemsg(ctrl);
+	}
 	if (n->auth != NULL)
-		*rec = net_open_frame(n, body, (size_t)len, from, err);
+		frame = net_open_frame(n, body, (size_t)len, &here, err);
 	else if (auth_principal(body, (size_t)len, principal) == 0) {
 		/* a sealing peer of an end that runs in the clear */
-		*rec = NULL;
-		if (from != NULL)
-			from->refused = AUTH_UNKNOWN;
+		frame = NULL;
+		here.refused = AUTH_UNKNOWN;
 		snprintf(err, 256, "unauthenticated: a sealed record, but "
 		    "this end takes records in the clear (--insecure: send "
 		    "with CLUSTER_CREDENTIAL=none)");
 	} else
-		*rec = rec_unpack(body, (size_t)len, err);
+		frame = rec_unpack_frame(body, (size_t)len, err);
 	nn_freemsg(body);
-	return *rec != NULL ? 1 : -1;
+	if (from != NULL)
+		*from = here;
+	if (frame == NULL)
+		return -1;
+	n->frames_in++;
+	n->in = frame;
+	n->in_next = 0;
+	n->in_from = here;
+	return net_next(n, rec, from);
 }
 
 /* Send the bytes BUF of LEN as they are: N's one way out. */
@@ -340,6 +411,7 @@ net_send_bytes(struct net *n, const struct net_route *to, const void *buf,
 			nn_freemsg(ctrl);
 			return -1;
 		}
+		n->frames_out++;
 		return 0;
 	}
 	if (n->role == NET_PEER) {
@@ -358,9 +430,13 @@ net_send_bytes(struct net *n, const struct net_route *to, const void *buf,
 			nn_freemsg(m);
 			return -1;
 		}
+		n->frames_out++;
 		return 0;
 	}
-	return nn_send(n->sock, buf, len, 0) < 0 ? -1 : 0;
+	if (nn_send(n->sock, buf, len, 0) < 0)
+		return -1;
+	n->frames_out++;
+	return 0;
 }
 
 int
@@ -394,6 +470,211 @@ net_send_raw(struct net *n, const struct net_route *to, const void *buf,
 	return r;
 }
 
+/* The bytes of route TO that name its connection (net_route_eq). */
+static size_t
+net_route_key(const struct net_route *to)
+{
+	size_t n;
+
+	if (to->len < sizeof(n))
+		return to->len;
+	memcpy(&n, to->hdr, sizeof(n));	/* cmsg_len */
+	if (n > to->len || n < NN_CMSG_LEN(0) + NET_REQID_LEN)
+		return to->len;
+	return n - NET_REQID_LEN;
+}
+
+static uint32_t
+net_route_hash(const struct net_route *to)
+{
+	size_t i, len = net_route_key(to);
+	uint32_t h = 2166136261u;	/* FNV-1a */
+
+	for (i = 0; i < len; i++)
+		h = (h ^ to->hdr[i]) * 16777619u;
+	return h;
+}
+
+static int
+net_out_same(const struct net_route *a, const struct net_route *b)
+{
+	size_t len = net_route_key(a);
+
+	return len == net_route_key(b) && memcmp(a->hdr, b->hdr, len) == 0 &&
+	    strcmp(a->principal, b->principal) == 0;
+}
+
+/* A hub's slot table sized for NOUT + 1 frames; 0 or -1. */
+static int
+net_slots(struct net *n)
+{
+	size_t want = 64, i;
+	uint32_t *slot;
+
+	while (want < 2 * (n->nout + 1))
+		want *= 2;
+	if (want <= n->nslot)
+		return 0;
+	if ((slot = calloc(want, sizeof(*slot))) == NULL)
+		return -1;
+	for (i = 0; i < n->nout; i++) {
+		size_t k = net_route_hash(&n->out[i].to) & (want - 1);
+
+		while (slot[k] != 0)
+			k = (k + 1) & (want - 1);
+		slot[k] = (uint32_t)i + 1;
+	}
+	free(n->slot);
+	n->slot = slot;
+	n->nslot = want;
+	return 0;
+}
+
+/* The frame in the making for TO (a peer's one), made when new; NULL: ENOMEM. */
+static struct net_out *
+net_out_for(struct net *n, const struct net_route *to)
+{
+	size_t k = 0;
+	struct net_out *o;
+
+	if (n->role == NET_HUB) {
+		if (net_slots(n) == -1)
+			return NULL;
+		k = net_route_hash(to) & (n->nslot - 1);
+		for (; n->slot[k] != 0; k = (k + 1) & (n->nslot - 1))
+			if (net_out_same(&n->out[n->slot[k] - 1].to, to))
+				return &n->out[n->slot[k] - 1];
+	} else if (n->nout > 0)
+		return &n->out[0];
+	if (n->nout == n->outcap) {
+		size_t cap = n->outcap ? 2 * n->outcap : 16;
+		struct net_out *no = realloc(n->out, cap * sizeof(*no));
+
+		if (no == NULL)
+			return NULL;
+		memset(no + n->outcap, 0, (cap - n->outcap) * sizeof(*no));
+		n->out = no;
+		n->outcap = cap;
+	}
+	o = &n->out[n->nout];
+	if (n->role == NET_HUB)
+		n->slot[k] = (uint32_t)++n->nout;
+	else
+		n->nout = 1;
+	if (to != NULL)
+		o->to = *to;
+	o->len = 0;
+	o->count = 0;
+	return o;
+}
+
+/* Send O's records as one frame (one record: as itself); 0 or -1. */
+static int
+net_out_send(struct net *n, struct net_out *o)
+{
+	if (o->count == 1)
+		return net_send_raw(n, &o->to, o->buf + BATCH_HDR, o->len);
+	o->buf[0] = 0xdd;
+	o->buf[1] = o->count >> 24;
+	o->buf[2] = o->count >> 16;
+	o->buf[3] = o->count >> 8;
+	o->buf[4] = o->count;
+	return net_send_raw(n, &o->to, o->buf, o->len + BATCH_HDR);
+}
+
+/*
+ * Add the packed record BUF of LEN to the frame for TO, sending that
+ * frame first when BUF would not fit in it; 0, or -1 when not taken.
+ */
+static int
+net_out_add(struct net *n, const struct net_route *to, const void *buf,
+    size_t len)
+{
+	struct net_out *o;
+
+	if (n->role == NET_HUB && (to == NULL || to->len == 0)) {
+		errno = EHOSTUNREACH;
+		return -1;
+	}
+	if ((o = net_out_for(n, to)) == NULL)
+		return -1;
+	if (o->count > 0 && (o->count == REC_MAX_BATCH ||
+	    BATCH_HDR + o->len + len > REC_MAX_SIZE)) {
+		if (net_out_send(n, o) == -1 && n->role != NET_HUB)
+			return -1;	/* a peer's frame waits; this does not */
+		o->len = 0;
+		o->count = 0;
+	}
+	if (BATCH_HDR + len > REC_MAX_SIZE)	/* too big to go with others */
+		return o->count > 0 ? -1 : net_send_raw(n, to, buf, len);
+	if (BATCH_HDR + o->len + len > o->cap) {
+		size_t cap = o->cap ? o->cap : 4096;
+		unsigned char *nb;
+
+		while (cap < BATCH_HDR + o->len + len)
+			cap *= 2;
+		if ((nb = realloc(o->buf, cap)) == NULL)
+			return -1;
+		o->buf = nb;
+		o->cap = cap;
+	}
+	memcpy(o->buf + BATCH_HDR + o->len, buf, len);
+	o->len += len;
+	o->count++;
+	if (to != NULL)
+		o->to = *to;	/* the newest request id */
+	return 0;
+}
+
+void
+net_cork(struct net *n)
+{
+	if (n->role == NET_HUB || n->role == NET_PEER)
+		n->corked = 1;
+}
+
+int
+net_flush(struct net *n)
+{
+	size_t i;
+	int failed = 0;
+
+	n->corked = 0;
+	for (i = 0; i < n->nout; i++) {
+		struct net_out *o = &n->out[i];
+
+		if (o->count > 0 && net_out_send(n, o) == -1) {
+			failed++;
+			if (n->role != NET_HUB)
+				continue;	/* kept for the next flush */
+		}
+		o->len = 0;
+		o->count = 0;
+		if (o->cap > BATCH_KEEP) {
+			free(o->buf);
+			o->buf = NULL;
+			o->cap = 0;
+		}
+		if (n->role == NET_HUB) {
+			size_t k = net_route_hash(&o->to) & (n->nslot - 1);
+
+			while (n->slot[k] != i + 1)
+				k = (k + 1) & (n->nslot - 1);
+			n->slot[k] = 0;
+		}
+	}
+	/* a hub forgets its peers; a peer keeps a refused frame */
+	if (n->role == NET_HUB || (n->nout > 0 && n->out[0].count == 0))
+		n->nout = 0;
+	return failed;
+}
+
+int
+net_unsent(struct net *n)
+{
+	return n->role != NET_HUB && n->nout > 0;
+}
+
 int
 net_send(struct net *n, const struct net_route *to, const json_t *rec)
 {
@@ -407,7 +688,14 @@ net_send(struct net *n, const struct net_route *to, const json_t *rec)
 	if (n->auth != NULL && n->role == NET_HUB && to != NULL &&
 	    to->principal[0] == '\0' && strcmp(rec_type(rec), R_ERROR) == 0)
 		r = len > REC_MAX_SIZE ? -1 : net_send_bytes(n, to, buf, len);
-	else
+	else if (n->corked)
+		r = net_out_add(n, to, buf, len);
+	else if (n->nout > 0) {
+		/* behind a frame the socket refused: with it, in order */
+		r = net_out_add(n, to, buf, len);
+		if (r == 0)
+			(void)net_flush(n);
+	} else
 		r = net_send_raw(n, to, buf, len);
 	free(buf);
 	return r;

@@ -1,6 +1,8 @@
 /*
  * net: the transport.  Every nanomsg call of the project is in net.c, so
- * that moving to nng touches one file.  One record is one message.
+ * that moving to nng touches one file.  One message is one frame: a record,
+ * or a msgpack array of records to one peer (cluster-protocol(7), FRAMES),
+ * sealed once; net_recv hands the records out one by one.
  *
  *   NET_HUB    offerd's socket: binds a raw REP socket that addresses any
  *              number of peers; each received record comes with the route
@@ -21,6 +23,7 @@
 #define CLUSTER_NET_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <jansson.h>
 
 #include "auth.h"
@@ -108,8 +111,34 @@ int	net_send(struct net *, const struct net_route *to, const json_t *rec);
 int	net_send_raw(struct net *, const struct net_route *to,
 	    const void *buf, size_t len);
 
-/* Wait up to MS milliseconds (-1: forever) for N's socket to be readable. */
+/*
+ * Wait up to MS milliseconds (-1: forever) for N's socket to be readable;
+ * at once when records of a frame are still to be handed out.
+ */
 int	net_wait(struct net *, int ms);
+/*
+ * True when net_recv has records of a frame still to hand out: N's fd
+ * does not poll readable for them, so a loop that takes a bounded number
+ * of records a turn must not sleep while this holds.
+ */
+int	net_pending(struct net *);
+
+/*
+ * Batches (hub and peer sockets; a no-op on pairs).  After net_cork,
+ * net_send packs each record into a frame for its peer instead of sending
+ * it, and returns 0 once it is packed; a frame goes when it would pass
+ * REC_MAX_SIZE or REC_MAX_BATCH records, or at net_flush, which sends
+ * them all (one record alone goes as itself) and uncorks.  net_flush
+ * returns how many frames the socket refused: a hub's are dropped (best
+ * effort, as any send to a gone peer); a peer's is kept and goes, in
+ * order, before the next record.  Call net_flush before sleeping.
+ */
+void	net_cork(struct net *);
+int	net_flush(struct net *);
+/* True when a peer keeps a frame its socket refused: flush again soon. */
+int	net_unsent(struct net *);
+/* How many frames N has taken in (valid ones) and sent, since it opened. */
+void	net_frames(const struct net *, uint64_t *in, uint64_t *out);
 /*
  * Wait up to MS for a connecting socket to have a connection a record
  * can leave on: 1 when it has, 0 when MS passed, -1 on an error.  A first

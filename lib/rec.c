@@ -192,13 +192,46 @@ rec_frame_len(const void *buf, size_t len, char *err)
 	}
 }
 
-json_t *
-rec_unpack(const void *buf, size_t len, char *err)
+/* Is the msgpack value starting with byte C a map (an array when ARRAY)? */
+static int
+rec_is(uint8_t c, int array)
 {
+	if (array)
+		return c == 0xdc || c == 0xdd || (c & 0xf0) == 0x90;
+	return c == 0xde || c == 0xdf || (c & 0xf0) == 0x80;
+}
+
+/* One decoded map O as a record: it must have a string "type". */
+static json_t *
+rec_from_map(const msgpack_object *o, char *err)
+{
+	json_t *rec;
+
+	if (o->type != MSGPACK_OBJECT_MAP) {
+		snprintf(err, REC_ERRLEN, "record is not a msgpack map");
+		return NULL;
+	}
+	if ((rec = rec_from_obj(o, err)) != NULL && rec_str(rec, "type") == NULL) {
+		json_decref(rec);
+		snprintf(err, REC_ERRLEN, "record has no string field 'type'");
+		return NULL;
+	}
+	return rec;
+}
+
+/*
+ * Decode BUF of LEN: one record, or when BATCH, a frame: one record or an
+ * array of 1 to REC_MAX_BATCH of them, returned as a JSON array.
+ */
+static json_t *
+rec_decode(const void *buf, size_t len, int batch, char *err)
+{
+	const uint8_t *b = buf;
 	msgpack_zone zone;
 	msgpack_object obj;
 	size_t pos = 0, off = 0;
-	json_t *rec;
+	json_t *out = NULL, *rec;
+	uint32_t i;
 
 	if (len > REC_MAX_SIZE) {
 		snprintf(err, REC_ERRLEN, "record larger than %d bytes",
@@ -216,9 +249,9 @@ rec_unpack(const void *buf, size_t len, char *err)
 		    len - pos);
 		return NULL;
 	}
-	if (((const uint8_t *)buf)[0] != 0xde && ((const uint8_t *)buf)[0] != 0xdf &&
-	    (((const uint8_t *)buf)[0] & 0xf0) != 0x80) {
-		snprintf(err, REC_ERRLEN, "record is not a msgpack map");
+	if (!rec_is(b[0], 0) && !(batch && rec_is(b[0], 1))) {
+		snprintf(err, REC_ERRLEN, batch ? "frame is neither a msgpack "
+		    "map nor an array of them" : "record is not a msgpack map");
 		return NULL;
 	}
 	msgpack_zone_init(&zone, 2048);
@@ -227,14 +260,42 @@ rec_unpack(const void *buf, size_t len, char *err)
 		snprintf(err, REC_ERRLEN, "malformed msgpack data");
 		return NULL;
 	}
-	rec = rec_from_obj(&obj, err);
+	if (obj.type != MSGPACK_OBJECT_ARRAY) {
+		rec = rec_from_map(&obj, err);
+		if (rec != NULL && batch && (out = json_array()) != NULL)
+			json_array_append_new(out, rec);
+		else if (!batch)
+			out = rec;
+		else
+			json_decref(rec);
+	} else if (obj.via.array.size == 0 ||
+	    obj.via.array.size > REC_MAX_BATCH)
+		snprintf(err, REC_ERRLEN, "a frame of %u records: 1 to %d "
+		    "are taken", obj.via.array.size, REC_MAX_BATCH);
+	else if ((out = json_array()) != NULL)
+		for (i = 0; i < obj.via.array.size; i++) {
+			if ((rec = rec_from_map(&obj.via.array.ptr[i], err)) ==
+			    NULL) {
+				json_decref(out);
+				out = NULL;
+				break;
+			}
+			json_array_append_new(out, rec);
+		}
 	msgpack_zone_destroy(&zone);
-	if (rec != NULL && rec_str(rec, "type") == NULL) {
-		json_decref(rec);
-		snprintf(err, REC_ERRLEN, "record has no string field 'type'");
-		return NULL;
-	}
-	return rec;
+	return out;
+}
+
+json_t *
+rec_unpack(const void *buf, size_t len, char *err)
+{
+	return rec_decode(buf, len, 0, err);
+}
+
+json_t *
+rec_unpack_frame(const void *buf, size_t len, char *err)
+{
+	return rec_decode(buf, len, 1, err);
 }
 
 /* Append V to the packer; returns 0 or -1 for a value msgpack can't carry. */

@@ -21,6 +21,7 @@
 #define REC_MAX_DEPTH	16		/* nested maps and arrays */
 #define REC_MAX_ITEMS	100000		/* elements of one array or map */
 #define REC_MAX_STR	65536		/* bytes of one string */
+#define REC_MAX_BATCH	1024		/* records of one frame */
 #define REC_ERRLEN	256
 
 /*
@@ -28,6 +29,13 @@
  * caller json_decref()s it), or NULL with a reason in ERR (REC_ERRLEN).
  */
 json_t	*rec_unpack(const void *buf, size_t len, char *err);
+/*
+ * Decode a frame of the wire (cluster-protocol(7), FRAMES): one record, or
+ * a msgpack array of 1 to REC_MAX_BATCH records, the whole at most
+ * REC_MAX_SIZE bytes.  Returns a JSON array of the records, or NULL with
+ * ERR when any of them is not a valid record.
+ */
+json_t	*rec_unpack_frame(const void *buf, size_t len, char *err);
 
 /*
  * Encode REC as msgpack.  Returns a malloc'd buffer (the caller frees it)

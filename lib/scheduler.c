@@ -327,7 +327,8 @@ sched_timeout(const struct sched *s)
 	while ((k = map_next(s->kills, &pos, NULL)) != NULL)
 		if (k->next < next)
 			next = k->next;
-	if (s->sendq.len > 0 && now + SCHED_FLUSH_MS < next)
+	if ((s->sendq.len > 0 || net_unsent(s->net)) &&
+	    now + SCHED_FLUSH_MS < next)
 		next = now + SCHED_FLUSH_MS;
 	/*
 	 * A new leader is noticed in timers(): waiting for the next
@@ -663,10 +664,13 @@ sched_dispatch(struct sched *s)
 		return -1;
 	net_queue_flush(s->net, &s->sendq);
 	timers(s);
+	/* what the callbacks send this turn goes in one frame */
+	net_cork(s->net);
 	while (!s->stopped && (r = net_recv(s->net, &rec, NULL, e)) != 0) {
 		if (r == -2) {
 			s->failed = 1;
 			report(s, NULL, e, NULL, NULL);
+			net_flush(s->net);
 			return -1;
 		}
 		if (r == -1) {
@@ -677,6 +681,7 @@ sched_dispatch(struct sched *s)
 		json_decref(rec);
 	}
 	net_queue_flush(s->net, &s->sendq);
+	net_flush(s->net);
 	return s->stopped ? -1 : 0;
 }
 

@@ -81,6 +81,49 @@ teardown() { dump_logs; teardown_daemons; cleanup_tmp; }
 	kill -0 "$PID_offerd"
 }
 
+# batch_of PYTHON-LIST: the msgpack frame of the records PYTHON-LIST
+# (cluster-protocol(7), Framing), on stdout
+batch_of() {
+	python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import mpack
+sys.stdout.buffer.write(mpack.pack(eval(sys.argv[2])))' "$TOP/t" "$1"
+}
+
+@test "a batch frame's records are each handled and answered; a bad one refuses the whole frame" {
+	start_cluster 1
+	# three records in one frame: three answers, each with its ref
+	batch_of '[{"type":"NO_SUCH_A","ref":1},{"type":"DECLINE","framework_id":"fw-none","offer_id":"o-1","ref":2},{"type":"NO_SUCH_C","ref":3}]' >"$TMP/three"
+	run sh -c "cluster-ctl send --raw --wait 500ms <'$TMP/three'"
+	echo "$output"
+	[ "$(grep -c '"type":"ERROR"' <<<"$output")" -eq 3 ]
+	[[ "$output" == *"unknown record type 'NO_SUCH_A'"*'"ref":1'* ]]
+	[[ "$output" == *"unknown framework 'fw-none'"*'"ref":2'* ]]
+	[[ "$output" == *"unknown record type 'NO_SUCH_C'"*'"ref":3'* ]]
+	# one record without a type: one ERROR for the frame, none handled
+	batch_of '[{"type":"NO_SUCH_D"},{"a":1},{"type":"NO_SUCH_E"}]' >"$TMP/bad"
+	run sh -c "cluster-ctl send --raw --wait 500ms <'$TMP/bad'"
+	echo "$output"
+	[ "$(grep -c '"type":"ERROR"' <<<"$output")" -eq 1 ]
+	[[ "$output" == *"bad record: record has no string field 'type'"* ]]
+	[[ "$output" != *NO_SUCH_D* ]]
+	! grep -q "refused NO_SUCH_[DE]" "$TMP/offerd.log"
+	# an empty batch, and one past 1024 records
+	batch_of '[]' >"$TMP/empty"
+	run sh -c "cluster-ctl send --raw --wait 500ms <'$TMP/empty'"
+	[[ "$output" == *"a frame of 0 records: 1 to 1024 are taken"* ]]
+	batch_of '[{"type":"NO_SUCH_F"}] * 1025' >"$TMP/many"
+	run sh -c "cluster-ctl send --raw --wait 500ms <'$TMP/many'"
+	[[ "$output" == *"a frame of 1025 records: 1 to 1024 are taken"* ]]
+	! grep -q "refused NO_SUCH_F" "$TMP/offerd.log"
+	# 1024 are taken, each answered
+	batch_of '[{"type":"NO_SUCH_G"}] * 1024' >"$TMP/full"
+	run sh -c "cluster-ctl send --raw --wait 1s <'$TMP/full'"
+	[ "$(grep -c '"code":"unknown_type"' <<<"$output")" -eq 1024 ]
+	# still serving
+	run cluster-ctl run -- true
+	[ "$status" -eq 0 ]
+	kill -0 "$PID_offerd"
+}
+
 @test "refusals are logged 20 a second at most, and the rest counted" {
 	start_cluster 1
 	run sh -c 'for i in $(seq 100); do echo "{\"type\":\"BAD_$i\"}"; done | cluster-ctl send --wait 500ms'

@@ -152,6 +152,26 @@ scrape() {
 	kill -0 "$PID_offerd"
 }
 
+@test "a batch of records is one frame in and its answers one frame out" {
+	text=$(scrape "$MPORT")
+	fin=$(echo "$text" | metric cluster_offerd_frames_received_total)
+	fout=$(echo "$text" | metric cluster_offerd_frames_sent_total)
+	[ "$fin" -gt 0 ] && [ "$fout" -gt 0 ]
+	python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import mpack
+sys.stdout.buffer.write(mpack.pack([{"type": "NO_SUCH_%d" % i} for i in range(50)]))' "$TOP/t" >"$TMP/batch"
+	cluster-ctl send --raw --wait 1s <"$TMP/batch" >"$TMP/ans" || true
+	[ "$(grep -c '"code":"unknown_type"' "$TMP/ans")" -eq 50 ]
+	text=$(scrape "$MPORT")
+	[ "$(echo "$text" | metric 'cluster_offerd_records_received_total{type="other"}')" = 50 ]
+	[ "$(echo "$text" | metric 'cluster_offerd_records_sent_total{type="ERROR"}')" = 50 ]
+	# the agent's heartbeats (-g 1s) come and are answered meanwhile
+	fin2=$(echo "$text" | metric cluster_offerd_frames_received_total)
+	fout2=$(echo "$text" | metric cluster_offerd_frames_sent_total)
+	echo "frames in $fin -> $fin2, out $fout -> $fout2"
+	[ "$fin2" -gt "$fin" ] && [ "$fin2" -le $((fin + 5)) ]
+	[ "$fout2" -gt "$fout" ] && [ "$fout2" -le $((fout + 5)) ]
+}
+
 @test "a port already in use ends the daemon at start with 111" {
 	run offerd -d -w "$TMP/m2" -l "ipc://$TMP/m2.ipc" --metrics "127.0.0.1:$MPORT"
 	[ "$status" -eq 111 ]

@@ -33,6 +33,7 @@
 #include "util.h"
 
 #define TICK_MS		100
+#define UNSENT_RETRY_MS	10	/* a frame the socket refused: again after */
 #define STOP_ACK_MS	3000	/* after the grace, to see the last updates through */
 #define STOP_POLL_MS	50
 #define LEAVE_WAIT_MS	1000	/* for the master to take our goodbye */
@@ -553,6 +554,10 @@ turn(struct daemon *d, int64_t max_ms)
 		wait = w;
 	if (wait > max_ms)
 		wait = max_ms;
+	if (net_pending(ag->net) || agent_exec_pending(ag->set))
+		wait = 0;
+	else if (net_unsent(ag->net) && wait > UNSENT_RETRY_MS)
+		wait = UNSENT_RETRY_MS;	/* the socket refused a frame */
 	if (poll(pfd, sizeof(pfd) / sizeof(*pfd), wait > 0 ? (int)wait : 0) ==
 	    -1 && errno != EINTR)
 		log_fatal("poll");
@@ -564,6 +569,9 @@ turn(struct daemon *d, int64_t max_ms)
 	if (sig_take(SIGCHLD))
 		reap(ag);
 	launch_read(ag);
+	/* what this turn sends to the master, or to one executor, is one frame */
+	net_cork(ag->net);
+	agent_exec_cork(ag->set);
 	agent_set_receive(ag->set, ag->net);
 	agent_exec_receive(ag->set);
 	if (ag->set->agents[0].registered && strcmp(d->saved_id, id) != 0) {
@@ -577,6 +585,8 @@ turn(struct daemon *d, int64_t max_ms)
 		d->next_tick = now_ms() + TICK_MS;
 	}
 	agent_set_flush(ag->set);
+	net_flush(ag->net);
+	agent_exec_uncork(ag->set);
 	if (pfd[4].revents != 0)
 		stats_serve(ag);
 	return stop;

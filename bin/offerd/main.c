@@ -412,7 +412,7 @@ serve(struct master *m, int sigfd)
 
 	/* a stop ends the loop after this round, lease check included */
 	for (stop = 0; !stop;) {
-		wait = next_tick - now_ms();
+		wait = net_pending(m->hub) ? 0 : next_tick - now_ms();
 		if (poll(pfd, 5, wait > 0 ? (int)wait : 0) == -1 &&
 		    errno != EINTR)
 			log_fatal("poll");
@@ -427,7 +427,11 @@ serve(struct master *m, int sigfd)
 		/* under cluster-elect(8): act only while the lease holds */
 		if (elect_lease_expired())
 			log_fatalx("lease expired: no longer leader");
-		/* bounded batches so that neither side starves the other */
+		/*
+		 * bounded batches so that neither side starves the other;
+		 * what the turn sends to one peer goes in one frame
+		 */
+		net_cork(m->hub);
 		master_recv(m);
 		alloc_recv(m);
 		shared_flush(m);
@@ -437,6 +441,7 @@ serve(struct master *m, int sigfd)
 			master_tick(m);
 			next_tick = now_ms() + TICK_MS;
 		}
+		net_flush(m->hub);
 	}
 }
 

@@ -36,7 +36,7 @@ static struct {
 	struct metrics_family	*agents, *frameworks, *tasks, *offers_out;
 	struct metrics_family	*started, *ended, *in, *out, *resent;
 	struct metrics_family	*cycle, *ack, *cpus, *mem, *disk;
-	struct metrics_family	*commits, *render;
+	struct metrics_family	*commits, *render, *frames_in, *frames_out;
 } st;
 
 /* The families, in the order the text lists them. */
@@ -78,6 +78,12 @@ static const struct metrics_spec families[] = {
 	{ &st.out, METRICS_COUNTER, "records_sent_total",
 	    "Records sent to agents, frameworks and tools, by type.", "type",
 	    NULL, 0 },
+	{ &st.frames_in, METRICS_COUNTER, "frames_received_total",
+	    "Messages taken in on the listen endpoint, each one record or a "
+	    "batch of them.", NULL, NULL, 0 },
+	{ &st.frames_out, METRICS_COUNTER, "frames_sent_total",
+	    "Messages sent on the listen endpoint, each one record or a "
+	    "batch of them.", NULL, NULL, 0 },
 	{ &st.resent, METRICS_COUNTER, "retransmissions_total",
 	    "LAUNCH and KILL records sent again to an agent that had not "
 	    "answered, by type.", "type", NULL, 0 },
@@ -212,6 +218,7 @@ stats_gauges(struct master *m)
 	static const char *const names[GSUM_N] = { "total", "used", "offered" };
 	struct framework *fw;
 	size_t pos, active = 0;
+	uint64_t fin, fout;
 	int k;
 
 	metrics_set(st.agents, "active", gactive);
@@ -228,6 +235,9 @@ stats_gauges(struct master *m)
 	metrics_set(st.frameworks, "inactive", map_count(m->frameworks) -
 	    active);
 	metrics_set(st.offers_out, NULL, map_count(m->offers));
+	net_frames(m->hub, &fin, &fout);
+	metrics_set(st.frames_in, NULL, (double)fin);
+	metrics_set(st.frames_out, NULL, (double)fout);
 }
 
 char *

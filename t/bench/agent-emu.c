@@ -395,18 +395,25 @@ run(struct emu *e, int sigfd)
 		wait = timeq_wait(&e->timers, now);
 		if (wait < 0 || wait > EMU_POLL_MAX_MS)
 			wait = EMU_POLL_MAX_MS;
-		if (e->q.len > 0 && wait > EMU_QUEUE_RETRY_MS)
+		if ((e->q.len > 0 || net_unsent(e->net)) &&
+		    wait > EMU_QUEUE_RETRY_MS)
 			wait = EMU_QUEUE_RETRY_MS;
+		if (net_pending(e->net))
+			wait = 0;
 		if (poll(pfd, 2, (int)wait) == -1 && errno != EINTR)
 			log_fatal("poll");
 		sig_drain();
 		stop = sig_take(SIGTERM) || sig_take(SIGINT);
+		/* what a turn sends goes in frames of many records */
+		net_cork(e->net);
 		agent_set_receive(e->set, e->net);
 		follow_master(e);
 		e->sent += net_queue_flush(e->net, &e->q);
+		net_cork(e->net);	/* a new master's socket too */
 		timeq_run(&e->timers, now_ms(), EMU_TIMER_BATCH);
 		agent_set_flush(e->set);
 		e->sent += net_queue_flush(e->net, &e->q);
+		net_flush(e->net);
 		report(e, now_ms());
 	}
 }
