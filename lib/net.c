@@ -470,7 +470,10 @@ net_send_raw(struct net *n, const struct net_route *to, const void *buf,
 	return r;
 }
 
-/* The bytes of route TO that name its connection (net_route_eq). */
+/*
+ * The bytes of route TO that name its connection: all but the request id
+ * (see net_route_eq); all of them when TO is not a valid route.
+ */
 static size_t
 net_route_key(const struct net_route *to)
 {
@@ -498,10 +501,7 @@ net_route_hash(const struct net_route *to)
 static int
 net_out_same(const struct net_route *a, const struct net_route *b)
 {
-	size_t len = net_route_key(a);
-
-	return len == net_route_key(b) && memcmp(a->hdr, b->hdr, len) == 0 &&
-	    strcmp(a->principal, b->principal) == 0;
+	return net_route_eq(a, b) && strcmp(a->principal, b->principal) == 0;
 }
 
 /* A hub's slot table sized for NOUT + 1 frames; 0 or -1. */
@@ -606,7 +606,7 @@ net_out_add(struct net *n, const struct net_route *to, const void *buf,
 		o->count = 0;
 	}
 	if (BATCH_HDR + len > REC_MAX_SIZE)	/* too big to go with others */
-		return o->count > 0 ? -1 : net_send_raw(n, to, buf, len);
+		return net_send_raw(n, to, buf, len);
 	if (BATCH_HDR + o->len + len > o->cap) {
 		size_t cap = o->cap ? o->cap : 4096;
 		unsigned char *nb;
@@ -709,14 +709,11 @@ net_send(struct net *n, const struct net_route *to, const json_t *rec)
 int
 net_route_eq(const struct net_route *a, const struct net_route *b)
 {
-	size_t n;
+	size_t key = net_route_key(a);
 
-	if (a->len != b->len || a->len < sizeof(n))
-		return 0;
-	memcpy(&n, a->hdr, sizeof(n));	/* cmsg_len */
-	if (n > a->len || n < NN_CMSG_LEN(0) + NET_REQID_LEN)
-		return 0;
-	return memcmp(a->hdr, b->hdr, n - NET_REQID_LEN) == 0;
+	/* a key as long as the route: not a control message of nanomsg's */
+	return key < a->len && a->len == b->len && key == net_route_key(b) &&
+	    memcmp(a->hdr, b->hdr, key) == 0;
 }
 
 int

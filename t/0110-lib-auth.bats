@@ -117,3 +117,10 @@ teardown() { cleanup_tmp; }
 	[ "$status" -eq 0 ]
 	[ "$(grep -c '^ok ' <<<"$output")" -eq 10 ]
 }
+
+@test "batches on the wire: a refused frame is kept and goes first, in order; a frame holds 1,024 records at most" {
+	run "$TOP/build/test/net-batch-test" "$TMP"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(grep -c '^ok ' <<<"$output")" -eq 12 ]
+}
