@@ -50,6 +50,15 @@ res_copy(struct res *dst, const struct res *src)
 	return 0;
 }
 
+void
+res_move(struct res *dst, struct res *src)
+{
+	/* items past n are never read: res_slot() clears one it takes */
+	dst->n = src->n;
+	memcpy(dst->it, src->it, src->n * sizeof(src->it[0]));
+	src->n = 0;
+}
+
 static struct res_item *
 res_find(const struct res *r, const char *name)
 {

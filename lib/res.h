@@ -52,6 +52,12 @@ void	res_init(struct res *);
 void	res_free(struct res *);
 /* Make DST (initialised or not) a deep copy of SRC.  Returns 0 or -1. */
 int	res_copy(struct res *dst, const struct res *src);
+/*
+ * Move SRC into DST (which owns nothing: new, or just freed) and leave SRC
+ * empty.  Only the items in use are copied: no allocation, and a few
+ * cache lines rather than the whole vector.
+ */
+void	res_move(struct res *dst, struct res *src);
 
 /*
  * Parse S into OUT (which need not be initialised).  Returns 0, or -1 with

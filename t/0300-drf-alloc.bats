@@ -134,6 +134,21 @@ EOF
 	[ "${lines[2]}" = '{"type":"ALLOCATION","framework_id":"a","agent_id":"n3","resources":"cpus:4;mem:2048"}' ]
 }
 
+@test "60 frameworks in 4 weighted roles, 500 agents, filters and declines: the decisions of a plain reference DRF" {
+	# t/drf-reference.py sorts every candidate for every agent; drf.c
+	# keeps heaps several levels deep at this size and visits past
+	# frameworks that a minimum or a decline filter passes over
+	cd "$TMP"
+	for seed in 1 2 3; do
+		python3 "$BATS_TEST_DIRNAME/drf-reference.py" "$seed"
+		drf-alloc --clock manual <"$seed.in" >"$seed.raw"
+		! grep -v '"ALLOCATION"' "$seed.raw"
+		allocations <"$seed.raw" >"$seed.out"
+		[ "$(wc -l <"$seed.out")" -eq 600 ]
+		diff "$seed.expected" "$seed.out"
+	done
+}
+
 @test "weighted roles: weight 2 gets twice the agents (-W and WEIGHT)" {
 	events='{"type":"FRAMEWORK_ADD","framework_id":"f1","role":"gold"}
 {"type":"FRAMEWORK_ADD","framework_id":"f2","role":"tin"}'
