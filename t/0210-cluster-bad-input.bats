@@ -81,13 +81,6 @@ teardown() { dump_logs; teardown_daemons; cleanup_tmp; }
 	kill -0 "$PID_offerd"
 }
 
-# batch_of PYTHON-LIST: the msgpack frame of the records PYTHON-LIST
-# (cluster-protocol(7), Framing), on stdout
-batch_of() {
-	python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import mpack
-sys.stdout.buffer.write(mpack.pack(eval(sys.argv[2])))' "$TOP/t" "$1"
-}
-
 @test "a batch frame's records are each handled and answered; a bad one refuses the whole frame" {
 	start_cluster 1
 	# three records in one frame: three answers, each with its ref

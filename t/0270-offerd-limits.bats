@@ -50,6 +50,28 @@ send_as() {
 	[[ "$output" == *TASK_FINISHED* ]]
 }
 
+@test "a batch counts record by record against its principal's rate: past the burst the rest are dropped, one answer, nothing made, the others served" {
+	OFFERD_FLAGS="-L rate=5,burst=20"
+	start_cluster 1
+	principal bob
+	# one frame: 20 records within the burst, then 10 SUBSCRIBE past it
+	batch_of '[{"type":"NO_SUCH","ref":i} for i in range(20)] + [{"type":"SUBSCRIBE","name":"late-%d" % i} for i in range(10)]' >"$TMP/thirty"
+	run sh -c "cluster-ctl -C '$TMP/bob' send --raw --wait 500ms <'$TMP/thirty'"
+	echo "$output"
+	[ "$(grep -c '"code":"unknown_type"' <<<"$output")" -eq 20 ]
+	# the ten dropped: one answer, not ten, and no framework made
+	[ "$(grep -c '"code":"limited"' <<<"$output")" -eq 1 ]
+	[[ "$output" != *SUBSCRIBED* ]]
+	grep -q 'principal bob over its rate (-L rate=5,burst=20): dropped' "$TMP/offerd.log"
+	run cluster-ctl -h -o name frameworks
+	[[ "$output" != *late-* ]]
+	# another principal is served meanwhile, and offerd serves on
+	run cluster-ctl run -- echo still
+	[ "$status" -eq 0 ]
+	[[ "$output" == *TASK_FINISHED* ]]
+	kill -0 "$PID_offerd"
+}
+
 @test "frameworks=N refuses the N+1th SUBSCRIBE of a principal with limited, makes nothing, and counts a teardown" {
 	OFFERD_FLAGS="-L frameworks=2"
 	start_cluster 1

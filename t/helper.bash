@@ -217,6 +217,13 @@ principal() {
 	    "$TMP/offerd.log" "$n"
 }
 
+# batch_of PYTHON-LIST: the msgpack frame of the records PYTHON-LIST
+# (cluster-protocol(7), Framing), on stdout
+batch_of() {
+	python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import mpack
+sys.stdout.buffer.write(mpack.pack(eval(sys.argv[2])))' "$TOP/t" "$1"
+}
+
 # ---- metrics (offerd --metrics, agentd --metrics; t/095x) ----
 
 # metrics_port NAME: the port daemon NAME (started with -v and -M
