@@ -17,7 +17,6 @@
 #include "util.h"
 
 #define EXECUTOR_ID_LEN	64
-#define EXECUTOR_UNSENT_MS 10	/* a frame the socket refused: again after */
 
 struct executor {
 	struct net	*net;
@@ -301,8 +300,8 @@ executor_next(struct executor *e, int ms, json_t **rec, char *err)
 		wait = e->next_register - now;
 		if (until >= 0 && until - now < wait)
 			wait = until - now;
-		if (net_unsent(e->net) && wait > EXECUTOR_UNSENT_MS)
-			wait = EXECUTOR_UNSENT_MS;	/* the socket refused it */
+		if (net_unsent(e->net) && wait > NET_UNSENT_MS)
+			wait = NET_UNSENT_MS;	/* the socket refused it */
 		net_wait(e->net, wait > 0 ? (int)wait : 0);
 	}
 }

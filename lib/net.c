@@ -35,6 +35,11 @@ struct net_out {
 static struct auth_cred	peer_cred;
 static int		have_peer_cred;
 
+struct net_kept {
+	void		*buf;
+	size_t		 len;
+};
+
 struct net {
 	int		sock;
 	enum net_role	role;
@@ -53,6 +58,9 @@ struct net {
 	size_t		 in_next;	/* ... this index on */
 	struct net_route in_from;
 	uint64_t	 frames_in, frames_out;
+	/* a pair's frames the other side could not take yet, in order */
+	struct net_kept	*kept;
+	size_t		 kept_head, kept_len, kept_cap;
 };
 
 struct net *
@@ -91,15 +99,6 @@ net_open(enum net_role role, const char *endpoint, char *err)
 	nn_setsockopt(n->sock, NN_SOL_SOCKET, NN_RECONNECT_IVL, &ivl, sizeof(ivl));
 	nn_setsockopt(n->sock, NN_SOL_SOCKET, NN_RECONNECT_IVL_MAX, &ivlmax,
 	    sizeof(ivlmax));
-	/*
-	 * The allocator link must not lose records: sends wait (bounded)
-	 * for the other side instead of failing while it connects.
-	 */
-	if (role == NET_PAIR_BIND || role == NET_PAIR_CONNECT) {
-		int to = NET_PAIR_SEND_MS;
-
-		nn_setsockopt(n->sock, NN_SOL_SOCKET, NN_SNDTIMEO, &to, sizeof(to));
-	}
 	if (strncmp(endpoint, "tcp://", 6) == 0)
 		nn_setsockopt(n->sock, NN_TCP, NN_TCP_NODELAY, &one, sizeof(one));
 	if (role == NET_HUB || role == NET_PAIR_BIND)
@@ -140,6 +139,12 @@ net_close(struct net *n)
 		free(n->out[--n->outcap].buf);
 	free(n->out);
 	free(n->slot);
+	while (n->kept_len > 0) {
+		free(n->kept[n->kept_head].buf);
+		n->kept_head = (n->kept_head + 1) % n->kept_cap;
+		n->kept_len--;
+	}
+	free(n->kept);
 	json_decref(n->in);
 	free(n);
 }
@@ -383,6 +388,54 @@ net_recv(struct net *n, json_t **rec, struct net_route *from, char *err)
 	return net_next(n, rec, from);
 }
 
+/* Keep a copy of the pair's frame BUF of LEN after the others kept; 0 or -1. */
+static int
+pair_keep(struct net *n, const void *buf, size_t len)
+{
+	struct net_kept *k;
+
+	if (n->kept_len == NET_PAIR_KEEP) {
+		errno = ENOBUFS;
+		return -1;
+	}
+	if (n->kept_len == n->kept_cap) {
+		size_t cap = n->kept_cap ? 2 * n->kept_cap : 256, i;
+
+		if ((k = calloc(cap, sizeof(*k))) == NULL)
+			return -1;
+		for (i = 0; i < n->kept_len; i++)
+			k[i] = n->kept[(n->kept_head + i) % n->kept_cap];
+		free(n->kept);
+		n->kept = k;
+		n->kept_cap = cap;
+		n->kept_head = 0;
+	}
+	k = &n->kept[(n->kept_head + n->kept_len) % n->kept_cap];
+	if ((k->buf = malloc(len > 0 ? len : 1)) == NULL)
+		return -1;
+	memcpy(k->buf, buf, len);
+	k->len = len;
+	n->kept_len++;
+	return 0;
+}
+
+/* Send the pair's kept frames until the socket refuses one; 1 if it did. */
+static int
+pair_flush(struct net *n)
+{
+	while (n->kept_len > 0) {
+		struct net_kept *k = &n->kept[n->kept_head];
+
+		if (nn_send(n->sock, k->buf, k->len, NN_DONTWAIT) < 0)
+			return 1;
+		n->frames_out++;
+		free(k->buf);
+		n->kept_head = (n->kept_head + 1) % n->kept_cap;
+		n->kept_len--;
+	}
+	return 0;
+}
+
 /* Send the bytes BUF of LEN as they are: N's one way out. */
 static int
 net_send_bytes(struct net *n, const struct net_route *to, const void *buf,
@@ -433,10 +486,20 @@ net_send_bytes(struct net *n, const struct net_route *to, const void *buf,
 		n->frames_out++;
 		return 0;
 	}
-	if (nn_send(n->sock, buf, len, 0) < 0)
+	/*
+	 * A pair never waits: a frame the other side cannot take now (its
+	 * buffers full, or not connected yet) is kept, and so is every frame
+	 * after it, in order, until net_flush.  Waiting here, as sends once
+	 * did for up to 5 s, deadlocked offerd and its allocator when both
+	 * had more to send than the other read: each stopped reading.
+	 */
+	if (n->kept_len == 0 && nn_send(n->sock, buf, len, NN_DONTWAIT) >= 0) {
+		n->frames_out++;
+		return 0;
+	}
+	if (n->kept_len == 0 && nn_errno() != EAGAIN)
 		return -1;
-	n->frames_out++;
-	return 0;
+	return pair_keep(n, buf, len);
 }
 
 int
@@ -640,6 +703,8 @@ net_flush(struct net *n)
 	int failed = 0;
 
 	n->corked = 0;
+	if (n->role == NET_PAIR_BIND || n->role == NET_PAIR_CONNECT)
+		return pair_flush(n);
 	for (i = 0; i < n->nout; i++) {
 		struct net_out *o = &n->out[i];
 
@@ -672,7 +737,7 @@ net_flush(struct net *n)
 int
 net_unsent(struct net *n)
 {
-	return n->role != NET_HUB && n->nout > 0;
+	return n->role != NET_HUB && (n->nout > 0 || n->kept_len > 0);
 }
 
 int

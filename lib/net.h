@@ -13,7 +13,11 @@
  *   NET_PAIR_BIND / NET_PAIR_CONNECT
  *              a one-to-one link (offerd and its allocator).
  *
- * On a pair, a send waits up to NET_PAIR_SEND_MS for the other side.
+ * On a pair, a send never waits: a record the other side cannot take yet
+ * (not connected, or its buffers full) is kept by the sender, with every
+ * one after it, in order, up to NET_PAIR_KEEP records; net_flush sends
+ * them and net_unsent says that some wait.  Nothing is lost below that
+ * bound, and neither side stops reading while the other is busy.
  * Between hub and peers, delivery is best effort: a record sent to a gone or busy peer vanishes
  * without an error, and a reconnect changes a peer's route.  Records that
  * must arrive are retransmitted by the caller until acknowledged (see
@@ -29,7 +33,8 @@
 #include "auth.h"
 
 #define NET_ROUTE_MAX	64
-#define NET_PAIR_SEND_MS 5000	/* longest wait to hand a record to a pair */
+#define NET_PAIR_KEEP	1048576	/* records a pair keeps while the other side is busy */
+#define NET_UNSENT_MS	10	/* net_unsent: flush again after this long */
 #define NET_CONNECT_MS	1000	/* a new peer: net_wait_connected bound (returns once connected) */
 
 enum net_role { NET_HUB, NET_PEER, NET_PAIR_BIND, NET_PAIR_CONNECT };
@@ -124,7 +129,9 @@ int	net_wait(struct net *, int ms);
 int	net_pending(struct net *);
 
 /*
- * Batches (hub and peer sockets; a no-op on pairs).  After net_cork,
+ * Batches (hub and peer sockets; net_cork is a no-op on pairs, and
+ * net_flush sends a pair's kept records, returning 1 while some are still
+ * refused).  After net_cork,
  * net_send packs each record into a frame for its peer instead of sending
  * it, and returns 0 once it is packed; a frame goes when it would pass
  * REC_MAX_SIZE or REC_MAX_BATCH records, or at net_flush, which sends
@@ -135,7 +142,7 @@ int	net_pending(struct net *);
  */
 void	net_cork(struct net *);
 int	net_flush(struct net *);
-/* True when a peer keeps a frame its socket refused: flush again soon. */
+/* True when a peer or a pair keeps what its socket refused: flush again soon. */
 int	net_unsent(struct net *);
 /* How many frames N has taken in (valid ones) and sent, since it opened. */
 void	net_frames(const struct net *, uint64_t *in, uint64_t *out);

@@ -33,6 +33,33 @@ offer_hosts() {
 	bridge_wait web '"task_id":"w1".*"state":"TASK_FINISHED"'
 }
 
+@test "an allocator that is not there yet stalls nothing: offerd serves on, and what it tells the allocator waits for it, in order, none lost" {
+	as=
+	[ "$(id -u)" -ne 0 ] || as="setpriv --reuid=$(offerd_user) --regid=$(id -g "$(offerd_user)") --init-groups"
+	# nothing listens on the allocator's endpoint yet
+	start_daemon offerd offerd -d -v -w "$TMP/master" --allocator "ipc://$TMP/alloc.ipc"
+	start_daemon agent1 agentd -d -k -w "$TMP/a1" -N host1 -R 'cpus:2;mem:512'
+	start_daemon agent2 agentd -d -k -w "$TMP/a2" -N host2 -R 'cpus:2;mem:512'
+	wait_for 15 agents_registered 2
+	# the master answers at once meanwhile
+	run timeout 2 cluster-ctl -h -o hostname agents
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 2 ]
+	sleep 1
+	! grep -q "not delivered" "$TMP/offerd.log"
+	# the allocator comes: it is told both agents (kept for it), and
+	# offers flow
+	start_daemon alloc $as drf-alloc -d -vv -l "ipc://$TMP/alloc.ipc"
+	run cluster-ctl run -- echo late
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *TASK_FINISHED* ]]
+	grep -q "<- AGENT_ADD" "$TMP/alloc.log"
+	[ "$(grep -c "<- AGENT_ADD" "$TMP/alloc.log")" -eq 2 ]
+	! grep -q "not delivered" "$TMP/offerd.log"
+}
+
 @test "an offer not answered within the offer timeout is rescinded and its resources offered again" {
 	OFFERD_FLAGS="-O 1s"
 	start_cluster 1

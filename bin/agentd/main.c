@@ -33,7 +33,6 @@
 #include "util.h"
 
 #define TICK_MS		100
-#define UNSENT_RETRY_MS	10	/* a frame the socket refused: again after */
 #define STOP_ACK_MS	3000	/* after the grace, to see the last updates through */
 #define STOP_POLL_MS	50
 #define LEAVE_WAIT_MS	1000	/* for the master to take our goodbye */
@@ -556,8 +555,8 @@ turn(struct daemon *d, int64_t max_ms)
 		wait = max_ms;
 	if (net_pending(ag->net) || agent_exec_pending(ag->set))
 		wait = 0;
-	else if (net_unsent(ag->net) && wait > UNSENT_RETRY_MS)
-		wait = UNSENT_RETRY_MS;	/* the socket refused a frame */
+	else if (net_unsent(ag->net) && wait > NET_UNSENT_MS)
+		wait = NET_UNSENT_MS;	/* the socket refused a frame */
 	if (poll(pfd, sizeof(pfd) / sizeof(*pfd), wait > 0 ? (int)wait : 0) ==
 	    -1 && errno != EINTR)
 		log_fatal("poll");

@@ -368,9 +368,13 @@ run_socket(struct drf *d, struct out *o)
 	char err[REC_ERRLEN];
 
 	while (!stop_flag) {
+		int64_t wait = drf_poll(d);
 		int i;
 
-		if (wait_input(net_fd(o->net), drf_poll(d)) == -1)
+		/* what offerd could not take yet goes first, and soon again */
+		if (net_flush(o->net) != 0 && (wait < 0 || wait > NET_UNSENT_MS))
+			wait = NET_UNSENT_MS;
+		if (wait_input(net_fd(o->net), wait) == -1)
 			continue;
 		for (i = 0; i < DRAIN_MAX && !stop_flag; i++) {
 			json_t *rec;

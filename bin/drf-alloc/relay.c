@@ -298,7 +298,8 @@ relay_run(const char *endpoint, const char *program)
 			  .events = POLLIN },
 		};
 
-		if (poll(p, 4, -1) == -1) {
+		/* what offerd could not take yet goes first, and soon again */
+		if (poll(p, 4, net_flush(r.net) != 0 ? NET_UNSENT_MS : -1) == -1) {
 			if (errno == EINTR)
 				continue;
 			log_fatal("poll");

@@ -413,6 +413,9 @@ serve(struct master *m, int sigfd)
 	/* a stop ends the loop after this round, lease check included */
 	for (stop = 0; !stop;) {
 		wait = net_pending(m->hub) ? 0 : next_tick - now_ms();
+		/* records the allocator could not take yet: again soon */
+		if (net_unsent(m->alloc) && wait > NET_UNSENT_MS)
+			wait = NET_UNSENT_MS;
 		if (poll(pfd, 5, wait > 0 ? (int)wait : 0) == -1 &&
 		    errno != EINTR)
 			log_fatal("poll");
@@ -442,6 +445,7 @@ serve(struct master *m, int sigfd)
 			next_tick = now_ms() + TICK_MS;
 		}
 		net_flush(m->hub);
+		net_flush(m->alloc);
 	}
 }
 
