@@ -139,11 +139,7 @@ net_close(struct net *n)
 		free(n->out[--n->outcap].buf);
 	free(n->out);
 	free(n->slot);
-	while (n->kept_len > 0) {
-		free(n->kept[n->kept_head].buf);
-		n->kept_head = (n->kept_head + 1) % n->kept_cap;
-		n->kept_len--;
-	}
+	net_drop_unsent(n);
 	free(n->kept);
 	json_decref(n->in);
 	free(n);
@@ -417,6 +413,16 @@ pair_keep(struct net *n, const void *buf, size_t len)
 	k->len = len;
 	n->kept_len++;
 	return 0;
+}
+
+void
+net_drop_unsent(struct net *n)
+{
+	while (n->kept_len > 0) {
+		free(n->kept[n->kept_head].buf);
+		n->kept_head = (n->kept_head + 1) % n->kept_cap;
+		n->kept_len--;
+	}
 }
 
 /* Send the pair's kept frames until the socket refuses one; 1 if it did. */

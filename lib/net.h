@@ -144,6 +144,8 @@ void	net_cork(struct net *);
 int	net_flush(struct net *);
 /* True when a peer or a pair keeps what its socket refused: flush again soon. */
 int	net_unsent(struct net *);
+/* Drop what a pair keeps: the other side restarted and is told anew. */
+void	net_drop_unsent(struct net *);
 /* How many frames N has taken in (valid ones) and sent, since it opened. */
 void	net_frames(const struct net *, uint64_t *in, uint64_t *out);
 /*

@@ -143,8 +143,14 @@ alloc_restart(struct master *m)
 	m->alloc_pid = alloc_spawn(m->conf);
 	if (m->alloc_pid == -1)
 		m->alloc_restart_at = now_ms() + ALLOC_RETRY_MS;
-	else
+	else {
+		/*
+		 * What was kept for the dead one is in the replay: sent too,
+		 * a CLAIM would count twice.
+		 */
+		net_drop_unsent(m->alloc);
 		alloc_replay(m);
+	}
 }
 
 void
