@@ -138,7 +138,7 @@ build/bench/alloc: t/bench/alloc.c bin/drf-alloc/drf.c bin/drf-alloc/drf.h $(PRO
 	$(CC) $(CFLAGS) -Ibin/drf-alloc -o $@ $(filter %.c,$^) $(PROGLIBS) $(LDLIBS)
 
 # Test drivers of library modules: t/unit/NAME.c builds to build/test/NAME.
-build/test/%: t/unit/%.c $(PROGLIBS)
+build/test/%: t/unit/%.c t/unit/check.h $(PROGLIBS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $< $(PROGLIBS) $(LDLIBS)
 

@@ -18,6 +18,7 @@
 
 #include "auth.h"
 #include "util.h"
+#include "check.h"
 
 static struct auth_cred *
 load(const char *path, size_t *n)
@@ -39,16 +40,6 @@ slurp(size_t *len)
 		err(1, "malloc");
 	*len = fread(buf, 1, 1 << 20, stdin);
 	return buf;
-}
-
-static int failed;
-
-static void
-check(const char *name, int ok)
-{
-	printf("%s %s\n", ok ? "ok" : "FAIL", name);
-	if (!ok)
-		failed = 1;
 }
 
 /* Open FRAME going DIR with C through A; the reason, AUTH_OK when opened. */

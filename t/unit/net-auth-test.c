@@ -19,11 +19,10 @@
 #include "net.h"
 #include "proto.h"
 #include "rec.h"
+#include "check.h"
 
 static struct auth_cred *keys;
 static size_t nkeys;
-static int failed;
-
 static const struct auth_cred *
 lookup(void *arg, const char *principal)
 {
@@ -32,14 +31,6 @@ lookup(void *arg, const char *principal)
 		if (strcmp(keys[i].principal, principal) == 0)
 			return &keys[i];
 	return NULL;
-}
-
-static void
-check(const char *name, int ok)
-{
-	printf("%s %s\n", ok ? "ok" : "FAIL", name);
-	if (!ok)
-		failed = 1;
 }
 
 static struct auth_cred *

@@ -18,16 +18,7 @@
 
 #include "net.h"
 #include "rec.h"
-
-static int failed;
-
-static void
-check(const char *name, int ok)
-{
-	printf("%s %s\n", ok ? "ok" : "FAIL", name);
-	if (!ok)
-		failed = 1;
-}
+#include "check.h"
 
 static json_t *
 numbered(int i)
