@@ -210,8 +210,8 @@ agent_update(struct agent_task *t, const char *state, json_t *extra)
 
 	strlcpy(t->state, state, sizeof(t->state));
 	if (task_state_terminal(state)) {
-		if (!t->ended)
-			shrink = t->exec;	/* its executor needs less */
+		if (!t->ended && (shrink = t->exec) != NULL)
+			agent_exec_uncount(t);	/* its executor needs less */
 		t->ended = 1;
 	}
 	if (t->disowned) {

@@ -37,6 +37,7 @@
 #include <jansson.h>
 
 #include "net.h"
+#include "res.h"
 #include "timeq.h"
 
 #define AGENT_ID_LEN	64	/* an identifier and its NUL (id_valid) */
@@ -77,6 +78,9 @@ struct agent_task {
 					   executor's limits to take it */
 	int64_t		 exec_gen;	/* the resize that counts it; 0: none
 					   asked yet */
+	struct res	 exec_res;	/* its resources, in exec's tasks_res
+					   while exec_counted */
+	int		 exec_counted;
 	int		 exec_ready;	/* on exec's ready queue */
 	int		 exec_sent;	/* its LAUNCH_TASK is out, unanswered */
 	TAILQ_ENTRY(agent_task) ready_link;
@@ -98,6 +102,8 @@ struct agent_executor {
 	int64_t		 resize_gen;	/* of the last resize asked */
 	int		 resize_wanted;	/* its tasks changed: resize at the flush */
 	int64_t		 resize_busy;	/* the resize awaiting its answer, or 0 */
+	struct res	 tasks_res;	/* the sum of its live tasks' resources,
+					   kept as they come and end */
 	json_t		*acks;		/* ACKNOWLEDGEs for it, sent at the
 					   flush once their updates are kept */
 	TAILQ_HEAD(, agent_task) tasks;	/* the tasks that name it, oldest first */
@@ -316,6 +322,8 @@ void	agent_exec_handle(struct agent *a, const json_t *rec);
 void	agent_exec_attach(struct agent_task *t, struct agent_executor *e);
 /* T, going away, no longer holds a place of its executor's (agent.c). */
 void	agent_exec_detach(struct agent_task *t);
+/* Task T ended: its executor's limits no longer count it. */
+void	agent_exec_uncount(struct agent_task *t);
 /*
  * Resize E's container to its resources and its live tasks' (through
  * ops->executor_resize, once E has registered): when a task starts in E

@@ -121,6 +121,7 @@ exec_free(struct agent_executor *e)
 	map_del(s->executors, e->key);
 	timeq_stop(s->conf.timers, &e->timer);
 	json_decref(e->acks);
+	res_free(&e->tasks_res);
 	if (s->conf.ops->executor_free != NULL)
 		s->conf.ops->executor_free(s->conf.arg, e);
 	json_decref(e->info);
@@ -283,6 +284,7 @@ agent_exec_detach(struct agent_task *t)
 {
 	exec_unready(t);
 	exec_landed(t);
+	agent_exec_uncount(t);
 	TAILQ_REMOVE(&t->exec->tasks, t, exec_link);
 	t->exec = NULL;
 }
@@ -686,40 +688,82 @@ agent_exec_handle(struct agent *a, const json_t *rec)
 }
 
 /*
+ * The sum of E's live tasks' resources, added up again from the tasks
+ * (what agent_exec_attach and agent_exec_uncount keep); 0 or -1.
+ */
+static int
+exec_recount(struct agent_executor *e)
+{
+	struct agent_task *t;
+	struct res sum;
+
+	res_init(&sum);
+	TAILQ_FOREACH(t, &e->tasks, exec_link)
+		if (t->exec_counted && res_add(&sum, &t->exec_res) == -1) {
+			res_free(&sum);
+			return -1;
+		}
+	res_free(&e->tasks_res);
+	e->tasks_res = sum;
+	return 0;
+}
+
+/*
  * Sum into LIMITS (not initialised) executor E's resources and those of
  * its live tasks.  Returns 0, or -1 with LIMITS empty.
  */
 static int
 exec_limits(struct agent_executor *e, struct res *limits)
 {
-	struct agent_task *t;
-	struct res r;
 	char err[RES_ERRLEN];
-	const char *v;
-	int rc;
 
 	if (res_parse(rec_str(e->info, "resources"), limits, err) == -1)
 		return -1;
-	TAILQ_FOREACH(t, &e->tasks, exec_link) {
-		if (t->ended || (v = rec_str(t->info, "resources")) == NULL)
-			continue;
-		if (res_parse(v, &r, err) == -1)
-			continue;	/* its launch failed on it already */
-		rc = res_add(limits, &r);
-		res_free(&r);
-		if (rc == -1) {
-			res_free(limits);
-			return -1;
-		}
+	if (res_add(limits, &e->tasks_res) == -1) {
+		res_free(limits);
+		return -1;
 	}
 	return 0;
 }
 
+/*
+ * Count T in E's tasks_res: a resize asks for the sum kept as tasks come
+ * and end, not for every task's resources parsed again (an executor may
+ * hold thousands of short tasks, and resizes as often as they change).
+ */
 void
 agent_exec_attach(struct agent_task *t, struct agent_executor *e)
 {
+	char err[RES_ERRLEN];
+	const char *v;
+
 	t->exec = e;
 	TAILQ_INSERT_TAIL(&e->tasks, t, exec_link);
+	t->exec_counted = 0;
+	if (t->ended || (v = rec_str(t->info, "resources")) == NULL ||
+	    res_parse(v, &t->exec_res, err) == -1)
+		return;		/* a launch that fails on them says so */
+	if (res_add(&e->tasks_res, &t->exec_res) == -1) {
+		res_free(&t->exec_res);
+		return;
+	}
+	t->exec_counted = 1;
+}
+
+void
+agent_exec_uncount(struct agent_task *t)
+{
+	struct agent_executor *e = t->exec;
+
+	if (e == NULL || !t->exec_counted)
+		return;
+	t->exec_counted = 0;
+	/* a sum that cannot lose it (ports counted twice) is made again */
+	if (res_sub(&e->tasks_res, &t->exec_res) == -1 &&
+	    exec_recount(e) == -1)
+		log_warnx("executor %s of %s: its tasks' resources cannot be "
+		    "added up", e->id, e->framework_id);
+	res_free(&t->exec_res);
 }
 
 void
