@@ -47,13 +47,24 @@ CFLAGS	+= $(shell pkg-config --cflags $(HTTP_PKG) 2>/dev/null)
 build/bin/offerd build/bin/agentd build/libcluster.so build/test/metrics-test: \
 	LDLIBS += $(HTTP_LIBS)
 
+# The long-running daemons allocate with jemalloc: a record is a dozen
+# small jansson objects made and freed in microseconds, and glibc's
+# malloc spent a third of agentd's time on them, much of it merging its
+# fast bins at every large request (docs/benchmarks.md, "The allocator").
+# Not under the sanitizers, which bring their own.
+ifneq ($(SAN),1)
+MALLOC_LIBS = $(shell pkg-config --libs jemalloc 2>/dev/null)
+endif
+build/bin/offerd build/bin/agentd build/bin/drf-alloc build/bin/cluster-elect: \
+	LDLIBS += $(MALLOC_LIBS)
+
 # Debian packages the build, the tests and the demo need (see README).
 DEBS	 = build-essential pkg-config libbsd-dev libmsgpack-dev libnanomsg-dev \
 	   libjansson-dev libcap-dev libsodium-dev bats iproute2 procps gnuplot-nox \
 	   libzookeeper-mt-dev zookeeper mandoc jq python3 perl \
 	   clang libclang-rt-14-dev \
 	   qemu-system-x86 linux-image-amd64 busybox-static \
-	   libmicrohttpd-dev tmux curl
+	   libmicrohttpd-dev libjemalloc-dev tmux curl
 
 PROGS	 = $(notdir $(wildcard bin/*))
 # libcluster is every lib/*.c but the program-only ones (PROGSRC: what
