@@ -297,16 +297,22 @@ journal_sync(struct agentd *ag)
 	if (journals == NULL)
 		return;
 	while ((j = map_next(journals, &pos, NULL)) != NULL) {
-		if (j->len == 0)
-			continue;
-		if (j->fd == -1 && (j->fd = open(j->path, O_WRONLY | O_CREAT |
-		    O_APPEND | O_CLOEXEC, 0640)) == -1)
-			log_warn("journal %s", j->path);
-		else if (write(j->fd, j->buf, j->len) != (ssize_t)j->len)
-			log_warn("journal %s", j->path);
-		for (i = 0; i < j->len; i++)
-			j->lines += j->buf[i] == '\n';
-		j->len = 0;
+		if (j->len > 0) {
+			if (j->fd == -1 && (j->fd = open(j->path, O_WRONLY |
+			    O_CREAT | O_APPEND | O_CLOEXEC, 0640)) == -1)
+				log_warn("journal %s", j->path);
+			else if (write(j->fd, j->buf, j->len) !=
+			    (ssize_t)j->len)
+				log_warn("journal %s", j->path);
+			for (i = 0; i < j->len; i++)
+				j->lines += j->buf[i] == '\n';
+			j->len = 0;
+		}
+		/*
+		 * Looked at every turn, not only when lines came: a journal
+		 * whose tasks ended after its last write (or whose rewrite
+		 * had to wait) is rewritten all the same.
+		 */
 		if (j->lines >= JOURNAL_COMPACT_MIN &&
 		    j->lines > JOURNAL_COMPACT_RATIO * j->live +
 		    JOURNAL_COMPACT_MIN)
