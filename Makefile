@@ -105,20 +105,29 @@ build/cc: FORCE
 	@mkdir -p $(@D)
 	@echo '$(BUILD_CC)' | cmp -s - $@ || echo '$(BUILD_CC)' >$@
 
+# build/ld, likewise, says what programs are linked with (jemalloc found
+# or not, a package's flags): the libraries depend on it, so no program
+# keeps an allocator or a library it was linked with before.  Taken
+# here, once, not with a target's own additions.
+BUILD_LD := $(LDLIBS) $(HTTP_LIBS) $(MALLOC_LIBS)
+build/ld: FORCE
+	@mkdir -p $(@D)
+	@echo '$(BUILD_LD)' | cmp -s - $@ || echo '$(BUILD_LD)' >$@
+
 build/lib/%.o: lib/%.c $(LIBHDR) build/cc
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-build/libcluster.a: $(LIBOBJ)
-	$(AR) rcs $@ $^
+build/libcluster.a: $(LIBOBJ) build/ld
+	$(AR) rcs $@ $(filter %.o,$^)
 
 build/libcluster.so: $(LIBOBJ)
 	$(CC) -shared -o $@ $^ $(LDLIBS)
 
 build/lib/die.o: CFLAGS += -DCLUSTER_VERSION='"$(VERSION)"'
 
-build/libprog.a: $(PROGOBJ)
-	$(AR) rcs $@ $^
+build/libprog.a: $(PROGOBJ) build/ld
+	$(AR) rcs $@ $(filter %.o,$^)
 
 # One rule builds every program from all the .c files of its folder.
 .SECONDEXPANSION:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # The sanitizer run of make check: make SAN=1 builds under ASan and UBSan
-# and says so in build/cc, a plain make rebuilds; t/san counts every
+# and says so in build/cc, a plain make rebuilds (and build/ld, what
+# the programs link, relinks them when it changes); t/san counts every
 # sanitizer report, even of a program whose stderr no one reads, as a
 # failed test named after the test that ran it.
 
@@ -33,6 +34,29 @@ in_new_bats() {
 	touch "$TMP/mark"
 	sleep 1
 	env -u SAN make -C "$TMP/tree" -s build/libcluster.a
+	[ -z "$(find "$TMP/tree/build" -newer "$TMP/mark")" ]
+}
+
+@test "a change of the libraries linked in relinks: build/ld says what they were" {
+	mkdir "$TMP/tree"
+	cp -r "$TOP/Makefile" "$TOP/lib" "$TMP/tree/"
+	# built where jemalloc was missing, then where it is (only the
+	# libraries are made, so it need not be there)
+	env -u SAN make -C "$TMP/tree" -s MALLOC_LIBS= build/libcluster.a build/libprog.a
+	grep -q -- -lsodium "$TMP/tree/build/ld"
+	! grep -q -- -ljemalloc "$TMP/tree/build/ld"
+	touch "$TMP/mark"
+	sleep 1
+	# both libraries every program links are made again, the objects not
+	env -u SAN make -C "$TMP/tree" -s MALLOC_LIBS=-ljemalloc build/libcluster.a build/libprog.a
+	grep -q -- -ljemalloc "$TMP/tree/build/ld"
+	[ "$TMP/tree/build/libcluster.a" -nt "$TMP/mark" ]
+	[ "$TMP/tree/build/libprog.a" -nt "$TMP/mark" ]
+	[ -z "$(find "$TMP/tree/build/lib" -name '*.o' -newer "$TMP/mark")" ]
+	# and the same again rebuilds nothing
+	touch "$TMP/mark"
+	sleep 1
+	env -u SAN make -C "$TMP/tree" -s MALLOC_LIBS=-ljemalloc build/libcluster.a build/libprog.a
 	[ -z "$(find "$TMP/tree/build" -newer "$TMP/mark")" ]
 }
 
