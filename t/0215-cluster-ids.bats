@@ -37,3 +37,17 @@ teardown() { dump_logs; teardown_daemons; cleanup_tmp; }
 	bridge_launch fw ok "true"
 	bridge_wait fw '"state":"TASK_FINISHED"'
 }
+
+@test "an id's bits come from getrandom, one call an id, also at pid 1 (an executor's); arc4random only without it" {
+	# arc4random at pid 1 started afresh at every call: half an
+	# executor's CPU (docs/benchmarks.md, "An id cost 7 µs")
+	run "$TOP/build/test/id-test"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(grep -c '^ok ' <<<"$output")" -eq 6 ]
+	run unshare --pid --fork "$TOP/build/test/id-test"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "pid 1" ]
+	[ "$(grep -c '^ok ' <<<"$output")" -eq 6 ]
+}
