@@ -84,6 +84,7 @@ struct agent_task {
 	int		 exec_ready;	/* on exec's ready queue */
 	int		 exec_sent;	/* its LAUNCH_TASK is out, unanswered */
 	TAILQ_ENTRY(agent_task) ready_link;
+	TAILQ_ENTRY(agent_task) held_link;	/* on exec's held queue */
 };
 
 /* One executor of a framework on the agent (lib/agentexec.c). */
@@ -109,6 +110,9 @@ struct agent_executor {
 	TAILQ_HEAD(, agent_task) tasks;	/* the tasks that name it, oldest first */
 	TAILQ_HEAD(, agent_task) ready;	/* to send, in order, as the window
 					   lets them */
+	TAILQ_HEAD(agent_taskq, agent_task) held;	/* exec_hold, in the order held: those
+					   a resize counts (exec_gen, rising)
+					   before those none has yet */
 	int		 inflight;	/* tasks exec_sent */
 	char		 why[128];	/* why it was killed, for its tasks */
 	struct timeq_ent timer;		/* registration, or shutdown grace */
@@ -322,6 +326,9 @@ void	agent_exec_handle(struct agent *a, const json_t *rec);
 void	agent_exec_attach(struct agent_task *t, struct agent_executor *e);
 /* T, going away, no longer holds a place of its executor's (agent.c). */
 void	agent_exec_detach(struct agent_task *t);
+/* Task T, recovered in its executor before any word of it: its launch
+ * waits again for the executor's limits (the resize at registration). */
+void	agent_exec_hold(struct agent_task *t);
 /* Task T ended: its executor's limits no longer count it. */
 void	agent_exec_uncount(struct agent_task *t);
 /*

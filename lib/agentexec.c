@@ -101,6 +101,7 @@ exec_new(struct agent *a, const char *fw, const char *id, json_t *info)
 	e->timer.fire = exec_fire;
 	TAILQ_INIT(&e->tasks);
 	TAILQ_INIT(&e->ready);
+	TAILQ_INIT(&e->held);
 	if (map_put(s->executors, e->key, e) == -1) {
 		json_decref(info);
 		free(e);
@@ -252,6 +253,38 @@ exec_unready(struct agent_task *t)
 	}
 }
 
+/*
+ * T's LAUNCH_TASK waits for a resize to make room for it: on the held
+ * queue's tail, counted by no resize yet.  A resize counts the tail's
+ * uncounted tasks and its answer releases the head's counted ones: each
+ * touches only the tasks it covers, never all the executor's.
+ */
+static void
+exec_hold_on(struct agent_task *t)
+{
+	if (t->exec_hold)
+		return;
+	t->exec_hold = 1;
+	t->exec_gen = 0;
+	TAILQ_INSERT_TAIL(&t->exec->held, t, held_link);
+}
+
+/* Take T off its executor's held queue. */
+static void
+exec_hold_off(struct agent_task *t)
+{
+	if (t->exec_hold) {
+		TAILQ_REMOVE(&t->exec->held, t, held_link);
+		t->exec_hold = 0;
+	}
+}
+
+void
+agent_exec_hold(struct agent_task *t)
+{
+	exec_hold_on(t);
+}
+
 /* The executor answered T's LAUNCH_TASK: a place in the window is free. */
 static void
 exec_landed(struct agent_task *t)
@@ -282,6 +315,7 @@ exec_pump(struct agent_executor *e)
 void
 agent_exec_detach(struct agent_task *t)
 {
+	exec_hold_off(t);
 	exec_unready(t);
 	exec_landed(t);
 	agent_exec_uncount(t);
@@ -390,8 +424,7 @@ agent_exec_task_start(struct agent_task *t)
 		exec_ready(t);
 		return;
 	}
-	t->exec_hold = 1;
-	t->exec_gen = 0;
+	exec_hold_on(t);
 	agent_exec_resize(e);
 }
 
@@ -402,7 +435,7 @@ agent_exec_kill_task(struct agent_task *t)
 
 	if (t->exec_hold || t->exec_ready) {	/* its executor has not
 						   heard of it */
-		t->exec_hold = 0;
+		exec_hold_off(t);
 		exec_unready(t);
 		agent_update(t, TASK_KILLED, json_pack("{s:s,s:s}", "reason",
 		    "killed before its executor ran it", "executor_id",
@@ -792,9 +825,11 @@ exec_resize_now(struct agent_executor *e)
 
 	e->resize_wanted = 0;
 	gen = ++e->resize_gen;
-	TAILQ_FOREACH(t, &e->tasks, exec_link)
-		if (t->exec_hold && t->exec_gen == 0)
-			t->exec_gen = gen;
+	TAILQ_FOREACH_REVERSE(t, &e->held, agent_taskq, held_link) {
+		if (t->exec_gen != 0)
+			break;
+		t->exec_gen = gen;
+	}
 	if (exec_limits(e, &limits) == -1) {
 		agent_exec_resized(e, gen, "its resources and its tasks' "
 		    "cannot be added up");
@@ -828,7 +863,7 @@ agent_exec_flush(struct agent_set *s)
 void
 agent_exec_resized(struct agent_executor *e, int64_t gen, const char *why)
 {
-	struct agent_task *t, *next;
+	struct agent_task *t;
 	char reason[512];
 
 	if (why != NULL) {
@@ -842,11 +877,9 @@ agent_exec_resized(struct agent_executor *e, int64_t gen, const char *why)
 		if (e->resize_wanted)
 			e->agent->set->exec_resize = 1;
 	}
-	for (t = TAILQ_FIRST(&e->tasks); t != NULL; t = next) {
-		next = TAILQ_NEXT(t, exec_link);
-		if (!t->exec_hold || t->exec_gen == 0 || t->exec_gen > gen)
-			continue;
-		t->exec_hold = 0;
+	while ((t = TAILQ_FIRST(&e->held)) != NULL && t->exec_gen != 0 &&
+	    t->exec_gen <= gen) {
+		exec_hold_off(t);
 		if (t->ended)
 			continue;
 		if (why == NULL)

@@ -741,8 +741,9 @@ recover_exec_task(struct agentd *ag, struct atask *t)
 		if (bt->disowned)
 			agent_task_kill(bt);
 		else if (bt->exec_seq == 0 && !bt->ended)
-			bt->exec_hold = 1;	/* as at its start: the resize
-						   at registration first */
+			agent_exec_hold(bt);	/* as at its start: the
+						   resize at registration
+						   first */
 		return;
 	}
 	log_info("recovered task %s of %s: its executor is gone", bt->id,
