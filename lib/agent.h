@@ -110,9 +110,9 @@ struct agent_executor {
 	TAILQ_HEAD(, agent_task) tasks;	/* the tasks that name it, oldest first */
 	TAILQ_HEAD(, agent_task) ready;	/* to send, in order, as the window
 					   lets them */
-	TAILQ_HEAD(agent_taskq, agent_task) held;	/* exec_hold, in the order held: those
-					   a resize counts (exec_gen, rising)
-					   before those none has yet */
+	/* exec_hold tasks in the order they came: those a resize counts
+	   (exec_gen, rising) first, then those none counts yet */
+	TAILQ_HEAD(agent_taskq, agent_task) held;
 	int		 inflight;	/* tasks exec_sent */
 	char		 why[128];	/* why it was killed, for its tasks */
 	struct timeq_ent timer;		/* registration, or shutdown grace */
