@@ -125,6 +125,15 @@ caps_prepare(struct launch *l, char *why, size_t len)
 	return 0;
 }
 
+/* The sets caps_prepare made, once the task's process has them. */
+void
+caps_release(struct launch *l)
+{
+	if (l->caps != NULL)
+		cap_free(l->caps);
+	l->caps = NULL;
+}
+
 /*
  * After the user switch: set permitted, effective and inheritable to the
  * kept capabilities (caps_prepare) and raise them as ambient, so that

@@ -51,10 +51,10 @@ fail(int fd, int code, const char *fmt, ...)
 static int
 build_environment(struct launch *l)
 {
-	char	**envp, *base[4];
+	char	**envp, **base = l->envbase;
 	size_t	  n = 0, k, i, len;
 
-	if ((envp = calloc(4 + l->nenv + 1, sizeof(*envp))) == NULL ||
+	if ((envp = l->envp = calloc(4 + l->nenv + 1, sizeof(*envp))) == NULL ||
 	    asprintf(&base[0], "PATH=%s", TL_PATH) == -1 ||
 	    asprintf(&base[1], "HOME=%s", l->sandbox) == -1 ||
 	    asprintf(&base[2], "SANDBOX=%s", l->sandbox) == -1 ||
@@ -72,7 +72,6 @@ build_environment(struct launch *l)
 			n++;
 	}
 	envp[n] = NULL;
-	l->envp = envp;
 	return 0;
 }
 
@@ -107,6 +106,27 @@ child_prepare(struct launch *l, char *why, size_t len)
 	    caps_prepare(l, why, len) == -1)
 		return -1;
 	return 0;
+}
+
+/*
+ * After child_spawn: what child_prepare made is the task's no more (it
+ * has exec'd, or failed and gone), and the supervisor lives as long as
+ * the task does.
+ */
+void
+child_release(struct launch *l)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(l->envbase) / sizeof(l->envbase[0]); i++) {
+		free(l->envbase[i]);
+		l->envbase[i] = NULL;
+	}
+	free(l->envp);
+	l->envp = NULL;
+	free(l->groups);
+	l->groups = NULL;
+	caps_release(l);
 }
 
 /* Switch to --group and --user, with the user's supplementary groups. */

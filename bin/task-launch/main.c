@@ -406,6 +406,7 @@ launch(int argc, char *argv[])
 	sup_block(&old);
 	if ((pid = child_spawn(&l, cg, &fds)) == -1)
 		launch_fail(&l, cg, EXIT_SYSTEM, "clone: %s", strerror(errno));
+	child_release(&l);
 	sup_unblock(&old);
 	close(rep[1]);
 	close(fds.out);

@@ -115,6 +115,7 @@ struct launch {
 	char		*env[TL_MAX_ENV];
 	int		 nenv;
 	char		**envp;		/* the task's environment (child.c) */
+	char		*envbase[4];	/* its base entries, allocated */
 	gid_t		*groups;	/* a named user's groups, */
 	int		 ngroups;	/* else -1 */
 	void		*caps;		/* cap_t for the task (caps.c) */
@@ -187,6 +188,7 @@ int	 ns_setup(const struct launch *, char *, size_t);
 void	 caps_probe(struct probe *);
 int	 caps_drop_bound(const struct launch *, char *, size_t);
 int	 caps_prepare(struct launch *, char *, size_t);
+void	 caps_release(struct launch *);
 int	 caps_apply(const struct launch *, char *, size_t);
 int	 caps_no_new_privs(char *, size_t);
 
@@ -200,6 +202,7 @@ struct child_fds {
 	int	 report;	/* error pipe, write end, close-on-exec */
 };
 int	 child_prepare(struct launch *, char *, size_t);
+void	 child_release(struct launch *);
 void	 child_run(struct launch *, struct cgroups *, struct child_fds *)
 	    __attribute__((noreturn));
 pid_t	 child_spawn(struct launch *, struct cgroups *, struct child_fds *);
