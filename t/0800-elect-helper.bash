@@ -46,6 +46,18 @@ led_by_other() {
 	[ "$l" != "$1" ] && serving
 }
 
+# ms_between T0 T1: milliseconds from T0 to T1, both HH:MM:SS.mmm of
+# local time as the logs write them (T1 may be past midnight).
+ms_between() {
+	local a b h m s ms
+	IFS=:. read -r h m s ms <<<"$1"
+	a=$(( ((10#$h * 60 + 10#$m) * 60 + 10#$s) * 1000 + 10#$ms ))
+	IFS=:. read -r h m s ms <<<"$2"
+	b=$(( ((10#$h * 60 + 10#$m) * 60 + 10#$s) * 1000 + 10#$ms ))
+	[ "$b" -ge "$a" ] || b=$((b + 86400000))
+	echo $((b - a))
+}
+
 # command_pid I: the pid of the command candidate I runs (its process
 # group too); fails when it runs none.
 command_pid() {
