@@ -106,10 +106,11 @@ build/cc: FORCE
 	@echo '$(BUILD_CC)' | cmp -s - $@ || echo '$(BUILD_CC)' >$@
 
 # build/ld, likewise, says what programs are linked with (jemalloc found
-# or not, a package's flags): the libraries depend on it, so no program
-# keeps an allocator or a library it was linked with before.  Taken
-# here, once, not with a target's own additions.
-BUILD_LD := $(LDLIBS) $(HTTP_LIBS) $(MALLOC_LIBS)
+# or not, a package's flags, task-launch's and cluster-ctl's own link
+# lines): the libraries depend on it, so no program keeps an allocator,
+# a library or a linker flag it was linked with before.  Taken once,
+# below CTL_LIBS, not with a target's own additions (which a library
+# would inherit from whichever program asked for it first).
 build/ld: FORCE
 	@mkdir -p $(@D)
 	@echo '$(BUILD_LD)' | cmp -s - $@ || echo '$(BUILD_LD)' >$@
@@ -141,17 +142,20 @@ build/bin/%: $$(wildcard bin/%/*.c) $$(wildcard bin/%/*.h) $(PROGLIBS)
 # at start (-z now): the fork server's supervisors inherit the symbols
 # resolved, instead of each looking up the ones it calls and writing
 # them into its own copy of the table (4-12 % of the launch's CPU).
-build/bin/task-launch: LDLIBS = -Wl,-z,now -Wl,-Bstatic \
+LAUNCH_LIBS = -Wl,-z,now -Wl,-Bstatic \
 	$(shell pkg-config --static --libs libbsd jansson libcap 2>/dev/null) \
 	-Wl,-Bdynamic
+build/bin/task-launch: LDLIBS = $(LAUNCH_LIBS)
 
 # cluster-ctl starts once per command (and run once per interactive
 # task): the same for it, all but nanomsg (no static library in Debian);
 # half of its start-up CPU (docs/benchmarks.md, Interactive latency).
-build/bin/cluster-ctl: LDLIBS = -Wl,-Bstatic \
+CTL_LIBS = -Wl,-Bstatic \
 	$(shell pkg-config --static --libs libbsd msgpack jansson libsodium \
 	2>/dev/null) -lzookeeper_mt -Wl,-Bdynamic \
 	$(shell pkg-config --libs nanomsg 2>/dev/null) -lm
+build/bin/cluster-ctl: LDLIBS = $(CTL_LIBS)
+BUILD_LD := $(LDLIBS) $(HTTP_LIBS) $(MALLOC_LIBS) $(LAUNCH_LIBS) $(CTL_LIBS)
 
 # C benchmarks: t/bench/NAME.c builds to build/bench/NAME.
 build/bench/%: t/bench/%.c $(PROGLIBS)
