@@ -259,8 +259,8 @@ exec_unready(struct agent_task *t)
  * uncounted tasks and its answer releases the head's counted ones: each
  * touches only the tasks it covers, never all the executor's.
  */
-static void
-exec_hold_on(struct agent_task *t)
+void
+agent_exec_hold(struct agent_task *t)
 {
 	if (t->exec_hold)
 		return;
@@ -277,12 +277,6 @@ exec_hold_off(struct agent_task *t)
 		TAILQ_REMOVE(&t->exec->held, t, held_link);
 		t->exec_hold = 0;
 	}
-}
-
-void
-agent_exec_hold(struct agent_task *t)
-{
-	exec_hold_on(t);
 }
 
 /* The executor answered T's LAUNCH_TASK: a place in the window is free. */
@@ -424,7 +418,7 @@ agent_exec_task_start(struct agent_task *t)
 		exec_ready(t);
 		return;
 	}
-	exec_hold_on(t);
+	agent_exec_hold(t);
 	agent_exec_resize(e);
 }
 
