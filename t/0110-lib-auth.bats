@@ -16,7 +16,7 @@ teardown() { cleanup_tmp; }
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[ "$(grep -c '^ok ' <<<"$output")" -eq 13 ]
-	! grep -q FAIL <<<"$output"
+	! grep -q FAIL <<<"$output" || false
 }
 
 @test "a new credential is mode 0600 and never overwrites a file" {

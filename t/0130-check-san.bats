@@ -29,7 +29,7 @@ in_new_bats() {
 	run env -u SAN make -C "$TMP/tree" -s build/libcluster.a
 	[ "$status" -eq 0 ]
 	[ "$(cat "$TMP/tree/build/cc")" = cc ]
-	! nm "$TMP/tree/build/libcluster.a" | grep -q __asan
+	! nm "$TMP/tree/build/libcluster.a" | grep -q __asan || false
 	# and nothing is rebuilt while the compiler stays
 	touch "$TMP/mark"
 	sleep 1
@@ -44,7 +44,7 @@ in_new_bats() {
 	# libraries are made, so it need not be there)
 	env -u SAN make -C "$TMP/tree" -s MALLOC_LIBS= build/libcluster.a build/libprog.a
 	grep -q -- -lsodium "$TMP/tree/build/ld"
-	! grep -q -- -ljemalloc "$TMP/tree/build/ld"
+	! grep -q -- -ljemalloc "$TMP/tree/build/ld" || false
 	touch "$TMP/mark"
 	sleep 1
 	# both libraries every program links are made again, the objects not
@@ -111,4 +111,33 @@ TESTS
 	run in_new_bats "$TMP/tree/t/san"
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"build/ is not sanitized: run make san"* ]]
+}
+
+@test "a change of task-launch's own link line relinks it: bound at start again after a build without" {
+	mkdir "$TMP/tree"
+	cp -r "$TOP/Makefile" "$TOP/lib" "$TOP/bin" "$TMP/tree/"
+	# a build/ left by a Makefile that linked task-launch lazily
+	env -u SAN make -C "$TMP/tree" -s -j2 build/bin/task-launch \
+	    LAUNCH_LIBS="-Wl,-Bstatic $(pkg-config --static --libs libbsd jansson libcap) -Wl,-Bdynamic"
+	! readelf -d "$TMP/tree/build/bin/task-launch" | grep -q 'FLAGS.*NOW' || false
+	touch "$TMP/mark"
+	sleep 1
+	env -u SAN make -C "$TMP/tree" -s build/bin/task-launch
+	[ "$TMP/tree/build/bin/task-launch" -nt "$TMP/mark" ]
+	readelf -d "$TMP/tree/build/bin/task-launch" | grep -q 'FLAGS.*NOW'
+	[ -z "$(find "$TMP/tree/build/lib" -name '*.o' -newer "$TMP/mark")" ]
+	# a program with link additions of its own does not change build/ld
+	cp "$TMP/tree/build/ld" "$TMP/ld"
+	env -u SAN make -C "$TMP/tree" -s build/bin/offerd
+	cmp "$TMP/ld" "$TMP/tree/build/ld"
+}
+
+@test "a negated assertion can fail its test: every '! cmd' in t/ ends in '|| false'" {
+	# set -e, which bats relies on, ignores a command negated with !:
+	# on any line but a test's last, '! grep -q x f' passes whatever f holds
+	run grep -nE '^[[:space:]]*! ' "$TOP"/t/*.bats "$TOP"/t/*.bash
+	echo "$output" | grep -vE '\|\| (false|[a-z_]+=)|[|\\]$|^$' && false
+	# the rule itself catches what it should
+	printf '\t! grep -q x f\n' >"$TMP/bad.bats"
+	grep -nE '^[[:space:]]*! ' "$TMP/bad.bats" | grep -qvE '\|\| (false|[a-z_]+=)|[|\\]$'
 }

@@ -69,7 +69,7 @@ held_cpus() {
 	# none of it changed anything
 	[ "$(cluster-ctl -h quota | tr -s ' ')" = "gold cpus:1 cpus:2;mem:1024" ]
 	[ "$(jq -c .quota "$TMP/master/state.json")" = '{"gold":{"guarantee":"cpus:1","limit":"cpus:2;mem:1024"}}' ]
-	! grep -q "role web: guarantee" "$TMP/offerd.log"
+	! grep -q "role web: guarantee" "$TMP/offerd.log" || false
 	[ "$(cluster-ctl -h -o active agents | sort -u)" = yes ]
 	# a second role fits beside gold; rm takes gold's away
 	run cluster-ctl quota set --guarantee cpus:3 web

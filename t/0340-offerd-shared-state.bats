@@ -105,7 +105,7 @@ running_cpus() {
 	[ "$(committed opt gang launched)" = '[]' ]
 	[ "$(committed opt gang 'conflicts | map(.task_id)')" = '["g4"]' ]
 	sleep 1
-	! cluster-ctl -h -o task_id tasks | grep -q '^g'
+	! cluster-ctl -h -o task_id tasks | grep -q '^g' || false
 	[ "$(bridge_count opt '"task_id":"g[1-4]".*"type":"STATUS"\|"type":"STATUS".*"task_id":"g[1-4]"')" -eq 0 ]
 	# the same tasks, incremental: three launch
 	gang=$(echo "$gang" | sed 's/"task_id":"g/"task_id":"i/g')
@@ -158,7 +158,7 @@ running_cpus() {
 	bridge_send opt "{\"type\":\"COMMIT\",\"transaction_id\":\"x6\",\"tasks\":[$big]}"
 	bridge_wait opt '"type":"ERROR".*tasks 1 to 1000'
 	[ "$(cluster-ctl -h -o task_id tasks | wc -l)" -eq "$n" ]
-	! grep -q '"transaction_id":"x[1-6]".*COMMITTED.*"transaction_id":"x[1-6]"' "$TMP/opt.ev"
+	! grep -q '"transaction_id":"x[1-6]".*COMMITTED.*"transaction_id":"x[1-6]"' "$TMP/opt.ev" || false
 	# an offer-based framework cannot COMMIT
 	bridge_start offers
 	bridge_send offers "{\"type\":\"COMMIT\",\"transaction_id\":\"o1\",\"tasks\":[$(task o1 "$A1" 'cpus:0.5;mem:64' 'true')]}"
@@ -215,7 +215,7 @@ running_cpus() {
 	grep '"type":"STATUS"' "$TMP/offers.ev" | grep -q TASK_FINISHED
 	grep '"type":"STATUS"' "$TMP/opt.ev" | grep -q TASK_FINISHED
 	# no task failed for want of room
-	! grep '"type":"STATUS"' "$TMP/offers.ev" "$TMP/opt.ev" | grep -q 'TASK_FAILED\|TASK_LOST'
+	! grep '"type":"STATUS"' "$TMP/offers.ev" "$TMP/opt.ev" | grep -q 'TASK_FAILED\|TASK_LOST' || false
 }
 
 @test "after a master restart an optimistic framework gets a new snapshot, newer versions, and commits again" {
@@ -263,5 +263,5 @@ running_cpus() {
 	bridge_send web "{\"type\":\"COMMIT\",\"transaction_id\":\"r1\",\"tasks\":[$(task r1 "$A2" 'cpus:0.5;mem:64' 'id' '"user":"root"')]}"
 	bridge_wait web '"type":"ERROR".*"about":"COMMIT"\|"about":"COMMIT".*"type":"ERROR"'
 	sleep 0.5
-	! cluster-ctl -h -o task_id tasks | grep -qx r1
+	! cluster-ctl -h -o task_id tasks | grep -qx r1 || false
 }

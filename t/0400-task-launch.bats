@@ -59,7 +59,7 @@ task_cgroups() {
 
 # Succeed when no process has pattern in its command line.
 gone() {
-	! pgrep -f "$1" >/dev/null
+	! pgrep -f "$1" >/dev/null || false
 }
 
 remove_task_cgroups() {
@@ -114,7 +114,7 @@ remove_task_cgroups() {
 	[ "${lines[6]}" = "X=1=2" ]
 	[ "${lines[7]}" = "$SB/new/dir" ]
 	[ "${lines[8]}" = "end" ]
-	! grep -q LEAK "$SB/new/dir/stdout"
+	! grep -q LEAK "$SB/new/dir/stdout" || false
 	[ "$(stat -c %a "$SB/new/dir")" = 750 ]
 }
 
@@ -261,7 +261,7 @@ remove_pool() {
 	grep -q '"oom":true' "$ST"
 	grep -q '"state":"signaled"' "$ST"
 	grep -q '"signal":9' "$ST"
-	! grep -q survived "$SB/stdout"
+	! grep -q survived "$SB/stdout" || false
 	# and the same allocation fits without the limit
 	# (emulated in t/0440's VM, on a loaded host, 256 MiB takes a while)
 	run timeout 120 task-launch -w "$SB" -i "$ID" --status-file "$ST" -M 1024 -- \
@@ -710,7 +710,7 @@ PY
 	[ ! -e "$W/tasks/f/b/sandbox/evil" ]
 	[ ! -e "$W/new" ]
 	# nothing of it stays mounted outside the task
-	! grep -q " $W" /proc/self/mountinfo
+	! grep -q " $W" /proc/self/mountinfo || false
 }
 
 @test "--hide needs the mount isolator (111) and a directory above the sandbox (100)" {

@@ -30,7 +30,7 @@ teardown() {
 @test "launcher-nice clears the environment and honours LAUNCHER_NICE" {
 	LEAK=yes LAUNCHER_NICE=3 run "$LAUNCHER" --sandbox "$SB" --id t2 -- sh -c 'env; cut -d" " -f19 /proc/self/stat'
 	[ "$status" -eq 0 ]
-	! grep -q LEAK "$SB/stdout"
+	! grep -q LEAK "$SB/stdout" || false
 	grep -qx "HOME=$SB" "$SB/stdout"
 	grep -qx "PATH=/usr/local/bin:/usr/bin:/bin" "$SB/stdout"
 	[ "$(tail -n 1 "$SB/stdout")" -ge 3 ]

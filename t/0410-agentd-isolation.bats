@@ -45,7 +45,7 @@ teardown() { dump_logs; teardown_daemons; cleanup_tmp; }
 	wait "$pid" || st=$?
 	[ "$st" -eq 143 ]
 	wait_for 10 sh -c "cluster-ctl -o json tasks | grep stubborn | grep -q TASK_KILLED"
-	! pgrep -f marker-x1y2
+	! pgrep -f marker-x1y2 || false
 }
 
 @test "the task is pid 1 of its own pid namespace and holds no capabilities" {
@@ -145,7 +145,7 @@ run_until_running() {
 	[ "$status" -eq 0 ]
 	[ "$SECONDS" -ge 5 ]
 	grep -q "has no --serve: one exec per task" "$TMP/agentx.log"
-	! pgrep -P "$PID_agentx" -x sleep
+	! pgrep -P "$PID_agentx" -x sleep || false
 	# and the next launch does not wait again
 	SECONDS=0
 	run cluster-ctl run -- true

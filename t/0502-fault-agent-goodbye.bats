@@ -52,7 +52,7 @@ active_is() { [ "$(active_of "$1")" = "$2" ]; }
 	wait_for 10 grep -q TASK_KILLED "$TMP/doomed.out"
 	wait_for 5 active_is host1 gone
 	grep -q "agent .* (host1) left the cluster" "$TMP/offerd.log"
-	! pgrep -f "marker-$$"
+	! pgrep -f "marker-$$" || false
 	[ "$(active_of host2)" = yes ]
 }
 

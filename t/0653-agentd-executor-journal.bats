@@ -59,13 +59,13 @@ lines_below() {
 	wait_for 20 grep -q 'executor x1 of .*: registered' "$TMP/agent1b.log"
 	grep -q 'recovered task s0 of .*in executor x1' "$TMP/agent1b.log"
 	# done tasks are not recovered
-	! grep -q 'recovered task s1 ' "$TMP/agent1b.log"
+	! grep -q 'recovered task s1 ' "$TMP/agent1b.log" || false
 	bridge_send fw '{"type":"KILL","task_id":"s0"}'
 	wait_for 20 state_is fw s0 TASK_KILLED
 	[ "$(task_states fw s0 | tr ' ' '\n' | uniq | tr '\n' ' ')" = "TASK_STARTING TASK_RUNNING TASK_KILLED " ]
 	# every short task finished once at least, none failed or was lost
 	[ "$(grep '"type":"STATUS"' "$TMP/fw.ev" | grep '"state":"TASK_FINISHED"' | jq -r .task_id | sort -u | wc -l)" -eq 1200 ]
-	! grep '"type":"STATUS"' "$TMP/fw.ev" | grep -q -e TASK_FAILED -e TASK_LOST
+	! grep '"type":"STATUS"' "$TMP/fw.ev" | grep -q -e TASK_FAILED -e TASK_LOST || false
 	# the framework goes: its executor shuts down, and the journal goes
 	bridge_send fw '{"type":"TEARDOWN"}'
 	wait_for 20 grep -q 'executor x1 of .*exited' "$TMP/agent1b.log"
@@ -88,7 +88,7 @@ lines_below() {
 	grep -q 'recovered task s2 of .*in executor x1' "$TMP/agent1b.log"
 	bridge_send fw '{"type":"KILL","task_id":"s2"}'
 	wait_for 20 state_is fw s2 TASK_KILLED
-	! task_states fw s2 | grep -q TASK_FINISHED
+	! task_states fw s2 | grep -q TASK_FINISHED || false
 }
 
 # state_is_running NAME TASK: TASK has been reported running.

@@ -73,7 +73,7 @@ accept() {
 	bridge_wait fw '"state":"TASK_RUNNING"'
 	# not acknowledged: TASK_RUNNING again after a second (-u), nothing after it
 	wait_for 5 sh -c "[ \$(grep -c '\"state\":\"TASK_RUNNING\"' '$TMP/fw.ev') -ge 2 ]"
-	! grep -q '"state":"TASK_FINISHED"' "$TMP/fw.ev"
+	! grep -q '"state":"TASK_FINISHED"' "$TMP/fw.ev" || false
 	uuid=$(status_field fw quick TASK_RUNNING uuid)
 	bridge_ack fw quick "$uuid"
 	bridge_wait fw '"state":"TASK_FINISHED"'

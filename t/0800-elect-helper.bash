@@ -132,7 +132,7 @@ stopped_leader_yields() {
 	st=0
 	wait "$late" || st=$?
 	[ "$st" -ne 0 ]
-	! kill -0 "$cmd" 2>/dev/null
+	! kill -0 "$cmd" 2>/dev/null || false
 	# the new leader was never disturbed
 	led_by_other "$old"
 	[ "$(offerds_running)" -eq 1 ]

@@ -1,6 +1,9 @@
 # Shared set-up for the bats suite: every test gets its own temporary
 # directory, its own ipc endpoints and the freshly built programs on PATH.
 # Daemons started with start_daemon are stopped by teardown_daemons.
+# An assertion that something is not so is written '! cmd || false':
+# bats stops a test at a failed command through set -e, which ignores
+# a command negated with ! (t/0130 holds the suite to it).
 
 TOP=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
 export PATH="$TOP/build/bin:$PATH"
@@ -198,10 +201,15 @@ bridge_ack() {
 	bridge_send "$1" "{\"type\":\"ACKNOWLEDGE\",\"task_id\":\"$2\",\"uuid\":\"$3\"}"
 }
 
+# gone PID: true when process PID has ended.
+gone() {
+	! kill -0 "$1" 2>/dev/null || false
+}
+
 # no_process PATTERN: true when no process's command line holds PATTERN
 # (a function, so that no shell of ours holds it in its own arguments).
 no_process() {
-	! pgrep -f "$1" >/dev/null
+	! pgrep -f "$1" >/dev/null || false
 }
 
 # principal NAME: a credential for NAME in $TMP/NAME, added to the master's
