@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # t/bench/throughput on a small run: real offerd, agentd and task-launch
-# run every task, the figures it says it prints are there, where the CPU
-# went adds up, and it leaves nothing behind: no process, no cpuacct or
+# run every task, the figures it says it prints are there, each program
+# it splits the CPU by is counted, and it leaves nothing behind: no process, no cpuacct or
 # task cgroup, no mount, no directory.  No figure is checked against a
 # number: figures are the benchmark's; this checks that it runs and
 # reports what it says.
