@@ -10,6 +10,7 @@
 #include <sodium.h>
 
 #include "agent.h"
+#include "auth.h"
 #include "log.h"
 #include "map.h"
 #include "net.h"
@@ -35,6 +36,26 @@
 
 static void	agent_fire(struct timeq_ent *, int64_t);
 static void	retry_fire(struct timeq_ent *, int64_t);
+
+int
+agent_cred_setup(const char *path, char *err, size_t errlen)
+{
+	char dir[PATH_MAX], principal[AUTH_PRINCIPAL_MAX], why[AUTH_ERRLEN];
+
+	switch (auth_bootstrap_default(path, dir, sizeof(dir), principal, why)) {
+	case -1:	/* then none is found below: in the clear */
+		log_warnx("cannot make the first credential: %s", why);
+		break;
+	case 1:
+		log_info("first start: made the credential of principal %s "
+		    "in %s", principal, dir);
+	}
+	if (net_peer_cred_find(path, why) == -1) {
+		snprintf(err, errlen, "%s", why);
+		return -1;
+	}
+	return 0;
+}
 
 struct agent_set *
 agent_set_create(const struct agent_conf *conf, int n)

@@ -225,6 +225,14 @@ struct agent_set {
 	int64_t		 tokens_at, last_sweep;
 };
 
+/*
+ * Seal what every agent of this process sends with its credential: PATH
+ * (-C), else $CLUSTER_CREDENTIAL, else the credentials directory's, which
+ * the first start on a machine makes (auth_bootstrap_default, logged), as
+ * offerd's does.  Returns 0, or -1 with ERR (ERRLEN) when a named
+ * credential cannot be used.
+ */
+int	agent_cred_setup(const char *path, char *err, size_t errlen);
 /* N agents with CONF (copied); NULL out of memory.  agent_set_destroy. */
 struct agent_set *agent_set_create(const struct agent_conf *conf, int n);
 /* Free the set and every task (through ops->task_free), sending nothing. */

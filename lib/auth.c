@@ -631,6 +631,18 @@ auth_bootstrap(const char *dir, char *principal, char *err)
 	return r == -1 ? -1 : r == 0;
 }
 
+int
+auth_bootstrap_default(const char *path, char *dir, size_t dirlen,
+    char *principal, char *err)
+{
+	const char *env = getenv("CLUSTER_CREDENTIAL");
+
+	if ((path != NULL && *path != '\0') || (env != NULL && *env != '\0') ||
+	    auth_conf_dir(dir, dirlen) == NULL)
+		return 0;
+	return auth_bootstrap(dir, principal, err);
+}
+
 struct auth_keys {
 	struct auth_cred *v;
 	size_t		  n;

@@ -141,6 +141,15 @@ int	auth_cred_find(const char *path, struct auth_cred *c, char *where,
  * list, 0 when it was there, -1 with ERR.
  */
 int	auth_bootstrap(const char *dir, char *principal, char *err);
+/*
+ * auth_bootstrap for a program that names no credential: PATH (its -C)
+ * NULL or empty and $CLUSTER_CREDENTIAL unset or empty, in the
+ * credentials directory (auth_conf_dir), copied to DIR (DIRLEN).
+ * Returns 1 when it made the list, 0 when there was nothing to make,
+ * -1 with ERR.
+ */
+int	auth_bootstrap_default(const char *path, char *dir, size_t dirlen,
+	    char *principal, char *err);
 
 /* The master's credentials, by principal. */
 struct auth_keys;

@@ -10,11 +10,12 @@ EMU=$TOP/build/bench/agent-emu
 
 setup() {
 	setup_tmp
-	start_daemon offerd offerd -d -v -w "$TMP/master"
-	# the emulator makes no credentials: it starts once offerd made them
-	wait_for 15 grep -q 'listening on' "$TMP/offerd.log"
+	# the emulator starts first: its first start makes the credential,
+	# as agentd's would, and the master takes it
 	start_daemon emu "$EMU" -d -v -N emu -R 'cpus:2;mem:1024' \
 	    -a 'rack:r%{i%10};zone:z%{i/25}' -H 500ms --update-retry 1s 50
+	wait_for 15 test -e "$CLUSTER_CONF/credentials"
+	start_daemon offerd offerd -d -v -w "$TMP/master"
 	wait_for 15 agents_registered 50
 }
 teardown() { dump_logs; teardown_daemons; cleanup_tmp; }
@@ -23,6 +24,13 @@ teardown() { dump_logs; teardown_daemons; cleanup_tmp; }
 # DURATION seconds (no duration: until killed).
 accept() {
 	bridge_accept "$1" "{\"task_id\":\"$2\",\"resources\":\"cpus:1;mem:128\",\"argv\":[\"sleep\",\"${3:-0}\"]${3:+,\"duration\":$3}}"
+}
+
+@test "started before any master, the emulator makes the first credential and seals with it" {
+	grep -q 'first start: made the credential of principal root' "$TMP/emu.log"
+	! grep -q 'first start' "$TMP/offerd.log" || false
+	! grep -q 'unauthenticated' "$TMP/offerd.log" || false
+	[ "$(cut -d' ' -f1 "$CLUSTER_CONF/credentials")" = root ]
 }
 
 @test "all fifty emulated agents register with their names and attributes" {

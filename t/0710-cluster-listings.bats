@@ -12,8 +12,7 @@ EMU=$TOP/build/bench/agent-emu
 setup() {
 	setup_tmp
 	start_daemon offerd offerd -d -v -w "$TMP/master"
-	# its first start makes the credential the emulator seals with
-	# (agent-emu finds one; it does not make one as agentd does)
+	# 12,000 first registrations go to a master already listening
 	wait_for 15 grep -q 'listening on' "$TMP/offerd.log"
 }
 teardown() { dump_logs; teardown_daemons; cleanup_tmp; }

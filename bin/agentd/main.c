@@ -415,33 +415,6 @@ config_check(struct daemon *d, struct agent_conf *conf)
 }
 
 /*
- * Seal what agentd sends with its credential: PATH (-C), else
- * $CLUSTER_CREDENTIAL, else the credentials directory's, which the first
- * start on one machine makes (auth_bootstrap), as offerd's does.  A
- * credential that cannot be used exits 100.
- */
-static void
-credential_setup(const char *path)
-{
-	char dir[PATH_MAX], principal[AUTH_PRINCIPAL_MAX], err[AUTH_ERRLEN];
-	const char *env = getenv("CLUSTER_CREDENTIAL");
-
-	if (path == NULL && (env == NULL || *env == '\0') &&
-	    auth_conf_dir(dir, sizeof(dir)) != NULL) {
-		switch (auth_bootstrap(dir, principal, err)) {
-		case -1:	/* then none is found below: in the clear */
-			log_warnx("cannot make the first credential: %s", err);
-			break;
-		case 1:
-			log_info("first start: made the credential of "
-			    "principal %s in %s", principal, dir);
-		}
-	}
-	if (net_peer_cred_find(path, err) == -1)
-		die(EXIT_USAGE, "credential: %s", err);
-}
-
-/*
  * Everything before the loop: the work dir and what earlier runs left
  * there, the pid file, the launcher, the master (waiting for the first
  * leader of an election) and the signals.
@@ -465,7 +438,8 @@ setup(struct daemon *d, struct agent_conf *conf)
 	/* a master named by its election: wait for its first leader */
 	while (elect_follow_poll(d->follow, ep, sizeof(ep)) != 1)
 		usleep(LEADER_POLL_US);
-	credential_setup(d->c.credential);
+	if (agent_cred_setup(d->c.credential, err, sizeof(err)) == -1)
+		die(EXIT_USAGE, "credential: %s", err);
 	if ((ag->net = net_open(NET_PEER, ep, err)) == NULL)
 		log_fatalx("%s", err);
 	conf->ops = &task_ops;

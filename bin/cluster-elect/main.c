@@ -198,21 +198,17 @@ credential_load(struct config *cf)
 {
 	char dir[PATH_MAX], principal[AUTH_PRINCIPAL_MAX], err[AUTH_ERRLEN];
 	char where[PATH_MAX + 32];
-	const char *env = getenv("CLUSTER_CREDENTIAL");
 
 	if (cf->url.kind != ELECT_ZK || cf->insecure)
 		return;
 	if (auth_init() == -1)
 		errx(EXIT_SYSTEM, "libsodium cannot start");
-	if (cf->cred_path == NULL && (env == NULL || *env == '\0') &&
-	    auth_conf_dir(dir, sizeof(dir)) != NULL) {
-		switch (auth_bootstrap(dir, principal, err)) {
-		case -1:
-			errx(EXIT_USAGE, "cannot make the first credential: %s",
-			    err);
-		case 1:
-			strlcpy(cf->made, dir, sizeof(cf->made));
-		}
+	switch (auth_bootstrap_default(cf->cred_path, dir, sizeof(dir),
+	    principal, err)) {
+	case -1:
+		errx(EXIT_USAGE, "cannot make the first credential: %s", err);
+	case 1:
+		strlcpy(cf->made, dir, sizeof(cf->made));
 	}
 	switch (auth_cred_find(cf->cred_path, &cf->cred, where, sizeof(where),
 	    err)) {

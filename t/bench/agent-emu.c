@@ -503,8 +503,8 @@ main(int argc, char *argv[])
 		log_fatal("emulated agents");
 	for (ch = 0; ch < n; ch++)
 		snprintf(e.set->agents[ch].id, AGENT_ID_LEN, "%s-%d", e.tag, ch);
-	/* the credential as every tool finds it ($CLUSTER_CREDENTIAL, ...) */
-	if (net_peer_cred_find(NULL, err) == -1)
+	/* the credential as agentd finds it, or makes it on a first start */
+	if (agent_cred_setup(NULL, err, sizeof(err)) == -1)
 		log_fatalx("credential: %s", err);
 	if ((e.follow = elect_follow_create(master, err)) == NULL)
 		errx(100, "master %s: %s", master, err);
