@@ -285,3 +285,69 @@ ex_view_free(struct ex_view *v)
 	v->a = NULL;
 	v->n = v->cap = 0;
 }
+
+json_t *
+ex_member_task(const struct ex_common *c, struct ex_member *mb, int g,
+    int attempt, int r, int size)
+{
+	char gs[16], as[16], rs[16], ss[16];	/* env values are strings */
+	json_t *t;
+
+	snprintf(mb->task_id, sizeof(mb->task_id), "%s-g%d-a%d-r%d",
+	    c->opts.name, g, attempt, r);
+	strlcpy(mb->state, TASK_STAGING, sizeof(mb->state));
+	mb->ended = 0;
+	snprintf(gs, sizeof(gs), "%d", g);
+	snprintf(as, sizeof(as), "%d", attempt);
+	snprintf(rs, sizeof(rs), "%d", r);
+	snprintf(ss, sizeof(ss), "%d", size);
+	t = sched_task(mb->task_id, c->resources, c->command);
+	json_object_set_new(t, "env", json_pack("{s:s,s:s,s:s,s:s}", "GANG",
+	    gs, "GANG_ATTEMPT", as, "GANG_RANK", rs, "GANG_SIZE", ss));
+	return t;
+}
+
+struct ex_member *
+ex_member_status(struct sched *s, struct ex_member *m, int n,
+    const struct sched_status *st, int live, int *running, int *ended)
+{
+	struct ex_member *mb = NULL;
+	int i;
+
+	for (i = 0; i < n && mb == NULL; i++)
+		if (strcmp(m[i].task_id, st->task_id) == 0)
+			mb = &m[i];
+	if (mb == NULL || mb->ended || !live) {
+		if (mb == NULL && !st->terminal)
+			sched_kill(s, st->task_id);	/* an earlier attempt's */
+		return NULL;
+	}
+	strlcpy(mb->state, st->state, sizeof(mb->state));
+	mb->ended = st->terminal;
+	*running = *ended = 0;
+	for (i = 0; i < n; i++) {
+		*running += strcmp(m[i].state, TASK_RUNNING) == 0;
+		*ended += m[i].ended;
+	}
+	return mb;
+}
+
+void
+ex_members_kill(struct sched *s, const struct ex_member *m, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (!m[i].ended)
+			sched_kill(s, m[i].task_id);
+}
+
+int
+ex_members_finished(const struct ex_member *m, int n)
+{
+	int i, fin = 0;
+
+	for (i = 0; i < n; i++)
+		fin += strcmp(m[i].state, TASK_FINISHED) == 0;
+	return fin;
+}

@@ -115,4 +115,38 @@ struct ex_agent *ex_view_pick(struct ex_view *v, int64_t cpus, int64_t mem);
 /* Free V's array (V itself is the caller's). */
 void	ex_view_free(struct ex_view *v);
 
+/*
+ * The gang examples' members (gang, opt-gang): one task each of a gang
+ * that starts whole or not at all, and what its statuses said.
+ */
+struct ex_member {
+	char		 task_id[EX_ID_LEN];
+	char		 agent_id[EX_AGENT_ID_LEN];	/* where placed (opt-gang) */
+	long long	 version;	/* of that agent then (opt-gang) */
+	char		 state[24];
+	int		 ended;
+};
+
+/*
+ * Make MB rank R of gang G's attempt ATTEMPT out of SIZE for framework C,
+ * in state staging, and return its task (sched_task) with the gang's
+ * environment: GANG, GANG_ATTEMPT, GANG_RANK and GANG_SIZE.
+ */
+json_t	*ex_member_task(const struct ex_common *c, struct ex_member *mb,
+	    int g, int attempt, int r, int size);
+/*
+ * Take status ST into the N members M: the member of its task, its state
+ * recorded, with how many members are RUNNING and how many have ended.
+ * NULL when ST is of no member, of one that ended, or LIVE is 0 (the gang
+ * has not launched): then a task of no member that has not ended (an
+ * earlier attempt's) is killed.
+ */
+struct ex_member *ex_member_status(struct sched *s, struct ex_member *m,
+	    int n, const struct sched_status *st, int live, int *running,
+	    int *ended);
+/* Kill every one of the N members M that has not ended. */
+void	ex_members_kill(struct sched *s, const struct ex_member *m, int n);
+/* How many of the N members M finished. */
+int	ex_members_finished(const struct ex_member *m, int n);
+
 #endif

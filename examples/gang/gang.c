@@ -24,12 +24,6 @@
 
 enum gang_state { WAITING, STARTING, RUNNING, ABORTING, DONE };
 
-struct member {
-	char		 task_id[EX_ID_LEN];
-	char		 state[24];
-	int		 ended;
-};
-
 struct held {
 	char		 offer_id[EX_ID_LEN];
 	char		 agent_id[EX_ID_LEN];
@@ -43,7 +37,7 @@ struct gang {
 	/* the current gang */
 	int		 g, attempt, failed_start;
 	enum gang_state	 state;
-	struct member	*m;
+	struct ex_member *m;
 	struct held	 held[MAX_HELD];
 	int		 nheld;
 	int64_t		 hold_since;
@@ -99,32 +93,16 @@ held_slots(const struct gang *gg)
 static void
 launch_gang(struct sched *s, struct gang *gg)
 {
-	char rank[16], size[16], gname[16], att[16];
 	int i, r = 0, agents = 0;
-	json_t *t;
 
 	gg->attempt++;
-	snprintf(size, sizeof(size), "%d", gg->size);
-	snprintf(gname, sizeof(gname), "%d", gg->g);
-	snprintf(att, sizeof(att), "%d", gg->attempt);
 	for (i = 0; i < gg->nheld; i++) {
 		json_t *tasks = json_array();
 		int k;
 
-		for (k = 0; k < gg->held[i].slots && r < gg->size; k++, r++) {
-			struct member *mb = &gg->m[r];
-
-			snprintf(mb->task_id, sizeof(mb->task_id), "%s-g%d-a%d-r%d",
-			    gg->c.opts.name, gg->g, gg->attempt, r);
-			strlcpy(mb->state, TASK_STAGING, sizeof(mb->state));
-			mb->ended = 0;
-			snprintf(rank, sizeof(rank), "%d", r);
-			t = sched_task(mb->task_id, gg->c.resources, gg->c.command);
-			json_object_set_new(t, "env", json_pack("{s:s,s:s,s:s,s:s}",
-			    "GANG", gname, "GANG_ATTEMPT", att, "GANG_RANK", rank,
-			    "GANG_SIZE", size));
-			json_array_append_new(tasks, t);
-		}
+		for (k = 0; k < gg->held[i].slots && r < gg->size; k++, r++)
+			json_array_append_new(tasks, ex_member_task(&gg->c,
+			    &gg->m[r], gg->g, gg->attempt, r, gg->size));
 		if (json_array_size(tasks) > 0) {
 			sched_accept(s, gg->held[i].offer_id, tasks, 0);
 			agents++;
@@ -198,25 +176,12 @@ next_gang(struct sched *s, struct gang *gg)
 	ex_want_offers(s, &gg->suppressed, 1);
 }
 
-/* Kill every member that has not ended. */
-static void
-kill_rest(struct sched *s, struct gang *gg)
-{
-	int i;
-
-	for (i = 0; i < gg->size; i++)
-		if (!gg->m[i].ended)
-			sched_kill(s, gg->m[i].task_id);
-}
-
 /* All members ended: the gang is over, or is to be tried again. */
 static void
 gang_over(struct sched *s, struct gang *gg)
 {
-	int i, fin = 0;
+	int fin = ex_members_finished(gg->m, gg->size);
 
-	for (i = 0; i < gg->size; i++)
-		fin += strcmp(gg->m[i].state, TASK_FINISHED) == 0;
 	if (gg->failed_start && gg->attempt < MAX_ATTEMPTS) {
 		printf("gang %d attempt %d did not start whole: again\n",
 		    gg->g, gg->attempt);
@@ -237,23 +202,11 @@ static void
 on_status(struct sched *s, void *ctx, const struct sched_status *st)
 {
 	struct gang *gg = ctx;
-	struct member *mb = NULL;
-	int i, running = 0, ended = 0;
+	int running, ended;
 
-	for (i = 0; i < gg->size; i++)
-		if (strcmp(gg->m[i].task_id, st->task_id) == 0)
-			mb = &gg->m[i];
-	if (mb == NULL || mb->ended) {
-		if (mb == NULL && !st->terminal)
-			sched_kill(s, st->task_id);	/* an earlier attempt's */
+	if (ex_member_status(s, gg->m, gg->size, st, 1, &running,
+	    &ended) == NULL)
 		return;
-	}
-	strlcpy(mb->state, st->state, sizeof(mb->state));
-	mb->ended = st->terminal;
-	for (i = 0; i < gg->size; i++) {
-		running += strcmp(gg->m[i].state, TASK_RUNNING) == 0;
-		ended += gg->m[i].ended;
-	}
 	if (gg->state == STARTING && running == gg->size) {
 		gg->state = RUNNING;
 		printf("gang %d running tasks=%d\n", gg->g, gg->size);
@@ -265,7 +218,7 @@ on_status(struct sched *s, void *ctx, const struct sched_status *st)
 		    st->task_id, st->state);
 		gg->failed_start = gg->state == STARTING;
 		gg->state = ABORTING;
-		kill_rest(s, gg);
+		ex_members_kill(s, gg->m, gg->size);
 	}
 	if (ended == gg->size)
 		gang_over(s, gg);
@@ -283,7 +236,7 @@ on_error(struct sched *s, void *ctx, const struct sched_error *e)
 		/* the master answers a kill of a task it never had TASK_LOST */
 		gg->failed_start = 1;
 		gg->state = ABORTING;
-		kill_rest(s, gg);
+		ex_members_kill(s, gg->m, gg->size);
 	}
 }
 

@@ -26,14 +26,6 @@
 enum gang_state { WAITING, DECIDING, COMMITTING, STARTING, RUNNING,
 	ABORTING, DONE };
 
-struct member {
-	char		 task_id[EX_ID_LEN];
-	char		 agent_id[EX_AGENT_ID_LEN];
-	long long	 version;	/* of the agent when placed there */
-	char		 state[24];
-	int		 ended;
-};
-
 struct optgang {
 	struct ex_common c;		/* name, command, cpus, mem, ... */
 	struct ex_view	 view;
@@ -43,7 +35,7 @@ struct optgang {
 	int		 g, attempt, launches, tx, failed_start, agents;
 	int		 last_room;
 	enum gang_state	 state;
-	struct member	*m;
+	struct ex_member *m;
 	json_t		*tasks;		/* the transaction being decided */
 	int64_t		 commit_at;
 	unsigned long	 decide_gen, retry_gen;
@@ -78,24 +70,12 @@ room(const struct optgang *gg)
 static json_t *
 rank_task(struct optgang *gg, int r, const struct ex_agent *a)
 {
-	char rank[16], size[16], gname[16], att[16];
-	struct member *mb = &gg->m[r];
-	json_t *t;
+	struct ex_member *mb = &gg->m[r];
+	json_t *t = ex_member_task(&gg->c, mb, gg->g, gg->attempt, r, gg->size);
 
-	snprintf(mb->task_id, sizeof(mb->task_id), "%s-g%d-a%d-r%d",
-	    gg->c.opts.name, gg->g, gg->attempt, r);
 	strlcpy(mb->agent_id, a->agent_id, sizeof(mb->agent_id));
 	mb->version = a->version;
-	strlcpy(mb->state, TASK_STAGING, sizeof(mb->state));
-	mb->ended = 0;
-	snprintf(rank, sizeof(rank), "%d", r);
-	snprintf(size, sizeof(size), "%d", gg->size);
-	snprintf(gname, sizeof(gname), "%d", gg->g);
-	snprintf(att, sizeof(att), "%d", gg->attempt);
-	t = sched_task(mb->task_id, gg->c.resources, gg->c.command);
 	json_object_set_new(t, "agent_id", json_string(a->agent_id));
-	json_object_set_new(t, "env", json_pack("{s:s,s:s,s:s,s:s}", "GANG",
-	    gname, "GANG_ATTEMPT", att, "GANG_RANK", rank, "GANG_SIZE", size));
 	return t;
 }
 
@@ -232,25 +212,12 @@ next_gang(struct sched *s, struct optgang *gg)
 	gg->retry_gen = 0;
 }
 
-/* Kill every member that has not ended. */
-static void
-kill_rest(struct sched *s, struct optgang *gg)
-{
-	int i;
-
-	for (i = 0; i < gg->size; i++)
-		if (!gg->m[i].ended)
-			sched_kill(s, gg->m[i].task_id);
-}
-
 /* All members ended: the gang is over, or is to be launched again. */
 static void
 gang_over(struct sched *s, struct optgang *gg)
 {
-	int i, fin = 0;
+	int fin = ex_members_finished(gg->m, gg->size);
 
-	for (i = 0; i < gg->size; i++)
-		fin += strcmp(gg->m[i].state, TASK_FINISHED) == 0;
 	if (gg->failed_start && gg->launches < MAX_ATTEMPTS) {
 		printf("opt-gang %d attempt %d did not start whole: again\n",
 		    gg->g, gg->attempt);
@@ -271,23 +238,11 @@ static void
 on_status(struct sched *s, void *ctx, const struct sched_status *st)
 {
 	struct optgang *gg = ctx;
-	struct member *mb = NULL;
-	int i, running = 0, ended = 0;
+	int running, ended;
 
-	for (i = 0; i < gg->size; i++)
-		if (strcmp(gg->m[i].task_id, st->task_id) == 0)
-			mb = &gg->m[i];
-	if (mb == NULL || mb->ended || gg->state < STARTING) {
-		if (mb == NULL && !st->terminal)
-			sched_kill(s, st->task_id);	/* an earlier attempt's */
+	if (ex_member_status(s, gg->m, gg->size, st, gg->state >= STARTING,
+	    &running, &ended) == NULL)
 		return;
-	}
-	strlcpy(mb->state, st->state, sizeof(mb->state));
-	mb->ended = st->terminal;
-	for (i = 0; i < gg->size; i++) {
-		running += strcmp(gg->m[i].state, TASK_RUNNING) == 0;
-		ended += gg->m[i].ended;
-	}
 	if (gg->state == STARTING && running == gg->size) {
 		gg->state = RUNNING;
 		printf("opt-gang %d started whole tasks=%d agents=%d\n", gg->g,
@@ -299,7 +254,7 @@ on_status(struct sched *s, void *ctx, const struct sched_status *st)
 		    st->task_id, st->state);
 		gg->failed_start = gg->state == STARTING;
 		gg->state = ABORTING;
-		kill_rest(s, gg);
+		ex_members_kill(s, gg->m, gg->size);
 	}
 	if (ended == gg->size)
 		gang_over(s, gg);
