@@ -351,3 +351,83 @@ ex_members_finished(const struct ex_member *m, int n)
 		fin += strcmp(m[i].state, TASK_FINISHED) == 0;
 	return fin;
 }
+
+struct ex_slot *
+ex_slot_of(struct ex_slot *v, int n, const char *task_id)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (v[i].state != EX_EMPTY && strcmp(v[i].task_id, task_id) == 0)
+			return &v[i];
+	return NULL;
+}
+
+int
+ex_slots_running(const struct ex_slot *v, int n)
+{
+	int i, running = 0;
+
+	for (i = 0; i < n; i++)
+		running += v[i].state == EX_RUNNING;
+	return running;
+}
+
+json_t *
+ex_slot_task(const struct ex_common *c, struct ex_slot *v, int i,
+    int *generation, const char *agent_id, enum ex_slot_state state)
+{
+	struct ex_slot *sl = &v[i];
+	char inst[16];
+	json_t *t;
+
+	snprintf(sl->task_id, sizeof(sl->task_id), "%s-%d-%d", c->opts.name, i,
+	    ++*generation);
+	strlcpy(sl->agent_id, agent_id, sizeof(sl->agent_id));
+	sl->state = state;
+	sl->heard = 0;
+	snprintf(inst, sizeof(inst), "%d", i);
+	t = sched_task(sl->task_id, c->resources, c->command);
+	json_object_set_new(t, "env", json_pack("{s:s}", "INSTANCE", inst));
+	return t;
+}
+
+int
+ex_slot_status(struct sched *s, struct ex_slot *v, int n,
+    const struct sched_status *st, struct ex_slot **slp, char *why,
+    size_t len)
+{
+	struct ex_slot *sl = ex_slot_of(v, n, st->task_id);
+
+	if (sl == NULL) {
+		if (!st->terminal)
+			sched_kill(s, st->task_id);
+		return -1;
+	}
+	*slp = sl;
+	sl->heard = 1;
+	if (st->terminal || strcmp(st->state, "TASK_UNREACHABLE") == 0) {
+		snprintf(why, len, "%s%s%s", st->state, st->reason ? " " : "",
+		    st->reason ? st->reason : "");
+		return 1;
+	}
+	if (strcmp(st->state, TASK_RUNNING) == 0)
+		sl->state = EX_RUNNING;
+	return 0;
+}
+
+void
+ex_slots_reconcile(struct sched *s, const struct ex_slot *v, int n)
+{
+	const char **ids = ex_calloc(n, sizeof(*ids));
+	size_t k = 0;
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (v[i].state >= EX_STAGED)
+			ids[k++] = v[i].task_id;
+	/* tasks the master no longer knows come back TASK_LOST */
+	if (k > 0)
+		sched_reconcile(s, ids, k);
+	free(ids);
+}

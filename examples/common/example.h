@@ -2,8 +2,10 @@
  * example (functions prefixed ex_): what the C example frameworks
  * (batch, gang, service, opt-service, opt-gang) share and a real framework would write once:
  * the options every one of them takes, the per-task resources string,
- * stopping on SIGINT and SIGTERM, and the sched(3) run from create to
- * destroy.  Every mistake on the command line exits EXIT_USAGE (100),
+ * stopping on SIGINT and SIGTERM, the sched(3) run from create to
+ * destroy, the optimistic ones' view of the shared state, a gang's
+ * members and a service's instances (so that each example keeps only
+ * how it decides: by offers, or by transactions on its view).  Every mistake on the command line exits EXIT_USAGE (100),
  * a failure of the system EXIT_SYSTEM (111).
  *
  * Who frees what: struct ex_common points into argv (nothing to free);
@@ -148,5 +150,41 @@ struct ex_member *ex_member_status(struct sched *s, struct ex_member *m,
 void	ex_members_kill(struct sched *s, const struct ex_member *m, int n);
 /* How many of the N members M finished. */
 int	ex_members_finished(const struct ex_member *m, int n);
+
+/*
+ * The service examples' instances (service, opt-service): slot I runs
+ * instance I, under a new task id each time it is launched again.
+ */
+enum ex_slot_state { EX_EMPTY, EX_PLACED, EX_STAGED, EX_RUNNING };
+
+struct ex_slot {
+	enum ex_slot_state state;	/* EX_PLACED: in a decision (opt-service) */
+	char		 task_id[EX_ID_LEN];
+	char		 agent_id[EX_AGENT_ID_LEN];
+	int		 heard;		/* any status came for this task */
+};
+
+/* The slot of the N slots V whose current task is TASK_ID, or NULL. */
+struct ex_slot *ex_slot_of(struct ex_slot *v, int n, const char *task_id);
+/* How many of the N slots V run. */
+int	ex_slots_running(const struct ex_slot *v, int n);
+/*
+ * Name slot I of V's next task (framework C, its GENERATION counted up)
+ * on AGENT_ID, its state STATE, and return the task (sched_task) with
+ * INSTANCE=I in its environment.
+ */
+json_t	*ex_slot_task(const struct ex_common *c, struct ex_slot *v, int i,
+	    int *generation, const char *agent_id, enum ex_slot_state state);
+/*
+ * Take status ST into the N slots V.  Returns 1 when it ended the task of
+ * slot *SLP (ended, or unreachable: the service must run meanwhile), WHY
+ * (LEN) saying how; 0 when it was recorded; -1 when the task is no slot's
+ * (one not ended, a replaced instance come back, is killed).
+ */
+int	ex_slot_status(struct sched *s, struct ex_slot *v, int n,
+	    const struct sched_status *st, struct ex_slot **slp, char *why,
+	    size_t len);
+/* Ask the master about the N slots V's launched tasks (EX_STAGED on). */
+void	ex_slots_reconcile(struct sched *s, const struct ex_slot *v, int n);
 
 #endif

@@ -23,19 +23,11 @@
 #define RECONCILE_MS	5000	/* how often the master is asked about our tasks */
 #define STALE_MS	5000	/* retry on an unchanged view after this long */
 
-enum slot_state { EMPTY, PLACED, STAGED, RUNNING };
-
-struct slot {
-	enum slot_state	 state;
-	char		 task_id[EX_ID_LEN];
-	char		 agent_id[EX_AGENT_ID_LEN];
-};
-
 struct optsvc {
 	struct ex_common c;		/* name, command, cpus, mem, ... */
 	struct ex_view	 view;
 	int		 n;
-	struct slot	*slots;
+	struct ex_slot	*slots;
 	int64_t		 decide_ms;	/* -d */
 	json_t		*tasks;		/* the transaction being decided */
 	int64_t		 commit_at;	/* when the decision is over */
@@ -60,28 +52,13 @@ usage(void)
 static void
 report(struct optsvc *sv)
 {
-	int i, running = 0;
+	int running = ex_slots_running(sv->slots, sv->n);
 
-	for (i = 0; i < sv->n; i++)
-		running += sv->slots[i].state == RUNNING;
 	if (running == sv->last_running)
 		return;
 	sv->last_running = running;
 	printf("opt-service running=%d/%d restarts=%d conflicts=%d\n", running,
 	    sv->n, sv->restarts, sv->conflicts);
-}
-
-/* The slot whose current task is TASK_ID, or NULL. */
-static struct slot *
-slot_of(struct optsvc *sv, const char *task_id)
-{
-	int i;
-
-	for (i = 0; i < sv->n; i++)
-		if (sv->slots[i].state != EMPTY &&
-		    strcmp(sv->slots[i].task_id, task_id) == 0)
-			return &sv->slots[i];
-	return NULL;
 }
 
 /*
@@ -92,7 +69,6 @@ slot_of(struct optsvc *sv, const char *task_id)
 static void
 decide(struct optsvc *sv)
 {
-	char inst[16];
 	struct ex_agent *a;
 	json_t *t;
 	int i, placed = 0;
@@ -100,25 +76,18 @@ decide(struct optsvc *sv)
 	sv->decide_gen = sv->view.gen;
 	sv->tasks = json_array();
 	for (i = 0; i < sv->n; i++) {
-		struct slot *sl = &sv->slots[i];
-
-		if (sl->state != EMPTY)
+		if (sv->slots[i].state != EX_EMPTY)
 			continue;
 		if ((a = ex_view_pick(&sv->view, sv->c.cpus, sv->c.mem)) == NULL)
 			break;
-		snprintf(sl->task_id, sizeof(sl->task_id), "%s-%d-%d",
-		    sv->c.opts.name, i, ++sv->generation);
-		strlcpy(sl->agent_id, a->agent_id, sizeof(sl->agent_id));
-		sl->state = PLACED;
-		snprintf(inst, sizeof(inst), "%d", i);
-		t = sched_task(sl->task_id, sv->c.resources, sv->c.command);
+		t = ex_slot_task(&sv->c, sv->slots, i, &sv->generation,
+		    a->agent_id, EX_PLACED);
 		json_object_set_new(t, "agent_id", json_string(a->agent_id));
-		json_object_set_new(t, "env", json_pack("{s:s}", "INSTANCE", inst));
 		json_array_append_new(sv->tasks, t);
 		a->cpus -= sv->c.cpus;
 		a->mem -= sv->c.mem;
 		printf("opt-service instance=%d task=%s place agent=%s host=%s\n",
-		    i, sl->task_id, a->agent_id, a->hostname);
+		    i, sv->slots[i].task_id, a->agent_id, a->hostname);
 		placed++;
 	}
 	if (placed == 0) {
@@ -149,11 +118,11 @@ commit(struct sched *s, struct optsvc *sv)
 
 /* Mark slot SL empty: its instance is to be placed again. */
 static void
-slot_lost(struct optsvc *sv, struct slot *sl, const char *why)
+slot_lost(struct optsvc *sv, struct ex_slot *sl, const char *why)
 {
 	printf("opt-service instance=%d task=%s ended: %s\n",
 	    (int)(sl - sv->slots), sl->task_id, why);
-	sl->state = EMPTY;
+	sl->state = EX_EMPTY;
 	sv->restarts++;
 	report(sv);
 }
@@ -163,7 +132,7 @@ static void
 on_committed(struct sched *s, void *ctx, const struct sched_committed *c)
 {
 	struct optsvc *sv = ctx;
-	struct slot *sl;
+	struct ex_slot *sl;
 	json_t *e;
 	size_t i;
 	int n = 0;
@@ -172,19 +141,19 @@ on_committed(struct sched *s, void *ctx, const struct sched_committed *c)
 	sv->inflight = 0;
 	json_array_foreach(c->launched, i, e)
 		if (json_is_string(e) &&
-		    (sl = slot_of(sv, json_string_value(e))) != NULL &&
-		    sl->state == PLACED)
-			sl->state = STAGED;
+		    (sl = ex_slot_of(sv->slots, sv->n,
+		    json_string_value(e))) != NULL && sl->state == EX_PLACED)
+			sl->state = EX_STAGED;
 	json_array_foreach(c->conflicts, i, e) {
 		const char *tid = json_string_value(json_object_get(e, "task_id"));
 		const char *why = json_string_value(json_object_get(e, "reason"));
 
-		if (tid == NULL || (sl = slot_of(sv, tid)) == NULL ||
-		    sl->state != PLACED)
+		if (tid == NULL || (sl = ex_slot_of(sv->slots, sv->n,
+		    tid)) == NULL || sl->state != EX_PLACED)
 			continue;
 		printf("opt-service instance=%d task=%s conflict: %s\n",
 		    (int)(sl - sv->slots), tid, why ? why : "?");
-		sl->state = EMPTY;
+		sl->state = EX_EMPTY;
 		n++;
 	}
 	printf("opt-service %s %s launched=%zu conflicts=%d\n",
@@ -198,8 +167,8 @@ on_committed(struct sched *s, void *ctx, const struct sched_committed *c)
 	sv->retry_since = now_ms();
 	/* a task neither launched nor in conflict was not taken: place again */
 	for (i = 0; i < (size_t)sv->n; i++)
-		if (sv->slots[i].state == PLACED)
-			sv->slots[i].state = EMPTY;
+		if (sv->slots[i].state == EX_PLACED)
+			sv->slots[i].state = EX_EMPTY;
 }
 
 static void
@@ -216,23 +185,17 @@ static void
 on_status(struct sched *s, void *ctx, const struct sched_status *st)
 {
 	struct optsvc *sv = ctx;
-	struct slot *sl = slot_of(sv, st->task_id);
+	struct ex_slot *sl;
 	char why[256];
 
-	if (sl == NULL) {
-		if (!st->terminal)
-			sched_kill(s, st->task_id);	/* a replaced one */
-		return;
-	}
-	if (st->terminal || strcmp(st->state, "TASK_UNREACHABLE") == 0) {
-		snprintf(why, sizeof(why), "%s%s%s", st->state,
-		    st->reason ? " " : "", st->reason ? st->reason : "");
+	switch (ex_slot_status(s, sv->slots, sv->n, st, &sl, why,
+	    sizeof(why))) {
+	case 1:
 		slot_lost(sv, sl, why);
-		return;
+		break;
+	case 0:
+		report(sv);
 	}
-	if (strcmp(st->state, TASK_RUNNING) == 0)
-		sl->state = RUNNING;
-	report(sv);
 }
 
 /* AGENT_LOST: its instances go elsewhere even if their TASK_LOST is lost. */
@@ -244,7 +207,7 @@ on_agent_lost(struct sched *s, void *ctx, const char *agent_id)
 
 	(void)s;
 	for (i = 0; i < sv->n; i++)
-		if (sv->slots[i].state >= STAGED &&
+		if (sv->slots[i].state >= EX_STAGED &&
 		    strcmp(sv->slots[i].agent_id, agent_id) == 0)
 			slot_lost(sv, &sv->slots[i], "agent lost");
 }
@@ -262,8 +225,8 @@ on_error(struct sched *s, void *ctx, const struct sched_error *e)
 		return;
 	sv->inflight = 0;
 	for (i = 0; i < sv->n; i++)
-		if (sv->slots[i].state == PLACED)
-			sv->slots[i].state = EMPTY;
+		if (sv->slots[i].state == EX_PLACED)
+			sv->slots[i].state = EX_EMPTY;
 }
 
 /* True when an empty slot may be placed now. */
@@ -278,7 +241,7 @@ may_decide(const struct optsvc *sv)
 	    now_ms() - sv->retry_since < STALE_MS)
 		return 0;
 	for (i = 0; i < sv->n; i++)
-		if (sv->slots[i].state == EMPTY)
+		if (sv->slots[i].state == EX_EMPTY)
 			return 1;
 	return 0;
 }
@@ -288,9 +251,6 @@ static void
 on_tick(struct sched *s, void *ctx)
 {
 	struct optsvc *sv = ctx;
-	const char *ids[MAX_INSTANCES];
-	size_t n = 0;
-	int i;
 
 	if (ex_signal) {
 		printf("opt-service signal %d: tearing down\n", (int)ex_signal);
@@ -306,11 +266,7 @@ on_tick(struct sched *s, void *ctx)
 	if (now_ms() < sv->next_reconcile || !sched_subscribed(s))
 		return;
 	sv->next_reconcile = now_ms() + RECONCILE_MS;
-	for (i = 0; i < sv->n; i++)
-		if (sv->slots[i].state >= STAGED)
-			ids[n++] = sv->slots[i].task_id;
-	if (n > 0)
-		sched_reconcile(s, ids, n);
+	ex_slots_reconcile(s, sv->slots, sv->n);
 }
 
 static void

@@ -21,19 +21,10 @@
 #define REFUSE_FULL_S	2	/* decline an offer we have no use for now */
 #define REFUSE_SMALL_S	0.25	/* too small, but instances are missing */
 
-enum slot_state { EMPTY, STAGED, RUNNING };
-
-struct slot {
-	enum slot_state	 state;
-	char		 task_id[EX_ID_LEN];
-	char		 agent_id[EX_ID_LEN];
-	int		 heard;		/* any status came for this task */
-};
-
 struct service {
 	struct ex_common c;		/* name, command, cpus, mem, ... */
 	int		 n, per_agent;
-	struct slot	*slots;
+	struct ex_slot	*slots;
 	int		 generation, restarts, last_running, suppressed;
 	int64_t		 next_reconcile;
 };
@@ -51,10 +42,8 @@ usage(void)
 static void
 report(struct service *sv)
 {
-	int i, running = 0;
+	int running = ex_slots_running(sv->slots, sv->n);
 
-	for (i = 0; i < sv->n; i++)
-		running += sv->slots[i].state == RUNNING;
 	if (running == sv->last_running)
 		return;
 	sv->last_running = running;
@@ -62,27 +51,14 @@ report(struct service *sv)
 	    sv->restarts);
 }
 
-/* The slot whose current task is TASK_ID, or NULL. */
-static struct slot *
-slot_of(struct service *sv, const char *task_id)
-{
-	int i;
-
-	for (i = 0; i < sv->n; i++)
-		if (sv->slots[i].state != EMPTY &&
-		    strcmp(sv->slots[i].task_id, task_id) == 0)
-			return &sv->slots[i];
-	return NULL;
-}
-
 /* Mark slot SL empty (its instance is to be launched again); offers on. */
 static void
-slot_lost(struct sched *s, struct service *sv, struct slot *sl,
+slot_lost(struct sched *s, struct service *sv, struct ex_slot *sl,
     const char *why)
 {
 	printf("service instance=%d task=%s ended: %s\n", (int)(sl - sv->slots),
 	    sl->task_id, why);
-	sl->state = EMPTY;
+	sl->state = EX_EMPTY;
 	sv->restarts++;
 	ex_want_offers(s, &sv->suppressed, 1);
 	report(sv);
@@ -94,35 +70,25 @@ on_offer(struct sched *s, void *ctx, const struct sched_offer *o)
 {
 	struct service *sv = ctx;
 	int64_t cpus = res_get(o->res, "cpus"), mem = res_get(o->res, "mem");
-	json_t *tasks = json_array(), *t;
-	char id[EX_ID_LEN], inst[16];
+	json_t *tasks = json_array();
 	int i, here = 0, missing = 0;
 
 	for (i = 0; i < sv->n; i++)
-		if (sv->slots[i].state != EMPTY &&
+		if (sv->slots[i].state != EX_EMPTY &&
 		    strcmp(sv->slots[i].agent_id, o->agent_id) == 0)
 			here++;
 	for (i = 0; i < sv->n; i++) {
-		struct slot *sl = &sv->slots[i];
-
-		if (sl->state != EMPTY)
+		if (sv->slots[i].state != EX_EMPTY)
 			continue;
 		if (cpus < sv->c.cpus || mem < sv->c.mem ||
 		    (sv->per_agent > 0 && here >= sv->per_agent)) {
 			missing++;
 			continue;
 		}
-		snprintf(id, sizeof(id), "%s-%d-%d", sv->c.opts.name, i, ++sv->generation);
-		snprintf(inst, sizeof(inst), "%d", i);
-		t = sched_task(id, sv->c.resources, sv->c.command);
-		json_object_set_new(t, "env", json_pack("{s:s}", "INSTANCE", inst));
-		json_array_append_new(tasks, t);
-		sl->state = STAGED;
-		sl->heard = 0;
-		strlcpy(sl->task_id, id, sizeof(sl->task_id));
-		strlcpy(sl->agent_id, o->agent_id, sizeof(sl->agent_id));
+		json_array_append_new(tasks, ex_slot_task(&sv->c, sv->slots, i,
+		    &sv->generation, o->agent_id, EX_STAGED));
 		printf("service instance=%d task=%s launch agent=%s host=%s\n",
-		    i, id, o->agent_id, o->hostname);
+		    i, sv->slots[i].task_id, o->agent_id, o->hostname);
 		cpus -= sv->c.cpus;
 		mem -= sv->c.mem;
 		here++;
@@ -142,26 +108,17 @@ static void
 on_status(struct sched *s, void *ctx, const struct sched_status *st)
 {
 	struct service *sv = ctx;
-	struct slot *sl = slot_of(sv, st->task_id);
+	struct ex_slot *sl;
 	char why[256];
 
-	if (sl == NULL) {
-		/* a replaced instance that came back (its agent returned) */
-		if (!st->terminal)
-			sched_kill(s, st->task_id);
-		return;
-	}
-	sl->heard = 1;
-	/* unreachable may come back, but the service must run meanwhile */
-	if (st->terminal || strcmp(st->state, "TASK_UNREACHABLE") == 0) {
-		snprintf(why, sizeof(why), "%s%s%s", st->state,
-		    st->reason ? " " : "", st->reason ? st->reason : "");
+	switch (ex_slot_status(s, sv->slots, sv->n, st, &sl, why,
+	    sizeof(why))) {
+	case 1:
 		slot_lost(s, sv, sl, why);
-		return;
+		break;
+	case 0:
+		report(sv);
 	}
-	if (strcmp(st->state, TASK_RUNNING) == 0)
-		sl->state = RUNNING;
-	report(sv);
 }
 
 /* AGENT_LOST: its instances go elsewhere even if their TASK_LOST is lost. */
@@ -173,7 +130,7 @@ on_agent_lost(struct sched *s, void *ctx, const char *agent_id)
 
 	printf("service agent %s lost\n", agent_id);
 	for (i = 0; i < sv->n; i++)
-		if (sv->slots[i].state != EMPTY &&
+		if (sv->slots[i].state != EX_EMPTY &&
 		    strcmp(sv->slots[i].agent_id, agent_id) == 0)
 			slot_lost(s, sv, &sv->slots[i], "agent lost");
 }
@@ -189,7 +146,7 @@ on_error(struct sched *s, void *ctx, const struct sched_error *e)
 	if (e->about == NULL || strcmp(e->about, R_ACCEPT) != 0)
 		return;
 	for (i = 0; i < sv->n; i++)
-		if (sv->slots[i].state == STAGED && !sv->slots[i].heard)
+		if (sv->slots[i].state == EX_STAGED && !sv->slots[i].heard)
 			slot_lost(s, sv, &sv->slots[i], "launch refused");
 }
 
@@ -198,9 +155,6 @@ static void
 on_tick(struct sched *s, void *ctx)
 {
 	struct service *sv = ctx;
-	const char *ids[MAX_INSTANCES];
-	size_t n = 0;
-	int i;
 
 	if (ex_signal) {
 		printf("service signal %d: tearing down\n", (int)ex_signal);
@@ -210,12 +164,7 @@ on_tick(struct sched *s, void *ctx)
 	if (now_ms() < sv->next_reconcile || !sched_subscribed(s))
 		return;
 	sv->next_reconcile = now_ms() + RECONCILE_MS;
-	for (i = 0; i < sv->n; i++)
-		if (sv->slots[i].state != EMPTY)
-			ids[n++] = sv->slots[i].task_id;
-	/* tasks the master no longer knows come back TASK_LOST */
-	if (n > 0)
-		sched_reconcile(s, ids, n);
+	ex_slots_reconcile(s, sv->slots, sv->n);
 }
 
 static void
