@@ -464,6 +464,33 @@ PY
 	grep -q "unrecognized option '--bogus'" "$TMP/launcher.log"
 }
 
+@test "the task has every signal at its default and none blocked, whatever its launcher ignored, served or not" {
+	command -v python3 >/dev/null || skip "needs python3 to speak SOCK_SEQPACKET"
+	# cat sets no handler of its own (grep's catches SIGSEGV)
+	run bash -c "trap '' HUP USR1 TERM; exec task-launch -w '$SB' -i '$ID' -- cat /proc/self/status"
+	[ "$status" -eq 0 ]
+	grep '^Sig' "$SB/stdout"
+	[ "$(grep -cE '^Sig(Blk|Ign|Cgt):[[:space:]]*0000000000000000$' "$SB/stdout")" -eq 3 ]
+	# served: the fork server noted what it inherited ignored, once
+	cat >"$TMP/serve1.py" <<'PY'
+import socket, subprocess, sys
+a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+srv = subprocess.Popen([sys.argv[1], "--serve"], stdin=b)
+b.close()
+assert a.recv(512) == b"ready"
+a.send(b"\0".join(x.encode() for x in ["launch"] + sys.argv[2:]) + b"\0")
+print(a.recv(512).decode().split()[0], a.recv(512).decode().split()[0])
+a.close()
+print("server", srv.wait())
+PY
+	rm -rf "$SB"
+	run bash -c "trap '' HUP USR1 TERM; exec python3 '$TMP/serve1.py' '$TOP/build/bin/task-launch' '$TMP/launcher.log' task-launch -w '$SB' -i '$ID' -- cat /proc/self/status"
+	echo "$output"
+	[ "${lines[0]}" = "pid exit" ]
+	grep '^Sig' "$SB/stdout"
+	[ "$(grep -cE '^Sig(Blk|Ign|Cgt):[[:space:]]*0000000000000000$' "$SB/stdout")" -eq 3 ]
+}
+
 # The memory limit and CFS quota of task cgroup $ID, as v1 writes them:
 # bytes or "max", microseconds or "max".
 mem_max() {

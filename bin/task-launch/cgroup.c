@@ -453,13 +453,13 @@ pool_move(const struct hier *h, const char *path, int slot, bool take)
 {
 	char	 spare[PATH_MAX];
 	bool	 used[POOL_MAX];
-	int	 i, s, n;
+	int	 i, s, n, from = getpid() % POOL_MAX;
 
 	if (slot < 0 && ((n = pool_scan(h->parent, used)) == -1 ||
 	    n == (take ? 0 : POOL_MAX)))
 		return -1;
 	for (i = 0; i < POOL_MAX; i++) {
-		s = slot >= 0 ? slot : (getpid() + i) % POOL_MAX;
+		s = slot >= 0 ? slot : (from + i) % POOL_MAX;
 		if (slot < 0 && used[s] != take)
 			continue;
 		strfmt(spare, sizeof(spare), "%s/" POOL_PREFIX "%d", h->parent,

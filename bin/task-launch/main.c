@@ -427,6 +427,7 @@ launch(int argc, char *argv[])
 int
 main(int argc, char *argv[])
 {
+	sup_note_signals();	/* before any of ours is set */
 	if (argc == 2 && strcmp(argv[1], "--serve") == 0)
 		return serve_run(launch, argc, argv);
 	/* here, not among the options a served request may carry */

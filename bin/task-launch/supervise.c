@@ -25,6 +25,7 @@
 
 static int			 selfpipe[2] = { -1, -1 };
 static volatile sig_atomic_t	 got_stop;
+static sigset_t			 not_default;	/* sup_note_signals */
 
 static const int handled[] = { SIGTERM, SIGINT, SIGCHLD };
 
@@ -79,18 +80,41 @@ sup_unblock(const sigset_t *old)
 }
 
 /*
+ * Note the signals whose disposition is not the default when the process
+ * starts (ignored by whoever started agentd, or a sanitizer's handlers),
+ * once: a fork server's supervisors inherit the note, so that the task's
+ * process resets those few rather than asking about all 64 on every
+ * launch.
+ */
+void
+sup_note_signals(void)
+{
+	struct sigaction	 sa;
+	int			 sig;
+
+	sigemptyset(&not_default);
+	for (sig = 1; sig < NSIG; sig++)
+		if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler != SIG_DFL)
+			sigaddset(&not_default, sig);
+	sigaddset(&not_default, SIGPIPE);	/* sup_signals */
+}
+
+/*
  * In the task's process: every signal back to its default disposition
- * (also those agentd may have ignored) and none blocked, as a fresh
- * process would have them.
+ * (our handlers, and those sup_note_signals found, such as what agentd
+ * may have ignored) and none blocked, as a fresh process would have them.
  */
 void
 sup_child_signals(void)
 {
 	sigset_t	 none;
+	size_t		 i;
 	int		 sig;
 
+	for (i = 0; i < sizeof(handled) / sizeof(handled[0]); i++)
+		signal(handled[i], SIG_DFL);
 	for (sig = 1; sig < NSIG; sig++)
-		if (sig != SIGKILL && sig != SIGSTOP)
+		if (sigismember(&not_default, sig) == 1)
 			signal(sig, SIG_DFL);
 	close(selfpipe[0]);
 	close(selfpipe[1]);

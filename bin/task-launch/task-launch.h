@@ -211,6 +211,7 @@ pid_t	 child_spawn(struct launch *, struct cgroups *, struct child_fds *);
 int	 sup_signals(void);
 void	 sup_block(sigset_t *old);
 void	 sup_unblock(const sigset_t *old);
+void	 sup_note_signals(void);
 void	 sup_child_signals(void);
 void	 sup_run(struct launch *, struct cgroups *, pid_t, int report,
 	    struct result *);
