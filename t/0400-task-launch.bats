@@ -204,6 +204,9 @@ remove_pool() {
 	grep -q '"mem_peak_mb":[12],' "$ST"
 	[ "$(spares memory | wc -l)" -eq 1 ]
 	[ "$(spares pids | wc -l)" -eq 1 ]
+	# back into the slot it took (of 64), with no scan for a free one
+	[ "$(spares memory)" = "$spare" ]
+	[ "$(spares pids)" = "$spare" ]
 	# a cgroup with an OOM kill on record is removed, not kept
 	run timeout 30 task-launch -w "$SB" -i "$ID.c" --status-file "$ST" --cgroup-parent "$POOL" -M 32 -- \
 	    perl -e '$x = "x" x (256 * 1024 * 1024)'

@@ -80,6 +80,7 @@ struct cgroups {
 	int		 nh;
 	unsigned	 ctls;			/* controllers in task cgroups */
 	int		 procs;			/* the last cg_signal_all count */
+	int		 slot;			/* v1: the spare taken, or -1 */
 };
 
 /* Write a formatted value to a cgroup file; returns -1 with errno set. */
@@ -242,6 +243,7 @@ cg_discover(const char *root, const char *parent, char *why, size_t len)
 
 	if ((cg = calloc(1, sizeof(*cg))) == NULL)
 		err(EXIT_SYSTEM, "calloc");
+	cg->slot = -1;
 	if (cg_read("/proc/self", "cgroup", self, sizeof(self)) == -1)
 		self[0] = '\0';
 	snprintf(path, sizeof(path), "%s/cgroup.controllers", root);
@@ -531,6 +533,8 @@ cg_create(struct cgroups *cg, const char *id, struct probe *pr,
 	char		 path[PATH_MAX];
 	int		 i, k, e, made = 0, slot = -1;
 
+	cg->slot = -1;
+
 	for (i = 0; i < cg->nh; i++) {
 		h = &cg->h[i];
 		snprintf(path, sizeof(path), "%s/%s", h->parent, id);
@@ -541,7 +545,7 @@ cg_create(struct cgroups *cg, const char *id, struct probe *pr,
 		if (cg->version == 1 && (i == 0 || slot >= 0) &&
 		    (e = pool_move(h, path, slot, true)) >= 0) {
 			if (i == 0)
-				slot = e;
+				cg->slot = slot = e;
 			h->spare = true;
 		} else if ((e = mkdirs(path, 0755, 0755)) != 1) {
 			e = e == 0 ? EEXIST : errno;
@@ -663,6 +667,9 @@ v1_mem_limit(const char *d, long long lim)
 
 	cur = cg_read_num(d, "memory.limit_in_bytes", NULL);
 	cursw = cg_read_num(d, "memory.memsw.limit_in_bytes", NULL);
+	/* a spare of the same size: what the task would write is there */
+	if (lim >= 0 && cur == lim && (cursw < 0 || cursw == lim))
+		return 0;
 	if (lim == -1 || lim > cur) {
 		if (cursw >= 0 &&
 		    cg_write(d, "memory.memsw.limit_in_bytes", "%lld", lim) == -1)
@@ -820,10 +827,13 @@ cg_close_procs(struct cgroups *cg)
 /*
  * Send sig to every process in the task cgroups (cgroup.kill on v2 for
  * SIGKILL; 0 only counts).  Returns the number of processes in the
- * fullest hierarchy, 0 when the task cgroups are empty.
+ * fullest hierarchy, 0 when the task cgroups are empty.  With first, v1
+ * reads its first hierarchy only: enough when every process joined all
+ * of them at once and none can have left one (a pid namespace whose init
+ * has been reaped holds none any more).
  */
 int
-cg_signal_all(struct cgroups *cg, int sig)
+cg_signal_all(struct cgroups *cg, int sig, bool first)
 {
 	char	 path[PATH_MAX], line[32];
 	FILE	*f;
@@ -847,6 +857,8 @@ cg_signal_all(struct cgroups *cg, int sig)
 		fclose(f);
 		if (k > n)	/* v1: each hierarchy lists the same processes */
 			n = k;
+		if (first && cg->version == 1)
+			break;
 	}
 	cg->procs = n;
 	return n;
@@ -908,7 +920,7 @@ cg_remove(struct cgroups *cg)
 				break;
 			}
 			if (t % 10 == 9)
-				cg_signal_all(cg, SIGKILL);
+				cg_signal_all(cg, SIGKILL, false);
 			nanosleep(&ts, NULL);
 		}
 		cg->h[i].task[0] = '\0';
@@ -918,9 +930,10 @@ cg_remove(struct cgroups *cg)
 
 /*
  * The task has ended: keep its v1 cgroups as spares, the same slot in
- * every hierarchy, when the last cg_signal_all found them empty and
- * pool_reset can reset them; remove the rest as cg_remove does.  Returns
- * -1 (after a warning) when one stays.
+ * every hierarchy (the one its launch took, when no other launch has
+ * filled it since: no scan of the parent), when the last cg_signal_all
+ * found them empty and pool_reset can reset them; remove the rest as
+ * cg_remove does.  Returns -1 (after a warning) when one stays.
  */
 int
 cg_recycle(struct cgroups *cg, const struct result *r)
@@ -932,8 +945,10 @@ cg_recycle(struct cgroups *cg, const struct result *r)
 		if (cg->h[i].task[0] == '\0')
 			continue;
 		if ((first || slot >= 0) && pool_reset(&cg->h[i], r) == 0 &&
+		    ((first && cg->slot >= 0 && (s = pool_move(&cg->h[i],
+		    cg->h[i].task, cg->slot, false)) >= 0) ||
 		    (s = pool_move(&cg->h[i], cg->h[i].task, slot,
-		    false)) >= 0) {
+		    false)) >= 0)) {
 			cg->h[i].task[0] = '\0';
 			if (first)
 				slot = s;

@@ -33,6 +33,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "task-launch.h"
 
 #define NSS_PRELOAD_GROUPS 64	/* enough for root's; more are not needed */
@@ -128,21 +130,26 @@ serve_resize(int sock, const char *msg, size_t len)
 }
 
 /*
- * Load the name service's modules here, once: every launcher forked from
- * this server then looks its task's user and groups up without a dlopen
- * of them (with "files systemd" in nsswitch.conf, libnss_systemd and the
- * libraries it needs: under dlopen, 23% of task-launch's samples in a
- * perf record -a of t/bench/throughput, docs/benchmarks.md).
- * getgrouplist asks every group service.
+ * What every launch would do the same, done here once and inherited by
+ * every launcher forked from this server:
+ * - the name service's modules loaded, so that a launcher looks its
+ *   task's user and groups up without a dlopen of them (with "files
+ *   systemd" in nsswitch.conf, libnss_systemd and the libraries it
+ *   needs: under dlopen, 23% of task-launch's samples in a perf record
+ *   -a of t/bench/throughput, docs/benchmarks.md); getgrouplist asks
+ *   every group service;
+ * - jansson's hash seed, which its first JSON object (the status file's)
+ *   would read from /dev/urandom.
  */
 static void
-nss_preload(void)
+preload(void)
 {
 	gid_t	 groups[NSS_PRELOAD_GROUPS];
 	int	 n = NSS_PRELOAD_GROUPS;
 
 	(void)getpwnam("root");
 	(void)getgrouplist("root", 0, groups, &n);
+	json_object_seed(0);
 }
 
 /*
@@ -176,7 +183,7 @@ serve_run(int (*launch)(int, char **), int argc0, char *argv0[])
 	    (sigfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK)) == -1)
 		err(EXIT_SYSTEM, "signalfd");
 	setproctitle_init(argc0, argv0, environ);
-	nss_preload();
+	preload();
 	reply(sock, "ready");
 	for (;;) {
 		pfd[0].fd = sock;

@@ -141,7 +141,7 @@ static void
 signal_task(struct cgroups *cg, pid_t pid, int sig)
 {
 	if (cg != NULL)
-		cg_signal_all(cg, sig);
+		cg_signal_all(cg, sig, false);
 	kill(pid, sig);
 	kill(-pid, sig);
 }
@@ -224,7 +224,7 @@ sup_run(struct launch *l, struct cgroups *cg, pid_t pid, int report,
 			deadline = now_ms() + 1000;	/* again, if it forks */
 		} else if (r->killed && !init_killed && cg != NULL &&
 		    (l->applied & ISO_BIT(ISO_PID)) &&
-		    cg_signal_all(cg, 0) <= 1 && term_is_default(pid)) {
+		    cg_signal_all(cg, 0, false) <= 1 && term_is_default(pid)) {
 			/*
 			 * An init that would have died of SIGTERM, alone now
 			 * that the rest had their grace: end it as SIGTERM
@@ -288,7 +288,7 @@ sup_run(struct launch *l, struct cgroups *cg, pid_t pid, int report,
 	 * so it is not signalled again: it may already be reused).
 	 */
 	if (cg != NULL)
-		cg_signal_all(cg, SIGKILL);
+		cg_signal_all(cg, SIGKILL, (l->applied & ISO_BIT(ISO_PID)) != 0);
 	if (!(l->applied & ISO_BIT(ISO_PID)))
 		kill(-pid, SIGKILL);
 	if (got)

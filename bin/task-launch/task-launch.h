@@ -169,7 +169,7 @@ int	 cg_open(struct cgroups *, const char *id);
 int	 cg_limit(struct cgroups *, const struct launch *, char *, size_t);
 int	 cg_join(struct cgroups *);
 void	 cg_close_procs(struct cgroups *);
-int	 cg_signal_all(struct cgroups *, int sig);
+int	 cg_signal_all(struct cgroups *, int sig, bool first);
 void	 cg_account(struct cgroups *, struct result *);
 int	 cg_remove(struct cgroups *);
 int	 cg_recycle(struct cgroups *, const struct result *);
