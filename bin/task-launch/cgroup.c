@@ -476,6 +476,21 @@ pool_move(const struct hier *h, const char *path, int slot, bool take)
 }
 
 /*
+ * pool_move of the ended task's cgroup PATH in h into spare slot PREFER
+ * when it is free (the one its launch took: no scan of the parent), else
+ * into any free one.  Returns the slot, or -1.
+ */
+static int
+pool_put(const struct hier *h, const char *path, int prefer)
+{
+	int s;
+
+	if (prefer >= 0 && (s = pool_move(h, path, prefer, false)) >= 0)
+		return s;
+	return pool_move(h, path, -1, false);
+}
+
+/*
  * Zero the counters of the ended task's cgroup in h, which holds no
  * process any more (the limits are the next launch's to write, see
  * cg_limit).  Returns -1 when it cannot be a spare: the memory controller
@@ -532,8 +547,6 @@ cg_create(struct cgroups *cg, const char *id, struct probe *pr,
 	struct hier	*h;
 	char		 path[PATH_MAX];
 	int		 i, k, e, made = 0, slot = -1;
-
-	cg->slot = -1;
 
 	for (i = 0; i < cg->nh; i++) {
 		h = &cg->h[i];
@@ -945,10 +958,8 @@ cg_recycle(struct cgroups *cg, const struct result *r)
 		if (cg->h[i].task[0] == '\0')
 			continue;
 		if ((first || slot >= 0) && pool_reset(&cg->h[i], r) == 0 &&
-		    ((first && cg->slot >= 0 && (s = pool_move(&cg->h[i],
-		    cg->h[i].task, cg->slot, false)) >= 0) ||
-		    (s = pool_move(&cg->h[i], cg->h[i].task, slot,
-		    false)) >= 0)) {
+		    (s = first ? pool_put(&cg->h[i], cg->h[i].task, cg->slot) :
+		    pool_move(&cg->h[i], cg->h[i].task, slot, false)) >= 0) {
 			cg->h[i].task[0] = '\0';
 			if (first)
 				slot = s;

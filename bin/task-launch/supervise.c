@@ -54,11 +54,14 @@ sup_signals(void)
 	sa.sa_handler = on_signal;
 	sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
 	sigemptyset(&sa.sa_mask);
-	for (i = 0; i < sizeof(handled) / sizeof(handled[0]); i++)
+	for (i = 0; i < sizeof(handled) / sizeof(handled[0]); i++) {
 		if (sigaction(handled[i], &sa, NULL) == -1)
 			return -1;
+		sigaddset(&not_default, handled[i]);
+	}
 	/* an exec notice to an agentd that has gone must not kill us */
 	signal(SIGPIPE, SIG_IGN);
+	sigaddset(&not_default, SIGPIPE);
 	return 0;
 }
 
@@ -82,9 +85,9 @@ sup_unblock(const sigset_t *old)
 /*
  * Note the signals whose disposition is not the default when the process
  * starts (ignored by whoever started agentd, or a sanitizer's handlers),
- * once: a fork server's supervisors inherit the note, so that the task's
- * process resets those few rather than asking about all 64 on every
- * launch.
+ * once: a fork server's supervisors inherit the note, and sup_signals
+ * adds what it sets, so that the task's process resets those few rather
+ * than all 64 on every launch.
  */
 void
 sup_note_signals(void)
@@ -96,23 +99,19 @@ sup_note_signals(void)
 	for (sig = 1; sig < NSIG; sig++)
 		if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler != SIG_DFL)
 			sigaddset(&not_default, sig);
-	sigaddset(&not_default, SIGPIPE);	/* sup_signals */
 }
 
 /*
  * In the task's process: every signal back to its default disposition
- * (our handlers, and those sup_note_signals found, such as what agentd
- * may have ignored) and none blocked, as a fresh process would have them.
+ * (those noted: what agentd may have ignored, and what sup_signals set)
+ * and none blocked, as a fresh process would have them.
  */
 void
 sup_child_signals(void)
 {
 	sigset_t	 none;
-	size_t		 i;
 	int		 sig;
 
-	for (i = 0; i < sizeof(handled) / sizeof(handled[0]); i++)
-		signal(handled[i], SIG_DFL);
 	for (sig = 1; sig < NSIG; sig++)
 		if (sigismember(&not_default, sig) == 1)
 			signal(sig, SIG_DFL);
