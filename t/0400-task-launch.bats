@@ -388,6 +388,22 @@ remove_pool() {
 	grep -q "required isolator 'memory' missing" "$ST"
 }
 
+@test "a cgroup parent longer than 1023 bytes: no cgroup isolator, said why, nothing made" {
+	long=/$(printf 'p%.0s' $(seq 1100))
+	run task-launch -w "$SB" -i "$ID" --status-file "$ST" --cgroup-parent "$long" --require cgroup -- touch "$TMP/ran"
+	[ "$status" -eq 111 ]
+	[[ "$output" == *"required isolator 'cgroup' missing: a cgroup path below /sys/fs/cgroup is longer than 1023 bytes"* ]]
+	[ ! -e "$TMP/ran" ]
+	grep -q '"state":"failed"' "$ST"
+	[ -z "$(find /sys/fs/cgroup -maxdepth 2 -name 'pppp*' -print -quit)" ]
+	# not required: the task runs without a cgroup, skipped and said why
+	run task-launch -v -w "$SB" -i "$ID.n" --status-file "$ST" --cgroup-parent "$long" -- touch "$TMP/ran"
+	[ "$status" -eq 0 ]
+	[ -e "$TMP/ran" ]
+	[[ "$output" == *"skipping isolator 'cgroup'"*"longer than 1023 bytes"* ]]
+	grep -q '"skipped":"cgroup,memory,cpu,pids"' "$ST"
+}
+
 @test "--require of a controller the cgroup2 hierarchy lacks fails (hybrid host)" {
 	[ -e /sys/fs/cgroup/unified/cgroup.controllers ] || skip "no hybrid cgroup2 mount here"
 	grep -qw memory /sys/fs/cgroup/unified/cgroup.controllers && skip "memory is enabled in cgroup2 here"

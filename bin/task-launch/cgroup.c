@@ -55,6 +55,15 @@
 #define POOL_MEM_LEFT	(1 << 20)	/* memory a spare may still hold */
 #define V2_LEAF		"daemon"	/* where our own cgroup's processes go */
 #define V2_MOVE_TRIES	20		/* passes over cgroup.procs, see v2_evacuate */
+/*
+ * The longest cgroup directory a task's parent may be, mount point
+ * included.  Not PATH_MAX: a served launcher is a fork, and every page of
+ * struct cgroups it writes costs it a page fault (at PATH_MAX, 16 of a
+ * launch's 84; docs/benchmarks.md).  A task's cgroup is its parent, a
+ * slash and its id.
+ */
+#define CG_DIR_MAX	1024
+#define CG_TASK_MAX	(CG_DIR_MAX + 1 + TL_ID_MAX + 1)
 
 enum ctl { C_MEMORY, C_CPU, C_CPUACCT, C_PIDS, C_COUNT };
 static const char *const ctl_names[C_COUNT] = {
@@ -64,10 +73,10 @@ static const char *const ctl_names[C_COUNT] = {
 static const int ctl_iso[C_COUNT] = { ISO_MEMORY, ISO_CPU, -1, ISO_PIDS };
 
 struct hier {
-	char		 mnt[PATH_MAX];		/* where the hierarchy is mounted */
-	char		 own[PATH_MAX];		/* our cgroup, relative to mnt */
-	char		 parent[PATH_MAX];	/* parent of task cgroups */
-	char		 task[PATH_MAX];	/* the task cgroup, "" if none */
+	char		 mnt[CG_DIR_MAX];	/* where the hierarchy is mounted */
+	char		 own[CG_DIR_MAX];	/* our cgroup, relative to mnt */
+	char		 parent[CG_DIR_MAX];	/* parent of task cgroups */
+	char		 task[CG_TASK_MAX];	/* the task cgroup, "" if none */
 	unsigned	 ctls;			/* controllers (v1: mounted here) */
 	int		 procs_fd;
 	int		 hid;			/* v1 hierarchy id */
@@ -187,28 +196,35 @@ own_cgroup(const char *text, const char *ctl, char *own, size_t len,
 			if (c == NULL)
 				continue;
 		}
-		strlcpy(own, path, len);
+		if (strlcpy(own, path, len) >= len)
+			return -2;
 		*hid = atoi(line);
 		return 0;
 	}
 	return -1;
 }
 
-/* Set h->parent from the --cgroup-parent rule: absolute, or below own. */
-static void
+/*
+ * Set h->parent from the --cgroup-parent rule: absolute, or below own.
+ * Returns -1 when it does not fit.
+ */
+static int
 set_parent(struct hier *h, const char *parent)
 {
-	char *p;
+	char	*p;
+	int	 n;
 
 	if (parent[0] == '/')
-		strfmt(h->parent, sizeof(h->parent), "%s/%s", h->mnt, parent);
+		n = strfmt(h->parent, sizeof(h->parent), "%s/%s", h->mnt,
+		    parent);
 	else
-		strfmt(h->parent, sizeof(h->parent), "%s/%s/%s", h->mnt,
+		n = strfmt(h->parent, sizeof(h->parent), "%s/%s/%s", h->mnt,
 		    h->own, parent);
 	while ((p = strstr(h->parent, "//")) != NULL)
 		memmove(p, p + 1, strlen(p));
 	if ((p = h->parent + strlen(h->parent)) > h->parent + 1 && p[-1] == '/')
 		p[-1] = '\0';
+	return n;
 }
 
 /*
@@ -238,8 +254,8 @@ cg_discover(const char *root, const char *parent, char *why, size_t len)
 {
 	struct cgroups	*cg;
 	struct hier	*h;
-	char		 path[PATH_MAX], own[PATH_MAX], self[8192];
-	int		 c, i, hid;
+	char		 path[PATH_MAX], own[CG_DIR_MAX], self[8192];
+	int		 c, i, e, hid;
 
 	if ((cg = calloc(1, sizeof(*cg))) == NULL)
 		err(EXIT_SYSTEM, "calloc");
@@ -250,11 +266,15 @@ cg_discover(const char *root, const char *parent, char *why, size_t len)
 	if (access(path, F_OK) == 0 && is_fs(root, CGROUP2_SUPER_MAGIC)) {
 		cg->version = 2;
 		h = &cg->h[cg->nh++];
-		strlcpy(h->mnt, root, sizeof(h->mnt));
-		if (own_cgroup(self, NULL, h->own, sizeof(h->own), &hid) == -1)
+		if (strlcpy(h->mnt, root, sizeof(h->mnt)) >= sizeof(h->mnt) ||
+		    (e = own_cgroup(self, NULL, h->own, sizeof(h->own),
+		    &hid)) == -2)
+			goto toolong;
+		if (e == -1)
 			strlcpy(h->own, "/", sizeof(h->own));
 		v2_own(h->own);
-		set_parent(h, parent);
+		if (set_parent(h, parent) == -1)
+			goto toolong;
 		h->procs_fd = -1;
 		return cg;
 	}
@@ -262,19 +282,25 @@ cg_discover(const char *root, const char *parent, char *why, size_t len)
 	for (c = 0; c < C_COUNT; c++) {
 		snprintf(path, sizeof(path), "%s/%s", root, ctl_names[c]);
 		if (!is_fs(path, CGROUP_SUPER_MAGIC) ||
-		    own_cgroup(self, ctl_names[c], own, sizeof(own), &hid) == -1)
+		    (e = own_cgroup(self, ctl_names[c], own, sizeof(own),
+		    &hid)) == -1)
 			continue;
+		if (e == -2)
+			goto toolong;
 		for (i = 0; i < cg->nh; i++)	/* co-mounted, e.g. cpu,cpuacct */
 			if (cg->h[i].hid == hid)
 				break;
 		h = &cg->h[i];
 		if (i == cg->nh) {
 			cg->nh++;
-			strlcpy(h->mnt, path, sizeof(h->mnt));
+			if (strlcpy(h->mnt, path, sizeof(h->mnt)) >=
+			    sizeof(h->mnt))
+				goto toolong;
 			strlcpy(h->own, own, sizeof(h->own));
 			h->hid = hid;
 			h->procs_fd = -1;
-			set_parent(h, parent);
+			if (set_parent(h, parent) == -1)
+				goto toolong;
 		}
 		h->ctls |= 1u << c;
 	}
@@ -284,6 +310,11 @@ cg_discover(const char *root, const char *parent, char *why, size_t len)
 		return NULL;
 	}
 	return cg;
+toolong:
+	snprintf(why, len, "a cgroup path below %s is longer than %d bytes",
+	    root, CG_DIR_MAX - 1);
+	free(cg);
+	return NULL;
 }
 
 /* Remove every task cgroup created so far (rollback of cg_create). */

@@ -68,7 +68,7 @@ static void __attribute__((noreturn))
 run_launch(int sock, int sigfd, const sigset_t *old, const char *log,
     int argc, char **argv, int (*launch)(int, char **))
 {
-	int fd;
+	int fd, status;
 
 	close(sigfd);
 	if ((fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
@@ -90,7 +90,14 @@ run_launch(int sock, int sigfd, const sigset_t *old, const char *log,
 	sigprocmask(SIG_SETMASK, old, NULL);
 	tl_served = true;
 	optind = 0;		/* glibc: re-initialise getopt completely */
-	exit(launch(argc, argv));
+	status = launch(argc, argv);
+	/*
+	 * The server's exit handlers and the libraries' destructors are the
+	 * server's to run, once: in a supervisor they would only write to
+	 * pages it shares with the server (a dozen page faults a launch).
+	 */
+	fflush(NULL);
+	_exit(status);
 }
 
 /*
