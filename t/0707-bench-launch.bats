@@ -20,17 +20,22 @@ left_over() {
 	pgrep -f '/tmp/bench-launch\.' || true
 }
 
-@test "launch counts a served launch's calls, faults and CPU for two launchers, interleaved, and leaves nothing" {
+@test "launch counts a served launch's calls, faults and CPU for two launchers and the floor, interleaved, and leaves nothing" {
 	command -v perf >/dev/null || skip "no perf"
 	[ -z "$(left_over)" ] || skip "another run of the benchmark: $(left_over)"
 	N=20 ROUNDS=2 BEFORE=$TOP/build/bin/task-launch "$BENCH" >"$TMP/out" 2>"$TMP/err"
 	cat "$TMP/out" "$TMP/err"
-	[ "$(wc -l <"$TMP/out")" -eq 4 ]
-	[ "$(sed -n 1p "$TMP/out" | cut -d' ' -f2)" = tl=A ]
-	[ "$(sed -n 2p "$TMP/out" | cut -d' ' -f2)" = tl=B ]
+	[ "$(wc -l <"$TMP/out")" -eq 6 ]
+	[ "$(cut -d' ' -f2 "$TMP/out" | tr '\n' ' ')" = "tl=A tl=B tl=floor tl=A tl=B tl=floor " ]
 	# each count is a launch's own: above nothing
 	awk '{ for (i = 3; i <= 5; i++) { split($i, kv, "="); if (!(kv[2] > 0)) exit 1 } }' "$TMP/out"
 	grep -qE '^launch tl=A syscalls=[0-9.]+ faults=[0-9.]+ cpu_ms=[0-9.]+$' "$TMP/out"
+	# the floor starts true and nothing else: fewer calls than a launch
+	awk '$2 == "tl=A" { split($3, kv, "="); a = kv[2] }
+	    $2 == "tl=floor" { split($3, kv, "="); f = kv[2] }
+	    END { exit !(f < a) }' "$TMP/out"
+	FLOOR=0 N=5 ROUNDS=1 "$BENCH" >"$TMP/out"
+	[ "$(cut -d' ' -f2 "$TMP/out")" = tl=A ]
 	[ -z "$(left_over)" ]
 }
 
