@@ -7,6 +7,7 @@
  * SIGKILL), SIGCHLD collects the task.
  */
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include <err.h>
@@ -14,6 +15,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -25,7 +27,8 @@
 
 static int			 selfpipe[2] = { -1, -1 };
 static volatile sig_atomic_t	 got_stop;
-static sigset_t			 not_default;	/* sup_note_signals */
+static uint64_t			 not_default;	/* bit sig - 1: sup_note_signals */
+#define SIG_BIT(sig)	(1ULL << ((sig) - 1))
 
 static const int handled[] = { SIGTERM, SIGINT, SIGCHLD };
 
@@ -57,11 +60,11 @@ sup_signals(void)
 	for (i = 0; i < sizeof(handled) / sizeof(handled[0]); i++) {
 		if (sigaction(handled[i], &sa, NULL) == -1)
 			return -1;
-		sigaddset(&not_default, handled[i]);
+		not_default |= SIG_BIT(handled[i]);
 	}
 	/* an exec notice to an agentd that has gone must not kill us */
 	signal(SIGPIPE, SIG_IGN);
-	sigaddset(&not_default, SIGPIPE);
+	not_default |= SIG_BIT(SIGPIPE);
 	return 0;
 }
 
@@ -83,6 +86,25 @@ sup_unblock(const sigset_t *old)
 }
 
 /*
+ * A signal's disposition as the kernel's rt_sigaction(2) takes it.  The
+ * system call, not sigaction(3): glibc refuses its own two real-time
+ * signals (32 and 33, below SIGRTMIN), which a launcher may still have
+ * inherited ignored, and an ignored signal stays ignored across exec.
+ */
+struct ksigaction {
+	void		(*handler)(int);
+	unsigned long	  flags;
+	void		(*restorer)(void);
+	uint64_t	  mask;
+};
+
+static int
+ksigaction(int sig, const struct ksigaction *act, struct ksigaction *old)
+{
+	return syscall(SYS_rt_sigaction, sig, act, old, sizeof(old->mask));
+}
+
+/*
  * Note the signals whose disposition is not the default when the process
  * starts (ignored by whoever started agentd, or a sanitizer's handlers),
  * once: a fork server's supervisors inherit the note, and sup_signals
@@ -92,13 +114,13 @@ sup_unblock(const sigset_t *old)
 void
 sup_note_signals(void)
 {
-	struct sigaction	 sa;
+	struct ksigaction	 ka;
 	int			 sig;
 
-	sigemptyset(&not_default);
+	not_default = 0;
 	for (sig = 1; sig < NSIG; sig++)
-		if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler != SIG_DFL)
-			sigaddset(&not_default, sig);
+		if (ksigaction(sig, NULL, &ka) == 0 && ka.handler != SIG_DFL)
+			not_default |= SIG_BIT(sig);
 }
 
 /*
@@ -109,12 +131,13 @@ sup_note_signals(void)
 void
 sup_child_signals(void)
 {
+	static const struct ksigaction dfl = { .handler = SIG_DFL };
 	sigset_t	 none;
 	int		 sig;
 
 	for (sig = 1; sig < NSIG; sig++)
-		if (sigismember(&not_default, sig) == 1)
-			signal(sig, SIG_DFL);
+		if (not_default & SIG_BIT(sig))
+			(void)ksigaction(sig, &dfl, NULL);
 	close(selfpipe[0]);
 	close(selfpipe[1]);
 	sigemptyset(&none);
