@@ -86,10 +86,12 @@ sup_unblock(const sigset_t *old)
 }
 
 /*
- * A signal's disposition as the kernel's rt_sigaction(2) takes it.  The
- * system call, not sigaction(3): glibc refuses its own two real-time
- * signals (32 and 33, below SIGRTMIN), which a launcher may still have
- * inherited ignored, and an ignored signal stays ignored across exec.
+ * A signal's disposition as the kernel's rt_sigaction(2) takes it (the
+ * layout of x86-64 and of most architectures Linux runs on), with a
+ * 64-bit mask.  The system call, not sigaction(3): glibc refuses its own
+ * two real-time signals (32 and 33, below SIGRTMIN), which a launcher may
+ * still have inherited ignored, and an ignored signal stays ignored
+ * across exec.
  */
 struct ksigaction {
 	void		(*handler)(int);
@@ -101,7 +103,7 @@ struct ksigaction {
 static int
 ksigaction(int sig, const struct ksigaction *act, struct ksigaction *old)
 {
-	return syscall(SYS_rt_sigaction, sig, act, old, sizeof(old->mask));
+	return syscall(SYS_rt_sigaction, sig, act, old, sizeof(uint64_t));
 }
 
 /*
