@@ -599,6 +599,47 @@ fail:
 }
 
 int
+res_overlap(const struct res *a, const struct res *b, struct res *out)
+{
+	struct res_item one;
+	int i, found = 0;
+
+	if (out != NULL)
+		res_init(out);
+	for (i = 0; i < b->n; i++) {
+		const struct res_item *bi = &b->it[i];
+		const struct res_item *ai = res_find(a, bi->name);
+		struct res_item *oi;
+
+		if (ai == NULL || ai->kind != RES_RANGES ||
+		    bi->kind != RES_RANGES)
+			continue;
+		memset(&one, 0, sizeof(one));
+		if (ranges_meet(ai, bi, &one) == -1)
+			goto fail;
+		if (one.nr > 0) {
+			found = 1;
+			if (out != NULL) {
+				if ((oi = res_slot(out, bi->name,
+				    RES_RANGES)) == NULL)
+					goto fail;
+				free(oi->r);
+				oi->r = one.r;
+				oi->nr = one.nr;
+				one.r = NULL;
+			}
+		}
+		free(one.r);
+	}
+	return found;
+fail:
+	free(one.r);
+	if (out != NULL)
+		res_free(out);
+	return -1;
+}
+
+int
 res_empty(const struct res *r)
 {
 	int i;

@@ -76,6 +76,13 @@ int	res_sub(struct res *a, const struct res *b);
  * scalar, the intervals both cover.  Returns 0, or -1 (ENOMEM) and OUT empty.
  */
 int	res_meet(const struct res *a, const struct res *b, struct res *out);
+/*
+ * True when a range of B shares a value with A's ranges of the same
+ * resource (two holders of one port), which res_add would merge into one.
+ * OUT, when not NULL (not initialised), gets the values they share; the
+ * caller frees it.  -1 when out of memory.
+ */
+int	res_overlap(const struct res *a, const struct res *b, struct res *out);
 /* True when every resource of B is available in A. */
 int	res_contains(const struct res *a, const struct res *b);
 /* True when R holds nothing (all scalars zero, no ranges). */

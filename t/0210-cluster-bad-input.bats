@@ -162,6 +162,38 @@ bridge_until() { wait_for 10 grep -q "$2" "$1"; }
 	kill -0 "$PID_offerd"
 }
 
+@test "an ACCEPT whose tasks ask for the same port launches nothing; the port is given once" {
+	AGENT_RESOURCES='cpus:2;mem:1024;ports:[31000-31001]' start_cluster 1
+	mkfifo "$TMP/in"
+	cluster-ctl subscribe -N ports <"$TMP/in" >"$TMP/ev" 2>&1 &
+	exec 7>"$TMP/in"
+	bridge_until "$TMP/ev" '"type":"OFFER"'
+	offer=$(grep '"type":"OFFER"' "$TMP/ev" | head -1 | sed 's/.*"offer_id":"\([^"]*\)".*/\1/')
+	echo "{\"type\":\"ACCEPT\",\"offer_id\":\"$offer\",\"tasks\":[{\"task_id\":\"p1\",\"resources\":\"cpus:0.1;mem:8;ports:[31000-31000]\",\"command\":\"sleep 30\"},{\"task_id\":\"p2\",\"resources\":\"cpus:0.1;mem:8;ports:[31000-31000]\",\"command\":\"sleep 30\"}]}" >&7
+	bridge_until "$TMP/ev" 'nothing launched'
+	grep -q "task 'p2' asks for ports:\[31000-31000\], which another task of the ACCEPT asks for too" "$TMP/ev"
+	grep -q "refused ACCEPT.*which another task of the ACCEPT asks for too.*(invalid)" "$TMP/offerd.log"
+	# a task and the executor it brings, on one port: refused the same way
+	wait_for 10 sh -c "[ \$(grep -c '\"type\":\"OFFER\"' '$TMP/ev') -ge 2 ]"
+	offer=$(grep '"type":"OFFER"' "$TMP/ev" | tail -1 | sed 's/.*"offer_id":"\([^"]*\)".*/\1/')
+	echo "{\"type\":\"ACCEPT\",\"offer_id\":\"$offer\",\"tasks\":[{\"task_id\":\"p4\",\"resources\":\"cpus:0.1;mem:8;ports:[31001-31001]\",\"executor\":{\"executor_id\":\"x\",\"command\":\"sleep 30\",\"resources\":\"cpus:0.1;mem:8;ports:[31000-31001]\"}}]}" >&7
+	bridge_until "$TMP/ev" "the executor of task 'p4' asks for ports:\[31001-31001\], which a task of the ACCEPT asks for too"
+	# the offer comes back whole; one task on the port is taken
+	wait_for 10 sh -c "[ \$(grep -c '\"type\":\"OFFER\"' '$TMP/ev') -ge 3 ]"
+	offer=$(grep '"type":"OFFER"' "$TMP/ev" | tail -1 | sed 's/.*"offer_id":"\([^"]*\)".*/\1/')
+	grep '"type":"OFFER"' "$TMP/ev" | tail -1 | grep -q 'ports:\[31000-31001\]'
+	echo "{\"type\":\"ACCEPT\",\"offer_id\":\"$offer\",\"tasks\":[{\"task_id\":\"p3\",\"resources\":\"cpus:0.1;mem:8;ports:[31000-31000]\",\"command\":\"sleep 30\"}]}" >&7
+	bridge_until "$TMP/ev" '"task_id":"p3".*"state":"TASK_RUNNING"'
+	# and the port is not offered again while p3 holds it
+	wait_for 10 sh -c "grep '\"type\":\"OFFER\"' '$TMP/ev' | tail -1 | grep -q 'ports:\\[31001-31001\\]'"
+	exec 7>&-
+	run cluster-ctl -o json tasks
+	[[ "$output" != *'"p1"'* ]]
+	[[ "$output" != *'"p2"'* ]]
+	[[ "$output" != *'"p4"'* ]]
+	kill -0 "$PID_offerd"
+}
+
 @test "a pid file in use: the second daemon says who holds it and exits 111; a clean stop removes it" {
 	start_daemon offerd offerd -d -w "$TMP/m" -p "$TMP/offerd.pid"
 	wait_for 5 test -s "$TMP/offerd.pid"

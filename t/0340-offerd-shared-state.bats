@@ -153,12 +153,15 @@ running_cpus() {
 	bridge_wait opt '"type":"ERROR".*no agent_id'
 	bridge_send opt "{\"type\":\"COMMIT\",\"transaction_id\":\"x5\",\"tasks\":[$(task b4 "$A1" 'cpus:0.5' 'true')]}"
 	bridge_wait opt '"type":"ERROR".*at least mem'
+	# a task and the executor it brings, on one port
+	bridge_send opt "{\"type\":\"COMMIT\",\"transaction_id\":\"x7\",\"tasks\":[$(task b5 "$A1" 'cpus:0.5;mem:64;ports:[31000-31000]' '' '"executor":{"executor_id":"x","command":"true","resources":"cpus:0.1;mem:8;ports:[31000-31002]"}')]}"
+	bridge_wait opt "\"type\":\"ERROR\".*the executor of task 'b5' asks for ports:\\[31000-31000\\], which the task asks for too; nothing launched"
 	# more than 1000 tasks in one transaction
 	big=$(for i in $(seq 1001); do task "m$i" "$A1" 'cpus:0.01;mem:4' 'true'; done | paste -sd, -)
 	bridge_send opt "{\"type\":\"COMMIT\",\"transaction_id\":\"x6\",\"tasks\":[$big]}"
 	bridge_wait opt '"type":"ERROR".*tasks 1 to 1000'
 	[ "$(cluster-ctl -h -o task_id tasks | wc -l)" -eq "$n" ]
-	! grep -q '"transaction_id":"x[1-6]".*COMMITTED.*"transaction_id":"x[1-6]"' "$TMP/opt.ev" || false
+	! grep -q '"transaction_id":"x[1-7]".*COMMITTED.*"transaction_id":"x[1-7]"' "$TMP/opt.ev" || false
 	# an offer-based framework cannot COMMIT
 	bridge_start offers
 	bridge_send offers "{\"type\":\"COMMIT\",\"transaction_id\":\"o1\",\"tasks\":[$(task o1 "$A1" 'cpus:0.5;mem:64' 'true')]}"

@@ -473,6 +473,9 @@ void	executor_message(struct master *, json_t *, const struct net_route *);
 void	executor_shutdown(struct master *, json_t *, const struct net_route *);
 
 /* offers.c */
+/* -1 with ERR when B shares a port (a range value) with HELD; see there */
+int	shared_ranges(const struct res *held, const struct res *b,
+	    const char *what, const char *who, char *err);
 /* Offer RES (taken over) of agent A to framework FW. */
 void	offer_make(struct master *, struct framework *, struct agent *,
 	    struct res *res);

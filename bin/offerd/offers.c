@@ -158,8 +158,35 @@ offer_answered(struct master *m, json_t *rec, const struct net_route *from,
 }
 
 /*
+ * When B, the resources of WHAT (a task, an executor), share a range value
+ * with HELD, the resources of WHO: -1 with ERR naming the values (a port
+ * given to two holders at once, which adding them would merge into one).
+ * Else 0.
+ */
+int
+shared_ranges(const struct res *held, const struct res *b, const char *what,
+    const char *who, char *err)
+{
+	char buf[RES_TEXT];
+	struct res both;
+
+	switch (res_overlap(held, b, &both)) {
+	case 0:
+		return 0;
+	case -1:
+		snprintf(err, REC_ERRLEN, "out of memory");
+		return -1;
+	}
+	snprintf(err, REC_ERRLEN, "%s asks for %s, which %s asks for too",
+	    what, res_format(&both, buf, sizeof(buf)), who);
+	res_free(&both);
+	return -1;
+}
+
+/*
  * Check every task of an ACCEPT of offer O: each alone, no task id twice,
- * and all of them together within O.  EACH[i] gets task i's resources and
+ * no range value (port) asked for twice, and all of them together within
+ * O.  EACH[i] gets task i's resources and
  * SUM their sum; 0, or -1 with ERR.
  */
 static int
@@ -167,7 +194,7 @@ accept_check(struct master *m, const struct framework *fw,
     const struct offer *o, json_t *tasks, struct res *each, struct res *sum,
     char *err)
 {
-	char buf[RES_TEXT], want[RES_TEXT];
+	char buf[RES_TEXT], want[RES_TEXT], what[REC_ERRLEN];
 	struct agent *a = map_get(m->agents, o->agent_id);
 	struct res xres;
 	json_t *t;
@@ -185,6 +212,11 @@ accept_check(struct master *m, const struct framework *fw,
 				    "twice", rec_str(t, "task_id"));
 				return -1;
 			}
+		snprintf(what, sizeof(what), "task '%s'",
+		    rec_str(t, "task_id"));
+		if (shared_ranges(sum, &each[i], what, "another task of the "
+		    "ACCEPT", err) == -1)
+			return -1;
 		if (res_add(sum, &each[i]) == -1) {
 			snprintf(err, REC_ERRLEN, "resources overflow");
 			return -1;
@@ -193,6 +225,13 @@ accept_check(struct master *m, const struct framework *fw,
 		if ((need = executor_need(m, fw, a, tasks, i, &xres, err)) == -1)
 			return -1;
 		if (need == 1) {
+			snprintf(what, sizeof(what), "the executor of task "
+			    "'%s'", rec_str(t, "task_id"));
+			if (shared_ranges(sum, &xres, what, "a task of the "
+			    "ACCEPT", err) == -1) {
+				res_free(&xres);
+				return -1;
+			}
 			need = res_add(sum, &xres);
 			res_free(&xres);
 			if (need == -1) {

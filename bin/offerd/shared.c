@@ -350,7 +350,7 @@ commit_form(struct master *m, const struct framework *fw, json_t *tasks,
  * Decide task I (T, its resources EACH) of a transaction in group X:
  * 1 when it fits (NEED gets its resources and its executor's, X's view
  * is cut by them), 0 when it conflicts (added to CONFLICTS), -1 with ERR
- * when its executor is malformed.
+ * when its executor is malformed or asks for a port the task asks for.
  */
 static int
 commit_fit(struct master *m, struct framework *fw, struct group *x,
@@ -374,8 +374,14 @@ commit_fit(struct master *m, struct framework *fw, struct group *x,
 	if (e == -1)
 		return -1;
 	if (e == 1) {
-		res_add(need, &xres);
+		snprintf(msg, sizeof(msg), "the executor of task '%s'",
+		    rec_str(t, "task_id"));
+		e = shared_ranges(need, &xres, msg, "the task", err);
+		if (e == 0)
+			res_add(need, &xres);
 		res_free(&xres);
+		if (e == -1)
+			return -1;
 	}
 	if (!res_contains(&x->view, need)) {
 		snprintf(msg, sizeof(msg), "needs %s; agent '%s' has %s free",
