@@ -137,19 +137,30 @@ teardown() { dump_logs; teardown_daemons; cleanup_tmp; }
 # bridge_until FILE PATTERN: wait for PATTERN in the bridge's output FILE.
 bridge_until() { wait_for 10 grep -q "$2" "$1"; }
 
-@test "an ACCEPT that over-commits its offer, or names another agent, launches nothing" {
-	start_cluster 1
+# raw_framework NAME: a framework NAME whose records the test writes to
+# descriptor 7 and whose events go to $TMP/ev; back once it has an offer.
+raw_framework() {
 	mkfifo "$TMP/in"
-	cluster-ctl subscribe -N greedy <"$TMP/in" >"$TMP/ev" 2>&1 &
+	cluster-ctl subscribe -N "$1" <"$TMP/in" >"$TMP/ev" 2>&1 &
 	exec 7>"$TMP/in"
 	bridge_until "$TMP/ev" '"type":"OFFER"'
-	offer=$(grep '"type":"OFFER"' "$TMP/ev" | head -1 | sed 's/.*"offer_id":"\([^"]*\)".*/\1/')
+}
+
+# last_offer: the id of the newest OFFER in $TMP/ev.
+last_offer() {
+	grep '"type":"OFFER"' "$TMP/ev" | tail -1 | sed 's/.*"offer_id":"\([^"]*\)".*/\1/'
+}
+
+@test "an ACCEPT that over-commits its offer, or names another agent, launches nothing" {
+	start_cluster 1
+	raw_framework greedy
+	offer=$(last_offer)
 	echo "{\"type\":\"ACCEPT\",\"offer_id\":\"$offer\",\"tasks\":[{\"task_id\":\"big\",\"resources\":\"cpus:64;mem:10\",\"command\":\"true\"}]}" >&7
 	bridge_until "$TMP/ev" 'nothing launched'
 	grep -q 'tasks need cpus:64;mem:10 but offer' "$TMP/ev"
 	# the offer's resources come back and are offered again
 	wait_for 10 sh -c "[ \$(grep -c '\"type\":\"OFFER\"' '$TMP/ev') -ge 2 ]"
-	offer=$(grep '"type":"OFFER"' "$TMP/ev" | tail -1 | sed 's/.*"offer_id":"\([^"]*\)".*/\1/')
+	offer=$(last_offer)
 	echo "{\"type\":\"ACCEPT\",\"offer_id\":\"$offer\",\"tasks\":[{\"task_id\":\"elsewhere\",\"agent_id\":\"agent-unknown\",\"resources\":\"cpus:1\",\"command\":\"true\"}]}" >&7
 	bridge_until "$TMP/ev" "names agent 'agent-unknown'"
 	# a stale offer id is refused too
@@ -164,23 +175,20 @@ bridge_until() { wait_for 10 grep -q "$2" "$1"; }
 
 @test "an ACCEPT whose tasks ask for the same port launches nothing; the port is given once" {
 	AGENT_RESOURCES='cpus:2;mem:1024;ports:[31000-31001]' start_cluster 1
-	mkfifo "$TMP/in"
-	cluster-ctl subscribe -N ports <"$TMP/in" >"$TMP/ev" 2>&1 &
-	exec 7>"$TMP/in"
-	bridge_until "$TMP/ev" '"type":"OFFER"'
-	offer=$(grep '"type":"OFFER"' "$TMP/ev" | head -1 | sed 's/.*"offer_id":"\([^"]*\)".*/\1/')
+	raw_framework ports
+	offer=$(last_offer)
 	echo "{\"type\":\"ACCEPT\",\"offer_id\":\"$offer\",\"tasks\":[{\"task_id\":\"p1\",\"resources\":\"cpus:0.1;mem:8;ports:[31000-31000]\",\"command\":\"sleep 30\"},{\"task_id\":\"p2\",\"resources\":\"cpus:0.1;mem:8;ports:[31000-31000]\",\"command\":\"sleep 30\"}]}" >&7
 	bridge_until "$TMP/ev" 'nothing launched'
 	grep -q "task 'p2' asks for ports:\[31000-31000\], which another task of the ACCEPT asks for too" "$TMP/ev"
 	grep -q "refused ACCEPT.*which another task of the ACCEPT asks for too.*(invalid)" "$TMP/offerd.log"
 	# a task and the executor it brings, on one port: refused the same way
 	wait_for 10 sh -c "[ \$(grep -c '\"type\":\"OFFER\"' '$TMP/ev') -ge 2 ]"
-	offer=$(grep '"type":"OFFER"' "$TMP/ev" | tail -1 | sed 's/.*"offer_id":"\([^"]*\)".*/\1/')
+	offer=$(last_offer)
 	echo "{\"type\":\"ACCEPT\",\"offer_id\":\"$offer\",\"tasks\":[{\"task_id\":\"p4\",\"resources\":\"cpus:0.1;mem:8;ports:[31001-31001]\",\"executor\":{\"executor_id\":\"x\",\"command\":\"sleep 30\",\"resources\":\"cpus:0.1;mem:8;ports:[31000-31001]\"}}]}" >&7
 	bridge_until "$TMP/ev" "the executor of task 'p4' asks for ports:\[31001-31001\], which a task of the ACCEPT asks for too"
 	# the offer comes back whole; one task on the port is taken
 	wait_for 10 sh -c "[ \$(grep -c '\"type\":\"OFFER\"' '$TMP/ev') -ge 3 ]"
-	offer=$(grep '"type":"OFFER"' "$TMP/ev" | tail -1 | sed 's/.*"offer_id":"\([^"]*\)".*/\1/')
+	offer=$(last_offer)
 	grep '"type":"OFFER"' "$TMP/ev" | tail -1 | grep -q 'ports:\[31000-31001\]'
 	echo "{\"type\":\"ACCEPT\",\"offer_id\":\"$offer\",\"tasks\":[{\"task_id\":\"p3\",\"resources\":\"cpus:0.1;mem:8;ports:[31000-31000]\",\"command\":\"sleep 30\"}]}" >&7
 	bridge_until "$TMP/ev" '"task_id":"p3".*"state":"TASK_RUNNING"'
