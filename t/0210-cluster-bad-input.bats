@@ -179,13 +179,13 @@ last_offer() {
 	offer=$(last_offer)
 	echo "{\"type\":\"ACCEPT\",\"offer_id\":\"$offer\",\"tasks\":[{\"task_id\":\"p1\",\"resources\":\"cpus:0.1;mem:8;ports:[31000-31000]\",\"command\":\"sleep 30\"},{\"task_id\":\"p2\",\"resources\":\"cpus:0.1;mem:8;ports:[31000-31000]\",\"command\":\"sleep 30\"}]}" >&7
 	bridge_until "$TMP/ev" 'nothing launched'
-	grep -q "task 'p2' asks for ports:\[31000-31000\], which another task of the ACCEPT asks for too" "$TMP/ev"
-	grep -q "refused ACCEPT.*which another task of the ACCEPT asks for too.*(invalid)" "$TMP/offerd.log"
+	grep -q "task 'p2' asks for ports:\[31000-31000\], which another task or executor of the ACCEPT asks for too" "$TMP/ev"
+	grep -q "refused ACCEPT.*which another task or executor of the ACCEPT asks for too.*(invalid)" "$TMP/offerd.log"
 	# a task and the executor it brings, on one port: refused the same way
 	wait_for 10 sh -c "[ \$(grep -c '\"type\":\"OFFER\"' '$TMP/ev') -ge 2 ]"
 	offer=$(last_offer)
 	echo "{\"type\":\"ACCEPT\",\"offer_id\":\"$offer\",\"tasks\":[{\"task_id\":\"p4\",\"resources\":\"cpus:0.1;mem:8;ports:[31001-31001]\",\"executor\":{\"executor_id\":\"x\",\"command\":\"sleep 30\",\"resources\":\"cpus:0.1;mem:8;ports:[31000-31001]\"}}]}" >&7
-	bridge_until "$TMP/ev" "the executor of task 'p4' asks for ports:\[31001-31001\], which a task of the ACCEPT asks for too"
+	bridge_until "$TMP/ev" "the executor of task 'p4' asks for ports:\[31001-31001\], which a task or another executor of the ACCEPT asks for too"
 	# the offer comes back whole; one task on the port is taken
 	wait_for 10 sh -c "[ \$(grep -c '\"type\":\"OFFER\"' '$TMP/ev') -ge 3 ]"
 	offer=$(last_offer)
@@ -196,6 +196,8 @@ last_offer() {
 	wait_for 10 sh -c "grep '\"type\":\"OFFER\"' '$TMP/ev' | tail -1 | grep -q 'ports:\\[31001-31001\\]'"
 	exec 7>&-
 	run cluster-ctl -o json tasks
+	[ "$status" -eq 0 ]
+	[[ "$output" == *'"p3"'* ]]
 	[[ "$output" != *'"p1"'* ]]
 	[[ "$output" != *'"p2"'* ]]
 	[[ "$output" != *'"p4"'* ]]

@@ -177,7 +177,7 @@ shared_ranges(const struct res *held, const struct res *b, const char *what,
 		snprintf(err, REC_ERRLEN, "out of memory");
 		return -1;
 	}
-	snprintf(err, REC_ERRLEN, "%s asks for %s, which %s asks for too",
+	snprintf(err, REC_ERRLEN, "%s asks for %.120s, which %s asks for too",
 	    what, res_format(&both, buf, sizeof(buf)), who);
 	res_free(&both);
 	return -1;
@@ -186,8 +186,8 @@ shared_ranges(const struct res *held, const struct res *b, const char *what,
 /*
  * Check every task of an ACCEPT of offer O: each alone, no task id twice,
  * no range value (port) asked for twice, and all of them together within
- * O.  EACH[i] gets task i's resources and
- * SUM their sum; 0, or -1 with ERR.
+ * O.  EACH[i] gets task i's resources and SUM their sum (with new
+ * executors'); 0, or -1 with ERR.
  */
 static int
 accept_check(struct master *m, const struct framework *fw,
@@ -214,8 +214,8 @@ accept_check(struct master *m, const struct framework *fw,
 			}
 		snprintf(what, sizeof(what), "task '%s'",
 		    rec_str(t, "task_id"));
-		if (shared_ranges(sum, &each[i], what, "another task of the "
-		    "ACCEPT", err) == -1)
+		if (shared_ranges(sum, &each[i], what, "another task or "
+		    "executor of the ACCEPT", err) == -1)
 			return -1;
 		if (res_add(sum, &each[i]) == -1) {
 			snprintf(err, REC_ERRLEN, "resources overflow");
@@ -227,8 +227,8 @@ accept_check(struct master *m, const struct framework *fw,
 		if (need == 1) {
 			snprintf(what, sizeof(what), "the executor of task "
 			    "'%s'", rec_str(t, "task_id"));
-			if (shared_ranges(sum, &xres, what, "a task of the "
-			    "ACCEPT", err) == -1) {
+			if (shared_ranges(sum, &xres, what, "a task or another "
+			    "executor of the ACCEPT", err) == -1) {
 				res_free(&xres);
 				return -1;
 			}

@@ -165,7 +165,7 @@ is_fs(const char *path, long magic)
 /*
  * Find our own cgroup for controller ctl (NULL: the v2 "0::" line) in
  * text, the contents of /proc/self/cgroup; fill own and the v1 hierarchy
- * id, -1 if absent.
+ * id.  -1 if absent, -2 if longer than len allows.
  */
 static int
 own_cgroup(const char *text, const char *ctl, char *own, size_t len,

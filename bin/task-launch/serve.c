@@ -93,9 +93,11 @@ run_launch(int sock, int sigfd, const sigset_t *old, const char *log,
 	status = launch(argc, argv);
 	/*
 	 * The server's exit handlers and the libraries' destructors are the
-	 * server's to run, once: in a supervisor they would only write to
-	 * pages it shares with the server (a dozen page faults a launch).
+	 * server's to run, once: in a supervisor that ends well they would
+	 * only write to pages it shares with the server (a dozen page faults
+	 * a launch).  Under ASan, LeakSanitizer's check first.
 	 */
+	TL_LEAK_CHECK();
 	fflush(NULL);
 	_exit(status);
 }

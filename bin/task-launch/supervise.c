@@ -99,6 +99,10 @@ struct ksigaction {
 	void		(*restorer)(void);
 	uint64_t	  mask;
 };
+#if defined(__mips__) || defined(__alpha__) || defined(__sparc__)
+#error "struct ksigaction: this architecture's kernel sigaction differs"
+#endif
+_Static_assert(NSIG - 1 <= 64, "signals beyond a 64-bit mask");
 
 static int
 ksigaction(int sig, const struct ksigaction *act, struct ksigaction *old)
