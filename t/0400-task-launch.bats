@@ -19,6 +19,7 @@ teardown() {
 	[ ! -p "$SB/gate" ] || timeout 5 sh -c 'echo >"$1"' - "$SB/gate" || true
 	remove_task_cgroups
 	[ -z "${POOL:-}" ] || remove_pool
+	[ -z "${DEEP:-}" ] || find "$DEEP" -depth -type d -exec rmdir {} +
 	cleanup_tmp
 }
 
@@ -404,6 +405,29 @@ remove_pool() {
 	[ -e "$TMP/ran" ]
 	[[ "$output" == *"skipping isolator 'cgroup'"*"longer than 1023 bytes"* ]]
 	grep -q '"skipped":"cgroup,memory,cpu,pids"' "$ST"
+}
+
+@test "run from a cgroup longer than 1023 bytes: a parent below it is refused, an absolute one is used" {
+	if cgroup_v2; then root=/sys/fs/cgroup
+	elif [ -e /sys/fs/cgroup/unified/cgroup.controllers ]; then root=/sys/fs/cgroup/unified
+	else skip "no cgroup2 hierarchy"
+	fi
+	part=$(printf 'q%.0s' $(seq 200))
+	DEEP=$root/$part
+	deep=$DEEP/$part/$part/$part/$part/$part
+	mkdir -p "$deep"
+	# the launcher starts from the deep cgroup, as one started by a deep agentd
+	run sh -c 'echo $$ >"$1/cgroup.procs" && shift && exec "$@"' - "$deep" \
+	    task-launch -w "$SB" -i "$ID" --status-file "$ST" --cgroup-root "$root" --cgroup-parent sub --require cgroup -- touch "$TMP/ran"
+	[ "$status" -eq 111 ]
+	[[ "$output" == *"required isolator 'cgroup' missing: a cgroup path below $root is longer than 1023 bytes"* ]]
+	[ ! -e "$TMP/ran" ]
+	[ -z "$(find "$DEEP" -name sub -print -quit)" ]
+	run sh -c 'echo $$ >"$1/cgroup.procs" && shift && exec "$@"' - "$deep" \
+	    task-launch -w "$SB" -i "$ID.a" --status-file "$ST" --cgroup-root "$root" --cgroup-parent /cluster-tasks --require cgroup -- cat /proc/self/cgroup
+	[ "$status" -eq 0 ]
+	grep -qx "0::/cluster-tasks/$ID.a" "$SB/stdout"
+	[ ! -d "$root/cluster-tasks/$ID.a" ]
 }
 
 @test "--require of a controller the cgroup2 hierarchy lacks fails (hybrid host)" {

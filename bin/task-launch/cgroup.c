@@ -165,7 +165,8 @@ is_fs(const char *path, long magic)
 /*
  * Find our own cgroup for controller ctl (NULL: the v2 "0::" line) in
  * text, the contents of /proc/self/cgroup; fill own and the v1 hierarchy
- * id.  -1 if absent, -2 if longer than len allows.
+ * id.  -1 if absent; -2 if longer than len allows, with the id filled and
+ * own "/" (an absolute parent does not need it).
  */
 static int
 own_cgroup(const char *text, const char *ctl, char *own, size_t len,
@@ -196,9 +197,11 @@ own_cgroup(const char *text, const char *ctl, char *own, size_t len,
 			if (c == NULL)
 				continue;
 		}
-		if (strlcpy(own, path, len) >= len)
-			return -2;
 		*hid = atoi(line);
+		if (strlcpy(own, path, len) >= len) {
+			strlcpy(own, "/", len);
+			return -2;
+		}
 		return 0;
 	}
 	return -1;
@@ -267,8 +270,8 @@ cg_discover(const char *root, const char *parent, char *why, size_t len)
 		cg->version = 2;
 		h = &cg->h[cg->nh++];
 		if (strlcpy(h->mnt, root, sizeof(h->mnt)) >= sizeof(h->mnt) ||
-		    (e = own_cgroup(self, NULL, h->own, sizeof(h->own),
-		    &hid)) == -2)
+		    ((e = own_cgroup(self, NULL, h->own, sizeof(h->own),
+		    &hid)) == -2 && parent[0] != '/'))
 			goto toolong;
 		if (e == -1)
 			strlcpy(h->own, "/", sizeof(h->own));
@@ -285,7 +288,7 @@ cg_discover(const char *root, const char *parent, char *why, size_t len)
 		    (e = own_cgroup(self, ctl_names[c], own, sizeof(own),
 		    &hid)) == -1)
 			continue;
-		if (e == -2)
+		if (e == -2 && parent[0] != '/')
 			goto toolong;
 		for (i = 0; i < cg->nh; i++)	/* co-mounted, e.g. cpu,cpuacct */
 			if (cg->h[i].hid == hid)
