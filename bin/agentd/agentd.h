@@ -175,6 +175,10 @@ void	task_tick(struct agentd *);
  * status files, and unacknowledged updates are queued again.
  */
 void	task_recover(struct agentd *);
+/* Call fn for each WORK/KIND/FW/ID directory, valid ids only. */
+void	work_walk(struct agentd *, const char *kind,
+	    void (*fn)(struct agentd *, const char *, const char *,
+	    const char *));
 /* Apply checkpoint line LINE (an update, an ack, a clear) to T. */
 void	task_replay_line(struct agent_task *t, json_t *line);
 /*

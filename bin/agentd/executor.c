@@ -11,7 +11,6 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -375,32 +374,19 @@ recover_one(struct agentd *ag, const char *fw, const char *id,
 		    "down", id, fw);
 }
 
+/* An executor's directory, then its tasks, whether it ran on or not. */
+static void
+recover_dir(struct agentd *ag, const char *fw, const char *id,
+    const char *dir)
+{
+	recover_one(ag, fw, id, dir);
+	journal_recover(ag, fw, id);
+}
+
 void
 aexec_recover(struct agentd *ag)
 {
-	char base[PATH_MAX], fdir[PATH_MAX + 256], edir[PATH_MAX + 512];
-	struct dirent *f, *k;
-	DIR *d1, *d2;
-
-	strfmt(base, sizeof(base), "%s/%s", ag->work_dir, AGENTD_EXECUTORS);
-	if ((d1 = opendir(base)) == NULL)
-		return;
-	while ((f = readdir(d1)) != NULL) {
-		if (!id_valid(f->d_name) || f->d_name[0] == '.' ||
-		    strfmt(fdir, sizeof(fdir), "%s/%s", base, f->d_name) == -1 ||
-		    (d2 = opendir(fdir)) == NULL)
-			continue;
-		while ((k = readdir(d2)) != NULL)
-			if (id_valid(k->d_name) && k->d_name[0] != '.' &&
-			    strfmt(edir, sizeof(edir), "%s/%s", fdir,
-			    k->d_name) == 0) {
-				recover_one(ag, f->d_name, k->d_name, edir);
-				/* its tasks, whether it ran on or not */
-				journal_recover(ag, f->d_name, k->d_name);
-			}
-		closedir(d2);
-	}
-	closedir(d1);
+	work_walk(ag, AGENTD_EXECUTORS, recover_dir);
 }
 
 void

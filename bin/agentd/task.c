@@ -839,31 +839,38 @@ task_recovered(struct agentd *ag, struct atask *t)
 	}
 }
 
+/*
+ * Call FN for each directory WORK/KIND/FW/ID an earlier run left, with
+ * valid ids only: a name that is not one is not ours to read.
+ */
 void
-task_recover(struct agentd *ag)
+work_walk(struct agentd *ag, const char *kind, void (*fn)(struct agentd *,
+    const char *fw, const char *id, const char *dir))
 {
-	char base[PATH_MAX], fdir[PATH_MAX + 256], tdir[PATH_MAX + 512];
+	char base[PATH_MAX], fdir[PATH_MAX + 256], dir[PATH_MAX + 512];
 	struct dirent *f, *k;
 	DIR *d1, *d2;
 
-	strfmt(base, sizeof(base), "%s/%s", ag->work_dir, AGENTD_TASKS);
+	strfmt(base, sizeof(base), "%s/%s", ag->work_dir, kind);
 	if ((d1 = opendir(base)) == NULL)
 		return;
 	while ((f = readdir(d1)) != NULL) {
-		if (!id_valid(f->d_name) || f->d_name[0] == '.')
+		if (!id_valid(f->d_name) || f->d_name[0] == '.' ||
+		    strfmt(fdir, sizeof(fdir), "%s/%s", base, f->d_name) == -1 ||
+		    (d2 = opendir(fdir)) == NULL)
 			continue;
-		if (strfmt(fdir, sizeof(fdir), "%s/%s", base, f->d_name) == -1)
-			continue;
-		if ((d2 = opendir(fdir)) == NULL)
-			continue;
-		while ((k = readdir(d2)) != NULL) {
-			if (!id_valid(k->d_name) || k->d_name[0] == '.')
-				continue;
-			if (strfmt(tdir, sizeof(tdir), "%s/%s", fdir, k->d_name) == -1)
-				continue;
-			recover_task(ag, f->d_name, k->d_name, tdir);
-		}
+		while ((k = readdir(d2)) != NULL)
+			if (id_valid(k->d_name) && k->d_name[0] != '.' &&
+			    strfmt(dir, sizeof(dir), "%s/%s", fdir,
+			    k->d_name) == 0)
+				fn(ag, f->d_name, k->d_name, dir);
 		closedir(d2);
 	}
 	closedir(d1);
+}
+
+void
+task_recover(struct agentd *ag)
+{
+	work_walk(ag, AGENTD_TASKS, recover_task);
 }
