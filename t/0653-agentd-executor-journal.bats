@@ -13,11 +13,13 @@ setup() {
 teardown() { dump_logs; teardown_daemons; kill_strays; cleanup_tmp; }
 
 # xtasks FIRST LAST DATA: tasks sFIRST..sLAST of executor x1, the least
-# a task may ask, as one JSON list body.
+# a task may ask, as one JSON list body.  The executor's own memory has
+# room for a sanitized build's (ASan's quarantine keeps what 1,200 tasks
+# freed; 64 MB saw it killed for memory at its shutdown under t/san).
 xtasks() {
 	local i
 	for i in $(seq "$1" "$2"); do
-		printf '{"task_id":"s%d","resources":"cpus:0.01;mem:4","data":"%s","executor":{"executor_id":"x1","command":"exec %s","resources":"cpus:0.5;mem:64"}}\n' \
+		printf '{"task_id":"s%d","resources":"cpus:0.01;mem:4","data":"%s","executor":{"executor_id":"x1","command":"exec %s","resources":"cpus:0.5;mem:256"}}\n' \
 		    "$i" "$3" "$TMP/echo-exec"
 	done | paste -sd, -
 }
