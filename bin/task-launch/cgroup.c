@@ -259,6 +259,8 @@ cg_discover(const char *root, const char *parent, char *why, size_t len)
 	struct hier	*h;
 	char		 path[PATH_MAX], own[CG_DIR_MAX], self[8192];
 	int		 c, i, e, hid;
+	/* only a parent below our own cgroup needs its path (set_parent) */
+	int		 need_own = parent[0] != '/';
 
 	if ((cg = calloc(1, sizeof(*cg))) == NULL)
 		err(EXIT_SYSTEM, "calloc");
@@ -271,7 +273,7 @@ cg_discover(const char *root, const char *parent, char *why, size_t len)
 		h = &cg->h[cg->nh++];
 		if (strlcpy(h->mnt, root, sizeof(h->mnt)) >= sizeof(h->mnt) ||
 		    ((e = own_cgroup(self, NULL, h->own, sizeof(h->own),
-		    &hid)) == -2 && parent[0] != '/'))
+		    &hid)) == -2 && need_own))
 			goto toolong;
 		if (e == -1)
 			strlcpy(h->own, "/", sizeof(h->own));
@@ -288,7 +290,7 @@ cg_discover(const char *root, const char *parent, char *why, size_t len)
 		    (e = own_cgroup(self, ctl_names[c], own, sizeof(own),
 		    &hid)) == -1)
 			continue;
-		if (e == -2 && parent[0] != '/')
+		if (e == -2 && need_own)
 			goto toolong;
 		for (i = 0; i < cg->nh; i++)	/* co-mounted, e.g. cpu,cpuacct */
 			if (cg->h[i].hid == hid)
